@@ -1,0 +1,136 @@
+# Ratify's one Makefile. Targets:
+#   make            build build/ratify
+#   make serve      install what is missing, build, create ratify.db, serve on :8080
+#   make test       the whole suite: unit, end-to-end, browser, the same under
+#                   ASan+UBSan, and a short fuzz run
+#   make check      SQL and template checkers, formatting, warnings as errors
+#   make asan       build/asan/ratify with AddressSanitizer and UBSan
+#   make fuzz       build the fuzzers and run each for FUZZ_SECONDS (default 60)
+#   make bench      load test against the running binary, into bench/RESULTS.md
+
+CC       ?= cc
+CLANG    ?= clang
+PYTHON   ?= /usr/bin/python3
+PKGS     := libmicrohttpd sqlite3 jansson libsodium
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+# CI builds with -Werror; locally warnings show but do not stop you.
+ifdef CI
+WERROR   := -Werror
+endif
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) -Isrc -Ibuild \
+             $(shell pkg-config --cflags $(PKGS))
+LIBS     := $(shell pkg-config --libs $(PKGS)) -lpthread
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
+ASSETS   := $(sort $(wildcard templates/*.html static/* schema/*.sql po/*.po))
+UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_SECONDS_IN_TEST ?= 10
+
+OBJS      := $(patsubst src/%.c,build/obj/%.o,$(SRCS)) build/obj/assets.o
+ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS)) build/asan/obj/assets.o
+
+.PHONY: all serve test check asan fuzz bench deps clean unit unit-asan e2e e2e-asan fuzz-short format
+
+all: build/ratify
+
+deps:
+	@scripts/install-deps
+
+build/embed: tools/embed.c
+	@mkdir -p build
+	$(CC) -O2 -o $@ $<
+
+build/assets.c: build/embed $(ASSETS)
+	build/embed $(ASSETS) > $@.tmp && mv $@.tmp $@
+
+build/obj/%.o: src/%.c src/*.h src/routes.def
+	@mkdir -p build/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/obj/assets.o: build/assets.c src/assets.h
+	@mkdir -p build/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/ratify: build/obj/main.o $(OBJS)
+	$(CC) -o $@ $^ $(LIBS)
+
+build/asan/obj/%.o: src/%.c src/*.h src/routes.def
+	@mkdir -p build/asan/obj
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+build/asan/obj/assets.o: build/assets.c src/assets.h
+	@mkdir -p build/asan/obj
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+build/asan/ratify: build/asan/obj/main.o $(ASAN_OBJS)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+asan: build/asan/ratify
+
+# Unit tests link every module but main.c, so a test can reach any function.
+build/test/%: tests/unit/%.c $(OBJS)
+	@mkdir -p build/test
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+build/asan/test/%: tests/unit/%.c $(ASAN_OBJS)
+	@mkdir -p build/asan/test
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $^ $(LIBS) -lcmocka
+
+build/fuzz/%: tests/fuzz/%.c $(SRCS) build/assets.c src/*.h
+	@mkdir -p build/fuzz
+	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+	    $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(SRCS) build/assets.c $(LIBS)
+
+unit: $(addprefix build/test/,$(UNIT))
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+unit-asan: $(addprefix build/asan/test/,$(UNIT))
+	@set -e; for t in $^; do echo "== $$t (asan)"; $$t; done
+
+e2e: build/ratify
+	RATIFY_BIN=$(CURDIR)/build/ratify $(PYTHON) -m pytest -q tests/e2e
+
+e2e-asan: build/asan/ratify
+	RATIFY_BIN=$(CURDIR)/build/asan/ratify RATIFY_SANITIZED=1 $(PYTHON) -m pytest -q tests/e2e
+
+fuzz-short: $(addprefix build/fuzz/,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+	    echo "== $$f for $(FUZZ_SECONDS_IN_TEST)s"; \
+	    mkdir -p build/corpus/$$f; \
+	    build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS_IN_TEST) -print_final_stats=0 \
+	        build/corpus/$$f tests/fuzz/corpus/$${f#fuzz_} 2>&1 | tail -n 2; \
+	done
+
+fuzz: $(addprefix build/fuzz/,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+	    mkdir -p build/corpus/$$f; \
+	    build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) build/corpus/$$f tests/fuzz/corpus/$${f#fuzz_}; \
+	done
+
+test: deps
+	$(MAKE) check
+	$(MAKE) unit unit-asan
+	$(MAKE) e2e e2e-asan
+	$(MAKE) fuzz-short
+
+check: build/assets.c
+	$(PYTHON) tools/codecheck.py
+	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c tools/*.c
+	$(PYTHON) tools/po-check
+	$(MAKE) --always-make WERROR=-Werror build/ratify
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c tools/*.c
+
+serve: deps build/ratify
+	./build/ratify serve --db ratify.db
+
+bench: deps build/ratify
+	$(PYTHON) bench/run.py
+
+clean:
+	rm -rf build

@@ -1,0 +1,783 @@
+/*
+ * auth.c: users, passwords, sessions, CSRF tokens, login throttling, the
+ * login, logout, welcome, account and user-list pages, and `ratify user`.
+ *
+ * Invariants: only hashes of session and login tokens are stored; a new
+ * session token is issued at every login; a CSRF token is an HMAC of the
+ * session token (or, before login, of a random pre-session cookie) under the
+ * server's secret, so it needs no storage and cannot be forged; throttling
+ * counters are keyed by an HMAC of the email or address, never the clear
+ * value.
+ */
+#include "auth.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "i18n.h"
+
+static unsigned char server_key[crypto_auth_KEYBYTES];
+
+Result auth_init(Db *db)
+{
+    sqlite3_stmt *st = db_prepare(db, "SELECT value FROM settings WHERE name = 'secret'");
+    int found = db_step(st) == SQLITE_ROW;
+    char hex[2 * crypto_auth_KEYBYTES + 1];
+    if (found)
+        snprintf(hex, sizeof hex, "%s", db_text(st, 0));
+    db_done(st);
+    if (!found) {
+        random_hex(hex, crypto_auth_KEYBYTES);
+        st = db_prepare(db, "INSERT INTO settings (name, value) VALUES ('secret', :value)");
+        db_bind_text(st, ":value", hex);
+        int rc = db_step(st);
+        db_done(st);
+        if (rc != SQLITE_DONE)
+            return R_INTERNAL;
+    }
+    size_t len = 0;
+    if (sodium_hex2bin(server_key, sizeof server_key, hex, strlen(hex), NULL, &len, NULL) != 0 ||
+        len != sizeof server_key)
+        return R_INTERNAL;
+    return R_OK;
+}
+
+/* Keyed hash of purpose:value as hex: for session tokens and throttling
+ * keys, so that the database holds nothing a thief could replay. */
+static void keyed_hash(const char *purpose, const char *value, char out[65])
+{
+    unsigned char mac[32];
+    crypto_generichash_state state;
+    crypto_generichash_init(&state, server_key, sizeof server_key, sizeof mac);
+    crypto_generichash_update(&state, (const unsigned char *)purpose, strlen(purpose));
+    crypto_generichash_update(&state, (const unsigned char *)":", 1);
+    crypto_generichash_update(&state, (const unsigned char *)value, strlen(value));
+    crypto_generichash_final(&state, mac, sizeof mac);
+    sodium_bin2hex(out, 65, mac, sizeof mac);
+}
+
+void auth_csrf_token(const char *binding, char out[65])
+{
+    keyed_hash("csrf", binding, out);
+}
+
+Result auth_hash_password(const char *password, char out[128])
+{
+    if (crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return R_INTERNAL;
+    return R_OK;
+}
+
+int auth_verify_password(const char *hash, const char *password)
+{
+    return hash && *hash &&
+           crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+static void load_countries(Request *r, User *u)
+{
+    sqlite3_stmt *st =
+        db_prepare(r->db, "SELECT iso3 FROM user_countries WHERE user_id = :id ORDER BY iso3");
+    db_bind_int(st, ":id", u->id);
+    while (db_step(st) == SQLITE_ROW) {
+        const char **list = arena_alloc(r->arena, (u->country_count + 1) * sizeof(char *));
+        if (u->country_count)
+            memcpy(list, u->countries, u->country_count * sizeof(char *));
+        list[u->country_count++] = arena_strdup(r->arena, db_text(st, 0));
+        u->countries = list;
+    }
+    db_done(st);
+}
+
+/* Looks the session up; returns the user or NULL when it is unknown,
+ * expired or its user disabled (deleting an expired one). */
+static User *session_user(Request *r, const char *token)
+{
+    char hash[65];
+    keyed_hash("session", token, hash);
+    int64_t now = now_seconds();
+    sqlite3_stmt *st = db_prepare(
+        r->db, "SELECT u.id, u.email, u.display_name, u.role, u.lang, s.created_at, s.last_seen "
+               "FROM sessions s JOIN users u ON u.id = s.user_id "
+               "WHERE s.token_hash = :hash AND u.disabled = 0");
+    db_bind_text(st, ":hash", hash);
+    User *u = NULL;
+    int64_t created = 0, last_seen = 0;
+    if (db_step(st) == SQLITE_ROW) {
+        u = arena_alloc(r->arena, sizeof *u);
+        u->id = db_int(st, 0);
+        u->email = arena_strdup(r->arena, db_text(st, 1));
+        u->display_name = arena_strdup(r->arena, db_text(st, 2));
+        u->role = role_from_name(db_text(st, 3));
+        u->lang = db_is_null(st, 4) ? NULL : arena_strdup(r->arena, db_text(st, 4));
+        created = db_int(st, 5);
+        last_seen = db_int(st, 6);
+    }
+    db_done(st);
+    if (!u)
+        return NULL;
+    if (now - last_seen > SESSION_IDLE || now - created > SESSION_ABSOLUTE) {
+        st = db_prepare(r->db, "DELETE FROM sessions WHERE token_hash = :hash");
+        db_bind_text(st, ":hash", hash);
+        db_step(st);
+        db_done(st);
+        return NULL;
+    }
+    /* Refresh last_seen at most once a minute: a write per request would
+     * serialise every page view on the database lock. */
+    if (now - last_seen > 60) {
+        st = db_prepare(r->db, "UPDATE sessions SET last_seen = :now WHERE token_hash = :hash");
+        db_bind_int(st, ":now", now);
+        db_bind_text(st, ":hash", hash);
+        db_step(st);
+        db_done(st);
+    }
+    load_countries(r, u);
+    return u;
+}
+
+Result auth_load(Request *r)
+{
+    const char *token = http_cookie(r, "session");
+    if (token && strlen(token) == 64) {
+        r->user = session_user(r, token);
+        if (r->user) {
+            r->session_token = token;
+        } else {
+            http_set_cookie(r, "session", "", -1);
+        }
+    }
+    if (r->user && r->user->lang && i18n_supported(r->user->lang))
+        r->lang = r->user->lang;
+    const char *binding = r->session_token;
+    if (!binding) {
+        binding = http_cookie(r, "presession");
+        if (!binding || strlen(binding) != 64) {
+            char *fresh = arena_alloc(r->arena, 65);
+            random_hex(fresh, 32);
+            binding = fresh;
+            if (!r->is_api && strncmp(r->path, "/static/", 8) != 0)
+                http_set_cookie(r, "presession", fresh, 0);
+        }
+    }
+    char *csrf = arena_alloc(r->arena, 65);
+    auth_csrf_token(binding, csrf);
+    r->csrf_token = csrf;
+    return R_OK;
+}
+
+Result auth_require(Request *r, Permission p)
+{
+    if (p == PERM_PUBLIC)
+        return R_OK;
+    if (!r->user)
+        return R_UNAUTHORIZED;
+    if ((p == PERM_ADMIN && r->user->role != ROLE_ADMIN) ||
+        (p == PERM_COORDINATOR && r->user->role < ROLE_COORDINATOR))
+        return R_FORBIDDEN;
+    return R_OK;
+}
+
+int auth_covers_country(const User *u, const char *iso3)
+{
+    if (!u)
+        return 0;
+    if (u->role == ROLE_ADMIN)
+        return 1;
+    if (u->role != ROLE_COORDINATOR)
+        return 0;
+    for (size_t i = 0; i < u->country_count; i++)
+        if (strcmp(u->countries[i], iso3) == 0)
+            return 1;
+    return 0;
+}
+
+int auth_csrf_ok(Request *r)
+{
+    const Param *p = form_get(&r->form, "csrf_token");
+    const char *sent = p ? p->value : r->header(r, "X-CSRF-Token");
+    if (!sent || !r->csrf_token || strlen(sent) != 64)
+        return 0;
+    return sodium_memcmp(sent, r->csrf_token, 64) == 0;
+}
+
+/* ---- throttling ---- */
+
+static int throttled(Db *db, const char *key, int limit)
+{
+    sqlite3_stmt *st = db_prepare(
+        db, "SELECT failures FROM login_failures WHERE key = :key AND window_start > :since");
+    db_bind_text(st, ":key", key);
+    db_bind_int(st, ":since", now_seconds() - THROTTLE_WINDOW);
+    int over = db_step(st) == SQLITE_ROW && db_int(st, 0) >= limit;
+    db_done(st);
+    return over;
+}
+
+static void count_failure(Db *db, const char *key)
+{
+    int64_t now = now_seconds();
+    sqlite3_stmt *st = db_prepare(
+        db, "INSERT INTO login_failures (key, failures, window_start) VALUES (:key, 1, :now) "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "failures = CASE WHEN window_start > :since THEN failures + 1 ELSE 1 END, "
+            "window_start = CASE WHEN window_start > :since THEN window_start ELSE :now END");
+    db_bind_text(st, ":key", key);
+    db_bind_int(st, ":now", now);
+    db_bind_int(st, ":since", now - THROTTLE_WINDOW);
+    db_step(st);
+    db_done(st);
+}
+
+static void clear_failures(Db *db, const char *key)
+{
+    sqlite3_stmt *st = db_prepare(db, "DELETE FROM login_failures WHERE key = :key");
+    db_bind_text(st, ":key", key);
+    db_step(st);
+    db_done(st);
+}
+
+/* ---- sessions ---- */
+
+static Result start_session(Request *r, int64_t user_id)
+{
+    if (r->session_token) {
+        char old[65];
+        keyed_hash("session", r->session_token, old);
+        sqlite3_stmt *st = db_prepare(r->db, "DELETE FROM sessions WHERE token_hash = :hash");
+        db_bind_text(st, ":hash", old);
+        db_step(st);
+        db_done(st);
+    }
+    char token[65], hash[65];
+    random_hex(token, 32);
+    keyed_hash("session", token, hash);
+    int64_t now = now_seconds();
+    sqlite3_stmt *st =
+        db_prepare(r->db, "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) "
+                          "VALUES (:hash, :user, :now, :now)");
+    db_bind_text(st, ":hash", hash);
+    db_bind_int(st, ":user", user_id);
+    db_bind_int(st, ":now", now);
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE)
+        return R_INTERNAL;
+    http_set_cookie(r, "session", arena_strdup(r->arena, token), 0);
+    http_set_cookie(r, "presession", "", -1);
+    return R_OK;
+}
+
+static void audit(Db *db, int64_t user_id, const char *action, const char *object)
+{
+    sqlite3_stmt *st = db_prepare(db, "INSERT INTO audit_log (at, user_id, action, object) "
+                                      "VALUES (:at, :user, :action, :object)");
+    db_bind_int(st, ":at", now_seconds());
+    if (user_id)
+        db_bind_int(st, ":user", user_id);
+    else
+        db_bind_null(st, ":user");
+    db_bind_text(st, ":action", action);
+    db_bind_text(st, ":object", object);
+    db_step(st);
+    db_done(st);
+}
+
+/* ---- pages ---- */
+
+/* A "next" target must be a local path; anything else goes home. */
+static const char *safe_next(const char *next)
+{
+    if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\' || strpbrk(next, "\r\n"))
+        return "/";
+    return next;
+}
+
+static void login_form(Request *r, const char *email, const char *next)
+{
+    r->page = "login";
+    r->title = tr(r, "Log in");
+    r->data = json_pack("{s:s, s:s}", "email", email ? email : "", "next", safe_next(next));
+}
+
+Result auth_login_page(Request *r)
+{
+    if (r->user)
+        return http_redirect(r, safe_next(param_raw(r, "next")));
+    login_form(r, NULL, param_raw(r, "next"));
+    return R_OK;
+}
+
+/* A hash to verify against when the email is unknown, so that a wrong
+ * email takes as long as a wrong password and reveals nothing. */
+static const char *dummy_hash(void)
+{
+    static char hash[crypto_pwhash_STRBYTES];
+    static int ready;
+    if (!ready) {
+        auth_hash_password("not a real password", hash);
+        ready = 1;
+    }
+    return hash;
+}
+
+static Result login_failed(Request *r, const char *email, const char *message, Result code)
+{
+    login_form(r, email, param_raw(r, "next"));
+    r->message = tr(r, message);
+    if (code == R_TOO_MANY)
+        r->status = 429;
+    return code == R_TOO_MANY ? R_OK : R_BAD_REQUEST;
+}
+
+Result auth_login_post(Request *r)
+{
+    const char *email = NULL, *password = NULL;
+    const char *typed = param_raw(r, "email");
+    if (param_email(r, "email", &email) != R_OK ||
+        param_text(r, "password", 1, PASSWORD_MAX, 0, &password) != R_OK) {
+        login_form(r, typed, param_raw(r, "next"));
+        return R_BAD_REQUEST;
+    }
+    char account_key[65], client_key[65];
+    keyed_hash("throttle-account", email, account_key);
+    keyed_hash("throttle-client", r->client, client_key);
+    if (throttled(r->db, account_key, THROTTLE_ACCOUNT) ||
+        throttled(r->db, client_key, THROTTLE_CLIENT))
+        return login_failed(r, email, N_("Too many failed attempts. Please wait 15 minutes."),
+                            R_TOO_MANY);
+
+    sqlite3_stmt *st = db_prepare(
+        r->db, "SELECT id, password_hash FROM users WHERE email = :email AND disabled = 0");
+    db_bind_text(st, ":email", email);
+    int64_t id = 0;
+    char *hash = NULL;
+    if (db_step(st) == SQLITE_ROW) {
+        id = db_int(st, 0);
+        hash = arena_strdup(r->arena, db_text(st, 1));
+    }
+    db_done(st);
+    int ok = auth_verify_password(hash && *hash ? hash : dummy_hash(), password) && hash && *hash;
+    if (!ok) {
+        count_failure(r->db, account_key);
+        count_failure(r->db, client_key);
+        return login_failed(r, email, N_("The email or password is not right."), R_BAD_REQUEST);
+    }
+    clear_failures(r->db, account_key);
+    Result res = start_session(r, id);
+    if (res != R_OK)
+        return res;
+    audit(r->db, id, "login", "");
+    return http_redirect(r, safe_next(param_raw(r, "next")));
+}
+
+Result auth_logout_post(Request *r)
+{
+    char hash[65];
+    keyed_hash("session", r->session_token, hash);
+    sqlite3_stmt *st = db_prepare(r->db, "DELETE FROM sessions WHERE token_hash = :hash");
+    db_bind_text(st, ":hash", hash);
+    db_step(st);
+    db_done(st);
+    http_set_cookie(r, "session", "", -1);
+    r->user = NULL;
+    return http_redirect(r, "/");
+}
+
+/* The user a welcome or reset token belongs to, or 0 if it is unknown,
+ * used or expired. */
+static int64_t token_user(Request *r, const char *token, char hash[65])
+{
+    keyed_hash("login-token", token, hash);
+    sqlite3_stmt *st = db_prepare(r->db, "SELECT user_id FROM login_tokens WHERE token_hash = "
+                                         ":hash AND used_at IS NULL AND expires_at > :now");
+    db_bind_text(st, ":hash", hash);
+    db_bind_int(st, ":now", now_seconds());
+    int64_t id = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    db_done(st);
+    return id;
+}
+
+static void welcome_form(Request *r, const char *token)
+{
+    r->page = "welcome";
+    r->title = tr(r, "Choose your password");
+    r->data = json_pack("{s:s, s:i}", "token", token, "min", PASSWORD_MIN);
+}
+
+Result auth_welcome_page(Request *r)
+{
+    const char *token = param_raw(r, "token");
+    char hash[65];
+    if (!token_user(r, token, hash)) {
+        r->message = tr(r, "This link has expired or was already used. Ask an administrator "
+                           "for a new one.");
+        return R_NOT_FOUND;
+    }
+    welcome_form(r, token);
+    return R_OK;
+}
+
+Result auth_welcome_post(Request *r)
+{
+    const char *token = param_raw(r, "token");
+    char hash[65];
+    int64_t user_id = token_user(r, token, hash);
+    if (!user_id) {
+        r->message = tr(r, "This link has expired or was already used. Ask an administrator "
+                           "for a new one.");
+        return R_NOT_FOUND;
+    }
+    const char *password = NULL, *confirm = NULL;
+    welcome_form(r, token);
+    if (param_text(r, "password", PASSWORD_MIN, PASSWORD_MAX, 0, &password) != R_OK)
+        return R_BAD_REQUEST;
+    param_optional_text(r, "confirm", PASSWORD_MAX, 0, &confirm);
+    if (!confirm || strcmp(password, confirm) != 0) {
+        r->errors = r->errors ? r->errors : json_object();
+        json_object_set_new(r->errors, "confirm",
+                            json_string(tr(r, "The two passwords are not the same.")));
+        return R_BAD_REQUEST;
+    }
+    char pw_hash[128];
+    if (auth_hash_password(password, pw_hash) != R_OK || db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    sqlite3_stmt *st = db_prepare(r->db, "UPDATE users SET password_hash = :hash WHERE id = :id");
+    db_bind_text(st, ":hash", pw_hash);
+    db_bind_int(st, ":id", user_id);
+    int rc = db_step(st);
+    db_done(st);
+    st = db_prepare(r->db, "UPDATE login_tokens SET used_at = :now WHERE token_hash = :hash");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_text(st, ":hash", hash);
+    int rc2 = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE || rc2 != SQLITE_DONE || start_session(r, user_id) != R_OK)
+        return R_INTERNAL; /* the server rolls the transaction back */
+    audit(r->db, user_id, "password set", "");
+    if (db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, "/account");
+}
+
+static json_t *account_data(Request *r)
+{
+    json_t *countries = json_array();
+    Buf text = {0};
+    for (size_t i = 0; i < r->user->country_count; i++) {
+        json_array_append_new(countries, json_string(r->user->countries[i]));
+        buf_printf(&text, "%s%s", i ? " " : "", r->user->countries[i]);
+    }
+    json_t *account = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:o, s:s}", "id", (json_int_t)r->user->id, "email",
+        r->user->email, "display_name", r->user->display_name, "role", role_name(r->user->role),
+        "lang", r->user->lang ? r->user->lang : "", "countries", countries, "countries_text",
+        text.data ? text.data : "");
+    buf_free(&text);
+    return account;
+}
+
+Result account_page(Request *r)
+{
+    r->page = "account";
+    r->title = tr(r, "Your account");
+    r->data = json_pack("{s:o}", "account", account_data(r));
+    return R_OK;
+}
+
+Result account_post(Request *r)
+{
+    const char *name = NULL, *lang = NULL;
+    account_page(r);
+    if (param_optional_text(r, "display_name", 200, 0, &name) != R_OK ||
+        param_optional_text(r, "lang", 8, 0, &lang) != R_OK)
+        return R_BAD_REQUEST;
+    if (lang && *lang && !i18n_supported(lang)) {
+        r->errors = json_pack("{s:s}", "lang", tr(r, "Please choose one of the options."));
+        return R_BAD_REQUEST;
+    }
+    sqlite3_stmt *st = db_prepare(
+        r->db, "UPDATE users SET display_name = :name, lang = :lang WHERE id = :id");
+    db_bind_text(st, ":name", name ? name : r->user->display_name);
+    db_bind_text(st, ":lang", lang && *lang ? lang : NULL);
+    db_bind_int(st, ":id", r->user->id);
+    int rc = db_step(st);
+    db_done(st);
+    return rc == SQLITE_DONE ? http_redirect(r, "/account") : R_INTERNAL;
+}
+
+Result admin_users_page(Request *r)
+{
+    json_t *users = json_array();
+    sqlite3_stmt *st = db_prepare(
+        r->db, "SELECT u.id, u.email, u.display_name, u.role, u.password_hash IS NOT NULL, "
+               "(SELECT group_concat(iso3, ' ') FROM user_countries c WHERE c.user_id = u.id) "
+               "FROM users u ORDER BY u.email");
+    while (db_step(st) == SQLITE_ROW)
+        json_array_append_new(
+            users, json_pack("{s:I, s:s, s:s, s:s, s:b, s:s}", "id", (json_int_t)db_int(st, 0),
+                             "email", db_text(st, 1), "display_name", db_text(st, 2), "role",
+                             db_text(st, 3), "active", (int)db_int(st, 4), "countries",
+                             db_text(st, 5)));
+    db_done(st);
+    r->page = "admin_users";
+    r->title = tr(r, "Users");
+    r->data = json_pack("{s:o}", "users", users);
+    return R_OK;
+}
+
+/* ---- CLI ---- */
+
+Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours,
+                          char out[96])
+{
+    sqlite3_stmt *st = db_prepare(db, "SELECT id FROM users WHERE email = :email");
+    db_bind_text(st, ":email", email);
+    int64_t id = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    db_done(st);
+    if (!id)
+        return R_NOT_FOUND;
+    char token[65], hash[65];
+    random_hex(token, 32);
+    keyed_hash("login-token", token, hash);
+    st = db_prepare(db, "INSERT INTO login_tokens (token_hash, user_id, purpose, expires_at) "
+                        "VALUES (:hash, :user, :purpose, :expires)");
+    db_bind_text(st, ":hash", hash);
+    db_bind_int(st, ":user", id);
+    db_bind_text(st, ":purpose", purpose);
+    db_bind_int(st, ":expires", now_seconds() + (int64_t)hours * 3600);
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE)
+        return R_INTERNAL;
+    snprintf(out, 96, "/welcome/%s", token);
+    return R_OK;
+}
+
+static Result create_user(Db *db, const char *email, Role role, char **countries, int ncountries)
+{
+    if (db_begin(db) != R_OK)
+        return R_INTERNAL;
+    sqlite3_stmt *st = db_prepare(
+        db, "INSERT INTO users (email, role, created_at) VALUES (:email, :role, :now) "
+            "ON CONFLICT (email) DO NOTHING");
+    db_bind_text(st, ":email", email);
+    db_bind_text(st, ":role", role_name(role));
+    db_bind_int(st, ":now", now_seconds());
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE || db_changes(db) == 0) {
+        db_rollback(db);
+        if (rc == SQLITE_DONE)
+            fprintf(stderr, "ratify: a user with the email %s already exists\n", email);
+        return rc == SQLITE_DONE ? R_CONFLICT : R_INTERNAL;
+    }
+    int64_t id = db_last_id(db);
+    for (int i = 0; i < ncountries; i++) {
+        st = db_prepare(db, "INSERT INTO user_countries (user_id, iso3) VALUES (:user, :iso3) "
+                            "ON CONFLICT DO NOTHING");
+        db_bind_int(st, ":user", id);
+        db_bind_text(st, ":iso3", countries[i]);
+        rc = db_step(st);
+        db_done(st);
+        if (rc != SQLITE_DONE) {
+            db_rollback(db);
+            return R_INTERNAL;
+        }
+    }
+    audit(db, 0, "user added", email);
+    return db_commit(db);
+}
+
+static void lowercase(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+}
+
+static Result user_add(Db *db, int argc, char **argv, const char *base_url)
+{
+    if (argc < 1) {
+        fprintf(stderr, "usage: ratify user add EMAIL --role admin|coordinator|member "
+                        "[--country ISO3]...\n");
+        return R_BAD_REQUEST;
+    }
+    char *email = argv[0];
+    lowercase(email);
+    Role role = 0;
+    char *countries[64];
+    int ncountries = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
+            role = role_from_name(argv[++i]);
+        } else if (strcmp(argv[i], "--country") == 0 && i + 1 < argc && ncountries < 64) {
+            countries[ncountries++] = argv[++i];
+            if (!valid_iso3(countries[ncountries - 1])) {
+                fprintf(stderr, "ratify: --country wants an ISO 3166 alpha-3 code such as "
+                                "ARG, got '%s'\n",
+                        countries[ncountries - 1]);
+                return R_BAD_REQUEST;
+            }
+        } else {
+            fprintf(stderr, "ratify: unknown or incomplete option '%s'\n", argv[i]);
+            return R_BAD_REQUEST;
+        }
+    }
+    if (!valid_email(email)) {
+        fprintf(stderr, "ratify: '%s' is not a valid email address\n", email);
+        return R_BAD_REQUEST;
+    }
+    if (!role) {
+        fprintf(stderr, "ratify: --role must be admin, coordinator or member\n");
+        return R_BAD_REQUEST;
+    }
+    if (role != ROLE_COORDINATOR && ncountries) {
+        fprintf(stderr, "ratify: --country applies to coordinators only\n");
+        return R_BAD_REQUEST;
+    }
+    Result res = create_user(db, email, role, countries, ncountries);
+    if (res != R_OK)
+        return res;
+    char path[96];
+    if ((res = auth_issue_welcome(db, email, "welcome", 72, path)) != R_OK)
+        return res;
+    printf("Added %s (%s). To choose a password, open within 72 hours:\n  %s%s\n", email,
+           role_name(role), base_url, path);
+    return R_OK;
+}
+
+/* Reads a line from stdin without echo when it is a terminal. */
+static int read_password(const char *prompt, char *out, size_t size)
+{
+    int tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty) {
+        fprintf(stderr, "%s", prompt);
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char *line = fgets(out, (int)size, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fprintf(stderr, "\n");
+    }
+    if (!line)
+        return -1;
+    out[strcspn(out, "\r\n")] = 0;
+    return 0;
+}
+
+static Result user_passwd(Db *db, int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: ratify user passwd EMAIL  (reads the password from stdin)\n");
+        return R_BAD_REQUEST;
+    }
+    lowercase(argv[0]);
+    char password[PASSWORD_MAX + 2], again[PASSWORD_MAX + 2];
+    if (read_password("New password: ", password, sizeof password) != 0)
+        return R_BAD_REQUEST;
+    if (isatty(STDIN_FILENO) &&
+        (read_password("Again: ", again, sizeof again) != 0 || strcmp(password, again) != 0)) {
+        fprintf(stderr, "ratify: the two passwords are not the same\n");
+        return R_BAD_REQUEST;
+    }
+    if (strlen(password) < PASSWORD_MIN || strlen(password) > PASSWORD_MAX) {
+        fprintf(stderr, "ratify: a password needs %d to %d characters\n", PASSWORD_MIN,
+                PASSWORD_MAX);
+        return R_BAD_REQUEST;
+    }
+    char hash[128];
+    Result res = auth_hash_password(password, hash);
+    sodium_memzero(password, sizeof password);
+    if (res != R_OK)
+        return res;
+    sqlite3_stmt *st =
+        db_prepare(db, "UPDATE users SET password_hash = :hash WHERE email = :email");
+    db_bind_text(st, ":hash", hash);
+    db_bind_text(st, ":email", argv[0]);
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE)
+        return R_INTERNAL;
+    if (db_changes(db) == 0) {
+        fprintf(stderr, "ratify: no user with the email %s\n", argv[0]);
+        return R_NOT_FOUND;
+    }
+    /* A new password ends every session: the old one may have leaked. */
+    st = db_prepare(db, "DELETE FROM sessions WHERE user_id = "
+                        "(SELECT id FROM users WHERE email = :email)");
+    db_bind_text(st, ":email", argv[0]);
+    db_step(st);
+    db_done(st);
+    audit(db, 0, "password set", argv[0]);
+    printf("Password changed for %s.\n", argv[0]);
+    return R_OK;
+}
+
+static Result user_list(Db *db)
+{
+    sqlite3_stmt *st = db_prepare(
+        db, "SELECT u.email, u.role, u.password_hash IS NOT NULL, "
+            "(SELECT group_concat(iso3, ' ') FROM user_countries c WHERE c.user_id = u.id) "
+            "FROM users u ORDER BY u.email");
+    printf("%-40s %-12s %-8s %s\n", "EMAIL", "ROLE", "PASSWORD", "COUNTRIES");
+    while (db_step(st) == SQLITE_ROW)
+        printf("%-40s %-12s %-8s %s\n", db_text(st, 0), db_text(st, 1),
+               db_int(st, 2) ? "set" : "not set", db_text(st, 3));
+    db_done(st);
+    return R_OK;
+}
+
+Result auth_user_cmd(Db *db, int argc, char **argv, const char *base_url)
+{
+    if (argc >= 1 && strcmp(argv[0], "add") == 0)
+        return user_add(db, argc - 1, argv + 1, base_url);
+    if (argc >= 1 && strcmp(argv[0], "passwd") == 0)
+        return user_passwd(db, argc - 1, argv + 1);
+    if (argc == 1 && strcmp(argv[0], "list") == 0)
+        return user_list(db);
+    fprintf(stderr, "usage: ratify user add EMAIL --role ROLE [--country ISO3]...\n"
+                    "       ratify user passwd EMAIL\n"
+                    "       ratify user list\n");
+    return R_BAD_REQUEST;
+}
+
+Result auth_first_admin(Db *db, const char *email, const char *base_url)
+{
+    sqlite3_stmt *st = db_prepare(db, "SELECT email, password_hash IS NOT NULL FROM users "
+                                      "WHERE role = 'admin' ORDER BY id LIMIT 1");
+    char existing[256] = "";
+    int has_password = 0;
+    if (db_step(st) == SQLITE_ROW) {
+        snprintf(existing, sizeof existing, "%s", db_text(st, 0));
+        has_password = (int)db_int(st, 1);
+    }
+    db_done(st);
+    if (existing[0] && has_password) {
+        printf("Log in at %s/login as %s. Forgot the password? Run: ratify user passwd %s\n",
+               base_url, existing, existing);
+        return R_OK;
+    }
+    if (!existing[0]) {
+        Result res = create_user(db, email, ROLE_ADMIN, NULL, 0);
+        if (res != R_OK)
+            return res;
+        snprintf(existing, sizeof existing, "%s", email);
+    }
+    char path[96];
+    Result res = auth_issue_welcome(db, existing, "welcome", 24, path);
+    if (res != R_OK)
+        return res;
+    printf("\nFirst login: open this one-time link within 24 hours to choose the password of "
+           "the admin account %s:\n\n    %s%s\n\n",
+           existing, base_url, path);
+    return R_OK;
+}

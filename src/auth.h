@@ -1,0 +1,61 @@
+/*
+ * auth.h: users, passwords, sessions, CSRF tokens, login throttling and the
+ * `ratify user` commands.
+ */
+#ifndef RATIFY_AUTH_H
+#define RATIFY_AUTH_H
+
+#include "http.h"
+
+/* Session lifetimes: idle and absolute, in seconds. */
+enum { SESSION_IDLE = 8 * 3600, SESSION_ABSOLUTE = 7 * 24 * 3600 };
+/* Failed logins allowed per window, per account and per client address. */
+enum { THROTTLE_WINDOW = 15 * 60, THROTTLE_ACCOUNT = 5, THROTTLE_CLIENT = 30 };
+enum { PASSWORD_MIN = 10, PASSWORD_MAX = 256 };
+
+/* Loads (creating on first use) the server's secret key from the settings
+ * table; the CSRF and throttling keys derive from it. Call once at start-up
+ * before serving. Returns R_OK or R_INTERNAL. */
+Result auth_init(Db *db);
+
+/* Reads the session cookie and fills r->user, r->session_token and
+ * r->csrf_token. An expired or unknown session counts as logged out. */
+Result auth_load(Request *r);
+
+/* R_OK if the request's user has permission p; R_UNAUTHORIZED when a login
+ * would help, else R_FORBIDDEN. */
+Result auth_require(Request *r, Permission p);
+
+/* 1 if the user may act for the country (admins for all, coordinators for
+ * theirs). */
+int auth_covers_country(const User *u, const char *iso3);
+
+/* 1 if the POST carries the CSRF token bound to this browser (form field
+ * csrf_token or header X-CSRF-Token). Constant-time comparison. */
+int auth_csrf_ok(Request *r);
+
+/* The CSRF token for binding (a session token or a pre-session cookie),
+ * as 64 hex digits in out[65]. Exposed for unit tests. */
+void auth_csrf_token(const char *binding, char out[65]);
+
+/* Hashes and verifies passwords with argon2id. auth_hash_password returns
+ * R_INTERNAL only if memory for the hash cannot be had. */
+Result auth_hash_password(const char *password, char out[128]);
+int auth_verify_password(const char *hash, const char *password);
+
+/* Creates a single-use link to set a password for the user with email,
+ * valid for hours; writes the URL path ("/welcome/TOKEN") to out[96].
+ * Returns R_NOT_FOUND for an unknown email. */
+Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours,
+                          char out[96]);
+
+/* `ratify user add|passwd|list ...`; argv starts after "user". Returns a
+ * Result for the exit code. */
+Result auth_user_cmd(Db *db, int argc, char **argv, const char *base_url);
+
+/* On a database with no admin, creates one with email and prints a
+ * one-time link to set its password; with an admin that never set a
+ * password, prints a fresh link; otherwise prints how to log in. */
+Result auth_first_admin(Db *db, const char *email, const char *base_url);
+
+#endif

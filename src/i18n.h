@@ -1,0 +1,56 @@
+/*
+ * i18n.h: message catalogues and the choice of language.
+ *
+ * Catalogues are gettext .po files (po/LANG.po) compiled into the binary
+ * (see assets.h). English is the source language: its msgids are the UI
+ * text, so English needs no catalogue. A msgid without a translation, or
+ * with an empty msgstr or a "fuzzy" flag, falls back to English.
+ *
+ * i18n_init() parses every embedded catalogue once at start-up; afterwards
+ * all functions are read-only and safe from any thread.
+ */
+#ifndef RATIFY_I18N_H
+#define RATIFY_I18N_H
+
+#include <stddef.h>
+
+/* Parses the embedded catalogues. Returns 0, or -1 after printing the file
+ * and line of a syntax error to stderr. Calling it twice is harmless. */
+int i18n_init(void);
+
+/* Frees the catalogues (at exit, for leak checkers). */
+void i18n_free(void);
+
+/* The language to use: profile_lang if it is a supported language, else the
+ * best supported match in an Accept-Language header value (q-values
+ * honoured, "es-AR" matches "es", q=0 excludes), else "en". Either argument
+ * may be NULL. Returns a static string such as "en", "es", "fr", "ar". */
+const char *i18n_negotiate(const char *profile_lang, const char *accept_language);
+
+/* 1 if lang is one Ratify offers (English or one with a catalogue). */
+int i18n_supported(const char *lang);
+
+/* The translation of msgid in lang, or msgid itself. Never NULL. */
+const char *i18n_gettext(const char *lang, const char *msgid);
+
+/* 1 for languages written right to left (ar, fa, he, ur). */
+int i18n_is_rtl(const char *lang);
+
+/* The languages offered, NULL-terminated, "en" first, each with its own
+ * name in that language (for a language picker). */
+typedef struct {
+    const char *code;
+    const char *native_name;
+} Language;
+const Language *i18n_languages(void);
+
+/* Parses one .po file's text into an opaque catalogue; used by i18n_init and
+ * by the fuzzer. Returns NULL on a syntax error and writes "LINE: message"
+ * to err (size errlen). Free with i18n_catalog_free. */
+typedef struct Catalog Catalog;
+Catalog *i18n_catalog_parse(const char *src, size_t len, char *err, size_t errlen);
+const char *i18n_catalog_get(const Catalog *c, const char *msgid); /* NULL if none */
+size_t i18n_catalog_count(const Catalog *c);
+void i18n_catalog_free(Catalog *c);
+
+#endif

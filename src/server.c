@@ -1,0 +1,494 @@
+/*
+ * server.c: the HTTP server. It owns the libmicrohttpd daemon, the checks
+ * made before a body is read (framing, declared size), body collection, one
+ * database connection per worker thread, the request pipeline (route,
+ * session, permission, CSRF, body parsing, handler, view), the headers every
+ * response carries, the access log, and graceful shutdown.
+ *
+ * libmicrohttpd 0.9.75 calls the access handler at least twice per
+ * request: first with the headers only, then with body pieces, then with
+ * *upload_data_size == 0. Answering in the first call makes it close the
+ * connection after the response, so normal answers are queued from the
+ * last call only; rejections in the first call are meant to close it.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "db.h"
+#include "http.h"
+#include "i18n.h"
+#include "router.h"
+#include "view.h"
+
+/* What we keep about a connection's current request between calls. */
+typedef struct {
+    int64_t start_ns;
+    Buf body;
+    int rejected; /* a response was queued before the body was read */
+    int too_large;
+} RequestState;
+
+static const ServerConfig *config;
+static atomic_int requests_in_flight;
+
+/* Each worker thread opens its own connection on first use; they are all
+ * closed after the daemon stops. */
+static _Thread_local Db *thread_db;
+static pthread_mutex_t dbs_lock = PTHREAD_MUTEX_INITIALIZER;
+static Db **dbs;
+static size_t dbs_count;
+
+static Db *worker_db(void)
+{
+    if (thread_db)
+        return thread_db;
+    thread_db = db_open_existing(config->db_path);
+    if (!thread_db)
+        return NULL;
+    pthread_mutex_lock(&dbs_lock);
+    dbs = xrealloc(dbs, (dbs_count + 1) * sizeof(Db *));
+    dbs[dbs_count++] = thread_db;
+    pthread_mutex_unlock(&dbs_lock);
+    return thread_db;
+}
+
+static void close_worker_dbs(void)
+{
+    for (size_t i = 0; i < dbs_count; i++)
+        db_close(dbs[i]);
+    free(dbs);
+    dbs = NULL;
+    dbs_count = 0;
+}
+
+void server_defaults(ServerConfig *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->db_path = "ratify.db";
+    cfg->listen = "127.0.0.1:8080";
+    cfg->max_body = 1024 * 1024;
+    cfg->threads = 4;
+    cfg->max_connections = 512;
+    cfg->per_ip_connections = 64;
+    cfg->timeout_seconds = 30;
+}
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int is_token_char(unsigned char c)
+{
+    return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
+}
+
+static int is_decimal(const char *s)
+{
+    if (!*s || strlen(s) > 18)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+const char *server_framing_problem(const char *const *names, const char *const *values,
+                                   size_t count)
+{
+    int lengths = 0, encodings = 0;
+    for (size_t i = 0; i < count; i++) {
+        const unsigned char *n = (const unsigned char *)names[i];
+        if (!*n)
+            return "empty header name";
+        for (; *n; n++)
+            if (!is_token_char(*n))
+                return "header name with whitespace or control characters";
+        if (strcasecmp(names[i], "Content-Length") == 0) {
+            if (++lengths > 1)
+                return "more than one Content-Length";
+            if (!is_decimal(values[i]))
+                return "Content-Length is not a number";
+        } else if (strcasecmp(names[i], "Transfer-Encoding") == 0) {
+            if (++encodings > 1)
+                return "more than one Transfer-Encoding";
+            if (strcmp(values[i], "chunked") != 0)
+                return "Transfer-Encoding other than chunked";
+        }
+    }
+    if (lengths && encodings)
+        return "Content-Length with Transfer-Encoding";
+    return NULL;
+}
+
+typedef struct {
+    const char *names[128];
+    const char *values[128];
+    size_t count;
+    int overflow;
+} HeaderList;
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    HeaderList *h = cls;
+    if (h->count == 128) {
+        h->overflow = 1;
+        return MHD_NO;
+    }
+    h->names[h->count] = key;
+    h->values[h->count] = value ? value : "";
+    h->count++;
+    return MHD_YES;
+}
+
+/* Security headers on every response, errors included. The CSP allows no
+ * inline script or style at all. */
+static void add_security_headers(struct MHD_Response *resp, int logged_in)
+{
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'none'; script-src 'self'; style-src 'self'; "
+                            "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+                            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+    MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+    MHD_add_response_header(resp, "Permissions-Policy", "camera=(), microphone=(), geolocation=()");
+    if (logged_in)
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+/* Answers before the body is read and asks for the connection to close:
+ * used when the framing is ambiguous or the declared body too large. */
+static enum MHD_Result reject_early(struct MHD_Connection *conn, RequestState *st, int status,
+                                    const char *message)
+{
+    char body[256];
+    snprintf(body, sizeof body, "%d %s\n", status, message);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+    MHD_add_response_header(resp, "Connection", "close");
+    add_security_headers(resp, 0);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    st->rejected = 1;
+    log_info("- early %d (%s)", status, message);
+    return ret;
+}
+
+static enum MHD_Result check_first_call(struct MHD_Connection *conn, RequestState *st)
+{
+    HeaderList h = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
+    if (h.overflow)
+        return reject_early(conn, st, 431, "too many headers");
+    const char *problem = server_framing_problem(h.names, h.values, h.count);
+    if (problem)
+        return reject_early(conn, st, 400, problem);
+    const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    if (length && strtoull(length, NULL, 10) > config->max_body)
+        return reject_early(conn, st, 413, "request body too large");
+    return MHD_YES;
+}
+
+static const char *request_header(Request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    Request *r = cls;
+    if (r->query.count >= FORM_MAX_PARAMS)
+        return MHD_NO;
+    Param *items = arena_alloc(r->arena, (r->query.count + 1) * sizeof(Param));
+    if (r->query.count)
+        memcpy(items, r->query.items, r->query.count * sizeof(Param));
+    items[r->query.count].name = arena_strdup(r->arena, key);
+    items[r->query.count].value = arena_strdup(r->arena, value ? value : "");
+    items[r->query.count].len = value ? strlen(value) : 0;
+    r->query.items = items;
+    r->query.count++;
+    return MHD_YES;
+}
+
+/* The client's address for throttling; behind the proxy, the last address
+ * in X-Forwarded-For (the one nginx added). */
+static const char *client_address(Request *r)
+{
+    if (config->behind_proxy) {
+        const char *xff = request_header(r, "X-Forwarded-For");
+        if (xff) {
+            const char *last = strrchr(xff, ',');
+            last = last ? last + 1 : xff;
+            while (*last == ' ')
+                last++;
+            return arena_strdup(r->arena, last);
+        }
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char buf[INET6_ADDRSTRLEN] = "?";
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, sizeof buf);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, sizeof buf);
+    }
+    return arena_strdup(r->arena, buf);
+}
+
+static Result parse_body(Request *r)
+{
+    if (r->body_len == 0)
+        return R_OK;
+    const char *type = request_header(r, "Content-Type");
+    if (!type)
+        return R_UNSUPPORTED;
+    if (strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0)
+        return form_parse_urlencoded(r->arena, r->body, r->body_len, &r->form);
+    if (strncasecmp(type, "multipart/form-data", 19) == 0)
+        return form_parse_multipart(r->arena, type, r->body, r->body_len, &r->form);
+    return R_UNSUPPORTED;
+}
+
+/* Routes and runs the handler. Returns its result; on R_OK the handler
+ * has filled the response fields. */
+static Result dispatch(Request *r)
+{
+    Result result;
+    r->route = router_match(r->method, r->path, r->arena, &r->path_params, &result);
+    if (!r->route)
+        return result;
+    if ((result = auth_load(r)) != R_OK)
+        return result;
+    if ((result = auth_require(r, r->route->permission)) != R_OK)
+        return result;
+    if ((result = parse_body(r)) != R_OK)
+        return result;
+    if (r->route->csrf && strcmp(r->method, "POST") == 0 && !auth_csrf_ok(r)) {
+        r->message = tr(r, "Your form has expired or did not come from this site. "
+                           "Please go back, reload the page and try again.");
+        return R_FORBIDDEN;
+    }
+    return r->route->handler(r);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, Request *r)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        r->body_out.len, r->body_out.data ? r->body_out.data : (void *)"", MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(resp, "Content-Type", r->content_type);
+    for (int i = 0; i < r->header_count; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    add_security_headers(resp, r->user != NULL || r->session_token != NULL);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState *st,
+                                      const char *url, const char *method)
+{
+    atomic_fetch_add(&requests_in_flight, 1);
+    char request_id[17];
+    random_hex(request_id, 8);
+    Request r = {0};
+    r.arena = arena_new();
+    r.method = method;
+    r.path = url;
+    r.request_id = request_id;
+    r.is_api = strncmp(url, "/api/", 5) == 0;
+    r.conn = conn;
+    r.header = request_header;
+    r.body = st->body.data;
+    r.body_len = st->body.len;
+    r.client = client_address(&r);
+    r.tls = config->public_url && strncmp(config->public_url, "https:", 6) == 0;
+    r.lang = i18n_negotiate(NULL, request_header(&r, "Accept-Language"));
+    r.db = worker_db();
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &r);
+
+    Result result;
+    if (!r.db)
+        result = R_INTERNAL;
+    else if (st->too_large)
+        result = R_TOO_LARGE;
+    else if (strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "POST"))
+        result = R_METHOD;
+    else
+        result = dispatch(&r);
+    if (r.db)
+        db_rollback(r.db); /* a handler that failed midway leaves nothing half-written */
+    view_respond(&r, result);
+    enum MHD_Result ret = send_response(conn, &r);
+
+    int64_t micros = (monotonic_ns() - st->start_ns) / 1000;
+    /* The query string is left out: it may hold tokens. */
+    log_info("%s %s %s %d %zu %lldus user=%lld", request_id, method, url, r.status,
+             r.body_out.len, (long long)micros, r.user ? (long long)r.user->id : 0LL);
+    /* A statement left stepping would hold a read snapshot open forever. */
+    assert(!r.db || db_statements_in_use(r.db) == 0);
+    json_decref(r.data);
+    json_decref(r.errors);
+    buf_free(&r.body_out);
+    arena_free(r.arena);
+    atomic_fetch_sub(&requests_in_flight, 1);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    RequestState *st = *con_cls;
+    if (!st) {
+        st = xcalloc(1, sizeof *st);
+        st->start_ns = monotonic_ns();
+        *con_cls = st;
+        return check_first_call(conn, st);
+    }
+    if (st->rejected) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        /* A chunked body declares no length: count as it arrives. */
+        if (st->body.len + *upload_data_size > config->max_body)
+            st->too_large = 1;
+        else
+            buf_append(&st->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return handle_request(conn, st, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)cls;
+    (void)conn;
+    (void)code;
+    RequestState *st = *con_cls;
+    if (!st)
+        return;
+    buf_free(&st->body);
+    free(st);
+    *con_cls = NULL;
+}
+
+/* Parses "host:port" or "[v6]:port". */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *ipv6)
+{
+    memset(ss, 0, sizeof *ss);
+    const char *colon = strrchr(listen, ':');
+    if (!colon || !is_decimal(colon + 1))
+        return -1;
+    long port = strtol(colon + 1, NULL, 10);
+    if (port < 1 || port > 65535)
+        return -1;
+    char host[64];
+    size_t n = (size_t)(colon - listen);
+    if (n == 0 || n >= sizeof host)
+        return -1;
+    memcpy(host, listen, n);
+    host[n] = 0;
+    if (host[0] == '[' && host[n - 1] == ']') {
+        host[n - 1] = 0;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *ipv6 = 1;
+        return inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1 ? 0 : -1;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    *ipv6 = 0;
+    return inet_pton(AF_INET, host, &a4->sin_addr) == 1 ? 0 : -1;
+}
+
+static void wait_for_signal(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_info("received %s: finishing requests in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+int server_run(const ServerConfig *cfg)
+{
+    config = cfg;
+    struct sockaddr_storage ss;
+    int ipv6 = 0;
+    if (parse_listen(cfg->listen, &ss, &ipv6) != 0) {
+        fprintf(stderr, "ratify: --listen wants ADDRESS:PORT, such as 127.0.0.1:8080\n");
+        return 1;
+    }
+    /* Block the signals in every thread (the workers inherit the mask),
+     * so that only sigwait() in this thread sees them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (ipv6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        cfg->behind_proxy ? 0u : cfg->per_ip_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        cfg->timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "ratify: cannot listen on %s: %s\n", cfg->listen, strerror(errno));
+        return 1;
+    }
+    printf("Ratify is serving http://%s/\n", cfg->listen);
+    fflush(stdout);
+    wait_for_signal();
+    MHD_quiesce_daemon(d);
+    for (int i = 0; i < 1000 && atomic_load(&requests_in_flight) > 0; i++)
+        usleep(10000);
+    MHD_stop_daemon(d);
+    close_worker_dbs();
+    log_info("stopped");
+    return 0;
+}
