@@ -33,7 +33,8 @@ FUZZ_SECONDS_IN_TEST ?= 10
 OBJS      := $(patsubst src/%.c,build/obj/%.o,$(SRCS)) build/obj/assets.o
 ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS)) build/asan/obj/assets.o
 
-.PHONY: all serve test check asan fuzz bench deps clean unit unit-asan e2e e2e-asan fuzz-short format
+.PHONY: all serve test check asan fuzz bench deps clean unit unit-asan e2e e2e-asan fuzz-short \
+        format tools-test
 
 all: build/ratify
 
@@ -92,10 +93,10 @@ unit-asan: $(addprefix build/asan/test/,$(UNIT))
 	@set -e; for t in $^; do echo "== $$t (asan)"; $$t; done
 
 e2e: build/ratify
-	RATIFY_BIN=$(CURDIR)/build/ratify $(PYTHON) -m pytest -q tests/e2e
+	RATIFY_BIN=$(CURDIR)/build/ratify $(PYTHON) -m pytest -q tests/e2e tests/browser
 
 e2e-asan: build/asan/ratify
-	RATIFY_BIN=$(CURDIR)/build/asan/ratify RATIFY_SANITIZED=1 $(PYTHON) -m pytest -q tests/e2e
+	RATIFY_BIN=$(CURDIR)/build/asan/ratify RATIFY_SANITIZED=1 $(PYTHON) -m pytest -q tests/e2e tests/browser
 
 fuzz-short: $(addprefix build/fuzz/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
@@ -111,8 +112,11 @@ fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 	    build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) build/corpus/$$f tests/fuzz/corpus/$${f#fuzz_}; \
 	done
 
+tools-test:
+	$(PYTHON) -m pytest -q tests/tools
+
 test: deps
-	$(MAKE) check
+	$(MAKE) check tools-test
 	$(MAKE) unit unit-asan
 	$(MAKE) e2e e2e-asan
 	$(MAKE) fuzz-short

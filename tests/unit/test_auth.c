@@ -1,0 +1,195 @@
+/*
+ * test_auth.c: session and CSRF token handling, password hashing,
+ * permissions and country scope (src/auth.c), and the request framing
+ * check (src/server.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "server.h"
+
+static Db *db;
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/ratify-test-auth-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char path[96];
+    snprintf(path, sizeof path, "%s/t.db", dir);
+    db = db_open(path);
+    assert_non_null(db);
+    return auth_init(db) == R_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    db_close(db);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd);
+}
+
+static void test_csrf_token_binding(void **state)
+{
+    (void)state;
+    char a[65], a2[65], b[65];
+    auth_csrf_token("session-one", a);
+    auth_csrf_token("session-one", a2);
+    auth_csrf_token("session-two", b);
+    assert_int_equal(strlen(a), 64);
+    assert_string_equal(a, a2);    /* stable for one browser */
+    assert_string_not_equal(a, b); /* useless for another */
+    assert_string_not_equal(a, "session-one");
+}
+
+static const char *header_none(Request *r, const char *name)
+{
+    (void)r;
+    (void)name;
+    return NULL;
+}
+
+static void test_csrf_check(void **state)
+{
+    (void)state;
+    Request r = {0};
+    r.arena = arena_new();
+    r.header = header_none;
+    char token[65];
+    auth_csrf_token("binding", token);
+    r.csrf_token = token;
+    char body[128];
+    snprintf(body, sizeof body, "csrf_token=%s", token);
+    form_parse_urlencoded(r.arena, body, strlen(body), &r.form);
+    assert_true(auth_csrf_ok(&r));
+    Params other = {0};
+    char forged[65];
+    memcpy(forged, token, sizeof forged);
+    forged[0] = forged[0] == 'a' ? 'b' : 'a';
+    snprintf(body, sizeof body, "csrf_token=%s", forged);
+    form_parse_urlencoded(r.arena, body, strlen(body), &other);
+    r.form = other;
+    assert_false(auth_csrf_ok(&r)); /* one character off */
+    Params empty = {0};
+    r.form = empty;
+    assert_false(auth_csrf_ok(&r)); /* missing */
+    form_parse_urlencoded(r.arena, "csrf_token=", 11, &r.form);
+    assert_false(auth_csrf_ok(&r)); /* empty */
+    arena_free(r.arena);
+}
+
+static void test_passwords(void **state)
+{
+    (void)state;
+    char hash[128];
+    assert_int_equal(auth_hash_password("correct horse battery", hash), R_OK);
+    assert_non_null(strstr(hash, "$argon2id$"));
+    assert_true(auth_verify_password(hash, "correct horse battery"));
+    assert_false(auth_verify_password(hash, "correct horse batterY"));
+    assert_false(auth_verify_password(NULL, "x"));
+    assert_false(auth_verify_password("", ""));
+}
+
+static void test_permissions(void **state)
+{
+    (void)state;
+    const char *countries[] = {"AGO", "ARG"};
+    User member = {.id = 1, .role = ROLE_MEMBER};
+    User coord = {.id = 2, .role = ROLE_COORDINATOR, .countries = countries, .country_count = 2};
+    User admin = {.id = 3, .role = ROLE_ADMIN};
+    Request r = {0};
+    assert_int_equal(auth_require(&r, PERM_PUBLIC), R_OK);
+    assert_int_equal(auth_require(&r, PERM_MEMBER), R_UNAUTHORIZED);
+    r.user = &member;
+    assert_int_equal(auth_require(&r, PERM_MEMBER), R_OK);
+    assert_int_equal(auth_require(&r, PERM_COORDINATOR), R_FORBIDDEN);
+    r.user = &coord;
+    assert_int_equal(auth_require(&r, PERM_COORDINATOR), R_OK);
+    assert_int_equal(auth_require(&r, PERM_ADMIN), R_FORBIDDEN);
+    r.user = &admin;
+    assert_int_equal(auth_require(&r, PERM_ADMIN), R_OK);
+    assert_true(auth_covers_country(&coord, "ARG"));
+    assert_false(auth_covers_country(&coord, "BRA"));
+    assert_true(auth_covers_country(&admin, "BRA"));
+    assert_false(auth_covers_country(&member, "ARG"));
+    assert_false(auth_covers_country(NULL, "ARG"));
+}
+
+static void test_welcome_tokens(void **state)
+{
+    (void)state;
+    char out[96];
+    assert_int_equal(auth_issue_welcome(db, "nobody@example.org", "welcome", 1, out),
+                     R_NOT_FOUND);
+    sqlite3_stmt *st = db_prepare(db, "INSERT INTO users (email, role, created_at) "
+                                      "VALUES ('ana@example.org', 'member', 0)");
+    assert_int_equal(db_step(st), SQLITE_DONE);
+    db_done(st);
+    char first[96];
+    assert_int_equal(auth_issue_welcome(db, "ana@example.org", "welcome", 1, first), R_OK);
+    assert_int_equal(auth_issue_welcome(db, "ana@example.org", "reset", 1, out), R_OK);
+    assert_int_equal(strlen(first), strlen("/welcome/") + 64);
+    assert_string_not_equal(first, out);
+    /* Only a hash is stored: the token itself is not in the database. */
+    st = db_prepare(db, "SELECT count(*) FROM login_tokens WHERE token_hash = :t");
+    db_bind_text(st, ":t", first + 9);
+    assert_int_equal(db_step(st), SQLITE_ROW);
+    assert_int_equal(db_int(st, 0), 0);
+    db_done(st);
+}
+
+static void test_framing(void **state)
+{
+    (void)state;
+    const char *ok_names[] = {"Host", "Content-Length", "Content-Type"};
+    const char *ok_values[] = {"x", "12", "text/plain"};
+    assert_null(server_framing_problem(ok_names, ok_values, 3));
+    const char *two_cl[] = {"Content-Length", "content-length"};
+    const char *two_vals[] = {"5", "5"};
+    assert_non_null(server_framing_problem(two_cl, two_vals, 2));
+    const char *cl_te[] = {"Content-Length", "Transfer-Encoding"};
+    const char *cl_te_vals[] = {"5", "chunked"};
+    assert_non_null(server_framing_problem(cl_te, cl_te_vals, 2));
+    const char *te[] = {"Transfer-Encoding"};
+    const char *te_ok[] = {"chunked"};
+    const char *te_bad1[] = {"gzip, chunked"};
+    const char *te_bad2[] = {"Chunked "};
+    assert_null(server_framing_problem(te, te_ok, 1));
+    assert_non_null(server_framing_problem(te, te_bad1, 1));
+    assert_non_null(server_framing_problem(te, te_bad2, 1));
+    const char *cl[] = {"Content-Length"};
+    const char *cl_plus[] = {"+5"};
+    const char *cl_list[] = {"5, 5"};
+    assert_non_null(server_framing_problem(cl, cl_plus, 1));
+    assert_non_null(server_framing_problem(cl, cl_list, 1));
+    const char *space_name[] = {"Content-Length "};
+    const char *tab_name[] = {"X\tY"};
+    const char *v5[] = {"5"};
+    assert_non_null(server_framing_problem(space_name, v5, 1));
+    assert_non_null(server_framing_problem(tab_name, v5, 1));
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_csrf_token_binding), cmocka_unit_test(test_csrf_check),
+        cmocka_unit_test(test_passwords),          cmocka_unit_test(test_permissions),
+        cmocka_unit_test(test_welcome_tokens),     cmocka_unit_test(test_framing),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
