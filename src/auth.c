@@ -74,8 +74,7 @@ Result auth_hash_password(const char *password, char out[128])
 
 int auth_verify_password(const char *hash, const char *password)
 {
-    return hash && *hash &&
-           crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+    return hash && *hash && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 }
 
 static void load_countries(Request *r, User *u)
@@ -472,11 +471,11 @@ static json_t *account_data(Request *r)
         json_array_append_new(countries, json_string(r->user->countries[i]));
         buf_printf(&text, "%s%s", i ? " " : "", r->user->countries[i]);
     }
-    json_t *account = json_pack(
-        "{s:I, s:s, s:s, s:s, s:s, s:o, s:s}", "id", (json_int_t)r->user->id, "email",
-        r->user->email, "display_name", r->user->display_name, "role", role_name(r->user->role),
-        "lang", r->user->lang ? r->user->lang : "", "countries", countries, "countries_text",
-        text.data ? text.data : "");
+    json_t *account =
+        json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:s}", "id", (json_int_t)r->user->id, "email",
+                  r->user->email, "display_name", r->user->display_name, "role",
+                  role_name(r->user->role), "lang", r->user->lang ? r->user->lang : "", "countries",
+                  countries, "countries_text", text.data ? text.data : "");
     buf_free(&text);
     return account;
 }
@@ -500,8 +499,8 @@ Result account_post(Request *r)
         r->errors = json_pack("{s:s}", "lang", tr(r, "Please choose one of the options."));
         return R_BAD_REQUEST;
     }
-    sqlite3_stmt *st = db_prepare(
-        r->db, "UPDATE users SET display_name = :name, lang = :lang WHERE id = :id");
+    sqlite3_stmt *st =
+        db_prepare(r->db, "UPDATE users SET display_name = :name, lang = :lang WHERE id = :id");
     db_bind_text(st, ":name", name ? name : r->user->display_name);
     db_bind_text(st, ":lang", lang && *lang ? lang : NULL);
     db_bind_int(st, ":id", r->user->id);
@@ -518,11 +517,11 @@ Result admin_users_page(Request *r)
                "(SELECT group_concat(iso3, ' ') FROM user_countries c WHERE c.user_id = u.id) "
                "FROM users u ORDER BY u.email");
     while (db_step(st) == SQLITE_ROW)
-        json_array_append_new(
-            users, json_pack("{s:I, s:s, s:s, s:s, s:b, s:s}", "id", (json_int_t)db_int(st, 0),
-                             "email", db_text(st, 1), "display_name", db_text(st, 2), "role",
-                             db_text(st, 3), "active", (int)db_int(st, 4), "countries",
-                             db_text(st, 5)));
+        json_array_append_new(users,
+                              json_pack("{s:I, s:s, s:s, s:s, s:b, s:s}", "id",
+                                        (json_int_t)db_int(st, 0), "email", db_text(st, 1),
+                                        "display_name", db_text(st, 2), "role", db_text(st, 3),
+                                        "active", (int)db_int(st, 4), "countries", db_text(st, 5)));
     db_done(st);
     r->page = "admin_users";
     r->title = tr(r, "Users");
@@ -532,8 +531,7 @@ Result admin_users_page(Request *r)
 
 /* ---- CLI ---- */
 
-Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours,
-                          char out[96])
+Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours, char out[96])
 {
     sqlite3_stmt *st = db_prepare(db, "SELECT id FROM users WHERE email = :email");
     db_bind_text(st, ":email", email);
@@ -562,9 +560,9 @@ static Result create_user(Db *db, const char *email, Role role, char **countries
 {
     if (db_begin(db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
-        db, "INSERT INTO users (email, role, created_at) VALUES (:email, :role, :now) "
-            "ON CONFLICT (email) DO NOTHING");
+    sqlite3_stmt *st =
+        db_prepare(db, "INSERT INTO users (email, role, created_at) VALUES (:email, :role, :now) "
+                       "ON CONFLICT (email) DO NOTHING");
     db_bind_text(st, ":email", email);
     db_bind_text(st, ":role", role_name(role));
     db_bind_int(st, ":now", now_seconds());
@@ -618,8 +616,9 @@ static Result user_add(Db *db, int argc, char **argv, const char *base_url)
         } else if (strcmp(argv[i], "--country") == 0 && i + 1 < argc && ncountries < 64) {
             countries[ncountries++] = argv[++i];
             if (!valid_iso3(countries[ncountries - 1])) {
-                fprintf(stderr, "ratify: --country wants an ISO 3166 alpha-3 code such as "
-                                "ARG, got '%s'\n",
+                fprintf(stderr,
+                        "ratify: --country wants an ISO 3166 alpha-3 code such as "
+                        "ARG, got '%s'\n",
                         countries[ncountries - 1]);
                 return R_BAD_REQUEST;
             }

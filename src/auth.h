@@ -46,8 +46,7 @@ int auth_verify_password(const char *hash, const char *password);
 /* Creates a single-use link to set a password for the user with email,
  * valid for hours; writes the URL path ("/welcome/TOKEN") to out[96].
  * Returns R_NOT_FOUND for an unknown email. */
-Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours,
-                          char out[96]);
+Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours, char out[96]);
 
 /* `ratify user add|passwd|list ...`; argv starts after "user". Returns a
  * Result for the exit code. */

@@ -29,9 +29,12 @@ static const char *mime_type(const char *path)
     static const struct {
         const char *ext, *type;
     } types[] = {
-        {".css", "text/css; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".svg", "image/svg+xml"},           {".png", "image/png"},
-        {".ico", "image/x-icon"},            {".woff2", "font/woff2"},
+        {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".woff2", "font/woff2"},
         {".txt", "text/plain; charset=utf-8"},
     };
     const char *dot = strrchr(path, '.');

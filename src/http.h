@@ -35,8 +35,8 @@ typedef struct {
     const char *email;
     const char *display_name;
     Role role;
-    const char *lang;        /* NULL: negotiate from the browser */
-    const char **countries;  /* coordinator's ISO3 codes */
+    const char *lang;       /* NULL: negotiate from the browser */
+    const char **countries; /* coordinator's ISO3 codes */
     size_t country_count;
 } User;
 
@@ -48,8 +48,8 @@ typedef struct {
     const char *pattern; /* "/countries/{iso3}": {name} matches one segment */
     Handler handler;
     Permission permission;
-    int csrf;            /* 1: a POST must carry a valid CSRF token */
-    const char *name;    /* the handler's name, for `ratify help` */
+    int csrf;         /* 1: a POST must carry a valid CSRF token */
+    const char *name; /* the handler's name, for `ratify help` */
 } Route;
 
 typedef struct {
@@ -65,23 +65,23 @@ struct Request {
     /* Input. */
     const char *method;
     const char *path;
-    const char *request_id;   /* 16 hex digits, in the access log and error pages */
-    int is_api;               /* path starts with /api/ */
-    int tls;                  /* served over https (directly or via the proxy) */
-    const char *client;       /* client address; never stored in clear */
+    const char *request_id; /* 16 hex digits, in the access log and error pages */
+    int is_api;             /* path starts with /api/ */
+    int tls;                /* served over https (directly or via the proxy) */
+    const char *client;     /* client address; never stored in clear */
     Params query;
-    Params form;              /* urlencoded or multipart body */
-    Params path_params;       /* from {name} segments of the route */
+    Params form;                                         /* urlencoded or multipart body */
+    Params path_params;                                  /* from {name} segments of the route */
     const char *(*header)(Request *r, const char *name); /* request header or NULL */
-    void *conn;               /* the server's connection, for header() */
+    void *conn;                                          /* the server's connection, for header() */
     const char *body;
     size_t body_len;
     const Route *route;
     /* Who is asking. */
-    User *user;               /* NULL when not logged in */
-    const char *session_token;/* raw session token from the cookie, or NULL */
-    const char *csrf_token;   /* the token forms must echo back */
-    const char *lang;         /* negotiated UI language */
+    User *user;                /* NULL when not logged in */
+    const char *session_token; /* raw session token from the cookie, or NULL */
+    const char *csrf_token;    /* the token forms must echo back */
+    const char *lang;          /* negotiated UI language */
     /* Response. */
     int status;               /* 0: 200, or chosen from the Result */
     const char *page;         /* template name: "home" renders templates/home.html */
@@ -128,7 +128,7 @@ Result param_optional_text(Request *r, const char *name, size_t max_len, int mul
 Result param_int(Request *r, const char *name, int64_t min, int64_t max, int64_t *out);
 /* *out is the index in allowed (NULL-terminated). */
 Result param_enum(Request *r, const char *name, const char *const *allowed, int *out);
-Result param_iso3(Request *r, const char *name, const char **out); /* "ARG" */
+Result param_iso3(Request *r, const char *name, const char **out);  /* "ARG" */
 Result param_email(Request *r, const char *name, const char **out); /* lowercased */
 
 /* The raw value of a parameter (path, then body, then query) or NULL. */

@@ -221,8 +221,8 @@ static Result run(int argc, char **argv)
     server_defaults(&o.server);
     o.db_path = getenv("RATIFY_DB") ? getenv("RATIFY_DB") : "ratify.db";
     o.public_url = getenv("RATIFY_PUBLIC_URL");
-    o.admin_email = getenv("RATIFY_ADMIN_EMAIL") ? getenv("RATIFY_ADMIN_EMAIL")
-                                                 : "admin@example.org";
+    o.admin_email =
+        getenv("RATIFY_ADMIN_EMAIL") ? getenv("RATIFY_ADMIN_EMAIL") : "admin@example.org";
     if (argc < 2) {
         usage(stderr);
         return R_BAD_REQUEST;

@@ -13,7 +13,7 @@
 
 #define CSRF 1
 #define NOCSRF 0
-#define ROUTE(method, pattern, handler, permission, csrf)                                       \
+#define ROUTE(method, pattern, handler, permission, csrf)                                          \
     {#method, pattern, handler, PERM_##permission, csrf, #handler},
 const Route routes[] = {
 #include "routes.def"

@@ -350,8 +350,8 @@ static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState 
 
     int64_t micros = (monotonic_ns() - st->start_ns) / 1000;
     /* The query string is left out: it may hold tokens. */
-    log_info("%s %s %s %d %zu %lldus user=%lld", request_id, method, url, r.status,
-             r.body_out.len, (long long)micros, r.user ? (long long)r.user->id : 0LL);
+    log_info("%s %s %s %d %zu %lldus user=%lld", request_id, method, url, r.status, r.body_out.len,
+             (long long)micros, r.user ? (long long)r.user->id : 0LL);
     /* A statement left stepping would hold a read snapshot open forever. */
     assert(!r.db || db_statements_in_use(r.db) == 0);
     json_decref(r.data);
@@ -363,9 +363,8 @@ static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)cls;
     (void)version;
@@ -466,7 +465,8 @@ int server_run(const ServerConfig *cfg)
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ipv6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(

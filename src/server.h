@@ -8,11 +8,11 @@
 
 typedef struct {
     const char *db_path;
-    const char *listen;      /* "127.0.0.1:8080" or "[::1]:8080" */
-    const char *public_url;  /* "https://ratify.example.org": https turns on Secure cookies */
-    int behind_proxy;        /* trust X-Forwarded-For/-Proto from the proxy; no per-IP limit */
-    size_t max_body;         /* bytes; larger bodies get 413 before they are read */
-    unsigned threads;        /* worker threads */
+    const char *listen;     /* "127.0.0.1:8080" or "[::1]:8080" */
+    const char *public_url; /* "https://ratify.example.org": https turns on Secure cookies */
+    int behind_proxy;       /* trust X-Forwarded-For/-Proto from the proxy; no per-IP limit */
+    size_t max_body;        /* bytes; larger bodies get 413 before they are read */
+    unsigned threads;       /* worker threads */
     unsigned max_connections;
     unsigned per_ip_connections; /* when not behind a proxy */
     unsigned timeout_seconds;    /* idle connection timeout */

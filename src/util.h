@@ -21,16 +21,16 @@
  * (http_status_for) or a CLI exit code (cli_exit_for). */
 typedef enum {
     R_OK = 0,
-    R_BAD_REQUEST,   /* 400: malformed or invalid input */
-    R_UNAUTHORIZED,  /* login needed: pages redirect to /login, API gets 401 */
-    R_FORBIDDEN,     /* 403: logged in but not allowed, or bad CSRF token */
-    R_NOT_FOUND,     /* 404 */
-    R_METHOD,        /* 405 */
-    R_CONFLICT,      /* 409 */
-    R_TOO_LARGE,     /* 413 */
-    R_UNSUPPORTED,   /* 415: a body type we do not parse */
-    R_TOO_MANY,      /* 429: throttled */
-    R_INTERNAL,      /* 500: a bug or an I/O failure; details go to the log */
+    R_BAD_REQUEST,  /* 400: malformed or invalid input */
+    R_UNAUTHORIZED, /* login needed: pages redirect to /login, API gets 401 */
+    R_FORBIDDEN,    /* 403: logged in but not allowed, or bad CSRF token */
+    R_NOT_FOUND,    /* 404 */
+    R_METHOD,       /* 405 */
+    R_CONFLICT,     /* 409 */
+    R_TOO_LARGE,    /* 413 */
+    R_UNSUPPORTED,  /* 415: a body type we do not parse */
+    R_TOO_MANY,     /* 429: throttled */
+    R_INTERNAL,     /* 500: a bug or an I/O failure; details go to the log */
 } Result;
 
 /* Allocators: abort with a message when memory is exhausted. */
@@ -43,8 +43,8 @@ char *xstrdup(const char *s);
  * request has one, so handlers never free what they allocate. */
 typedef struct Arena Arena;
 Arena *arena_new(void);
-void *arena_alloc(Arena *a, size_t n);        /* zeroed, 16-byte aligned */
-char *arena_strdup(Arena *a, const char *s);  /* s may be NULL: returns NULL */
+void *arena_alloc(Arena *a, size_t n);       /* zeroed, 16-byte aligned */
+char *arena_strdup(Arena *a, const char *s); /* s may be NULL: returns NULL */
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void arena_free(Arena *a); /* a may be NULL */
@@ -64,7 +64,7 @@ void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void buf_free(Buf *b);
 
 /* Escaping, one function per output context. Each appends to b. */
-void escape_html(Buf *b, const char *s, size_t n); /* text and quoted attributes */
+void escape_html(Buf *b, const char *s, size_t n);          /* text and quoted attributes */
 void escape_url_component(Buf *b, const char *s, size_t n); /* percent-encoding */
 /* Appends s if it is a safe link (http, https, mailto or relative), HTML
  * escaped; otherwise appends "#". Returns 1 when s was accepted. */

@@ -102,17 +102,17 @@ static json_t *user_object(const User *u)
         json_array_append_new(countries, json_string(u->countries[i]));
     return json_pack("{s:I, s:s, s:s, s:s, s:o, s:b, s:b}", "id", (json_int_t)u->id, "email",
                      u->email, "name", u->display_name[0] ? u->display_name : u->email, "role",
-                     role_name(u->role), "countries", countries, "is_admin",
-                     u->role == ROLE_ADMIN, "is_coordinator", u->role >= ROLE_COORDINATOR);
+                     role_name(u->role), "countries", countries, "is_admin", u->role == ROLE_ADMIN,
+                     "is_coordinator", u->role >= ROLE_COORDINATOR);
 }
 
 static json_t *languages_object(Request *r)
 {
     json_t *list = json_array();
     for (const Language *l = i18n_languages(); l->code; l++)
-        json_array_append_new(list, json_pack("{s:s, s:s, s:b}", "code", l->code, "name",
-                                              l->native_name, "current",
-                                              strcmp(l->code, r->lang) == 0));
+        json_array_append_new(list,
+                              json_pack("{s:s, s:s, s:b}", "code", l->code, "name", l->native_name,
+                                        "current", strcmp(l->code, r->lang) == 0));
     return list;
 }
 
@@ -141,10 +141,10 @@ static int render_page(Request *r)
     Buf content = {0};
     int rc = template_render_named(r->page, data, &content, view_template_source, translate, r);
     if (rc == 0) {
-        json_object_set_new(data, "content", json_stringn(content.data ? content.data : "",
-                                                          content.len));
-        rc = template_render_named("layout", data, &r->body_out, view_template_source,
-                                   translate, r);
+        json_object_set_new(data, "content",
+                            json_stringn(content.data ? content.data : "", content.len));
+        rc =
+            template_render_named("layout", data, &r->body_out, view_template_source, translate, r);
     }
     buf_free(&content);
     json_decref(data);

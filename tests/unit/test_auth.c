@@ -132,8 +132,7 @@ static void test_welcome_tokens(void **state)
 {
     (void)state;
     char out[96];
-    assert_int_equal(auth_issue_welcome(db, "nobody@example.org", "welcome", 1, out),
-                     R_NOT_FOUND);
+    assert_int_equal(auth_issue_welcome(db, "nobody@example.org", "welcome", 1, out), R_NOT_FOUND);
     sqlite3_stmt *st = db_prepare(db, "INSERT INTO users (email, role, created_at) "
                                       "VALUES ('ana@example.org', 'member', 0)");
     assert_int_equal(db_step(st), SQLITE_DONE);

@@ -113,7 +113,8 @@ static void test_enum(void **state)
 static void test_iso3_and_email(void **state)
 {
     (void)state;
-    Request *r = post("c=ARG&d=arg&e=AR&f=ARGE&m=+Ana%40Example.ORG+&n=ana%40localhost&o=a+b%40x.org");
+    Request *r =
+        post("c=ARG&d=arg&e=AR&f=ARGE&m=+Ana%40Example.ORG+&n=ana%40localhost&o=a+b%40x.org");
     const char *v;
     assert_int_equal(param_iso3(r, "c", &v), R_OK);
     assert_string_equal(v, "ARG");
@@ -183,10 +184,14 @@ int main(void)
 {
     i18n_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_text),         cmocka_unit_test(test_invalid_utf8),
-        cmocka_unit_test(test_int),          cmocka_unit_test(test_enum),
-        cmocka_unit_test(test_iso3_and_email), cmocka_unit_test(test_valid_email),
-        cmocka_unit_test(test_errors_are_translated), cmocka_unit_test(test_escape_contexts),
+        cmocka_unit_test(test_text),
+        cmocka_unit_test(test_invalid_utf8),
+        cmocka_unit_test(test_int),
+        cmocka_unit_test(test_enum),
+        cmocka_unit_test(test_iso3_and_email),
+        cmocka_unit_test(test_valid_email),
+        cmocka_unit_test(test_errors_are_translated),
+        cmocka_unit_test(test_escape_contexts),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     i18n_free();

@@ -13,8 +13,7 @@
 
 #include "router.h"
 
-static const Route *match(const char *method, const char *path, Params *p, Result *res,
-                          Arena *a)
+static const Route *match(const char *method, const char *path, Params *p, Result *res, Arena *a)
 {
     memset(p, 0, sizeof *p);
     return router_match(method, path, a, p, res);
