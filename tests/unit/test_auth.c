@@ -179,6 +179,11 @@ static void test_framing(void **state)
     const char *v5[] = {"5"};
     assert_non_null(server_framing_problem(space_name, v5, 1));
     assert_non_null(server_framing_problem(tab_name, v5, 1));
+    /* How libmicrohttpd 0.9.75 presents "Content-Length: 0\r\n 5". */
+    const char *folded[] = {"Content-Length5", "transfer-encodingchunked"};
+    const char *v0[] = {"0", "x"};
+    assert_non_null(server_framing_problem(folded, v0, 1));
+    assert_non_null(server_framing_problem(folded + 1, v0 + 1, 1));
 }
 
 int main(void)
