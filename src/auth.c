@@ -17,6 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "i18n.h"
 
 static unsigned char server_key[crypto_auth_KEYBYTES];
@@ -195,6 +196,23 @@ int auth_covers_country(const User *u, const char *iso3)
     return 0;
 }
 
+int auth_can_see(const User *u, const char *visibility, const char *iso3, int64_t author_id)
+{
+    if (strcmp(visibility, "public") == 0)
+        return 1;
+    if (!u)
+        return 0;
+    if (u->role == ROLE_ADMIN)
+        return 1;
+    if (strcmp(visibility, "members") == 0)
+        return 1;
+    if (strcmp(visibility, "country") == 0)
+        return (iso3 && *iso3 && auth_covers_country(u, iso3)) || u->id == author_id;
+    if (strcmp(visibility, "private") == 0 || strcmp(visibility, "steering") == 0)
+        return strcmp(visibility, "private") == 0 && u->id == author_id;
+    return 0;
+}
+
 int auth_csrf_ok(Request *r)
 {
     const Param *p = form_get(&r->form, "csrf_token");
@@ -269,21 +287,6 @@ static Result start_session(Request *r, int64_t user_id)
     http_set_cookie(r, "session", arena_strdup(r->arena, token), 0);
     http_set_cookie(r, "presession", "", -1);
     return R_OK;
-}
-
-static void audit(Db *db, int64_t user_id, const char *action, const char *object)
-{
-    sqlite3_stmt *st = db_prepare(db, "INSERT INTO audit_log (at, user_id, action, object) "
-                                      "VALUES (:at, :user, :action, :object)");
-    db_bind_int(st, ":at", now_seconds());
-    if (user_id)
-        db_bind_int(st, ":user", user_id);
-    else
-        db_bind_null(st, ":user");
-    db_bind_text(st, ":action", action);
-    db_bind_text(st, ":object", object);
-    db_step(st);
-    db_done(st);
 }
 
 /* ---- pages ---- */
@@ -370,7 +373,7 @@ Result auth_login_post(Request *r)
     Result res = start_session(r, id);
     if (res != R_OK)
         return res;
-    audit(r->db, id, "login", "");
+    audit_log(r->db, id, "login", "", "");
     return http_redirect(r, safe_next(param_raw(r, "next")));
 }
 
@@ -457,7 +460,7 @@ Result auth_welcome_post(Request *r)
     db_done(st);
     if (rc != SQLITE_DONE || rc2 != SQLITE_DONE || start_session(r, user_id) != R_OK)
         return R_INTERNAL; /* the server rolls the transaction back */
-    audit(r->db, user_id, "password set", "");
+    audit_log(r->db, user_id, "password set", "", "");
     if (db_commit(r->db) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, "/account");
@@ -587,7 +590,7 @@ static Result create_user(Db *db, const char *email, Role role, char **countries
             return R_INTERNAL;
         }
     }
-    audit(db, 0, "user added", email);
+    audit_log(db, 0, "user added", email, "");
     return db_commit(db);
 }
 
@@ -716,7 +719,7 @@ static Result user_passwd(Db *db, int argc, char **argv)
     db_bind_text(st, ":email", argv[0]);
     db_step(st);
     db_done(st);
-    audit(db, 0, "password set", argv[0]);
+    audit_log(db, 0, "password set", argv[0], "");
     printf("Password changed for %s.\n", argv[0]);
     return R_OK;
 }

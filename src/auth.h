@@ -30,6 +30,12 @@ Result auth_require(Request *r, Permission p);
  * theirs). */
 int auth_covers_country(const User *u, const char *iso3);
 
+/* The one visibility rule, applied to every record read, listed, exported
+ * or served by the API. visibility is public, members, country, steering or
+ * private; iso3 is the record's country ("" if none); author_id who wrote
+ * it. Unknown visibilities are not visible. */
+int auth_can_see(const User *u, const char *visibility, const char *iso3, int64_t author_id);
+
 /* 1 if the POST carries the CSRF token bound to this browser (form field
  * csrf_token or header X-CSRF-Token). Constant-time comparison. */
 int auth_csrf_ok(Request *r);

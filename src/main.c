@@ -10,11 +10,13 @@
 #include <string.h>
 
 #include "auth.h"
+#include "country.h"
 #include "db.h"
 #include "i18n.h"
 #include "router.h"
 #include "server.h"
 #include "template.h"
+#include "treaty.h"
 #include "version.h"
 
 typedef struct {
@@ -140,7 +142,8 @@ static Result open_db(const Options *o, Db **db)
     *db = db_open(o->db_path);
     if (!*db)
         return R_INTERNAL;
-    if (auth_init(*db) != R_OK) {
+    /* Reference data loads once, into empty tables only. */
+    if (auth_init(*db) != R_OK || country_seed(*db) != R_OK || treaty_seed(*db) != R_OK) {
         db_close(*db);
         *db = NULL;
         return R_INTERNAL;
@@ -270,6 +273,7 @@ int main(int argc, char **argv)
     setvbuf(stderr, NULL, _IOLBF, 0);
     int code = cli_exit_for(run(argc, argv));
     template_cache_clear();
+    country_map_free();
     i18n_free();
     return code;
 }

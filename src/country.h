@@ -1,0 +1,22 @@
+/*
+ * country.h: countries and their pages (see country.c).
+ */
+#ifndef RATIFY_COUNTRY_H
+#define RATIFY_COUNTRY_H
+
+#include "db.h"
+
+/* The instruments seeded by schema/002_countries.sql. */
+enum { INSTRUMENT_COVENANT = 1, INSTRUMENT_PROTOCOL = 2 };
+
+/* Loads data/countries.csv into an empty countries table. Returns R_OK or
+ * R_INTERNAL with the line of a bad row on stderr. */
+Result country_seed(Db *db);
+
+/* Called after any change to treaty actions, for caches of derived status. */
+void country_cache_invalidate(void);
+
+/* Frees the parsed map (at exit, for leak checkers). */
+void country_map_free(void);
+
+#endif
