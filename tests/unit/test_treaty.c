@@ -1,0 +1,124 @@
+/*
+ * test_treaty.c: status derived from treaty actions, and the ask for every
+ * combination of Protocol and Covenant standing (src/treaty.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "treaty.h"
+
+static Standing fold(const char *const actions[][3], int n)
+{
+    Standing s = {0};
+    for (int i = 0; i < n; i++)
+        treaty_apply_action(&s, actions[i][0], actions[i][1], actions[i][2]);
+    return s;
+}
+
+static void test_status_from_actions(void **state)
+{
+    (void)state;
+    Standing none = fold(NULL, 0);
+    assert_int_equal(none.status, STATUS_NONE);
+
+    const char *const signed_only[][3] = {{"signature", "", "2013-09-24"}};
+    Standing s = fold(signed_only, 1);
+    assert_int_equal(s.status, STATUS_SIGNATORY);
+    assert_string_equal(s.signature_date, "2013-09-24");
+    assert_string_equal(s.party_date, "");
+
+    const char *const ratified[][3] = {{"signature", "", "2009-09-24"},
+                                       {"ratification", "", "2011-10-24"}};
+    s = fold(ratified, 2);
+    assert_int_equal(s.status, STATUS_PARTY);
+    assert_string_equal(s.party_date, "2011-10-24");
+    assert_string_equal(s.party_kind, "ratification");
+
+    const char *const acceded[][3] = {{"accession", "", "2025-02-19"}};
+    s = fold(acceded, 1);
+    assert_int_equal(s.status, STATUS_PARTY);
+    assert_string_equal(s.party_kind, "accession");
+    assert_string_equal(s.signature_date, "");
+
+    const char *const succeeded[][3] = {{"succession", "", "1993-05-22"}};
+    assert_int_equal(fold(succeeded, 1).status, STATUS_PARTY);
+
+    const char *const withdrew[][3] = {{"signature", "", "2009-09-24"},
+                                       {"ratification", "", "2011-10-24"},
+                                       {"declaration", "11", "2012-01-01"},
+                                       {"withdrawal", "", "2020-01-01"}};
+    s = fold(withdrew, 4);
+    assert_int_equal(s.status, STATUS_NONE);
+    assert_true(s.withdrawn);
+    assert_string_equal(s.declared, "");
+
+    const char *const declared[][3] = {{"ratification", "", "2011-10-24"},
+                                       {"declaration", "10", "2011-10-24"},
+                                       {"declaration", "11", "2012-03-01"}};
+    s = fold(declared, 3);
+    assert_string_equal(s.declared, "10 11");
+}
+
+static Standing standing(TreatyStatus status, const char *declared)
+{
+    Standing s = {0};
+    s.status = status;
+    strcpy(s.declared, declared);
+    return s;
+}
+
+static void test_every_ask(void **state)
+{
+    (void)state;
+    const char *opt_in = "10 11";
+    Standing cov_none = standing(STATUS_NONE, ""), cov_signed = standing(STATUS_SIGNATORY, ""),
+             cov_party = standing(STATUS_PARTY, "");
+    Standing op_none = standing(STATUS_NONE, ""), op_signed = standing(STATUS_SIGNATORY, ""),
+             op_party = standing(STATUS_PARTY, ""), op_half = standing(STATUS_PARTY, "11"),
+             op_full = standing(STATUS_PARTY, "11 10");
+
+    assert_int_equal(treaty_ask(&op_none, &cov_none, opt_in), ASK_JOIN_COVENANT);
+    assert_int_equal(treaty_ask(&op_none, &cov_signed, opt_in), ASK_RATIFY_COVENANT_SIGN);
+    assert_int_equal(treaty_ask(&op_signed, &cov_signed, opt_in), ASK_RATIFY_COVENANT_FIRST);
+    assert_int_equal(treaty_ask(&op_none, &cov_party, opt_in), ASK_SIGN_AND_RATIFY);
+    assert_int_equal(treaty_ask(&op_signed, &cov_party, opt_in), ASK_RATIFY);
+    assert_int_equal(treaty_ask(&op_party, &cov_party, opt_in), ASK_DECLARE);
+    assert_int_equal(treaty_ask(&op_half, &cov_party, opt_in), ASK_DECLARE);
+    assert_int_equal(treaty_ask(&op_full, &cov_party, opt_in), ASK_IMPLEMENT);
+    /* A treaty without opt-in articles: a party is asked to implement. */
+    assert_int_equal(treaty_ask(&op_party, &cov_party, ""), ASK_IMPLEMENT);
+    /* Without a parent covenant, the ask depends on the protocol only. */
+    assert_int_equal(treaty_ask(&op_none, NULL, opt_in), ASK_SIGN_AND_RATIFY);
+    assert_int_equal(treaty_ask(&op_signed, NULL, opt_in), ASK_RATIFY);
+}
+
+static void test_ask_words(void **state)
+{
+    (void)state;
+    assert_string_equal(treaty_ask_code(ASK_SIGN_AND_RATIFY), "sign_and_ratify");
+    assert_string_equal(treaty_ask_code(ASK_RATIFY), "ratify");
+    assert_string_equal(treaty_ask_code(ASK_IMPLEMENT), "implement");
+    for (int a = ASK_JOIN_COVENANT; a <= ASK_IMPLEMENT; a++) {
+        assert_non_null(treaty_ask_text((Ask)a));
+        assert_true(strlen(treaty_ask_text((Ask)a)) > 20);
+    }
+    assert_string_equal(treaty_status_code(STATUS_PARTY), "party");
+    assert_string_equal(treaty_status_code(STATUS_SIGNATORY), "signatory");
+    assert_string_equal(treaty_status_code(STATUS_NONE), "none");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_from_actions),
+        cmocka_unit_test(test_every_ask),
+        cmocka_unit_test(test_ask_words),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
