@@ -340,7 +340,7 @@ static json_t *parties_chart(const CountryRow *rows, size_t n, int first_year)
 static json_t *map_json(Request *r, const CountryRow *rows, size_t n)
 {
     pthread_once(&map_once, map_load);
-    json_t *shapes = json_array(), *markers = json_array();
+    json_t *shapes = json_array(), *markers = json_array(), *unlinked = json_array();
     for (size_t i = 0; i < map_count; i++) {
         const MapShape *m = &map_shapes[i];
         const CountryRow *row = bsearch(m->iso3, rows, n, sizeof *rows, row_cmp);
@@ -352,7 +352,7 @@ static json_t *map_json(Request *r, const CountryRow *rows, size_t n)
                       "status", status, "status_label", label, "d", m->path, "x", m->x, "y", m->y);
         json_array_append_new(*m->path ? shapes : markers, o);
     }
-    return json_pack("{s:o, s:o}", "shapes", shapes, "markers", markers);
+    return json_pack("{s:o, s:o, s:o}", "shapes", shapes, "markers", markers, "unlinked", unlinked);
 }
 
 static json_t *option_list(Request *r, const char *const *codes, const char *const *labels,
@@ -401,14 +401,17 @@ static const char *filter_value(Request *r, const char *name, const char *const 
 Result countries_page(Request *r)
 {
     size_t n;
-    CountryRow *rows = load_countries(r, 0, &n);
+    CountryRow *rows = load_countries(r, 1, &n);
     const char *opt_in = protocol_opt_in(r);
     const char *f_status = filter_value(r, "status", status_codes);
     const char *f_group = filter_value(r, "group", group_codes);
     const char *f_org = filter_value(r, "org", org_codes);
     const char *f_sort = filter_value(r, "sort", sort_codes);
-    int parties = 0, signatories = 0, none = 0, signatures = 0;
+    int parties = 0, signatories = 0, none = 0, signatures = 0, states = 0;
     for (size_t i = 0; i < n; i++) {
+        if (strcmp(rows[i].un_status, "other") == 0)
+            continue;
+        states++;
         parties += rows[i].protocol.status == STATUS_PARTY;
         signatories += rows[i].protocol.status == STATUS_SIGNATORY;
         none += rows[i].protocol.status == STATUS_NONE;
@@ -424,6 +427,8 @@ Result countries_page(Request *r)
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
         const CountryRow *row = &rows[i];
+        if (strcmp(row->un_status, "other") == 0)
+            continue;
         if ((f_status && strcmp(f_status, treaty_status_code(row->protocol.status))) ||
             (f_group && strcmp(f_group, row->un_group)) ||
             (f_org && !has_word(row->organisations, f_org)))
@@ -435,7 +440,7 @@ Result countries_page(Request *r)
     r->data = json_pack(
         "{s:{s:i, s:i, s:i, s:i, s:i}, s:o, s:i, s:o, s:o, s:o, s:o, s:b}", "counts", "parties",
         parties, "signatories", signatories, "none", none, "signatures", signatures, "states",
-        (int)n, "countries", list, "shown", (int)json_array_size(list), "chart", chart,
+        states, "countries", list, "shown", (int)json_array_size(list), "chart", chart,
         "status_options", option_list(r, status_codes, status_labels, f_status), "group_options",
         option_list(r, group_codes, group_labels, f_group), "org_options",
         option_list(r, org_codes, org_labels, f_org), "filtered", f_status || f_group || f_org);
