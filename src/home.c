@@ -57,15 +57,9 @@ Result static_file_page(Request *r)
     const Asset *a = asset_find(path);
     if (!a)
         return R_NOT_FOUND;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < a->len; i++)
-        h = (h ^ a->data[i]) * 1099511628211ull;
-    char *etag = arena_printf(r->arena, "\"%016llx\"", (unsigned long long)h);
-    http_add_header(r, "ETag", etag);
     http_add_header(r, "Cache-Control", "public, max-age=31536000, immutable");
     r->content_type = mime_type(path);
-    const char *match = r->header(r, "If-None-Match");
-    if (match && strcmp(match, etag) == 0) {
+    if (http_etag(r, a->data, a->len)) {
         r->status = 304;
         return R_OK;
     }

@@ -111,6 +111,10 @@ void http_set_cookie(Request *r, const char *name, const char *value, int64_t ma
 /* The value of cookie name (without the __Host- prefix) or NULL. */
 const char *http_cookie(Request *r, const char *name);
 
+/* Sets an ETag from a hash of data[0..len) and returns 1 when the request's
+ * If-None-Match already names it (the caller then answers 304). */
+int http_etag(Request *r, const void *data, size_t len);
+
 /* Answers with 303 See Other to a local path (must start with '/' and not
  * "//"). Returns R_OK. */
 Result http_redirect(Request *r, const char *path);

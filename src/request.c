@@ -65,6 +65,18 @@ const char *http_cookie(Request *r, const char *name)
     return NULL;
 }
 
+int http_etag(Request *r, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a: fast, and collisions only cost a refetch */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    char *etag = arena_printf(r->arena, "\"%016llx\"", (unsigned long long)h);
+    http_add_header(r, "ETag", etag);
+    const char *match = r->header(r, "If-None-Match");
+    return match && strcmp(match, etag) == 0;
+}
+
 Result http_redirect(Request *r, const char *path)
 {
     /* Only local paths: an open redirect would help phishing. */

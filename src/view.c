@@ -204,6 +204,12 @@ void view_respond(Request *r, Result result)
         if (!r->data)
             r->data = json_object();
         respond_json(r, r->data);
+        /* Equal JSON bodies hash equal: clients polling the API get a 304
+         * with no body when nothing changed. */
+        if (http_etag(r, r->body_out.data, r->body_out.len)) {
+            r->status = 304;
+            buf_free(&r->body_out);
+        }
         return;
     }
     if (result == R_OK || (result == R_BAD_REQUEST && r->page && !r->is_api)) {
