@@ -57,6 +57,8 @@ static void usage(FILE *out)
             "  user add EMAIL --role admin|coordinator|member [--country ISO3]...\n"
             "  user passwd EMAIL   set a password (read from standard input)\n"
             "  user list           list the accounts\n"
+            "  import treaty-status FILE [--instrument SLUG] [--apply]\n"
+            "                      compare a UNTC status CSV with the record; --apply writes it\n"
             "  backup FILE [--db FILE]  copy the database safely, even while serving\n"
             "  check [--db FILE]   check the database's integrity and foreign keys\n"
             "  version             print the version\n"
@@ -218,6 +220,21 @@ static Result user_cmd(const Options *o, int argc, char **argv)
     return r;
 }
 
+static Result import_cmd(const Options *o, int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "treaty-status") != 0) {
+        fprintf(stderr, "usage: ratify import treaty-status FILE [--instrument SLUG] [--apply]\n");
+        return R_BAD_REQUEST;
+    }
+    Db *db;
+    Result r = open_db(o, &db);
+    if (r != R_OK)
+        return r;
+    r = treaty_import_cmd(db, argc - 1, argv + 1);
+    db_close(db);
+    return r;
+}
+
 static Result run(int argc, char **argv)
 {
     Options o = {0};
@@ -253,6 +270,8 @@ static Result run(int argc, char **argv)
         return init_cmd(&o);
     if (!strcmp(cmd, "user"))
         return user_cmd(&o, argc, argv);
+    if (!strcmp(cmd, "import"))
+        return import_cmd(&o, argc, argv);
     if (!strcmp(cmd, "backup"))
         return backup_cmd(&o, argc, argv);
     if (!strcmp(cmd, "check") && argc == 0)

@@ -9,9 +9,12 @@
 #include "treaty.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "assets.h"
+#include "audit.h"
 #include "csv.h"
 
 static void copy_date(char dst[11], const char *src)
@@ -260,4 +263,397 @@ Result treaty_seed(Db *db)
             return R_INTERNAL;
     }
     return R_OK;
+}
+
+/* ---- importing ---- */
+
+/* "24 Sep 2009" or "2009-09-24", optionally followed by a mark (a, d, A,
+ * AA). Writes the ISO date and the kind the mark means. Returns 0 or -1. */
+static int parse_untc_date(const char *text, char iso[11], const char **kind)
+{
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int day, year, month = 0;
+    char mon[8] = "", mark[8] = "";
+    int y, m, d;
+    *kind = "ratification";
+    if (sscanf(text, "%4d-%2d-%2d %7s", &y, &m, &d, mark) >= 3) {
+        year = y;
+        month = m;
+        day = d;
+    } else if (sscanf(text, "%2d %7s %4d %7s", &day, mon, &year, mark) >= 3) {
+        for (int i = 0; i < 12; i++)
+            if (strncmp(mon, months[i], 3) == 0)
+                month = i + 1;
+    } else {
+        return -1;
+    }
+    if (month < 1 || month > 12 || day < 1 || day > 31 || year < 1945 || year > 2100)
+        return -1;
+    if (strcmp(mark, "a") == 0)
+        *kind = "accession";
+    else if (strcmp(mark, "d") == 0)
+        *kind = "succession";
+    else if (mark[0] && strcmp(mark, "A") != 0 && strcmp(mark, "AA") != 0)
+        return -1; /* acceptance (A) and approval (AA) count as ratification */
+    snprintf(iso, 11, "%04d-%02d-%02d", year, month, day);
+    return 0;
+}
+
+/* Drops UNTC footnote numbers ("Bosnia and Herzegovina 3") and spaces. */
+static void clean_name(const char *in, char out[128])
+{
+    snprintf(out, 128, "%s", in);
+    size_t n = strlen(out);
+    while (n &&
+           (out[n - 1] == ' ' || (out[n - 1] >= '0' && out[n - 1] <= '9') || out[n - 1] == ','))
+        out[--n] = 0;
+    const char *start = out;
+    while (*start == ' ')
+        start++;
+    memmove(out, start, strlen(start) + 1);
+}
+
+/* Exact lookup of a participant name; never fuzzy. */
+static int find_participant(Db *db, const char *name, char iso3[4])
+{
+    sqlite3_stmt *st = db_prepare(
+        db, "SELECT iso3 FROM countries WHERE lower(name_en) = lower(:name) OR iso3 = :name");
+    db_bind_text(st, ":name", name);
+    int found = db_step(st) == SQLITE_ROW;
+    if (found)
+        snprintf(iso3, 4, "%s", db_text(st, 0));
+    db_done(st);
+    if (found)
+        return 1;
+    /* The UNTC's own names, from the shipped status files. */
+    static const char *const files[] = {"data/icescr-status.csv", "data/op-icescr-status.csv"};
+    for (size_t f = 0; f < 2 && !found; f++) {
+        const Asset *a = asset_find(files[f]);
+        if (!a)
+            continue;
+        CsvReader csv;
+        csv_open(&csv, (const char *)a->data, a->len);
+        if (csv_next(&csv) == 1) {
+            int c_iso = csv_column(&csv, "iso3"), c_state = csv_column(&csv, "state");
+            while (!found && c_iso >= 0 && c_state >= 0 && csv_next(&csv) == 1)
+                if ((int)csv.count > c_state && strcasecmp(csv.fields[c_state], name) == 0) {
+                    snprintf(iso3, 4, "%s", csv.fields[c_iso]);
+                    found = 1;
+                }
+        }
+        csv_free(&csv);
+    }
+    return found;
+}
+
+static ImportLine *report_add(ImportReport *rep)
+{
+    rep->lines = xrealloc(rep->lines, (rep->count + 1) * sizeof *rep->lines);
+    ImportLine *l = &rep->lines[rep->count++];
+    memset(l, 0, sizeof *l);
+    return l;
+}
+
+/* The recorded date of an action, or "" if none. */
+static void recorded_date(Db *db, int64_t instrument, const char *iso3, const char *kind,
+                          char out[11], int64_t *id)
+{
+    sqlite3_stmt *st = db_prepare(db, "SELECT action_date, id FROM treaty_actions "
+                                      "WHERE instrument_id = :i AND iso3 = :iso3 "
+                                      "AND kind = :kind AND article = ''");
+    db_bind_int(st, ":i", instrument);
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":kind", kind);
+    out[0] = 0;
+    *id = 0;
+    if (db_step(st) == SQLITE_ROW) {
+        snprintf(out, 11, "%s", db_text(st, 0));
+        *id = db_int(st, 1);
+    }
+    db_done(st);
+}
+
+static void compare_action(Db *db, ImportReport *rep, int64_t instrument, size_t line,
+                           const char *participant, const char *iso3, const char *kind,
+                           const char *date)
+{
+    ImportLine *l = report_add(rep);
+    l->line = line;
+    snprintf(l->participant, sizeof l->participant, "%s", participant);
+    snprintf(l->iso3, sizeof l->iso3, "%s", iso3);
+    snprintf(l->kind, sizeof l->kind, "%s", kind);
+    snprintf(l->new_date, sizeof l->new_date, "%s", date);
+    int64_t id;
+    recorded_date(db, instrument, iso3, kind, l->old_date, &id);
+    if (!l->old_date[0]) {
+        l->change = N_("add");
+        rep->added++;
+    } else if (strcmp(l->old_date, date) != 0) {
+        l->change = N_("change");
+        rep->changed++;
+    } else {
+        l->change = N_("same");
+        rep->same++;
+    }
+}
+
+static void report_problem(ImportReport *rep, size_t line, const char *participant,
+                           const char *what)
+{
+    ImportLine *l = report_add(rep);
+    l->line = line;
+    snprintf(l->participant, sizeof l->participant, "%s", participant);
+    l->change = what;
+    rep->problems++;
+}
+
+static int find_column(const CsvReader *csv, const char *prefix)
+{
+    for (size_t i = 0; i < csv->count; i++)
+        if (strncasecmp(csv->fields[i], prefix, strlen(prefix)) == 0)
+            return (int)i;
+    return -1;
+}
+
+static Result read_import(Db *db, int64_t instrument, const char *text, size_t len,
+                          ImportReport *rep)
+{
+    CsvReader csv;
+    csv_open(&csv, text, len);
+    Result r = R_BAD_REQUEST;
+    if (csv_next(&csv) != 1) {
+        snprintf(rep->error, sizeof rep->error, "the file is empty or not CSV");
+        goto done;
+    }
+    int c_name = find_column(&csv, "Participant"), c_sig = find_column(&csv, "Signature"),
+        c_party = find_column(&csv, "Ratification");
+    if (c_name < 0 || c_sig < 0 || c_party < 0) {
+        snprintf(rep->error, sizeof rep->error,
+                 "the first line must name the columns Participant, Signature and "
+                 "Ratification, Accession(a), Succession(d)");
+        goto done;
+    }
+    int rc;
+    while ((rc = csv_next(&csv)) == 1) {
+        if ((int)csv.count <= c_name || (int)csv.count <= c_sig || (int)csv.count <= c_party) {
+            report_problem(rep, csv.line, "", N_("missing fields"));
+            continue;
+        }
+        char name[128], iso3[4] = "";
+        clean_name(csv.fields[c_name], name);
+        if (!find_participant(db, name, iso3)) {
+            report_problem(rep, csv.line, name, N_("unknown name"));
+            continue;
+        }
+        char date[11];
+        const char *kind;
+        const char *sig = csv.fields[c_sig], *party = csv.fields[c_party];
+        if (*sig && (parse_untc_date(sig, date, &kind) != 0 || strcmp(kind, "ratification"))) {
+            report_problem(rep, csv.line, name, N_("bad date"));
+            continue;
+        }
+        if (*sig)
+            compare_action(db, rep, instrument, csv.line, name, iso3, "signature", date);
+        if (*party) {
+            if (parse_untc_date(party, date, &kind) != 0) {
+                report_problem(rep, csv.line, name, N_("bad date"));
+                continue;
+            }
+            compare_action(db, rep, instrument, csv.line, name, iso3, kind, date);
+        }
+    }
+    if (rc < 0) {
+        snprintf(rep->error, sizeof rep->error, "line %zu: %s", csv.line, csv.error);
+        goto done;
+    }
+    r = rep->problems ? R_BAD_REQUEST : R_OK;
+done:
+    csv_free(&csv);
+    return r;
+}
+
+static Result write_import(Db *db, int64_t instrument, const ImportReport *rep, int64_t user_id)
+{
+    if (db_begin(db) != R_OK)
+        return R_INTERNAL;
+    for (size_t i = 0; i < rep->count; i++) {
+        const ImportLine *l = &rep->lines[i];
+        if (strcmp(l->change, "add") != 0 && strcmp(l->change, "change") != 0)
+            continue;
+        sqlite3_stmt *st = db_prepare(
+            db, "INSERT INTO treaty_actions (instrument_id, iso3, kind, action_date, note, "
+                "recorded_by, recorded_at) VALUES (:i, :iso3, :kind, :date, 'imported', :user, "
+                ":now) ON CONFLICT (instrument_id, iso3, kind, article) DO UPDATE SET "
+                "action_date = excluded.action_date, recorded_by = excluded.recorded_by, "
+                "recorded_at = excluded.recorded_at");
+        db_bind_int(st, ":i", instrument);
+        db_bind_text(st, ":iso3", l->iso3);
+        db_bind_text(st, ":kind", l->kind);
+        db_bind_text(st, ":date", l->new_date);
+        if (user_id)
+            db_bind_int(st, ":user", user_id);
+        else
+            db_bind_null(st, ":user");
+        db_bind_int(st, ":now", now_seconds());
+        int rc = db_step(st);
+        db_done(st);
+        char object[32], detail[96];
+        snprintf(object, sizeof object, "country %s", l->iso3);
+        snprintf(detail, sizeof detail, "instrument %lld %s %s -> %s", (long long)instrument,
+                 l->kind, l->old_date[0] ? l->old_date : "none", l->new_date);
+        if (rc != SQLITE_DONE ||
+            audit_log(db, user_id, "treaty action imported", object, detail) != R_OK) {
+            db_rollback(db);
+            return R_INTERNAL;
+        }
+    }
+    return db_commit(db);
+}
+
+Result treaty_import(Db *db, int64_t instrument_id, const char *csv, size_t len, int apply,
+                     int64_t user_id, ImportReport *report)
+{
+    memset(report, 0, sizeof *report);
+    Result r = read_import(db, instrument_id, csv, len, report);
+    if (r != R_OK || !apply || report->added + report->changed == 0)
+        return r;
+    return write_import(db, instrument_id, report, user_id);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    Buf b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&b, chunk, n);
+    fclose(f);
+    *len = b.len;
+    return b.data ? b.data : xstrdup("");
+}
+
+Result treaty_import_cmd(Db *db, int argc, char **argv)
+{
+    const char *path = NULL, *slug = "op-icescr";
+    int apply = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--apply") == 0)
+            apply = 1;
+        else if (strcmp(argv[i], "--instrument") == 0 && i + 1 < argc)
+            slug = argv[++i];
+        else if (!path && argv[i][0] != '-')
+            path = argv[i];
+        else {
+            fprintf(stderr, "usage: ratify import treaty-status FILE [--instrument SLUG] "
+                            "[--apply]\n");
+            return R_BAD_REQUEST;
+        }
+    }
+    int64_t id, parent;
+    if (!path) {
+        fprintf(stderr, "usage: ratify import treaty-status FILE [--instrument SLUG] [--apply]\n");
+        return R_BAD_REQUEST;
+    }
+    if (treaty_find(db, slug, &id, &parent) != R_OK) {
+        fprintf(stderr, "ratify: no treaty called '%s' (try op-icescr or icescr)\n", slug);
+        return R_NOT_FOUND;
+    }
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text) {
+        fprintf(stderr, "ratify: cannot read %s\n", path);
+        return R_NOT_FOUND;
+    }
+    ImportReport rep;
+    Result r = treaty_import(db, id, text, len, apply, 0, &rep);
+    free(text);
+    if (rep.error[0])
+        fprintf(stderr, "ratify: %s: %s\n", path, rep.error);
+    for (size_t i = 0; i < rep.count; i++) {
+        const ImportLine *l = &rep.lines[i];
+        if (strcmp(l->change, "same") == 0)
+            continue;
+        printf("line %-4zu %-34s %-4s %-13s %-10s -> %-10s %s\n", l->line, l->participant, l->iso3,
+               l->kind, l->old_date[0] ? l->old_date : "-", l->new_date[0] ? l->new_date : "-",
+               l->change);
+    }
+    printf("%d to add, %d to change, %d unchanged, %d problem(s).\n", rep.added, rep.changed,
+           rep.same, rep.problems);
+    if (r == R_OK)
+        printf(apply ? "Applied.\n" : "Dry run: nothing was written. Add --apply to apply.\n");
+    else if (r == R_BAD_REQUEST && !rep.error[0])
+        printf("Nothing was written: fix the problems above first.\n");
+    free(rep.lines);
+    return r;
+}
+
+/* ---- the import page ---- */
+
+static json_t *report_json(Request *r, const ImportReport *rep)
+{
+    json_t *lines = json_array();
+    for (size_t i = 0; i < rep->count; i++) {
+        const ImportLine *l = &rep->lines[i];
+        if (strcmp(l->change, "same") == 0)
+            continue;
+        int problem = strcmp(l->change, "add") != 0 && strcmp(l->change, "change") != 0;
+        json_array_append_new(lines, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "line",
+                                               (json_int_t)l->line, "participant", l->participant,
+                                               "iso3", l->iso3, "kind", l->kind, "old_date",
+                                               l->old_date, "new_date", l->new_date, "change",
+                                               tr(r, l->change), "problem", problem));
+    }
+    return json_pack("{s:o, s:i, s:i, s:i, s:i, s:s}", "lines", lines, "added", rep->added,
+                     "changed", rep->changed, "same", rep->same, "problems", rep->problems, "error",
+                     rep->error);
+}
+
+Result treaty_import_page(Request *r)
+{
+    r->page = "admin_import";
+    r->title = tr(r, "Import a treaty status file");
+    if (!r->data)
+        r->data = json_object();
+    return R_OK;
+}
+
+Result treaty_import_post(Request *r)
+{
+    treaty_import_page(r);
+    const Param *file = form_get(&r->form, "file");
+    const Param *pasted = form_get(&r->form, "csv");
+    const Param *src = file && file->len ? file : pasted;
+    const char *slug = param_raw(r, "instrument");
+    int64_t id, parent;
+    if (!slug || treaty_find(r->db, slug, &id, &parent) != R_OK) {
+        r->errors = json_pack("{s:s}", "instrument", tr(r, "Please choose one of the options."));
+        return R_BAD_REQUEST;
+    }
+    if (!src || src->len == 0) {
+        r->errors = json_pack("{s:s}", "file", tr(r, "Please choose a CSV file."));
+        return R_BAD_REQUEST;
+    }
+    if (!utf8_valid_text(src->value, src->len)) {
+        r->errors = json_pack("{s:s}", "file", tr(r, "The file must be CSV text in UTF-8."));
+        return R_BAD_REQUEST;
+    }
+    int apply = param_raw(r, "apply") != NULL;
+    ImportReport rep;
+    Result res = treaty_import(r->db, id, src->value, src->len, apply, r->user->id, &rep);
+    json_object_set_new(r->data, "report", report_json(r, &rep));
+    json_object_set_new(r->data, "csv", json_stringn(src->value, src->len));
+    json_object_set_new(r->data, "instrument", json_string(slug));
+    json_object_set_new(r->data, "applied", json_boolean(apply && res == R_OK));
+    json_object_set_new(r->data, "can_apply",
+                        json_boolean(!apply && res == R_OK && rep.added + rep.changed > 0));
+    free(rep.lines);
+    if (res == R_BAD_REQUEST && rep.error[0])
+        r->message = arena_strdup(r->arena, rep.error);
+    else if (res == R_BAD_REQUEST)
+        r->message = tr(r, "Nothing was written: fix the problems listed below and try again.");
+    return res;
 }

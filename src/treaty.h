@@ -64,3 +64,39 @@ Result treaty_seed(Db *db);
 Result treaty_find(Db *db, const char *slug, int64_t *id, int64_t *parent_id);
 
 #endif
+
+/* ---- importing a depositary record ---- */
+
+/* One line of an import's report. */
+typedef struct {
+    size_t line;           /* in the file */
+    char participant[128]; /* as written */
+    char iso3[4];          /* "" when the name is unknown */
+    char kind[16];         /* signature, ratification, accession, succession */
+    char old_date[11];     /* "" when new */
+    char new_date[11];
+    const char *change; /* "add", "change", "same", "unknown name", "bad date" */
+} ImportLine;
+
+typedef struct {
+    ImportLine *lines;
+    size_t count;
+    int added, changed, same, problems;
+    char error[200]; /* a problem with the whole file (columns, CSV syntax) */
+} ImportReport;
+
+/* Reads a status CSV in the UN Treaty Collection's columns (Participant,
+ * Signature, "Ratification, Accession(a), Succession(d)"; dates as
+ * "24 Sep 2009" or 2009-09-24 with the marks a, d, A, AA) and compares it
+ * with the actions recorded for the instrument. Participant names are
+ * matched exactly (case and UNTC footnote numbers aside) to the countries'
+ * English names and the UNTC names in the shipped status files; an unknown
+ * name is reported, never guessed. With apply set and no problem, writes
+ * the additions and changes in one transaction with an audit entry each,
+ * as user_id. Returns R_OK, R_BAD_REQUEST (problems: nothing written) or
+ * R_INTERNAL. The caller frees report->lines with free(). */
+Result treaty_import(Db *db, int64_t instrument_id, const char *csv, size_t len, int apply,
+                     int64_t user_id, ImportReport *report);
+
+/* `ratify import treaty-status FILE [--instrument SLUG] [--apply]`. */
+Result treaty_import_cmd(Db *db, int argc, char **argv);
