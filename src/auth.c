@@ -303,7 +303,7 @@ static void login_form(Request *r, const char *email, const char *next)
 {
     r->page = "login";
     r->title = tr(r, "Log in");
-    r->data = json_pack("{s:s, s:s}", "email", email ? email : "", "next", safe_next(next));
+    r->data = json_build("{s:s, s:s}", "email", email ? email : "", "next", safe_next(next));
 }
 
 Result auth_login_page(Request *r)
@@ -408,7 +408,7 @@ static void welcome_form(Request *r, const char *token)
 {
     r->page = "welcome";
     r->title = tr(r, "Choose your password");
-    r->data = json_pack("{s:s, s:i}", "token", token, "min", PASSWORD_MIN);
+    r->data = json_build("{s:s, s:i}", "token", token, "min", PASSWORD_MIN);
 }
 
 Result auth_welcome_page(Request *r)
@@ -475,10 +475,10 @@ static json_t *account_data(Request *r)
         buf_printf(&text, "%s%s", i ? " " : "", r->user->countries[i]);
     }
     json_t *account =
-        json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:s}", "id", (json_int_t)r->user->id, "email",
-                  r->user->email, "display_name", r->user->display_name, "role",
-                  role_name(r->user->role), "lang", r->user->lang ? r->user->lang : "", "countries",
-                  countries, "countries_text", text.data ? text.data : "");
+        json_build("{s:I, s:s, s:s, s:s, s:s, s:o, s:s}", "id", (json_int_t)r->user->id, "email",
+                   r->user->email, "display_name", r->user->display_name, "role",
+                   role_name(r->user->role), "lang", r->user->lang ? r->user->lang : "",
+                   "countries", countries, "countries_text", text.data ? text.data : "");
     buf_free(&text);
     return account;
 }
@@ -487,7 +487,7 @@ Result account_page(Request *r)
 {
     r->page = "account";
     r->title = tr(r, "Your account");
-    r->data = json_pack("{s:o}", "account", account_data(r));
+    r->data = json_build("{s:o}", "account", account_data(r));
     return R_OK;
 }
 
@@ -499,7 +499,7 @@ Result account_post(Request *r)
         param_optional_text(r, "lang", 8, 0, &lang) != R_OK)
         return R_BAD_REQUEST;
     if (lang && *lang && !i18n_supported(lang)) {
-        r->errors = json_pack("{s:s}", "lang", tr(r, "Please choose one of the options."));
+        r->errors = json_build("{s:s}", "lang", tr(r, "Please choose one of the options."));
         return R_BAD_REQUEST;
     }
     sqlite3_stmt *st =
@@ -520,15 +520,15 @@ Result admin_users_page(Request *r)
                "(SELECT group_concat(iso3, ' ') FROM user_countries c WHERE c.user_id = u.id) "
                "FROM users u ORDER BY u.email");
     while (db_step(st) == SQLITE_ROW)
-        json_array_append_new(users,
-                              json_pack("{s:I, s:s, s:s, s:s, s:b, s:s}", "id",
-                                        (json_int_t)db_int(st, 0), "email", db_text(st, 1),
-                                        "display_name", db_text(st, 2), "role", db_text(st, 3),
-                                        "active", (int)db_int(st, 4), "countries", db_text(st, 5)));
+        json_array_append_new(users, json_build("{s:I, s:s, s:s, s:s, s:b, s:s}", "id",
+                                                (json_int_t)db_int(st, 0), "email", db_text(st, 1),
+                                                "display_name", db_text(st, 2), "role",
+                                                db_text(st, 3), "active", (int)db_int(st, 4),
+                                                "countries", db_text(st, 5)));
     db_done(st);
     r->page = "admin_users";
     r->title = tr(r, "Users");
-    r->data = json_pack("{s:o}", "users", users);
+    r->data = json_build("{s:o}", "users", users);
     return R_OK;
 }
 

@@ -243,7 +243,7 @@ static const char *protocol_opt_in(Request *r)
 static json_t *country_json(Request *r, const CountryRow *row, const char *opt_in)
 {
     Ask ask = treaty_ask(&row->protocol, &row->covenant, opt_in);
-    return json_pack(
+    return json_build(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3", row->iso3,
         "name", row->name, "status", treaty_status_code(row->protocol.status), "status_label",
         tr(r, status_label(row->protocol.status)), "signature_date", row->protocol.signature_date,
@@ -329,10 +329,10 @@ static json_t *parties_chart(const CountryRow *rows, size_t n, int first_year)
     for (int y = 0; y < years && y < 128; y++) {
         double h = 160.0 * counts[y] / max;
         json_array_append_new(
-            bars, json_pack("{s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:b}", "year", first_year + y,
-                            "parties", counts[y], "x", 40 + y * width, "y", 180 - h, "width",
-                            width * 0.8, "height", h, "label_x", 40 + y * width + width * 0.4,
-                            "show_year", (first_year + y) % 2 == 1 || years < 10));
+            bars, json_build("{s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:b}", "year", first_year + y,
+                             "parties", counts[y], "x", 40 + y * width, "y", 180 - h, "width",
+                             width * 0.8, "height", h, "label_x", 40 + y * width + width * 0.4,
+                             "show_year", (first_year + y) % 2 == 1 || years < 10));
     }
     return bars;
 }
@@ -348,11 +348,12 @@ static json_t *map_json(Request *r, const CountryRow *rows, size_t n)
         const char *name = row ? row->name : m->iso3;
         const char *label = row ? tr(r, status_label(row->protocol.status)) : "";
         json_t *o =
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:f}", "iso3", m->iso3, "name", name,
-                      "status", status, "status_label", label, "d", m->path, "x", m->x, "y", m->y);
+            json_build("{s:s, s:s, s:s, s:s, s:s, s:f, s:f}", "iso3", m->iso3, "name", name,
+                       "status", status, "status_label", label, "d", m->path, "x", m->x, "y", m->y);
         json_array_append_new(*m->path ? shapes : markers, o);
     }
-    return json_pack("{s:o, s:o, s:o}", "shapes", shapes, "markers", markers, "unlinked", unlinked);
+    return json_build("{s:o, s:o, s:o}", "shapes", shapes, "markers", markers, "unlinked",
+                      unlinked);
 }
 
 static json_t *option_list(Request *r, const char *const *codes, const char *const *labels,
@@ -360,9 +361,9 @@ static json_t *option_list(Request *r, const char *const *codes, const char *con
 {
     json_t *list = json_array();
     for (int i = 0; codes[i]; i++)
-        json_array_append_new(list,
-                              json_pack("{s:s, s:s, s:b}", "code", codes[i], "label",
-                                        tr(r, labels[i]), selected && !strcmp(selected, codes[i])));
+        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", codes[i], "label",
+                                               tr(r, labels[i]), "selected",
+                                               selected && !strcmp(selected, codes[i])));
     return list;
 }
 
@@ -437,7 +438,7 @@ Result countries_page(Request *r)
     }
     r->page = "countries";
     r->title = tr(r, "Countries and the Optional Protocol");
-    r->data = json_pack(
+    r->data = json_build(
         "{s:{s:i, s:i, s:i, s:i, s:i}, s:o, s:i, s:o, s:o, s:o, s:o, s:b}", "counts", "parties",
         parties, "signatories", signatories, "none", none, "signatures", signatures, "states",
         states, "countries", list, "shown", (int)json_array_size(list), "chart", chart,
@@ -468,11 +469,11 @@ static json_t *actions_json(Request *r, const char *iso3, int can_edit)
     db_bind_text(st, ":iso3", iso3);
     while (db_step(st) == SQLITE_ROW)
         json_array_append_new(list,
-                              json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
-                                        (json_int_t)db_int(st, 0), "instrument", db_text(st, 1),
-                                        "kind", db_text(st, 2), "article", db_text(st, 3), "date",
-                                        db_text(st, 4), "source_url", db_text(st, 5), "note",
-                                        db_text(st, 6), "can_edit", can_edit));
+                              json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                                         (json_int_t)db_int(st, 0), "instrument", db_text(st, 1),
+                                         "kind", db_text(st, 2), "article", db_text(st, 3), "date",
+                                         db_text(st, 4), "source_url", db_text(st, 5), "note",
+                                         db_text(st, 6), "can_edit", can_edit));
     db_done(st);
     return list;
 }
@@ -531,14 +532,14 @@ static json_t *stages_json(Request *r, const char *iso3, int can_edit)
         if (!auth_can_see(r->user, visibility, iso3, db_int(st, 7)))
             continue;
         json_array_append_new(
-            list, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
-                            (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "stage",
-                            db_text(st, 2), "stage_label",
-                            tr(r, label_for(stage_codes, stage_labels, db_text(st, 2))), "date",
-                            db_text(st, 3), "evidence", db_text(st, 4), "source_url",
-                            db_text(st, 5), "visibility", visibility, "visibility_label",
-                            tr(r, label_for(visibility_codes, visibility_labels, visibility)),
-                            "can_edit", can_edit));
+            list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                             (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "stage",
+                             db_text(st, 2), "stage_label",
+                             tr(r, label_for(stage_codes, stage_labels, db_text(st, 2))), "date",
+                             db_text(st, 3), "evidence", db_text(st, 4), "source_url",
+                             db_text(st, 5), "visibility", visibility, "visibility_label",
+                             tr(r, label_for(visibility_codes, visibility_labels, visibility)),
+                             "can_edit", can_edit));
     }
     db_done(st);
     return list;
@@ -546,10 +547,11 @@ static json_t *stages_json(Request *r, const char *iso3, int can_edit)
 
 static json_t *standing_json(Request *r, const Standing *s)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "status", treaty_status_code(s->status),
-                     "status_label", tr(r, status_label(s->status)), "signature_date",
-                     s->signature_date, "party_date", s->party_date, "party_kind", s->party_kind,
-                     "declared", s->declared, "withdrawn", s->withdrawn);
+    return json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "status",
+                      treaty_status_code(s->status), "status_label", tr(r, status_label(s->status)),
+                      "signature_date", s->signature_date, "party_date", s->party_date,
+                      "party_kind", s->party_kind, "declared", s->declared, "withdrawn",
+                      s->withdrawn);
 }
 
 /* Fills r->data for the country page (also used to show its forms again
@@ -585,7 +587,7 @@ static Result country_data(Request *r, const char *iso3)
     json_object_set_new(country, "actions", actions_json(r, iso3, can_edit));
     json_object_set_new(country, "stages", stages_json(r, iso3, can_edit));
     json_decref(r->data);
-    r->data = json_pack("{s:o, s:b}", "country", country, "can_edit", can_edit);
+    r->data = json_build("{s:o, s:b}", "country", country, "can_edit", can_edit);
     if (can_edit && !r->is_api) {
         json_object_set_new(r->data, "stage_options",
                             option_list(r, stage_codes, stage_labels, NULL));
@@ -886,7 +888,7 @@ Result treaty_page(Request *r)
         return R_NOT_FOUND;
     }
     int64_t id = db_int(st, 0);
-    json_t *instrument = json_pack(
+    json_t *instrument = json_build(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "slug", db_text(st, 1),
         "short_name", db_text(st, 2), "title", db_text(st, 3), "adopted_on", db_text(st, 4),
         "opened_on", db_text(st, 5), "in_force_on", db_text(st, 6), "in_force_condition",
@@ -909,17 +911,18 @@ Result treaty_page(Request *r)
         signatures += s->signature_date[0] != 0;
         if (s->status == STATUS_NONE && !s->withdrawn)
             continue;
-        json_array_append_new(
-            states, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3", rows[i].iso3, "name",
-                              rows[i].name, "status", treaty_status_code(s->status), "status_label",
-                              tr(r, status_label(s->status)), "signature_date", s->signature_date,
-                              "party_date", s->party_date, "party_kind", s->party_kind));
+        json_array_append_new(states, json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3",
+                                                 rows[i].iso3, "name", rows[i].name, "status",
+                                                 treaty_status_code(s->status), "status_label",
+                                                 tr(r, status_label(s->status)), "signature_date",
+                                                 s->signature_date, "party_date", s->party_date,
+                                                 "party_kind", s->party_kind));
     }
     r->page = "treaty";
     r->title = arena_strdup(r->arena, json_string_value(json_object_get(instrument, "title")));
-    r->data = json_pack("{s:o, s:{s:i, s:i, s:i, s:i}, s:o}", "instrument", instrument, "counts",
-                        "parties", parties, "signatories", signatories, "signatures", signatures,
-                        "states", (int)n, "participants", states);
+    r->data = json_build("{s:o, s:{s:i, s:i, s:i, s:i}, s:o}", "instrument", instrument, "counts",
+                         "parties", parties, "signatories", signatories, "signatures", signatures,
+                         "states", (int)n, "participants", states);
     return R_OK;
 }
 

@@ -12,15 +12,15 @@ Result home_page(Request *r)
 {
     r->page = "home";
     r->title = tr(r, "Ratify");
-    r->data = json_pack("{s:s}", "version", RATIFY_VERSION);
+    r->data = json_build("{s:s}", "version", RATIFY_VERSION);
     return R_OK;
 }
 
 Result status_api(Request *r)
 {
-    r->data = json_pack("{s:s, s:s, s:i, s:i}", "name", "ratify", "version", RATIFY_VERSION,
-                        "schema_version", db_schema_version(r->db), "migrations_embedded",
-                        db_migrations_available());
+    r->data = json_build("{s:s, s:s, s:i, s:i}", "name", "ratify", "version", RATIFY_VERSION,
+                         "schema_version", db_schema_version(r->db), "migrations_embedded",
+                         db_migrations_available());
     return R_OK;
 }
 

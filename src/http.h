@@ -96,6 +96,11 @@ struct Request {
     int header_count;
 };
 
+/* json_pack that aborts on a format/argument mismatch: jansson cannot be
+ * type-checked by the compiler, and a silent NULL would drop data from a
+ * page. Every handler builds its JSON with this. */
+json_t *json_build(const char *fmt, ...);
+
 /* Translates msgid into the request's language. */
 const char *tr(Request *r, const char *msgid);
 

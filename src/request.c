@@ -4,11 +4,27 @@
  * validate and record a translated message per field.
  */
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "http.h"
 #include "i18n.h"
+
+json_t *json_build(const char *fmt, ...)
+{
+    json_error_t error;
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *j = json_vpack_ex(&error, 0, fmt, ap);
+    va_end(ap);
+    if (!j) {
+        log_info("json_build(\"%s\"): %s", fmt, error.text);
+        abort();
+    }
+    return j;
+}
 
 const char *tr(Request *r, const char *msgid)
 {

@@ -601,15 +601,15 @@ static json_t *report_json(Request *r, const ImportReport *rep)
         if (strcmp(l->change, "same") == 0)
             continue;
         int problem = strcmp(l->change, "add") != 0 && strcmp(l->change, "change") != 0;
-        json_array_append_new(lines, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "line",
-                                               (json_int_t)l->line, "participant", l->participant,
-                                               "iso3", l->iso3, "kind", l->kind, "old_date",
-                                               l->old_date, "new_date", l->new_date, "change",
-                                               tr(r, l->change), "problem", problem));
+        json_array_append_new(lines, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "line",
+                                                (json_int_t)l->line, "participant", l->participant,
+                                                "iso3", l->iso3, "kind", l->kind, "old_date",
+                                                l->old_date, "new_date", l->new_date, "change",
+                                                tr(r, l->change), "problem", problem));
     }
-    return json_pack("{s:o, s:i, s:i, s:i, s:i, s:s}", "lines", lines, "added", rep->added,
-                     "changed", rep->changed, "same", rep->same, "problems", rep->problems, "error",
-                     rep->error);
+    return json_build("{s:o, s:i, s:i, s:i, s:i, s:s}", "lines", lines, "added", rep->added,
+                      "changed", rep->changed, "same", rep->same, "problems", rep->problems,
+                      "error", rep->error);
 }
 
 Result treaty_import_page(Request *r)
@@ -630,15 +630,15 @@ Result treaty_import_post(Request *r)
     const char *slug = param_raw(r, "instrument");
     int64_t id, parent;
     if (!slug || treaty_find(r->db, slug, &id, &parent) != R_OK) {
-        r->errors = json_pack("{s:s}", "instrument", tr(r, "Please choose one of the options."));
+        r->errors = json_build("{s:s}", "instrument", tr(r, "Please choose one of the options."));
         return R_BAD_REQUEST;
     }
     if (!src || src->len == 0) {
-        r->errors = json_pack("{s:s}", "file", tr(r, "Please choose a CSV file."));
+        r->errors = json_build("{s:s}", "file", tr(r, "Please choose a CSV file."));
         return R_BAD_REQUEST;
     }
     if (!utf8_valid_text(src->value, src->len)) {
-        r->errors = json_pack("{s:s}", "file", tr(r, "The file must be CSV text in UTF-8."));
+        r->errors = json_build("{s:s}", "file", tr(r, "The file must be CSV text in UTF-8."));
         return R_BAD_REQUEST;
     }
     int apply = param_raw(r, "apply") != NULL;

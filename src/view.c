@@ -100,10 +100,10 @@ static json_t *user_object(const User *u)
     json_t *countries = json_array();
     for (size_t i = 0; i < u->country_count; i++)
         json_array_append_new(countries, json_string(u->countries[i]));
-    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:b, s:b}", "id", (json_int_t)u->id, "email",
-                     u->email, "name", u->display_name[0] ? u->display_name : u->email, "role",
-                     role_name(u->role), "countries", countries, "is_admin", u->role == ROLE_ADMIN,
-                     "is_coordinator", u->role >= ROLE_COORDINATOR);
+    return json_build("{s:I, s:s, s:s, s:s, s:o, s:b, s:b}", "id", (json_int_t)u->id, "email",
+                      u->email, "name", u->display_name[0] ? u->display_name : u->email, "role",
+                      role_name(u->role), "countries", countries, "is_admin", u->role == ROLE_ADMIN,
+                      "is_coordinator", u->role >= ROLE_COORDINATOR);
 }
 
 static json_t *languages_object(Request *r)
@@ -111,8 +111,8 @@ static json_t *languages_object(Request *r)
     json_t *list = json_array();
     for (const Language *l = i18n_languages(); l->code; l++)
         json_array_append_new(list,
-                              json_pack("{s:s, s:s, s:b}", "code", l->code, "name", l->native_name,
-                                        "current", strcmp(l->code, r->lang) == 0));
+                              json_build("{s:s, s:s, s:b}", "code", l->code, "name", l->native_name,
+                                         "current", strcmp(l->code, r->lang) == 0));
     return list;
 }
 
@@ -161,8 +161,8 @@ static void respond_error(Request *r, Result result)
     if (result == R_METHOD)
         http_add_header(r, "Allow", "GET, HEAD, POST");
     if (r->is_api) {
-        json_t *body = json_pack("{s:{s:i, s:s, s:s}}", "error", "status", r->status, "message",
-                                 r->message, "request_id", r->request_id);
+        json_t *body = json_build("{s:{s:i, s:s, s:s}}", "error", "status", r->status, "message",
+                                  r->message, "request_id", r->request_id);
         if (r->errors)
             json_object_set(json_object_get(body, "error"), "fields", r->errors);
         respond_json(r, body);
@@ -171,7 +171,7 @@ static void respond_error(Request *r, Result result)
     }
     r->page = "error";
     json_decref(r->data);
-    r->data = json_pack("{s:i}", "status", r->status);
+    r->data = json_build("{s:i}", "status", r->status);
     if (render_page(r) == 0)
         return;
     buf_free(&r->body_out);

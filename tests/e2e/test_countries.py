@@ -1,0 +1,281 @@
+"""
+Countries, treaty status and the ask (issue 3), against the real binary with
+the real UNTC data that `ratify init` loads.
+"""
+
+import re
+import sqlite3
+
+import pytest
+
+from ratify_server import scrape_csrf
+
+# The shipped depositary record (data/op-icescr-status.csv, UNTC as at
+# 2026-02-03): 31 parties, 24 signatories that have not ratified, 46
+# signatures in all, among the 193 UN members and 2 observer states.
+PARTIES, SIGNATORIES, SIGNATURES, STATES = 31, 24, 46, 195
+
+
+def api(server, path, **kw):
+    r = server.client().get("/api/v1" + path, **kw)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_argentina_is_a_party(server):
+    c = api(server, "/countries/ARG")["country"]
+    assert c["status"] == "party"
+    assert c["protocol"]["party_date"] == "2011-10-24"
+    assert c["protocol"]["party_kind"] == "ratification"
+    assert c["protocol"]["signature_date"] == "2009-09-24"
+    html = server.client().get("/countries/ARG").text
+    assert "Argentina" in html and "2011-10-24" in html
+    assert 'class="badge st-party">Party<' in html
+
+
+def test_angola_is_asked_to_ratify(server):
+    c = api(server, "/countries/AGO")["country"]
+    assert c["status"] == "signatory"
+    assert c["ask"] == "ratify"
+    html = server.client().get("/countries/AGO").text
+    assert "Ratify the Optional Protocol, which it has already signed." in html
+
+
+def test_no_action_asks_to_sign_and_ratify(server):
+    # Afghanistan acceded to the Covenant in 1983 and took no action on the
+    # Protocol.
+    c = api(server, "/countries/AFG")["country"]
+    assert c["status"] == "none" and c["covenant_status"] == "party"
+    assert c["ask"] == "sign_and_ratify"
+    assert "Sign and ratify the Optional Protocol." in server.client().get("/countries/AFG").text
+
+
+def test_the_covenant_comes_first(server):
+    # The United States signed the Covenant but never ratified it; Malaysia
+    # took no action on either.
+    assert api(server, "/countries/USA")["country"]["ask"] == "ratify_covenant_and_sign"
+    assert api(server, "/countries/MYS")["country"]["ask"] == "join_covenant"
+
+
+def test_a_party_is_asked_for_the_declarations(server):
+    assert api(server, "/countries/ALB")["country"]["ask"] == "declare"
+
+
+def test_counts_match_the_shipped_data(server):
+    data = api(server, "/countries")
+    counts = data["counts"]
+    assert counts["parties"] == PARTIES
+    assert counts["signatories"] == SIGNATORIES
+    assert counts["signatures"] == SIGNATURES
+    assert counts["states"] == STATES
+    assert counts["none"] == STATES - PARTIES - SIGNATORIES
+    assert len(data["countries"]) == STATES
+    html = server.client().get("/countries").text
+    assert f"<strong>{PARTIES}</strong>" in html
+    assert f"<strong>{SIGNATURES}</strong>" in html
+    treaty = api(server, "/treaties/op-icescr/status")
+    assert treaty["counts"]["parties"] == PARTIES
+    assert treaty["counts"]["signatures"] == SIGNATURES
+    assert api(server, "/treaties/icescr/status")["counts"]["parties"] == 173
+
+
+def test_filters_and_sorting(server):
+    data = api(server, "/countries", params={"status": "party"})
+    assert len(data["countries"]) == PARTIES
+    assert {c["status"] for c in data["countries"]} == {"party"}
+    eu = api(server, "/countries", params={"org": "EU"})["countries"]
+    assert len(eu) == 27
+    african = api(server, "/countries", params={"group": "african", "status": "signatory"})
+    assert all(c["un_group"] == "african" and c["status"] == "signatory"
+               for c in african["countries"])
+    by_party = api(server, "/countries", params={"sort": "party"})["countries"]
+    assert by_party[0]["party_date"] == max(c["party_date"] for c in by_party)
+    # Unknown filter values are ignored, not errors.
+    assert len(api(server, "/countries", params={"status": "<x>"})["countries"]) == STATES
+
+
+def test_map_links_every_state(server):
+    html = server.client().get("/countries").text
+    svg = html[html.index("<svg"):html.index("</svg>")]
+    linked = set(re.findall(r'<a href="/countries/([A-Z]{3})">', svg))
+    states = {c["iso3"] for c in api(server, "/countries")["countries"]}
+    assert states <= linked, f"not on the map: {sorted(states - linked)}"
+    assert 'class="st-party' in svg and 'class="st-signatory' in svg
+    assert "<circle" in svg  # small states as markers
+
+
+def test_bad_codes_are_404(server):
+    c = server.client()
+    for path in ("/countries/XXX", "/countries/arg", "/countries/AR", "/countries/ARGE",
+                 "/countries/A%2FB", "/api/v1/countries/ZZZ", "/treaties/nope",
+                 "/api/v1/treaties/nope/status"):
+        assert c.get(path).status_code == 404, path
+
+
+def test_country_names_follow_the_language(server):
+    c = server.client()
+    assert "Alemania" in c.get("/countries/DEU", headers={"Accept-Language": "es"}).text
+    assert "Allemagne" in c.get("/countries/DEU", headers={"Accept-Language": "fr"}).text
+    html = c.get("/countries/DEU", headers={"Accept-Language": "ar"}).text
+    assert 'dir="rtl"' in html and "ألمانيا" in html
+
+
+def test_api_etag(server):
+    c = server.client()
+    r = c.get("/api/v1/countries/ARG")
+    etag = r.headers["ETag"]
+    r2 = c.get("/api/v1/countries/ARG", headers={"If-None-Match": etag})
+    assert r2.status_code == 304 and r2.content == b""
+
+
+def stage_form(client, iso3, **fields):
+    token = scrape_csrf(client.get(f"/countries/{iso3}").text)
+    form = {"csrf_token": token, "instrument": "op-icescr", "stage": "cabinet_approval",
+            "date": "2026-06-01", "evidence": "Council of Ministers, decree 12/2026",
+            "source_url": "https://example.org/decree", "visibility": "public"}
+    form.update(fields)
+    return client.post(f"/countries/{iso3}/stages", data=form)
+
+
+def test_coordinator_records_a_cabinet_approval(server):
+    coord = server.member("coordinator", countries=["AGO"])
+    c = server.login_user(coord)
+    r = stage_form(c, "AGO")
+    assert r.status_code == 303 and r.headers["Location"] == "/countries/AGO#stages"
+    public = server.client().get("/countries/AGO").text
+    assert "Cabinet approval" in public and "2026-06-01" in public
+    assert "Council of Ministers, decree 12/2026" in public
+    # Audited, with who.
+    db = sqlite3.connect(server.db)
+    row = db.execute("SELECT a.action, a.object, u.email FROM audit_log a JOIN users u "
+                     "ON u.id = a.user_id WHERE a.action = 'domestic stage recorded' "
+                     "ORDER BY a.id DESC LIMIT 1").fetchone()
+    assert row == ("domestic stage recorded", "country AGO", coord.email)
+
+
+def test_stage_visibility(server):
+    coord = server.member("coordinator", countries=["BEN"])
+    c = server.login_user(coord)
+    assert stage_form(c, "BEN", evidence="Confidential: minister agreed privately",
+                      visibility="country").status_code == 303
+    assert "minister agreed privately" in c.get("/countries/BEN").text
+    assert "minister agreed privately" not in server.client().get("/countries/BEN").text
+    other = server.login_user(server.member("coordinator", countries=["GHA"]))
+    assert "minister agreed privately" not in other.get("/countries/BEN").text
+    member = server.login_user(server.member())
+    assert "minister agreed privately" not in member.get("/countries/BEN").text
+    assert "minister agreed privately" not in server.client().get("/api/v1/countries/BEN").text
+
+
+def test_coordinator_cannot_edit_outside_their_countries(server):
+    coord = server.member("coordinator", countries=["ARG"])
+    c = server.login_user(coord)
+    # The form is not offered, and posting it anyway is refused.
+    assert "Record a domestic step" not in c.get("/countries/BRA").text
+    r = stage_form(c, "BRA")
+    assert r.status_code == 403
+    token = scrape_csrf(c.get("/countries/ARG").text)
+    r = c.post("/countries/BRA/actions", data={"csrf_token": token, "instrument": "op-icescr",
+                                                "kind": "signature", "date": "2026-01-01"})
+    assert r.status_code == 403
+    assert api(server, "/countries/BRA")["country"]["status"] == "none"
+    # A member is refused by the route's permission.
+    m = server.login_user(server.member())
+    token = scrape_csrf(m.get("/account").text)
+    assert m.post("/countries/ARG/stages", data={"csrf_token": token}).status_code == 403
+
+
+def test_bad_stage_input_shows_the_form_again(server):
+    coord = server.member("coordinator", countries=["CMR"])
+    c = server.login_user(coord)
+    r = stage_form(c, "CMR", date="2026-02-30", evidence="<script>alert(1)</script>",
+                   source_url="javascript:alert(1)")
+    assert r.status_code == 400
+    assert "Please enter a date as YYYY-MM-DD." in r.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text  # what they typed, escaped
+    assert "<script>alert(1)" not in r.text
+    assert api(server, "/countries/CMR")["country"]["stages"] == []
+
+
+def test_recording_a_ratification_changes_the_status(fresh_server):
+    admin = fresh_server.member("admin")
+    c = fresh_server.login_user(admin)
+    token = scrape_csrf(c.get("/countries/AGO").text)
+    r = c.post("/countries/AGO/actions",
+               data={"csrf_token": token, "instrument": "op-icescr", "kind": "ratification",
+                     "date": "2026-11-01", "source_url": "https://treaties.un.org/"})
+    assert r.status_code == 303
+    c2 = api(fresh_server, "/countries/AGO")["country"]
+    assert c2["status"] == "party" and c2["ask"] == "declare"
+    assert api(fresh_server, "/countries")["counts"]["parties"] == PARTIES + 1
+    # Correcting it: delete the action again.
+    action = [a for a in c2["actions"] if a["kind"] == "ratification"][0]
+    token = scrape_csrf(c.get("/countries/AGO").text)
+    r = c.post(f"/countries/AGO/actions/{action['id']}/delete", data={"csrf_token": token})
+    assert r.status_code == 303
+    assert api(fresh_server, "/countries/AGO")["country"]["status"] == "signatory"
+
+
+UNTC_CSV = (
+    'Participant,Signature,"Ratification, Accession(a), Succession(d)"\n'
+    "Argentina,24 Sep 2009,24 Oct 2011\n"
+    "Angola,24 Sep 2013,15 Mar 2026\n"
+    "Bosnia and Herzegovina 3,,18 Jan 2012\n"
+)
+
+
+def action_rows(db_path):
+    with sqlite3.connect(db_path) as db:
+        return db.execute("SELECT * FROM treaty_actions ORDER BY id").fetchall()
+
+
+def test_import_dry_run_changes_nothing_then_applies(fresh_server, tmp_path):
+    path = tmp_path / "untc.csv"
+    path.write_text(UNTC_CSV)
+    before = action_rows(fresh_server.db)
+    p = fresh_server.cli("import", "treaty-status", str(path))
+    assert p.returncode == 0, p.stderr
+    assert "Angola" in p.stdout and "add" in p.stdout
+    assert "1 to add, 0 to change, 4 unchanged, 0 problem(s)." in p.stdout
+    assert action_rows(fresh_server.db) == before
+    p = fresh_server.cli("import", "treaty-status", str(path), "--apply")
+    assert p.returncode == 0, p.stderr
+    assert api(fresh_server, "/countries/AGO")["country"]["status"] == "party"
+
+
+def test_import_reports_unknown_names_and_writes_nothing(fresh_server, tmp_path):
+    path = tmp_path / "untc.csv"
+    path.write_text(UNTC_CSV + "Ruritania,,1 Jan 2020 a\nArgentine,,1 Jan 2020\n")
+    before = action_rows(fresh_server.db)
+    p = fresh_server.cli("import", "treaty-status", str(path), "--apply")
+    assert p.returncode == 2
+    assert "Ruritania" in p.stdout and "unknown name" in p.stdout
+    assert "Argentine" in p.stdout  # close to Argentina, but never guessed
+    assert action_rows(fresh_server.db) == before
+
+
+def test_import_page(fresh_server):
+    admin = fresh_server.member("admin")
+    c = fresh_server.login_user(admin)
+    token = scrape_csrf(c.get("/admin/import").text)
+    before = action_rows(fresh_server.db)
+    r = c.post("/admin/import", data={"csrf_token": token, "instrument": "op-icescr"},
+               files={"file": ("untc.csv", UNTC_CSV, "text/csv")})
+    assert r.status_code == 200
+    assert "Apply these changes" in r.text and "Angola" in r.text
+    assert action_rows(fresh_server.db) == before
+    token = scrape_csrf(r.text)
+    r = c.post("/admin/import", data={"csrf_token": token, "instrument": "op-icescr",
+                                      "apply": "1", "csv": UNTC_CSV})
+    assert r.status_code == 200 and "The changes were applied" in r.text
+    assert len(action_rows(fresh_server.db)) == len(before) + 1
+    # Coordinators cannot import.
+    coord = fresh_server.login_user(fresh_server.member("coordinator", countries=["AGO"]))
+    assert coord.get("/admin/import").status_code == 403
+
+
+@pytest.mark.parametrize("iso3", ["ARG", "AGO", "USA", "PSE", "VAT", "GRL"])
+def test_every_kind_of_country_page_renders(server, iso3):
+    r = server.client().get(f"/countries/{iso3}")
+    assert r.status_code == 200
+    assert "<h1>" in r.text
