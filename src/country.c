@@ -436,6 +436,7 @@ Result countries_page(Request *r)
             continue;
         json_array_append_new(list, country_json(r, row, opt_in));
     }
+    r->cache_public = 1;
     r->page = "countries";
     r->title = tr(r, "Countries and the Optional Protocol");
     r->data = json_build(
@@ -597,6 +598,7 @@ static Result country_data(Request *r, const char *iso3)
     }
     r->page = "country";
     r->title = arena_strdup(r->arena, row.name);
+    r->cache_public = !r->user;
     return R_OK;
 }
 
@@ -918,6 +920,7 @@ Result treaty_page(Request *r)
                                                  s->signature_date, "party_date", s->party_date,
                                                  "party_kind", s->party_kind));
     }
+    r->cache_public = 1;
     r->page = "treaty";
     r->title = arena_strdup(r->arena, json_string_value(json_object_get(instrument, "title")));
     r->data = json_build("{s:o, s:{s:i, s:i, s:i, s:i}, s:o}", "instrument", instrument, "counts",

@@ -400,3 +400,11 @@ int db_statements_in_use(Db *db)
         n += sqlite3_stmt_busy(st);
     return n;
 }
+
+int64_t db_data_version(Db *db)
+{
+    sqlite3_stmt *st = db_prepare(db, "PRAGMA data_version");
+    int64_t v = db_step(st) == SQLITE_ROW ? db_int(st, 0) : -1;
+    db_done(st);
+    return v;
+}

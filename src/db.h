@@ -91,6 +91,10 @@ Result db_backup(Db *db, const char *path);
  * Returns R_OK when both are clean. */
 Result db_check(Db *db);
 
+/* SQLite's data_version: changes when another connection or process
+ * commits (not on this connection's own commits). */
+int64_t db_data_version(Db *db);
+
 /* Statements currently in use (stepped and not yet db_done). Debug builds
  * assert it is 0 after each request. */
 int db_statements_in_use(Db *db);

@@ -90,6 +90,8 @@ struct Request {
     json_t *errors;           /* field name -> message, for forms shown again */
     const char *redirect;     /* if set, 303 See Other to this local path */
     const char *message;      /* for error pages: what went wrong, translated */
+    int cache_public;         /* for visitors not logged in, depends only on path, query,
+                               * language and the database: see cache.h */
     Buf body_out;             /* a raw body (static files, CSV): sent as is */
     const char *content_type; /* of body_out */
     Header headers[MAX_RESPONSE_HEADERS];

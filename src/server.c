@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cache.h"
 #include "db.h"
 #include "http.h"
 #include "i18n.h"
@@ -320,9 +321,21 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, Request *r)
     return ret;
 }
 
+/* The access log: request id, method, path (without the query string,
+ * which may hold tokens), status, bytes, time, user id. Never the client's
+ * address. */
+static void log_request(Request *r, RequestState *st, const char *note)
+{
+    int64_t micros = (monotonic_ns() - st->start_ns) / 1000;
+    log_info("%s %s %s %d %zu %lldus user=%lld%s%s", r->request_id, r->method, r->path, r->status,
+             r->body_out.len, (long long)micros, r->user ? (long long)r->user->id : 0LL,
+             *note ? " " : "", note);
+}
+
 static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState *st,
                                       const char *url, const char *method)
 {
+    enum MHD_Result ret;
     atomic_fetch_add(&requests_in_flight, 1);
     char request_id[17];
     random_hex(request_id, 8);
@@ -342,6 +355,15 @@ static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState 
     r.db = worker_db();
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &r);
 
+    const char *key = r.db ? cache_key(&r) : NULL;
+    int64_t data_version = key ? db_data_version(r.db) : 0;
+    uint64_t generation = cache_generation();
+    if (key && cache_lookup(&r, key, data_version, generation)) {
+        ret = send_response(conn, &r);
+        log_request(&r, st, "hit");
+        goto done;
+    }
+
     Result result;
     if (!r.db)
         result = R_INTERNAL;
@@ -354,14 +376,15 @@ static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState 
     if (r.db)
         db_rollback(r.db); /* a handler that failed midway leaves nothing half-written */
     view_respond(&r, result);
-    enum MHD_Result ret = send_response(conn, &r);
-
-    int64_t micros = (monotonic_ns() - st->start_ns) / 1000;
-    /* The query string is left out: it may hold tokens. */
-    log_info("%s %s %s %d %zu %lldus user=%lld", request_id, method, url, r.status, r.body_out.len,
-             (long long)micros, r.user ? (long long)r.user->id : 0LL);
+    if (result == R_OK && strcmp(method, "POST") == 0)
+        cache_bump(); /* a write happened: every cached page may be stale */
+    if (key && result == R_OK && r.cache_public && !r.user && !r.session_token)
+        cache_store(&r, key, data_version, generation);
+    ret = send_response(conn, &r);
+    log_request(&r, st, "");
     /* A statement left stepping would hold a read snapshot open forever. */
     assert(!r.db || db_statements_in_use(r.db) == 0);
+done:
     json_decref(r.data);
     json_decref(r.errors);
     buf_free(&r.body_out);
@@ -497,6 +520,7 @@ int server_run(const ServerConfig *cfg)
         usleep(10000);
     MHD_stop_daemon(d);
     close_worker_dbs();
+    cache_free_all();
     log_info("stopped");
     return 0;
 }
