@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from ratify_server import scrape_csrf
+from ratify_server import RatifyServer, scrape_csrf
 
 # The shipped depositary record (data/op-icescr-status.csv, UNTC as at
 # 2026-02-03): 31 parties, 24 signatories that have not ratified, 46
@@ -281,9 +281,20 @@ def test_every_kind_of_country_page_renders(server, iso3):
     assert "<h1>" in r.text
 
 
-def test_cached_pages_follow_every_write(fresh_server, tmp_path):
+@pytest.fixture
+def one_thread_server(tmp_path):
+    """One worker thread, so that its own writes and its cache share one
+    database connection: the case SQLite's data_version does not cover."""
+    srv = RatifyServer(tmp_path / "ratify", serve_args=("--threads", "1"))
+    srv.start()
+    yield srv
+    srv.stop_and_check()
+
+
+def test_cached_pages_follow_every_write(one_thread_server, tmp_path):
     """Anonymous country pages are served from a cache; a write through the
     web or by another process (the CLI) must show at once."""
+    fresh_server = one_thread_server
     anon = fresh_server.client()
     for _ in range(3):  # warm the cache of every worker thread
         assert "Record" not in anon.get("/countries/AGO").text
