@@ -79,6 +79,19 @@ const Route *router_match(const char *method, const char *path, Arena *a, Params
     return NULL;
 }
 
+const char *router_allowed(const char *path, Arena *a)
+{
+    int get = 0, post = 0;
+    for (const Route *rt = routes; rt->method; rt++) {
+        if (!match_pattern(rt->pattern, path, NULL, NULL))
+            continue;
+        get |= strcmp(rt->method, "GET") == 0;
+        post |= strcmp(rt->method, "POST") == 0;
+    }
+    return arena_printf(a, "%s%s%s", get ? "GET, HEAD" : "", get && post ? ", " : "",
+                        post ? "POST" : "");
+}
+
 const char *permission_name(Permission p)
 {
     static const char *const names[] = {"PUBLIC", "MEMBER", "COORDINATOR", "ADMIN"};

@@ -20,6 +20,10 @@ extern const Route routes[];
 const Route *router_match(const char *method, const char *path, Arena *a, Params *params,
                           Result *result);
 
+/* The methods the routes matching path accept, for an Allow header
+ * ("GET, HEAD", "POST" or "GET, HEAD, POST"), in a. */
+const char *router_allowed(const char *path, Arena *a);
+
 /* Prints the route table (method, path, permission, csrf, handler). */
 void router_print(FILE *out);
 

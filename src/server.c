@@ -115,7 +115,7 @@ static int is_decimal(const char *s)
 const char *server_framing_problem(const char *const *names, const char *const *values,
                                    size_t count)
 {
-    int lengths = 0, encodings = 0;
+    int lengths = 0, encodings = 0, hosts = 0;
     for (size_t i = 0; i < count; i++) {
         const unsigned char *n = (const unsigned char *)names[i];
         if (!*n)
@@ -131,15 +131,17 @@ const char *server_framing_problem(const char *const *names, const char *const *
         if ((strncasecmp(names[i], "Content-Length", 14) == 0 && names[i][14]) ||
             (strncasecmp(names[i], "Transfer-Encoding", 17) == 0 && names[i][17]))
             return "folded or malformed framing header";
+        if (strcasecmp(names[i], "Host") == 0 && ++hosts > 1)
+            return "more than one Host";
         if (strcasecmp(names[i], "Content-Length") == 0) {
             if (++lengths > 1)
                 return "more than one Content-Length";
-            if (!is_decimal(values[i]))
+            if (!values[i] || !is_decimal(values[i]))
                 return "Content-Length is not a number";
         } else if (strcasecmp(names[i], "Transfer-Encoding") == 0) {
             if (++encodings > 1)
                 return "more than one Transfer-Encoding";
-            if (strcmp(values[i], "chunked") != 0)
+            if (!values[i] || strcmp(values[i], "chunked") != 0)
                 return "Transfer-Encoding other than chunked";
         }
     }
@@ -165,7 +167,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
         return MHD_NO;
     }
     h->names[h->count] = key;
-    h->values[h->count] = value ? value : "";
+    h->values[h->count] = value;
     h->count++;
     return MHD_YES;
 }
@@ -206,6 +208,30 @@ static enum MHD_Result reject_early(struct MHD_Connection *conn, RequestState *s
     return ret;
 }
 
+/* libmicrohttpd 0.9.75 parses headers in place in its read buffer: a
+ * header's value follows its name, separated by the colon (overwritten with
+ * NUL) and optional whitespace. When a folded continuation line arrives,
+ * 0.9.75 appends it to the previous header's *name*, which it moves to the
+ * end of its memory pool, after the value: that is how a fold shows here
+ * (measured for every fold, however short). Only compiled for the version
+ * whose parsing this relies on; nginx in front rejects folds in any case. */
+static int folded_header(const char *name, const char *value)
+{
+#if MHD_VERSION == 0x00097500
+    uintptr_t end_of_name = (uintptr_t)name + strlen(name), start_of_value = (uintptr_t)value;
+    if (start_of_value <= end_of_name || start_of_value - end_of_name > 256)
+        return 1;
+    for (const char *p = name + strlen(name); p < value; p++)
+        if (*p != 0 && *p != ' ' && *p != '\t')
+            return 1;
+    return 0;
+#else
+    (void)name;
+    (void)value;
+    return 0;
+#endif
+}
+
 static enum MHD_Result check_first_call(struct MHD_Connection *conn, RequestState *st)
 {
     HeaderList h = {0};
@@ -213,6 +239,9 @@ static enum MHD_Result check_first_call(struct MHD_Connection *conn, RequestStat
     if (h.overflow)
         return reject_early(conn, st, 431, "too many headers");
     const char *problem = server_framing_problem(h.names, h.values, h.count);
+    for (size_t i = 0; !problem && i < h.count; i++)
+        if (h.values[i] && folded_header(h.names[i], h.values[i]))
+            problem = "folded header line";
     if (problem)
         return reject_early(conn, st, 400, problem);
     const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -289,12 +318,15 @@ static Result parse_body(Request *r)
  * has filled the response fields. */
 static Result dispatch(Request *r)
 {
-    Result result;
-    r->route = router_match(r->method, r->path, r->arena, &r->path_params, &result);
+    Result routed, result;
+    r->route = router_match(r->method, r->path, r->arena, &r->path_params, &routed);
+    /* Static files need no session: skipping it saves a query per asset
+     * and keeps them cacheable. Everything else, error pages included,
+     * knows who is asking (their language, no-store). */
+    if (strncmp(r->path, "/static/", 8) != 0 && (result = auth_load(r)) != R_OK)
+        return result;
     if (!r->route)
-        return result;
-    if ((result = auth_load(r)) != R_OK)
-        return result;
+        return routed;
     if ((result = auth_require(r, r->route->permission)) != R_OK)
         return result;
     if ((result = parse_body(r)) != R_OK)
@@ -314,7 +346,12 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, Request *r)
     MHD_add_response_header(resp, "Content-Type", r->content_type);
     for (int i = 0; i < r->header_count; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
-    add_security_headers(resp, r->user != NULL || r->session_token != NULL);
+    /* Personal pages must not be stored by any cache; a handler that set
+     * its own Cache-Control (static files) knows better. */
+    int own_cache_control = 0;
+    for (int i = 0; i < r->header_count; i++)
+        own_cache_control |= strcmp(r->headers[i].name, "Cache-Control") == 0;
+    add_security_headers(resp, (r->user != NULL || r->session_token != NULL) && !own_cache_control);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
@@ -336,7 +373,6 @@ static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState 
                                       const char *url, const char *method)
 {
     enum MHD_Result ret;
-    atomic_fetch_add(&requests_in_flight, 1);
     char request_id[17];
     random_hex(request_id, 8);
     Request r = {0};
@@ -369,8 +405,6 @@ static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState 
         result = R_INTERNAL;
     else if (st->too_large)
         result = R_TOO_LARGE;
-    else if (strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "POST"))
-        result = R_METHOD;
     else
         result = dispatch(&r);
     if (r.db)
@@ -389,7 +423,6 @@ done:
     json_decref(r.errors);
     buf_free(&r.body_out);
     arena_free(r.arena);
-    atomic_fetch_sub(&requests_in_flight, 1);
     return ret;
 }
 
@@ -404,6 +437,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st = xcalloc(1, sizeof *st);
         st->start_ns = monotonic_ns();
         *con_cls = st;
+        /* Counted until the response is sent, so that shutdown waits for a
+         * request whose body is still arriving. */
+        atomic_fetch_add(&requests_in_flight, 1);
         return check_first_call(conn, st);
     }
     if (st->rejected) {
@@ -431,6 +467,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     RequestState *st = *con_cls;
     if (!st)
         return;
+    atomic_fetch_sub(&requests_in_flight, 1);
     buf_free(&st->body);
     free(st);
     *con_cls = NULL;

@@ -10,6 +10,7 @@
 
 #include "assets.h"
 #include "i18n.h"
+#include "router.h"
 #include "template.h"
 
 int http_status_for(Result r)
@@ -159,7 +160,7 @@ static void respond_error(Request *r, Result result)
     if (!r->message)
         r->message = tr(r, default_message(result));
     if (result == R_METHOD)
-        http_add_header(r, "Allow", "GET, HEAD, POST");
+        http_add_header(r, "Allow", router_allowed(r->path, r->arena));
     if (r->is_api) {
         json_t *body = json_build("{s:{s:i, s:s, s:s}}", "error", "status", r->status, "message",
                                   r->message, "request_id", r->request_id);

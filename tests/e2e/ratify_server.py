@@ -1,0 +1,489 @@
+"""
+ratify_server.py: what the end-to-end and browser tests share.
+
+It runs the real binary named by RATIFY_BIN (the Makefile builds it; nothing
+here builds anything): `ratify init` on a fresh database in a temporary
+directory, then `ratify serve` on a free port of 127.0.0.1, and stops it with
+SIGTERM, checking that it exits 0 and that its log holds no sanitizer report.
+
+Both tests/e2e/conftest.py and tests/browser/conftest.py import the fixtures
+defined at the bottom of this file.
+"""
+
+import itertools
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+SANITIZED = os.environ.get("RATIFY_SANITIZED") == "1"
+# ASan+UBSan builds start slower and hash passwords slower.
+SLOW = 5 if SANITIZED else 1
+HTTP_TIMEOUT = 10 * SLOW
+STOP_TIMEOUT = 15
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+WELCOME_RE = re.compile(r"/welcome/([0-9a-f]{64})")
+CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
+
+_counter = itertools.count(1)
+
+
+def ratify_bin():
+    path = os.environ.get("RATIFY_BIN") or str(REPO / "build" / "ratify")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(
+            f"no ratify binary at {path}: build it first (make build/ratify) "
+            "or point RATIFY_BIN at it"
+        )
+    return path
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def unique_email(prefix="user"):
+    return f"{prefix}-{next(_counter)}-{os.getpid()}@example.org"
+
+
+def scrape_csrf(html):
+    m = CSRF_RE.search(html)
+    assert m, "no csrf_token field in the page:\n" + html[:2000]
+    return m.group(1)
+
+
+def session_cookie(client):
+    """The session cookie's value (named __Host-session over TLS)."""
+    return client.cookies.get("session") or client.cookies.get("__Host-session")
+
+
+def sanitizer_reports(text):
+    return [m for m in SANITIZER_MARKERS if m in text]
+
+
+def assert_security_headers(headers, what=""):
+    """The headers every Ratify response must carry (headers: any mapping with
+    case-insensitive get, such as requests' or RawResponse's)."""
+    for name in SECURITY_HEADERS:
+        assert headers.get(name), f"{what}: missing {name} in {dict(headers)}"
+    csp = headers.get("Content-Security-Policy")
+    assert "'unsafe-inline'" not in csp, f"{what}: CSP allows unsafe-inline: {csp}"
+    assert "'unsafe-eval'" not in csp, f"{what}: CSP allows unsafe-eval: {csp}"
+    assert "frame-ancestors 'none'" in csp, f"{what}: CSP lacks frame-ancestors 'none': {csp}"
+    assert "default-src" in csp, f"{what}: CSP lacks default-src: {csp}"
+    assert headers.get("X-Content-Type-Options").lower() == "nosniff", what
+    assert headers.get("Referrer-Policy").lower() in (
+        "no-referrer",
+        "same-origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+    ), f"{what}: weak Referrer-Policy {headers.get('Referrer-Policy')}"
+
+
+class Client(requests.Session):
+    """A requests.Session (one browser) bound to a base URL: paths starting
+    with '/' are relative to it, every call has a timeout, and redirects are
+    not followed unless asked, so tests see the 303s."""
+
+    def __init__(self, base_url):
+        super().__init__()
+        self.base_url = base_url
+        # No proxy, CA bundle or netrc from the environment: the tests talk
+        # to local servers only, and REQUESTS_CA_BUNDLE would override
+        # self.verify.
+        self.trust_env = False
+
+    def request(self, method, url, *args, **kwargs):
+        if url.startswith("/"):
+            url = self.base_url + url
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
+        kwargs.setdefault("allow_redirects", False)
+        return super().request(method, url, *args, **kwargs)
+
+    def get(self, url, **kwargs):
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("GET", url, **kwargs)
+
+    def csrf(self, path="/login"):
+        """The CSRF token of the form on path, for this browser."""
+        r = self.get(path)
+        assert r.status_code == 200, f"GET {path}: {r.status_code}"
+        return scrape_csrf(r.text)
+
+
+class RatifyServer:
+    """One database and one `ratify serve` process."""
+
+    def __init__(self, workdir, serve_args=(), admin_email=None):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.db = str(self.dir / "ratify.db")
+        self.serve_args = list(serve_args)
+        self.admin_email = admin_email or "admin@example.org"
+        self.proc = None
+        self.port = None
+        self.init_output = ""
+        self.init_welcome = None  # "/welcome/<hex>" printed by `ratify init`
+        self.stdout_path = self.dir / "serve.out"
+        self.stderr_path = self.dir / "serve.log"
+
+    # ---- the command line ----
+
+    def cli(self, *args, input=None, db=True, timeout=30 * SLOW):
+        """Runs `ratify ARGS --db DB` and returns the CompletedProcess (text)."""
+        cmd = [ratify_bin(), *args]
+        if db:
+            cmd += ["--db", self.db]
+        p = subprocess.run(
+            cmd,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.dir,
+            env=self.env(),
+        )
+        found = sanitizer_reports(p.stderr)
+        assert not found, f"{cmd} reported {found}:\n{p.stderr}"
+        return p
+
+    def env(self):
+        env = dict(os.environ)
+        env.pop("RATIFY_DB", None)
+        env.pop("RATIFY_PUBLIC_URL", None)
+        env.pop("RATIFY_ADMIN_EMAIL", None)
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        return env
+
+    def add_user(self, role="member", password=None, email=None, countries=()):
+        """`ratify user add` then, if password is not None, `ratify user
+        passwd` with the password on stdin. Returns a namespace with email,
+        password and welcome (the link path printed by user add)."""
+        email = email or unique_email(role)
+        args = ["user", "add", email, "--role", role]
+        for c in countries:
+            args += ["--country", c]
+        p = self.cli(*args)
+        assert p.returncode == 0, f"user add failed ({p.returncode}): {p.stderr}"
+        m = WELCOME_RE.search(p.stdout)
+        assert m, f"user add printed no welcome link: {p.stdout}"
+        if password is not None:
+            p = self.cli("user", "passwd", email, input=password + "\n")
+            assert p.returncode == 0, f"user passwd failed ({p.returncode}): {p.stderr}"
+        return SimpleNamespace(email=email, password=password, welcome=m.group(0), role=role)
+
+    def member(self, role="member", countries=()):
+        """A user with a password, ready to log in."""
+        password = f"pw-{role}-{next(_counter)}-correct horse"
+        return self.add_user(role, password=password, countries=countries)
+
+    # ---- HTTP ----
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path):
+        return self.base_url + path
+
+    def client(self):
+        """A fresh browser: no cookies."""
+        return Client(self.base_url)
+
+    def login(self, email, password, client=None, next_path=None):
+        """Logs in the way a browser does: GET /login, scrape csrf_token,
+        POST the form. Returns the logged-in Client."""
+        c = client or self.client()
+        r = c.get("/login", params={"next": next_path} if next_path else None)
+        assert r.status_code == 200, f"GET /login: {r.status_code}"
+        form = {"email": email, "password": password, "csrf_token": scrape_csrf(r.text)}
+        if next_path:
+            form["next"] = next_path
+        r = c.post("/login", data=form)
+        assert r.status_code == 303, f"login of {email} gave {r.status_code}:\n{r.text[:2000]}"
+        assert session_cookie(c), "login set no session cookie"
+        return c
+
+    def login_user(self, user, client=None):
+        return self.login(user.email, user.password, client)
+
+    # ---- the process ----
+
+    def start(self):
+        p = self.cli("init", "--admin", self.admin_email)
+        assert p.returncode == 0, f"ratify init failed ({p.returncode}): {p.stdout}{p.stderr}"
+        self.init_output = p.stdout
+        m = WELCOME_RE.search(p.stdout)
+        assert m, f"ratify init printed no welcome link:\n{p.stdout}"
+        self.init_welcome = m.group(0)
+        last_error = None
+        for _ in range(5):
+            self.port = free_port()
+            try:
+                self._spawn()
+                return self
+            except PortTaken as e:  # another process took the port meanwhile
+                last_error = e
+        raise RuntimeError(f"could not start ratify serve: {last_error}")
+
+    def respawn(self):
+        """Starts serve again on the same database (after a crash)."""
+        for _ in range(5):
+            self.port = free_port()
+            try:
+                self._spawn()
+                return
+            except PortTaken:
+                continue
+        raise RuntimeError("could not restart ratify serve")
+
+    def _spawn(self):
+        cmd = [
+            ratify_bin(),
+            "serve",
+            "--db",
+            self.db,
+            "--listen",
+            f"127.0.0.1:{self.port}",
+            *self.serve_args,
+        ]
+        # Both files are appended to: after a respawn the log keeps the
+        # earlier process's lines (and any sanitizer report in them).
+        out_start = self.stdout_path.stat().st_size if self.stdout_path.exists() else 0
+        log_start = len(self.log())
+        with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=self.dir,
+                env=self.env())
+        deadline = time.monotonic() + 20 * SLOW
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                log = self.log()[log_start:]
+                if "cannot listen" in log:
+                    raise PortTaken(log)
+                raise RuntimeError(f"ratify serve exited with {self.proc.returncode}:\n{log}")
+            with open(self.stdout_path, "rb") as out:
+                out.seek(out_start)
+                ready = b"Ratify is serving" in out.read()
+            if ready:
+                try:
+                    r = requests.get(self.url("/api/v1/status"), timeout=HTTP_TIMEOUT)
+                    if r.status_code == 200:
+                        return
+                except requests.RequestException:
+                    pass
+            time.sleep(0.05)
+        self.proc.kill()
+        self.proc.wait()
+        raise RuntimeError(f"ratify serve did not answer within {20 * SLOW}s:\n{self.log()}")
+
+    def log(self):
+        """Everything the server wrote to stderr (the access log) so far."""
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_for_log(self, needle, timeout=5 * SLOW):
+        """Waits until the log contains needle (a request is logged just
+        after its response is queued). Returns the log."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log()
+            if needle in text or time.monotonic() > deadline:
+                return text
+            time.sleep(0.02)
+
+    def stop(self):
+        """SIGTERM; returns the exit code (None if it did not exit in time,
+        after which it is killed)."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def stop_and_check(self):
+        code = self.stop()
+        log = self.log()
+        assert code == 0, (f"ratify serve exited with {code} after SIGTERM "
+                           f"(None: not within {STOP_TIMEOUT}s):\n{log[-5000:]}")
+        found = sanitizer_reports(log)
+        assert not found, f"sanitizer reports {found} in the server log:\n{log[-20000:]}"
+
+
+class PortTaken(Exception):
+    pass
+
+
+# ---- raw HTTP/1.1 over a socket, for framing and size probes ----
+
+
+class RawResponse:
+    def __init__(self, status_line, headers, body):
+        self.status_line = status_line
+        self.status = int(status_line.split()[1]) if len(status_line.split()) > 1 else 0
+        self.header_list = headers
+        self.body = body
+
+    def get(self, name, default=None):
+        values = self.get_all(name)
+        return values[0] if values else default
+
+    def get_all(self, name):
+        return [v for k, v in self.header_list if k.lower() == name.lower()]
+
+    def __iter__(self):
+        return iter(k for k, _ in self.header_list)
+
+    def keys(self):
+        return [k for k, _ in self.header_list]
+
+    def __getitem__(self, name):
+        return self.get(name)
+
+    def __repr__(self):
+        return f"<RawResponse {self.status_line!r} {self.header_list!r} {self.body[:200]!r}>"
+
+
+def parse_responses(data, head=False):
+    """Splits a byte stream into HTTP responses (framed by Content-Length;
+    1xx, 204 and 304 have no body). Stops at bytes that do not start a
+    response. Returns (responses, leftover bytes)."""
+    out = []
+    while data.startswith(b"HTTP/"):
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            break
+        lines = data[:end].decode("latin-1").split("\r\n")
+        headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers.append((name.strip(), value.strip()))
+        resp = RawResponse(lines[0], headers, b"")
+        rest = data[end + 4 :]
+        if resp.status < 200 or resp.status in (204, 304) or head:
+            length = 0
+        else:
+            cl = resp.get("Content-Length")
+            length = int(cl) if cl and cl.isdigit() else len(rest)
+        resp.body = rest[:length]
+        out.append(resp)
+        data = rest[length:]
+    return out, data
+
+
+def raw_exchange(port, data, timeout=3.0, host="127.0.0.1", body_after=None, pause=0.3,
+                 tls=None):
+    """Sends data on a new connection (through TLS if tls is an
+    ssl.SSLContext), optionally body_after after pause seconds (ignoring a
+    reset), and reads until the server closes the connection or timeout
+    seconds pass without data. Returns (bytes received, closed by the
+    server)."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    if tls is not None:
+        s = tls.wrap_socket(s, server_hostname=host)
+    s.settimeout(timeout)
+    received = b""
+    closed = False
+    try:
+        s.sendall(data)
+        if body_after is not None:
+            time.sleep(pause)
+            try:
+                s.sendall(body_after)
+            except OSError:
+                pass
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            except (ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
+                closed = True
+                break
+            if not chunk:
+                closed = True
+                break
+            received += chunk
+    finally:
+        s.close()
+    return received, closed
+
+
+def read_one_response(sock, timeout):
+    """Reads exactly one response (headers and Content-Length body) from an
+    open socket; returns (RawResponse or None, bytes read)."""
+    sock.settimeout(timeout)
+    data = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        responses, _ = parse_responses(data)
+        if responses:
+            r = responses[0]
+            cl = r.get("Content-Length")
+            if cl is None or len(r.body) >= int(cl):
+                return r, data
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        data += chunk
+    responses, _ = parse_responses(data)
+    return (responses[0] if responses else None), data
+
+
+# ---- fixtures (imported by the conftest files) ----
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory):
+    """One server per test file: tests that only add their own users and
+    log in share it; a crash in one file cannot take down the others."""
+    srv = RatifyServer(tmp_path_factory.mktemp("ratify"))
+    srv.start()
+    yield srv
+    srv.stop_and_check()
+
+
+@pytest.fixture
+def server(module_server):
+    """The test file's shared server. If it died during an earlier test
+    (that test's teardown reports why), a new process is started on the
+    same database; if it dies during this test, the test errors with the
+    end of the log (a sanitizer report, usually)."""
+    srv = module_server
+    if srv.proc is None or srv.proc.poll() is not None:
+        srv.respawn()
+    yield srv
+    if srv.proc.poll() is not None:
+        pytest.fail(f"ratify serve died during this test (exit {srv.proc.returncode}):\n"
+                    f"{srv.log()[-6000:]}", pytrace=False)
+
+
+@pytest.fixture
+def fresh_server(tmp_path):
+    """A server of its own, for tests that need isolation (throttling
+    counters, shutdown)."""
+    srv = RatifyServer(tmp_path / "ratify")
+    srv.start()
+    yield srv
+    srv.stop_and_check()
