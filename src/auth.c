@@ -60,6 +60,11 @@ static void keyed_hash(const char *purpose, const char *value, char out[65])
     sodium_bin2hex(out, 65, mac, sizeof mac);
 }
 
+void auth_token_hash(const char *purpose, const char *token, char out[65])
+{
+    keyed_hash(purpose, token, out);
+}
+
 void auth_csrf_token(const char *binding, char out[65])
 {
     keyed_hash("csrf", binding, out);
@@ -590,7 +595,9 @@ static Result create_user(Db *db, const char *email, Role role, char **countries
             return R_INTERNAL;
         }
     }
-    audit_log(db, 0, "user added", email, "");
+    char object[32];
+    snprintf(object, sizeof object, "user %lld", (long long)id); /* never the email */
+    audit_log(db, 0, "user added", object, "");
     return db_commit(db);
 }
 
@@ -719,7 +726,7 @@ static Result user_passwd(Db *db, int argc, char **argv)
     db_bind_text(st, ":email", argv[0]);
     db_step(st);
     db_done(st);
-    audit_log(db, 0, "password set", argv[0], "");
+    audit_log(db, 0, "password set", "by the command line", "");
     printf("Password changed for %s.\n", argv[0]);
     return R_OK;
 }

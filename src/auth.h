@@ -40,6 +40,10 @@ int auth_can_see(const User *u, const char *visibility, const char *iso3, int64_
  * csrf_token or header X-CSRF-Token). Constant-time comparison. */
 int auth_csrf_ok(Request *r);
 
+/* The keyed hash (hex, out[65]) under which a token for purpose is stored:
+ * tokens sent by email are kept only as these hashes. */
+void auth_token_hash(const char *purpose, const char *token, char out[65]);
+
 /* The CSRF token for binding (a session token or a pre-session cookie),
  * as 64 hex digits in out[65]. Exposed for unit tests. */
 void auth_csrf_token(const char *binding, char out[65]);

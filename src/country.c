@@ -18,6 +18,7 @@
 #include "assets.h"
 #include "audit.h"
 #include "auth.h"
+#include "coalition.h"
 #include "country.h"
 #include "csv.h"
 #include "treaty.h"
@@ -589,6 +590,9 @@ static Result country_data(Request *r, const char *iso3)
     json_object_set_new(country, "stages", stages_json(r, iso3, can_edit));
     json_decref(r->data);
     r->data = json_build("{s:o, s:b}", "country", country, "can_edit", can_edit);
+    json_t *coalition;
+    if (coalition_public_json(r, iso3, &coalition) == R_OK)
+        json_object_set_new(r->data, "coalition", coalition);
     if (can_edit && !r->is_api) {
         json_object_set_new(r->data, "stage_options",
                             option_list(r, stage_codes, stage_labels, NULL));

@@ -79,7 +79,8 @@ static Db *open_handle(const char *path, int flags)
     sqlite3_extended_result_codes(h, 1);
     if (exec_script(h,
                     "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; "
-                    "PRAGMA synchronous=FULL; PRAGMA trusted_schema=OFF;",
+                    "PRAGMA synchronous=FULL; PRAGMA trusted_schema=OFF; "
+                    "PRAGMA secure_delete=ON;",
                     path) != R_OK) {
         sqlite3_close(h);
         return NULL;
@@ -407,4 +408,9 @@ int64_t db_data_version(Db *db)
     int64_t v = db_step(st) == SQLITE_ROW ? db_int(st, 0) : -1;
     db_done(st);
     return v;
+}
+
+void db_checkpoint(Db *db)
+{
+    sqlite3_wal_checkpoint_v2(db->handle, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 }

@@ -95,6 +95,10 @@ Result db_check(Db *db);
  * commits (not on this connection's own commits). */
 int64_t db_data_version(Db *db);
 
+/* Copies the write-ahead log into the database file and truncates it
+ * (after erasing personal data, so no older copy of a page remains). */
+void db_checkpoint(Db *db);
+
 /* Statements currently in use (stepped and not yet db_done). Debug builds
  * assert it is 0 after each request. */
 int db_statements_in_use(Db *db);

@@ -69,6 +69,7 @@ struct Request {
     int is_api;             /* path starts with /api/ */
     int tls;                /* served over https (directly or via the proxy) */
     const char *client;     /* client address; never stored in clear */
+    const char *base_url;   /* "https://ratify.example.org", for links in emails */
     Params query;
     Params form;                                         /* urlencoded or multipart body */
     Params path_params;                                  /* from {name} segments of the route */

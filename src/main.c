@@ -51,6 +51,7 @@ static void usage(FILE *out)
             "usage: ratify COMMAND [OPTIONS]\n\n"
             "  serve [--db FILE] [--listen ADDR:PORT] [--public-url URL] [--behind-proxy]\n"
             "        [--threads N] [--max-body BYTES] [--admin EMAIL]\n"
+            "        [--smtp smtp://HOST:PORT] [--mail-from ADDRESS]\n"
             "                      create the database if needed and serve HTTP\n"
             "  init [--db FILE] [--admin EMAIL]\n"
             "                      create or upgrade the database; print the first login\n"
@@ -63,7 +64,9 @@ static void usage(FILE *out)
             "  check [--db FILE]   check the database's integrity and foreign keys\n"
             "  version             print the version\n"
             "  help [routes]       this text, or the table of routes\n\n"
-            "Environment: RATIFY_DB, RATIFY_PUBLIC_URL, RATIFY_ADMIN_EMAIL set the defaults.\n",
+            "Environment: RATIFY_DB, RATIFY_PUBLIC_URL, RATIFY_ADMIN_EMAIL, RATIFY_SMTP_URL,\n"
+            "RATIFY_SMTP_USER, RATIFY_SMTP_PASSWORD, RATIFY_SMTP_REQUIRE_TLS and RATIFY_MAIL_FROM\n"
+            "set the defaults.\n",
             RATIFY_VERSION);
 }
 
@@ -94,7 +97,8 @@ static Result parse_options(int *argc, char **argv, Options *o)
         }
         int takes_value = !strcmp(a, "--db") || !strcmp(a, "--listen") ||
                           !strcmp(a, "--public-url") || !strcmp(a, "--admin") ||
-                          !strcmp(a, "--threads") || !strcmp(a, "--max-body");
+                          !strcmp(a, "--threads") || !strcmp(a, "--max-body") ||
+                          !strcmp(a, "--smtp") || !strcmp(a, "--mail-from");
         if (!takes_value) {
             argv[kept++] = argv[i];
             continue;
@@ -112,6 +116,10 @@ static Result parse_options(int *argc, char **argv, Options *o)
             o->public_url = v;
         else if (!strcmp(a, "--admin"))
             o->admin_email = v;
+        else if (!strcmp(a, "--smtp"))
+            o->server.mail.smtp_url = v;
+        else if (!strcmp(a, "--mail-from"))
+            o->server.mail.from = v;
         else if (!strcmp(a, "--threads") && parse_unsigned(v, 256, &n) == 0)
             o->server.threads = (unsigned)n;
         else if (!strcmp(a, "--max-body") && parse_unsigned(v, 1ul << 30, &n) == 0)
@@ -243,6 +251,12 @@ static Result run(int argc, char **argv)
     o.public_url = getenv("RATIFY_PUBLIC_URL");
     o.admin_email =
         getenv("RATIFY_ADMIN_EMAIL") ? getenv("RATIFY_ADMIN_EMAIL") : "admin@example.org";
+    o.server.mail.smtp_url = getenv("RATIFY_SMTP_URL");
+    o.server.mail.username = getenv("RATIFY_SMTP_USER");
+    o.server.mail.password = getenv("RATIFY_SMTP_PASSWORD");
+    o.server.mail.require_tls = getenv("RATIFY_SMTP_REQUIRE_TLS") != NULL;
+    o.server.mail.from =
+        getenv("RATIFY_MAIL_FROM") ? getenv("RATIFY_MAIL_FROM") : "ratify@localhost.localdomain";
     if (argc < 2) {
         usage(stderr);
         return R_BAD_REQUEST;

@@ -387,6 +387,8 @@ static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState 
     r.body_len = st->body.len;
     r.client = client_address(&r);
     r.tls = config->public_url && strncmp(config->public_url, "https:", 6) == 0;
+    r.base_url = config->public_url ? config->public_url
+                                    : arena_printf(r.arena, "http://%s", config->listen);
     r.lang = i18n_negotiate(NULL, request_header(&r, "Accept-Language"));
     r.db = worker_db();
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &r);
@@ -533,6 +535,9 @@ int server_run(const ServerConfig *cfg)
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+    /* Before the HTTP threads: mail_start initialises libcurl. */
+    if (mail_start(cfg->db_path, &cfg->mail) != 0)
+        log_info("mail: the sender thread did not start; mail stays queued");
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ipv6)
@@ -547,6 +552,7 @@ int server_run(const ServerConfig *cfg)
         MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "ratify: cannot listen on %s: %s\n", cfg->listen, strerror(errno));
+        mail_stop();
         return 1;
     }
     printf("Ratify is serving http://%s/\n", cfg->listen);
@@ -556,6 +562,7 @@ int server_run(const ServerConfig *cfg)
     for (int i = 0; i < 1000 && atomic_load(&requests_in_flight) > 0; i++)
         usleep(10000);
     MHD_stop_daemon(d);
+    mail_stop();
     close_worker_dbs();
     cache_free_all();
     log_info("stopped");

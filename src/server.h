@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "mail.h"
+
 typedef struct {
     const char *db_path;
     const char *listen;     /* "127.0.0.1:8080" or "[::1]:8080" */
@@ -16,6 +18,7 @@ typedef struct {
     unsigned max_connections;
     unsigned per_ip_connections; /* when not behind a proxy */
     unsigned timeout_seconds;    /* idle connection timeout */
+    MailConfig mail;             /* outgoing mail; see mail.h */
 } ServerConfig;
 
 /* Fills cfg with the defaults. */

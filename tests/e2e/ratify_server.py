@@ -164,6 +164,9 @@ class RatifyServer:
         env.pop("RATIFY_DB", None)
         env.pop("RATIFY_PUBLIC_URL", None)
         env.pop("RATIFY_ADMIN_EMAIL", None)
+        for name in ("RATIFY_SMTP_URL", "RATIFY_SMTP_USER", "RATIFY_SMTP_PASSWORD",
+                     "RATIFY_SMTP_REQUIRE_TLS", "RATIFY_MAIL_FROM"):
+            env.pop(name, None)
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         return env
 

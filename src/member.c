@@ -1,0 +1,1142 @@
+/*
+ * member.c: members (see member.h): joining, confirming, moderation,
+ * accounts for approved members, profiles, the directory, export and
+ * erasure.
+ *
+ * Invariants: a person's listing choice is checked by
+ * member_listing_visible on every page and export that shows them; the
+ * audit log names people by id only; erasing a person leaves none of their
+ * personal data in the database file (secure_delete, then a checkpoint).
+ */
+#include "member.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "mail.h"
+
+int64_t member_person_id(Request *r)
+{
+    if (!r->user)
+        return 0;
+    sqlite3_stmt *st = db_prepare(r->db, "SELECT id FROM people WHERE user_id = :user");
+    db_bind_int(st, ":user", r->user->id);
+    int64_t id = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    db_done(st);
+    return id;
+}
+
+int member_listing_visible(Request *r, const char *listing, int64_t person_id)
+{
+    if (strcmp(listing, "public") == 0)
+        return 1;
+    if (!r->user)
+        return 0;
+    if (r->user->role == ROLE_ADMIN)
+        return 1;
+    if (strcmp(listing, "members") == 0)
+        return 1;
+    return person_id && person_id == member_person_id(r);
+}
+
+/* ---- shared lists ---- */
+
+const char *const org_type_codes[] = {"human_rights_ngo",
+                                      "trade_union",
+                                      "womens_group",
+                                      "lawyers_association",
+                                      "nhri",
+                                      "academic",
+                                      "development_ngo",
+                                      "community_organisation",
+                                      "other",
+                                      NULL};
+const char *const org_type_labels[] = {N_("Human rights NGO"),
+                                       N_("Trade union"),
+                                       N_("Women's group"),
+                                       N_("Lawyers' association"),
+                                       N_("National human rights institution"),
+                                       N_("Academic institution"),
+                                       N_("Development or anti-poverty NGO"),
+                                       N_("Community organisation"),
+                                       N_("Other"),
+                                       NULL};
+static const char *const kind_codes[] = {"individual", "organisation", NULL};
+static const char *const listing_codes[] = {"public", "members", "hidden", NULL};
+static const char *const listing_labels[] = {N_("Public: anyone can see that I am a member"),
+                                             N_("Members only: only logged-in members can see it"),
+                                             N_("Hidden: only the coalition's coordinators know"),
+                                             NULL};
+
+enum { JOIN_LIMIT = 5, JOIN_WINDOW = 3600, CONFIRM_HOURS = 7 * 24, WELCOME_HOURS = 72 };
+
+static const char *label_of(const char *const *codes, const char *const *labels, const char *code)
+{
+    for (int i = 0; codes[i]; i++)
+        if (strcmp(codes[i], code) == 0)
+            return labels[i];
+    return code;
+}
+
+static json_t *options(Request *r, const char *const *codes, const char *const *labels,
+                       const char *selected)
+{
+    json_t *list = json_array();
+    for (int i = 0; codes[i]; i++)
+        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", codes[i], "label",
+                                               tr(r, labels[i]), "selected",
+                                               selected && strcmp(selected, codes[i]) == 0));
+    return list;
+}
+
+/* Countries for a select, in the request's language, states first. */
+static json_t *country_options(Request *r, const char *selected)
+{
+    json_t *list = json_array();
+    sqlite3_stmt *st =
+        db_prepare(r->db, "SELECT iso3, CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
+                          "WHEN 'ar' THEN name_ar ELSE name_en END AS name FROM countries "
+                          "ORDER BY un_status = 'other', name");
+    db_bind_text(st, ":lang", r->lang);
+    while (db_step(st) == SQLITE_ROW)
+        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", db_text(st, 0), "label",
+                                               db_text(st, 1), "selected",
+                                               selected && !strcmp(selected, db_text(st, 0))));
+    db_done(st);
+    return list;
+}
+
+static json_t *group_options(Request *r, const char *const *selected)
+{
+    json_t *list = json_array();
+    sqlite3_stmt *st =
+        db_prepare(r->db, "SELECT slug, name, description FROM working_groups ORDER BY name");
+    while (db_step(st) == SQLITE_ROW) {
+        int on = 0;
+        for (int i = 0; selected && selected[i]; i++)
+            on |= strcmp(selected[i], db_text(st, 0)) == 0;
+        json_array_append_new(list, json_build("{s:s, s:s, s:s, s:b}", "code", db_text(st, 0),
+                                               "label", db_text(st, 1), "description",
+                                               db_text(st, 2), "selected", on));
+    }
+    db_done(st);
+    return list;
+}
+
+static Result field_error(Request *r, const char *field, const char *message)
+{
+    if (!r->errors)
+        r->errors = json_object();
+    if (!json_object_get(r->errors, field))
+        json_object_set_new(r->errors, field, json_string(tr(r, message)));
+    return R_BAD_REQUEST;
+}
+
+/* Keyed-hash rate limit: at most limit hits per window for key. */
+static int rate_limited(Db *db, const char *key, int limit, int window)
+{
+    int64_t now = now_seconds();
+    sqlite3_stmt *st = db_prepare(
+        db, "INSERT INTO rate_limits (key, hits, window_start) VALUES (:key, 1, :now) "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "hits = CASE WHEN window_start > :since THEN hits + 1 ELSE 1 END, "
+            "window_start = CASE WHEN window_start > :since THEN window_start ELSE :now END "
+            "RETURNING hits");
+    db_bind_text(st, ":key", key);
+    db_bind_int(st, ":now", now);
+    db_bind_int(st, ":since", now - window);
+    int hits = db_step(st) == SQLITE_ROW ? (int)db_int(st, 0) : 0;
+    db_done(st);
+    return hits > limit;
+}
+
+/* ---- joining ---- */
+
+static int valid_languages(const char *s)
+{
+    if (!s)
+        return 1;
+    size_t n = strlen(s);
+    if (n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == ' ' || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+static int country_exists(Db *db, const char *iso3)
+{
+    sqlite3_stmt *st = db_prepare(db, "SELECT 1 FROM countries WHERE iso3 = :iso3");
+    db_bind_text(st, ":iso3", iso3);
+    int found = db_step(st) == SQLITE_ROW;
+    db_done(st);
+    return found;
+}
+
+static int in_list(const char *const *list, const char *v)
+{
+    for (int i = 0; v && list[i]; i++)
+        if (strcmp(list[i], v) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t text_length(const char *s)
+{
+    size_t n = 0;
+    for (; s && *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+static int plain_text(const char *s)
+{
+    return s && utf8_valid_text(s, strlen(s)) && !strpbrk(s, "\r\n\t");
+}
+
+/* Validates a join request; every problem is recorded, not just the first. */
+static Result validate_join(Request *r, const JoinRequest *j)
+{
+    Result res = R_OK;
+    int org = j->kind && strcmp(j->kind, "organisation") == 0;
+    if (!in_list(kind_codes, j->kind))
+        res = field_error(r, "kind", N_("Please choose one of the options."));
+    if (!j->name || !*j->name)
+        res = field_error(r, "name", N_("This field is required."));
+    else if (!plain_text(j->name))
+        res = field_error(r, "name", N_("This contains characters that are not allowed."));
+    else if (text_length(j->name) > 200)
+        res = field_error(r, "name", N_("This is too long."));
+    if (!j->email || !valid_email(j->email))
+        res = field_error(r, "email", N_("Please enter a valid email address."));
+    if (!valid_iso3(j->iso3) || !country_exists(r->db, j->iso3))
+        res = field_error(r, "iso3", N_("Please choose a country."));
+    if (!valid_languages(j->languages))
+        res = field_error(r, "languages", N_("Please choose one of the options."));
+    if (!in_list(listing_codes, j->listing))
+        res = field_error(r, "listing", N_("Please choose one of the options."));
+    if (org) {
+        if (!j->org_name || !*j->org_name)
+            res = field_error(r, "org_name", N_("This field is required."));
+        else if (!plain_text(j->org_name))
+            res = field_error(r, "org_name", N_("This contains characters that are not allowed."));
+        else if (text_length(j->org_name) > 200)
+            res = field_error(r, "org_name", N_("This is too long."));
+        if (!in_list(org_type_codes, j->org_type))
+            res = field_error(r, "org_type", N_("Please choose one of the options."));
+        if (j->website && *j->website &&
+            ((strncmp(j->website, "https://", 8) && strncmp(j->website, "http://", 7)) ||
+             !plain_text(j->website) || strchr(j->website, ' ') || strlen(j->website) > 300))
+            res = field_error(r, "website", N_("A web address starts with https://"));
+    }
+    if (!j->not_government)
+        res = field_error(r, "not_government",
+                          N_("Membership is for organisations and people that are not part of a "
+                             "government. Please confirm this."));
+    if (!j->consent_store)
+        res = field_error(r, "consent_store",
+                          N_("We can only keep your application with your consent."));
+    for (int i = 0; j->groups && j->groups[i]; i++) {
+        sqlite3_stmt *st = db_prepare(r->db, "SELECT 1 FROM working_groups WHERE slug = :s");
+        db_bind_text(st, ":s", j->groups[i]);
+        int found = db_step(st) == SQLITE_ROW;
+        db_done(st);
+        if (!found)
+            res = field_error(r, "groups", N_("Please choose one of the options."));
+    }
+    return res;
+}
+
+static char *link_to(Request *r, const char *path)
+{
+    return arena_printf(r->arena, "%s%s", r->base_url ? r->base_url : "", path);
+}
+
+/* Queues the notice sent when someone tries to join with an address that
+ * is already registered: it tells the owner, and only the owner. */
+static Result queue_existing_notice(Request *r, const char *email)
+{
+    char *body = arena_printf(
+        r->arena, "%s\n\n%s\n%s\n\n%s\n",
+        tr(r, "Someone asked to join the coalition on Ratify with this email address, which is "
+              "already registered."),
+        tr(r, "If it was you, you can log in, or choose a new password here:"),
+        link_to(r, "/password/reset"),
+        tr(r, "If it was not you, you can ignore this message: nothing was changed."));
+    return mail_queue(r->db, email, tr(r, "Your Ratify membership"), body);
+}
+
+static Result insert_person(Request *r, const JoinRequest *j, int64_t *id)
+{
+    int64_t now = now_seconds();
+    sqlite3_stmt *st = db_prepare(
+        r->db, "INSERT INTO people (name, email, iso3, languages, listing, created_at, "
+               "updated_at) VALUES (:name, :email, :iso3, :languages, :listing, :now, :now)");
+    db_bind_text(st, ":name", j->name);
+    db_bind_text(st, ":email", j->email);
+    db_bind_text(st, ":iso3", j->iso3);
+    db_bind_text(st, ":languages", j->languages ? j->languages : "");
+    /* An organisation's contact person is not listed unless they say so
+     * on their own profile: the listing choice is the organisation's. */
+    db_bind_text(st, ":listing", strcmp(j->kind, "organisation") == 0 ? "hidden" : j->listing);
+    db_bind_int(st, ":now", now);
+    int rc = db_step(st);
+    db_done(st);
+    *id = db_last_id(r->db);
+    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+}
+
+static Result insert_organisation(Request *r, const JoinRequest *j, int64_t person, int64_t *id)
+{
+    int64_t now = now_seconds();
+    sqlite3_stmt *st = db_prepare(
+        r->db, "INSERT INTO organisations (name, iso3, org_type, website, languages, listing, "
+               "created_at, updated_at) VALUES (:name, :iso3, :type, :website, :languages, "
+               ":listing, :now, :now)");
+    db_bind_text(st, ":name", j->org_name);
+    db_bind_text(st, ":iso3", j->iso3);
+    db_bind_text(st, ":type", j->org_type);
+    db_bind_text(st, ":website", j->website ? j->website : "");
+    db_bind_text(st, ":languages", j->languages ? j->languages : "");
+    db_bind_text(st, ":listing", j->listing);
+    db_bind_int(st, ":now", now);
+    int rc = db_step(st);
+    db_done(st);
+    *id = db_last_id(r->db);
+    if (rc != SQLITE_DONE)
+        return R_INTERNAL;
+    st = db_prepare(r->db, "INSERT INTO org_people (org_id, person_id, role) "
+                           "VALUES (:org, :person, 'contact')");
+    db_bind_int(st, ":org", *id);
+    db_bind_int(st, ":person", person);
+    rc = db_step(st);
+    db_done(st);
+    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+}
+
+static Result insert_membership(Request *r, const JoinRequest *j, int64_t person, int64_t org,
+                                int64_t *id)
+{
+    sqlite3_stmt *st = db_prepare(
+        r->db, "INSERT INTO memberships (kind, person_id, org_id, iso3, status, "
+               "not_government, consent_store_at, consent_updates, created_at) VALUES (:kind, "
+               ":person, :org, :iso3, 'pending', 1, :now, :updates, :now)");
+    db_bind_text(st, ":kind", j->kind);
+    db_bind_int(st, ":person", person);
+    if (org)
+        db_bind_int(st, ":org", org);
+    else
+        db_bind_null(st, ":org");
+    db_bind_text(st, ":iso3", j->iso3);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":updates", j->consent_updates ? 1 : 0);
+    int rc = db_step(st);
+    db_done(st);
+    *id = db_last_id(r->db);
+    if (rc != SQLITE_DONE)
+        return R_INTERNAL;
+    for (int i = 0; j->groups && j->groups[i]; i++) {
+        st = db_prepare(r->db, "INSERT INTO membership_interests (membership_id, group_id) "
+                               "SELECT :m, id FROM working_groups WHERE slug = :slug "
+                               "ON CONFLICT DO NOTHING");
+        db_bind_int(st, ":m", *id);
+        db_bind_text(st, ":slug", j->groups[i]);
+        rc = db_step(st);
+        db_done(st);
+        if (rc != SQLITE_DONE)
+            return R_INTERNAL;
+    }
+    return R_OK;
+}
+
+static Result queue_confirmation(Request *r, int64_t membership, const char *email)
+{
+    char token[65], hash[65];
+    random_hex(token, 32);
+    auth_token_hash("confirm", token, hash);
+    sqlite3_stmt *st =
+        db_prepare(r->db, "INSERT INTO confirm_tokens (token_hash, membership_id, expires_at) "
+                          "VALUES (:hash, :m, :expires)");
+    db_bind_text(st, ":hash", hash);
+    db_bind_int(st, ":m", membership);
+    db_bind_int(st, ":expires", now_seconds() + CONFIRM_HOURS * 3600);
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE)
+        return R_INTERNAL;
+    char *body = arena_printf(
+        r->arena, "%s\n\n%s\n%s\n\n%s\n", tr(r, "Thank you for asking to join the coalition."),
+        tr(r, "To confirm your email address, open this link within 7 days:"),
+        link_to(r, arena_printf(r->arena, "/join/confirm/%s", token)),
+        tr(r, "If you did not ask to join, ignore this message: nothing happens without your "
+              "confirmation."));
+    return mail_queue(r->db, email, tr(r, "Please confirm your membership application"), body);
+}
+
+static int email_registered(Db *db, const char *email)
+{
+    sqlite3_stmt *st = db_prepare(db, "SELECT 1 FROM people WHERE email = :email "
+                                      "UNION ALL SELECT 1 FROM users WHERE email = :email");
+    db_bind_text(st, ":email", email);
+    int found = db_step(st) == SQLITE_ROW;
+    db_done(st);
+    return found;
+}
+
+Result member_join(Request *r, const JoinRequest *j)
+{
+    if (validate_join(r, j) != R_OK)
+        return R_BAD_REQUEST;
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    Result res;
+    if (email_registered(r->db, j->email)) {
+        res = queue_existing_notice(r, j->email);
+    } else {
+        int64_t person = 0, org = 0, membership = 0;
+        res = insert_person(r, j, &person);
+        if (res == R_OK && strcmp(j->kind, "organisation") == 0)
+            res = insert_organisation(r, j, person, &org);
+        if (res == R_OK)
+            res = insert_membership(r, j, person, org, &membership);
+        if (res == R_OK)
+            res = queue_confirmation(r, membership, j->email);
+        if (res == R_OK)
+            res = audit_log(r->db, 0, "membership applied",
+                            arena_printf(r->arena, "membership %lld", (long long)membership),
+                            arena_printf(r->arena, "%s %s", j->kind, j->iso3));
+    }
+    if (res != R_OK) {
+        db_rollback(r->db);
+        return res;
+    }
+    if (db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    mail_wake();
+    return R_OK;
+}
+
+/* ---- the join form ---- */
+
+/* Every value named name in the form (checkbox groups), in the arena. */
+static const char **all_values(Request *r, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->form.count; i++)
+        n += strcmp(r->form.items[i].name, name) == 0;
+    const char **list = arena_alloc(r->arena, (n + 1) * sizeof *list);
+    n = 0;
+    for (size_t i = 0; i < r->form.count && n < 32; i++)
+        if (strcmp(r->form.items[i].name, name) == 0)
+            list[n++] = r->form.items[i].value;
+    list[n] = NULL;
+    return list;
+}
+
+/* A ticked checkbox: consent is only ever a value the person sent. */
+static int checked(Request *r, const char *name)
+{
+    const char *v = param_raw(r, name);
+    return v && *v;
+}
+
+static const char *trimmed_param(Request *r, const char *name)
+{
+    const char *v = NULL;
+    if (param_optional_text(r, name, 100000, 0, &v) != R_OK)
+        return param_raw(r, name); /* validate_join reports it */
+    return v;
+}
+
+static void join_form(Request *r, const JoinRequest *j)
+{
+    r->page = "join";
+    r->title = tr(r, "Join the coalition");
+    json_t *typed =
+        json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "name", j->name ? j->name : "",
+                   "email", j->email ? j->email : "", "languages", j->languages ? j->languages : "",
+                   "org_name", j->org_name ? j->org_name : "", "website",
+                   j->website ? j->website : "", "kind", j->kind ? j->kind : "individual",
+                   "is_organisation", j->kind && strcmp(j->kind, "organisation") == 0,
+                   "not_government", j->not_government, "consent_updates", j->consent_updates);
+    json_decref(r->data);
+    r->data = json_build(
+        "{s:o, s:o, s:o, s:o, s:o, s:o}", "form", typed, "countries", country_options(r, j->iso3),
+        "org_types", options(r, org_type_codes, org_type_labels, j->org_type), "listings",
+        options(r, listing_codes, listing_labels, j->listing), "groups",
+        group_options(r, j->groups), "languages_offered",
+        options(r, (const char *const[]){"en", "es", "fr", "ar", "pt", "ru", "zh", NULL},
+                (const char *const[]){"English", "Español", "Français", "العربية", "Português",
+                                      "Русский", "中文", NULL},
+                NULL));
+}
+
+Result join_page(Request *r)
+{
+    JoinRequest j = {.kind = "individual", .listing = "hidden"};
+    join_form(r, &j);
+    return R_OK;
+}
+
+static void join_done(Request *r)
+{
+    json_decref(r->data);
+    r->data = NULL;
+    r->page = "join_done";
+    r->title = tr(r, "Check your email");
+}
+
+Result join_post(Request *r)
+{
+    JoinRequest j = {0};
+    j.kind = param_raw(r, "kind");
+    j.name = trimmed_param(r, "name");
+    const char *email = trimmed_param(r, "email");
+    char *lower = email ? arena_strdup(r->arena, email) : NULL;
+    for (char *p = lower; p && *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    j.email = lower;
+    j.iso3 = param_raw(r, "iso3");
+    const char **langs = all_values(r, "languages");
+    Buf joined = {0};
+    for (int i = 0; langs[i]; i++)
+        buf_printf(&joined, "%s%s", i ? " " : "", langs[i]);
+    j.languages = arena_strdup(r->arena, joined.data ? joined.data : "");
+    buf_free(&joined);
+    j.org_name = trimmed_param(r, "org_name");
+    j.org_type = param_raw(r, "org_type");
+    j.website = trimmed_param(r, "website");
+    j.listing = param_raw(r, "listing");
+    j.groups = all_values(r, "groups");
+    j.not_government = checked(r, "not_government");
+    j.consent_store = checked(r, "consent_store");
+    j.consent_updates = checked(r, "consent_updates");
+
+    /* A bot that fills the hidden field is told it worked. */
+    const char *honeypot = param_raw(r, "homepage");
+    if (honeypot && *honeypot) {
+        join_done(r);
+        return R_OK;
+    }
+    char key[65];
+    auth_token_hash("join-client", r->client, key);
+    if (rate_limited(r->db, key, JOIN_LIMIT, JOIN_WINDOW)) {
+        join_form(r, &j);
+        r->message = tr(r, "Too many applications from your network. Please try again in an "
+                           "hour.");
+        r->status = 429;
+        return R_OK;
+    }
+    Result res = member_join(r, &j);
+    if (res == R_BAD_REQUEST) {
+        join_form(r, &j);
+        return R_BAD_REQUEST;
+    }
+    if (res != R_OK)
+        return res;
+    join_done(r);
+    return R_OK;
+}
+
+/* ---- confirming ---- */
+
+static int64_t confirm_membership(Request *r, const char *token, char hash[65])
+{
+    auth_token_hash("confirm", token ? token : "", hash);
+    sqlite3_stmt *st = db_prepare(r->db, "SELECT membership_id FROM confirm_tokens "
+                                         "WHERE token_hash = :hash AND used_at IS NULL "
+                                         "AND expires_at > :now");
+    db_bind_text(st, ":hash", hash);
+    db_bind_int(st, ":now", now_seconds());
+    int64_t id = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    db_done(st);
+    return id;
+}
+
+Result join_confirm_page(Request *r)
+{
+    char hash[65];
+    if (!confirm_membership(r, param_raw(r, "token"), hash)) {
+        r->message = tr(r, "This link has expired or was already used.");
+        return R_NOT_FOUND;
+    }
+    r->page = "join_confirm";
+    r->title = tr(r, "Confirm your application");
+    r->data = json_build("{s:s}", "token", param_raw(r, "token"));
+    return R_OK;
+}
+
+Result join_confirm_post(Request *r)
+{
+    char hash[65];
+    int64_t membership = confirm_membership(r, param_raw(r, "token"), hash);
+    if (!membership) {
+        r->message = tr(r, "This link has expired or was already used.");
+        return R_NOT_FOUND;
+    }
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    sqlite3_stmt *st =
+        db_prepare(r->db, "UPDATE confirm_tokens SET used_at = :now WHERE token_hash = :hash");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_text(st, ":hash", hash);
+    int rc = db_step(st);
+    db_done(st);
+    st = db_prepare(r->db, "UPDATE memberships SET confirmed_at = :now WHERE id = :id");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", membership);
+    int rc2 = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE || rc2 != SQLITE_DONE ||
+        audit_log(r->db, 0, "membership confirmed",
+                  arena_printf(r->arena, "membership %lld", (long long)membership), "") != R_OK ||
+        db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    r->page = "join_confirmed";
+    r->title = tr(r, "Thank you");
+    return R_OK;
+}
+
+/* ---- moderation ---- */
+
+static const char *const status_codes[] = {"pending", "active", "lapsed", "left", "declined", NULL};
+static const char *const status_labels[] = {N_("Pending"), N_("Active"),   N_("Lapsed"),
+                                            N_("Left"),    N_("Declined"), NULL};
+
+Result admin_members_page(Request *r)
+{
+    const char *status = param_raw(r, "status");
+    if (!in_list(status_codes, status))
+        status = "pending";
+    json_t *list = json_array();
+    sqlite3_stmt *st = db_prepare(
+        r->db, "SELECT m.id, m.kind, m.iso3, m.status, m.created_at, m.confirmed_at IS NOT NULL, "
+               "p.name, p.email, coalesce(o.name, ''), coalesce(o.org_type, ''), "
+               "coalesce(o.website, ''), m.decision_reason FROM memberships m "
+               "JOIN people p ON p.id = m.person_id "
+               "LEFT JOIN organisations o ON o.id = m.org_id "
+               "WHERE m.status = :status AND (m.status <> 'pending' OR m.confirmed_at IS NOT NULL) "
+               "ORDER BY m.created_at");
+    db_bind_text(st, ":status", status);
+    while (db_step(st) == SQLITE_ROW) {
+        const char *iso3 = db_text(st, 2);
+        /* Coordinators see the applications of their own countries only. */
+        if (!auth_covers_country(r->user, iso3))
+            continue;
+        json_array_append_new(
+            list, json_build("{s:I, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                             (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "is_organisation",
+                             strcmp(db_text(st, 1), "organisation") == 0, "iso3", iso3, "status",
+                             db_text(st, 3), "name", db_text(st, 6), "email", db_text(st, 7),
+                             "org_name", db_text(st, 8), "org_type",
+                             *db_text(st, 9)
+                                 ? tr(r, label_of(org_type_codes, org_type_labels, db_text(st, 9)))
+                                 : "",
+                             "website", db_text(st, 10), "reason", db_text(st, 11), "can_decide",
+                             strcmp(db_text(st, 3), "pending") == 0));
+    }
+    db_done(st);
+    r->page = "admin_members";
+    r->title = tr(r, "Membership applications");
+    r->data = json_build("{s:o, s:o, s:s}", "members", list, "statuses",
+                         options(r, status_codes, status_labels, status), "status", status);
+    return R_OK;
+}
+
+typedef struct {
+    int64_t id, person_id, user_id;
+    char iso3[4];
+    char email[256];
+    char status[16];
+    int confirmed;
+} MembershipRow;
+
+static Result load_membership(Request *r, int64_t id, MembershipRow *m)
+{
+    sqlite3_stmt *st = db_prepare(
+        r->db, "SELECT m.id, m.person_id, coalesce(p.user_id, 0), m.iso3, p.email, m.status, "
+               "m.confirmed_at IS NOT NULL FROM memberships m "
+               "JOIN people p ON p.id = m.person_id WHERE m.id = :id");
+    db_bind_int(st, ":id", id);
+    Result res = R_NOT_FOUND;
+    if (db_step(st) == SQLITE_ROW) {
+        m->id = db_int(st, 0);
+        m->person_id = db_int(st, 1);
+        m->user_id = db_int(st, 2);
+        snprintf(m->iso3, sizeof m->iso3, "%s", db_text(st, 3));
+        snprintf(m->email, sizeof m->email, "%s", db_text(st, 4));
+        snprintf(m->status, sizeof m->status, "%s", db_text(st, 5));
+        m->confirmed = (int)db_int(st, 6);
+        res = R_OK;
+    }
+    db_done(st);
+    return res;
+}
+
+/* The membership named in the path, if this coordinator may decide it. */
+static Result decidable(Request *r, MembershipRow *m)
+{
+    int64_t id;
+    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK || load_membership(r, id, m) != R_OK)
+        return R_NOT_FOUND;
+    if (!auth_covers_country(r->user, m->iso3)) {
+        r->message = tr(r, "Only the coordinators of this country and the administrators can "
+                           "decide on this application.");
+        return R_FORBIDDEN;
+    }
+    if (strcmp(m->status, "pending") != 0 || !m->confirmed) {
+        r->message = tr(r, "This application has already been decided, or is not confirmed.");
+        return R_CONFLICT;
+    }
+    return R_OK;
+}
+
+static Result set_status(Request *r, const MembershipRow *m, const char *status, const char *reason)
+{
+    sqlite3_stmt *st = db_prepare(
+        r->db, "UPDATE memberships SET status = :status, decided_by = :user, decided_at = :now, "
+               "decision_reason = :reason WHERE id = :id AND status = 'pending'");
+    db_bind_text(st, ":status", status);
+    db_bind_int(st, ":user", r->user->id);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_text(st, ":reason", reason ? reason : "");
+    db_bind_int(st, ":id", m->id);
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE || db_changes(r->db) != 1)
+        return R_CONFLICT;
+    return audit_log(r->db, r->user->id,
+                     strcmp(status, "active") == 0 ? "membership approved" : "membership declined",
+                     arena_printf(r->arena, "membership %lld", (long long)m->id), "");
+}
+
+/* An account for an approved member: a user with the member role linked to
+ * the person, and a single-use link to choose a password. */
+static Result open_account(Request *r, const MembershipRow *m, char path[96])
+{
+    if (!m->user_id) {
+        sqlite3_stmt *st = db_prepare(
+            r->db, "INSERT INTO users (email, role, created_at) VALUES (:email, 'member', :now) "
+                   "ON CONFLICT (email) DO NOTHING");
+        db_bind_text(st, ":email", m->email);
+        db_bind_int(st, ":now", now_seconds());
+        int rc = db_step(st);
+        db_done(st);
+        if (rc != SQLITE_DONE)
+            return R_INTERNAL;
+        st = db_prepare(r->db, "UPDATE people SET user_id = "
+                               "(SELECT id FROM users WHERE email = :email) WHERE id = :person");
+        db_bind_text(st, ":email", m->email);
+        db_bind_int(st, ":person", m->person_id);
+        rc = db_step(st);
+        db_done(st);
+        if (rc != SQLITE_DONE)
+            return R_INTERNAL;
+    }
+    return auth_issue_welcome(r->db, m->email, "welcome", WELCOME_HOURS, path);
+}
+
+Result admin_member_approve_post(Request *r)
+{
+    MembershipRow m;
+    Result res = decidable(r, &m);
+    if (res != R_OK)
+        return res;
+    char path[96];
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    if ((res = set_status(r, &m, "active", NULL)) != R_OK ||
+        (res = open_account(r, &m, path)) != R_OK)
+        return res; /* rolled back by the server */
+    char *body = arena_printf(
+        r->arena, "%s\n\n%s\n%s\n\n%s\n", tr(r, "Welcome: your membership has been approved."),
+        tr(r, "Choose your password within 3 days with this single-use link:"), link_to(r, path),
+        tr(r, "After that, log in at any time with your email address."));
+    if ((res = mail_queue(r->db, m.email, tr(r, "Welcome to the coalition"), body)) != R_OK)
+        return res;
+    if (db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    mail_wake();
+    return http_redirect(r, "/admin/members");
+}
+
+Result admin_member_decline_post(Request *r)
+{
+    MembershipRow m;
+    Result res = decidable(r, &m);
+    if (res != R_OK)
+        return res;
+    const char *reason = NULL;
+    if (param_text(r, "reason", 3, 2000, 1, &reason) != R_OK) {
+        admin_members_page(r);
+        r->message = tr(r, "Please give the applicant a reason.");
+        return R_BAD_REQUEST;
+    }
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    if ((res = set_status(r, &m, "declined", reason)) != R_OK)
+        return res;
+    char *body = arena_printf(r->arena, "%s\n\n%s\n\n%s\n",
+                              tr(r, "Thank you for your interest in the coalition. Your "
+                                    "membership application was not accepted, for this reason:"),
+                              reason, tr(r, "You may reply to this message to ask about it."));
+    if ((res = mail_queue(r->db, m.email, tr(r, "Your membership application"), body)) != R_OK)
+        return res;
+    if (db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    mail_wake();
+    return http_redirect(r, "/admin/members");
+}
+
+/* ---- the directory ---- */
+
+/* Filters: country, type (an org type or "individual"), working group,
+ * language. Only active members, and only as each chose to be listed. */
+Result members_page(Request *r)
+{
+    const char *iso3 = param_raw(r, "country");
+    const char *type = param_raw(r, "type");
+    const char *group = param_raw(r, "group");
+    const char *lang = param_raw(r, "language");
+    if (iso3 && !valid_iso3(iso3))
+        iso3 = NULL;
+    if (type && !in_list(org_type_codes, type) && strcmp(type, "individual") != 0)
+        type = NULL;
+    if (lang && (strlen(lang) < 2 || strlen(lang) > 3 || !valid_languages(lang)))
+        lang = NULL;
+    json_t *list = json_array();
+    int unlisted = 0;
+    sqlite3_stmt *st = db_prepare(
+        r->db,
+        "SELECT m.kind, m.iso3, p.id, p.name, p.listing, coalesce(o.name, ''), "
+        "coalesce(o.org_type, ''), coalesce(o.website, ''), coalesce(o.listing, ''), "
+        "CASE WHEN o.id IS NULL THEN p.languages ELSE o.languages END, "
+        "CASE :lang WHEN 'es' THEN c.name_es WHEN 'fr' THEN c.name_fr WHEN 'ar' THEN c.name_ar "
+        "ELSE c.name_en END FROM memberships m JOIN people p ON p.id = m.person_id "
+        "LEFT JOIN organisations o ON o.id = m.org_id JOIN countries c ON c.iso3 = m.iso3 "
+        "WHERE m.status = 'active' AND (:iso3 IS NULL OR m.iso3 = :iso3) "
+        "AND (:type IS NULL OR (:type = 'individual' AND m.kind = 'individual') "
+        "     OR o.org_type = :type) "
+        "AND (:grp IS NULL OR EXISTS (SELECT 1 FROM working_group_members g "
+        "     JOIN working_groups w ON w.id = g.group_id "
+        "     WHERE w.slug = :grp AND g.person_id = p.id)) "
+        "AND (:language IS NULL OR ' ' || (CASE WHEN o.id IS NULL THEN p.languages "
+        "     ELSE o.languages END) || ' ' LIKE '% ' || :language || ' %') "
+        "ORDER BY coalesce(o.name, p.name)");
+    db_bind_text(st, ":lang", r->lang);
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":type", type);
+    db_bind_text(st, ":grp", group && *group ? group : NULL);
+    db_bind_text(st, ":language", lang);
+    while (db_step(st) == SQLITE_ROW) {
+        int org = strcmp(db_text(st, 0), "organisation") == 0;
+        const char *listing = org ? db_text(st, 8) : db_text(st, 4);
+        if (!member_listing_visible(r, listing, org ? 0 : db_int(st, 2))) {
+            unlisted++;
+            continue;
+        }
+        json_array_append_new(
+            list,
+            json_build("{s:b, s:s, s:s, s:s, s:s, s:s, s:s}", "is_organisation", org, "name",
+                       org ? db_text(st, 5) : db_text(st, 3), "org_type",
+                       org ? tr(r, label_of(org_type_codes, org_type_labels, db_text(st, 6))) : "",
+                       "website", db_text(st, 7), "languages", db_text(st, 9), "iso3",
+                       db_text(st, 1), "country", db_text(st, 10)));
+    }
+    db_done(st);
+    r->page = "members";
+    r->title = tr(r, "Members");
+    r->data = json_build("{s:o, s:i, s:o, s:o, s:o}", "members", list, "unlisted", unlisted,
+                         "countries", country_options(r, iso3), "types",
+                         options(r, org_type_codes, org_type_labels, type), "groups",
+                         group_options(r, (const char *const[]){group, NULL}));
+    json_object_set_new(r->data, "individual_selected",
+                        json_boolean(type && strcmp(type, "individual") == 0));
+    json_object_set_new(r->data, "language", json_string(lang ? lang : ""));
+    return R_OK;
+}
+
+/* ---- the profile ---- */
+
+static json_t *person_json(Request *r, int64_t person)
+{
+    sqlite3_stmt *st = db_prepare(r->db, "SELECT name, email, coalesce(iso3, ''), languages, "
+                                         "listing, created_at FROM people WHERE id = :id");
+    db_bind_int(st, ":id", person);
+    json_t *p = NULL;
+    if (db_step(st) == SQLITE_ROW)
+        p = json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:I}", "id", (json_int_t)person, "name",
+                       db_text(st, 0), "email", db_text(st, 1), "iso3", db_text(st, 2), "languages",
+                       db_text(st, 3), "listing", db_text(st, 4), "created_at",
+                       (json_int_t)db_int(st, 5));
+    db_done(st);
+    return p;
+}
+
+static json_t *person_organisations(Request *r, int64_t person)
+{
+    json_t *list = json_array();
+    sqlite3_stmt *st =
+        db_prepare(r->db, "SELECT o.id, o.name, o.iso3, o.org_type, o.website, o.listing, op.role, "
+                          "op.title FROM org_people op JOIN organisations o ON o.id = op.org_id "
+                          "WHERE op.person_id = :p ORDER BY o.name");
+    db_bind_int(st, ":p", person);
+    while (db_step(st) == SQLITE_ROW)
+        json_array_append_new(list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+                                               (json_int_t)db_int(st, 0), "name", db_text(st, 1),
+                                               "iso3", db_text(st, 2), "org_type", db_text(st, 3),
+                                               "website", db_text(st, 4), "listing", db_text(st, 5),
+                                               "role", db_text(st, 6), "title", db_text(st, 7)));
+    db_done(st);
+    return list;
+}
+
+static json_t *person_memberships(Request *r, int64_t person)
+{
+    json_t *list = json_array();
+    sqlite3_stmt *st =
+        db_prepare(r->db, "SELECT m.id, m.kind, m.iso3, m.status, m.created_at, m.consent_updates, "
+                          "coalesce(o.name, '') FROM memberships m LEFT JOIN organisations o "
+                          "ON o.id = m.org_id WHERE m.person_id = :p ORDER BY m.id");
+    db_bind_int(st, ":p", person);
+    while (db_step(st) == SQLITE_ROW)
+        json_array_append_new(list,
+                              json_build("{s:I, s:s, s:s, s:s, s:I, s:b, s:s}", "id",
+                                         (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "iso3",
+                                         db_text(st, 2), "status", db_text(st, 3), "created_at",
+                                         (json_int_t)db_int(st, 4), "consent_updates",
+                                         (int)db_int(st, 5), "organisation", db_text(st, 6)));
+    db_done(st);
+    return list;
+}
+
+static json_t *person_groups(Request *r, int64_t person)
+{
+    json_t *list = json_array();
+    sqlite3_stmt *st =
+        db_prepare(r->db, "SELECT w.slug, w.name, g.is_moderator FROM working_group_members g "
+                          "JOIN working_groups w ON w.id = g.group_id WHERE g.person_id = :p");
+    db_bind_int(st, ":p", person);
+    while (db_step(st) == SQLITE_ROW)
+        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "slug", db_text(st, 0), "name",
+                                               db_text(st, 1), "moderator", (int)db_int(st, 2)));
+    db_done(st);
+    return list;
+}
+
+static Result profile_form(Request *r, int64_t person)
+{
+    json_t *p = person_json(r, person);
+    if (!p)
+        return R_NOT_FOUND;
+    const char *listing = json_string_value(json_object_get(p, "listing"));
+    json_decref(r->data);
+    r->data =
+        json_build("{s:o, s:o, s:o, s:o, s:o}", "person", p, "listings",
+                   options(r, listing_codes, listing_labels, listing), "organisations",
+                   person_organisations(r, person), "memberships", person_memberships(r, person),
+                   "countries", country_options(r, json_string_value(json_object_get(p, "iso3"))));
+    r->page = "profile";
+    r->title = tr(r, "Your profile");
+    return R_OK;
+}
+
+static Result own_person(Request *r, int64_t *person)
+{
+    *person = member_person_id(r);
+    if (!*person) {
+        r->message = tr(r, "Your account has no member profile. Profiles belong to members "
+                           "who joined through the membership form.");
+        return R_NOT_FOUND;
+    }
+    return R_OK;
+}
+
+Result profile_page(Request *r)
+{
+    int64_t person;
+    Result res = own_person(r, &person);
+    return res == R_OK ? profile_form(r, person) : res;
+}
+
+Result profile_post(Request *r)
+{
+    int64_t person;
+    Result res = own_person(r, &person);
+    if (res != R_OK)
+        return res;
+    const char *name = NULL, *languages = NULL;
+    int listing = 0;
+    int bad = param_text(r, "name", 1, 200, 0, &name) != R_OK;
+    bad |= param_optional_text(r, "languages", 64, 0, &languages) != R_OK;
+    if (languages && !valid_languages(languages))
+        bad |= field_error(r, "languages", N_("Please choose one of the options.")) != R_OK;
+    bad |= param_enum(r, "listing", listing_codes, &listing) != R_OK;
+    if (bad) {
+        json_t *errors = json_incref(r->errors);
+        profile_form(r, person);
+        json_decref(r->errors);
+        r->errors = errors;
+        return R_BAD_REQUEST;
+    }
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    sqlite3_stmt *st = db_prepare(
+        r->db, "UPDATE people SET name = :name, languages = :languages, listing = :listing, "
+               "updated_at = :now WHERE id = :id");
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":languages", languages ? languages : "");
+    db_bind_text(st, ":listing", listing_codes[listing]);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", person);
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE ||
+        audit_log(r->db, r->user->id, "profile changed",
+                  arena_printf(r->arena, "person %lld", (long long)person), "") != R_OK ||
+        db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, "/profile");
+}
+
+/* Everything Ratify holds about the member, as one JSON document. */
+Result profile_export_page(Request *r)
+{
+    int64_t person;
+    Result res = own_person(r, &person);
+    if (res != R_OK)
+        return res;
+    json_t *doc =
+        json_build("{s:s, s:I, s:o, s:o, s:o, s:o}", "exported_by", "Ratify", "exported_at",
+                   (json_int_t)now_seconds(), "person", person_json(r, person), "organisations",
+                   person_organisations(r, person), "memberships", person_memberships(r, person),
+                   "working_groups", person_groups(r, person));
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    buf_puts(&r->body_out, text);
+    free(text);
+    json_decref(doc);
+    r->content_type = "application/json";
+    http_add_header(r, "Content-Disposition", "attachment; filename=\"ratify-my-data.json\"");
+    return R_OK;
+}
+
+/* ---- closing an account ---- */
+
+/* Deletes every row that names the person; the audit keeps "person N". */
+static Result erase_person(Request *r, int64_t person, int64_t user)
+{
+    char email[256] = "";
+    sqlite3_stmt *st = db_prepare(r->db, "SELECT email FROM people WHERE id = :id");
+    db_bind_int(st, ":id", person);
+    if (db_step(st) == SQLITE_ROW)
+        snprintf(email, sizeof email, "%s", db_text(st, 0));
+    db_done(st);
+    char throttle[65];
+    auth_token_hash("throttle-account", email, throttle);
+    st = db_prepare(r->db, "DELETE FROM mail_queue WHERE to_addr = :email");
+    db_bind_text(st, ":email", email);
+    int ok = db_step(st) == SQLITE_DONE;
+    db_done(st);
+    st = db_prepare(r->db, "DELETE FROM login_failures WHERE key = :key");
+    db_bind_text(st, ":key", throttle);
+    ok &= db_step(st) == SQLITE_DONE;
+    db_done(st);
+    /* Memberships, organisation roles, group memberships and confirmation
+     * tokens go with the person (ON DELETE CASCADE); sessions and login
+     * tokens with the user. */
+    st = db_prepare(r->db, "DELETE FROM people WHERE id = :id");
+    db_bind_int(st, ":id", person);
+    ok &= db_step(st) == SQLITE_DONE;
+    db_done(st);
+    st = db_prepare(r->db, "DELETE FROM users WHERE id = :id");
+    db_bind_int(st, ":id", user);
+    ok &= db_step(st) == SQLITE_DONE;
+    db_done(st);
+    return ok ? R_OK : R_INTERNAL;
+}
+
+Result profile_close_post(Request *r)
+{
+    int64_t person;
+    Result res = own_person(r, &person);
+    if (res != R_OK)
+        return res;
+    if (!checked(r, "confirm")) {
+        profile_form(r, person);
+        field_error(r, "confirm", N_("Please tick the box to confirm."));
+        return R_BAD_REQUEST;
+    }
+    int64_t user = r->user->id;
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    if ((res = erase_person(r, person, user)) != R_OK ||
+        (res = audit_log(r->db, 0, "account closed and personal data erased",
+                         arena_printf(r->arena, "person %lld", (long long)person), "")) != R_OK)
+        return res;
+    if (db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    /* secure_delete zeroed the rows in the pages; copying those pages into
+     * the database file and emptying the log removes the older copies. */
+    db_checkpoint(r->db);
+    r->user = NULL;
+    http_set_cookie(r, "session", "", -1);
+    r->page = "closed";
+    r->title = tr(r, "Your account is closed");
+    return R_OK;
+}
+
+/* ---- password reset ---- */
+
+Result password_reset_page(Request *r)
+{
+    r->page = "password_reset";
+    r->title = tr(r, "Choose a new password");
+    r->data = json_build("{s:s}", "email", "");
+    return R_OK;
+}
+
+Result password_reset_post(Request *r)
+{
+    const char *email = NULL;
+    if (param_email(r, "email", &email) != R_OK) {
+        password_reset_page(r);
+        json_object_set_new(r->data, "email", json_string(param_raw(r, "email")));
+        return R_BAD_REQUEST;
+    }
+    char key[65];
+    auth_token_hash("reset-client", r->client, key);
+    if (rate_limited(r->db, key, JOIN_LIMIT, JOIN_WINDOW)) {
+        password_reset_page(r);
+        r->message = tr(r, "Too many requests from your network. Please try again in an hour.");
+        r->status = 429;
+        return R_OK;
+    }
+    char path[96];
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    /* The same answer whether or not the address has an account. */
+    Result res = auth_issue_welcome(r->db, email, "reset", 2, path);
+    if (res == R_OK) {
+        char *body = arena_printf(
+            r->arena, "%s\n\n%s\n\n%s\n",
+            tr(r, "To choose a new password for Ratify, open this single-use link within two "
+                  "hours:"),
+            link_to(r, path),
+            tr(r, "If you did not ask for this, ignore this message: your password has not "
+                  "changed."));
+        res = mail_queue(r->db, email, tr(r, "Choose a new password"), body);
+    } else if (res == R_NOT_FOUND) {
+        res = R_OK;
+    }
+    if (res != R_OK || db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    mail_wake();
+    r->page = "password_reset_sent";
+    r->title = tr(r, "Check your email");
+    return R_OK;
+}

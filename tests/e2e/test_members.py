@@ -1,0 +1,271 @@
+"""
+Members (issue 4): joining through the form, confirming by the link in a
+real email caught by a real SMTP server, moderation by the country's
+coordinator, the new member's first login, the directory's listing rules,
+hostile input, and erasure.
+"""
+
+import re
+import sqlite3
+
+import pytest
+
+from ratify_server import RatifyServer, scrape_csrf
+from smtp_capture import SmtpCapture, smtp  # noqa: F401  (the smtp fixture)
+
+LINK_RE = re.compile(r"https?://[^\s]+/(join/confirm|welcome)/([0-9a-f]{64})")
+
+
+@pytest.fixture
+def site(tmp_path, smtp):
+    srv = RatifyServer(tmp_path / "ratify",
+                       serve_args=("--smtp", f"smtp://127.0.0.1:{smtp.port}",
+                                   "--mail-from", "coalition@example.org"))
+    srv.start()
+    yield srv
+    srv.stop_and_check()
+
+
+def body_of(message):
+    return SmtpCapture.body(message)
+
+
+def link_in(message, kind):
+    for m in LINK_RE.finditer(body_of(message)):
+        if m.group(1) == kind:
+            return "/" + m.group(1) + "/" + m.group(2)
+    raise AssertionError(f"no {kind} link in:\n{body_of(message)}")
+
+
+def join(site, client=None, **fields):
+    c = client or site.client()
+    token = scrape_csrf(c.get("/join").text)
+    form = {"csrf_token": token, "kind": "individual", "name": "Ana Pérez",
+            "email": "ana@example.org", "iso3": "AGO", "listing": "hidden",
+            "not_government": "1", "consent_store": "1"}
+    form.update(fields)
+    return c.post("/join", data=form)
+
+
+def confirm(site, smtp, email, count):
+    smtp.wait_for(count)
+    message = smtp.messages_to(email)[-1]
+    path = link_in(message, "join/confirm")
+    c = site.client()
+    token = scrape_csrf(c.get(path).text)
+    r = c.post(path, data={"csrf_token": token})
+    assert r.status_code == 200 and "Your email address is confirmed" in r.text
+    return path
+
+
+def approve_all(site, coordinator_client, expected):
+    page = coordinator_client.get("/admin/members").text
+    ids = re.findall(r'action="/admin/members/(\d+)/approve"', page)
+    assert len(ids) == expected, page
+    for i in ids:
+        token = scrape_csrf(coordinator_client.get("/admin/members").text)
+        r = coordinator_client.post(f"/admin/members/{i}/approve", data={"csrf_token": token})
+        assert r.status_code == 303, r.text
+    return ids
+
+
+def first_login(site, smtp, email, count, password="a long new password 42"):
+    smtp.wait_for(count)
+    path = link_in(smtp.messages_to(email)[-1], "welcome")
+    c = site.client()
+    token = scrape_csrf(c.get(path).text)
+    r = c.post(path, data={"csrf_token": token, "password": password, "confirm": password})
+    assert r.status_code == 303 and r.headers["Location"] == "/account"
+    return c
+
+
+def test_join_as_an_organisation_end_to_end(site, smtp):
+    r = join(site, kind="organisation", name="Ana Pérez", email="Ana@Example.org",
+             org_name="Mosaiko", org_type="human_rights_ngo", website="https://mosaiko.example",
+             listing="public", groups=["legal"], languages=["pt", "en"])
+    assert r.status_code == 200 and "Check your email" in r.text
+    # Unconfirmed applications are not shown to the coordinators.
+    coord = site.login_user(site.member("coordinator", countries=["AGO"]))
+    assert "Mosaiko" not in coord.get("/admin/members").text
+    confirm(site, smtp, "ana@example.org", 1)
+    page = coord.get("/admin/members").text
+    assert "Mosaiko" in page and "ana@example.org" in page
+    approve_all(site, coord, 1)
+    member = first_login(site, smtp, "ana@example.org", 2)
+    assert "Mosaiko" in member.get("/members").text  # listed publicly, so visible
+    profile = member.get("/profile").text
+    assert "Ana Pérez" in profile and "Mosaiko" in profile
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT status FROM memberships").fetchone() == ("active",)
+        actions = [a for (a,) in db.execute("SELECT action FROM audit_log ORDER BY id")]
+        assert "membership applied" in actions and "membership approved" in actions
+        assert not db.execute("SELECT 1 FROM audit_log WHERE object LIKE '%ana@%' "
+                              "OR detail LIKE '%ana@%' OR detail LIKE '%Ana%'").fetchall()
+
+
+def test_directory_respects_listing_choices(site, smtp):
+    people = [("Visible Vera", "vera@example.org", "members"),
+              ("Hidden Hana", "hana@example.org", "hidden"),
+              ("Public Paz", "paz@example.org", "public")]
+    for n, (name, email, listing) in enumerate(people):
+        assert join(site, name=name, email=email, listing=listing, iso3="ARG").status_code == 200
+        confirm(site, smtp, email, n + 1)
+    coord = site.login_user(site.member("coordinator", countries=["ARG"]))
+    approve_all(site, coord, 3)
+    vera = first_login(site, smtp, "vera@example.org", 6)
+    directory = vera.get("/members").text
+    assert "Visible Vera" in directory and "Public Paz" in directory
+    assert "Hidden Hana" not in directory
+    assert "more members match but chose not to be listed" in directory
+    filtered = vera.get("/members", params={"country": "AGO"}).text
+    assert "Public Paz" not in filtered
+    # An admin sees everyone through moderation, not the directory's rules.
+    admin = site.login_user(site.member("admin"))
+    assert "Hidden Hana" in admin.get("/admin/members", params={"status": "active"}).text
+
+
+def test_a_coordinator_cannot_approve_outside_their_countries(site, smtp):
+    join(site, email="ben@example.org", iso3="BEN")
+    confirm(site, smtp, "ben@example.org", 1)
+    other = site.login_user(site.member("coordinator", countries=["GHA"]))
+    assert "ben@example.org" not in other.get("/admin/members").text
+    with sqlite3.connect(site.db) as db:
+        (mid,) = db.execute("SELECT id FROM memberships").fetchone()
+    token = scrape_csrf(other.get("/admin/members").text)
+    r = other.post(f"/admin/members/{mid}/approve", data={"csrf_token": token})
+    assert r.status_code == 403
+    member = site.login_user(site.member())
+    assert member.get("/admin/members").status_code == 403
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT status FROM memberships").fetchone() == ("pending",)
+
+
+def test_decline_with_a_reason_emails_the_applicant(site, smtp):
+    join(site, email="dan@example.org", iso3="ARG")
+    confirm(site, smtp, "dan@example.org", 1)
+    coord = site.login_user(site.member("coordinator", countries=["ARG"]))
+    page = coord.get("/admin/members").text
+    (mid,) = re.findall(r'action="/admin/members/(\d+)/decline"', page)
+    token = scrape_csrf(page)
+    r = coord.post(f"/admin/members/{mid}/decline", data={"csrf_token": token, "reason": ""})
+    assert r.status_code == 400
+    r = coord.post(f"/admin/members/{mid}/decline",
+                   data={"csrf_token": token, "reason": "We could not verify the organisation."})
+    assert r.status_code == 303
+    smtp.wait_for(2)
+    assert "We could not verify the organisation." in body_of(smtp.messages_to("dan@example.org")[-1])
+
+
+def test_duplicate_email_never_overwrites_or_reveals(site, smtp):
+    first = join(site, name="Original Name", email="dup@example.org")
+    smtp.wait_for(1)
+    second = join(site, name="Someone Else", email="DUP@example.org", iso3="FRA")
+    assert second.status_code == first.status_code == 200
+    main = lambda html: html[html.index("<main"):html.index("</main>")]
+    assert main(first.text) == main(second.text)
+    smtp.wait_for(2)
+    notice = smtp.messages_to("dup@example.org")[-1]
+    assert "already registered" in body_of(notice)
+    assert "/join/confirm/" not in body_of(notice)
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT name, iso3 FROM people").fetchall() == [("Original Name", "AGO")]
+
+
+@pytest.mark.parametrize("fields,field,message", [
+    ({"email": "not-an-email"}, "email", "Please enter a valid email address."),
+    ({"consent_store": ""}, "consent_store", "We can only keep your application"),
+    ({"not_government": ""}, "not_government", "not part of a government"),
+    ({"name": "x" * 10000}, "name", "This is too long."),
+    ({"iso3": "ZZZ"}, "iso3", "Please choose a country."),
+])
+def test_bad_input_shows_the_form_again(site, smtp, fields, field, message):
+    r = join(site, **fields)
+    assert r.status_code == 400
+    assert message in r.text
+    if field != "name":
+        assert 'value="Ana Pérez"' in r.text  # what they typed is kept
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT count(*) FROM people").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM mail_queue").fetchone() == (0,)
+
+
+def test_script_in_every_field_is_escaped(site, smtp):
+    evil = '<script>alert(1)</script>"\''
+    r = join(site, kind="organisation", name=evil, org_name=evil, email="evil@example.org",
+             org_type="other", listing="public", iso3="AGO")
+    assert r.status_code == 200
+    confirm(site, smtp, "evil@example.org", 1)
+    coord = site.login_user(site.member("coordinator", countries=["AGO"]))
+    page = coord.get("/admin/members").text
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;" in page
+    approve_all(site, coord, 1)
+    member = first_login(site, smtp, "evil@example.org", 2)
+    for path in ("/members", "/profile"):
+        html = member.get(path).text
+        assert "<script>alert(1)" not in html, path
+        assert "&lt;script&gt;" in html, path
+    # A form that is refused shows the hostile value escaped too.
+    r = join(site, name=evil, email="bad")
+    assert r.status_code == 400 and "<script>alert(1)" not in r.text
+
+
+def test_honeypot_and_rate_limit(site, smtp):
+    r = join(site, homepage="http://spam.example", email="bot@example.org")
+    assert r.status_code == 200 and "Check your email" in r.text
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT count(*) FROM people").fetchone() == (0,)
+    for i in range(5):
+        assert join(site, email=f"p{i}@example.org").status_code == 200
+    r = join(site, email="p6@example.org")
+    assert r.status_code == 429 and 'value="p6@example.org"' in r.text
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT count(*) FROM people").fetchone() == (5,)
+
+
+def test_export_and_erasure_leave_no_personal_data(site, smtp):
+    email = "erase.me@example.org"
+    join(site, name="Erasable Person", email=email, iso3="ARG", groups=["legal"])
+    confirm(site, smtp, email, 1)
+    coord = site.login_user(site.member("coordinator", countries=["ARG"]))
+    approve_all(site, coord, 1)
+    member = first_login(site, smtp, email, 2)
+    r = member.get("/profile/export")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
+    data = r.json()
+    assert data["person"]["email"] == email and data["person"]["name"] == "Erasable Person"
+    assert data["memberships"][0]["status"] == "active"
+    token = scrape_csrf(member.get("/profile").text)
+    assert member.post("/profile/close", data={"csrf_token": token}).status_code == 400
+    r = member.post("/profile/close", data={"csrf_token": token, "confirm": "1"})
+    assert r.status_code == 200 and "Your account is closed" in r.text
+    assert member.get("/profile").status_code in (303, 401)
+    # The audit log keeps that it happened, without the person.
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT count(*) FROM audit_log WHERE action = "
+                          "'account closed and personal data erased'").fetchone() == (1,)
+    site.stop_and_check()
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            raw = open(site.db + suffix, "rb").read()
+        except FileNotFoundError:
+            continue
+        for needle in (email.encode(), b"Erasable Person"):
+            assert needle not in raw, f"{needle!r} is still in {site.db}{suffix}"
+
+
+def test_password_reset_never_reveals_accounts(site, smtp):
+    user = site.member()
+    c = site.client()
+    token = scrape_csrf(c.get("/password/reset").text)
+    known = c.post("/password/reset", data={"csrf_token": token, "email": user.email})
+    unknown = c.post("/password/reset", data={"csrf_token": token, "email": "nobody@example.org"})
+    assert known.status_code == unknown.status_code == 200
+    main = lambda html: html[html.index("<main"):html.index("</main>")]
+    assert main(known.text) == main(unknown.text)
+    smtp.wait_for(1)
+    assert smtp.messages_to("nobody@example.org") == []
+    path = link_in(smtp.messages_to(user.email)[-1], "welcome")
+    new = first_login(site, smtp, user.email, 1, password="brand new password 77")
+    assert new.get("/account").status_code == 200
+    assert c.get(path).status_code == 404  # single use
