@@ -145,8 +145,44 @@ static User *session_user(Request *r, const char *token)
     return u;
 }
 
+/* An "Authorization: Bearer <token>" header on an /api/ path: only the
+ * token's keyed hash is looked up. Revoked or unknown tokens are refused
+ * outright rather than treated as anonymous. */
+static Result load_api_token(Request *r, const char *header)
+{
+    if (strncmp(header, "Bearer ", 7) != 0 || strlen(header + 7) != 64)
+        return R_UNAUTHORIZED;
+    char hash[65];
+    keyed_hash("api-token", header + 7, hash);
+    sqlite3_stmt *st = db_prepare(r->db, "SELECT id, scope, coalesce(last_used, 0) FROM "
+                                         "api_tokens WHERE token_hash = :h AND revoked_at IS NULL");
+    db_bind_text(st, ":h", hash);
+    int64_t id = 0, last_used = 0;
+    if (db_step(st) == SQLITE_ROW) {
+        id = db_int(st, 0);
+        r->api_scope = arena_strdup(r->arena, db_text(st, 1));
+        last_used = db_int(st, 2);
+    }
+    db_done(st);
+    if (!id) {
+        r->message = tr(r, "This API token is not valid or was revoked.");
+        return R_UNAUTHORIZED;
+    }
+    if (now_seconds() - last_used > 60) {
+        st = db_prepare(r->db, "UPDATE api_tokens SET last_used = :now WHERE id = :id");
+        db_bind_int(st, ":now", now_seconds());
+        db_bind_int(st, ":id", id);
+        db_step(st);
+        db_done(st);
+    }
+    return R_OK;
+}
+
 Result auth_load(Request *r)
 {
+    const char *authorization = r->is_api ? r->header(r, "Authorization") : NULL;
+    if (authorization)
+        return load_api_token(r, authorization);
     const char *token = http_cookie(r, "session");
     if (token && strlen(token) == 64) {
         r->user = session_user(r, token);
@@ -179,6 +215,17 @@ Result auth_require(Request *r, Permission p)
 {
     if (p == PERM_PUBLIC)
         return R_OK;
+    /* A token is an admin's delegation to another system, for the API
+     * routes only; a session of an admin may use those routes too. */
+    if (r->api_scope &&
+        (p == PERM_API_READ || (p == PERM_API_WRITE && strcmp(r->api_scope, "write") == 0)))
+        return R_OK;
+    if (r->api_scope)
+        return R_FORBIDDEN;
+    if ((p == PERM_API_READ || p == PERM_API_WRITE) && r->user && r->user->role == ROLE_ADMIN)
+        return R_OK;
+    if (p == PERM_API_READ || p == PERM_API_WRITE)
+        return r->user ? R_FORBIDDEN : R_UNAUTHORIZED;
     if (!r->user)
         return R_UNAUTHORIZED;
     if ((p == PERM_ADMIN && r->user->role != ROLE_ADMIN) ||

@@ -62,6 +62,9 @@ Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int ho
  * Result for the exit code. */
 Result auth_user_cmd(Db *db, int argc, char **argv, const char *base_url);
 
+/* `ratify token add NAME [--scope read|write]` (apitoken.c). */
+Result api_token_cmd(Db *db, int argc, char **argv);
+
 /* On a database with no admin, creates one with email and prints a
  * one-time link to set its password; with an admin that never set a
  * password, prints a fresh link; otherwise prints how to log in. */

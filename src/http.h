@@ -28,6 +28,8 @@ typedef enum {
     PERM_MEMBER,      /* any logged-in user */
     PERM_COORDINATOR, /* coordinators and admins; object checks narrow it to countries */
     PERM_ADMIN,       /* admins only */
+    PERM_API_READ,    /* an API token (any scope) or an admin's session */
+    PERM_API_WRITE,   /* an API token with the write scope or an admin's session */
 } Permission;
 
 typedef struct {
@@ -81,6 +83,8 @@ struct Request {
     /* Who is asking. */
     User *user;                /* NULL when not logged in */
     const char *session_token; /* raw session token from the cookie, or NULL */
+    const char *api_scope;     /* "read" or "write" for a request with an API token */
+    json_t *json_body;         /* an application/json body under /api/, parsed */
     const char *csrf_token;    /* the token forms must echo back */
     const char *lang;          /* negotiated UI language */
     /* Response. */

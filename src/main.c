@@ -60,6 +60,7 @@ static void usage(FILE *out)
             "  user list           list the accounts\n"
             "  import treaty-status FILE [--instrument SLUG] [--apply]\n"
             "                      compare a UNTC status CSV with the record; --apply writes it\n"
+            "  token add NAME [--scope read|write]  issue an API token\n"
             "  backup FILE [--db FILE]  copy the database safely, even while serving\n"
             "  check [--db FILE]   check the database's integrity and foreign keys\n"
             "  version             print the version\n"
@@ -284,6 +285,14 @@ static Result run(int argc, char **argv)
         return init_cmd(&o);
     if (!strcmp(cmd, "user"))
         return user_cmd(&o, argc, argv);
+    if (!strcmp(cmd, "token")) {
+        Db *db;
+        Result r = open_db(&o, &db);
+        if (r == R_OK)
+            r = api_token_cmd(db, argc, argv);
+        db_close(db);
+        return r;
+    }
     if (!strcmp(cmd, "import"))
         return import_cmd(&o, argc, argv);
     if (!strcmp(cmd, "backup"))

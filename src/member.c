@@ -1140,3 +1140,189 @@ Result password_reset_post(Request *r)
     r->title = tr(r, "Check your email");
     return R_OK;
 }
+
+/* ---- the API: people, organisations, memberships ---- */
+
+enum { PER_PAGE_DEFAULT = 50, PER_PAGE_MAX = 200 };
+
+typedef struct {
+    int64_t page, per_page;
+    const char *country, *status, *kind;
+} Query;
+
+/* Pagination and filters shared by the list endpoints; bad values are 400
+ * with the field named, as for forms. */
+static Result read_query(Request *r, Query *q)
+{
+    memset(q, 0, sizeof *q);
+    q->page = 1;
+    q->per_page = PER_PAGE_DEFAULT;
+    Result res = R_OK;
+    if (param_raw(r, "page") && param_int(r, "page", 1, 1000000, &q->page) != R_OK)
+        res = R_BAD_REQUEST;
+    if (param_raw(r, "per_page") && param_int(r, "per_page", 1, PER_PAGE_MAX, &q->per_page) != R_OK)
+        res = R_BAD_REQUEST;
+    q->country = param_raw(r, "country");
+    if (q->country && !valid_iso3(q->country))
+        res = field_error(r, "country", N_("Please choose a country."));
+    q->status = param_raw(r, "status");
+    if (q->status && !in_list(status_codes, q->status))
+        res = field_error(r, "status", N_("Please choose one of the options."));
+    q->kind = param_raw(r, "kind");
+    if (q->kind && !in_list(kind_codes, q->kind))
+        res = field_error(r, "kind", N_("Please choose one of the options."));
+    return res;
+}
+
+static json_t *page_envelope(Request *r, const Query *q, int64_t total, json_t *items)
+{
+    json_t *page = json_build("{s:I, s:I, s:I, s:o}", "page", (json_int_t)q->page, "per_page",
+                              (json_int_t)q->per_page, "total", (json_int_t)total, "items", items);
+    if (q->page * q->per_page < total)
+        json_object_set_new(
+            page, "next",
+            json_string(arena_printf(r->arena, "%s?page=%lld&per_page=%lld", r->path,
+                                     (long long)q->page + 1, (long long)q->per_page)));
+    return page;
+}
+
+Result people_api(Request *r)
+{
+    Query q;
+    if (read_query(r, &q) != R_OK)
+        return R_BAD_REQUEST;
+    sqlite3_stmt *st =
+        db_prepare(r->db, "SELECT count(*) FROM people WHERE :c IS NULL OR iso3 = :c");
+    db_bind_text(st, ":c", q.country);
+    int64_t total = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    db_done(st);
+    json_t *items = json_array();
+    st = db_prepare(r->db, "SELECT id, name, email, coalesce(iso3, ''), languages, listing, "
+                           "created_at, updated_at, user_id IS NOT NULL FROM people "
+                           "WHERE :c IS NULL OR iso3 = :c ORDER BY id LIMIT :limit OFFSET :offset");
+    db_bind_text(st, ":c", q.country);
+    db_bind_int(st, ":limit", q.per_page);
+    db_bind_int(st, ":offset", (q.page - 1) * q.per_page);
+    while (db_step(st) == SQLITE_ROW)
+        json_array_append_new(
+            items,
+            json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "id",
+                       (json_int_t)db_int(st, 0), "name", db_text(st, 1), "email", db_text(st, 2),
+                       "country", db_text(st, 3), "languages", db_text(st, 4), "listing",
+                       db_text(st, 5), "created_at", (json_int_t)db_int(st, 6), "updated_at",
+                       (json_int_t)db_int(st, 7), "has_account", (int)db_int(st, 8)));
+    db_done(st);
+    r->data = page_envelope(r, &q, total, items);
+    return R_OK;
+}
+
+Result organisations_api(Request *r)
+{
+    Query q;
+    if (read_query(r, &q) != R_OK)
+        return R_BAD_REQUEST;
+    sqlite3_stmt *st =
+        db_prepare(r->db, "SELECT count(*) FROM organisations WHERE :c IS NULL OR iso3 = :c");
+    db_bind_text(st, ":c", q.country);
+    int64_t total = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    db_done(st);
+    json_t *items = json_array();
+    st = db_prepare(r->db, "SELECT id, name, iso3, org_type, website, languages, listing, "
+                           "created_at FROM organisations WHERE :c IS NULL OR iso3 = :c "
+                           "ORDER BY id LIMIT :limit OFFSET :offset");
+    db_bind_text(st, ":c", q.country);
+    db_bind_int(st, ":limit", q.per_page);
+    db_bind_int(st, ":offset", (q.page - 1) * q.per_page);
+    while (db_step(st) == SQLITE_ROW)
+        json_array_append_new(items, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "id",
+                                                (json_int_t)db_int(st, 0), "name", db_text(st, 1),
+                                                "country", db_text(st, 2), "type", db_text(st, 3),
+                                                "website", db_text(st, 4), "languages",
+                                                db_text(st, 5), "listing", db_text(st, 6),
+                                                "created_at", (json_int_t)db_int(st, 7)));
+    db_done(st);
+    r->data = page_envelope(r, &q, total, items);
+    return R_OK;
+}
+
+Result memberships_api(Request *r)
+{
+    Query q;
+    if (read_query(r, &q) != R_OK)
+        return R_BAD_REQUEST;
+    sqlite3_stmt *st =
+        db_prepare(r->db, "SELECT count(*) FROM memberships WHERE (:c IS NULL OR iso3 = :c) "
+                          "AND (:s IS NULL OR status = :s) AND (:k IS NULL OR kind = :k)");
+    db_bind_text(st, ":c", q.country);
+    db_bind_text(st, ":s", q.status);
+    db_bind_text(st, ":k", q.kind);
+    int64_t total = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    db_done(st);
+    json_t *items = json_array();
+    st = db_prepare(
+        r->db, "SELECT id, kind, person_id, coalesce(org_id, 0), iso3, status, "
+               "confirmed_at IS NOT NULL, consent_updates, created_at, coalesce(decided_at, 0) "
+               "FROM memberships WHERE (:c IS NULL OR iso3 = :c) AND (:s IS NULL OR status = :s) "
+               "AND (:k IS NULL OR kind = :k) ORDER BY id LIMIT :limit OFFSET :offset");
+    db_bind_text(st, ":c", q.country);
+    db_bind_text(st, ":s", q.status);
+    db_bind_text(st, ":k", q.kind);
+    db_bind_int(st, ":limit", q.per_page);
+    db_bind_int(st, ":offset", (q.page - 1) * q.per_page);
+    while (db_step(st) == SQLITE_ROW) {
+        json_t *m = json_build("{s:I, s:s, s:I, s:s, s:s, s:b, s:b, s:I}", "id",
+                               (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "person_id",
+                               (json_int_t)db_int(st, 2), "country", db_text(st, 4), "status",
+                               db_text(st, 5), "confirmed", (int)db_int(st, 6), "consent_updates",
+                               (int)db_int(st, 7), "created_at", (json_int_t)db_int(st, 8));
+        if (db_int(st, 3))
+            json_object_set_new(m, "organisation_id", json_integer(db_int(st, 3)));
+        json_array_append_new(items, m);
+    }
+    db_done(st);
+    r->data = page_envelope(r, &q, total, items);
+    return R_OK;
+}
+
+/* POST /api/v1/memberships: the join form's own logic (member_join), with
+ * the fields of the form as JSON or form fields. */
+Result membership_create_api(Request *r)
+{
+    JoinRequest j = {0};
+    j.kind = param_raw(r, "kind") ? param_raw(r, "kind") : "individual";
+    j.name = trimmed_param(r, "name");
+    const char *email = trimmed_param(r, "email");
+    char *lower = email ? arena_strdup(r->arena, email) : NULL;
+    for (char *p = lower; p && *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    j.email = lower;
+    j.iso3 = param_raw(r, "country");
+    j.languages = param_raw(r, "languages");
+    j.org_name = trimmed_param(r, "organisation");
+    j.org_type = param_raw(r, "org_type");
+    j.website = trimmed_param(r, "website");
+    j.listing = param_raw(r, "listing") ? param_raw(r, "listing") : "hidden";
+    j.not_government = checked(r, "not_government");
+    j.consent_store = checked(r, "consent_store");
+    j.consent_updates = checked(r, "consent_updates");
+    json_t *groups = r->json_body ? json_object_get(r->json_body, "groups") : NULL;
+    if (json_is_array(groups)) {
+        size_t n = json_array_size(groups);
+        const char **list = arena_alloc(r->arena, (n + 1) * sizeof *list);
+        size_t k = 0;
+        for (size_t i = 0; i < n && i < 32; i++)
+            if (json_is_string(json_array_get(groups, i)))
+                list[k++] = arena_strdup(r->arena, json_string_value(json_array_get(groups, i)));
+        list[k] = NULL;
+        j.groups = list;
+    }
+    Result res = member_join(r, &j);
+    if (res != R_OK)
+        return res;
+    /* The same answer whether the address was new or known: an API client
+     * learns no more than a visitor to the form. */
+    r->status = 202;
+    r->data = json_build("{s:s}", "status", "accepted: a confirmation email was sent");
+    return R_OK;
+}

@@ -105,6 +105,19 @@ Result http_redirect(Request *r, const char *path)
 const char *param_raw(Request *r, const char *name)
 {
     const Param *p = form_get(&r->path_params, name);
+    if (!p && r->json_body) {
+        /* A JSON body answers like a form: strings as they are, numbers in
+         * decimal, true as "1"; anything else is absent. */
+        json_t *v = json_object_get(r->json_body, name);
+        if (json_is_string(v))
+            return strlen(json_string_value(v)) == json_string_length(v) ? json_string_value(v)
+                                                                         : "\x01";
+        if (json_is_integer(v))
+            return arena_printf(r->arena, "%lld", (long long)json_integer_value(v));
+        if (json_is_true(v))
+            return "1";
+        return NULL;
+    }
     if (!p && strcmp(r->method, "POST") == 0)
         p = form_get(&r->form, name);
     if (!p)

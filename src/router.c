@@ -94,7 +94,8 @@ const char *router_allowed(const char *path, Arena *a)
 
 const char *permission_name(Permission p)
 {
-    static const char *const names[] = {"PUBLIC", "MEMBER", "COORDINATOR", "ADMIN"};
+    static const char *const names[] = {"PUBLIC", "MEMBER",   "COORDINATOR",
+                                        "ADMIN",  "API_READ", "API_WRITE"};
     return names[p];
 }
 

@@ -311,6 +311,15 @@ static Result parse_body(Request *r)
         return form_parse_urlencoded(r->arena, r->body, r->body_len, &r->form);
     if (strncasecmp(type, "multipart/form-data", 19) == 0)
         return form_parse_multipart(r->arena, type, r->body, r->body_len, &r->form);
+    if (r->is_api && strncasecmp(type, "application/json", 16) == 0) {
+        json_error_t error;
+        r->json_body = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &error);
+        if (!json_is_object(r->json_body)) {
+            r->message = tr(r, "The body is not a JSON object.");
+            return R_BAD_REQUEST;
+        }
+        return R_OK;
+    }
     return R_UNSUPPORTED;
 }
 
@@ -331,7 +340,9 @@ static Result dispatch(Request *r)
         return result;
     if ((result = parse_body(r)) != R_OK)
         return result;
-    if (r->route->csrf && strcmp(r->method, "POST") == 0 && !auth_csrf_ok(r)) {
+    /* A token travels in a header no other site can make a browser send,
+     * so token requests need no CSRF token; cookie requests always do. */
+    if (r->route->csrf && strcmp(r->method, "POST") == 0 && !r->api_scope && !auth_csrf_ok(r)) {
         r->message = tr(r, "Your form has expired or did not come from this site. "
                            "Please go back, reload the page and try again.");
         return R_FORBIDDEN;
@@ -423,6 +434,7 @@ static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState 
 done:
     json_decref(r.data);
     json_decref(r.errors);
+    json_decref(r.json_body);
     buf_free(&r.body_out);
     arena_free(r.arena);
     return ret;

@@ -1,0 +1,147 @@
+/*
+ * apitoken.c: API tokens that admins issue to other systems, with a scope
+ * (read, or write too): the admin page, `ratify token`, and nothing else.
+ * Checking a token is auth.c's job (load_api_token).
+ *
+ * Invariant: a token is shown once, when it is made; only its keyed hash
+ * is stored, so a copy of the database grants no access.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "http.h"
+
+static const char *const scope_codes[] = {"read", "write", NULL};
+
+/* Makes a token; writes it (64 hex digits) to token. */
+static Result token_create(Db *db, const char *name, const char *scope, int64_t user_id,
+                           char token[65], int64_t *id)
+{
+    char hash[65];
+    random_hex(token, 32);
+    auth_token_hash("api-token", token, hash);
+    sqlite3_stmt *st =
+        db_prepare(db, "INSERT INTO api_tokens (token_hash, name, scope, created_by, created_at) "
+                       "VALUES (:hash, :name, :scope, :user, :now)");
+    db_bind_text(st, ":hash", hash);
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":scope", scope);
+    if (user_id)
+        db_bind_int(st, ":user", user_id);
+    else
+        db_bind_null(st, ":user");
+    db_bind_int(st, ":now", now_seconds());
+    int rc = db_step(st);
+    db_done(st);
+    *id = db_last_id(db);
+    if (rc != SQLITE_DONE)
+        return R_INTERNAL;
+    char object[32];
+    snprintf(object, sizeof object, "api token %lld", (long long)*id);
+    return audit_log(db, user_id, "api token issued", object, scope);
+}
+
+static json_t *token_list(Request *r)
+{
+    json_t *list = json_array();
+    sqlite3_stmt *st = db_prepare(
+        r->db, "SELECT id, name, scope, created_at, coalesce(last_used, 0), revoked_at IS NOT NULL "
+               "FROM api_tokens ORDER BY id DESC");
+    while (db_step(st) == SQLITE_ROW)
+        json_array_append_new(
+            list, json_build("{s:I, s:s, s:s, s:I, s:I, s:b}", "id", (json_int_t)db_int(st, 0),
+                             "name", db_text(st, 1), "scope", db_text(st, 2), "created_at",
+                             (json_int_t)db_int(st, 3), "last_used", (json_int_t)db_int(st, 4),
+                             "revoked", (int)db_int(st, 5)));
+    db_done(st);
+    return list;
+}
+
+Result api_tokens_page(Request *r)
+{
+    r->page = "admin_tokens";
+    r->title = tr(r, "API tokens");
+    json_decref(r->data);
+    r->data = json_build("{s:o}", "tokens", token_list(r));
+    return R_OK;
+}
+
+Result api_token_create_post(Request *r)
+{
+    const char *name = NULL;
+    int scope = 0;
+    int bad = param_text(r, "name", 2, 100, 0, &name) != R_OK;
+    bad |= param_enum(r, "scope", scope_codes, &scope) != R_OK;
+    if (bad) {
+        json_t *errors = json_incref(r->errors);
+        api_tokens_page(r);
+        r->errors = errors;
+        return R_BAD_REQUEST;
+    }
+    char token[65];
+    int64_t id;
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    Result res = token_create(r->db, name, scope_codes[scope], r->user->id, token, &id);
+    if (res != R_OK || db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    api_tokens_page(r);
+    /* Shown this once: the page is no-store, as every logged-in page. */
+    json_object_set_new(r->data, "new_token", json_string(token));
+    return R_OK;
+}
+
+Result api_token_revoke_post(Request *r)
+{
+    int64_t id;
+    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+        return R_NOT_FOUND;
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    sqlite3_stmt *st = db_prepare(r->db, "UPDATE api_tokens SET revoked_at = :now "
+                                         "WHERE id = :id AND revoked_at IS NULL");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", id);
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE)
+        return R_INTERNAL;
+    if (db_changes(r->db) == 0) {
+        db_rollback(r->db);
+        return R_NOT_FOUND;
+    }
+    if (audit_log(r->db, r->user->id, "api token revoked",
+                  arena_printf(r->arena, "api token %lld", (long long)id), "") != R_OK ||
+        db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, "/admin/tokens");
+}
+
+Result api_token_cmd(Db *db, int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[0], "add") == 0) {
+        const char *scope = "read";
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc)
+                scope = argv[++i];
+            else
+                goto usage;
+        }
+        if (strcmp(scope, "read") != 0 && strcmp(scope, "write") != 0)
+            goto usage;
+        char token[65];
+        int64_t id;
+        if (db_begin(db) != R_OK || token_create(db, argv[1], scope, 0, token, &id) != R_OK ||
+            db_commit(db) != R_OK)
+            return R_INTERNAL;
+        printf("Token %lld (%s, %s). Send it as 'Authorization: Bearer TOKEN'; it is shown "
+               "only now:\n%s\n",
+               (long long)id, argv[1], scope, token);
+        return R_OK;
+    }
+usage:
+    fprintf(stderr, "usage: ratify token add NAME [--scope read|write]\n");
+    return R_BAD_REQUEST;
+}
