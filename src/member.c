@@ -878,20 +878,31 @@ static json_t *person_json(Request *r, int64_t person)
     return p;
 }
 
-static json_t *person_organisations(Request *r, int64_t person)
+/* The person's organisations; with forms, the choices an editing contact
+ * needs too (the export leaves them out). */
+static json_t *person_organisations(Request *r, int64_t person, int forms)
 {
     json_t *list = json_array();
     sqlite3_stmt *st =
         db_prepare(r->db, "SELECT o.id, o.name, o.iso3, o.org_type, o.website, o.listing, op.role, "
-                          "op.title FROM org_people op JOIN organisations o ON o.id = op.org_id "
-                          "WHERE op.person_id = :p ORDER BY o.name");
+                          "op.title, o.languages FROM org_people op JOIN organisations o "
+                          "ON o.id = op.org_id WHERE op.person_id = :p ORDER BY o.name");
     db_bind_int(st, ":p", person);
-    while (db_step(st) == SQLITE_ROW)
-        json_array_append_new(list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-                                               (json_int_t)db_int(st, 0), "name", db_text(st, 1),
-                                               "iso3", db_text(st, 2), "org_type", db_text(st, 3),
-                                               "website", db_text(st, 4), "listing", db_text(st, 5),
-                                               "role", db_text(st, 6), "title", db_text(st, 7)));
+    while (db_step(st) == SQLITE_ROW) {
+        json_t *o =
+            json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                       (json_int_t)db_int(st, 0), "name", db_text(st, 1), "iso3", db_text(st, 2),
+                       "org_type", db_text(st, 3), "website", db_text(st, 4), "listing",
+                       db_text(st, 5), "role", db_text(st, 6), "title", db_text(st, 7), "languages",
+                       db_text(st, 8), "is_contact", strcmp(db_text(st, 6), "contact") == 0);
+        if (forms) {
+            json_object_set_new(o, "listings",
+                                options(r, listing_codes, listing_labels, db_text(st, 5)));
+            json_object_set_new(o, "org_types",
+                                options(r, org_type_codes, org_type_labels, db_text(st, 3)));
+        }
+        json_array_append_new(list, o);
+    }
     db_done(st);
     return list;
 }
@@ -939,7 +950,7 @@ static Result profile_form(Request *r, int64_t person)
     r->data =
         json_build("{s:o, s:o, s:o, s:o, s:o}", "person", p, "listings",
                    options(r, listing_codes, listing_labels, listing), "organisations",
-                   person_organisations(r, person), "memberships", person_memberships(r, person),
+                   person_organisations(r, person, 1), "memberships", person_memberships(r, person),
                    "countries", country_options(r, json_string_value(json_object_get(p, "iso3"))));
     r->page = "profile";
     r->title = tr(r, "Your profile");
@@ -1014,7 +1025,7 @@ Result profile_export_page(Request *r)
     json_t *doc =
         json_build("{s:s, s:I, s:o, s:o, s:o, s:o}", "exported_by", "Ratify", "exported_at",
                    (json_int_t)now_seconds(), "person", person_json(r, person), "organisations",
-                   person_organisations(r, person), "memberships", person_memberships(r, person),
+                   person_organisations(r, person, 0), "memberships", person_memberships(r, person),
                    "working_groups", person_groups(r, person));
     char *text = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
     buf_puts(&r->body_out, text);
@@ -1325,4 +1336,64 @@ Result membership_create_api(Request *r)
     r->status = 202;
     r->data = json_build("{s:s}", "status", "accepted: a confirmation email was sent");
     return R_OK;
+}
+
+/* ---- an organisation's profile, edited by its contact people ---- */
+
+Result organisation_post(Request *r)
+{
+    int64_t person, org;
+    Result res = own_person(r, &person);
+    if (res != R_OK)
+        return res;
+    if (param_int(r, "id", 1, INT64_MAX, &org) != R_OK)
+        return R_NOT_FOUND;
+    sqlite3_stmt *st = db_prepare(r->db, "SELECT 1 FROM org_people WHERE org_id = :org "
+                                         "AND person_id = :person AND role = 'contact'");
+    db_bind_int(st, ":org", org);
+    db_bind_int(st, ":person", person);
+    int contact = db_step(st) == SQLITE_ROW;
+    db_done(st);
+    if (!contact) {
+        r->message = tr(r, "Only the organisation's contact people can change its profile.");
+        return R_FORBIDDEN;
+    }
+    const char *name = NULL, *website = NULL, *languages = NULL;
+    int listing = 0, type = 0;
+    int bad = param_text(r, "name", 1, 200, 0, &name) != R_OK;
+    bad |= param_optional_text(r, "website", 300, 0, &website) != R_OK;
+    if (website && *website && strncmp(website, "https://", 8) && strncmp(website, "http://", 7))
+        bad |= field_error(r, "website", N_("A web address starts with https://")) != R_OK;
+    bad |= param_optional_text(r, "languages", 64, 0, &languages) != R_OK;
+    if (languages && !valid_languages(languages))
+        bad |= field_error(r, "languages", N_("Please choose one of the options.")) != R_OK;
+    bad |= param_enum(r, "listing", listing_codes, &listing) != R_OK;
+    bad |= param_enum(r, "org_type", org_type_codes, &type) != R_OK;
+    if (bad) {
+        json_t *errors = json_incref(r->errors);
+        profile_form(r, person);
+        json_decref(r->errors);
+        r->errors = errors;
+        return R_BAD_REQUEST;
+    }
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(r->db, "UPDATE organisations SET name = :name, website = :website, "
+                           "languages = :languages, listing = :listing, org_type = :type, "
+                           "updated_at = :now WHERE id = :id");
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":website", website ? website : "");
+    db_bind_text(st, ":languages", languages ? languages : "");
+    db_bind_text(st, ":listing", listing_codes[listing]);
+    db_bind_text(st, ":type", org_type_codes[type]);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", org);
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE ||
+        audit_log(r->db, r->user->id, "organisation profile changed",
+                  arena_printf(r->arena, "organisation %lld", (long long)org), "") != R_OK ||
+        db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, "/profile");
 }

@@ -269,3 +269,32 @@ def test_password_reset_never_reveals_accounts(site, smtp):
     new = first_login(site, smtp, user.email, 1, password="brand new password 77")
     assert new.get("/account").status_code == 200
     assert c.get(path).status_code == 404  # single use
+
+
+def test_organisation_profile_is_edited_by_its_contact(site, smtp):
+    join(site, kind="organisation", email="contact@example.org", org_name="Old Name",
+         org_type="trade_union", listing="members")
+    confirm(site, smtp, "contact@example.org", 1)
+    coord = site.login_user(site.member("coordinator", countries=["AGO"]))
+    approve_all(site, coord, 1)
+    contact = first_login(site, smtp, "contact@example.org", 2)
+    with sqlite3.connect(site.db) as db:
+        (org,) = db.execute("SELECT id FROM organisations").fetchone()
+    token = scrape_csrf(contact.get("/profile").text)
+    r = contact.post(f"/profile/organisations/{org}",
+                     data={"csrf_token": token, "name": "New Name", "org_type": "trade_union",
+                           "website": "javascript:alert(1)", "listing": "public"})
+    assert r.status_code == 400 and "A web address starts with https://" in r.text
+    r = contact.post(f"/profile/organisations/{org}",
+                     data={"csrf_token": token, "name": "New Name", "org_type": "trade_union",
+                           "website": "https://union.example", "listing": "public"})
+    assert r.status_code == 303
+    assert "New Name" in contact.get("/profile").text
+    # Someone else cannot.
+    other = site.login_user(site.member())
+    r = other.post(f"/profile/organisations/{org}",
+                   data={"csrf_token": scrape_csrf(other.get("/account").text), "name": "Hijacked",
+                         "org_type": "other", "listing": "public"})
+    assert r.status_code in (403, 404)
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT name FROM organisations").fetchone() == ("New Name",)
