@@ -24,7 +24,7 @@ LIBS     := $(shell pkg-config --libs $(PKGS)) -lpthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
-ASSETS   := $(sort $(wildcard templates/*.html static/* schema/*.sql po/*.po data/countries.csv data/world-map.csv data/*-status.csv))
+ASSETS   := $(sort $(wildcard templates/*.html static/* schema/*.sql po/*.po data/countries.csv data/world-map.csv data/*-status.csv data/model-letters/*.txt))
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60

@@ -178,7 +178,13 @@ def write_results(results):
         "from the database on every request.",
         "",
     ]
-    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines))
+    # Keep the block other benchmarks write (bench/import_members.py).
+    path = ROOT / "bench" / "RESULTS.md"
+    old = path.read_text() if path.exists() else ""
+    start, end = old.find("<!-- import-bench -->"), old.find("<!-- /import-bench -->")
+    if start >= 0 and end > start:
+        lines += ["", old[start:end + len("<!-- /import-bench -->")], ""]
+    path.write_text("\n".join(lines))
     print("wrote bench/RESULTS.md")
 
 

@@ -106,7 +106,8 @@ static User *session_user(Request *r, const char *token)
     keyed_hash("session", token, hash);
     int64_t now = now_seconds();
     sqlite3_stmt *st = db_prepare(
-        r->db, "SELECT u.id, u.email, u.display_name, u.role, u.lang, s.created_at, s.last_seen "
+        r->db, "SELECT u.id, u.email, u.display_name, u.role, u.lang, s.created_at, s.last_seen, "
+               "(SELECT p.iso3 FROM people p WHERE p.user_id = u.id) "
                "FROM sessions s JOIN users u ON u.id = s.user_id "
                "WHERE s.token_hash = :hash AND u.disabled = 0");
     db_bind_text(st, ":hash", hash);
@@ -121,6 +122,7 @@ static User *session_user(Request *r, const char *token)
         u->lang = db_is_null(st, 4) ? NULL : arena_strdup(r->arena, db_text(st, 4));
         created = db_int(st, 5);
         last_seen = db_int(st, 6);
+        u->home_iso3 = db_is_null(st, 7) ? NULL : arena_strdup(r->arena, db_text(st, 7));
     }
     db_done(st);
     if (!u)
@@ -258,8 +260,11 @@ int auth_can_see(const User *u, const char *visibility, const char *iso3, int64_
         return 1;
     if (strcmp(visibility, "members") == 0)
         return 1;
+    /* The national coalition: the country's coordinators and members. */
     if (strcmp(visibility, "country") == 0)
-        return (iso3 && *iso3 && auth_covers_country(u, iso3)) || u->id == author_id;
+        return (iso3 && *iso3 &&
+                (auth_covers_country(u, iso3) || (u->home_iso3 && !strcmp(u->home_iso3, iso3)))) ||
+               u->id == author_id;
     if (strcmp(visibility, "private") == 0 || strcmp(visibility, "steering") == 0)
         return strcmp(visibility, "private") == 0 && u->id == author_id;
     return 0;

@@ -21,6 +21,7 @@
 #include "coalition.h"
 #include "country.h"
 #include "csv.h"
+#include "letter.h"
 #include "treaty.h"
 
 /* ---- reference data ---- */
@@ -593,6 +594,7 @@ static Result country_data(Request *r, const char *iso3)
     json_t *coalition;
     if (coalition_public_json(r, iso3, &coalition) == R_OK)
         json_object_set_new(r->data, "coalition", coalition);
+    json_object_set_new(r->data, "letters", letter_country_summary(r, iso3));
     if (can_edit && !r->is_api) {
         json_object_set_new(r->data, "stage_options",
                             option_list(r, stage_codes, stage_labels, NULL));

@@ -39,6 +39,7 @@ typedef struct {
     Role role;
     const char *lang;       /* NULL: negotiate from the browser */
     const char **countries; /* coordinator's ISO3 codes */
+    const char *home_iso3;  /* the country of the user's member profile, or NULL */
     size_t country_count;
 } User;
 

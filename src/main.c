@@ -13,6 +13,8 @@
 #include "country.h"
 #include "db.h"
 #include "i18n.h"
+#include "letter.h"
+#include "member_io.h"
 #include "router.h"
 #include "server.h"
 #include "template.h"
@@ -60,7 +62,13 @@ static void usage(FILE *out)
             "  user list           list the accounts\n"
             "  import treaty-status FILE [--instrument SLUG] [--apply]\n"
             "                      compare a UNTC status CSV with the record; --apply writes it\n"
+            "  import members FILE.csv [--map COLUMN=FIELD]... [--on-duplicate skip|update|fill]\n"
+            "        [--apply] [--errors ERRORS.csv]\n"
+            "                      import members from CSV: a dry run unless --apply\n"
+            "  export members [--format csv|xlsx] [--out FILE]\n"
+            "                      one row per membership; CSV to standard output by default\n"
             "  token add NAME [--scope read|write]  issue an API token\n"
+            "  remind              email the authors of letters still unanswered (from cron)\n"
             "  backup FILE [--db FILE]  copy the database safely, even while serving\n"
             "  check [--db FILE]   check the database's integrity and foreign keys\n"
             "  version             print the version\n"
@@ -154,7 +162,8 @@ static Result open_db(const Options *o, Db **db)
     if (!*db)
         return R_INTERNAL;
     /* Reference data loads once, into empty tables only. */
-    if (auth_init(*db) != R_OK || country_seed(*db) != R_OK || treaty_seed(*db) != R_OK) {
+    if (auth_init(*db) != R_OK || country_seed(*db) != R_OK || treaty_seed(*db) != R_OK ||
+        letter_seed(*db) != R_OK) {
         db_close(*db);
         *db = NULL;
         return R_INTERNAL;
@@ -231,15 +240,33 @@ static Result user_cmd(const Options *o, int argc, char **argv)
 
 static Result import_cmd(const Options *o, int argc, char **argv)
 {
-    if (argc < 1 || strcmp(argv[0], "treaty-status") != 0) {
-        fprintf(stderr, "usage: ratify import treaty-status FILE [--instrument SLUG] [--apply]\n");
+    int members = argc >= 1 && strcmp(argv[0], "members") == 0;
+    if (argc < 1 || (strcmp(argv[0], "treaty-status") != 0 && !members)) {
+        fprintf(stderr, "usage: ratify import treaty-status FILE [--instrument SLUG] [--apply]\n"
+                        "       ratify import members FILE.csv [--apply] ...\n");
         return R_BAD_REQUEST;
     }
     Db *db;
     Result r = open_db(o, &db);
     if (r != R_OK)
         return r;
-    r = treaty_import_cmd(db, argc - 1, argv + 1);
+    r = members ? member_io_import_cmd(db, argc - 1, argv + 1)
+                : treaty_import_cmd(db, argc - 1, argv + 1);
+    db_close(db);
+    return r;
+}
+
+static Result export_cmd(const Options *o, int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "members") != 0) {
+        fprintf(stderr, "usage: ratify export members [--format csv|xlsx] [--out FILE]\n");
+        return R_BAD_REQUEST;
+    }
+    Db *db;
+    Result r = open_db(o, &db);
+    if (r != R_OK)
+        return r;
+    r = member_io_export_cmd(db, argc - 1, argv + 1);
     db_close(db);
     return r;
 }
@@ -285,6 +312,14 @@ static Result run(int argc, char **argv)
         return init_cmd(&o);
     if (!strcmp(cmd, "user"))
         return user_cmd(&o, argc, argv);
+    if (!strcmp(cmd, "remind") && argc == 0) {
+        Db *db;
+        Result r = open_db(&o, &db);
+        if (r == R_OK)
+            r = letter_remind(db, base_url(&o));
+        db_close(db);
+        return r;
+    }
     if (!strcmp(cmd, "token")) {
         Db *db;
         Result r = open_db(&o, &db);
@@ -295,6 +330,8 @@ static Result run(int argc, char **argv)
     }
     if (!strcmp(cmd, "import"))
         return import_cmd(&o, argc, argv);
+    if (!strcmp(cmd, "export"))
+        return export_cmd(&o, argc, argv);
     if (!strcmp(cmd, "backup"))
         return backup_cmd(&o, argc, argv);
     if (!strcmp(cmd, "check") && argc == 0)

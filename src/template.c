@@ -102,6 +102,7 @@ typedef struct {
     int depth;           /* partials entered and not yet left */
     size_t start;        /* out->len when the render began */
     unsigned long steps; /* work done so far, against RENDER_MAX_STEPS */
+    int plain;           /* plain text out: nothing escaped (template_render_text) */
 } Render;
 
 /* ---- Compiling ---- */
@@ -541,7 +542,9 @@ static void render_value(Render *r, const Node *n, const Frame *f)
     char tmp[64];
     size_t len;
     const char *s = value_text(lookup(r, f, n), tmp, sizeof tmp, &len);
-    if (n->kind == NODE_URL)
+    if (r->plain)
+        buf_append(r->out, s, len);
+    else if (n->kind == NODE_URL)
         escape_href(r->out, s, len);
     else if (n->kind == NODE_RAW)
         buf_append(r->out, s, len);
@@ -554,7 +557,10 @@ static void render_translate(Render *r, const Node *n)
     const char *s = r->translate ? r->translate(r->translate_ctx, n->text) : NULL;
     if (!s)
         s = n->text;
-    escape_html(r->out, s, strlen(s));
+    if (r->plain)
+        buf_puts(r->out, s);
+    else
+        escape_html(r->out, s, strlen(s));
 }
 
 static int render_nodes(Render *r, const Node *n, const Frame *f);
@@ -649,4 +655,12 @@ int template_render_named(const char *name, json_t *data, Buf *out, TemplateSour
     if (!t)
         return -1;
     return template_render(t, data, out, source, translate, translate_ctx);
+}
+
+int template_render_text(const Template *t, json_t *data, Buf *out)
+{
+    assert(t && out);
+    Render r = {.out = out, .start = out->len, .plain = 1};
+    Frame root = {data, NULL};
+    return render_nodes(&r, t->first, &root);
 }

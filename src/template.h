@@ -70,6 +70,13 @@ int template_render(const Template *t, json_t *data, Buf *out, TemplateSource so
 int template_render_named(const char *name, json_t *data, Buf *out, TemplateSource source,
                           Translate translate, void *translate_ctx);
 
+/* Renders t as plain text: values and translations are appended as they
+ * are, nothing is escaped, and partials fail (there is no source), so the
+ * result is -1. For model letters, whose output only ever reaches a PDF
+ * (as text, never markup) or an HTML page through an escaping template.
+ * Returns 0 or -1. */
+int template_render_text(const Template *t, json_t *data, Buf *out);
+
 /* Frees the process-wide cache of compiled templates (at exit, for leak
  * checkers). */
 void template_cache_clear(void);

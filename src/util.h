@@ -12,8 +12,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-/* <unistd.h> defines R_OK (for access(), which Ratify never calls); include
- * it here, once, and drop that macro so our result code can have the name. */
+/* <unistd.h> and <fcntl.h> define R_OK (for access(), which Ratify never
+ * calls), the latter only if it is not defined yet; include both here,
+ * first, and drop that macro so our result code can have the name. Their
+ * include guards keep a later #include from bringing it back. */
+#include <fcntl.h>
 #include <unistd.h>
 #undef R_OK
 

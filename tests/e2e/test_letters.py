@@ -1,0 +1,202 @@
+"""
+Letters to governments (issue 5): a member in Angola (a signatory) writes
+from the "ratify" model letter, gets a real PDF, records it sent, records a
+refusal with reasons shared with the national coalition; who sees it; the
+uploaded file is only ever a download; model letters cannot inject markup.
+"""
+
+import re
+import sqlite3
+import subprocess
+
+import pytest
+
+from ratify_server import RatifyServer, scrape_csrf
+from smtp_capture import SmtpCapture, smtp  # noqa: F401  (the smtp fixture)
+
+
+@pytest.fixture
+def site(tmp_path, smtp):
+    srv = RatifyServer(tmp_path / "ratify",
+                       serve_args=("--smtp", f"smtp://127.0.0.1:{smtp.port}"))
+    srv.start()
+    yield srv
+    srv.stop_and_check()
+
+
+def member_of(site, iso3, role="member", countries=()):
+    """A logged-in user whose member profile is in iso3, with an active
+    membership (as after joining and approval)."""
+    user = site.member(role, countries=countries)
+    with sqlite3.connect(site.db) as db:
+        (uid,) = db.execute("SELECT id FROM users WHERE email = ?", (user.email,)).fetchone()
+        cur = db.execute("INSERT INTO people (user_id, name, email, iso3, listing, created_at, "
+                         "updated_at) VALUES (?, ?, ?, ?, 'members', 0, 0)",
+                         (uid, f"Member {uid}", user.email, iso3))
+        db.execute("INSERT INTO memberships (kind, person_id, iso3, status, not_government, "
+                   "consent_store_at, created_at) VALUES ('individual', ?, ?, 'active', 1, 0, 0)",
+                   (cur.lastrowid, iso3))
+    return user, site.login_user(user)
+
+
+def pdf_text(data, tmp_path):
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(data)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def write_ratify_letter(client):
+    page = client.get("/letters/new", params={"country": "AGO"})
+    assert page.status_code == 200
+    assert "Ratify the Optional Protocol, which it has already signed." in page.text
+    models = dict((title, mid) for mid, title in
+                  re.findall(r'<option value="(\d+)">([^<]+\(en\))</option>', page.text))
+    assert models, page.text
+    r = client.post("/letters", data={"csrf_token": scrape_csrf(page.text), "country": "AGO",
+                                      "model": next(iter(models.values())), "sender": "Mosaiko"})
+    assert r.status_code == 303
+    return r.headers["Location"]
+
+
+def test_angola_letter_refusal_and_who_sees_it(site, smtp, tmp_path):
+    author, writer = member_of(site, "AGO")
+    _, neighbour = member_of(site, "AGO")
+    _, elsewhere = member_of(site, "BRA")
+    path = write_ratify_letter(writer)
+    page = writer.get(path).text
+    assert "Angola" in page and "Mosaiko" in page
+    for paper, size in (("a4", "(A4)"), ("letter", "612 x 792 pts")):
+        r = writer.get(path + "/pdf", params={"paper": paper})
+        assert r.status_code == 200 and r.headers["Content-Type"] == "application/pdf"
+        assert r.content.startswith(b"%PDF-")
+        text = pdf_text(r.content, tmp_path)
+        assert "Angola" in text and "ratif" in text.lower() and "Mosaiko" in text
+        (tmp_path / "p.pdf").write_bytes(r.content)
+        info = subprocess.run(["pdfinfo", str(tmp_path / "p.pdf")], capture_output=True,
+                              text=True).stdout
+        assert size in info, info
+    token = scrape_csrf(page)
+    letter_id = path.rsplit("/", 1)[1]
+    r = writer.post(path + "/sent", data={"csrf_token": token, "sent_on": "2026-10-01",
+                                          "sent_via": "post", "remind_weeks": "8",
+                                          "visibility": "country"})
+    assert r.status_code == 303
+    pdf = b"%PDF-1.4\n<html><script>alert(1)</script></html>\n%%EOF\n"
+    r = writer.post(path + "/responses",
+                    data={"csrf_token": token, "received_on": "2026-11-15", "class": "refusal",
+                          "reasons": ["cost", "justiciability"], "visibility": "country",
+                          "text": "The Government is not in a position to ratify."},
+                    files={"file": ("reply.pdf", pdf, "application/pdf")})
+    assert r.status_code == 303, r.text
+    # Members of the country are told by email; the author is not.
+    smtp.wait_for(1)
+    assert smtp.messages_to(author.email) == []
+    # Another member of Angola sees the letter and the refusal; others do not.
+    seen = neighbour.get(path).text
+    assert "The Government is not in a position to ratify." in seen
+    assert "Cost" in seen
+    assert "not in a position" not in elsewhere.get(path).text
+    assert elsewhere.get(path).status_code == 404
+    assert site.client().get(path).status_code in (303, 401)
+    assert site.client().get(f"/api/v1/letters/{letter_id}").status_code == 401
+    assert "not in a position" not in site.client().get("/countries/AGO").text
+    # The file: only ever an attachment, never rendered.
+    (rid,) = re.findall(r'/responses/(\d+)/file', seen)
+    f = neighbour.get(f"/responses/{rid}/file")
+    assert f.status_code == 200 and f.content == pdf
+    assert f.headers["Content-Disposition"].startswith("attachment")
+    assert f.headers["Content-Type"] == "application/pdf"
+    assert f.headers["X-Content-Type-Options"] == "nosniff"
+    assert elsewhere.get(f"/responses/{rid}/file").status_code == 404
+    # Help with the refusal; an admin takes it and attaches a draft.
+    r = writer.post(f"/responses/{rid}/help", data={"csrf_token": token, "details": "Please"})
+    assert r.status_code == 303
+    admin = site.login_user(site.member("admin"))
+    page = admin.get("/admin/assistance").text
+    (aid,) = re.findall(r'action="/admin/assistance/(\d+)"', page)
+    r = admin.post(f"/admin/assistance/{aid}", data={"csrf_token": scrape_csrf(page),
+                                                     "status": "assigned",
+                                                     "draft": "Dear Minister, the cost..."})
+    assert r.status_code == 303
+    assert "Dear Minister, the cost..." in writer.get("/assistance").text
+    # The overview and its CSV.
+    overview = admin.get("/admin/letters").text
+    assert "Angola" in overview
+    csv = admin.get("/admin/letters.csv")
+    assert csv.headers["Content-Disposition"].startswith("attachment")
+    assert "AGO,Angola,1,1,1,0,0,1,2026-10-01,cost justiciability" in csv.text
+    # The country page counts without showing a non-public response.
+    public = site.client().get("/countries/AGO").text
+    assert "1 letters sent" in public or "1 letter" in public
+
+
+def test_html_upload_is_refused_and_nothing_written(site, smtp):
+    _, writer = member_of(site, "AGO")
+    path = write_ratify_letter(writer)
+    token = scrape_csrf(writer.get(path).text)
+    r = writer.post(path + "/responses",
+                    data={"csrf_token": token, "received_on": "2026-11-15",
+                          "class": "positive", "visibility": "country"},
+                    files={"file": ("reply.pdf", b"<html><script>alert(1)</script></html>",
+                                    "application/pdf")})
+    assert r.status_code == 400 and "The file must be a PDF, PNG or JPEG." in r.text
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT count(*) FROM responses").fetchone() == (0,)
+
+
+def test_model_letters_cannot_inject_markup(site, smtp, tmp_path):
+    admin = site.login_user(site.member("admin"))
+    page = admin.get("/admin/model-letters").text
+    hostile = ("Dear {{target_name}}, <script>alert(1)</script> {{{country}}} "
+               "{{&country // raw}} {{> layout}}")
+    r = admin.post("/admin/model-letters", data={
+        "csrf_token": scrape_csrf(page), "slug": "evil", "lang": "en", "ask": "ratify",
+        "title": "Evil", "subject": "Subject", "body": hostile})
+    assert r.status_code == 400  # triple braces and partials do not compile
+    body = ("Dear {{target_name}},\n\n<script>alert(1)</script> <b>{{country}}</b> "
+            "{{organisation}} asks for ratification.")
+    r = admin.post("/admin/model-letters", data={
+        "csrf_token": scrape_csrf(page), "slug": "plain", "lang": "en", "ask": "ratify",
+        "title": "Plain <i>title</i>", "subject": "About {{country}}", "body": body})
+    assert r.status_code == 303
+    _, writer = member_of(site, "AGO")
+    new = writer.get("/letters/new", params={"country": "AGO"}).text
+    assert "Plain &lt;i&gt;title&lt;/i&gt;" in new and "<i>title</i>" not in new
+    (mid,) = re.findall(r'<option value="(\d+)">Plain', new)
+    r = writer.post("/letters", data={"csrf_token": scrape_csrf(new), "country": "AGO",
+                                      "model": mid, "sender": "<img src=x onerror=alert(1)>"})
+    path = r.headers["Location"]
+    html = writer.get(path).text
+    assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;b&gt;Angola&lt;/b&gt;" in html
+    text = " ".join(pdf_text(writer.get(path + "/pdf").content, tmp_path).split())
+    assert "<script>alert(1)</script> <b>Angola</b>" in text  # literally, as text
+
+
+def test_targets_are_kept_by_coordinators(site, smtp):
+    _, coord = member_of(site, "AGO", role="coordinator", countries=["AGO"])
+    page = coord.get("/countries/AGO/targets").text
+    r = coord.post("/countries/AGO/targets", data={
+        "csrf_token": scrape_csrf(page), "kind": "official", "name": "Ana Dias",
+        "title": "Minister of Foreign Affairs", "ministry": "MIREX", "email": "mirex@example.ao",
+        "language": "pt", "source_url": "https://example.ao", "last_verified": "2026-11-01"})
+    assert r.status_code == 303
+    _, member = member_of(site, "AGO")
+    assert "Ana Dias" in member.get("/countries/AGO/targets").text
+    page = member.get("/countries/AGO/targets").text
+    assert member.post("/countries/AGO/targets", data={"csrf_token": scrape_csrf(page),
+                                                       "kind": "official",
+                                                       "name": "X"}).status_code == 403
+    (tid,) = re.findall(r'/targets/(\d+)/correction', page)
+    r = member.post(f"/countries/AGO/targets/{tid}/correction",
+                    data={"csrf_token": scrape_csrf(page), "correction": "New minister since May"})
+    assert r.status_code == 303
+    # Writing to that target fills in the address and the salutation.
+    new = member.get("/letters/new", params={"country": "AGO"}).text
+    (mid,) = re.findall(r'<option value="(\d+)">[^<]+\(en\)</option>', new)[:1]
+    r = member.post("/letters", data={"csrf_token": scrape_csrf(new), "country": "AGO",
+                                      "model": mid, "target": tid, "sender": "Mosaiko"})
+    html = member.get(r.headers["Location"]).text
+    assert "Dear Ana Dias" in html and "MIREX" in html
+    assert 'href="mailto:mirex%40example.ao?subject=' in html
