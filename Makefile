@@ -89,14 +89,18 @@ build/fuzz/%: tests/fuzz/%.c $(SRCS) build/assets.c src/*.h
 unit: $(addprefix build/test/,$(UNIT))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
+# fontconfig's pattern caches look like leaks to LSan: see tests/lsan.supp.
+LSAN := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+
 unit-asan: $(addprefix build/asan/test/,$(UNIT))
-	@set -e; for t in $^; do echo "== $$t (asan)"; $$t; done
+	@set -e; for t in $^; do echo "== $$t (asan)"; $(LSAN) $$t; done
 
 e2e: build/ratify
 	RATIFY_BIN=$(CURDIR)/build/ratify $(PYTHON) -m pytest -q tests/e2e tests/browser
 
 e2e-asan: build/asan/ratify
-	RATIFY_BIN=$(CURDIR)/build/asan/ratify RATIFY_SANITIZED=1 $(PYTHON) -m pytest -q tests/e2e tests/browser
+	$(LSAN) RATIFY_BIN=$(CURDIR)/build/asan/ratify RATIFY_SANITIZED=1 \
+	    $(PYTHON) -m pytest -q tests/e2e tests/browser
 
 fuzz-short: $(addprefix build/fuzz/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
