@@ -372,6 +372,24 @@ static json_t *targets_json(Request *r, const char *iso3)
     return list;
 }
 
+/* Open corrections members proposed, for the country's coordinators. */
+static json_t *corrections_json(Request *r, const char *iso3)
+{
+    json_t *list = json_array();
+    sqlite3_stmt *st = db_prepare(
+        r->db, "SELECT c.id, c.target_id, t.name, c.text FROM target_corrections c "
+               "JOIN targets t ON t.id = c.target_id WHERE t.iso3 = :iso3 AND c.status = 'open' "
+               "ORDER BY c.id");
+    db_bind_text(st, ":iso3", iso3);
+    while (db_step(st) == SQLITE_ROW)
+        json_array_append_new(list,
+                              json_build("{s:I, s:I, s:s, s:s}", "id", (json_int_t)db_int(st, 0),
+                                         "target_id", (json_int_t)db_int(st, 1), "target",
+                                         db_text(st, 2), "text", db_text(st, 3)));
+    db_done(st);
+    return list;
+}
+
 static Result country_param(Request *r, const char **iso3)
 {
     *iso3 = param_raw(r, "iso3");
@@ -390,6 +408,8 @@ Result targets_page(Request *r)
     r->data = json_build("{s:s, s:s, s:o, s:b, s:o}", "iso3", iso3, "country",
                          country_name(r, iso3), "targets", targets_json(r, iso3), "can_edit",
                          can_edit, "kinds", choices(r, target_kinds, target_kind_labels, NULL));
+    if (can_edit)
+        json_object_set_new(r->data, "corrections", corrections_json(r, iso3));
     r->page = "targets";
     r->title = tr(r, "Who to write to");
     return R_OK;
@@ -1580,4 +1600,66 @@ Result model_letter_post(Request *r)
         db_commit(r->db) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, "/admin/model-letters");
+}
+
+/* Closes a proposed correction (applied or rejected); the coordinator
+ * changes the target itself through the target form. */
+Result target_correction_close_post(Request *r)
+{
+    const char *iso3;
+    int64_t id;
+    if (country_param(r, &iso3) != R_OK || param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+        return R_NOT_FOUND;
+    if (!auth_covers_country(r->user, iso3))
+        return R_FORBIDDEN;
+    static const char *const outcomes[] = {"applied", "rejected", NULL};
+    int outcome = 0;
+    if (param_enum(r, "status", outcomes, &outcome) != R_OK)
+        return R_BAD_REQUEST;
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    sqlite3_stmt *st = db_prepare(
+        r->db, "UPDATE target_corrections SET status = :status WHERE id = :id AND status = 'open' "
+               "AND target_id IN (SELECT id FROM targets WHERE iso3 = :iso3)");
+    db_bind_text(st, ":status", outcomes[outcome]);
+    db_bind_int(st, ":id", id);
+    db_bind_text(st, ":iso3", iso3);
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE || db_changes(r->db) != 1) {
+        db_rollback(r->db);
+        return R_NOT_FOUND;
+    }
+    if (audit_log(r->db, r->user->id, "target correction closed",
+                  arena_printf(r->arena, "correction %lld", (long long)id),
+                  outcomes[outcome]) != R_OK ||
+        db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, arena_printf(r->arena, "/countries/%s/targets", iso3));
+}
+
+Result target_delete_post(Request *r)
+{
+    const char *iso3;
+    int64_t id;
+    if (country_param(r, &iso3) != R_OK || param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+        return R_NOT_FOUND;
+    if (!auth_covers_country(r->user, iso3))
+        return R_FORBIDDEN;
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    sqlite3_stmt *st = db_prepare(r->db, "DELETE FROM targets WHERE id = :id AND iso3 = :iso3");
+    db_bind_int(st, ":id", id);
+    db_bind_text(st, ":iso3", iso3);
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE || db_changes(r->db) != 1) {
+        db_rollback(r->db);
+        return R_NOT_FOUND;
+    }
+    if (audit_log(r->db, r->user->id, "target deleted",
+                  arena_printf(r->arena, "target %lld", (long long)id), iso3) != R_OK ||
+        db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, arena_printf(r->arena, "/countries/%s/targets", iso3));
 }

@@ -200,3 +200,40 @@ def test_targets_are_kept_by_coordinators(site, smtp):
     html = member.get(r.headers["Location"]).text
     assert "Dear Ana Dias" in html and "MIREX" in html
     assert 'href="mailto:mirex%40example.ao?subject=' in html
+
+
+def test_portuguese_letter_for_angola(site, smtp, tmp_path):
+    _, writer = member_of(site, "AGO")
+    page = writer.get("/letters/new", params={"country": "AGO"}).text
+    (mid,) = re.findall(r'<option value="(\d+)">[^<]+\(pt\)</option>', page)
+    r = writer.post("/letters", data={"csrf_token": scrape_csrf(page), "country": "AGO",
+                                      "model": mid, "sender": "Mosaiko"})
+    pdf = writer.get(r.headers["Location"] + "/pdf").content
+    text = " ".join(pdf_text(pdf, tmp_path).split())
+    assert "Angola" in text and "Protocolo Facultativo" in text and "ratifica" in text
+    assert "Excelentíssimo(a) Senhor(a) Ministro(a)," in text
+
+
+def test_coordinator_closes_corrections_and_deletes_targets(site, smtp):
+    _, coord = member_of(site, "AGO", role="coordinator", countries=["AGO"])
+    page = coord.get("/countries/AGO/targets").text
+    coord.post("/countries/AGO/targets", data={"csrf_token": scrape_csrf(page),
+                                               "kind": "ministry", "name": "MIREX"})
+    _, member = member_of(site, "AGO")
+    page = member.get("/countries/AGO/targets").text
+    (tid,) = re.findall(r'/targets/(\d+)/correction', page)
+    member.post(f"/countries/AGO/targets/{tid}/correction",
+                data={"csrf_token": scrape_csrf(page), "correction": "Renamed in 2026"})
+    page = coord.get("/countries/AGO/targets").text
+    assert "Renamed in 2026" in page
+    (cid,) = re.findall(r'/targets/corrections/(\d+)"', page)
+    assert member.post(f"/countries/AGO/targets/corrections/{cid}",
+                       data={"csrf_token": scrape_csrf(page), "status": "applied"}
+                       ).status_code == 403
+    r = coord.post(f"/countries/AGO/targets/corrections/{cid}",
+                   data={"csrf_token": scrape_csrf(page), "status": "applied"})
+    assert r.status_code == 303
+    assert "Renamed in 2026" not in coord.get("/countries/AGO/targets").text
+    r = coord.post(f"/countries/AGO/targets/{tid}/delete", data={"csrf_token": scrape_csrf(page)})
+    assert r.status_code == 303
+    assert "MIREX" not in coord.get("/countries/AGO/targets").text
