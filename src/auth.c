@@ -497,9 +497,7 @@ Result auth_welcome_post(Request *r)
         return R_BAD_REQUEST;
     param_optional_text(r, "confirm", PASSWORD_MAX, 0, &confirm);
     if (!confirm || strcmp(password, confirm) != 0) {
-        r->errors = r->errors ? r->errors : json_object();
-        json_object_set_new(r->errors, "confirm",
-                            json_string(tr(r, "The two passwords are not the same.")));
+        param_error(r, "confirm", "The two passwords are not the same.");
         return R_BAD_REQUEST;
     }
     char pw_hash[128];

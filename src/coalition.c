@@ -298,13 +298,6 @@ static int64_t parse_id(const char *s)
     return v;
 }
 
-static void field_error(Request *r, const char *name, const char *message)
-{
-    if (!r->errors)
-        r->errors = json_object();
-    json_object_set_new(r->errors, name, json_string(tr(r, message)));
-}
-
 /* The stored coalition, or an empty form. */
 static void load_form(Request *r, const char *iso3, CoalitionForm *f)
 {
@@ -344,7 +337,7 @@ static int choice_param(Request *r, const char *name, const Choices *choices, in
         return 1;
     int64_t id = parse_id(v);
     if (!id || !has_choice(choices, id)) {
-        field_error(r, name, N_("Please choose one of the options."));
+        param_error(r, name, N_("Please choose one of the options."));
         return 0;
     }
     *out = id;
@@ -366,7 +359,7 @@ static int parse_form(Request *r, const Choices *orgs, const Choices *people, Co
         if (strcmp(p->name, "partner_types") == 0) {
             int t = whole ? type_index(p->value) : -1;
             if (t < 0) {
-                field_error(r, "partner_types", N_("Please choose among the options."));
+                param_error(r, "partner_types", N_("Please choose among the options."));
                 ok = 0;
             } else {
                 f->types[t] = 1;
@@ -374,7 +367,7 @@ static int parse_form(Request *r, const Choices *orgs, const Choices *people, Co
         } else if (strcmp(p->name, "members") == 0) {
             int64_t id = whole ? parse_id(p->value) : 0;
             if (!id || !has_choice(orgs, id)) {
-                field_error(r, "members", N_("Please choose among the options."));
+                param_error(r, "members", N_("Please choose among the options."));
                 ok = 0;
             } else if (!has_id(f->members, f->member_count, id)) {
                 f->members[f->member_count++] = id;

@@ -358,17 +358,6 @@ static json_t *map_json(Request *r, const CountryRow *rows, size_t n)
                       unlinked);
 }
 
-static json_t *option_list(Request *r, const char *const *codes, const char *const *labels,
-                           const char *selected)
-{
-    json_t *list = json_array();
-    for (int i = 0; codes[i]; i++)
-        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", codes[i], "label",
-                                               tr(r, labels[i]), "selected",
-                                               selected && !strcmp(selected, codes[i])));
-    return list;
-}
-
 static const char *const status_codes[] = {"party", "signatory", "none", NULL};
 static const char *const status_labels[] = {N_("Party"), N_("Signatory"), N_("No action"), NULL};
 static const char *const group_codes[] = {
@@ -445,9 +434,9 @@ Result countries_page(Request *r)
         "{s:{s:i, s:i, s:i, s:i, s:i}, s:o, s:i, s:o, s:o, s:o, s:o, s:b}", "counts", "parties",
         parties, "signatories", signatories, "none", none, "signatures", signatures, "states",
         states, "countries", list, "shown", (int)json_array_size(list), "chart", chart,
-        "status_options", option_list(r, status_codes, status_labels, f_status), "group_options",
-        option_list(r, group_codes, group_labels, f_group), "org_options",
-        option_list(r, org_codes, org_labels, f_org), "filtered", f_status || f_group || f_org);
+        "status_options", form_options(r, status_codes, status_labels, f_status), "group_options",
+        form_options(r, group_codes, group_labels, f_group), "org_options",
+        form_options(r, org_codes, org_labels, f_org), "filtered", f_status || f_group || f_org);
     json_object_set_new(r->data, "sort", json_string(f_sort ? f_sort : "name"));
     /* The filters again, for the sorting links; values come from fixed lists. */
     json_object_set_new(r->data, "filter_query",
@@ -513,14 +502,6 @@ static const char *const kind_labels[] = {N_("Signature"),
                                           N_("Withdrawal"),
                                           NULL};
 
-static const char *label_for(const char *const *codes, const char *const *labels, const char *code)
-{
-    for (int i = 0; codes[i]; i++)
-        if (strcmp(codes[i], code) == 0)
-            return labels[i];
-    return code;
-}
-
 static json_t *stages_json(Request *r, const char *iso3, int can_edit)
 {
     json_t *list = json_array();
@@ -538,10 +519,10 @@ static json_t *stages_json(Request *r, const char *iso3, int can_edit)
             list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
                              (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "stage",
                              db_text(st, 2), "stage_label",
-                             tr(r, label_for(stage_codes, stage_labels, db_text(st, 2))), "date",
+                             tr(r, code_label(stage_codes, stage_labels, db_text(st, 2))), "date",
                              db_text(st, 3), "evidence", db_text(st, 4), "source_url",
                              db_text(st, 5), "visibility", visibility, "visibility_label",
-                             tr(r, label_for(visibility_codes, visibility_labels, visibility)),
+                             tr(r, code_label(visibility_codes, visibility_labels, visibility)),
                              "can_edit", can_edit));
     }
     db_done(st);
@@ -597,10 +578,11 @@ static Result country_data(Request *r, const char *iso3)
     json_object_set_new(r->data, "letters", letter_country_summary(r, iso3));
     if (can_edit && !r->is_api) {
         json_object_set_new(r->data, "stage_options",
-                            option_list(r, stage_codes, stage_labels, NULL));
+                            form_options(r, stage_codes, stage_labels, NULL));
         json_object_set_new(r->data, "visibility_options",
-                            option_list(r, visibility_codes, visibility_labels, "public"));
-        json_object_set_new(r->data, "kind_options", option_list(r, kind_codes, kind_labels, NULL));
+                            form_options(r, visibility_codes, visibility_labels, "public"));
+        json_object_set_new(r->data, "kind_options",
+                            form_options(r, kind_codes, kind_labels, NULL));
     }
     r->page = "country";
     r->title = arena_strdup(r->arena, row.name);
@@ -654,10 +636,7 @@ static Result param_date(Request *r, const char *name, const char **out)
 {
     const char *v = param_raw(r, name);
     if (!valid_date(v)) {
-        if (!r->errors)
-            r->errors = json_object();
-        json_object_set_new(r->errors, name,
-                            json_string(tr(r, "Please enter a date as YYYY-MM-DD.")));
+        param_error(r, name, "Please enter a date as YYYY-MM-DD.");
         return R_BAD_REQUEST;
     }
     *out = v;
@@ -670,10 +649,7 @@ static Result param_link(Request *r, const char *name, const char **out)
     if (res != R_OK)
         return res;
     if (*out && **out && strncmp(*out, "https://", 8) != 0 && strncmp(*out, "http://", 7) != 0) {
-        if (!r->errors)
-            r->errors = json_object();
-        json_object_set_new(r->errors, name,
-                            json_string(tr(r, "A source must be a web address (https://...).")));
+        param_error(r, name, "A source must be a web address (https://...).");
         return R_BAD_REQUEST;
     }
     return R_OK;
@@ -716,9 +692,7 @@ Result country_action_post(Request *r)
     int64_t instrument = instrument_param(r);
     int bad = !instrument;
     if (bad) {
-        r->errors = r->errors ? r->errors : json_object();
-        json_object_set_new(r->errors, "instrument",
-                            json_string(tr(r, "Please choose one of the options.")));
+        param_error(r, "instrument", "Please choose one of the options.");
     }
     bad |= param_enum(r, "kind", kind_codes, &kind) != R_OK;
     bad |= param_date(r, "date", &date) != R_OK;
@@ -726,10 +700,7 @@ Result country_action_post(Request *r)
     bad |= param_link(r, "source_url", &source) != R_OK;
     bad |= param_optional_text(r, "note", 2000, 1, &note) != R_OK;
     if (!bad && strcmp(kind_codes[kind], "declaration") == 0 && (!article || !*article)) {
-        r->errors = r->errors ? r->errors : json_object();
-        json_object_set_new(
-            r->errors, "article",
-            json_string(tr(r, "A declaration needs the article it is made under.")));
+        param_error(r, "article", "A declaration needs the article it is made under.");
         bad = 1;
     }
     if (bad)
@@ -809,9 +780,7 @@ Result country_stage_post(Request *r)
     int64_t instrument = instrument_param(r);
     int bad = !instrument;
     if (bad) {
-        r->errors = r->errors ? r->errors : json_object();
-        json_object_set_new(r->errors, "instrument",
-                            json_string(tr(r, "Please choose one of the options.")));
+        param_error(r, "instrument", "Please choose one of the options.");
     }
     bad |= param_enum(r, "stage", stage_codes, &stage) != R_OK;
     bad |= param_date(r, "date", &date) != R_OK;

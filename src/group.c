@@ -49,13 +49,6 @@ static int valid_slug(const char *s)
     return 1;
 }
 
-static void field_error(Request *r, const char *name, const char *message)
-{
-    if (!r->errors)
-        r->errors = json_object();
-    json_object_set_new(r->errors, name, json_string(tr(r, message)));
-}
-
 /* The new group's slug from the form field name. */
 static Result param_slug(Request *r, const char *name, const char **out)
 {
@@ -63,7 +56,7 @@ static Result param_slug(Request *r, const char *name, const char **out)
     if (res != R_OK)
         return res;
     if (!valid_slug(*out)) {
-        field_error(r, name, N_("Use only lowercase letters, digits and hyphens (-)."));
+        param_error(r, name, N_("Use only lowercase letters, digits and hyphens (-)."));
         return R_BAD_REQUEST;
     }
     return R_OK;
@@ -232,7 +225,7 @@ Result group_create_post(Request *r)
         }
         if (db_changes(r->db) == 0) {
             db_rollback(r->db);
-            field_error(r, "slug", N_("There is already a working group with this short name."));
+            param_error(r, "slug", N_("There is already a working group with this short name."));
             bad = 1;
         }
     }

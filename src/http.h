@@ -148,6 +148,18 @@ Result param_enum(Request *r, const char *name, const char *const *allowed, int 
 Result param_iso3(Request *r, const char *name, const char **out);  /* "ARG" */
 Result param_email(Request *r, const char *name, const char **out); /* lowercased */
 
+/* Records message (an English msgid, translated here) as the problem with
+ * field name, unless one is recorded already; returns R_BAD_REQUEST. */
+Result param_error(Request *r, const char *name, const char *message);
+
+/* The choices of a select or radio group: [{code, label (translated),
+ * selected}], from NULL-terminated parallel lists. */
+json_t *form_options(Request *r, const char *const *codes, const char *const *labels,
+                     const char *selected);
+
+/* The label (an English msgid) of code in parallel lists, or code. */
+const char *code_label(const char *const *codes, const char *const *labels, const char *code);
+
 /* The raw value of a parameter (path, then body, then query) or NULL. */
 const char *param_raw(Request *r, const char *name);
 

@@ -54,33 +54,6 @@ static const char *const response_visibilities[] = {"country", "members", "publi
 static const char *const response_visibility_labels[] = {N_("The national coalition"),
                                                          N_("All members"), N_("Everyone"), NULL};
 
-static json_t *choices(Request *r, const char *const *codes, const char *const *labels,
-                       const char *selected)
-{
-    json_t *list = json_array();
-    for (int i = 0; codes[i]; i++)
-        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", codes[i], "label",
-                                               tr(r, labels[i]), "selected",
-                                               selected && strcmp(selected, codes[i]) == 0));
-    return list;
-}
-
-static const char *label(const char *const *codes, const char *const *labels, const char *code)
-{
-    for (int i = 0; codes[i]; i++)
-        if (strcmp(codes[i], code) == 0)
-            return labels[i];
-    return code;
-}
-
-static Result field_error(Request *r, const char *field, const char *message)
-{
-    if (!r->errors)
-        r->errors = json_object();
-    json_object_set_new(r->errors, field, json_string(tr(r, message)));
-    return R_BAD_REQUEST;
-}
-
 static const char *country_name(Request *r, const char *iso3)
 {
     sqlite3_stmt *st = db_prepare(
@@ -363,11 +336,11 @@ static json_t *targets_json(Request *r, const char *iso3)
         json_array_append_new(
             list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
                              (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "kind_label",
-                             tr(r, label(target_kinds, target_kind_labels, db_text(st, 1))), "name",
-                             db_text(st, 2), "title", db_text(st, 3), "ministry", db_text(st, 4),
-                             "address", db_text(st, 5), "email", db_text(st, 6), "language",
-                             db_text(st, 7), "source_url", db_text(st, 8), "last_verified",
-                             db_text(st, 9)));
+                             tr(r, code_label(target_kinds, target_kind_labels, db_text(st, 1))),
+                             "name", db_text(st, 2), "title", db_text(st, 3), "ministry",
+                             db_text(st, 4), "address", db_text(st, 5), "email", db_text(st, 6),
+                             "language", db_text(st, 7), "source_url", db_text(st, 8),
+                             "last_verified", db_text(st, 9)));
     db_done(st);
     return list;
 }
@@ -405,9 +378,10 @@ Result targets_page(Request *r)
         return R_NOT_FOUND;
     int can_edit = auth_covers_country(r->user, iso3);
     json_decref(r->data);
-    r->data = json_build("{s:s, s:s, s:o, s:b, s:o}", "iso3", iso3, "country",
-                         country_name(r, iso3), "targets", targets_json(r, iso3), "can_edit",
-                         can_edit, "kinds", choices(r, target_kinds, target_kind_labels, NULL));
+    r->data =
+        json_build("{s:s, s:s, s:o, s:b, s:o}", "iso3", iso3, "country", country_name(r, iso3),
+                   "targets", targets_json(r, iso3), "can_edit", can_edit, "kinds",
+                   form_options(r, target_kinds, target_kind_labels, NULL));
     if (can_edit)
         json_object_set_new(r->data, "corrections", corrections_json(r, iso3));
     r->page = "targets";
@@ -447,15 +421,15 @@ Result target_post(Request *r)
     bad |= param_optional_text(r, "address", 1000, 1, &address) != R_OK;
     bad |= param_optional_text(r, "email", 254, 0, &email) != R_OK;
     if (email && *email && !valid_email(email))
-        bad |= field_error(r, "email", N_("Please enter a valid email address.")) != R_OK;
+        bad |= param_error(r, "email", N_("Please enter a valid email address.")) != R_OK;
     bad |= param_optional_text(r, "language", 8, 0, &language) != R_OK;
     bad |= param_optional_text(r, "source_url", 2000, 0, &source) != R_OK;
     if (!is_link(source))
-        bad |= field_error(r, "source_url", N_("A source must be a web address (https://...).")) !=
+        bad |= param_error(r, "source_url", N_("A source must be a web address (https://...).")) !=
                R_OK;
     bad |= param_optional_text(r, "last_verified", 10, 0, &verified) != R_OK;
     if (verified && *verified && !valid_date_text(verified))
-        bad |= field_error(r, "last_verified", N_("Please enter a date as YYYY-MM-DD.")) != R_OK;
+        bad |= param_error(r, "last_verified", N_("Please enter a date as YYYY-MM-DD.")) != R_OK;
     if (bad) {
         json_t *errors = json_incref(r->errors);
         targets_page(r);
@@ -651,7 +625,7 @@ Result letter_create_post(Request *r)
     }
     db_done(st);
     if (!bad && !lang)
-        bad = field_error(r, "model", N_("Please choose one of the options.")) != R_OK;
+        bad = param_error(r, "model", N_("Please choose one of the options.")) != R_OK;
     if (bad) {
         json_t *errors = json_incref(r->errors);
         letter_new_page(r);
@@ -721,15 +695,16 @@ static json_t *responses_json(Request *r, int64_t letter, const char *iso3, int 
         snprintf(list_copy, sizeof list_copy, "%s", db_text(st, 4));
         for (char *save = NULL, *w = strtok_r(list_copy, " ", &save); w;
              w = strtok_r(NULL, " ", &save))
-            json_array_append_new(why, json_string(tr(r, label(reasons, reason_labels, w))));
+            json_array_append_new(why, json_string(tr(r, code_label(reasons, reason_labels, w))));
         json_array_append_new(
-            list, json_build("{s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:b, s:I}", "id",
-                             (json_int_t)db_int(st, 0), "received_on", db_text(st, 1), "text",
-                             db_text(st, 2), "class", db_text(st, 3), "class_label",
-                             tr(r, label(classes, class_labels, db_text(st, 3))), "reasons", why,
-                             "reason_note", db_text(st, 5), "visibility", visibility, "file_name",
-                             db_text(st, 7), "is_refusal", strcmp(db_text(st, 3), "refusal") == 0,
-                             "letter_id", (json_int_t)db_int(st, 9)));
+            list,
+            json_build("{s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:b, s:I}", "id",
+                       (json_int_t)db_int(st, 0), "received_on", db_text(st, 1), "text",
+                       db_text(st, 2), "class", db_text(st, 3), "class_label",
+                       tr(r, code_label(classes, class_labels, db_text(st, 3))), "reasons", why,
+                       "reason_note", db_text(st, 5), "visibility", visibility, "file_name",
+                       db_text(st, 7), "is_refusal", strcmp(db_text(st, 3), "refusal") == 0,
+                       "letter_id", (json_int_t)db_int(st, 9)));
     }
     db_done(st);
     return list;
@@ -786,12 +761,13 @@ Result letter_page(Request *r)
     json_decref(r->data);
     r->data = json_build("{s:o, s:b}", "letter", letter, "can_edit", can_edit_letter(r, &l));
     if (can_edit_letter(r, &l) && !r->is_api) {
-        json_object_set_new(r->data, "vias", choices(r, sent_vias, sent_via_labels, l.sent_via));
-        json_object_set_new(r->data, "classes", choices(r, classes, class_labels, NULL));
-        json_object_set_new(r->data, "reasons", choices(r, reasons, reason_labels, NULL));
+        json_object_set_new(r->data, "vias",
+                            form_options(r, sent_vias, sent_via_labels, l.sent_via));
+        json_object_set_new(r->data, "classes", form_options(r, classes, class_labels, NULL));
+        json_object_set_new(r->data, "reasons", form_options(r, reasons, reason_labels, NULL));
         json_object_set_new(
             r->data, "visibilities",
-            choices(r, response_visibilities, response_visibility_labels, "country"));
+            form_options(r, response_visibilities, response_visibility_labels, "country"));
         json_object_set_new(r->data, "mailto", json_string(mailto(r, &l)));
     }
     r->page = "letter";
@@ -890,7 +866,7 @@ Result letter_sent_post(Request *r)
     const char *date = param_raw(r, "sent_on");
     int bad = param_enum(r, "sent_via", sent_vias, &via) != R_OK;
     if (!valid_date_text(date))
-        bad |= field_error(r, "sent_on", N_("Please enter a date as YYYY-MM-DD.")) != R_OK;
+        bad |= param_error(r, "sent_on", N_("Please enter a date as YYYY-MM-DD.")) != R_OK;
     if (param_raw(r, "remind_weeks") && *param_raw(r, "remind_weeks"))
         bad |= param_int(r, "remind_weeks", 1, 52, &weeks) != R_OK;
     int vis = 0;
@@ -974,7 +950,7 @@ Result response_post(Request *r)
     const char *received = param_raw(r, "received_on"), *text = NULL, *note = NULL;
     int bad = param_enum(r, "class", classes, &class) != R_OK;
     if (!valid_date_text(received))
-        bad |= field_error(r, "received_on", N_("Please enter a date as YYYY-MM-DD.")) != R_OK;
+        bad |= param_error(r, "received_on", N_("Please enter a date as YYYY-MM-DD.")) != R_OK;
     bad |= param_optional_text(r, "text", 20000, 1, &text) != R_OK;
     bad |= param_optional_text(r, "reason_note", 2000, 1, &note) != R_OK;
     bad |= param_enum(r, "visibility", response_visibilities, &vis) != R_OK;
@@ -987,23 +963,23 @@ Result response_post(Request *r)
         for (int k = 0; reasons[k]; k++)
             known |= strcmp(reasons[k], r->form.items[i].value) == 0;
         if (!known)
-            bad |= field_error(r, "reasons", N_("Please choose one of the options.")) != R_OK;
+            bad |= param_error(r, "reasons", N_("Please choose one of the options.")) != R_OK;
         else if (!strstr(why.data ? why.data : "", r->form.items[i].value))
             buf_printf(&why, "%s%s", why.len ? " " : "", r->form.items[i].value);
     }
     const char *why_text = arena_strdup(r->arena, why.data ? why.data : "");
     buf_free(&why);
     if (!strcmp(classes[class], "refusal") && !*why_text && !bad)
-        bad |= field_error(r, "reasons", N_("Please give at least one reason for the refusal.")) !=
+        bad |= param_error(r, "reasons", N_("Please give at least one reason for the refusal.")) !=
                R_OK;
     const Param *file = form_get(&r->form, "file");
     const char *type = NULL;
     if (file && file->len) {
         type = sniff_type(file->value, file->len);
         if (!type)
-            bad |= field_error(r, "file", N_("The file must be a PDF, PNG or JPEG.")) != R_OK;
+            bad |= param_error(r, "file", N_("The file must be a PDF, PNG or JPEG.")) != R_OK;
         else if (file->len > FILE_MAX)
-            bad |= field_error(r, "file", N_("The file is too large.")) != R_OK;
+            bad |= param_error(r, "file", N_("The file is too large.")) != R_OK;
     }
     if (bad)
         return show_again(r, json_incref(r->errors));
@@ -1540,14 +1516,14 @@ Result model_letter_post(Request *r)
     int bad = param_text(r, "slug", 2, 40, 0, &slug) != R_OK;
     for (const char *p = slug; !bad && *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
-            bad = field_error(r, "slug", N_("Use lowercase letters, digits and hyphens.")) != R_OK;
+            bad = param_error(r, "slug", N_("Use lowercase letters, digits and hyphens.")) != R_OK;
     bad |= param_text(r, "lang", 2, 8, 0, &lang) != R_OK;
     bad |= param_text(r, "ask", 2, 40, 0, &ask) != R_OK;
     int known = 0;
     for (int a = ASK_JOIN_COVENANT; !bad && a <= ASK_IMPLEMENT; a++)
         known |= !strcmp(ask, treaty_ask_code((Ask)a));
     if (!bad && !known)
-        bad = field_error(r, "ask", N_("Please choose one of the options.")) != R_OK;
+        bad = param_error(r, "ask", N_("Please choose one of the options.")) != R_OK;
     bad |= param_text(r, "title", 2, 200, 0, &title) != R_OK;
     bad |= param_text(r, "subject", 2, 300, 0, &subject) != R_OK;
     bad |= param_text(r, "body", 20, 20000, 1, &body) != R_OK;

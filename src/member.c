@@ -73,25 +73,6 @@ static const char *const listing_labels[] = {N_("Public: anyone can see that I a
 
 enum { JOIN_LIMIT = 5, JOIN_WINDOW = 3600, CONFIRM_HOURS = 7 * 24, WELCOME_HOURS = 72 };
 
-static const char *label_of(const char *const *codes, const char *const *labels, const char *code)
-{
-    for (int i = 0; codes[i]; i++)
-        if (strcmp(codes[i], code) == 0)
-            return labels[i];
-    return code;
-}
-
-static json_t *options(Request *r, const char *const *codes, const char *const *labels,
-                       const char *selected)
-{
-    json_t *list = json_array();
-    for (int i = 0; codes[i]; i++)
-        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", codes[i], "label",
-                                               tr(r, labels[i]), "selected",
-                                               selected && strcmp(selected, codes[i]) == 0));
-    return list;
-}
-
 /* Countries for a select, in the request's language, states first. */
 static json_t *country_options(Request *r, const char *selected)
 {
@@ -124,15 +105,6 @@ static json_t *group_options(Request *r, const char *const *selected)
     }
     db_done(st);
     return list;
-}
-
-static Result field_error(Request *r, const char *field, const char *message)
-{
-    if (!r->errors)
-        r->errors = json_object();
-    if (!json_object_get(r->errors, field))
-        json_object_set_new(r->errors, field, json_string(tr(r, message)));
-    return R_BAD_REQUEST;
 }
 
 /* Keyed-hash rate limit: at most limit hits per window for key. */
@@ -204,41 +176,41 @@ static Result validate_join(Request *r, const JoinRequest *j)
     Result res = R_OK;
     int org = j->kind && strcmp(j->kind, "organisation") == 0;
     if (!in_list(kind_codes, j->kind))
-        res = field_error(r, "kind", N_("Please choose one of the options."));
+        res = param_error(r, "kind", N_("Please choose one of the options."));
     if (!j->name || !*j->name)
-        res = field_error(r, "name", N_("This field is required."));
+        res = param_error(r, "name", N_("This field is required."));
     else if (!plain_text(j->name))
-        res = field_error(r, "name", N_("This contains characters that are not allowed."));
+        res = param_error(r, "name", N_("This contains characters that are not allowed."));
     else if (text_length(j->name) > 200)
-        res = field_error(r, "name", N_("This is too long."));
+        res = param_error(r, "name", N_("This is too long."));
     if (!j->email || !valid_email(j->email))
-        res = field_error(r, "email", N_("Please enter a valid email address."));
+        res = param_error(r, "email", N_("Please enter a valid email address."));
     if (!valid_iso3(j->iso3) || !country_exists(r->db, j->iso3))
-        res = field_error(r, "iso3", N_("Please choose a country."));
+        res = param_error(r, "iso3", N_("Please choose a country."));
     if (!valid_languages(j->languages))
-        res = field_error(r, "languages", N_("Please choose one of the options."));
+        res = param_error(r, "languages", N_("Please choose one of the options."));
     if (!in_list(listing_codes, j->listing))
-        res = field_error(r, "listing", N_("Please choose one of the options."));
+        res = param_error(r, "listing", N_("Please choose one of the options."));
     if (org) {
         if (!j->org_name || !*j->org_name)
-            res = field_error(r, "org_name", N_("This field is required."));
+            res = param_error(r, "org_name", N_("This field is required."));
         else if (!plain_text(j->org_name))
-            res = field_error(r, "org_name", N_("This contains characters that are not allowed."));
+            res = param_error(r, "org_name", N_("This contains characters that are not allowed."));
         else if (text_length(j->org_name) > 200)
-            res = field_error(r, "org_name", N_("This is too long."));
+            res = param_error(r, "org_name", N_("This is too long."));
         if (!in_list(org_type_codes, j->org_type))
-            res = field_error(r, "org_type", N_("Please choose one of the options."));
+            res = param_error(r, "org_type", N_("Please choose one of the options."));
         if (j->website && *j->website &&
             ((strncmp(j->website, "https://", 8) && strncmp(j->website, "http://", 7)) ||
              !plain_text(j->website) || strchr(j->website, ' ') || strlen(j->website) > 300))
-            res = field_error(r, "website", N_("A web address starts with https://"));
+            res = param_error(r, "website", N_("A web address starts with https://"));
     }
     if (!j->not_government)
-        res = field_error(r, "not_government",
+        res = param_error(r, "not_government",
                           N_("Membership is for organisations and people that are not part of a "
                              "government. Please confirm this."));
     if (!j->consent_store)
-        res = field_error(r, "consent_store",
+        res = param_error(r, "consent_store",
                           N_("We can only keep your application with your consent."));
     for (int i = 0; j->groups && j->groups[i]; i++) {
         sqlite3_stmt *st = db_prepare(r->db, "SELECT 1 FROM working_groups WHERE slug = :s");
@@ -246,7 +218,7 @@ static Result validate_join(Request *r, const JoinRequest *j)
         int found = db_step(st) == SQLITE_ROW;
         db_done(st);
         if (!found)
-            res = field_error(r, "groups", N_("Please choose one of the options."));
+            res = param_error(r, "groups", N_("Please choose one of the options."));
     }
     return res;
 }
@@ -466,13 +438,13 @@ static void join_form(Request *r, const JoinRequest *j)
     json_decref(r->data);
     r->data = json_build(
         "{s:o, s:o, s:o, s:o, s:o, s:o}", "form", typed, "countries", country_options(r, j->iso3),
-        "org_types", options(r, org_type_codes, org_type_labels, j->org_type), "listings",
-        options(r, listing_codes, listing_labels, j->listing), "groups",
+        "org_types", form_options(r, org_type_codes, org_type_labels, j->org_type), "listings",
+        form_options(r, listing_codes, listing_labels, j->listing), "groups",
         group_options(r, j->groups), "languages_offered",
-        options(r, (const char *const[]){"en", "es", "fr", "ar", "pt", "ru", "zh", NULL},
-                (const char *const[]){"English", "Español", "Français", "العربية", "Português",
-                                      "Русский", "中文", NULL},
-                NULL));
+        form_options(r, (const char *const[]){"en", "es", "fr", "ar", "pt", "ru", "zh", NULL},
+                     (const char *const[]){"English", "Español", "Français", "العربية", "Português",
+                                           "Русский", "中文", NULL},
+                     NULL));
 }
 
 Result join_page(Request *r)
@@ -634,9 +606,9 @@ Result admin_members_page(Request *r)
                              strcmp(db_text(st, 1), "organisation") == 0, "iso3", iso3, "status",
                              db_text(st, 3), "name", db_text(st, 6), "email", db_text(st, 7),
                              "org_name", db_text(st, 8), "org_type",
-                             *db_text(st, 9)
-                                 ? tr(r, label_of(org_type_codes, org_type_labels, db_text(st, 9)))
-                                 : "",
+                             *db_text(st, 9) ? tr(r, code_label(org_type_codes, org_type_labels,
+                                                                db_text(st, 9)))
+                                             : "",
                              "website", db_text(st, 10), "reason", db_text(st, 11), "can_decide",
                              strcmp(db_text(st, 3), "pending") == 0));
     }
@@ -644,7 +616,7 @@ Result admin_members_page(Request *r)
     r->page = "admin_members";
     r->title = tr(r, "Membership applications");
     r->data = json_build("{s:o, s:o, s:s}", "members", list, "statuses",
-                         options(r, status_codes, status_labels, status), "status", status);
+                         form_options(r, status_codes, status_labels, status), "status", status);
     return R_OK;
 }
 
@@ -841,19 +813,19 @@ Result members_page(Request *r)
             continue;
         }
         json_array_append_new(
-            list,
-            json_build("{s:b, s:s, s:s, s:s, s:s, s:s, s:s}", "is_organisation", org, "name",
-                       org ? db_text(st, 5) : db_text(st, 3), "org_type",
-                       org ? tr(r, label_of(org_type_codes, org_type_labels, db_text(st, 6))) : "",
-                       "website", db_text(st, 7), "languages", db_text(st, 9), "iso3",
-                       db_text(st, 1), "country", db_text(st, 10)));
+            list, json_build(
+                      "{s:b, s:s, s:s, s:s, s:s, s:s, s:s}", "is_organisation", org, "name",
+                      org ? db_text(st, 5) : db_text(st, 3), "org_type",
+                      org ? tr(r, code_label(org_type_codes, org_type_labels, db_text(st, 6))) : "",
+                      "website", db_text(st, 7), "languages", db_text(st, 9), "iso3",
+                      db_text(st, 1), "country", db_text(st, 10)));
     }
     db_done(st);
     r->page = "members";
     r->title = tr(r, "Members");
     r->data = json_build("{s:o, s:i, s:o, s:o, s:o}", "members", list, "unlisted", unlisted,
                          "countries", country_options(r, iso3), "types",
-                         options(r, org_type_codes, org_type_labels, type), "groups",
+                         form_options(r, org_type_codes, org_type_labels, type), "groups",
                          group_options(r, (const char *const[]){group, NULL}));
     json_object_set_new(r->data, "individual_selected",
                         json_boolean(type && strcmp(type, "individual") == 0));
@@ -897,9 +869,9 @@ static json_t *person_organisations(Request *r, int64_t person, int forms)
                        db_text(st, 8), "is_contact", strcmp(db_text(st, 6), "contact") == 0);
         if (forms) {
             json_object_set_new(o, "listings",
-                                options(r, listing_codes, listing_labels, db_text(st, 5)));
+                                form_options(r, listing_codes, listing_labels, db_text(st, 5)));
             json_object_set_new(o, "org_types",
-                                options(r, org_type_codes, org_type_labels, db_text(st, 3)));
+                                form_options(r, org_type_codes, org_type_labels, db_text(st, 3)));
         }
         json_array_append_new(list, o);
     }
@@ -949,7 +921,7 @@ static Result profile_form(Request *r, int64_t person)
     json_decref(r->data);
     r->data =
         json_build("{s:o, s:o, s:o, s:o, s:o}", "person", p, "listings",
-                   options(r, listing_codes, listing_labels, listing), "organisations",
+                   form_options(r, listing_codes, listing_labels, listing), "organisations",
                    person_organisations(r, person, 1), "memberships", person_memberships(r, person),
                    "countries", country_options(r, json_string_value(json_object_get(p, "iso3"))));
     r->page = "profile";
@@ -986,7 +958,7 @@ Result profile_post(Request *r)
     int bad = param_text(r, "name", 1, 200, 0, &name) != R_OK;
     bad |= param_optional_text(r, "languages", 64, 0, &languages) != R_OK;
     if (languages && !valid_languages(languages))
-        bad |= field_error(r, "languages", N_("Please choose one of the options.")) != R_OK;
+        bad |= param_error(r, "languages", N_("Please choose one of the options.")) != R_OK;
     bad |= param_enum(r, "listing", listing_codes, &listing) != R_OK;
     if (bad) {
         json_t *errors = json_incref(r->errors);
@@ -1079,7 +1051,7 @@ Result profile_close_post(Request *r)
         return res;
     if (!checked(r, "confirm")) {
         profile_form(r, person);
-        field_error(r, "confirm", N_("Please tick the box to confirm."));
+        param_error(r, "confirm", N_("Please tick the box to confirm."));
         return R_BAD_REQUEST;
     }
     int64_t user = r->user->id;
@@ -1175,13 +1147,13 @@ static Result read_query(Request *r, Query *q)
         res = R_BAD_REQUEST;
     q->country = param_raw(r, "country");
     if (q->country && !valid_iso3(q->country))
-        res = field_error(r, "country", N_("Please choose a country."));
+        res = param_error(r, "country", N_("Please choose a country."));
     q->status = param_raw(r, "status");
     if (q->status && !in_list(status_codes, q->status))
-        res = field_error(r, "status", N_("Please choose one of the options."));
+        res = param_error(r, "status", N_("Please choose one of the options."));
     q->kind = param_raw(r, "kind");
     if (q->kind && !in_list(kind_codes, q->kind))
-        res = field_error(r, "kind", N_("Please choose one of the options."));
+        res = param_error(r, "kind", N_("Please choose one of the options."));
     return res;
 }
 
@@ -1363,10 +1335,10 @@ Result organisation_post(Request *r)
     int bad = param_text(r, "name", 1, 200, 0, &name) != R_OK;
     bad |= param_optional_text(r, "website", 300, 0, &website) != R_OK;
     if (website && *website && strncmp(website, "https://", 8) && strncmp(website, "http://", 7))
-        bad |= field_error(r, "website", N_("A web address starts with https://")) != R_OK;
+        bad |= param_error(r, "website", N_("A web address starts with https://")) != R_OK;
     bad |= param_optional_text(r, "languages", 64, 0, &languages) != R_OK;
     if (languages && !valid_languages(languages))
-        bad |= field_error(r, "languages", N_("Please choose one of the options.")) != R_OK;
+        bad |= param_error(r, "languages", N_("Please choose one of the options.")) != R_OK;
     bad |= param_enum(r, "listing", listing_codes, &listing) != R_OK;
     bad |= param_enum(r, "org_type", org_type_codes, &type) != R_OK;
     if (bad) {

@@ -128,12 +128,33 @@ const char *param_raw(Request *r, const char *name)
     return strlen(p->value) == p->len ? p->value : "\x01";
 }
 
-static Result field_error(Request *r, const char *name, const char *message)
+Result param_error(Request *r, const char *name, const char *message)
 {
     if (!r->errors)
         r->errors = json_object();
-    json_object_set_new(r->errors, name, json_string(tr(r, message)));
+    /* The first problem found with a field is the one to show. */
+    if (!json_object_get(r->errors, name))
+        json_object_set_new(r->errors, name, json_string(tr(r, message)));
     return R_BAD_REQUEST;
+}
+
+json_t *form_options(Request *r, const char *const *codes, const char *const *labels,
+                     const char *selected)
+{
+    json_t *list = json_array();
+    for (int i = 0; codes[i]; i++)
+        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", codes[i], "label",
+                                               tr(r, labels[i]), "selected",
+                                               selected && strcmp(selected, codes[i]) == 0));
+    return list;
+}
+
+const char *code_label(const char *const *codes, const char *const *labels, const char *code)
+{
+    for (int i = 0; codes[i]; i++)
+        if (strcmp(codes[i], code) == 0)
+            return labels[i];
+    return code;
 }
 
 /* Trims ASCII whitespace from both ends into the arena. */
@@ -164,9 +185,9 @@ Result param_optional_text(Request *r, const char *name, size_t max_len, int mul
         return R_OK;
     const char *s = trimmed(r, raw);
     if (!utf8_valid_text(s, strlen(s)) || (!multiline && strpbrk(s, "\r\n\t")))
-        return field_error(r, name, N_("This contains characters that are not allowed."));
+        return param_error(r, name, N_("This contains characters that are not allowed."));
     if (utf8_length(s) > max_len)
-        return field_error(r, name, N_("This is too long."));
+        return param_error(r, name, N_("This is too long."));
     *out = s;
     return R_OK;
 }
@@ -178,9 +199,9 @@ Result param_text(Request *r, const char *name, size_t min_len, size_t max_len, 
     if (res != R_OK)
         return res;
     if (!*out || **out == 0)
-        return field_error(r, name, N_("This field is required."));
+        return param_error(r, name, N_("This field is required."));
     if (utf8_length(*out) < min_len)
-        return field_error(r, name, N_("This is too short."));
+        return param_error(r, name, N_("This is too short."));
     return R_OK;
 }
 
@@ -188,21 +209,21 @@ Result param_int(Request *r, const char *name, int64_t min, int64_t max, int64_t
 {
     const char *s = param_raw(r, name);
     if (!s || !*s)
-        return field_error(r, name, N_("This field is required."));
+        return param_error(r, name, N_("This field is required."));
     int negative = *s == '-';
     const char *p = s + negative;
     if (!*p || strlen(p) > 18)
-        return field_error(r, name, N_("Please enter a whole number."));
+        return param_error(r, name, N_("Please enter a whole number."));
     int64_t v = 0;
     for (; *p; p++) {
         if (!isdigit((unsigned char)*p))
-            return field_error(r, name, N_("Please enter a whole number."));
+            return param_error(r, name, N_("Please enter a whole number."));
         v = v * 10 + (*p - '0');
     }
     if (negative)
         v = -v;
     if (v < min || v > max)
-        return field_error(r, name, N_("This number is out of range."));
+        return param_error(r, name, N_("This number is out of range."));
     *out = v;
     return R_OK;
 }
@@ -211,14 +232,14 @@ Result param_enum(Request *r, const char *name, const char *const *allowed, int 
 {
     const char *s = param_raw(r, name);
     if (!s || !*s)
-        return field_error(r, name, N_("Please choose one."));
+        return param_error(r, name, N_("Please choose one."));
     for (int i = 0; allowed[i]; i++) {
         if (strcmp(s, allowed[i]) == 0) {
             *out = i;
             return R_OK;
         }
     }
-    return field_error(r, name, N_("Please choose one of the options."));
+    return param_error(r, name, N_("Please choose one of the options."));
 }
 
 int valid_iso3(const char *s)
@@ -231,7 +252,7 @@ Result param_iso3(Request *r, const char *name, const char **out)
 {
     const char *s = param_raw(r, name);
     if (!valid_iso3(s))
-        return field_error(r, name, N_("Please choose a country."));
+        return param_error(r, name, N_("Please choose a country."));
     *out = s;
     return R_OK;
 }
@@ -266,12 +287,12 @@ Result param_email(Request *r, const char *name, const char **out)
 {
     const char *raw = param_raw(r, name);
     if (!raw || !*raw)
-        return field_error(r, name, N_("Please enter your email address."));
+        return param_error(r, name, N_("Please enter your email address."));
     char *s = (char *)trimmed(r, raw);
     for (char *p = s; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     if (!valid_email(s))
-        return field_error(r, name, N_("Please enter a valid email address."));
+        return param_error(r, name, N_("Please enter a valid email address."));
     *out = s;
     return R_OK;
 }
