@@ -733,23 +733,23 @@ Result country_action_post(Request *r)
                   arena_printf(r->arena, "country %s", iso3), detail) != R_OK ||
         db_commit(r->db) != R_OK)
         return R_INTERNAL;
-    country_cache_invalidate();
     return http_redirect(r, arena_printf(r->arena, "/countries/%s#actions", iso3));
 }
 
-Result country_action_delete_post(Request *r)
+/* Deletes the row of the path's {id} in the path's country with st (a
+ * DELETE taking :id and :iso3), audits it and goes back to anchor. */
+static Result delete_in_country(Request *r, const char *iso3, sqlite3_stmt *st, const char *action,
+                                const char *anchor)
 {
-    const char *iso3;
-    Result res = editable_country(r, &iso3);
-    if (res != R_OK)
-        return res;
     int64_t id;
-    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK) {
+        db_done(st);
         return R_NOT_FOUND;
-    if (db_begin(r->db) != R_OK)
+    }
+    if (db_begin(r->db) != R_OK) {
+        db_done(st);
         return R_INTERNAL;
-    sqlite3_stmt *st =
-        db_prepare(r->db, "DELETE FROM treaty_actions WHERE id = :id AND iso3 = :iso3");
+    }
     db_bind_int(st, ":id", id);
     db_bind_text(st, ":iso3", iso3);
     int rc = db_step(st);
@@ -760,13 +760,22 @@ Result country_action_delete_post(Request *r)
         db_rollback(r->db);
         return R_NOT_FOUND;
     }
-    if (audit_log(r->db, r->user->id, "treaty action deleted",
-                  arena_printf(r->arena, "country %s", iso3),
-                  arena_printf(r->arena, "action %lld", (long long)id)) != R_OK ||
+    if (audit_log(r->db, r->user->id, action, arena_printf(r->arena, "country %s", iso3),
+                  arena_printf(r->arena, "id %lld", (long long)id)) != R_OK ||
         db_commit(r->db) != R_OK)
         return R_INTERNAL;
-    country_cache_invalidate();
-    return http_redirect(r, arena_printf(r->arena, "/countries/%s#actions", iso3));
+    return http_redirect(r, arena_printf(r->arena, "/countries/%s#%s", iso3, anchor));
+}
+
+Result country_action_delete_post(Request *r)
+{
+    const char *iso3;
+    Result res = editable_country(r, &iso3);
+    if (res != R_OK)
+        return res;
+    return delete_in_country(
+        r, iso3, db_prepare(r->db, "DELETE FROM treaty_actions WHERE id = :id AND iso3 = :iso3"),
+        "treaty action deleted", "actions");
 }
 
 Result country_stage_post(Request *r)
@@ -822,29 +831,9 @@ Result country_stage_delete_post(Request *r)
     Result res = editable_country(r, &iso3);
     if (res != R_OK)
         return res;
-    int64_t id;
-    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
-        return R_NOT_FOUND;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    sqlite3_stmt *st =
-        db_prepare(r->db, "DELETE FROM domestic_stages WHERE id = :id AND iso3 = :iso3");
-    db_bind_int(st, ":id", id);
-    db_bind_text(st, ":iso3", iso3);
-    int rc = db_step(st);
-    db_done(st);
-    if (rc != SQLITE_DONE)
-        return R_INTERNAL;
-    if (db_changes(r->db) == 0) {
-        db_rollback(r->db);
-        return R_NOT_FOUND;
-    }
-    if (audit_log(r->db, r->user->id, "domestic stage deleted",
-                  arena_printf(r->arena, "country %s", iso3),
-                  arena_printf(r->arena, "stage %lld", (long long)id)) != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
-    return http_redirect(r, arena_printf(r->arena, "/countries/%s#stages", iso3));
+    return delete_in_country(
+        r, iso3, db_prepare(r->db, "DELETE FROM domestic_stages WHERE id = :id AND iso3 = :iso3"),
+        "domestic stage deleted", "stages");
 }
 
 /* ---- /treaties/{slug} ---- */
@@ -902,10 +891,4 @@ Result treaty_page(Request *r)
                          "parties", parties, "signatories", signatories, "signatures", signatures,
                          "states", (int)n, "participants", states);
     return R_OK;
-}
-
-void country_cache_invalidate(void)
-{
-    /* Nothing is cached yet; the hook keeps writers honest when a cache
-     * arrives. */
 }

@@ -13,9 +13,6 @@ enum { INSTRUMENT_COVENANT = 1, INSTRUMENT_PROTOCOL = 2 };
  * R_INTERNAL with the line of a bad row on stderr. */
 Result country_seed(Db *db);
 
-/* Called after any change to treaty actions, for caches of derived status. */
-void country_cache_invalidate(void);
-
 /* Frees the parsed map (at exit, for leak checkers). */
 void country_map_free(void);
 
