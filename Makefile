@@ -81,10 +81,24 @@ build/asan/test/%: tests/unit/%.c $(ASAN_OBJS)
 	@mkdir -p build/asan/test
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $@ $^ $(LIBS) -lcmocka
 
-build/fuzz/%: tests/fuzz/%.c $(SRCS) build/assets.c src/*.h
+# The sources are compiled once for all the fuzzers (with coverage for
+# libFuzzer), then each harness links against them.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+               -Isrc -Ibuild $(shell pkg-config --cflags $(PKGS))
+FUZZ_OBJS := $(patsubst src/%.c,build/fuzz/obj/%.o,$(SRCS)) build/fuzz/obj/assets.o
+.SECONDARY: $(FUZZ_OBJS)
+
+build/fuzz/obj/%.o: src/%.c src/*.h src/routes.def
+	@mkdir -p build/fuzz/obj
+	$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build/fuzz/obj/assets.o: build/assets.c src/assets.h
+	@mkdir -p build/fuzz/obj
+	$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p build/fuzz
-	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
-	    $(shell pkg-config --cflags $(PKGS)) -o $@ $< $(SRCS) build/assets.c $(LIBS)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 unit: $(addprefix build/test/,$(UNIT))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
@@ -102,18 +116,22 @@ e2e-asan: build/asan/ratify
 	$(LSAN) RATIFY_BIN=$(CURDIR)/build/asan/ratify RATIFY_SANITIZED=1 \
 	    $(PYTHON) -m pytest -q tests/e2e tests/browser
 
+# A fuzzer that finds a crash fails the build, with the end of its report.
 fuzz-short: $(addprefix build/fuzz/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
 	    echo "== $$f for $(FUZZ_SECONDS_IN_TEST)s"; \
+	    seeds=tests/fuzz/corpus/$${f#fuzz_}; [ -d $$seeds ] || seeds=; \
 	    mkdir -p build/corpus/$$f; \
-	    build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS_IN_TEST) -print_final_stats=0 \
-	        build/corpus/$$f tests/fuzz/corpus/$${f#fuzz_} 2>&1 | tail -n 2; \
+	    $(LSAN) build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS_IN_TEST) -print_final_stats=0 \
+	        build/corpus/$$f $$seeds > build/$$f.log 2>&1 || { tail -n 40 build/$$f.log; exit 1; }; \
+	    tail -n 1 build/$$f.log; \
 	done
 
 fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
+	    seeds=tests/fuzz/corpus/$${f#fuzz_}; [ -d $$seeds ] || seeds=; \
 	    mkdir -p build/corpus/$$f; \
-	    build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) build/corpus/$$f tests/fuzz/corpus/$${f#fuzz_}; \
+	    $(LSAN) build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) build/corpus/$$f $$seeds; \
 	done
 
 tools-test:

@@ -497,7 +497,7 @@ Result auth_welcome_post(Request *r)
         return R_BAD_REQUEST;
     param_optional_text(r, "confirm", PASSWORD_MAX, 0, &confirm);
     if (!confirm || strcmp(password, confirm) != 0) {
-        param_error(r, "confirm", "The two passwords are not the same.");
+        param_error(r, "confirm", N_("The two passwords are not the same."));
         return R_BAD_REQUEST;
     }
     char pw_hash[128];

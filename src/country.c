@@ -636,7 +636,7 @@ static Result param_date(Request *r, const char *name, const char **out)
 {
     const char *v = param_raw(r, name);
     if (!valid_date(v)) {
-        param_error(r, name, "Please enter a date as YYYY-MM-DD.");
+        param_error(r, name, N_("Please enter a date as YYYY-MM-DD."));
         return R_BAD_REQUEST;
     }
     *out = v;
@@ -649,7 +649,7 @@ static Result param_link(Request *r, const char *name, const char **out)
     if (res != R_OK)
         return res;
     if (*out && **out && strncmp(*out, "https://", 8) != 0 && strncmp(*out, "http://", 7) != 0) {
-        param_error(r, name, "A source must be a web address (https://...).");
+        param_error(r, name, N_("A source must be a web address (https://...)."));
         return R_BAD_REQUEST;
     }
     return R_OK;
@@ -692,7 +692,7 @@ Result country_action_post(Request *r)
     int64_t instrument = instrument_param(r);
     int bad = !instrument;
     if (bad) {
-        param_error(r, "instrument", "Please choose one of the options.");
+        param_error(r, "instrument", N_("Please choose one of the options."));
     }
     bad |= param_enum(r, "kind", kind_codes, &kind) != R_OK;
     bad |= param_date(r, "date", &date) != R_OK;
@@ -700,7 +700,7 @@ Result country_action_post(Request *r)
     bad |= param_link(r, "source_url", &source) != R_OK;
     bad |= param_optional_text(r, "note", 2000, 1, &note) != R_OK;
     if (!bad && strcmp(kind_codes[kind], "declaration") == 0 && (!article || !*article)) {
-        param_error(r, "article", "A declaration needs the article it is made under.");
+        param_error(r, "article", N_("A declaration needs the article it is made under."));
         bad = 1;
     }
     if (bad)
@@ -789,7 +789,7 @@ Result country_stage_post(Request *r)
     int64_t instrument = instrument_param(r);
     int bad = !instrument;
     if (bad) {
-        param_error(r, "instrument", "Please choose one of the options.");
+        param_error(r, "instrument", N_("Please choose one of the options."));
     }
     bad |= param_enum(r, "stage", stage_codes, &stage) != R_OK;
     bad |= param_date(r, "date", &date) != R_OK;

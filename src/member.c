@@ -68,7 +68,7 @@ static const char *const kind_codes[] = {"individual", "organisation", NULL};
 static const char *const listing_codes[] = {"public", "members", "hidden", NULL};
 static const char *const listing_labels[] = {N_("Public: anyone can see that I am a member"),
                                              N_("Members only: only logged-in members can see it"),
-                                             N_("Hidden: only the coalition's coordinators know"),
+                                             N_("Hidden: only your country's coordinators and the secretariat know"),
                                              NULL};
 
 enum { JOIN_LIMIT = 5, JOIN_WINDOW = 3600, CONFIRM_HOURS = 7 * 24, WELCOME_HOURS = 72 };
