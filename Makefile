@@ -104,7 +104,9 @@ unit: $(addprefix build/test/,$(UNIT))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
 # fontconfig's pattern caches look like leaks to LSan: see tests/lsan.supp.
-LSAN := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
+# G_SLICE=always-malloc lets ASan see GLib's (Pango's) allocations.
+LSAN := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+        G_SLICE=always-malloc
 
 unit-asan: $(addprefix build/asan/test/,$(UNIT))
 	@set -e; for t in $^; do echo "== $$t (asan)"; $(LSAN) $$t; done

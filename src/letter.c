@@ -846,6 +846,11 @@ Result letter_pdf_page(Request *r)
         .signature = l.sender,
     };
     res = pdf_letter(&pdf, &r->body_out);
+    if (res == R_BAD_REQUEST || res == R_TOO_LARGE) {
+        r->message = tr(r, "This letter holds text that cannot be printed, or too much of it. "
+                           "Please edit it and try again.");
+        return R_BAD_REQUEST;
+    }
     if (res != R_OK)
         return res;
     r->content_type = "application/pdf";

@@ -77,7 +77,7 @@
 
 /* Longer than any word or web address a letter holds, in characters. */
 #define LONGEST_WORD 500
-/* The most combining marks one character may carry (see stream_safe). */
+/* The most combining marks one character may carry (see settable). */
 #define MAX_MARKS 30
 
 /* Colours: near-black ink, a dark blue for the letterhead, grey for small
@@ -86,8 +86,10 @@ static const double INK[3] = {0.10, 0.10, 0.12};
 static const double ACCENT[3] = {0.10, 0.22, 0.38};
 static const double MUTED[3] = {0.38, 0.38, 0.40};
 
+/* A paper size, in points. */
 typedef struct {
-    double width, height, margin;
+    double width, height;
+    double margin; /* on all four sides */
 } Sheet;
 
 static const Sheet SHEETS[] = {
@@ -149,31 +151,40 @@ typedef struct {
     const double *colour;
 } Block;
 
-/* The language tags written right to left (primary subtag). */
-static int lang_is_rtl(const char *lang, int *arabic_script)
+/* The ISO 639-1 language codes, each followed by a space. Pango keeps
+ * caches for every language it is given for as long as the thread's font
+ * map lives (about 35 KB each, measured), so only real languages, and only
+ * their primary subtag, reach it. */
+static const char ISO_639_1[] =
+    "aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv "
+    "cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho "
+    "hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku "
+    "kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn "
+    "no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm "
+    "sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi "
+    "vo wa wo xh yi yo za zh zu ";
+
+/* Languages written right to left: in the Arabic script, and in others. */
+static const char RTL_ARABIC_SCRIPT[] = "ar fa ps sd ug ur ";
+static const char RTL_OTHER_SCRIPT[] = "dv he yi ";
+
+/* 1 if the two-letter code is in list (codes each followed by a space). */
+static int code_in(const char *list, const char *code)
 {
-    static const char *const rtl[] = {"ar",  "fa", "ur", "ps", "sd", "ug",
-                                      "ckb", "dv", "he", "iw", "yi"};
-    size_t n = strcspn(lang, "-_");
-    for (size_t i = 0; i < sizeof rtl / sizeof rtl[0]; i++) {
-        if (strlen(rtl[i]) == n && strncasecmp(lang, rtl[i], n) == 0) {
-            /* Every one before "dv" is written in the Arabic script. */
-            *arabic_script = i < 7;
+    for (const char *p = list; *p; p += 3)
+        if (p[0] == code[0] && p[1] == code[1])
             return 1;
-        }
-    }
-    *arabic_script = 0;
     return 0;
 }
 
-/* 1 if lang looks like a BCP 47 tag: letters, digits, '-' and '_', 1..35
- * bytes, starting with a letter. */
-static int lang_valid(const char *lang)
+/* Puts the primary language subtag of the BCP 47 tag lang, lowercased,
+ * into code. Returns 1, or 0 when that subtag is not an ISO 639-1 code or
+ * the tag is longer than 35 bytes or holds anything but letters, digits,
+ * '-' and '_'. */
+static int lang_primary(const char *lang, char code[3])
 {
     size_t n = strlen(lang);
-    if (n == 0 || n > 35)
-        return 0;
-    if (!((lang[0] >= 'a' && lang[0] <= 'z') || (lang[0] >= 'A' && lang[0] <= 'Z')))
+    if (n > 35 || strcspn(lang, "-_") != 2)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = lang[i];
@@ -182,7 +193,10 @@ static int lang_valid(const char *lang)
         if (!ok)
             return 0;
     }
-    return 1;
+    code[0] = (char)(lang[0] | 0x20); /* ASCII letters: lowercase */
+    code[1] = (char)(lang[1] | 0x20);
+    code[2] = '\0';
+    return code_in(ISO_639_1, code);
 }
 
 static int is_blank(char c)
@@ -473,16 +487,21 @@ static cairo_status_t write_to_buf(void *closure, const unsigned char *data, uns
     return CAIRO_STATUS_SUCCESS;
 }
 
-/* 1 if no character of the valid UTF-8 text s carries more than
- * MAX_MARKS combining marks, the limit of Unicode's Stream-Safe Text Format
- * (UAX #15). No script needs more; "Zalgo" text has thousands, and Pango
- * and HarfBuzz take time that grows with the square of their number
- * (64,000 on one letter took 21 s). */
-static int stream_safe(const char *s)
+/* 1 if the valid UTF-8 text s can be set: it holds no noncharacter
+ * (U+FDD0..U+FDEF, U+FFFE, U+FFFF and their like in every plane), which
+ * cairo refuses to write, failing the whole PDF; and no character carries
+ * more than MAX_MARKS combining marks, the limit of Unicode's Stream-Safe
+ * Text Format (UAX #15). No script needs more; "Zalgo" text has thousands,
+ * and Pango and HarfBuzz take time that grows with the square of their
+ * number (64,000 on one letter took 21 s). */
+static int settable(const char *s)
 {
     int marks = 0;
     for (; *s; s = g_utf8_next_char(s)) {
-        marks = g_unichar_combining_class(g_utf8_get_char(s)) ? marks + 1 : 0;
+        gunichar c = g_utf8_get_char(s);
+        if ((c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE)
+            return 0;
+        marks = g_unichar_combining_class(c) ? marks + 1 : 0;
         if (marks > MAX_MARKS)
             return 0;
     }
@@ -498,10 +517,11 @@ static Result check_field(const char *s, size_t *total)
     *total += n;
     if (*total > PDF_MAX_TEXT)
         return R_TOO_LARGE;
-    return utf8_valid_text(s, n) && stream_safe(s) ? R_OK : R_BAD_REQUEST;
+    return utf8_valid_text(s, n) && settable(s) ? R_OK : R_BAD_REQUEST;
 }
 
-static Result check_letter(const LetterPdf *l)
+/* Checks every field of l, and puts its language code into lang. */
+static Result check_letter(const LetterPdf *l, char lang[3])
 {
     const char *fields[] = {l->org_name, l->org_address, l->place_and_date, l->recipient,
                             l->subject,  l->body,        l->signature,      l->lang};
@@ -511,9 +531,11 @@ static Result check_letter(const LetterPdf *l)
         if (rc != R_OK)
             return rc;
     }
-    if (l->lang && l->lang[0] && !lang_valid(l->lang))
-        return R_BAD_REQUEST;
-    return R_OK;
+    if (!l->lang || !l->lang[0]) {
+        strcpy(lang, "en");
+        return R_OK;
+    }
+    return lang_primary(l->lang, lang) ? R_OK : R_BAD_REQUEST;
 }
 
 /* The first pass: everything on page 1 down to the signature. */
@@ -623,7 +645,8 @@ Result pdf_letter(const LetterPdf *letter, Buf *out)
 {
     assert(letter && out);
     assert(letter->paper == PAPER_A4 || letter->paper == PAPER_LETTER);
-    Result rc = check_letter(letter);
+    char lang[3];
+    Result rc = check_letter(letter, lang);
     if (rc != R_OK)
         return rc;
 
@@ -635,8 +658,6 @@ Result pdf_letter(const LetterPdf *letter, Buf *out)
     }
     char **paras;
     size_t nparas = split_paragraphs(a, body, &paras);
-    const char *lang = letter->lang && letter->lang[0] ? letter->lang : "en";
-    int arabic_script;
     const Sheet *sheet = &SHEETS[letter->paper];
     size_t start = out->len;
 
@@ -655,7 +676,8 @@ Result pdf_letter(const LetterPdf *letter, Buf *out)
     }
 
     Flow f = {0};
-    f.rtl = lang_is_rtl(lang, &arabic_script);
+    int arabic_script = code_in(RTL_ARABIC_SCRIPT, lang);
+    f.rtl = arabic_script || code_in(RTL_OTHER_SCRIPT, lang);
     f.size = arabic_script ? ARABIC_BODY_SIZE : BODY_SIZE;
     f.leading = arabic_script ? ARABIC_LEADING : BODY_LEADING;
     f.org_leading = arabic_script ? ARABIC_ORG_LEADING : ORG_LEADING;

@@ -20,8 +20,8 @@ typedef enum {
 } Paper;
 
 /* The largest text pdf_letter() accepts, all fields together, in bytes. A
- * long letter is some 20 KiB; the limit keeps one request from holding a
- * worker thread for seconds. */
+ * long letter is some 20 KiB; at this limit the most awkward text (CJK with
+ * no spaces, thousands of short lines) takes about a second to set. */
 enum { PDF_MAX_TEXT = 128 * 1024 };
 
 /* One letter. Every string is UTF-8 plain text owned by the caller and only
@@ -31,10 +31,11 @@ enum { PDF_MAX_TEXT = 128 * 1024 };
 typedef struct {
     Paper paper;
     /* The letter's language as a BCP 47 tag ("en", "es", "fr", "ar", "pt",
-     * "pt-BR"); NULL or "" means "en". It sets the Pango language (font
-     * choice and shaping), and for ar, fa, he, ur (and the other scripts
-     * written right to left: ps, sd, ug, yi, dv, ckb) every paragraph runs
-     * right to left and the page is mirrored. */
+     * "pt-BR") whose first subtag is an ISO 639-1 code; NULL or "" means
+     * "en". That code (region and script subtags are ignored) sets the
+     * Pango language, which picks fonts and shaping; for ar, fa, he, ur
+     * (and ps, sd, ug, yi, dv) every paragraph runs right to left and the
+     * page is mirrored. */
     const char *lang;
     const char *org_name;       /* letterhead: the sending organisation, or the person's name */
     const char *org_address;    /* letterhead, small, under the name; may span several lines */
@@ -56,13 +57,16 @@ typedef struct {
  * with the letterhead (org_name in a larger Noto Sans, org_address small
  * under it, a thin rule), then place_and_date at the end of the line (right,
  * or left in a right-to-left letter), recipient, the subject in bold, the
- * body in 11 pt Noto Serif with 1.35 line spacing, justified, and the
- * signature after room for a handwritten one. A letter that does not fit
+ * body in 11 pt Noto Serif with 1.35 line spacing (12 pt Noto Naskh Arabic
+ * with 1.6 in a language written in the Arabic script), justified, and the
+ * signature after room for a handwritten one; a closing paragraph of up to
+ * three lines moves to the next page with the signature. A letter that does not fit
  * flows onto further pages, each headed by org_name small over a rule; when
  * there is more than one page every page is numbered "n / N" at the foot.
  * Pango breaks words only where the text allows it: at spaces, at soft
  * hyphens (U+00AD, printed as a hyphen when a line breaks there) and, for a
- * word wider than the line, between characters. Scripts other than Latin,
+ * word wider than the line, between characters (text holding a "word" of
+ * more than 500 characters is broken wherever its lines are full). Scripts other than Latin,
  * Greek and Cyrillic come from the other Noto fonts through fontconfig;
  * Arabic is shaped and set right to left.
  *
@@ -74,10 +78,11 @@ typedef struct {
  *
  * Returns R_OK; R_BAD_REQUEST when body is NULL or blank, when any field is
  * not valid UTF-8 or holds a control character other than TAB, LF and CR
- * (utf8_valid_text) or a character with more than 30 combining marks in a
- * row (Unicode's Stream-Safe Text Format, UAX #15), or when lang is not a language tag (letters,
- * digits,
- * '-' and '_', at most 35 bytes); R_TOO_LARGE when the fields together exceed
+ * (utf8_valid_text), a noncharacter (U+FDD0..U+FDEF, U+FFFE, U+FFFF and
+ * the same in other planes) or a character with more than 30 combining
+ * marks (Unicode's Stream-Safe Text Format, UAX #15), or when lang is not a
+ * tag as described above (an ISO 639-1 code, then only letters, digits, '-'
+ * and '_', 35 bytes at most); R_TOO_LARGE when the fields together exceed
  * PDF_MAX_TEXT bytes; R_INTERNAL when cairo fails (logged).
  *
  * Thread-safe: each call has its own cairo surface, cairo context, Pango
@@ -85,7 +90,8 @@ typedef struct {
  * pango_cairo_font_map_get_default(), which since Pango 1.32.6 is a
  * separate font map for each thread. A server worker thread therefore loads
  * the fonts once and keeps them (a few MB) until it exits; see pdf.c for the
- * measurements behind that choice.
+ * measurements behind that choice. Call it from long-lived threads: a
+ * thread that renders one letter and exits loads the fonts every time.
  */
 Result pdf_letter(const LetterPdf *letter, Buf *out);
 

@@ -260,6 +260,13 @@ static void test_bad_input(void **state)
     letter = ANGOLA;
     letter.recipient = "Minister\x01";
     assert_int_equal(pdf_letter(&letter, &out), R_BAD_REQUEST);
+    /* Noncharacters are valid UTF-8, but cairo refuses to write them. */
+    const char *nonchars[] = {"\xef\xbf\xbe", "\xef\xb7\x90", "\xf0\x9f\xbf\xbf"};
+    for (size_t i = 0; i < sizeof nonchars / sizeof nonchars[0]; i++) {
+        letter = ANGOLA;
+        letter.subject = nonchars[i];
+        assert_int_equal(pdf_letter(&letter, &out), R_BAD_REQUEST);
+    }
     letter = ANGOLA;
     letter.body = NULL;
     assert_int_equal(pdf_letter(&letter, &out), R_BAD_REQUEST);
@@ -274,9 +281,19 @@ static void test_bad_input(void **state)
     letter.signature = zalgo.data;
     assert_int_equal(pdf_letter(&letter, &out), R_BAD_REQUEST);
     buf_free(&zalgo);
-    letter = ANGOLA;
-    letter.lang = "en'><x";
-    assert_int_equal(pdf_letter(&letter, &out), R_BAD_REQUEST);
+    /* Languages: only real ones reach Pango, which caches each for good. */
+    const char *bad_langs[] = {"en'><x",
+                               "xx",
+                               "english",
+                               "e",
+                               "x-klingon",
+                               "EN-us-"
+                               "0123456789012345678901234567890"};
+    for (size_t i = 0; i < sizeof bad_langs / sizeof bad_langs[0]; i++) {
+        letter = ANGOLA;
+        letter.lang = bad_langs[i];
+        assert_int_equal(pdf_letter(&letter, &out), R_BAD_REQUEST);
+    }
     char *huge = malloc(PDF_MAX_TEXT + 2);
     memset(huge, 'a', PDF_MAX_TEXT + 1);
     huge[PDF_MAX_TEXT + 1] = '\0';
