@@ -66,10 +66,10 @@ const char *const org_type_labels[] = {N_("Human rights NGO"),
                                        NULL};
 static const char *const kind_codes[] = {"individual", "organisation", NULL};
 static const char *const listing_codes[] = {"public", "members", "hidden", NULL};
-static const char *const listing_labels[] = {N_("Public: anyone can see that I am a member"),
-                                             N_("Members only: only logged-in members can see it"),
-                                             N_("Hidden: only your country's coordinators and the secretariat know"),
-                                             NULL};
+static const char *const listing_labels[] = {
+    N_("Public: anyone can see that I am a member"),
+    N_("Members only: only logged-in members can see it"),
+    N_("Hidden: only your country's coordinators and the secretariat know"), NULL};
 
 enum { JOIN_LIMIT = 5, JOIN_WINDOW = 3600, CONFIRM_HOURS = 7 * 24, WELCOME_HOURS = 72 };
 
@@ -601,16 +601,18 @@ Result admin_members_page(Request *r)
         if (!auth_covers_country(r->user, iso3))
             continue;
         json_array_append_new(
-            list, json_build("{s:I, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
-                             (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "is_organisation",
-                             strcmp(db_text(st, 1), "organisation") == 0, "iso3", iso3, "status",
-                             db_text(st, 3), "name", db_text(st, 6), "email", db_text(st, 7),
-                             "org_name", db_text(st, 8), "org_type",
-                             *db_text(st, 9) ? tr(r, code_label(org_type_codes, org_type_labels,
-                                                                db_text(st, 9)))
-                                             : "",
-                             "website", db_text(st, 10), "reason", db_text(st, 11), "can_decide",
-                             strcmp(db_text(st, 3), "pending") == 0));
+            list,
+            json_build("{s:I, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "id",
+                       (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "is_organisation",
+                       strcmp(db_text(st, 1), "organisation") == 0, "iso3", iso3, "status",
+                       db_text(st, 3), "name", db_text(st, 6), "email", db_text(st, 7), "org_name",
+                       db_text(st, 8), "org_type",
+                       *db_text(st, 9)
+                           ? tr(r, code_label(org_type_codes, org_type_labels, db_text(st, 9)))
+                           : "",
+                       "website", db_text(st, 10), "reason", db_text(st, 11), "can_decide",
+                       strcmp(db_text(st, 3), "pending") == 0, "can_change",
+                       strcmp(db_text(st, 3), "pending") && strcmp(db_text(st, 3), "declined")));
     }
     db_done(st);
     r->page = "admin_members";
@@ -1368,4 +1370,44 @@ Result organisation_post(Request *r)
         db_commit(r->db) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, "/profile");
+}
+
+/* A decided membership changes status later: it lapses, the member leaves,
+ * or it is renewed (active again). Pending ones go through approve or
+ * decline, which email the applicant. */
+Result admin_member_status_post(Request *r)
+{
+    int64_t id;
+    MembershipRow m;
+    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK || load_membership(r, id, &m) != R_OK)
+        return R_NOT_FOUND;
+    if (!auth_covers_country(r->user, m.iso3))
+        return R_FORBIDDEN;
+    static const char *const later[] = {"active", "lapsed", "left", NULL};
+    int status = 0;
+    if (param_enum(r, "status", later, &status) != R_OK) {
+        admin_members_page(r);
+        return R_BAD_REQUEST;
+    }
+    if (!strcmp(m.status, "pending") || !strcmp(m.status, "declined")) {
+        r->message = tr(r, "This application has not been approved.");
+        return R_CONFLICT;
+    }
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    sqlite3_stmt *st = db_prepare(r->db, "UPDATE memberships SET status = :status, "
+                                         "decided_by = :user, decided_at = :now WHERE id = :id");
+    db_bind_text(st, ":status", later[status]);
+    db_bind_int(st, ":user", r->user->id);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", id);
+    int rc = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE ||
+        audit_log(r->db, r->user->id, "membership status changed",
+                  arena_printf(r->arena, "membership %lld", (long long)id),
+                  later[status]) != R_OK ||
+        db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, arena_printf(r->arena, "/admin/members?status=%s", later[status]));
 }

@@ -298,3 +298,24 @@ def test_organisation_profile_is_edited_by_its_contact(site, smtp):
     assert r.status_code in (403, 404)
     with sqlite3.connect(site.db) as db:
         assert db.execute("SELECT name FROM organisations").fetchone() == ("New Name",)
+
+
+def test_a_membership_lapses_and_leaves_the_directory(site, smtp):
+    join(site, name="Lapsing Lee", email="lee@example.org", listing="members", iso3="ARG")
+    confirm(site, smtp, "lee@example.org", 1)
+    coord = site.login_user(site.member("coordinator", countries=["ARG"]))
+    (mid,) = approve_all(site, coord, 1)
+    viewer = first_login(site, smtp, "lee@example.org", 2)
+    assert "Lapsing Lee" in viewer.get("/members").text
+    page = coord.get("/admin/members", params={"status": "active"}).text
+    assert f'action="/admin/members/{mid}/status"' in page
+    r = coord.post(f"/admin/members/{mid}/status", data={"csrf_token": scrape_csrf(page),
+                                                         "status": "lapsed"})
+    assert r.status_code == 303
+    other = site.login_user(site.member("coordinator", countries=["GHA"]))
+    r = other.post(f"/admin/members/{mid}/status", data={"csrf_token": scrape_csrf(page),
+                                                         "status": "active"})
+    assert r.status_code == 403
+    assert "Lapsing Lee" not in viewer.get("/members").text
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT status FROM memberships").fetchone() == ("lapsed",)
