@@ -807,6 +807,18 @@ Result letter_edit_post(Request *r)
     bad |= param_optional_text(r, "recipient", 1000, 1, &recipient) != R_OK;
     bad |= param_text(r, "subject", 2, 300, 0, &subject) != R_OK;
     bad |= param_text(r, "body", 20, 20000, 1, &body) != R_OK;
+    if (!bad) {
+        LetterPdf check = {.lang = l.lang,
+                           .org_name = sender,
+                           .recipient = recipient,
+                           .subject = subject,
+                           .body = body,
+                           .signature = sender};
+        if (pdf_check(&check) != R_OK)
+            bad = param_error(r, "body",
+                              N_("This text holds characters that cannot be printed, "
+                                 "or too much of it.")) != R_OK;
+    }
     if (bad)
         return show_again(r, json_incref(r->errors));
     if (db_begin(r->db) != R_OK)

@@ -538,6 +538,12 @@ static Result check_letter(const LetterPdf *l, char lang[3])
     return lang_primary(l->lang, lang) ? R_OK : R_BAD_REQUEST;
 }
 
+Result pdf_check(const LetterPdf *letter)
+{
+    char lang[3];
+    return check_letter(letter, lang);
+}
+
 /* The first pass: everything on page 1 down to the signature. */
 static void flow_letter(Flow *f, Arena *a, const LetterPdf *l, char **paras, size_t nparas)
 {

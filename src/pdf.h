@@ -95,4 +95,9 @@ typedef struct {
  */
 Result pdf_letter(const LetterPdf *letter, Buf *out);
 
+/* The checks pdf_letter makes before drawing, without drawing: R_OK,
+ * R_BAD_REQUEST (text that cannot be set) or R_TOO_LARGE. For checking a
+ * letter when it is saved rather than when it is printed. */
+Result pdf_check(const LetterPdf *letter);
+
 #endif

@@ -237,3 +237,14 @@ def test_coordinator_closes_corrections_and_deletes_targets(site, smtp):
     r = coord.post(f"/countries/AGO/targets/{tid}/delete", data={"csrf_token": scrape_csrf(page)})
     assert r.status_code == 303
     assert "MIREX" not in coord.get("/countries/AGO/targets").text
+
+
+def test_unprintable_text_is_refused_when_saved(site, smtp):
+    _, writer = member_of(site, "AGO")
+    path = write_ratify_letter(writer)
+    page = writer.get(path).text
+    body = "Dear Minister,\n\nPlease ratify." + "a" + "\u0301" * 40 + " the Protocol.\n"
+    r = writer.post(path, data={"csrf_token": scrape_csrf(page), "sender": "Mosaiko",
+                                "subject": "Ratification", "body": body})
+    assert r.status_code == 400 and "cannot be printed" in r.text
+    assert writer.get(path + "/pdf").status_code == 200  # the saved letter is unchanged
