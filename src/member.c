@@ -592,7 +592,8 @@ Result admin_members_page(Request *r)
                "coalesce(o.website, ''), m.decision_reason FROM memberships m "
                "JOIN people p ON p.id = m.person_id "
                "LEFT JOIN organisations o ON o.id = m.org_id "
-               "WHERE m.status = :status AND (m.status <> 'pending' OR m.confirmed_at IS NOT NULL) "
+               "WHERE m.status = :status AND (m.status <> 'pending' OR m.confirmed_at IS NOT NULL "
+               "OR NOT EXISTS (SELECT 1 FROM confirm_tokens c WHERE c.membership_id = m.id)) "
                "ORDER BY m.created_at");
     db_bind_text(st, ":status", status);
     while (db_step(st) == SQLITE_ROW) {
@@ -634,7 +635,8 @@ static Result load_membership(Request *r, int64_t id, MembershipRow *m)
 {
     sqlite3_stmt *st = db_prepare(
         r->db, "SELECT m.id, m.person_id, coalesce(p.user_id, 0), m.iso3, p.email, m.status, "
-               "m.confirmed_at IS NOT NULL FROM memberships m "
+               "(m.confirmed_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM confirm_tokens c "
+               "WHERE c.membership_id = m.id)) FROM memberships m "
                "JOIN people p ON p.id = m.person_id WHERE m.id = :id");
     db_bind_int(st, ":id", id);
     Result res = R_NOT_FOUND;

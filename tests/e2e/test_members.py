@@ -319,3 +319,18 @@ def test_a_membership_lapses_and_leaves_the_directory(site, smtp):
     assert "Lapsing Lee" not in viewer.get("/members").text
     with sqlite3.connect(site.db) as db:
         assert db.execute("SELECT status FROM memberships").fetchone() == ("lapsed",)
+
+
+def test_imported_pending_members_reach_the_moderation_queue(site, smtp, tmp_path):
+    path = tmp_path / "pending.csv"
+    path.write_text("name,email,country,status\nImported Ines,ines@example.org,ARG,pending\n")
+    p = site.cli("import", "members", str(path), "--apply")
+    assert p.returncode == 0, p.stdout + p.stderr
+    # An application still waiting for its email confirmation stays out.
+    join(site, name="Unconfirmed Uma", email="uma@example.org", iso3="ARG")
+    coord = site.login_user(site.member("coordinator", countries=["ARG"]))
+    page = coord.get("/admin/members").text
+    assert "Imported Ines" in page and "Unconfirmed Uma" not in page
+    approve_all(site, coord, 1)
+    smtp.wait_for(2)
+    assert "/welcome/" in body_of(smtp.messages_to("ines@example.org")[-1])
