@@ -16,7 +16,7 @@ Result letter_seed(Db *db);
 json_t *letter_country_summary(Request *r, const char *iso3);
 
 /* Marks sent letters past their reminder as unanswered and emails their
- * authors. Run by `ratify remind` (from cron). */
+ * authors. Run hourly by the server (housekeeping.c). */
 Result letter_remind(Db *db, const char *base_url);
 
 #endif

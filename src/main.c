@@ -13,6 +13,7 @@
 #include "country.h"
 #include "db.h"
 #include "i18n.h"
+#include "housekeeping.h"
 #include "letter.h"
 #include "member_io.h"
 #include "router.h"
@@ -68,7 +69,8 @@ static void usage(FILE *out)
             "  export members [--format csv|xlsx] [--out FILE]\n"
             "                      one row per membership; CSV to standard output by default\n"
             "  token add NAME [--scope read|write]  issue an API token\n"
-            "  remind              email the authors of letters still unanswered (from cron)\n"
+            "  housekeeping        one pass of what serve does hourly: delete expired sessions\n"
+            "                      and tokens, remind the authors of unanswered letters\n"
             "  backup FILE [--db FILE]  copy the database safely, even while serving\n"
             "  check [--db FILE]   check the database's integrity and foreign keys\n"
             "  version             print the version\n"
@@ -312,11 +314,11 @@ static Result run(int argc, char **argv)
         return init_cmd(&o);
     if (!strcmp(cmd, "user"))
         return user_cmd(&o, argc, argv);
-    if (!strcmp(cmd, "remind") && argc == 0) {
+    if (!strcmp(cmd, "housekeeping") && argc == 0) {
         Db *db;
         Result r = open_db(&o, &db);
         if (r == R_OK)
-            r = letter_remind(db, base_url(&o));
+            r = housekeeping_run(db, base_url(&o));
         db_close(db);
         return r;
     }

@@ -31,6 +31,7 @@
 
 #include "auth.h"
 #include "cache.h"
+#include "housekeeping.h"
 #include "db.h"
 #include "http.h"
 #include "i18n.h"
@@ -550,6 +551,14 @@ int server_run(const ServerConfig *cfg)
     /* Before the HTTP threads: mail_start initialises libcurl. */
     if (mail_start(cfg->db_path, &cfg->mail) != 0)
         log_info("mail: the sender thread did not start; mail stays queued");
+    const char *url = cfg->public_url ? cfg->public_url : "";
+    char local[80];
+    if (!cfg->public_url) {
+        snprintf(local, sizeof local, "http://%s", cfg->listen);
+        url = local;
+    }
+    if (housekeeping_start(cfg->db_path, url) != 0)
+        log_info("housekeeping: the thread did not start");
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ipv6)
@@ -565,6 +574,7 @@ int server_run(const ServerConfig *cfg)
     if (!d) {
         fprintf(stderr, "ratify: cannot listen on %s: %s\n", cfg->listen, strerror(errno));
         mail_stop();
+        housekeeping_stop();
         return 1;
     }
     printf("Ratify is serving http://%s/\n", cfg->listen);
@@ -575,6 +585,7 @@ int server_run(const ServerConfig *cfg)
         usleep(10000);
     MHD_stop_daemon(d);
     mail_stop();
+    housekeeping_stop();
     close_worker_dbs();
     cache_free_all();
     log_info("stopped");

@@ -248,3 +248,25 @@ def test_unprintable_text_is_refused_when_saved(site, smtp):
                                 "subject": "Ratification", "body": body})
     assert r.status_code == 400 and "cannot be printed" in r.text
     assert writer.get(path + "/pdf").status_code == 200  # the saved letter is unchanged
+
+
+def test_housekeeping_reminds_and_forgets(site, smtp):
+    author, writer = member_of(site, "AGO")
+    path = write_ratify_letter(writer)
+    page = writer.get(path).text
+    writer.post(path + "/sent", data={"csrf_token": scrape_csrf(page), "sent_on": "2026-01-05",
+                                      "sent_via": "post", "remind_weeks": "4",
+                                      "visibility": "country"})
+    with sqlite3.connect(site.db) as db:
+        db.execute("INSERT INTO sessions (token_hash, user_id, created_at, last_seen) "
+                   "SELECT 'old-session', id, 0, 0 FROM users LIMIT 1")
+    p = site.cli("housekeeping")
+    assert p.returncode == 0, p.stderr
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT count(*) FROM sessions WHERE token_hash = 'old-session'"
+                          ).fetchone() == (0,)
+        assert db.execute("SELECT status FROM letters").fetchone() == ("no_response",)
+    smtp.wait_for(1)
+    assert "/letters/" in SmtpCapture.body(smtp.messages_to(author.email)[-1])
+    # The writer's own session is still good.
+    assert writer.get("/letters").status_code == 200

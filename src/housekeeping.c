@@ -1,0 +1,113 @@
+/*
+ * housekeeping.c: what the server does by itself, hourly, on a connection
+ * of its own: remind the authors of unanswered letters, and delete what no
+ * longer serves anyone (expired sessions, used or expired login and
+ * confirmation tokens, old rate-limit counters), so that a copy of the
+ * database holds as little as possible.
+ */
+#include "housekeeping.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "letter.h"
+
+enum { HOUSEKEEPING_PERIOD = 3600 };
+
+static pthread_t thread;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static int running, stopping;
+static char *db_path, *base_url;
+
+Result housekeeping_run(Db *db, const char *url)
+{
+    int64_t now = now_seconds();
+    Result r = db_begin(db);
+    if (r != R_OK)
+        return r;
+    /* The session limits are the ones auth.h enforces on every request:
+     * rows past them can never be used again. */
+    sqlite3_stmt *st =
+        db_prepare(db, "DELETE FROM sessions WHERE last_seen < :idle OR created_at < :absolute");
+    db_bind_int(st, ":idle", now - 8 * 3600);
+    db_bind_int(st, ":absolute", now - 7 * 24 * 3600);
+    int ok = db_step(st) == SQLITE_DONE;
+    db_done(st);
+    st = db_prepare(db, "DELETE FROM login_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
+    db_bind_int(st, ":now", now);
+    ok &= db_step(st) == SQLITE_DONE;
+    db_done(st);
+    st =
+        db_prepare(db, "DELETE FROM confirm_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
+    db_bind_int(st, ":now", now);
+    ok &= db_step(st) == SQLITE_DONE;
+    db_done(st);
+    st = db_prepare(db, "DELETE FROM rate_limits WHERE window_start < :old");
+    db_bind_int(st, ":old", now - 24 * 3600);
+    ok &= db_step(st) == SQLITE_DONE;
+    db_done(st);
+    st = db_prepare(db, "DELETE FROM login_failures WHERE window_start < :old");
+    db_bind_int(st, ":old", now - 24 * 3600);
+    ok &= db_step(st) == SQLITE_DONE;
+    db_done(st);
+    if (!ok) {
+        db_rollback(db);
+        return R_INTERNAL;
+    }
+    if ((r = db_commit(db)) != R_OK)
+        return r;
+    return letter_remind(db, url);
+}
+
+static void *loop(void *unused)
+{
+    (void)unused;
+    Db *db = db_open_existing(db_path);
+    pthread_mutex_lock(&lock);
+    while (!stopping) {
+        pthread_mutex_unlock(&lock);
+        if (db && housekeeping_run(db, base_url) != R_OK)
+            log_info("housekeeping: a pass failed; the next one retries");
+        pthread_mutex_lock(&lock);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += HOUSEKEEPING_PERIOD;
+        while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&lock);
+    db_close(db);
+    return NULL;
+}
+
+int housekeeping_start(const char *path, const char *url)
+{
+    if (running)
+        return -1;
+    db_path = xstrdup(path);
+    base_url = xstrdup(url ? url : "");
+    stopping = 0;
+    if (pthread_create(&thread, NULL, loop, NULL) != 0) {
+        free(db_path);
+        free(base_url);
+        return -1;
+    }
+    running = 1;
+    return 0;
+}
+
+void housekeeping_stop(void)
+{
+    if (!running)
+        return;
+    pthread_mutex_lock(&lock);
+    stopping = 1;
+    pthread_cond_signal(&wake);
+    pthread_mutex_unlock(&lock);
+    pthread_join(thread, NULL);
+    free(db_path);
+    free(base_url);
+    running = 0;
+}
