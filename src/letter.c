@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "country.h"
 #include "http.h"
+#include "i18n.h"
 #include "letter.h"
 #include "mail.h"
 #include "member.h"
@@ -1456,27 +1457,32 @@ json_t *letter_country_summary(Request *r, const char *iso3)
 Result letter_remind(Db *db, const char *base_url)
 {
     /* Sent letters past their reminder with no response: the author is
-     * told once, and the letter is marked as having had no response. */
-    sqlite3_stmt *st = db_prepare(
-        db, "SELECT l.id, u.email, l.subject FROM letters l JOIN users u ON u.id = l.author_id "
-            "WHERE l.status = 'sent' AND l.sent_on IS NOT NULL "
-            "AND julianday('now') - julianday(l.sent_on) > l.remind_weeks * 7");
+     * told once, in the language of their profile (else the letter's), and
+     * the letter is marked as having had no response. */
+    sqlite3_stmt *st =
+        db_prepare(db, "SELECT l.id, u.email, coalesce(u.lang, l.lang) FROM letters l "
+                       "JOIN users u ON u.id = l.author_id WHERE l.status = 'sent' "
+                       "AND l.sent_on IS NOT NULL "
+                       "AND julianday('now') - julianday(l.sent_on) > l.remind_weeks * 7");
     int64_t ids[100];
-    char emails[100][256];
+    char emails[100][256], langs[100][8];
     int n = 0;
     while (db_step(st) == SQLITE_ROW && n < 100) {
         ids[n] = db_int(st, 0);
         snprintf(emails[n], sizeof emails[n], "%s", db_text(st, 1));
+        snprintf(langs[n], sizeof langs[n], "%s", db_text(st, 2));
         n++;
     }
     db_done(st);
     for (int i = 0; i < n; i++) {
+        const char *lang = i18n_supported(langs[i]) ? langs[i] : "en";
         if (db_begin(db) != R_OK)
             return R_INTERNAL;
-        char body[512];
-        snprintf(body, sizeof body,
-                 "The government has not answered your letter yet. You can record a reminder "
-                 "letter, a response, or ask the coalition for help:\n%s/letters/%lld\n",
+        char body[1024];
+        snprintf(body, sizeof body, "%s\n%s/letters/%lld\n",
+                 i18n_gettext(lang, N_("The government has not answered your letter yet. You can "
+                                       "record a reminder letter or a response, or ask the "
+                                       "coalition for help:")),
                  base_url ? base_url : "", (long long)ids[i]);
         st = db_prepare(db, "UPDATE letters SET status = 'no_response' WHERE id = :id "
                             "AND status = 'sent'");
@@ -1484,7 +1490,8 @@ Result letter_remind(Db *db, const char *base_url)
         int rc = db_step(st);
         db_done(st);
         if (rc != SQLITE_DONE ||
-            mail_queue(db, emails[i], "No response to your letter yet", body) != R_OK) {
+            mail_queue(db, emails[i], i18n_gettext(lang, N_("No response to your letter yet")),
+                       body) != R_OK) {
             db_rollback(db);
             return R_INTERNAL;
         }

@@ -260,6 +260,7 @@ def test_housekeeping_reminds_and_forgets(site, smtp):
     with sqlite3.connect(site.db) as db:
         db.execute("INSERT INTO sessions (token_hash, user_id, created_at, last_seen) "
                    "SELECT 'old-session', id, 0, 0 FROM users LIMIT 1")
+        db.execute("UPDATE users SET lang = 'es' WHERE email = ?", (author.email,))
     p = site.cli("housekeeping")
     assert p.returncode == 0, p.stderr
     with sqlite3.connect(site.db) as db:
@@ -267,6 +268,8 @@ def test_housekeeping_reminds_and_forgets(site, smtp):
                           ).fetchone() == (0,)
         assert db.execute("SELECT status FROM letters").fetchone() == ("no_response",)
     smtp.wait_for(1)
-    assert "/letters/" in SmtpCapture.body(smtp.messages_to(author.email)[-1])
+    reminder = smtp.messages_to(author.email)[-1]
+    assert "/letters/" in SmtpCapture.body(reminder)
+    assert reminder.msg["Subject"] == "Todavía no hay respuesta a su carta"  # their language
     # The writer's own session is still good.
     assert writer.get("/letters").status_code == 200
