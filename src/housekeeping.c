@@ -44,6 +44,10 @@ Result housekeeping_run(Db *db, const char *url)
     db_bind_int(st, ":now", now);
     ok &= db_step(st) == SQLITE_DONE;
     db_done(st);
+    st = db_prepare(db, "DELETE FROM invitations WHERE used_at IS NOT NULL OR expires_at < :now");
+    db_bind_int(st, ":now", now);
+    ok &= db_step(st) == SQLITE_DONE;
+    db_done(st);
     st = db_prepare(db, "DELETE FROM rate_limits WHERE window_start < :old");
     db_bind_int(st, ":old", now - 24 * 3600);
     ok &= db_step(st) == SQLITE_DONE;

@@ -1029,6 +1029,10 @@ static Result erase_person(Request *r, int64_t person, int64_t user)
     db_bind_text(st, ":email", email);
     int ok = db_step(st) == SQLITE_DONE;
     db_done(st);
+    st = db_prepare(r->db, "DELETE FROM invitations WHERE email = :email");
+    db_bind_text(st, ":email", email);
+    ok &= db_step(st) == SQLITE_DONE;
+    db_done(st);
     st = db_prepare(r->db, "DELETE FROM login_failures WHERE key = :key");
     db_bind_text(st, ":key", throttle);
     ok &= db_step(st) == SQLITE_DONE;
@@ -1412,4 +1416,223 @@ Result admin_member_status_post(Request *r)
         db_commit(r->db) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/admin/members?status=%s", later[status]));
+}
+
+/* ---- inviting a colleague to an organisation ---- */
+
+enum { INVITATION_DAYS = 7 };
+static const char *const org_roles[] = {"staff", "contact", NULL};
+
+static int is_contact(Request *r, int64_t org, int64_t person)
+{
+    sqlite3_stmt *st = db_prepare(r->db, "SELECT 1 FROM org_people WHERE org_id = :org "
+                                         "AND person_id = :person AND role = 'contact'");
+    db_bind_int(st, ":org", org);
+    db_bind_int(st, ":person", person);
+    int found = db_step(st) == SQLITE_ROW;
+    db_done(st);
+    return found;
+}
+
+/* A contact person invites a colleague by email; the colleague accepts
+ * (or not) through the emailed link, so nobody is added without consent. */
+Result organisation_invite_post(Request *r)
+{
+    int64_t person, org;
+    Result res = own_person(r, &person);
+    if (res != R_OK)
+        return res;
+    if (param_int(r, "id", 1, INT64_MAX, &org) != R_OK)
+        return R_NOT_FOUND;
+    if (!is_contact(r, org, person)) {
+        r->message = tr(r, "Only the organisation's contact people can change its profile.");
+        return R_FORBIDDEN;
+    }
+    const char *email = NULL, *title = NULL;
+    int role = 0;
+    int bad = param_email(r, "email", &email) != R_OK;
+    bad |= param_enum(r, "role", org_roles, &role) != R_OK;
+    bad |= param_optional_text(r, "title", 200, 0, &title) != R_OK;
+    if (bad) {
+        json_t *errors = json_incref(r->errors);
+        profile_form(r, person);
+        json_decref(r->errors);
+        r->errors = errors;
+        return R_BAD_REQUEST;
+    }
+    char token[65], hash[65];
+    random_hex(token, 32);
+    auth_token_hash("invitation", token, hash);
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    sqlite3_stmt *st = db_prepare(
+        r->db, "INSERT INTO invitations (token_hash, org_id, invited_by, email, role, title, "
+               "expires_at) VALUES (:hash, :org, :user, :email, :role, :title, :expires)");
+    db_bind_text(st, ":hash", hash);
+    db_bind_int(st, ":org", org);
+    db_bind_int(st, ":user", r->user->id);
+    db_bind_text(st, ":email", email);
+    db_bind_text(st, ":role", org_roles[role]);
+    db_bind_text(st, ":title", title ? title : "");
+    db_bind_int(st, ":expires", now_seconds() + INVITATION_DAYS * 86400);
+    int rc = db_step(st);
+    db_done(st);
+    char *body = arena_printf(
+        r->arena, "%s\n\n%s\n\n%s\n",
+        tr(r, "A colleague invited you to join your organisation's profile in the coalition "
+              "for the Optional Protocol, on Ratify. To accept, open this link within 7 days:"),
+        link_to(r, arena_printf(r->arena, "/invitations/%s", token)),
+        tr(r, "If you do not know what this is about, ignore this message: nothing happens "
+              "without you."));
+    if (rc != SQLITE_DONE ||
+        mail_queue(r->db, email, tr(r, "An invitation to join your organisation on Ratify"),
+                   body) != R_OK ||
+        audit_log(r->db, r->user->id, "colleague invited",
+                  arena_printf(r->arena, "organisation %lld", (long long)org),
+                  org_roles[role]) != R_OK ||
+        db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    mail_wake();
+    return http_redirect(r, "/profile");
+}
+
+typedef struct {
+    int64_t id, org;
+    const char *email, *role, *title, *org_name, *iso3;
+} Invitation;
+
+static Result load_invitation(Request *r, Invitation *inv)
+{
+    char hash[65];
+    auth_token_hash("invitation", param_raw(r, "token") ? param_raw(r, "token") : "", hash);
+    sqlite3_stmt *st = db_prepare(
+        r->db, "SELECT i.id, i.org_id, i.email, i.role, i.title, o.name, o.iso3 "
+               "FROM invitations i JOIN organisations o ON o.id = i.org_id "
+               "WHERE i.token_hash = :hash AND i.used_at IS NULL AND i.expires_at > :now");
+    db_bind_text(st, ":hash", hash);
+    db_bind_int(st, ":now", now_seconds());
+    Result res = R_NOT_FOUND;
+    if (db_step(st) == SQLITE_ROW) {
+        inv->id = db_int(st, 0);
+        inv->org = db_int(st, 1);
+        inv->email = arena_strdup(r->arena, db_text(st, 2));
+        inv->role = arena_strdup(r->arena, db_text(st, 3));
+        inv->title = arena_strdup(r->arena, db_text(st, 4));
+        inv->org_name = arena_strdup(r->arena, db_text(st, 5));
+        inv->iso3 = arena_strdup(r->arena, db_text(st, 6));
+        res = R_OK;
+    }
+    db_done(st);
+    if (res != R_OK)
+        r->message = tr(r, "This link has expired or was already used.");
+    return res;
+}
+
+static void invitation_form(Request *r, const Invitation *inv)
+{
+    json_decref(r->data);
+    r->data = json_build("{s:s, s:s, s:s, s:s, s:b, s:o}", "token", param_raw(r, "token"),
+                         "organisation", inv->org_name, "email", inv->email, "role", inv->role,
+                         "registered", email_registered(r->db, inv->email), "listings",
+                         form_options(r, listing_codes, listing_labels, "hidden"));
+    r->page = "invitation";
+    r->title = tr(r, "An invitation to join your organisation");
+}
+
+Result invitation_page(Request *r)
+{
+    Invitation inv;
+    if (load_invitation(r, &inv) != R_OK)
+        return R_NOT_FOUND;
+    invitation_form(r, &inv);
+    return R_OK;
+}
+
+static Result use_invitation(Request *r, const Invitation *inv, int64_t person)
+{
+    sqlite3_stmt *st = db_prepare(
+        r->db, "INSERT INTO org_people (org_id, person_id, role, title) VALUES (:org, :person, "
+               ":role, :title) ON CONFLICT (org_id, person_id) DO UPDATE SET role = excluded.role");
+    db_bind_int(st, ":org", inv->org);
+    db_bind_int(st, ":person", person);
+    db_bind_text(st, ":role", inv->role);
+    db_bind_text(st, ":title", inv->title);
+    int rc = db_step(st);
+    db_done(st);
+    st = db_prepare(r->db, "UPDATE invitations SET used_at = :now, email = '' WHERE id = :id");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", inv->id);
+    int rc2 = db_step(st);
+    db_done(st);
+    if (rc != SQLITE_DONE || rc2 != SQLITE_DONE)
+        return R_INTERNAL;
+    return audit_log(r->db, r->user ? r->user->id : 0, "invitation accepted",
+                     arena_printf(r->arena, "organisation %lld", (long long)inv->org),
+                     arena_printf(r->arena, "person %lld", (long long)person));
+}
+
+/* Accepting: a person who already has an account logs in first (so the
+ * link alone never attaches someone else's account); a newcomer gives
+ * their name and consent and chooses a password straight away. */
+Result invitation_post(Request *r)
+{
+    Invitation inv;
+    if (load_invitation(r, &inv) != R_OK)
+        return R_NOT_FOUND;
+    if (email_registered(r->db, inv.email)) {
+        if (!r->user || strcmp(r->user->email, inv.email) != 0) {
+            invitation_form(r, &inv);
+            r->message = tr(r, "Please log in with the invited address first.");
+            return R_FORBIDDEN;
+        }
+        int64_t person = member_person_id(r);
+        if (!person || db_begin(r->db) != R_OK)
+            return person ? R_INTERNAL : R_NOT_FOUND;
+        if (use_invitation(r, &inv, person) != R_OK || db_commit(r->db) != R_OK)
+            return R_INTERNAL;
+        return http_redirect(r, "/profile");
+    }
+    const char *name = NULL;
+    int listing = 0;
+    int bad = param_text(r, "name", 1, 200, 0, &name) != R_OK;
+    bad |= param_enum(r, "listing", listing_codes, &listing) != R_OK;
+    if (!checked(r, "consent_store"))
+        bad |= param_error(r, "consent_store",
+                           N_("We can only keep your details with your consent.")) != R_OK;
+    if (bad) {
+        json_t *errors = json_incref(r->errors);
+        invitation_form(r, &inv);
+        json_decref(r->errors);
+        r->errors = errors;
+        return R_BAD_REQUEST;
+    }
+    if (db_begin(r->db) != R_OK)
+        return R_INTERNAL;
+    int64_t now = now_seconds();
+    sqlite3_stmt *st = db_prepare(
+        r->db, "INSERT INTO users (email, role, created_at) VALUES (:email, 'member', :now)");
+    db_bind_text(st, ":email", inv.email);
+    db_bind_int(st, ":now", now);
+    int rc = db_step(st);
+    db_done(st);
+    int64_t user = db_last_id(r->db);
+    st =
+        db_prepare(r->db, "INSERT INTO people (user_id, name, email, iso3, listing, created_at, "
+                          "updated_at) VALUES (:user, :name, :email, :iso3, :listing, :now, :now)");
+    db_bind_int(st, ":user", user);
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":email", inv.email);
+    db_bind_text(st, ":iso3", inv.iso3);
+    db_bind_text(st, ":listing", listing_codes[listing]);
+    db_bind_int(st, ":now", now);
+    int rc2 = db_step(st);
+    db_done(st);
+    int64_t person = db_last_id(r->db);
+    char path[96];
+    if (rc != SQLITE_DONE || rc2 != SQLITE_DONE || use_invitation(r, &inv, person) != R_OK ||
+        auth_issue_welcome(r->db, inv.email, "welcome", 1, path) != R_OK ||
+        db_commit(r->db) != R_OK)
+        return R_INTERNAL;
+    /* Straight on to choosing a password: the link was theirs. */
+    return http_redirect(r, arena_strdup(r->arena, path));
 }

@@ -334,3 +334,75 @@ def test_imported_pending_members_reach_the_moderation_queue(site, smtp, tmp_pat
     approve_all(site, coord, 1)
     smtp.wait_for(2)
     assert "/welcome/" in body_of(smtp.messages_to("ines@example.org")[-1])
+
+
+def test_a_contact_invites_a_colleague(site, smtp):
+    join(site, kind="organisation", email="lead@example.org", org_name="Haki Centre",
+         org_type="lawyers_association", listing="members", iso3="KEN")
+    confirm(site, smtp, "lead@example.org", 1)
+    coord = site.login_user(site.member("coordinator", countries=["KEN"]))
+    approve_all(site, coord, 1)
+    lead = first_login(site, smtp, "lead@example.org", 2)
+    with sqlite3.connect(site.db) as db:
+        (org,) = db.execute("SELECT id FROM organisations").fetchone()
+    token = scrape_csrf(lead.get("/profile").text)
+    r = lead.post(f"/profile/organisations/{org}/invite",
+                  data={"csrf_token": token, "email": "Colleague@Example.org", "role": "staff",
+                        "title": "Paralegal"})
+    assert r.status_code == 303
+    # Someone who is not the organisation's contact cannot invite.
+    other = site.login_user(site.member())
+    assert other.post(f"/profile/organisations/{org}/invite",
+                      data={"csrf_token": scrape_csrf(other.get("/account").text),
+                            "email": "x@example.org", "role": "staff"}).status_code in (403, 404)
+    smtp.wait_for(3)
+    link = re.search(r"/invitations/[0-9a-f]{64}",
+                     body_of(smtp.messages_to("colleague@example.org")[-1])).group(0)
+    c = site.client()
+    page = c.get(link)
+    assert page.status_code == 200 and "Haki Centre" in page.text
+    r = c.post(link, data={"csrf_token": scrape_csrf(page.text), "name": "Wanjiku",
+                           "listing": "hidden"})
+    assert r.status_code == 400 and "consent" in r.text  # no consent, nothing written
+    r = c.post(link, data={"csrf_token": scrape_csrf(page.text), "name": "Wanjiku",
+                           "listing": "hidden", "consent_store": "1"})
+    assert r.status_code == 303 and r.headers["Location"].startswith("/welcome/")
+    welcome = r.headers["Location"]
+    w = c.get(welcome)
+    r = c.post(welcome, data={"csrf_token": scrape_csrf(w.text), "password": "colleague pass 99",
+                              "confirm": "colleague pass 99"})
+    assert r.status_code == 303
+    profile = c.get("/profile").text
+    assert "Haki Centre" in profile and "staff" in profile
+    assert site.client().get(link).status_code == 404  # single use
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT role, title FROM org_people op JOIN people p "
+                          "ON p.id = op.person_id WHERE p.email = 'colleague@example.org'"
+                          ).fetchone() == ("staff", "Paralegal")
+
+
+def test_an_invited_member_with_an_account_accepts_after_logging_in(site, smtp):
+    join(site, kind="organisation", email="lead2@example.org", org_name="Red Derechos",
+         org_type="human_rights_ngo", listing="members", iso3="ARG")
+    confirm(site, smtp, "lead2@example.org", 1)
+    coord = site.login_user(site.member("coordinator", countries=["ARG"]))
+    approve_all(site, coord, 1)
+    lead = first_login(site, smtp, "lead2@example.org", 2)
+    join(site, name="Existing Eva", email="eva@example.org", iso3="ARG")
+    confirm(site, smtp, "eva@example.org", 3)
+    approve_all(site, coord, 1)
+    eva = first_login(site, smtp, "eva@example.org", 4)
+    with sqlite3.connect(site.db) as db:
+        (org,) = db.execute("SELECT id FROM organisations").fetchone()
+    lead.post(f"/profile/organisations/{org}/invite",
+              data={"csrf_token": scrape_csrf(lead.get("/profile").text),
+                    "email": "eva@example.org", "role": "contact"})
+    smtp.wait_for(5)
+    link = re.search(r"/invitations/[0-9a-f]{64}",
+                     body_of(smtp.messages_to("eva@example.org")[-1])).group(0)
+    stranger = site.login_user(site.member())
+    page = stranger.get(link).text
+    assert stranger.post(link, data={"csrf_token": scrape_csrf(page)}).status_code == 403
+    page = eva.get(link).text
+    assert eva.post(link, data={"csrf_token": scrape_csrf(page)}).status_code == 303
+    assert "Red Derechos" in eva.get("/profile").text
