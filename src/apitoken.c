@@ -75,9 +75,7 @@ Result api_token_create_post(Request *r)
     int bad = param_text(r, "name", 2, 100, 0, &name) != R_OK;
     bad |= param_enum(r, "scope", scope_codes, &scope) != R_OK;
     if (bad) {
-        json_t *errors = json_incref(r->errors);
         api_tokens_page(r);
-        r->errors = errors;
         return R_BAD_REQUEST;
     }
     char token[65];

@@ -658,10 +658,7 @@ static Result param_link(Request *r, const char *name, const char **out)
 /* Shows the country page again with what was typed and the errors. */
 static Result form_failed(Request *r, const char *iso3, const char *form)
 {
-    json_t *errors = json_incref(r->errors);
     Result res = country_data(r, iso3);
-    json_decref(r->errors);
-    r->errors = errors;
     if (res != R_OK)
         return res;
     json_t *typed = json_object();

@@ -230,10 +230,7 @@ Result group_create_post(Request *r)
         }
     }
     if (bad) {
-        json_t *errors = json_incref(r->errors);
         groups_data(r);
-        json_decref(r->errors);
-        r->errors = errors;
         json_object_set_new(r->data, "create_form", typed_fields(r, fields));
         return R_BAD_REQUEST;
     }
@@ -255,10 +252,7 @@ Result group_edit_post(Request *r)
     int bad = param_text(r, "name", NAME_MIN, NAME_MAX, 0, &name) != R_OK;
     bad |= param_optional_text(r, "description", DESCRIPTION_MAX, 1, &description) != R_OK;
     if (bad) {
-        json_t *errors = json_incref(r->errors);
         group_data(r, &g);
-        json_decref(r->errors);
-        r->errors = errors;
         json_object_set_new(r->data, "edit_form", typed_fields(r, fields));
         return R_BAD_REQUEST;
     }

@@ -432,10 +432,7 @@ Result target_post(Request *r)
     if (verified && *verified && !valid_date_text(verified))
         bad |= param_error(r, "last_verified", N_("Please enter a date as YYYY-MM-DD.")) != R_OK;
     if (bad) {
-        json_t *errors = json_incref(r->errors);
         targets_page(r);
-        json_decref(r->errors);
-        r->errors = errors;
         return R_BAD_REQUEST;
     }
     if (db_begin(r->db) != R_OK)
@@ -474,10 +471,7 @@ Result target_correction_post(Request *r)
         return R_NOT_FOUND;
     const char *text;
     if (param_text(r, "correction", 5, 2000, 1, &text) != R_OK) {
-        json_t *errors = json_incref(r->errors);
         targets_page(r);
-        json_decref(r->errors);
-        r->errors = errors;
         return R_BAD_REQUEST;
     }
     if (db_begin(r->db) != R_OK)
@@ -628,10 +622,7 @@ Result letter_create_post(Request *r)
     if (!bad && !lang)
         bad = param_error(r, "model", N_("Please choose one of the options.")) != R_OK;
     if (bad) {
-        json_t *errors = json_incref(r->errors);
         letter_new_page(r);
-        json_decref(r->errors);
-        r->errors = errors;
         return R_BAD_REQUEST;
     }
     json_t *fields = merge_fields(r, iso3, target, lang, sender, r->user->display_name);
@@ -789,11 +780,10 @@ static Result editable_letter(Request *r, Letter *l)
     return R_OK;
 }
 
-static Result show_again(Request *r, json_t *errors)
+/* The letter page again, with r->errors as the handler recorded them. */
+static Result show_again(Request *r)
 {
     Result res = letter_page(r);
-    json_decref(r->errors);
-    r->errors = errors;
     return res == R_OK ? R_BAD_REQUEST : res;
 }
 
@@ -821,7 +811,7 @@ Result letter_edit_post(Request *r)
                                  "or too much of it.")) != R_OK;
     }
     if (bad)
-        return show_again(r, json_incref(r->errors));
+        return show_again(r);
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
     sqlite3_stmt *st = db_prepare(
@@ -892,7 +882,7 @@ Result letter_sent_post(Request *r)
                                                       NULL};
     bad |= param_enum(r, "visibility", letter_visibilities, &vis) != R_OK;
     if (bad)
-        return show_again(r, json_incref(r->errors));
+        return show_again(r);
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
     sqlite3_stmt *st = db_prepare(
@@ -1000,7 +990,7 @@ Result response_post(Request *r)
             bad |= param_error(r, "file", N_("The file is too large.")) != R_OK;
     }
     if (bad)
-        return show_again(r, json_incref(r->errors));
+        return show_again(r);
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
     sqlite3_stmt *st = db_prepare(
@@ -1200,9 +1190,7 @@ Result admin_assistance_post(Request *r)
     int bad = param_enum(r, "status", statuses, &status) != R_OK;
     bad |= param_optional_text(r, "draft", 20000, 1, &draft) != R_OK;
     if (bad) {
-        json_t *errors = json_incref(r->errors);
         admin_assistance_page(r);
-        r->errors = errors;
         return R_BAD_REQUEST;
     }
     if (db_begin(r->db) != R_OK)
@@ -1564,10 +1552,7 @@ Result model_letter_post(Request *r)
         json_decref(sample);
     }
     if (bad) {
-        json_t *errors = json_incref(r->errors);
         model_letters_page(r);
-        json_decref(r->errors);
-        r->errors = errors;
         json_t *typed = json_object();
         for (size_t i = 0; i < r->form.count; i++)
             if (strcmp(r->form.items[i].name, "csrf_token") != 0)

@@ -965,10 +965,7 @@ Result profile_post(Request *r)
         bad |= param_error(r, "languages", N_("Please choose one of the options.")) != R_OK;
     bad |= param_enum(r, "listing", listing_codes, &listing) != R_OK;
     if (bad) {
-        json_t *errors = json_incref(r->errors);
         profile_form(r, person);
-        json_decref(r->errors);
-        r->errors = errors;
         return R_BAD_REQUEST;
     }
     if (db_begin(r->db) != R_OK)
@@ -1350,10 +1347,7 @@ Result organisation_post(Request *r)
     bad |= param_enum(r, "listing", listing_codes, &listing) != R_OK;
     bad |= param_enum(r, "org_type", org_type_codes, &type) != R_OK;
     if (bad) {
-        json_t *errors = json_incref(r->errors);
         profile_form(r, person);
-        json_decref(r->errors);
-        r->errors = errors;
         return R_BAD_REQUEST;
     }
     if (db_begin(r->db) != R_OK)
@@ -1454,10 +1448,7 @@ Result organisation_invite_post(Request *r)
     bad |= param_enum(r, "role", org_roles, &role) != R_OK;
     bad |= param_optional_text(r, "title", 200, 0, &title) != R_OK;
     if (bad) {
-        json_t *errors = json_incref(r->errors);
         profile_form(r, person);
-        json_decref(r->errors);
-        r->errors = errors;
         return R_BAD_REQUEST;
     }
     char token[65], hash[65];
@@ -1600,10 +1591,7 @@ Result invitation_post(Request *r)
         bad |= param_error(r, "consent_store",
                            N_("We can only keep your details with your consent.")) != R_OK;
     if (bad) {
-        json_t *errors = json_incref(r->errors);
         invitation_form(r, &inv);
-        json_decref(r->errors);
-        r->errors = errors;
         return R_BAD_REQUEST;
     }
     if (db_begin(r->db) != R_OK)
