@@ -402,6 +402,13 @@ int db_statements_in_use(Db *db)
     return n;
 }
 
+void db_reset_all(Db *db)
+{
+    for (sqlite3_stmt *st = sqlite3_next_stmt(db->handle, NULL); st;
+         st = sqlite3_next_stmt(db->handle, st))
+        sqlite3_reset(st);
+}
+
 int64_t db_data_version(Db *db)
 {
     sqlite3_stmt *st = db_prepare(db, "PRAGMA data_version");

@@ -99,8 +99,11 @@ int64_t db_data_version(Db *db);
  * (after erasing personal data, so no older copy of a page remains). */
 void db_checkpoint(Db *db);
 
-/* Statements currently in use (stepped and not yet db_done). Debug builds
- * assert it is 0 after each request. */
+/* Statements currently in use (stepped and not yet db_done). The server
+ * checks it is 0 after each request (a fault otherwise). */
 int db_statements_in_use(Db *db);
+
+/* Resets every statement, releasing the snapshots they hold. */
+void db_reset_all(Db *db);
 
 #endif

@@ -104,9 +104,10 @@ struct Request {
     int header_count;
 };
 
-/* json_pack that aborts on a format/argument mismatch: jansson cannot be
- * type-checked by the compiler, and a silent NULL would drop data from a
- * page. Every handler builds its JSON with this. */
+/* json_pack that reports a format/argument mismatch or invalid UTF-8 as a
+ * fault (util.h): jansson cannot be type-checked by the compiler, and a
+ * silent NULL would drop data from a page. The request then answers 500;
+ * the caller gets an empty object. Every handler builds its JSON with this. */
 json_t *json_build(const char *fmt, ...);
 
 /* Translates msgid into the request's language. */
@@ -166,6 +167,12 @@ const char *param_raw(Request *r, const char *name);
 /* Validators shared by params, the CLI and tests. */
 int valid_email(const char *s);
 int valid_iso3(const char *s);
+
+/* Checks every text the request carries (path, query, form names and
+ * values, file names, JSON strings) as UTF-8 without control characters
+ * (form and JSON values may hold TAB, LF and CR), before any handler sees
+ * it. Returns R_OK, or R_BAD_REQUEST with a translated r->message. */
+Result request_check_text(Request *r);
 
 /* Result code -> HTTP status. */
 int http_status_for(Result r);

@@ -20,8 +20,10 @@ json_t *json_build(const char *fmt, ...)
     json_t *j = json_vpack_ex(&error, 0, fmt, ap);
     va_end(ap);
     if (!j) {
-        log_info("json_build(\"%s\"): %s", fmt, error.text);
-        abort();
+        /* Never abort here: a value that reached this point unchecked must
+         * cost one request a 500, not every visitor the server. */
+        fault("json_build(\"%s\"): %s", fmt, error.text);
+        return json_object();
     }
     return j;
 }
@@ -126,6 +128,60 @@ const char *param_raw(Request *r, const char *name)
         return NULL;
     /* A value with an embedded NUL is never what a form field means. */
     return strlen(p->value) == p->len ? p->value : "\x01";
+}
+
+static int params_valid(const Params *p, int multiline)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        const Param *it = &p->items[i];
+        if (!utf8_valid_line(it->name, strlen(it->name)))
+            return 0;
+        if (it->filename) { /* a file's bytes are its own; its name is text */
+            if (!utf8_valid_line(it->filename, strlen(it->filename)))
+                return 0;
+            continue;
+        }
+        if (multiline ? !utf8_valid_text(it->value, it->len) : !utf8_valid_line(it->value, it->len))
+            return 0;
+    }
+    return 1;
+}
+
+/* jansson has checked the UTF-8 already; NUL (\u0000) and other controls
+ * remain possible inside strings and keys. */
+static int json_text_valid(json_t *v, int depth)
+{
+    if (depth > 32)
+        return 0;
+    if (json_is_string(v))
+        return utf8_valid_text(json_string_value(v), json_string_length(v));
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) if (!json_text_valid(item, depth + 1)) return 0;
+    }
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *item;
+        json_object_foreach(v, key, item)
+        {
+            if (!utf8_valid_line(key, strlen(key)) || !json_text_valid(item, depth + 1))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+Result request_check_text(Request *r)
+{
+    if (utf8_valid_line(r->path, strlen(r->path)) && params_valid(&r->query, 0) &&
+        params_valid(&r->path_params, 0) && params_valid(&r->form, 1) &&
+        (!r->json_body || json_text_valid(r->json_body, 0)))
+        return R_OK;
+    r->message = tr(r, "What you sent contains characters that are not allowed: text must be "
+                       "UTF-8, without control characters. Please check what you entered and try "
+                       "again.");
+    return R_BAD_REQUEST;
 }
 
 Result param_error(Request *r, const char *name, const char *message)

@@ -14,7 +14,6 @@
 #include "server.h"
 
 #include <arpa/inet.h>
-#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -132,6 +131,11 @@ const char *server_framing_problem(const char *const *names, const char *const *
         if ((strncasecmp(names[i], "Content-Length", 14) == 0 && names[i][14]) ||
             (strncasecmp(names[i], "Transfer-Encoding", 17) == 0 && names[i][17]))
             return "folded or malformed framing header";
+        /* Header values are text: UTF-8 (Latin-1 from 1999 is not worth
+         * a second decoder) and no control characters but TAB. */
+        if (values[i] && (!utf8_valid_text(values[i], strlen(values[i])) ||
+                          strpbrk(values[i], "\r\n") || strchr(values[i], 0x7f)))
+            return "header value that is not UTF-8 text";
         if (strcasecmp(names[i], "Host") == 0 && ++hosts > 1)
             return "more than one Host";
         if (strcasecmp(names[i], "Content-Length") == 0) {
@@ -156,10 +160,11 @@ typedef struct {
     const char *values[128];
     size_t count;
     int overflow;
+    int nul; /* a NUL byte inside a name or value */
 } HeaderList;
 
 static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value)
+                                      size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
     HeaderList *h = cls;
@@ -167,6 +172,10 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
         h->overflow = 1;
         return MHD_NO;
     }
+    /* The sizes are what libmicrohttpd read; a shorter C string means a
+     * NUL hid the rest ("Content-Length: 5\0 junk") from every check. */
+    if (strlen(key) != key_size || (value && strlen(value) != value_size))
+        h->nul = 1;
     h->names[h->count] = key;
     h->values[h->count] = value;
     h->count++;
@@ -236,10 +245,11 @@ static int folded_header(const char *name, const char *value)
 static enum MHD_Result check_first_call(struct MHD_Connection *conn, RequestState *st)
 {
     HeaderList h = {0};
-    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &h);
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, &h);
     if (h.overflow)
         return reject_early(conn, st, 431, "too many headers");
-    const char *problem = server_framing_problem(h.names, h.values, h.count);
+    const char *problem =
+        h.nul ? "NUL byte in a header" : server_framing_problem(h.names, h.values, h.count);
     for (size_t i = 0; !problem && i < h.count; i++)
         if (h.values[i] && folded_header(h.names[i], h.values[i]))
             problem = "folded header line";
@@ -336,10 +346,14 @@ static Result dispatch(Request *r)
     if (strncmp(r->path, "/static/", 8) != 0 && (result = auth_load(r)) != R_OK)
         return result;
     if (!r->route)
-        return routed;
+        return request_check_text(r) != R_OK ? R_BAD_REQUEST : routed;
+    /* Checked before the permission too: a redirect to the login page
+     * carries the path along. */
+    if ((result = request_check_text(r)) != R_OK)
+        return result;
     if ((result = auth_require(r, r->route->permission)) != R_OK)
         return result;
-    if ((result = parse_body(r)) != R_OK)
+    if ((result = parse_body(r)) != R_OK || (result = request_check_text(r)) != R_OK)
         return result;
     /* A token travels in a header no other site can make a browser send,
      * so token requests need no CSRF token; cookie requests always do. */
@@ -376,15 +390,85 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, Request *r)
 static void log_request(Request *r, RequestState *st, const char *note)
 {
     int64_t micros = (monotonic_ns() - st->start_ns) / 1000;
-    log_info("%s %s %s %d %zu %lldus user=%lld%s%s", r->request_id, r->method, r->path, r->status,
+    /* The path is the client's: a newline in it would forge log lines. */
+    char path[256];
+    size_t n = 0;
+    for (const char *p = r->path; *p && n < sizeof path - 1; p++)
+        path[n++] = (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ? '?' : *p;
+    path[n] = 0;
+    log_info("%s %s %s %d %zu %lldus user=%lld%s%s", r->request_id, r->method, path, r->status,
              r->body_out.len, (long long)micros, r->user ? (long long)r->user->id : 0LL,
              *note ? " " : "", note);
+}
+
+/* After a fault (util.h) nothing the handler prepared may go out: not its
+ * page, not its cookies, not its redirect. */
+static Result discard_response(Request *r)
+{
+    json_decref(r->data);
+    r->data = NULL;
+    json_decref(r->errors);
+    r->errors = NULL;
+    r->page = NULL;
+    r->redirect = NULL;
+    r->content_type = NULL;
+    r->message = NULL;
+    r->header_count = 0;
+    r->status = 0;
+    buf_free(&r->body_out);
+    return R_INTERNAL;
+}
+
+int server_process(Request *r, int too_large)
+{
+    const char *key = r->db ? cache_key(r) : NULL;
+    int64_t data_version = key ? db_data_version(r->db) : 0;
+    uint64_t generation = cache_generation();
+    if (key && cache_lookup(r, key, data_version, generation))
+        return 1;
+
+    Result result;
+    fault_take();
+    if (!r->db)
+        result = R_INTERNAL;
+    else if (too_large)
+        result = R_TOO_LARGE;
+    else
+        result = dispatch(r);
+    if (fault_take())
+        result = discard_response(r);
+    if (r->db)
+        db_rollback(r->db); /* a handler that failed midway leaves nothing half-written */
+    view_respond(r, result);
+    if (fault_take()) { /* the page itself failed to build */
+        result = discard_response(r);
+        view_respond(r, result);
+    }
+    if (result == R_OK && strcmp(r->method, "POST") == 0)
+        cache_bump(); /* a write happened: every cached page may be stale */
+    if (key && result == R_OK && r->cache_public && !r->user && !r->session_token)
+        cache_store(r, key, data_version, generation);
+    /* A statement left stepping would hold a read snapshot open forever. */
+    if (r->db && db_statements_in_use(r->db) != 0) {
+        fault("%s: a statement was left stepping", r->request_id);
+        db_reset_all(r->db);
+        fault_take();
+    }
+    return 0;
+}
+
+void server_request_free(Request *r)
+{
+    json_decref(r->data);
+    json_decref(r->errors);
+    json_decref(r->json_body);
+    buf_free(&r->body_out);
+    arena_free(r->arena);
 }
 
 static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState *st,
                                       const char *url, const char *method)
 {
-    enum MHD_Result ret;
     char request_id[17];
     random_hex(request_id, 8);
     Request r = {0};
@@ -405,39 +489,10 @@ static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState 
     r.db = worker_db();
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &r);
 
-    const char *key = r.db ? cache_key(&r) : NULL;
-    int64_t data_version = key ? db_data_version(r.db) : 0;
-    uint64_t generation = cache_generation();
-    if (key && cache_lookup(&r, key, data_version, generation)) {
-        ret = send_response(conn, &r);
-        log_request(&r, st, "hit");
-        goto done;
-    }
-
-    Result result;
-    if (!r.db)
-        result = R_INTERNAL;
-    else if (st->too_large)
-        result = R_TOO_LARGE;
-    else
-        result = dispatch(&r);
-    if (r.db)
-        db_rollback(r.db); /* a handler that failed midway leaves nothing half-written */
-    view_respond(&r, result);
-    if (result == R_OK && strcmp(method, "POST") == 0)
-        cache_bump(); /* a write happened: every cached page may be stale */
-    if (key && result == R_OK && r.cache_public && !r.user && !r.session_token)
-        cache_store(&r, key, data_version, generation);
-    ret = send_response(conn, &r);
-    log_request(&r, st, "");
-    /* A statement left stepping would hold a read snapshot open forever. */
-    assert(!r.db || db_statements_in_use(r.db) == 0);
-done:
-    json_decref(r.data);
-    json_decref(r.errors);
-    json_decref(r.json_body);
-    buf_free(&r.body_out);
-    arena_free(r.arena);
+    int hit = server_process(&r, st->too_large);
+    enum MHD_Result ret = send_response(conn, &r);
+    log_request(&r, st, hit ? "hit" : "");
+    server_request_free(&r);
     return ret;
 }
 

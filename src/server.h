@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "http.h"
 #include "mail.h"
 
 typedef struct {
@@ -28,6 +29,17 @@ void server_defaults(ServerConfig *cfg);
  * requests finish (up to 10 s) and returns 0; returns 1 if it cannot start
  * (the reason is printed). */
 int server_run(const ServerConfig *cfg);
+
+/* The pipeline for one request whose headers and body have been read, with
+ * no libmicrohttpd in it (the server and the request fuzzer both call it):
+ * the page cache, routing, session, permission, text checks, CSRF, the
+ * handler, rollback of anything it left open, and the view. r needs arena,
+ * method, path, request_id, header, body, client, base_url, lang, db and
+ * query. Returns 1 when the answer came from the cache. */
+int server_process(Request *r, int too_large);
+
+/* Frees what server_process left in r. */
+void server_request_free(Request *r);
 
 /* Checks a request's header block for ambiguous framing, given its headers
  * as parallel arrays. Returns NULL if it is acceptable, or the reason: more

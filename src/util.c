@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,6 +352,32 @@ int utf8_valid_text(const char *str, size_t n)
         i += len;
     }
     return 1;
+}
+
+int utf8_valid_line(const char *s, size_t n)
+{
+    return utf8_valid_text(s, n) && !memchr(s, '\t', n) && !memchr(s, '\n', n) &&
+           !memchr(s, '\r', n) && !memchr(s, 0x7f, n);
+}
+
+static _Thread_local int faulted;
+
+void fault(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log_info("fault: %s", line);
+    faulted = 1;
+}
+
+int fault_take(void)
+{
+    int f = faulted;
+    faulted = 0;
+    return f;
 }
 
 int64_t now_seconds(void)

@@ -80,6 +80,19 @@ void escape_csv(Buf *b, const char *s, size_t n);
  * LF and CR. */
 int utf8_valid_text(const char *s, size_t n);
 
+/* 1 if s[0..n) is valid UTF-8 without any control character at all (for
+ * names, paths, query values and headers, where even a newline has no
+ * meaning). */
+int utf8_valid_line(const char *s, size_t n);
+
+/* A programming error met while serving a request (a JSON format that does
+ * not match its arguments, a statement left stepping): fault() logs it and
+ * marks the calling thread, the caller carries on with a harmless value,
+ * and the server answers that request with a 500 instead of the process
+ * aborting. fault_take() returns the mark and clears it. */
+void fault(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fault_take(void);
+
 /* Current time in seconds since the epoch (UTC). */
 int64_t now_seconds(void);
 

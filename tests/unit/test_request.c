@@ -180,6 +180,54 @@ static void test_escape_contexts(void **state)
     buf_free(&b);
 }
 
+/* A value that reached json_build unchecked costs the request, not the
+ * process: an empty object back and the thread marked. */
+static void test_json_build_faults_instead_of_aborting(void **state)
+{
+    (void)state;
+    fault_take();
+    json_t *j = json_build("{s:s}", "email", "\xc3\x28");
+    assert_non_null(j);
+    assert_int_equal(json_object_size(j), 0);
+    json_decref(j);
+    assert_int_equal(fault_take(), 1);
+    assert_int_equal(fault_take(), 0);
+    j = json_build("{s:s}", "email", "a@example.org");
+    assert_int_equal(fault_take(), 0);
+    json_decref(j);
+}
+
+/* Every text of a request is checked before a handler sees it. */
+static void test_check_text(void **state)
+{
+    (void)state;
+    const char *good[] = {"email=a%40b.org&note=line%0Aline%09tab", "name=Jos%C3%A9", NULL};
+    const char *bad[] = {"email=%C3%28", "a%01b=1", "x=%FF%FE",       "x=%C0%AF",     "x=%ED%A0%80",
+                         "x=a%00b",      "x=%7F",   "x=%F4%90%80%80", "%C3%28=value", NULL};
+    for (int i = 0; good[i]; i++) {
+        Request *r = post(good[i]);
+        assert_int_equal(request_check_text(r), R_OK);
+        done(r);
+    }
+    for (int i = 0; bad[i]; i++) {
+        Request *r = post(bad[i]);
+        assert_int_equal(request_check_text(r), R_BAD_REQUEST);
+        assert_non_null(r->message);
+        done(r);
+    }
+    Request *r = post("a=1");
+    r->path = "/countries/\xff";
+    assert_int_equal(request_check_text(r), R_BAD_REQUEST);
+    r->path = "/countries/a\nb";
+    assert_int_equal(request_check_text(r), R_BAD_REQUEST);
+    r->path = "/countries/ARG";
+    r->json_body = json_loads("{\"a\": [\"x\", {\"b\": \"\\u0000\"}]}", JSON_ALLOW_NUL, NULL);
+    assert_int_equal(request_check_text(r), R_BAD_REQUEST);
+    json_decref(r->json_body);
+    r->json_body = NULL;
+    done(r);
+}
+
 int main(void)
 {
     i18n_init();
@@ -192,6 +240,8 @@ int main(void)
         cmocka_unit_test(test_valid_email),
         cmocka_unit_test(test_errors_are_translated),
         cmocka_unit_test(test_escape_contexts),
+        cmocka_unit_test(test_json_build_faults_instead_of_aborting),
+        cmocka_unit_test(test_check_text),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     i18n_free();
