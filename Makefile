@@ -19,8 +19,14 @@ WERROR   := -Werror
 endif
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(WERROR) $(CFLAGS) -Isrc -Ibuild \
-             $(shell pkg-config --cflags $(PKGS))
-LIBS     := $(shell pkg-config --libs $(PKGS)) -lpthread
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+# Without the libraries the compiler's errors would not say what to do.
+ifeq ($(filter deps serve test bench clean,$(MAKECMDGOALS)),)
+ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo yes),yes)
+$(info Some libraries Ratify builds with are missing: run `make deps` (or `make serve`) first.)
+endif
+endif
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
@@ -154,10 +160,15 @@ check: build/assets.c
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c tools/*.c
 
-serve: deps build/ratify
+# serve, test and bench install the packages first, then build in a second
+# make: this one computed the pkg-config flags when it started, before the
+# packages were there (on a fresh machine the link failed).
+serve: deps
+	$(MAKE) build/ratify
 	./build/ratify serve --db ratify.db
 
-bench: deps build/ratify
+bench: deps
+	$(MAKE) build/ratify
 	$(PYTHON) bench/run.py
 
 clean:
