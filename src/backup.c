@@ -30,7 +30,8 @@ enum {
     OFF_MEMLIMIT = 20,
     OFF_SALT = 28,
     OFF_KEY_CHECK = 44,
-    OFF_STREAM_HEADER = 60, /* also the length of the authenticated prefix */
+    OFF_PLAIN_LENGTH = 60,
+    OFF_STREAM_HEADER = 68, /* also the length of the authenticated prefix */
     KEY_CHECK_BYTES = 16,
     SALT_BYTES = crypto_pwhash_SALTBYTES,
     ABYTES = crypto_secretstream_xchacha20poly1305_ABYTES,
@@ -384,6 +385,7 @@ Result backup_encrypt(int fd, const unsigned char *plain, size_t len, const Back
     unsigned char key[BACKUP_KEY_BYTES];
     memcpy(header, MAGIC, sizeof MAGIC);
     header[OFF_VERSION] = FORMAT_VERSION;
+    put_u64(header + OFF_PLAIN_LENGTH, len);
     if (s->kind == BACKUP_SECRET_PASSPHRASE) {
         header[OFF_KDF] = KDF_ARGON2ID;
         put_u64(header + OFF_OPSLIMIT, BACKUP_OPSLIMIT);
@@ -423,10 +425,40 @@ Result backup_encrypt(int fd, const unsigned char *plain, size_t len, const Back
     return r;
 }
 
-/* Checks the header's fixed fields and that s is the kind of secret it
- * needs; prints why not. */
+/* The length of a backup of plain_len bytes. 0 when it would overflow. */
+static uint64_t expected_length(uint64_t plain_len)
+{
+    uint64_t chunks = plain_len / BACKUP_CHUNK + 1; /* the last is short, maybe empty */
+    if (plain_len > UINT64_MAX / 2)
+        return 0;
+    return BACKUP_HEADER_BYTES + plain_len + chunks * ABYTES;
+}
+
+/* Compares the file's length with the one its header announces. The
+ * header is authenticated only later, with the first chunk: a changed
+ * length field is reported as truncation or extra bytes, which it also
+ * causes, and the chunk check would refuse it in any case. */
+static Result check_length(const unsigned char *data, size_t len)
+{
+    uint64_t want = expected_length(get_u64(data + OFF_PLAIN_LENGTH));
+    if (want == 0 || len < want) {
+        fprintf(stderr, "ratify: the backup is truncated: it has %zu bytes of %llu\n", len,
+                (unsigned long long)want);
+        return R_INTERNAL;
+    }
+    if (len > want) {
+        fprintf(stderr, "ratify: the backup has %llu unexpected bytes after its end\n",
+                (unsigned long long)(len - want));
+        return R_INTERNAL;
+    }
+    return R_OK;
+}
+
+/* Checks the header's fixed fields, the file's length, and that s is the
+ * kind of secret it needs; prints why not. */
 static Result check_header(const unsigned char *data, size_t len, const BackupSecret *s)
 {
+    Result r;
     if (!backup_is_encrypted(data, len)) {
         fprintf(stderr, "ratify: this is not a Ratify backup\n");
         return R_UNSUPPORTED;
@@ -440,6 +472,9 @@ static Result check_header(const unsigned char *data, size_t len, const BackupSe
                 data[OFF_VERSION], FORMAT_VERSION);
         return R_UNSUPPORTED;
     }
+    r = check_length(data, len);
+    if (r != R_OK)
+        return r;
     int kdf = data[OFF_KDF];
     if (kdf == KDF_KEY_FILE && s->kind != BACKUP_SECRET_KEY) {
         fprintf(stderr, "ratify: the backup is encrypted with a key file: give --key-file\n");

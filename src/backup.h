@@ -16,12 +16,15 @@
  *       28   16  argon2id salt, random (zero with a key file)
  *       44   16  key check: BLAKE2b-128 keyed with the key, of a fixed text,
  *                so a wrong key is told apart from a damaged file
- *       60   24  crypto_secretstream_xchacha20poly1305 header
- *       84  ...  the stream: chunks of BACKUP_CHUNK bytes of plaintext, each
- *                followed by its 17 bytes of overhead; the last chunk (maybe
- *                empty) carries the FINAL tag, so a truncated file is seen.
+ *       60    8  the plaintext's length, so the file's length is known
+ *                before decrypting: a truncated file, or one with bytes
+ *                after its end, is named as such
+ *       68   24  crypto_secretstream_xchacha20poly1305 header
+ *       92  ...  the stream: chunks of BACKUP_CHUNK bytes of plaintext (the
+ *                last one shorter, maybe empty), each with its 17 bytes of
+ *                overhead; the last carries the FINAL tag and no other does.
  *
- * The first chunk authenticates bytes 0-59 as additional data: a changed
+ * The first chunk authenticates bytes 0-67 as additional data: a changed
  * header byte fails like a changed ciphertext byte.
  */
 #ifndef RATIFY_BACKUP_H
@@ -34,7 +37,7 @@
 enum {
     BACKUP_KEY_BYTES = 32,
     BACKUP_CHUNK = 64 * 1024,    /* plaintext bytes per chunk */
-    BACKUP_HEADER_BYTES = 84,    /* everything before the first chunk */
+    BACKUP_HEADER_BYTES = 92,    /* everything before the first chunk */
     BACKUP_MAX_PASSPHRASE = 1024 /* longer passphrase files are refused */
 };
 
