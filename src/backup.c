@@ -428,9 +428,11 @@ Result backup_encrypt(int fd, const unsigned char *plain, size_t len, const Back
 /* The length of a backup of plain_len bytes. 0 when it would overflow. */
 static uint64_t expected_length(uint64_t plain_len)
 {
-    uint64_t chunks = plain_len / BACKUP_CHUNK + 1; /* the last is short, maybe empty */
     if (plain_len > UINT64_MAX / 2)
         return 0;
+    /* As backup_encrypt cuts: full chunks, the last maybe shorter, and one
+     * empty chunk when there are no bytes at all. */
+    uint64_t chunks = plain_len == 0 ? 1 : (plain_len + BACKUP_CHUNK - 1) / BACKUP_CHUNK;
     return BACKUP_HEADER_BYTES + plain_len + chunks * ABYTES;
 }
 

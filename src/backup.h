@@ -21,8 +21,9 @@
  *                after its end, is named as such
  *       68   24  crypto_secretstream_xchacha20poly1305 header
  *       92  ...  the stream: chunks of BACKUP_CHUNK bytes of plaintext (the
- *                last one shorter, maybe empty), each with its 17 bytes of
- *                overhead; the last carries the FINAL tag and no other does.
+ *                last one maybe shorter; one empty chunk for no bytes), each
+ *                with its 17 bytes of overhead; the last carries the FINAL
+ *                tag and no other does.
  *
  * The first chunk authenticates bytes 0-67 as additional data: a changed
  * header byte fails like a changed ciphertext byte.
