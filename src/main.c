@@ -289,8 +289,12 @@ static Result backup_cmd(const Options *o, int argc, char **argv)
 {
     BackupArgs a;
     BackupSecret s;
-    if (parse_backup_args(argc, argv, &a, BACKUP_USAGE) != R_OK || a.force)
+    if (parse_backup_args(argc, argv, &a, BACKUP_USAGE) != R_OK)
         return R_BAD_REQUEST;
+    if (a.force) {
+        fprintf(stderr, "usage: %s\n", BACKUP_USAGE);
+        return R_BAD_REQUEST;
+    }
     Result r = load_backup_secret(&a, &s);
     if (r != R_OK)
         return r;
@@ -394,8 +398,12 @@ static const char RESTORE_USAGE[] =
 static Result restore_cmd(const Options *o, int argc, char **argv)
 {
     BackupArgs a;
-    if (parse_backup_args(argc, argv, &a, RESTORE_USAGE) != R_OK || a.encrypt)
+    if (parse_backup_args(argc, argv, &a, RESTORE_USAGE) != R_OK)
         return R_BAD_REQUEST;
+    if (a.encrypt) {
+        fprintf(stderr, "usage: %s\n", RESTORE_USAGE);
+        return R_BAD_REQUEST;
+    }
     /* Said before the passphrase is stretched, and checked again when the
      * file is linked into place. */
     if (!a.force && access(o->db_path, F_OK) == 0) {
