@@ -1,6 +1,8 @@
 /*
  * db.c: SQLite connections, the per-connection statement cache, named
- * binding, transactions, embedded migrations, backup and integrity checks.
+ * binding, transactions, embedded migrations, backup (to a file, or to bytes
+ * in memory for an encrypted backup) and integrity checks (of a file, or of
+ * bytes before a restore puts them in place).
  *
  * Invariants: every connection runs with foreign keys on, WAL, a busy
  * timeout and synchronous=FULL (a commit acknowledged to a user survives a
@@ -8,6 +10,7 @@
  */
 #include "db.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,4 +423,130 @@ int64_t db_data_version(Db *db)
 void db_checkpoint(Db *db)
 {
     sqlite3_wal_checkpoint_v2(db->handle, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
+Result db_snapshot(Db *db, unsigned char **bytes, size_t *len)
+{
+    sqlite3 *mem = NULL;
+    Result r = R_INTERNAL;
+    *bytes = NULL;
+    *len = 0;
+    if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        fprintf(stderr, "ratify: backup failed: %s\n", mem ? sqlite3_errmsg(mem) : "out of memory");
+        goto done;
+    }
+    /* The same stepped online backup as db_backup, into memory: the copy
+     * is consistent, and no plaintext copy is ever written to a file. */
+    sqlite3_backup *b = sqlite3_backup_init(mem, "main", db->handle, "main");
+    if (!b) {
+        fprintf(stderr, "ratify: backup failed: %s\n", sqlite3_errmsg(mem));
+        goto done;
+    }
+    int rc;
+    do {
+        rc = sqlite3_backup_step(b, 256);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+            sqlite3_sleep(10);
+    } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        fprintf(stderr, "ratify: backup failed: %s\n", sqlite3_errstr(rc));
+        goto done;
+    }
+    sqlite3_int64 size = 0;
+    unsigned char *image = sqlite3_serialize(mem, "main", &size, 0);
+    if (!image || size <= 0) {
+        fprintf(stderr, "ratify: backup failed: cannot serialise the copy\n");
+        sqlite3_free(image);
+        goto done;
+    }
+    *bytes = image;
+    *len = (size_t)size;
+    r = R_OK;
+done:
+    sqlite3_close(mem);
+    return r;
+}
+
+void db_snapshot_free(unsigned char *bytes, size_t len)
+{
+    if (!bytes)
+        return;
+    sodium_memzero(bytes, len);
+    sqlite3_free(bytes);
+}
+
+/* The header bytes that say which journal a database file uses (offsets
+ * 18 and 19: 1 = rollback journal, 2 = write-ahead log). */
+enum { SQLITE_HEADER_SIZE = 100, HEADER_WRITE_VERSION = 18, HEADER_READ_VERSION = 19 };
+
+int db_image_is_sqlite(const unsigned char *bytes, size_t len)
+{
+    return len >= SQLITE_HEADER_SIZE && memcmp(bytes, "SQLite format 3", 16) == 0;
+}
+
+static int count_row(void *found, int ncols, char **values, char **names)
+{
+    (void)ncols;
+    (void)names;
+    *(int *)found = values[0] && strcmp(values[0], "1") == 0;
+    return 0;
+}
+
+/* Whether the image's schema reads and has the table every Ratify database
+ * has. sqlite3_exec rather than db_prepare: a damaged schema is bad input
+ * here, not a programmer's error to abort on. */
+static int image_is_ratify(sqlite3 *h)
+{
+    int found = 0;
+    if (sqlite3_exec(h,
+                     "SELECT count(*) FROM sqlite_master "
+                     "WHERE type = 'table' AND name = 'schema_migrations'",
+                     count_row, &found, NULL) != SQLITE_OK)
+        return 0;
+    return found;
+}
+
+Result db_check_image(unsigned char *bytes, size_t len, int *schema_version)
+{
+    *schema_version = 0;
+    if (!db_image_is_sqlite(bytes, len))
+        return R_UNSUPPORTED;
+    /* An in-memory database cannot use a write-ahead log: mark the image
+     * as a rollback-journal database. The first db_open of the restored
+     * file turns WAL back on. */
+    bytes[HEADER_WRITE_VERSION] = 1;
+    bytes[HEADER_READ_VERSION] = 1;
+    sqlite3 *h = NULL;
+    Result r = R_INTERNAL;
+    if (sqlite3_open_v2(":memory:", &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        goto fail;
+    /* The image is checked where it lies, read-only: no copy, no write. */
+    if (sqlite3_deserialize(h, "main", bytes, (sqlite3_int64)len, (sqlite3_int64)len,
+                            SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
+        goto fail;
+    /* The image may come from anywhere: its schema runs no functions with
+     * side effects, and shadow tables cannot be written. */
+    sqlite3_db_config(h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    sqlite3_extended_result_codes(h, 1);
+    if (!image_is_ratify(h)) {
+        sqlite3_close(h);
+        return R_UNSUPPORTED;
+    }
+    Db *db = xcalloc(1, sizeof(Db));
+    db->handle = h;
+    cache_grow(db);
+    r = db_check(db);
+    if (r == R_OK)
+        *schema_version = db_schema_version(db);
+    db_close(db);
+    return r;
+fail:
+    fprintf(stderr, "ratify: cannot read the database image: %s\n",
+            h ? sqlite3_errmsg(h) : "out of memory");
+    sqlite3_close(h);
+    return r;
 }

@@ -87,6 +87,27 @@ int db_migrations_available(void);
  * server is writing. Returns R_OK or R_INTERNAL with the reason on stderr. */
 Result db_backup(Db *db, const char *path);
 
+/* A consistent copy of the whole database as the bytes of a database file,
+ * made with the same online backup as db_backup but into memory, so that an
+ * encrypted backup never writes the plaintext to disk. On R_OK, *bytes
+ * (of *len bytes) belongs to the caller, who frees it with
+ * db_snapshot_free. Returns R_INTERNAL with the reason on stderr. */
+Result db_snapshot(Db *db, unsigned char **bytes, size_t *len);
+
+/* Zeroes and frees what db_snapshot returned. bytes may be NULL. */
+void db_snapshot_free(unsigned char *bytes, size_t len);
+
+/* Whether bytes start like an SQLite database file. */
+int db_image_is_sqlite(const unsigned char *bytes, size_t len);
+
+/* Checks the database file image in bytes, in memory and read-only, as
+ * db_check checks a file, and sets *schema_version. It marks the image as a
+ * rollback-journal database (header bytes 18 and 19), which an in-memory
+ * database needs; the first db_open of a file written from it turns WAL
+ * back on. Returns R_OK, R_UNSUPPORTED when bytes are not a Ratify
+ * database, or R_INTERNAL when a check fails (problems on stderr). */
+Result db_check_image(unsigned char *bytes, size_t len, int *schema_version);
+
 /* PRAGMA integrity_check and foreign_key_check. Prints problems to stderr.
  * Returns R_OK when both are clean. */
 Result db_check(Db *db);

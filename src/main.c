@@ -1,15 +1,17 @@
 /*
- * main.c: the `ratify` command line: serve, init, user, backup, check,
+ * main.c: the `ratify` command line: serve, init, user, backup, restore, check,
  * version, help. Each command returns a Result; cli_exit_for maps it to
  * the exit code, so scripts can tell bad usage (2) from a missing thing (3)
  * and a failure (1).
  */
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
+#include "backup.h"
 #include "country.h"
 #include "db.h"
 #include "i18n.h"
@@ -71,13 +73,20 @@ static void usage(FILE *out)
             "  token add NAME [--scope read|write]  issue an API token\n"
             "  housekeeping        one pass of what serve does hourly: delete expired sessions\n"
             "                      and tokens, remind the authors of unanswered letters\n"
-            "  backup FILE [--db FILE]  copy the database safely, even while serving\n"
+            "  backup FILE [--db FILE] [--encrypt --key-file KEY | --passphrase-file FILE]\n"
+            "                      copy the database safely, even while serving; encrypted\n"
+            "                      with a key file or a passphrase (read from the file, or\n"
+            "                      from RATIFY_BACKUP_PASSPHRASE, never from the command line)\n"
+            "  backup-key FILE     create a random backup key file (mode 0600)\n"
+            "  restore BACKUP [--db FILE] [--key-file KEY | --passphrase-file FILE] [--force]\n"
+            "                      decrypt and check a backup, then put it in place as the\n"
+            "                      database; --force replaces an existing one (stop the server)\n"
             "  check [--db FILE]   check the database's integrity and foreign keys\n"
             "  version             print the version\n"
             "  help [routes]       this text, or the table of routes\n\n"
             "Environment: RATIFY_DB, RATIFY_PUBLIC_URL, RATIFY_ADMIN_EMAIL, RATIFY_SMTP_URL,\n"
-            "RATIFY_SMTP_USER, RATIFY_SMTP_PASSWORD, RATIFY_SMTP_REQUIRE_TLS and RATIFY_MAIL_FROM\n"
-            "set the defaults.\n",
+            "RATIFY_SMTP_USER, RATIFY_SMTP_PASSWORD, RATIFY_SMTP_REQUIRE_TLS, RATIFY_MAIL_FROM\n"
+            "and RATIFY_BACKUP_PASSPHRASE set the defaults.\n",
             RATIFY_VERSION);
 }
 
@@ -200,19 +209,231 @@ static Result serve_cmd(Options *o)
     return server_run(&o->server) == 0 ? R_OK : R_INTERNAL;
 }
 
+/* The arguments of backup and restore, after the shared options. */
+typedef struct {
+    const char *file;            /* the backup */
+    const char *key_file;        /* --key-file */
+    const char *passphrase_file; /* --passphrase-file */
+    int encrypt;                 /* --encrypt (backup) */
+    int force;                   /* --force (restore) */
+} BackupArgs;
+
+static Result parse_backup_args(int argc, char **argv, BackupArgs *a, const char *usage_line)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--passphrase")) {
+            /* Anyone on the machine can read another process's arguments. */
+            fprintf(stderr, "ratify: a passphrase is never given on the command line, where "
+                            "others can see it: use --passphrase-file or "
+                            "RATIFY_BACKUP_PASSPHRASE\n");
+            return R_BAD_REQUEST;
+        } else if (!strcmp(argv[i], "--encrypt")) {
+            a->encrypt = 1;
+        } else if (!strcmp(argv[i], "--force")) {
+            a->force = 1;
+        } else if ((!strcmp(argv[i], "--key-file") || !strcmp(argv[i], "--passphrase-file")) && v) {
+            *(argv[i][2] == 'k' ? &a->key_file : &a->passphrase_file) = v;
+            i++;
+        } else if (argv[i][0] != '-' && !a->file) {
+            a->file = argv[i];
+        } else {
+            a->file = NULL;
+            break;
+        }
+    }
+    if (!a->file || (a->key_file && a->passphrase_file)) {
+        fprintf(stderr, "usage: %s\n", usage_line);
+        return R_BAD_REQUEST;
+    }
+    return R_OK;
+}
+
+/* Loads the secret the arguments name: a key file, a passphrase file, or
+ * else the passphrase in RATIFY_BACKUP_PASSPHRASE. Kind NONE when none. */
+static Result load_backup_secret(const BackupArgs *a, BackupSecret *s)
+{
+    if (a->key_file)
+        return backup_secret_from_key_file(s, a->key_file);
+    if (a->passphrase_file)
+        return backup_secret_from_passphrase_file(s, a->passphrase_file);
+    Result r = backup_secret_from_env(s);
+    return r == R_NOT_FOUND ? R_OK : r;
+}
+
+/* Encrypts a snapshot of db into the file out, atomically, mode 0600. */
+static Result write_encrypted_backup(Db *db, const char *out, const BackupSecret *s)
+{
+    unsigned char *image;
+    size_t len;
+    Result r = db_snapshot(db, &image, &len);
+    if (r != R_OK)
+        return r;
+    char *tmp;
+    int fd = backup_file_open(out, &tmp);
+    if (fd < 0)
+        r = R_INTERNAL;
+    else if ((r = backup_encrypt(fd, image, len, s)) == R_OK)
+        r = backup_file_commit(fd, tmp, out, 1);
+    else
+        backup_file_abort(fd, tmp);
+    db_snapshot_free(image, len);
+    return r;
+}
+
+static const char BACKUP_USAGE[] =
+    "ratify backup FILE [--db FILE] [--encrypt --key-file KEY | --passphrase-file FILE]";
+
 static Result backup_cmd(const Options *o, int argc, char **argv)
 {
-    if (argc != 1) {
-        fprintf(stderr, "usage: ratify backup FILE [--db FILE]\n");
+    BackupArgs a;
+    BackupSecret s;
+    if (parse_backup_args(argc, argv, &a, BACKUP_USAGE) != R_OK)
+        return R_BAD_REQUEST;
+    if (a.force) {
+        fprintf(stderr, "usage: %s\n", BACKUP_USAGE);
+        return R_BAD_REQUEST;
+    }
+    Result r = load_backup_secret(&a, &s);
+    if (r != R_OK)
+        return r;
+    if (a.encrypt && s.kind == BACKUP_SECRET_NONE) {
+        fprintf(stderr, "ratify: --encrypt needs --key-file, --passphrase-file or "
+                        "RATIFY_BACKUP_PASSPHRASE\n");
         return R_BAD_REQUEST;
     }
     Db *db = db_open_existing(o->db_path);
-    if (!db)
+    if (!db) {
+        backup_secret_clear(&s);
         return R_NOT_FOUND;
-    Result r = db_backup(db, argv[0]);
+    }
+    /* A secret given in any way means an encrypted backup: someone who set
+     * RATIFY_BACKUP_PASSPHRASE never wants a plaintext copy by accident. */
+    if (s.kind == BACKUP_SECRET_NONE)
+        r = db_backup(db, a.file);
+    else
+        r = write_encrypted_backup(db, a.file, &s);
     db_close(db);
     if (r == R_OK)
-        printf("Backed up %s to %s.\n", o->db_path, argv[0]);
+        printf("Backed up %s to %s%s.\n", o->db_path, a.file,
+               s.kind == BACKUP_SECRET_KEY          ? ", encrypted with the key file"
+               : s.kind == BACKUP_SECRET_PASSPHRASE ? ", encrypted with the passphrase"
+                                                    : "");
+    backup_secret_clear(&s);
+    return r;
+}
+
+static Result backup_key_cmd(int argc, char **argv)
+{
+    if (argc != 1 || argv[0][0] == '-') {
+        fprintf(stderr, "usage: ratify backup-key FILE\n");
+        return R_BAD_REQUEST;
+    }
+    Result r = backup_key_create(argv[0]);
+    if (r == R_OK)
+        printf("Wrote a new backup key to %s (mode 0600). Keep a copy away from the database's "
+               "machine: without it, the backups made with it cannot be restored.\n",
+               argv[0]);
+    return r;
+}
+
+/* The backup's bytes as a database image: decrypted under the secret the
+ * arguments name, or as they are for an unencrypted backup. On R_OK,
+ * *image is the caller's, freed with backup_plain_free. */
+static Result open_backup(const BackupArgs *a, unsigned char **image, size_t *len)
+{
+    unsigned char *data;
+    size_t data_len;
+    Result r = backup_read_file(a->file, &data, &data_len);
+    if (r != R_OK)
+        return r;
+    if (backup_is_encrypted(data, data_len)) {
+        BackupSecret s;
+        r = load_backup_secret(a, &s);
+        if (r == R_OK)
+            r = backup_decrypt(data, data_len, &s, image, len);
+        backup_secret_clear(&s);
+        free(data);
+        return r;
+    }
+    if (!db_image_is_sqlite(data, data_len)) {
+        fprintf(stderr, "ratify: %s is not a Ratify backup\n", a->file);
+        free(data);
+        return R_UNSUPPORTED;
+    }
+    *image = data;
+    *len = data_len;
+    return R_OK;
+}
+
+/* Writes the checked image to path, atomically, mode 0600. */
+static Result put_database_in_place(const unsigned char *image, size_t len, const char *path,
+                                    int force)
+{
+    char *tmp;
+    int fd = backup_file_open(path, &tmp);
+    if (fd < 0)
+        return R_INTERNAL;
+    if (backup_write_all(fd, image, len) != R_OK) {
+        fprintf(stderr, "ratify: cannot write %s: %s\n", path, strerror(errno));
+        backup_file_abort(fd, tmp);
+        return R_INTERNAL;
+    }
+    if (force) {
+        /* An old write-ahead log beside the file would be replayed into
+         * the restored database: it belongs to the one being replaced. */
+        char side[4096];
+        snprintf(side, sizeof side, "%s-wal", path);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", path);
+        unlink(side);
+    }
+    return backup_file_commit(fd, tmp, path, force);
+}
+
+static const char RESTORE_USAGE[] =
+    "ratify restore BACKUP [--db FILE] [--key-file KEY | --passphrase-file FILE] [--force]";
+
+static Result restore_cmd(const Options *o, int argc, char **argv)
+{
+    BackupArgs a;
+    if (parse_backup_args(argc, argv, &a, RESTORE_USAGE) != R_OK)
+        return R_BAD_REQUEST;
+    if (a.encrypt) {
+        fprintf(stderr, "usage: %s\n", RESTORE_USAGE);
+        return R_BAD_REQUEST;
+    }
+    /* Said before the passphrase is stretched, and checked again when the
+     * file is linked into place. */
+    if (!a.force && access(o->db_path, F_OK) == 0) {
+        fprintf(stderr,
+                "ratify: %s already exists; stop the server and add --force to "
+                "replace it\n",
+                o->db_path);
+        return R_CONFLICT;
+    }
+    unsigned char *image;
+    size_t len;
+    Result r = open_backup(&a, &image, &len);
+    if (r != R_OK)
+        return r;
+    int version;
+    r = db_check_image(image, len, &version);
+    if (r == R_UNSUPPORTED)
+        fprintf(stderr, "ratify: %s does not hold a Ratify database\n", a.file);
+    else if (r != R_OK)
+        fprintf(stderr, "ratify: the database in %s fails its checks; nothing was restored\n",
+                a.file);
+    else
+        r = put_database_in_place(image, len, o->db_path, a.force);
+    backup_plain_free(image, len);
+    if (r == R_OK) {
+        printf("Restored %s to %s: integrity ok, foreign keys ok, schema version %d of %d.\n",
+               a.file, o->db_path, version, db_migrations_available());
+        if (version > db_migrations_available())
+            printf("The backup comes from a newer Ratify: serve it with that version.\n");
+    }
     return r;
 }
 
@@ -336,6 +557,10 @@ static Result run(int argc, char **argv)
         return export_cmd(&o, argc, argv);
     if (!strcmp(cmd, "backup"))
         return backup_cmd(&o, argc, argv);
+    if (!strcmp(cmd, "backup-key"))
+        return backup_key_cmd(argc, argv);
+    if (!strcmp(cmd, "restore"))
+        return restore_cmd(&o, argc, argv);
     if (!strcmp(cmd, "check") && argc == 0)
         return check_cmd(&o);
     fprintf(stderr, "ratify: unknown command or extra arguments: %s", cmd);
