@@ -165,7 +165,7 @@ format:
 # packages were there (on a fresh machine the link failed).
 serve: deps
 	$(MAKE) build/ratify
-	./build/ratify serve --db ratify.db
+	./build/ratify serve --db ratify.db $(SERVE_ARGS)
 
 bench: deps
 	$(MAKE) build/ratify
