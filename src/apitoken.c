@@ -22,7 +22,7 @@ static Result token_create(Db *db, const char *name, const char *scope, int64_t 
     char hash[65];
     random_hex(token, 32);
     auth_token_hash("api-token", token, hash);
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(db, "INSERT INTO api_tokens (token_hash, name, scope, created_by, created_at) "
                        "VALUES (:hash, :name, :scope, :user, :now)");
     db_bind_text(st, ":hash", hash);
@@ -33,10 +33,10 @@ static Result token_create(Db *db, const char *name, const char *scope, int64_t 
     else
         db_bind_null(st, ":user");
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     *id = db_last_id(db);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     char object[32];
     snprintf(object, sizeof object, "api token %lld", (long long)*id);
@@ -46,10 +46,10 @@ static Result token_create(Db *db, const char *name, const char *scope, int64_t 
 static json_t *token_list(Request *r)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT id, name, scope, created_at, coalesce(last_used, 0), revoked_at IS NOT NULL "
                "FROM api_tokens ORDER BY id DESC");
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(
             list, json_build("{s:I, s:s, s:s, s:I, s:I, s:b}", "id", (json_int_t)db_int(st, 0),
                              "name", db_text(st, 1), "scope", db_text(st, 2), "created_at",
@@ -98,13 +98,13 @@ Result api_token_revoke_post(Request *r)
         return R_NOT_FOUND;
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(r->db, "UPDATE api_tokens SET revoked_at = :now "
-                                         "WHERE id = :id AND revoked_at IS NULL");
+    Stmt *st = db_prepare(r->db, "UPDATE api_tokens SET revoked_at = :now "
+                                 "WHERE id = :id AND revoked_at IS NULL");
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     if (db_changes(r->db) == 0) {
         db_rollback(r->db);

@@ -11,6 +11,8 @@
 #include "db.h"
 
 #include <sodium.h>
+#include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,12 +26,20 @@ typedef struct {
     sqlite3_stmt *stmt;
 } CacheEntry;
 
+enum { MAX_HOOKS = 8 };
+
 struct Db {
     sqlite3 *handle;
     CacheEntry *cache; /* open addressing, power-of-two size */
     size_t cache_size;
     size_t cache_used;
+    int write_depth;                /* db_write calls running on this connection */
+    void (*hooks[MAX_HOOKS])(void); /* db_after_commit, until the commit */
+    int hook_count;
 };
+
+/* Set by db_writer_start: connections opened afterwards are read-only. */
+static int writer_running;
 
 enum { BUSY_TIMEOUT_MS = 5000 };
 
@@ -85,6 +95,13 @@ static Db *open_handle(const char *path, int flags)
                     "PRAGMA synchronous=FULL; PRAGMA trusted_schema=OFF; "
                     "PRAGMA secure_delete=ON;",
                     path) != R_OK) {
+        sqlite3_close(h);
+        return NULL;
+    }
+    /* While the writer thread runs, it alone writes: a statement that
+     * changes data on any other connection fails loudly instead of
+     * committing outside db_write. */
+    if (writer_running && exec_script(h, "PRAGMA query_only=ON", path) != R_OK) {
         sqlite3_close(h);
         return NULL;
     }
@@ -180,11 +197,6 @@ void db_close(Db *db)
     free(db);
 }
 
-sqlite3 *db_handle(Db *db)
-{
-    return db->handle;
-}
-
 /* Named parameters only: a positional "?" would let values be bound in the
  * wrong order without anyone noticing. */
 static void check_parameters(sqlite3_stmt *st, const char *sql)
@@ -199,7 +211,7 @@ static void check_parameters(sqlite3_stmt *st, const char *sql)
     }
 }
 
-sqlite3_stmt *db_prepare_(Db *db, const char *sql)
+Stmt *db_prepare_(Db *db, const char *sql)
 {
     size_t h = hash_ptr(sql, db->cache_size);
     while (db->cache[h].sql) {
@@ -235,7 +247,7 @@ static int param_index(sqlite3_stmt *st, const char *name)
     return i;
 }
 
-void db_bind_text(sqlite3_stmt *st, const char *name, const char *text)
+void db_bind_text(Stmt *st, const char *name, const char *text)
 {
     if (text)
         sqlite3_bind_text(st, param_index(st, name), text, -1, SQLITE_TRANSIENT);
@@ -243,27 +255,39 @@ void db_bind_text(sqlite3_stmt *st, const char *name, const char *text)
         sqlite3_bind_null(st, param_index(st, name));
 }
 
-void db_bind_textn(sqlite3_stmt *st, const char *name, const char *text, size_t len)
+void db_bind_textn(Stmt *st, const char *name, const char *text, size_t len)
 {
     sqlite3_bind_text64(st, param_index(st, name), text, len, SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
-void db_bind_int(sqlite3_stmt *st, const char *name, int64_t value)
+void db_bind_int(Stmt *st, const char *name, int64_t value)
 {
     sqlite3_bind_int64(st, param_index(st, name), value);
 }
 
-void db_bind_blob(sqlite3_stmt *st, const char *name, const void *data, size_t len)
+void db_bind_blob(Stmt *st, const char *name, const void *data, size_t len)
 {
     sqlite3_bind_blob64(st, param_index(st, name), data, len, SQLITE_TRANSIENT);
 }
 
-void db_bind_null(sqlite3_stmt *st, const char *name)
+void db_bind_null(Stmt *st, const char *name)
 {
     sqlite3_bind_null(st, param_index(st, name));
 }
 
-int db_step(sqlite3_stmt *st)
+int db_row(Stmt *st)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc != SQLITE_DONE)
+        log_info("sqlite: %s (%d) in: %s", sqlite3_errmsg(sqlite3_db_handle(st)), rc,
+                 sqlite3_sql(st));
+    return 0;
+}
+
+/* Kept while files move to db_row/db_run: steps once, returns SQLite's code. */
+int db_step(Stmt *st)
 {
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -272,24 +296,61 @@ int db_step(sqlite3_stmt *st)
     return rc;
 }
 
-void db_done(sqlite3_stmt *st)
+static Result result_of(int rc)
 {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return R_OK;
+    return (rc & 0xff) == SQLITE_CONSTRAINT ? R_CONFLICT : R_INTERNAL;
 }
 
-const char *db_text(sqlite3_stmt *st, int col)
+Result db_done(Stmt *st)
+{
+    /* sqlite3_reset returns the error of the last step, if it failed. */
+    int rc = sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return result_of(rc);
+}
+
+Result db_run(Stmt *st)
+{
+    while (db_row(st))
+        ;
+    return db_done(st);
+}
+
+Result db_insert(Stmt *st, int64_t *id)
+{
+    int found = db_row(st);
+    if (found)
+        *id = sqlite3_column_int64(st, 0);
+    while (found && db_row(st))
+        ;
+    Result r = db_done(st);
+    return r == R_OK && !found ? R_INTERNAL : r;
+}
+
+const char *db_text(Stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     return t ? (const char *)t : "";
 }
 
-int64_t db_int(sqlite3_stmt *st, int col)
+size_t db_len(Stmt *st, int col)
+{
+    return (size_t)sqlite3_column_bytes(st, col);
+}
+
+const void *db_blob(Stmt *st, int col)
+{
+    return sqlite3_column_blob(st, col);
+}
+
+int64_t db_int(Stmt *st, int col)
 {
     return sqlite3_column_int64(st, col);
 }
 
-int db_is_null(sqlite3_stmt *st, int col)
+int db_is_null(Stmt *st, int col)
 {
     return sqlite3_column_type(st, col) == SQLITE_NULL;
 }
@@ -330,6 +391,221 @@ int64_t db_last_id(Db *db)
 int db_changes(Db *db)
 {
     return sqlite3_changes(db->handle);
+}
+
+/* ---- db_write and the writer thread ---- */
+
+/* One db_write waiting for the writer. Lives on the caller's stack: the
+ * caller waits until done is set. */
+typedef struct Job {
+    DbApply apply;
+    void *ctx;
+    Result result;
+    int done;
+    struct Job *next;
+} Job;
+
+enum { MAX_BATCH = 512 };
+
+static struct {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t work, finished;
+    Job *head, *tail;
+    int stopping;
+    Db *db;
+    DbWriterStats stats;
+} writer = {.lock = PTHREAD_MUTEX_INITIALIZER,
+            .work = PTHREAD_COND_INITIALIZER,
+            .finished = PTHREAD_COND_INITIALIZER};
+
+static _Thread_local int on_writer_thread;
+
+void db_after_commit(Db *w, void (*hook)(void))
+{
+    for (int i = 0; i < w->hook_count; i++)
+        if (w->hooks[i] == hook)
+            return;
+    if (w->hook_count < MAX_HOOKS)
+        w->hooks[w->hook_count++] = hook;
+    else
+        fault("db_after_commit: more than %d hooks", MAX_HOOKS);
+}
+
+static void run_hooks(Db *w)
+{
+    int n = w->hook_count;
+    w->hook_count = 0;
+    for (int i = 0; i < n; i++)
+        w->hooks[i]();
+}
+
+/* Runs one job inside the open transaction, in its own savepoint, so that
+ * a failing job takes back only its own writes. A fault in apply fails
+ * its job: the fault mark is per thread, and this may be the writer's. */
+static Result apply_in_savepoint(Db *w, DbApply apply, void *ctx)
+{
+    int saved_hooks = w->hook_count;
+    if (db_exec(w, "SAVEPOINT job") != R_OK)
+        return R_INTERNAL;
+    int faulted_before = fault_take();
+    w->write_depth++;
+    Result r = apply(w, ctx);
+    w->write_depth--;
+    if (fault_take() && r == R_OK)
+        r = R_INTERNAL;
+    if (faulted_before)
+        fault("(an earlier fault on this thread)");
+    if (r != R_OK) {
+        db_exec(w, "ROLLBACK TO job");
+        w->hook_count = saved_hooks;
+    }
+    db_exec(w, "RELEASE job");
+    return r;
+}
+
+/* Without the writer thread (the command line, tests): the job runs on db
+ * in a transaction of its own, or joins the one already open. */
+static Result write_direct(Db *db, DbApply apply, void *ctx)
+{
+    if (db->write_depth > 0)
+        return apply_in_savepoint(db, apply, ctx);
+    if (db_exec(db, "BEGIN IMMEDIATE") != R_OK)
+        return R_INTERNAL;
+    Result r = apply_in_savepoint(db, apply, ctx);
+    if (r == R_OK && db_exec(db, "COMMIT") != R_OK)
+        r = R_INTERNAL;
+    if (r != R_OK) {
+        db_rollback(db);
+        db->hook_count = 0;
+        return r;
+    }
+    run_hooks(db);
+    return R_OK;
+}
+
+Result db_write(Db *db, DbApply apply, void *ctx)
+{
+    if (!writer_running || on_writer_thread || db->write_depth > 0)
+        return write_direct(db, apply, ctx);
+    Job job = {.apply = apply, .ctx = ctx};
+    pthread_mutex_lock(&writer.lock);
+    if (writer.tail)
+        writer.tail->next = &job;
+    else
+        writer.head = &job;
+    writer.tail = &job;
+    pthread_cond_signal(&writer.work);
+    while (!job.done)
+        pthread_cond_wait(&writer.finished, &writer.lock);
+    pthread_mutex_unlock(&writer.lock);
+    return job.result;
+}
+
+/* One batch: every job in one transaction, each in its savepoint, one
+ * COMMIT (one fsync with synchronous=FULL) for all. If the commit fails,
+ * nothing of the batch was written, and each job gets R_INTERNAL. */
+static void run_batch(Job *jobs)
+{
+    Db *w = writer.db;
+    int began = db_exec(w, "BEGIN IMMEDIATE") == R_OK;
+    for (Job *j = jobs; j; j = j->next) {
+        j->result = began ? apply_in_savepoint(w, j->apply, j->ctx) : R_INTERNAL;
+        writer.stats.jobs++;
+    }
+    if (began && db_exec(w, "COMMIT") != R_OK) {
+        db_rollback(w);
+        for (Job *j = jobs; j; j = j->next)
+            j->result = R_INTERNAL;
+    }
+    if (!began || w->hook_count == 0)
+        w->hook_count = 0;
+    for (Job *j = jobs; j; j = j->next)
+        writer.stats.failed_jobs += j->result != R_OK;
+    writer.stats.batches++;
+}
+
+static void *writer_main(void *arg)
+{
+    (void)arg;
+    on_writer_thread = 1;
+    pthread_mutex_lock(&writer.lock);
+    for (;;) {
+        while (!writer.head && !writer.stopping)
+            pthread_cond_wait(&writer.work, &writer.lock);
+        if (!writer.head)
+            break;
+        /* Take what is waiting, up to MAX_BATCH jobs. */
+        Job *batch = writer.head, *last = batch;
+        for (int n = 1; n < MAX_BATCH && last->next; n++)
+            last = last->next;
+        writer.head = last->next;
+        if (!writer.head)
+            writer.tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&writer.lock);
+
+        run_batch(batch);
+
+        pthread_mutex_lock(&writer.lock);
+        for (Job *j = batch, *next; j; j = next) {
+            next = j->next; /* j lives on a waiter's stack: read before waking it */
+            j->done = 1;
+        }
+        pthread_cond_broadcast(&writer.finished);
+        pthread_mutex_unlock(&writer.lock);
+        run_hooks(writer.db); /* after the commit, outside the lock */
+        pthread_mutex_lock(&writer.lock);
+    }
+    pthread_mutex_unlock(&writer.lock);
+    return NULL;
+}
+
+int db_writer_start(const char *path)
+{
+    writer.db = db_open_existing(path);
+    if (!writer.db)
+        return -1;
+    writer.stopping = 0;
+    memset(&writer.stats, 0, sizeof writer.stats);
+    writer_running = 1;
+    if (pthread_create(&writer.thread, NULL, writer_main, NULL) != 0) {
+        fprintf(stderr, "ratify: cannot start the writer thread\n");
+        writer_running = 0;
+        db_close(writer.db);
+        writer.db = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void db_writer_stop(void)
+{
+    if (!writer.db)
+        return;
+    pthread_mutex_lock(&writer.lock);
+    writer.stopping = 1;
+    pthread_cond_signal(&writer.work);
+    pthread_mutex_unlock(&writer.lock);
+    pthread_join(writer.thread, NULL);
+    writer_running = 0;
+    db_close(writer.db);
+    writer.db = NULL;
+}
+
+DbWriterStats db_writer_stats(void)
+{
+    pthread_mutex_lock(&writer.lock);
+    DbWriterStats s = writer.stats;
+    pthread_mutex_unlock(&writer.lock);
+    return s;
+}
+
+const char *db_engine_version(void)
+{
+    static char version[32];
+    snprintf(version, sizeof version, "SQLite %s", sqlite3_libversion());
+    return version;
 }
 
 int db_schema_version(Db *db)

@@ -1,22 +1,35 @@
 /*
- * db.h: the only door to SQLite.
+ * db.h: the storage API. Feature code sees Db and Stmt and never an
+ * engine's own types: SQLite is the engine today (db.c), and PostgreSQL
+ * comes behind the same calls.
  *
  * SQL is always a string literal with named parameters (":name"); values go
  * in only through db_bind_*. The macros below paste "" around the SQL
  * argument, so passing anything but a literal does not compile; `make check`
  * also scans for it. Prepared statements are cached per connection, keyed by
- * the literal's text, so each statement is compiled once per connection.
+ * the literal's address, so each statement is compiled once per connection.
+ *
+ * Reading:  Stmt *st = db_prepare(db, "SELECT ...");  bind;
+ *           while (db_row(st)) { db_text(st, 0) ... }  db_done(st);
+ * Writing:  only inside db_write(db, apply, ctx): apply(w, ctx) runs in a
+ *           transaction of its own on the connection w it is given (in the
+ *           server, the writer thread's: see db_writer_start) and uses
+ *           db_run / db_insert. Nothing is acknowledged before it is durable.
  *
  * A connection (Db) belongs to one thread at a time. The server gives each
- * worker thread its own.
+ * worker thread its own, read-only while the writer thread runs.
  */
 #ifndef RATIFY_DB_H
 #define RATIFY_DB_H
 
-#include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util.h"
+
+/* A prepared statement: opaque to everything but the engine. (Spelled as
+ * SQLite's struct while files move to this API; see doc/HACKING.md.) */
+typedef struct sqlite3_stmt Stmt;
 
 typedef struct Db Db;
 
@@ -31,35 +44,81 @@ Db *db_open_existing(const char *path);
 
 void db_close(Db *db); /* db may be NULL */
 
-sqlite3 *db_handle(Db *db); /* for the backup API and tests only */
-
 /* Returns the cached statement for sql, reset and with bindings cleared.
  * Aborts on a programmer's error (SQL that does not compile, or a
  * positional "?" parameter). Do not finalize it; call db_done when finished
  * reading. Use the db_prepare macro. */
-sqlite3_stmt *db_prepare_(Db *db, const char *sql);
+Stmt *db_prepare_(Db *db, const char *sql);
 #define db_prepare(db, sql) db_prepare_((db), "" sql "")
 
 /* Binds by name (":email"). Aborts if the statement has no such
  * parameter: that is a programmer's error. text may be NULL (binds NULL). */
-void db_bind_text(sqlite3_stmt *st, const char *name, const char *text);
-void db_bind_textn(sqlite3_stmt *st, const char *name, const char *text, size_t len);
-void db_bind_int(sqlite3_stmt *st, const char *name, int64_t value);
-void db_bind_blob(sqlite3_stmt *st, const char *name, const void *data, size_t len);
-void db_bind_null(sqlite3_stmt *st, const char *name);
+void db_bind_text(Stmt *st, const char *name, const char *text);
+void db_bind_textn(Stmt *st, const char *name, const char *text, size_t len);
+void db_bind_int(Stmt *st, const char *name, int64_t value);
+void db_bind_blob(Stmt *st, const char *name, const void *data, size_t len);
+void db_bind_null(Stmt *st, const char *name);
 
-/* Steps st: returns SQLITE_ROW, SQLITE_DONE, or another SQLite code on
- * failure (logged). */
-int db_step(sqlite3_stmt *st);
+/* Moves to the next row: 1 when there is one, 0 at the end or on an error
+ * (logged, and reported by db_done). */
+int db_row(Stmt *st);
 
-/* Resets st so the cache can hand it out again. */
-void db_done(sqlite3_stmt *st);
+/* Finishes with st so the cache can hand it out again. Returns R_OK, or
+ * for a failed step R_CONFLICT (a constraint: unique, foreign key, check)
+ * or R_INTERNAL. Call it after every db_prepare, also after an early exit. */
+Result db_done(Stmt *st);
+
+/* Runs a statement to its end (an UPDATE or DELETE, or a SELECT whose rows
+ * do not matter) and finishes it; returns as db_done. */
+Result db_run(Stmt *st);
+
+/* Runs "INSERT ... RETURNING id" and gives the new id; returns as db_done
+ * (R_INTERNAL when no row came back). */
+Result db_insert(Stmt *st, int64_t *id);
+
+/* Transitional, while files move to db_row / db_run (doc/HACKING.md):
+ * steps once and returns the engine's code. */
+int db_step(Stmt *st);
 
 /* Column getters. db_text returns "" for NULL; the pointer is valid until
- * the next step or db_done, so copy it (arena_strdup) to keep it. */
-const char *db_text(sqlite3_stmt *st, int col);
-int64_t db_int(sqlite3_stmt *st, int col);
-int db_is_null(sqlite3_stmt *st, int col);
+ * the next row or db_done, so copy it (arena_strdup) to keep it. */
+const char *db_text(Stmt *st, int col);
+size_t db_len(Stmt *st, int col);
+const void *db_blob(Stmt *st, int col);
+int64_t db_int(Stmt *st, int col);
+int db_is_null(Stmt *st, int col);
+
+/* The one way to change data. apply(w, ctx) runs inside a transaction on
+ * connection w (in the server, the writer thread's; otherwise db itself)
+ * and must use w, never another connection, for every statement. When it
+ * returns anything but R_OK, or faults (util.h), everything it wrote is
+ * rolled back and that result is returned. R_OK is returned only once the
+ * change is durable. apply may run on another thread: it must not touch
+ * thread-local state, and whatever it reads from ctx stays valid because
+ * the caller waits. A db_write inside apply joins the same transaction. */
+typedef Result (*DbApply)(Db *w, void *ctx);
+Result db_write(Db *db, DbApply apply, void *ctx);
+
+/* Called from inside apply: runs hook once after the transaction commits
+ * (mail_wake, cache invalidation), never if it rolls back. */
+void db_after_commit(Db *w, void (*hook)(void));
+
+/* Starts the writer thread, which owns the only connection that writes to
+ * the database at path, and makes every connection opened afterwards by
+ * this process read-only: db_write from any thread hands its job to the
+ * writer, which runs the jobs waiting together in one transaction, each in
+ * its own savepoint, and commits them with one fsync (group commit).
+ * Returns 0, or -1 with the reason on stderr. */
+int db_writer_start(const char *path);
+
+/* Lets the jobs queued finish, then stops the writer. */
+void db_writer_stop(void);
+
+/* Counters since db_writer_start, for the log and the benchmark. */
+typedef struct {
+    uint64_t jobs, batches, failed_jobs;
+} DbWriterStats;
+DbWriterStats db_writer_stats(void);
 
 /* Runs a statement that returns no rows: prepare (cached), bind nothing,
  * step once. Returns R_OK or R_INTERNAL. */
@@ -78,6 +137,9 @@ void db_rollback(Db *db);
 int64_t db_last_id(Db *db);
 /* Rows changed by the last statement. */
 int db_changes(Db *db);
+
+/* The engine and its version, for `ratify version`: "SQLite 3.40.1". */
+const char *db_engine_version(void);
 
 /* The number of migrations applied and the number embedded. */
 int db_schema_version(Db *db);

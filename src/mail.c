@@ -67,16 +67,16 @@ Result mail_queue(Db *db, const char *to, const char *subject, const char *body)
         return R_BAD_REQUEST;
     if (body_len > MAIL_BODY_MAX || !utf8_valid_text(body, body_len))
         return R_BAD_REQUEST;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "INSERT INTO mail_queue (to_addr, subject, body, created_at, next_attempt_at) "
             "VALUES (:to, :subject, :body, :now, :now)");
     db_bind_text(st, ":to", to);
     db_bind_text(st, ":subject", subject);
     db_bind_text(st, ":body", body);
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* ---- formatting ---- */
@@ -458,7 +458,7 @@ static void record_result(Db *db, const DueMail *m, int ok, const char *err, int
         log_info("mail %lld: cannot record the attempt's result", (long long)m->id);
         return;
     }
-    sqlite3_stmt *st;
+    Stmt *st;
     if (ok) {
         /* The body goes once sent: it may hold a one-time link or a name,
          * and nothing needs it any more. The row stays as a record. */
@@ -472,9 +472,9 @@ static void record_result(Db *db, const DueMail *m, int ok, const char *err, int
         db_bind_int(st, ":next", now + retry_delay(attempts));
     }
     db_bind_int(st, ":id", m->id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || db_commit(db) != R_OK) {
+    if (rc != R_OK || db_commit(db) != R_OK) {
         db_rollback(db);
         log_info("mail %lld: cannot record the attempt's result", (long long)m->id);
         return;
@@ -527,16 +527,15 @@ static Result send_due(Db *db, const MailConfig *cfg, int *sent, atomic_int *sto
     for (;;) {
         DueMail due[MAIL_BATCH];
         size_t count = 0;
-        sqlite3_stmt *st = db_prepare(db, "SELECT id, to_addr, subject, body, created_at, attempts "
-                                          "FROM mail_queue WHERE sent_at IS NULL "
-                                          "AND next_attempt_at <= :now AND attempts < :max "
-                                          "AND id > :after ORDER BY id LIMIT :limit");
+        Stmt *st = db_prepare(db, "SELECT id, to_addr, subject, body, created_at, attempts "
+                                  "FROM mail_queue WHERE sent_at IS NULL "
+                                  "AND next_attempt_at <= :now AND attempts < :max "
+                                  "AND id > :after ORDER BY id LIMIT :limit");
         db_bind_int(st, ":now", now_seconds());
         db_bind_int(st, ":max", MAIL_MAX_ATTEMPTS);
         db_bind_int(st, ":after", after);
         db_bind_int(st, ":limit", MAIL_BATCH);
-        int rc = SQLITE_DONE;
-        while (count < MAIL_BATCH && (rc = db_step(st)) == SQLITE_ROW) {
+        while (count < MAIL_BATCH && db_row(st)) {
             DueMail *m = &due[count++];
             m->id = db_int(st, 0);
             m->to = xstrdup(db_text(st, 1));
@@ -545,8 +544,7 @@ static Result send_due(Db *db, const MailConfig *cfg, int *sent, atomic_int *sto
             m->created_at = db_int(st, 4);
             m->attempts = db_int(st, 5);
         }
-        db_done(st);
-        Result res = rc == SQLITE_ROW || rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+        Result res = db_done(st);
         for (size_t i = 0; i < count; i++) {
             if (res == R_OK && !(stop && atomic_load(stop))) {
                 *sent += send_due_mail(db, &use, &due[i]);

@@ -518,7 +518,7 @@ static Result run(int argc, char **argv)
     if (parse_options(&argc, argv, &o) != R_OK)
         return R_BAD_REQUEST;
     if (!strcmp(cmd, "version") && argc == 0) {
-        printf("ratify %s (SQLite %s, libsodium %s)\n", RATIFY_VERSION, sqlite3_libversion(),
+        printf("ratify %s (%s, libsodium %s)\n", RATIFY_VERSION, db_engine_version(),
                sodium_version_string());
         return R_OK;
     }

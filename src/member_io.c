@@ -296,9 +296,8 @@ Result member_io_countries(Db *db, CountryNames *c)
 {
     memset(c, 0, sizeof *c);
     size_t cap = 0;
-    sqlite3_stmt *st = db_prepare(db, "SELECT iso3, name_en FROM countries ORDER BY iso3");
-    int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW) {
+    Stmt *st = db_prepare(db, "SELECT iso3, name_en FROM countries ORDER BY iso3");
+    while (db_row(st)) {
         if (c->count == cap) {
             cap = cap ? cap * 2 : 256;
             c->iso3 = xrealloc(c->iso3, cap * sizeof *c->iso3);
@@ -308,8 +307,7 @@ Result member_io_countries(Db *db, CountryNames *c)
         snprintf(c->name_en[c->count], sizeof c->name_en[0], "%s", db_text(st, 1));
         c->count++;
     }
-    db_done(st);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return db_done(st);
 }
 
 void member_io_countries_free(CountryNames *c)
@@ -665,7 +663,7 @@ static int merge_into(Writer *w, char *current, size_t size, const char *incomin
 
 static Result insert_membership(Writer *w, const MemberRow *row, int64_t person, int64_t org)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         w->db, "INSERT INTO memberships (kind, person_id, org_id, iso3, status, not_government, "
                "consent_store_at, consent_updates, created_at) VALUES (:kind, :person, :org, "
                ":iso3, :status, 1, :now, :updates, :created)");
@@ -682,14 +680,14 @@ static Result insert_membership(Writer *w, const MemberRow *row, int64_t person,
     db_bind_int(st, ":now", w->now);
     db_bind_int(st, ":updates", row->consent_updates == 1);
     db_bind_int(st, ":created", row->created_at ? row->created_at : w->now);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 static Result insert_organisation(Writer *w, const MemberRow *row, int64_t person, int64_t *org)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         w->db, "INSERT INTO organisations (name, iso3, org_type, website, languages, listing, "
                "created_at, updated_at) VALUES (:name, :iso3, :type, :website, :languages, "
                ":listing, :now, :now)");
@@ -700,25 +698,25 @@ static Result insert_organisation(Writer *w, const MemberRow *row, int64_t perso
     db_bind_text(st, ":languages", row->languages);
     db_bind_text(st, ":listing", row->listing);
     db_bind_int(st, ":now", w->now);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     *org = db_last_id(w->db);
     st = db_prepare(w->db, "INSERT INTO org_people (org_id, person_id, role) "
                            "VALUES (:org, :person, 'contact') ON CONFLICT DO NOTHING");
     db_bind_int(st, ":org", *org);
     db_bind_int(st, ":person", person);
-    rc = db_step(st);
+    rc = db_run(st);
     db_done(st);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* A new person, or 0 in *person when the email is registered already: one
  * statement either way, so the common case costs no lookup. */
 static Result insert_person(Writer *w, const MemberRow *row, int64_t *person)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         w->db, "INSERT INTO people (name, email, iso3, languages, listing, created_at, "
                "updated_at) VALUES (:name, :email, :iso3, :languages, :listing, :now, :now) "
                "ON CONFLICT (email) DO NOTHING RETURNING id");
@@ -730,21 +728,19 @@ static Result insert_person(Writer *w, const MemberRow *row, int64_t *person)
      * own profile, as when joining: the listing is the organisation's. */
     db_bind_text(st, ":listing", row->organisation ? "hidden" : row->listing);
     db_bind_int(st, ":now", w->now);
-    int rc = db_step(st);
-    *person = rc == SQLITE_ROW ? db_int(st, 0) : 0;
-    db_done(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    *person = db_row(st) ? db_int(st, 0) : 0;
+    return db_done(st);
 }
 
 /* Merges the row into an existing person (not under DUP_SKIP). */
 static Result merge_person(Writer *w, const MemberRow *row, int64_t *person)
 {
     char name[801], iso3[4], languages[65], listing[8];
-    sqlite3_stmt *st = db_prepare(w->db, "SELECT id, name, coalesce(iso3, ''), languages, listing "
-                                         "FROM people WHERE email = :email");
+    Stmt *st = db_prepare(w->db, "SELECT id, name, coalesce(iso3, ''), languages, listing "
+                                 "FROM people WHERE email = :email");
     db_bind_text(st, ":email", row->email);
-    int rc = db_step(st);
-    if (rc == SQLITE_ROW) {
+    int found = db_row(st);
+    if (found) {
         *person = db_int(st, 0);
         snprintf(name, sizeof name, "%s", db_text(st, 1));
         snprintf(iso3, sizeof iso3, "%s", db_text(st, 2));
@@ -752,7 +748,7 @@ static Result merge_person(Writer *w, const MemberRow *row, int64_t *person)
         snprintf(listing, sizeof listing, "%s", db_text(st, 4));
     }
     db_done(st);
-    if (rc != SQLITE_ROW)
+    if (!found)
         return R_INTERNAL;
     if (w->dup == DUP_SKIP)
         return R_OK;
@@ -775,9 +771,7 @@ static Result merge_person(Writer *w, const MemberRow *row, int64_t *person)
     db_bind_text(st, ":listing", listing);
     db_bind_int(st, ":now", w->now);
     db_bind_int(st, ":id", *person);
-    rc = db_step(st);
-    db_done(st);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return db_run(st);
 }
 
 /* Merges the row into an existing membership (not under DUP_SKIP). */
@@ -800,7 +794,7 @@ static Result merge_membership(Writer *w, const MemberRow *row, int64_t id, cons
     changed |= merge_into(w, created, sizeof created, in_created, "created");
     if (!changed)
         return R_OK;
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(w->db, "UPDATE memberships SET iso3 = :iso3, status = :status, "
                           "consent_updates = :updates, created_at = :created WHERE id = :id");
     db_bind_text(st, ":iso3", iso3);
@@ -808,9 +802,9 @@ static Result merge_membership(Writer *w, const MemberRow *row, int64_t id, cons
     db_bind_int(st, ":updates", strcmp(updates, "1") == 0);
     db_bind_int(st, ":created", strtoll(created, NULL, 10));
     db_bind_int(st, ":id", id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* Merges the row into an existing organisation (not under DUP_SKIP). */
@@ -832,7 +826,7 @@ static Result merge_organisation(Writer *w, const MemberRow *row, int64_t id, co
         changed |= merge_into(w, listing, sizeof listing, row->listing, "listing");
     if (!changed)
         return R_OK;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         w->db, "UPDATE organisations SET iso3 = :iso3, org_type = :type, website = :website, "
                "languages = :languages, listing = :listing, updated_at = :now WHERE id = :id");
     db_bind_text(st, ":iso3", iso3);
@@ -842,9 +836,9 @@ static Result merge_organisation(Writer *w, const MemberRow *row, int64_t id, co
     db_bind_text(st, ":listing", listing);
     db_bind_int(st, ":now", w->now);
     db_bind_int(st, ":id", id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* The existing person's membership the row describes: their individual
@@ -861,23 +855,20 @@ typedef struct {
 static Result find_existing(Writer *w, const MemberRow *row, int64_t person, Existing *x)
 {
     memset(x, 0, sizeof *x);
-    sqlite3_stmt *st;
-    int rc;
+    Stmt *st;
     if (!row->organisation) {
         st = db_prepare(w->db, "SELECT id, iso3, status, consent_updates, created_at "
                                "FROM memberships WHERE person_id = :person "
                                "AND kind = 'individual' ORDER BY id LIMIT 1");
         db_bind_int(st, ":person", person);
-        rc = db_step(st);
-        if (rc == SQLITE_ROW) {
+        if (db_row(st)) {
             x->membership = db_int(st, 0);
             snprintf(x->iso3, sizeof x->iso3, "%s", db_text(st, 1));
             snprintf(x->status, sizeof x->status, "%s", db_text(st, 2));
             x->updates = (int)db_int(st, 3);
             x->created = db_int(st, 4);
         }
-        db_done(st);
-        return rc == SQLITE_ROW || rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+        return db_done(st);
     }
     st = db_prepare(w->db,
                     "SELECT o.id, o.iso3, o.org_type, o.website, o.languages, o.listing, "
@@ -889,8 +880,7 @@ static Result find_existing(Writer *w, const MemberRow *row, int64_t person, Exi
                     "ORDER BY o.id, m.id LIMIT 1");
     db_bind_int(st, ":person", person);
     db_bind_text(st, ":name", row->org_name);
-    rc = db_step(st);
-    if (rc == SQLITE_ROW) {
+    if (db_row(st)) {
         x->org = db_int(st, 0);
         snprintf(x->org_iso3, sizeof x->org_iso3, "%s", db_text(st, 1));
         snprintf(x->org_type, sizeof x->org_type, "%s", db_text(st, 2));
@@ -903,8 +893,7 @@ static Result find_existing(Writer *w, const MemberRow *row, int64_t person, Exi
         x->updates = (int)db_int(st, 9);
         x->created = db_int(st, 10);
     }
-    db_done(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return db_done(st);
 }
 
 /* Writes one valid row and reports what it did. */
@@ -1054,7 +1043,7 @@ done:
 
 /* ---- jobs ---- */
 
-static void job_from_row(sqlite3_stmt *st, ImportJob *job)
+static void job_from_row(Stmt *st, ImportJob *job)
 {
     memset(job, 0, sizeof *job);
     job->id = db_int(st, 0);
@@ -1076,7 +1065,7 @@ static void job_from_row(sqlite3_stmt *st, ImportJob *job)
 
 Result member_io_job_find(Db *db, const char *sha256, const char *options, ImportJob *job)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "SELECT id, status, file_sha256, total_rows, rows_done, created, updated, filled, "
             "skipped, rejected, coalesce(started_by, 0), started_at, updated_at, "
             "EXISTS (SELECT 1 FROM member_import_files WHERE import_id = id) "
@@ -1084,26 +1073,26 @@ Result member_io_job_find(Db *db, const char *sha256, const char *options, Impor
             "ORDER BY id DESC LIMIT 1");
     db_bind_text(st, ":sha", sha256);
     db_bind_text(st, ":options", options);
-    int rc = db_step(st);
-    if (rc == SQLITE_ROW)
+    int found = db_row(st);
+    if (found)
         job_from_row(st, job);
-    db_done(st);
-    return rc == SQLITE_ROW ? R_OK : rc == SQLITE_DONE ? R_NOT_FOUND : R_INTERNAL;
+    Result r = db_done(st);
+    return r != R_OK ? r : found ? R_OK : R_NOT_FOUND;
 }
 
 Result member_io_job_load(Db *db, int64_t id, ImportJob *job)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "SELECT id, status, file_sha256, total_rows, rows_done, created, updated, filled, "
             "skipped, rejected, coalesce(started_by, 0), started_at, updated_at, "
             "EXISTS (SELECT 1 FROM member_import_files WHERE import_id = id) "
             "FROM member_imports WHERE id = :id");
     db_bind_int(st, ":id", id);
-    int rc = db_step(st);
-    if (rc == SQLITE_ROW)
+    int rc = db_row(st);
+    if (rc)
         job_from_row(st, job);
     db_done(st);
-    return rc == SQLITE_ROW ? R_OK : R_NOT_FOUND;
+    return rc ? R_OK : R_NOT_FOUND;
 }
 
 static void sha256_hex(const char *data, size_t len, char out[65])
@@ -1120,7 +1109,7 @@ Result member_io_job_create(Db *db, const char *csv, size_t len, const char *opt
     sha256_hex(csv, len, sha);
     if (db_begin(db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "INSERT INTO member_imports (file_sha256, options, total_rows, started_by, "
             "started_at, updated_at) VALUES (:sha, :options, :total, :user, :now, :now)");
     db_bind_text(st, ":sha", sha);
@@ -1131,18 +1120,18 @@ Result member_io_job_create(Db *db, const char *csv, size_t len, const char *opt
     else
         db_bind_null(st, ":user");
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     int64_t id = db_last_id(db);
-    if (rc == SQLITE_DONE && keep_content) {
+    if (rc == R_OK && keep_content) {
         st = db_prepare(db, "INSERT INTO member_import_files (import_id, content) "
                             "VALUES (:id, :content)");
         db_bind_int(st, ":id", id);
         db_bind_blob(st, ":content", len ? csv : "", len);
-        rc = db_step(st);
+        rc = db_run(st);
         db_done(st);
     }
-    if (rc != SQLITE_DONE || db_commit(db) != R_OK) {
+    if (rc != R_OK || db_commit(db) != R_OK) {
         db_rollback(db);
         return R_INTERNAL;
     }
@@ -1152,13 +1141,11 @@ Result member_io_job_create(Db *db, const char *csv, size_t len, const char *opt
 static void job_failed(Db *db, int64_t id)
 {
     db_rollback(db);
-    sqlite3_stmt *st =
-        db_prepare(db, "UPDATE member_imports SET status = 'failed', updated_at = :now "
-                       "WHERE id = :id AND status = 'running'");
+    Stmt *st = db_prepare(db, "UPDATE member_imports SET status = 'failed', updated_at = :now "
+                              "WHERE id = :id AND status = 'running'");
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", id);
-    db_step(st);
-    db_done(st);
+    db_run(st);
 }
 
 /* Inside a batch's transaction: adds the batch to the job, and on the last
@@ -1166,7 +1153,7 @@ static void job_failed(Db *db, int64_t id)
 static Result job_record_batch(Db *db, const ImportJob *job, const ImportTotals *batch,
                                int64_t position, int finished)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "UPDATE member_imports SET rows_done = :done, created = created + :created, "
             "updated = updated + :updated, filled = filled + :filled, "
             "skipped = skipped + :skipped, rejected = rejected + :rejected, "
@@ -1181,9 +1168,9 @@ static Result job_record_batch(Db *db, const ImportJob *job, const ImportTotals 
     db_bind_int(st, ":finished", finished);
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", job->id);
-    int rc = db_step(st);
+    int found = db_row(st);
     char object[48], detail[200];
-    if (rc == SQLITE_ROW) {
+    if (found) {
         snprintf(object, sizeof object, "member import %lld", (long long)job->id);
         snprintf(detail, sizeof detail,
                  "%lld rows: %lld created, %lld updated, %lld filled, %lld skipped, "
@@ -1191,8 +1178,7 @@ static Result job_record_batch(Db *db, const ImportJob *job, const ImportTotals 
                  (long long)position, (long long)db_int(st, 0), (long long)db_int(st, 1),
                  (long long)db_int(st, 2), (long long)db_int(st, 3), (long long)db_int(st, 4));
     }
-    db_done(st);
-    if (rc != SQLITE_ROW)
+    if (db_done(st) != R_OK || !found)
         return R_INTERNAL;
     if (!finished)
         return R_OK;
@@ -1200,9 +1186,7 @@ static Result job_record_batch(Db *db, const ImportJob *job, const ImportTotals 
      * organisations: it is not kept. */
     st = db_prepare(db, "DELETE FROM member_import_files WHERE import_id = :id");
     db_bind_int(st, ":id", job->id);
-    rc = db_step(st);
-    db_done(st);
-    if (rc != SQLITE_DONE)
+    if (db_run(st) != R_OK)
         return R_INTERNAL;
     return audit_log(db, job->started_by, "members imported", object, detail);
 }
@@ -1228,13 +1212,13 @@ Result member_io_job_run(Db *db, ImportJob *job, const char *csv, size_t len,
         }
         /* Read the job inside the transaction: another process or request
          * may have run batches of it meanwhile. */
-        sqlite3_stmt *st = db_prepare(
+        Stmt *st = db_prepare(
             db, "SELECT status, rows_done, total_rows FROM member_imports WHERE id = :id");
         db_bind_int(st, ":id", job->id);
-        int rc = db_step(st);
-        int running = rc == SQLITE_ROW && strcmp(db_text(st, 0), "running") == 0;
-        int64_t done = rc == SQLITE_ROW ? db_int(st, 1) : 0;
-        int64_t total = rc == SQLITE_ROW ? db_int(st, 2) : 0;
+        int rc = db_row(st);
+        int running = rc && strcmp(db_text(st, 0), "running") == 0;
+        int64_t done = rc ? db_int(st, 1) : 0;
+        int64_t total = rc ? db_int(st, 2) : 0;
         db_done(st);
         if (!running) {
             db_rollback(db);
@@ -1297,7 +1281,7 @@ static int64_t export_rows(Db *db, void (*put)(void *ctx, int64_t row, int col, 
 {
     for (int f = 0; f < MF_COUNT; f++)
         put(ctx, 0, f, member_io_fields[f]);
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "SELECT p.name, p.email, m.iso3, m.kind, coalesce(o.name, ''), "
             "coalesce(o.org_type, ''), coalesce(o.website, ''), "
             "CASE WHEN o.id IS NULL THEN p.languages ELSE o.languages END, "
@@ -1307,7 +1291,7 @@ static int64_t export_rows(Db *db, void (*put)(void *ctx, int64_t row, int col, 
             "JOIN people p ON p.id = m.person_id LEFT JOIN organisations o ON o.id = m.org_id "
             "ORDER BY m.id");
     int64_t n = 0;
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         n++;
         for (int f = 0; f < MF_COUNT; f++)
             put(ctx, n, f, db_text(st, f));
@@ -1642,11 +1626,10 @@ Result member_io_import_cmd(Db *db, int argc, char **argv)
         printf("Resuming import %lld at row %lld of %lld.\n", (long long)job.id,
                (long long)job.rows_done + 1, (long long)job.total_rows);
         if (strcmp(job.status, "failed") == 0) {
-            sqlite3_stmt *st =
+            Stmt *st =
                 db_prepare(db, "UPDATE member_imports SET status = 'running' WHERE id = :id");
             db_bind_int(st, ":id", job.id);
-            db_step(st);
-            db_done(st);
+            db_run(st);
         }
     } else if ((res = member_io_job_create(db, text, len, options, checked.rows, 0, 0, &job)) !=
                R_OK) {
@@ -1740,11 +1723,11 @@ static const char *job_status_label(Request *r, const char *status)
 static json_t *recent_jobs(Request *r)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT id, status, rows_done, total_rows, created, updated, filled, skipped, "
                "rejected, strftime('%Y-%m-%d %H:%M', started_at, 'unixepoch') "
                "FROM member_imports ORDER BY id DESC LIMIT 10");
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(
             list,
             json_build("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "id",
@@ -2053,28 +2036,26 @@ Result member_io_import_job_page(Request *r)
     char error[300] = "";
     const char *retry = param_raw(r, "retry");
     if (strcmp(job.status, "failed") == 0 && retry && job.has_content) {
-        sqlite3_stmt *st =
-            db_prepare(r->db, "UPDATE member_imports SET status = 'running' WHERE id = :id "
-                              "AND status = 'failed'");
+        Stmt *st = db_prepare(r->db, "UPDATE member_imports SET status = 'running' WHERE id = :id "
+                                     "AND status = 'failed'");
         db_bind_int(st, ":id", id);
-        db_step(st);
-        db_done(st);
+        db_run(st);
         snprintf(job.status, sizeof job.status, "running");
     }
     if (strcmp(job.status, "running") == 0 && job.has_content) {
         /* Each view runs the next rows: the page refreshes itself until the
          * job is done, and a crash between views loses nothing. */
-        sqlite3_stmt *st = db_prepare(r->db, "SELECT f.content, i.options FROM member_imports i "
-                                             "JOIN member_import_files f ON f.import_id = i.id "
-                                             "WHERE i.id = :id");
+        Stmt *st = db_prepare(r->db, "SELECT f.content, i.options FROM member_imports i "
+                                     "JOIN member_import_files f ON f.import_id = i.id "
+                                     "WHERE i.id = :id");
         db_bind_int(st, ":id", id);
         char *content = NULL, *options = NULL;
         size_t len = 0;
-        if (db_step(st) == SQLITE_ROW) {
-            len = (size_t)sqlite3_column_bytes(st, 0);
+        if (db_row(st)) {
+            len = (size_t)db_len(st, 0);
             content = arena_alloc(r->arena, len + 1);
             if (len)
-                memcpy(content, sqlite3_column_blob(st, 0), len);
+                memcpy(content, db_blob(st, 0), len);
             options = arena_strdup(r->arena, db_text(st, 1));
         }
         db_done(st);
@@ -2116,8 +2097,8 @@ Result member_io_import_job_page(Request *r)
 
 Result member_io_export_page(Request *r)
 {
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT count(*) FROM memberships");
-    int64_t n = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    Stmt *st = db_prepare(r->db, "SELECT count(*) FROM memberships");
+    int64_t n = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     r->page = "admin_member_export";
     r->title = tr(r, "Export members");

@@ -128,12 +128,12 @@ const char *treaty_status_code(TreatyStatus s)
 Standing treaty_standing(Db *db, int64_t instrument_id, const char *iso3)
 {
     Standing s = {0};
-    sqlite3_stmt *st = db_prepare(db, "SELECT kind, article, action_date FROM treaty_actions "
-                                      "WHERE instrument_id = :id AND iso3 = :iso3 "
-                                      "ORDER BY action_date, id");
+    Stmt *st = db_prepare(db, "SELECT kind, article, action_date FROM treaty_actions "
+                              "WHERE instrument_id = :id AND iso3 = :iso3 "
+                              "ORDER BY action_date, id");
     db_bind_int(st, ":id", instrument_id);
     db_bind_text(st, ":iso3", iso3);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         treaty_apply_action(&s, db_text(st, 0), db_text(st, 1), db_text(st, 2));
     db_done(st);
     return s;
@@ -141,11 +141,11 @@ Standing treaty_standing(Db *db, int64_t instrument_id, const char *iso3)
 
 Result treaty_find(Db *db, const char *slug, int64_t *id, int64_t *parent_id)
 {
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(db, "SELECT id, coalesce(parent_id, 0) FROM instruments WHERE slug = :slug");
     db_bind_text(st, ":slug", slug);
     Result r = R_NOT_FOUND;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         *id = db_int(st, 0);
         *parent_id = db_int(st, 1);
         r = R_OK;
@@ -157,7 +157,7 @@ Result treaty_find(Db *db, const char *slug, int64_t *id, int64_t *parent_id)
 static int insert_action(Db *db, int64_t instrument, const char *iso3, const char *kind,
                          const char *date, const char *source)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "INSERT INTO treaty_actions (instrument_id, iso3, kind, action_date, source_url, "
             "recorded_at) VALUES (:instrument, :iso3, :kind, :date, :source, :now)");
     db_bind_int(st, ":instrument", instrument);
@@ -166,9 +166,9 @@ static int insert_action(Db *db, int64_t instrument, const char *iso3, const cha
     db_bind_text(st, ":date", date);
     db_bind_text(st, ":source", source);
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == R_OK ? 0 : -1;
 }
 
 /* Loads one shipped status file (columns iso3, state, signature_date,
@@ -224,10 +224,9 @@ done:
 
 static int has_actions(Db *db, int64_t instrument)
 {
-    sqlite3_stmt *st =
-        db_prepare(db, "SELECT 1 FROM treaty_actions WHERE instrument_id = :id LIMIT 1");
+    Stmt *st = db_prepare(db, "SELECT 1 FROM treaty_actions WHERE instrument_id = :id LIMIT 1");
     db_bind_int(st, ":id", instrument);
-    int found = db_step(st) == SQLITE_ROW;
+    int found = db_row(st);
     db_done(st);
     return found;
 }
@@ -248,11 +247,10 @@ Result treaty_seed(Db *db)
             return R_INTERNAL;
         Result r = load_status_file(db, files[i].instrument, files[i].path);
         if (r == R_OK) {
-            sqlite3_stmt *st =
-                db_prepare(db, "UPDATE instruments SET status_as_of = :date WHERE id = :id");
+            Stmt *st = db_prepare(db, "UPDATE instruments SET status_as_of = :date WHERE id = :id");
             db_bind_text(st, ":date", files[i].as_of);
             db_bind_int(st, ":id", files[i].instrument);
-            r = db_step(st) == SQLITE_DONE ? R_OK : R_INTERNAL;
+            r = db_run(st) == R_OK ? R_OK : R_INTERNAL;
             db_done(st);
         }
         if (r != R_OK) {
@@ -317,10 +315,10 @@ static void clean_name(const char *in, char out[128])
 /* Exact lookup of a participant name; never fuzzy. */
 static int find_participant(Db *db, const char *name, char iso3[4])
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "SELECT iso3 FROM countries WHERE lower(name_en) = lower(:name) OR iso3 = :name");
     db_bind_text(st, ":name", name);
-    int found = db_step(st) == SQLITE_ROW;
+    int found = db_row(st);
     if (found)
         snprintf(iso3, 4, "%s", db_text(st, 0));
     db_done(st);
@@ -359,15 +357,15 @@ static ImportLine *report_add(ImportReport *rep)
 static void recorded_date(Db *db, int64_t instrument, const char *iso3, const char *kind,
                           char out[11], int64_t *id)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT action_date, id FROM treaty_actions "
-                                      "WHERE instrument_id = :i AND iso3 = :iso3 "
-                                      "AND kind = :kind AND article = ''");
+    Stmt *st = db_prepare(db, "SELECT action_date, id FROM treaty_actions "
+                              "WHERE instrument_id = :i AND iso3 = :iso3 "
+                              "AND kind = :kind AND article = ''");
     db_bind_int(st, ":i", instrument);
     db_bind_text(st, ":iso3", iso3);
     db_bind_text(st, ":kind", kind);
     out[0] = 0;
     *id = 0;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         snprintf(out, 11, "%s", db_text(st, 0));
         *id = db_int(st, 1);
     }
@@ -481,7 +479,7 @@ static Result write_import(Db *db, int64_t instrument, const ImportReport *rep, 
         const ImportLine *l = &rep->lines[i];
         if (strcmp(l->change, "add") != 0 && strcmp(l->change, "change") != 0)
             continue;
-        sqlite3_stmt *st = db_prepare(
+        Stmt *st = db_prepare(
             db, "INSERT INTO treaty_actions (instrument_id, iso3, kind, action_date, note, "
                 "recorded_by, recorded_at) VALUES (:i, :iso3, :kind, :date, 'imported', :user, "
                 ":now) ON CONFLICT (instrument_id, iso3, kind, article) DO UPDATE SET "
@@ -496,13 +494,13 @@ static Result write_import(Db *db, int64_t instrument, const ImportReport *rep, 
         else
             db_bind_null(st, ":user");
         db_bind_int(st, ":now", now_seconds());
-        int rc = db_step(st);
+        Result rc = db_run(st);
         db_done(st);
         char object[32], detail[96];
         snprintf(object, sizeof object, "country %s", l->iso3);
         snprintf(detail, sizeof detail, "instrument %lld %s %s -> %s", (long long)instrument,
                  l->kind, l->old_date[0] ? l->old_date : "none", l->new_date);
-        if (rc != SQLITE_DONE ||
+        if (rc != R_OK ||
             audit_log(db, user_id, "treaty action imported", object, detail) != R_OK) {
             db_rollback(db);
             return R_INTERNAL;

@@ -133,9 +133,9 @@ static void test_welcome_tokens(void **state)
     (void)state;
     char out[96];
     assert_int_equal(auth_issue_welcome(db, "nobody@example.org", "welcome", 1, out), R_NOT_FOUND);
-    sqlite3_stmt *st = db_prepare(db, "INSERT INTO users (email, role, created_at) "
-                                      "VALUES ('ana@example.org', 'member', 0)");
-    assert_int_equal(db_step(st), SQLITE_DONE);
+    Stmt *st = db_prepare(db, "INSERT INTO users (email, role, created_at) "
+                              "VALUES ('ana@example.org', 'member', 0)");
+    assert_int_equal(db_run(st), R_OK);
     db_done(st);
     char first[96];
     assert_int_equal(auth_issue_welcome(db, "ana@example.org", "welcome", 1, first), R_OK);
@@ -145,7 +145,7 @@ static void test_welcome_tokens(void **state)
     /* Only a hash is stored: the token itself is not in the database. */
     st = db_prepare(db, "SELECT count(*) FROM login_tokens WHERE token_hash = :t");
     db_bind_text(st, ":t", first + 9);
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    assert_true(db_row(st));
     assert_int_equal(db_int(st, 0), 0);
     db_done(st);
 }

@@ -43,16 +43,16 @@ static void test_migrations_and_pragmas(void **state)
     assert_non_null(db);
     assert_int_equal(db_schema_version(db), db_migrations_available());
     assert_true(db_migrations_available() >= 1);
-    sqlite3_stmt *st = db_prepare(db, "PRAGMA foreign_keys");
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    Stmt *st = db_prepare(db, "PRAGMA foreign_keys");
+    assert_true(db_row(st));
     assert_int_equal(db_int(st, 0), 1);
     db_done(st);
     st = db_prepare(db, "PRAGMA journal_mode");
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    assert_true(db_row(st));
     assert_string_equal(db_text(st, 0), "wal");
     db_done(st);
     st = db_prepare(db, "PRAGMA synchronous");
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    assert_true(db_row(st));
     assert_int_equal(db_int(st, 0), 2); /* FULL */
     db_done(st);
     db_close(db);
@@ -67,14 +67,14 @@ static void test_binding_is_data_not_sql(void **state)
     (void)state;
     Db *db = db_open(path);
     const char *hostile = "x'); DROP TABLE users; --";
-    sqlite3_stmt *st = db_prepare(db, "INSERT INTO users (email, role, created_at) "
-                                      "VALUES (:email, 'member', 0)");
+    Stmt *st = db_prepare(db, "INSERT INTO users (email, role, created_at) "
+                              "VALUES (:email, 'member', 0)");
     db_bind_text(st, ":email", hostile);
-    assert_int_equal(db_step(st), SQLITE_DONE);
+    assert_int_equal(db_run(st), R_OK);
     db_done(st);
     st = db_prepare(db, "SELECT email FROM users WHERE email = :email");
     db_bind_text(st, ":email", hostile);
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    assert_true(db_row(st));
     assert_string_equal(db_text(st, 0), hostile);
     db_done(st);
     /* NULL binds NULL; text with length binds exactly those bytes. */
@@ -82,7 +82,7 @@ static void test_binding_is_data_not_sql(void **state)
     db_bind_text(st, ":a", NULL);
     db_bind_textn(st, ":b", "abcdef", 3);
     db_bind_int(st, ":c", 7);
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    assert_true(db_row(st));
     assert_int_equal(db_int(st, 0), 1);
     assert_int_equal(db_int(st, 1), 3);
     assert_string_equal(db_text(st, 2), "integer");
@@ -94,14 +94,14 @@ static void test_statement_cache(void **state)
 {
     (void)state;
     Db *db = db_open(path);
-    sqlite3_stmt *first = NULL;
+    Stmt *first = NULL;
     for (int i = 0; i < 3; i++) {
-        sqlite3_stmt *st = db_prepare(db, "SELECT :n + 1");
+        Stmt *st = db_prepare(db, "SELECT :n + 1");
         if (!first)
             first = st;
         assert_ptr_equal(st, first); /* compiled once, reused */
         db_bind_int(st, ":n", i);
-        assert_int_equal(db_step(st), SQLITE_ROW);
+        assert_true(db_row(st));
         assert_int_equal(db_int(st, 0), i + 1);
         assert_int_equal(db_statements_in_use(db), 1);
         db_done(st);
@@ -115,18 +115,18 @@ static void test_rollback_leaves_nothing(void **state)
     (void)state;
     Db *db = db_open(path);
     assert_int_equal(db_begin(db), R_OK);
-    sqlite3_stmt *st = db_prepare(db, "INSERT INTO settings (name, value) VALUES ('k', 'v')");
-    assert_int_equal(db_step(st), SQLITE_DONE);
+    Stmt *st = db_prepare(db, "INSERT INTO settings (name, value) VALUES ('k', 'v')");
+    assert_int_equal(db_run(st), R_OK);
     db_done(st);
     db_rollback(db);
     st = db_prepare(db, "SELECT count(*) FROM settings WHERE name = 'k'");
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    assert_true(db_row(st));
     assert_int_equal(db_int(st, 0), 0);
     db_done(st);
     /* A constraint failure inside a transaction, then commit of the rest. */
     assert_int_equal(db_begin(db), R_OK);
     st = db_prepare(db, "INSERT INTO user_countries (user_id, iso3) VALUES (999999, 'ARG')");
-    assert_int_not_equal(db_step(st), SQLITE_DONE); /* foreign key enforced */
+    assert_int_equal(db_run(st), R_CONFLICT); /* foreign key enforced */
     db_done(st);
     db_rollback(db);
     db_rollback(db); /* harmless with no transaction open */

@@ -52,8 +52,8 @@ static const MailConfig config = {.from = "ratify@example.org"};
 
 static int64_t count_rows(Db *db)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT count(*) FROM mail_queue");
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM mail_queue");
+    assert_true(db_row(st));
     int64_t n = db_int(st, 0);
     db_done(st);
     return n;
@@ -254,11 +254,11 @@ static void test_queue_inserts_a_due_row(void **state)
                      R_OK);
     int64_t id = db_last_id(db);
     assert_int_equal(db_commit(db), R_OK);
-    sqlite3_stmt *st = db_prepare(db, "SELECT to_addr, subject, body, created_at, attempts, "
-                                      "next_attempt_at, sent_at, last_error "
-                                      "FROM mail_queue WHERE id = :id");
+    Stmt *st = db_prepare(db, "SELECT to_addr, subject, body, created_at, attempts, "
+                              "next_attempt_at, sent_at, last_error "
+                              "FROM mail_queue WHERE id = :id");
     db_bind_int(st, ":id", id);
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    assert_true(db_row(st));
     assert_string_equal(db_text(st, 0), "ana@example.org");
     assert_string_equal(db_text(st, 1), "Confirmación de su solicitud");
     assert_string_equal(db_text(st, 2), "Hola:\n\thttps://example.org/confirm/abc\n");
@@ -513,10 +513,10 @@ typedef struct {
 static Row read_row(Db *db, int64_t id)
 {
     Row r = {0};
-    sqlite3_stmt *st = db_prepare(db, "SELECT attempts, next_attempt_at, sent_at IS NOT NULL, "
-                                      "last_error FROM mail_queue WHERE id = :id");
+    Stmt *st = db_prepare(db, "SELECT attempts, next_attempt_at, sent_at IS NOT NULL, "
+                              "last_error FROM mail_queue WHERE id = :id");
     db_bind_int(st, ":id", id);
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    assert_true(db_row(st));
     r.attempts = db_int(st, 0);
     r.next_attempt_at = db_int(st, 1);
     r.sent = (int)db_int(st, 2);
@@ -527,12 +527,12 @@ static Row read_row(Db *db, int64_t id)
 
 static void set_row(Db *db, int64_t id, int64_t attempts, int64_t next_attempt_at)
 {
-    sqlite3_stmt *st = db_prepare(db, "UPDATE mail_queue SET attempts = :attempts, "
-                                      "next_attempt_at = :next WHERE id = :id");
+    Stmt *st = db_prepare(db, "UPDATE mail_queue SET attempts = :attempts, "
+                              "next_attempt_at = :next WHERE id = :id");
     db_bind_int(st, ":attempts", attempts);
     db_bind_int(st, ":next", next_attempt_at);
     db_bind_int(st, ":id", id);
-    assert_int_equal(db_step(st), SQLITE_DONE);
+    assert_int_equal(db_run(st), R_OK);
     db_done(st);
 }
 

@@ -58,8 +58,8 @@ static void clear_members(void)
 
 static int64_t count_people(void)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT count(*) FROM people");
-    int64_t n = db_step(st) == SQLITE_ROW ? db_int(st, 0) : -1;
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM people");
+    int64_t n = db_row(st) ? db_int(st, 0) : -1;
     db_done(st);
     return n;
 }
@@ -68,11 +68,11 @@ static int64_t count_people(void)
 static char *person_field(const char *email, int column)
 {
     static char out[1024];
-    sqlite3_stmt *st = db_prepare(db, "SELECT name, languages, listing, coalesce(iso3, '') "
-                                      "FROM people WHERE email = :email");
+    Stmt *st = db_prepare(db, "SELECT name, languages, listing, coalesce(iso3, '') "
+                              "FROM people WHERE email = :email");
     db_bind_text(st, ":email", email);
     out[0] = 0;
-    if (db_step(st) == SQLITE_ROW)
+    if (db_row(st))
         snprintf(out, sizeof out, "%s", db_text(st, column));
     db_done(st);
     return out;
@@ -405,8 +405,8 @@ static void test_dry_run_writes_nothing(void **state)
     assert_int_equal(counts[1], 1);
     assert_int_equal(counts[2], 1);
     assert_int_equal(count_people(), 0);
-    sqlite3_stmt *st = db_prepare(db, "SELECT count(*) FROM member_imports");
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM member_imports");
+    assert_true(db_row(st));
     assert_int_equal(db_int(st, 0), 0);
     db_done(st);
 
@@ -460,10 +460,9 @@ static void test_job_resumes(void **state)
                      R_OK);
     assert_int_equal(job.totals.created, 2000);
     /* The audit log has the counts and nothing about anyone. */
-    sqlite3_stmt *st =
-        db_prepare(db, "SELECT detail FROM audit_log WHERE action = 'members imported' "
-                       "ORDER BY id DESC LIMIT 1");
-    assert_int_equal(db_step(st), SQLITE_ROW);
+    Stmt *st = db_prepare(db, "SELECT detail FROM audit_log WHERE action = 'members imported' "
+                              "ORDER BY id DESC LIMIT 1");
+    assert_true(db_row(st));
     assert_string_equal(db_text(st, 0),
                         "2500 rows: 2000 created, 0 updated, 0 filled, 500 skipped, 0 rejected");
     db_done(st);
