@@ -28,8 +28,8 @@
 
 Result country_seed(Db *db)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT count(*) FROM countries");
-    int64_t have = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM countries");
+    int64_t have = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     if (have > 0)
         return R_OK;
@@ -68,7 +68,7 @@ Result country_seed(Db *db)
         db_bind_text(st, ":un", csv.fields[col[7]]);
         db_bind_text(st, ":grp", csv.fields[col[8]]);
         db_bind_text(st, ":orgs", csv.fields[col[9]]);
-        int ok = db_step(st) == SQLITE_DONE;
+        int ok = db_run(st) == R_OK;
         db_done(st);
         if (!ok)
             goto bad_row;
@@ -162,11 +162,11 @@ static int row_cmp(const void *key, const void *elem)
 /* Folds every action of an instrument into the rows (sorted by iso3). */
 static void fold_actions(Db *db, int64_t instrument, CountryRow *rows, size_t n, int protocol)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT iso3, kind, article, action_date "
-                                      "FROM treaty_actions WHERE instrument_id = :id "
-                                      "ORDER BY iso3, action_date, id");
+    Stmt *st = db_prepare(db, "SELECT iso3, kind, article, action_date "
+                              "FROM treaty_actions WHERE instrument_id = :id "
+                              "ORDER BY iso3, action_date, id");
     db_bind_int(st, ":id", instrument);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         CountryRow *row = bsearch(db_text(st, 0), rows, n, sizeof *rows, row_cmp);
         if (row)
             treaty_apply_action(protocol ? &row->protocol : &row->covenant, db_text(st, 1),
@@ -179,7 +179,7 @@ static void fold_actions(Db *db, int64_t instrument, CountryRow *rows, size_t n,
 static CountryRow *load_countries(Request *r, int all, size_t *count)
 {
     const char *lang = name_column_for(r->lang);
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT iso3, CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
                "WHEN 'ar' THEN name_ar ELSE name_en END, un_status, un_group, organisations "
                "FROM countries WHERE :all = 1 OR un_status <> 'other' ORDER BY iso3");
@@ -187,7 +187,7 @@ static CountryRow *load_countries(Request *r, int all, size_t *count)
     db_bind_int(st, ":all", all);
     size_t n = 0, cap = 256;
     CountryRow *rows = arena_alloc(r->arena, cap * sizeof *rows);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         if (n == cap) {
             CountryRow *bigger = arena_alloc(r->arena, cap * 2 * sizeof *rows);
             memcpy(bigger, rows, n * sizeof *rows);
@@ -235,9 +235,9 @@ static const char *group_label(const char *code)
 /* The protocol's opt-in articles ("10 11"), in the request's arena. */
 static const char *protocol_opt_in(Request *r)
 {
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT opt_in_articles FROM instruments WHERE id = :id");
+    Stmt *st = db_prepare(r->db, "SELECT opt_in_articles FROM instruments WHERE id = :id");
     db_bind_int(st, ":id", INSTRUMENT_PROTOCOL);
-    const char *articles = arena_strdup(r->arena, db_step(st) == SQLITE_ROW ? db_text(st, 0) : "");
+    const char *articles = arena_strdup(r->arena, db_row(st) ? db_text(st, 0) : "");
     db_done(st);
     return articles;
 }
@@ -454,12 +454,12 @@ Result countries_page(Request *r)
 static json_t *actions_json(Request *r, const char *iso3, int can_edit)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT a.id, i.short_name, a.kind, a.article, a.action_date, a.source_url, "
                "a.note FROM treaty_actions a JOIN instruments i ON i.id = a.instrument_id "
                "WHERE a.iso3 = :iso3 ORDER BY a.action_date, a.id");
     db_bind_text(st, ":iso3", iso3);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(list,
                               json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
                                          (json_int_t)db_int(st, 0), "instrument", db_text(st, 1),
@@ -505,13 +505,13 @@ static const char *const kind_labels[] = {N_("Signature"),
 static json_t *stages_json(Request *r, const char *iso3, int can_edit)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT s.id, i.short_name, s.stage, s.stage_date, s.evidence, s.source_url, "
                "s.visibility, coalesce(s.recorded_by, 0) FROM domestic_stages s "
                "JOIN instruments i ON i.id = s.instrument_id "
                "WHERE s.iso3 = :iso3 ORDER BY s.stage_date, s.id");
     db_bind_text(st, ":iso3", iso3);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         const char *visibility = db_text(st, 6);
         if (!auth_can_see(r->user, visibility, iso3, db_int(st, 7)))
             continue;
@@ -542,13 +542,13 @@ static json_t *standing_json(Request *r, const Standing *s)
  * after a failed edit). Returns R_NOT_FOUND for an unknown code. */
 static Result country_data(Request *r, const char *iso3)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
                "WHEN 'ar' THEN name_ar ELSE name_en END, un_status, un_group, organisations, "
                "iso2, numeric_code FROM countries WHERE iso3 = :iso3");
     db_bind_text(st, ":lang", name_column_for(r->lang));
     db_bind_text(st, ":iso3", iso3);
-    if (db_step(st) != SQLITE_ROW) {
+    if (!db_row(st)) {
         db_done(st);
         return R_NOT_FOUND;
     }
@@ -606,9 +606,9 @@ static Result editable_country(Request *r, const char **iso3)
     *iso3 = param_raw(r, "iso3");
     if (!valid_iso3(*iso3))
         return R_NOT_FOUND;
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT 1 FROM countries WHERE iso3 = :iso3");
+    Stmt *st = db_prepare(r->db, "SELECT 1 FROM countries WHERE iso3 = :iso3");
     db_bind_text(st, ":iso3", *iso3);
-    int found = db_step(st) == SQLITE_ROW;
+    int found = db_row(st);
     db_done(st);
     if (!found)
         return R_NOT_FOUND;
@@ -704,7 +704,7 @@ Result country_action_post(Request *r)
         return form_failed(r, iso3, "action_form");
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO treaty_actions (instrument_id, iso3, kind, article, action_date, "
                "source_url, note, recorded_by, recorded_at) VALUES (:instrument, :iso3, :kind, "
                ":article, :date, :source, :note, :user, :now) "
@@ -721,11 +721,11 @@ Result country_action_post(Request *r)
     db_bind_text(st, ":note", note ? note : "");
     db_bind_int(st, ":user", r->user->id);
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     char *detail = arena_printf(r->arena, "instrument %lld %s %s %s", (long long)instrument,
                                 kind_codes[kind], article ? article : "", date);
-    if (rc != SQLITE_DONE ||
+    if (rc != R_OK ||
         audit_log(r->db, r->user->id, "treaty action recorded",
                   arena_printf(r->arena, "country %s", iso3), detail) != R_OK ||
         db_commit(r->db) != R_OK)
@@ -735,7 +735,7 @@ Result country_action_post(Request *r)
 
 /* Deletes the row of the path's {id} in the path's country with st (a
  * DELETE taking :id and :iso3), audits it and goes back to anchor. */
-static Result delete_in_country(Request *r, const char *iso3, sqlite3_stmt *st, const char *action,
+static Result delete_in_country(Request *r, const char *iso3, Stmt *st, const char *action,
                                 const char *anchor)
 {
     int64_t id;
@@ -749,9 +749,9 @@ static Result delete_in_country(Request *r, const char *iso3, sqlite3_stmt *st, 
     }
     db_bind_int(st, ":id", id);
     db_bind_text(st, ":iso3", iso3);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     if (db_changes(r->db) == 0) {
         db_rollback(r->db);
@@ -797,7 +797,7 @@ Result country_stage_post(Request *r)
         return form_failed(r, iso3, "stage_form");
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO domestic_stages (instrument_id, iso3, stage, stage_date, evidence, "
                "source_url, visibility, recorded_by, recorded_at) VALUES (:instrument, :iso3, "
                ":stage, :date, :evidence, :source, :visibility, :user, :now)");
@@ -810,9 +810,9 @@ Result country_stage_post(Request *r)
     db_bind_text(st, ":visibility", visibility_codes[visibility]);
     db_bind_int(st, ":user", r->user->id);
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE ||
+    if (rc != R_OK ||
         audit_log(r->db, r->user->id, "domestic stage recorded",
                   arena_printf(r->arena, "country %s", iso3),
                   arena_printf(r->arena, "%s %s %s", stage_codes[stage], date,
@@ -830,12 +830,11 @@ static Result visible_stage(Request *r)
     int64_t id;
     if (!valid_iso3(iso3) || param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
         return R_NOT_FOUND;
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT visibility, coalesce(recorded_by, 0) "
-                                         "FROM domestic_stages WHERE id = :id AND iso3 = :iso3");
+    Stmt *st = db_prepare(r->db, "SELECT visibility, coalesce(recorded_by, 0) "
+                                 "FROM domestic_stages WHERE id = :id AND iso3 = :iso3");
     db_bind_int(st, ":id", id);
     db_bind_text(st, ":iso3", iso3);
-    int seen =
-        db_step(st) == SQLITE_ROW && auth_can_see(r->user, db_text(st, 0), iso3, db_int(st, 1));
+    int seen = db_row(st) && auth_can_see(r->user, db_text(st, 0), iso3, db_int(st, 1));
     db_done(st);
     return seen ? R_OK : R_NOT_FOUND;
 }
@@ -858,7 +857,7 @@ Result country_stage_delete_post(Request *r)
 Result treaty_page(Request *r)
 {
     const char *slug = param_raw(r, "slug");
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT i.id, i.slug, i.short_name, i.title, i.adopted_on, i.opened_on, "
                           "coalesce(i.in_force_on, ''), i.in_force_condition, i.depositary_ref, "
                           "i.source_url, i.opt_in_articles, coalesce(i.status_as_of, ''), "
@@ -866,7 +865,7 @@ Result treaty_page(Request *r)
                           "FROM instruments i LEFT JOIN instruments p ON p.id = i.parent_id "
                           "WHERE i.slug = :slug");
     db_bind_text(st, ":slug", slug ? slug : "");
-    if (db_step(st) != SQLITE_ROW) {
+    if (!db_row(st)) {
         db_done(st);
         return R_NOT_FOUND;
     }

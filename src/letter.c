@@ -84,12 +84,12 @@ static json_t *letter_visibility_choices(Request *r, const char *selected)
 
 static const char *country_name(Request *r, const char *iso3)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
                "WHEN 'ar' THEN name_ar ELSE name_en END FROM countries WHERE iso3 = :iso3");
     db_bind_text(st, ":lang", r->lang);
     db_bind_text(st, ":iso3", iso3);
-    const char *name = db_step(st) == SQLITE_ROW ? arena_strdup(r->arena, db_text(st, 0)) : NULL;
+    const char *name = db_row(st) ? arena_strdup(r->arena, db_text(st, 0)) : NULL;
     db_done(st);
     return name;
 }
@@ -127,8 +127,8 @@ static int parse_model(const char *text, char fields[5][512], const char **body)
 
 Result letter_seed(Db *db)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT count(*) FROM model_letters");
-    int64_t have = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM model_letters");
+    int64_t have = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     if (have)
         return R_OK;
@@ -154,9 +154,9 @@ Result letter_seed(Db *db)
         db_bind_text(st, ":title", f[3]);
         db_bind_text(st, ":subject", f[4]);
         db_bind_text(st, ":body", body);
-        int rc = db_step(st);
+        Result rc = db_run(st);
         db_done(st);
-        if (rc != SQLITE_DONE) {
+        if (rc != R_OK) {
             db_rollback(db);
             return R_INTERNAL;
         }
@@ -205,14 +205,14 @@ static const char *today(void)
 static int parties_count(Db *db)
 {
     /* Parties now: each country's actions under the Protocol, folded. */
-    sqlite3_stmt *st;
+    Stmt *st;
     st = db_prepare(db, "SELECT iso3, kind, article, action_date FROM treaty_actions "
                         "WHERE instrument_id = :i ORDER BY iso3, action_date, id");
     db_bind_int(st, ":i", INSTRUMENT_PROTOCOL);
     int parties = 0;
     char current[4] = "";
     Standing s = {0};
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         if (strcmp(current, db_text(st, 0)) != 0) {
             parties += s.status == STATUS_PARTY;
             memset(&s, 0, sizeof s);
@@ -259,11 +259,11 @@ static json_t *merge_fields(Request *r, const char *iso3, int64_t target, const 
                    parties_count(r->db), "target_name", default_addressee(lang), "target_title", "",
                    "target_ministry", "");
     if (target) {
-        sqlite3_stmt *st = db_prepare(
+        Stmt *st = db_prepare(
             r->db, "SELECT name, title, ministry FROM targets WHERE id = :id AND iso3 = :iso3");
         db_bind_int(st, ":id", target);
         db_bind_text(st, ":iso3", iso3);
-        if (db_step(st) == SQLITE_ROW) {
+        if (db_row(st)) {
             json_object_set_new(f, "target_name", json_string(db_text(st, 0)));
             json_object_set_new(f, "target_title", json_string(db_text(st, 1)));
             json_object_set_new(f, "target_ministry", json_string(db_text(st, 2)));
@@ -310,12 +310,12 @@ typedef struct {
 
 static Result load_letter(Request *r, int64_t id, Letter *l)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT id, coalesce(author_id, 0), coalesce(target_id, 0), coalesce(model_id, 0), "
                "iso3, lang, ask, sender, recipient, subject, body, status, coalesce(sent_on, ''), "
                "sent_via, visibility, remind_weeks, created_at FROM letters WHERE id = :id");
     db_bind_int(st, ":id", id);
-    if (db_step(st) != SQLITE_ROW) {
+    if (!db_row(st)) {
         db_done(st);
         return R_NOT_FOUND;
     }
@@ -371,11 +371,11 @@ static Result visible_letter(Request *r, Letter *l)
 static json_t *targets_json(Request *r, const char *iso3)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT id, kind, name, title, ministry, address, email, language, source_url, "
                "last_verified FROM targets WHERE iso3 = :iso3 ORDER BY kind, name");
     db_bind_text(st, ":iso3", iso3);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(
             list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
                              (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "kind_label",
@@ -392,12 +392,12 @@ static json_t *targets_json(Request *r, const char *iso3)
 static json_t *corrections_json(Request *r, const char *iso3)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT c.id, c.target_id, t.name, c.text FROM target_corrections c "
                "JOIN targets t ON t.id = c.target_id WHERE t.iso3 = :iso3 AND c.status = 'open' "
                "ORDER BY c.id");
     db_bind_text(st, ":iso3", iso3);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(list,
                               json_build("{s:I, s:I, s:s, s:s}", "id", (json_int_t)db_int(st, 0),
                                          "target_id", (json_int_t)db_int(st, 1), "target",
@@ -479,7 +479,7 @@ Result target_post(Request *r)
     }
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO targets (iso3, kind, name, title, ministry, address, email, language, "
                "source_url, last_verified, updated_by, updated_at) VALUES (:iso3, :kind, :name, "
                ":title, :ministry, :address, :email, :language, :source, :verified, :user, :now)");
@@ -495,9 +495,9 @@ Result target_post(Request *r)
     db_bind_text(st, ":verified", verified ? verified : "");
     db_bind_int(st, ":user", r->user->id);
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE ||
+    if (rc != R_OK ||
         audit_log(r->db, r->user->id, "target added", arena_printf(r->arena, "country %s", iso3),
                   target_kinds[kind]) != R_OK ||
         db_commit(r->db) != R_OK)
@@ -518,7 +518,7 @@ Result target_correction_post(Request *r)
     }
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO target_corrections (target_id, proposed_by, text, created_at) "
                "SELECT id, :user, :text, :now FROM targets WHERE id = :id AND iso3 = :iso3");
     db_bind_int(st, ":user", r->user->id);
@@ -526,9 +526,9 @@ Result target_correction_post(Request *r)
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", id);
     db_bind_text(st, ":iso3", iso3);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || db_changes(r->db) != 1) {
+    if (rc != R_OK || db_changes(r->db) != 1) {
         db_rollback(r->db);
         return R_NOT_FOUND;
     }
@@ -545,12 +545,11 @@ Result target_correction_post(Request *r)
 static json_t *models_for(Request *r, const char *ask, const char *selected_slug)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st =
-        db_prepare(r->db, "SELECT id, slug, lang, title FROM model_letters WHERE ask = :ask "
-                          "ORDER BY lang = :lang DESC, lang = 'en' DESC, lang");
+    Stmt *st = db_prepare(r->db, "SELECT id, slug, lang, title FROM model_letters WHERE ask = :ask "
+                                 "ORDER BY lang = :lang DESC, lang = 'en' DESC, lang");
     db_bind_text(st, ":ask", ask);
     db_bind_text(st, ":lang", r->lang);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(
             list, json_build("{s:I, s:s, s:s, s:s, s:b}", "id", (json_int_t)db_int(st, 0), "slug",
                              db_text(st, 1), "lang", db_text(st, 2), "title", db_text(st, 3),
@@ -571,11 +570,11 @@ static json_t *senders(Request *r)
 {
     json_t *list = json_array();
     int64_t person = member_person_id(r);
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT o.name FROM org_people op JOIN organisations o ON o.id = op.org_id "
                "WHERE op.person_id = :p UNION ALL SELECT name FROM people WHERE id = :p");
     db_bind_int(st, ":p", person);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(list, json_string(db_text(st, 0)));
     db_done(st);
     if (json_array_size(list) == 0)
@@ -595,12 +594,12 @@ Result letter_new_page(Request *r)
     if (!iso3 || !valid_iso3(iso3) || !country_name(r, iso3)) {
         r->data = json_build("{s:b}", "choose_country", 1);
         json_object_set_new(r->data, "countries", json_array());
-        sqlite3_stmt *st = db_prepare(
+        Stmt *st = db_prepare(
             r->db, "SELECT iso3, CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
                    "WHEN 'ar' THEN name_ar ELSE name_en END AS n FROM countries "
                    "WHERE un_status <> 'other' ORDER BY n");
         db_bind_text(st, ":lang", r->lang);
-        while (db_step(st) == SQLITE_ROW)
+        while (db_row(st))
             json_array_append_new(
                 json_object_get(r->data, "countries"),
                 json_build("{s:s, s:s}", "code", db_text(st, 0), "label", db_text(st, 1)));
@@ -624,11 +623,11 @@ static const char *recipient_block(Request *r, int64_t target, const char *iso3)
 {
     const char *country = country_name(r, iso3);
     const char *block = country ? country : "";
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT name, title, ministry, address FROM targets "
-                                         "WHERE id = :id AND iso3 = :iso3");
+    Stmt *st = db_prepare(r->db, "SELECT name, title, ministry, address FROM targets "
+                                 "WHERE id = :id AND iso3 = :iso3");
     db_bind_int(st, ":id", target);
     db_bind_text(st, ":iso3", iso3);
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         Buf b = {0};
         for (int i = 0; i < 4; i++)
             if (*db_text(st, i))
@@ -657,11 +656,11 @@ Result letter_create_post(Request *r)
     int vis = 0;
     if (param_raw(r, "visibility"))
         bad |= param_enum(r, "visibility", letter_visibilities, &vis) != R_OK;
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT lang, ask, subject, body FROM model_letters WHERE id = :id");
     db_bind_int(st, ":id", model);
     const char *lang = NULL, *ask = NULL, *subject = NULL, *body = NULL;
-    if (!bad && db_step(st) == SQLITE_ROW) {
+    if (!bad && db_row(st)) {
         lang = arena_strdup(r->arena, db_text(st, 0));
         ask = arena_strdup(r->arena, db_text(st, 1));
         subject = arena_strdup(r->arena, db_text(st, 2));
@@ -707,10 +706,10 @@ Result letter_create_post(Request *r)
     db_bind_text(st, ":body", text);
     db_bind_text(st, ":vis", letter_visibilities[vis]);
     db_bind_int(st, ":now", now);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     int64_t id = db_last_id(r->db);
-    if (rc != SQLITE_DONE ||
+    if (rc != R_OK ||
         audit_log(r->db, r->user->id, "letter drafted",
                   arena_printf(r->arena, "letter %lld", (long long)id), iso3) != R_OK ||
         db_commit(r->db) != R_OK)
@@ -721,14 +720,14 @@ Result letter_create_post(Request *r)
 static json_t *responses_json(Request *r, int64_t letter, const char *iso3, int public_only)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT id, received_on, text, class, reasons, reason_note, visibility, "
                "file_name, coalesce(recorded_by, 0), coalesce(letter_id, 0) FROM responses "
                "WHERE (:letter = 0 OR letter_id = :letter) AND iso3 = :iso3 "
                "ORDER BY received_on DESC, id DESC");
     db_bind_int(st, ":letter", letter);
     db_bind_text(st, ":iso3", iso3);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         const char *visibility = db_text(st, 6);
         if (public_only ? strcmp(visibility, "public") != 0
                         : !auth_can_see(r->user, visibility, iso3, db_int(st, 8)))
@@ -778,9 +777,9 @@ static const char *mailto(Request *r, const Letter *l)
 {
     Buf b = {0};
     buf_puts(&b, "mailto:");
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT email FROM targets WHERE id = :id");
+    Stmt *st = db_prepare(r->db, "SELECT email FROM targets WHERE id = :id");
     db_bind_int(st, ":id", l->target_id);
-    if (db_step(st) == SQLITE_ROW)
+    if (db_row(st))
         escape_url_component(&b, db_text(st, 0), strlen(db_text(st, 0)));
     db_done(st);
     buf_puts(&b, "?subject=");
@@ -877,7 +876,7 @@ Result letter_edit_post(Request *r)
         return show_again(r);
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "UPDATE letters SET sender = :sender, recipient = :recipient, subject = :subject, "
                "body = :body, visibility = :vis, updated_at = :now WHERE id = :id");
     db_bind_text(st, ":sender", sender);
@@ -887,9 +886,9 @@ Result letter_edit_post(Request *r)
     db_bind_text(st, ":vis", visibility);
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", l.id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || db_commit(r->db) != R_OK)
+    if (rc != R_OK || db_commit(r->db) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/letters/%lld", (long long)l.id));
 }
@@ -953,7 +952,7 @@ Result letter_sent_post(Request *r)
         return show_again(r);
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "UPDATE letters SET status = CASE WHEN status = 'draft' OR status = 'no_response' "
                "THEN 'sent' ELSE status END, sent_on = :date, sent_via = :via, "
                "remind_weeks = :weeks, visibility = :vis, updated_at = :now WHERE id = :id");
@@ -963,9 +962,9 @@ Result letter_sent_post(Request *r)
     db_bind_text(st, ":vis", visibility);
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", l.id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE ||
+    if (rc != R_OK ||
         audit_log(r->db, r->user->id, "letter sent",
                   arena_printf(r->arena, "letter %lld", (long long)l.id), sent_vias[via]) != R_OK ||
         db_commit(r->db) != R_OK)
@@ -994,7 +993,7 @@ static Result notify_members(Request *r, const char *iso3, const char *visibilit
 {
     if (strcmp(visibility, "private") == 0 || strcmp(visibility, "steering") == 0)
         return R_OK;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT DISTINCT p.email FROM memberships m JOIN people p ON p.id = m.person_id "
                "WHERE m.status = 'active' AND m.iso3 = :iso3 "
                "AND coalesce(p.user_id, 0) <> :me");
@@ -1007,7 +1006,7 @@ static Result notify_members(Request *r, const char *iso3, const char *visibilit
               "members of your country's coalition. Read it here (log in first):"),
         arena_printf(r->arena, "%s/letters/%lld", r->base_url ? r->base_url : "",
                      (long long)letter));
-    while (res == R_OK && db_step(st) == SQLITE_ROW) {
+    while (res == R_OK && db_row(st)) {
         char email[256];
         snprintf(email, sizeof email, "%s", db_text(st, 0));
         res = mail_queue(r->db, email, tr(r, "A government response was shared"), body);
@@ -1061,7 +1060,7 @@ Result response_post(Request *r)
         return show_again(r);
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO responses (letter_id, iso3, received_on, text, class, reasons, "
                "reason_note, visibility, file_name, file_type, file_data, recorded_by, created_at) "
                "VALUES (:letter, :iso3, :received, :text, :class, :reasons, :note, :vis, :fname, "
@@ -1090,16 +1089,16 @@ Result response_post(Request *r)
     }
     db_bind_int(st, ":user", r->user->id);
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     int64_t id = db_last_id(r->db);
     st = db_prepare(r->db, "UPDATE letters SET status = 'response_received', updated_at = :now "
                            "WHERE id = :id");
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", l.id);
-    int rc2 = db_step(st);
+    Result rc2 = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || rc2 != SQLITE_DONE ||
+    if (rc != R_OK || rc2 != R_OK ||
         audit_log(r->db, r->user->id, "response recorded",
                   arena_printf(r->arena, "response %lld", (long long)id),
                   arena_printf(r->arena, "%s %s", classes[class], response_visibilities[vis])) !=
@@ -1117,11 +1116,11 @@ static Result visible_response(Request *r, int64_t *id, char iso3[4], int64_t *r
 {
     if (param_int(r, "id", 1, INT64_MAX, id) != R_OK)
         return R_NOT_FOUND;
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT iso3, visibility, coalesce(recorded_by, 0), "
-                                         "coalesce(letter_id, 0) FROM responses WHERE id = :id");
+    Stmt *st = db_prepare(r->db, "SELECT iso3, visibility, coalesce(recorded_by, 0), "
+                                 "coalesce(letter_id, 0) FROM responses WHERE id = :id");
     db_bind_int(st, ":id", *id);
     Result res = R_NOT_FOUND;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         snprintf(iso3, 4, "%s", db_text(st, 0));
         *recorder = db_int(st, 2);
         *letter = db_int(st, 3);
@@ -1140,17 +1139,17 @@ Result response_file_page(Request *r)
     char iso3[4];
     if (visible_response(r, &id, iso3, &recorder, &letter) != R_OK)
         return R_NOT_FOUND;
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT file_name, file_type, file_data FROM responses "
-                                         "WHERE id = :id AND file_data IS NOT NULL");
+    Stmt *st = db_prepare(r->db, "SELECT file_name, file_type, file_data FROM responses "
+                                 "WHERE id = :id AND file_data IS NOT NULL");
     db_bind_int(st, ":id", id);
     Result res = R_NOT_FOUND;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         const char *type = db_text(st, 1);
         r->content_type = !strcmp(type, "application/pdf") ? "application/pdf"
                           : !strcmp(type, "image/png")     ? "image/png"
                           : !strcmp(type, "image/jpeg")    ? "image/jpeg"
                                                            : "application/octet-stream";
-        buf_append(&r->body_out, sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+        buf_append(&r->body_out, db_blob(st, 2), (size_t)db_len(st, 2));
         http_add_header(r, "Content-Disposition",
                         arena_printf(r->arena, "attachment; filename=\"%s\"", db_text(st, 0)));
         http_add_header(r, "Content-Security-Policy", "default-src 'none'; sandbox");
@@ -1174,7 +1173,7 @@ Result response_help_post(Request *r)
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
     int64_t now = now_seconds();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO assistance_requests (kind, iso3, requester_id, response_id, subject, "
                "details, created_at, updated_at) SELECT 'refusal_reply', :iso3, :user, :response, "
                ":subject, :details, :now, :now WHERE EXISTS (SELECT 1 FROM responses "
@@ -1185,9 +1184,9 @@ Result response_help_post(Request *r)
     db_bind_text(st, ":subject", tr(r, "Help to reply to a government's refusal"));
     db_bind_text(st, ":details", details ? details : "");
     db_bind_int(st, ":now", now);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     if (db_changes(r->db) == 0) {
         db_rollback(r->db);
@@ -1206,7 +1205,7 @@ Result response_help_post(Request *r)
 static json_t *assistance_json(Request *r, int mine)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db,
         "SELECT a.id, a.kind, a.iso3, a.subject, a.details, a.status, a.draft, "
         "coalesce(u.email, ''), coalesce(v.email, ''), a.created_at, "
@@ -1216,7 +1215,7 @@ static json_t *assistance_json(Request *r, int mine)
         "WHERE :mine = 0 OR a.requester_id = :me ORDER BY a.status = 'done', a.id DESC");
     db_bind_int(st, ":mine", mine);
     db_bind_int(st, ":me", r->user->id);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(
             list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "id",
                              (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "iso3",
@@ -1263,7 +1262,7 @@ Result admin_assistance_post(Request *r)
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
     /* Assigning takes the request: the admin who saves it is the assignee. */
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "UPDATE assistance_requests SET status = :status, assignee_id = CASE WHEN "
                ":status = 'open' THEN NULL ELSE coalesce(assignee_id, :me) END, "
                "draft = coalesce(:draft, draft), updated_at = :now WHERE id = :id");
@@ -1272,9 +1271,9 @@ Result admin_assistance_post(Request *r)
     db_bind_text(st, ":draft", draft);
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || db_changes(r->db) != 1) {
+    if (rc != R_OK || db_changes(r->db) != 1) {
         db_rollback(r->db);
         return R_NOT_FOUND;
     }
@@ -1291,7 +1290,7 @@ Result admin_assistance_post(Request *r)
 static json_t *letters_json(Request *r, const char *iso3, int mine)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT id FROM letters WHERE (:iso3 IS NULL OR iso3 = :iso3) "
                           "AND (:mine = 0 OR author_id = :me) ORDER BY updated_at DESC LIMIT 500");
     db_bind_text(st, ":iso3", iso3);
@@ -1299,7 +1298,7 @@ static json_t *letters_json(Request *r, const char *iso3, int mine)
     db_bind_int(st, ":me", r->user ? r->user->id : 0);
     int64_t ids[500];
     int n = 0;
-    while (db_step(st) == SQLITE_ROW && n < 500)
+    while (db_row(st) && n < 500)
         ids[n++] = db_int(st, 0);
     db_done(st);
     for (int i = 0; i < n; i++) {
@@ -1329,12 +1328,12 @@ Result letters_page(Request *r)
 Result letters_api(Request *r)
 {
     json_t *items = json_array();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT l.id, l.iso3, l.subject, l.body, l.status, coalesce(l.sent_on, ''), "
                "l.visibility, coalesce(l.author_id, 0), coalesce(t.name, ''), "
                "coalesce(t.title, ''), l.created_at, l.ask, l.lang FROM letters l "
                "LEFT JOIN targets t ON t.id = l.target_id ORDER BY l.id");
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         const char *iso3 = db_text(st, 1);
         if (!r->api_scope && !auth_can_see(r->user, db_text(st, 6), iso3, db_int(st, 7)))
             continue;
@@ -1354,10 +1353,10 @@ Result letters_api(Request *r)
 Result responses_api(Request *r)
 {
     json_t *items = json_array();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT id, coalesce(letter_id, 0), iso3, received_on, text, class, reasons, "
                "visibility, coalesce(recorded_by, 0), file_name FROM responses ORDER BY id");
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         const char *iso3 = db_text(st, 2);
         if (!r->api_scope && !auth_can_see(r->user, db_text(st, 7), iso3, db_int(st, 8)))
             continue;
@@ -1395,10 +1394,10 @@ static int row_find(Row *rows, int n, const char *iso3)
 static int overview_rows(Request *r, Row *rows, int max)
 {
     int n = 0;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT iso3, count(*), sum(status <> 'draft'), sum(status = 'response_received'), "
                "max(coalesce(sent_on, '')) FROM letters GROUP BY iso3 ORDER BY iso3");
-    while (db_step(st) == SQLITE_ROW && n < max) {
+    while (db_row(st) && n < max) {
         if (!auth_covers_country(r->user, db_text(st, 0)))
             continue;
         Row *row = &rows[n++];
@@ -1411,7 +1410,7 @@ static int overview_rows(Request *r, Row *rows, int max)
     }
     db_done(st);
     st = db_prepare(r->db, "SELECT iso3, class, reasons FROM responses ORDER BY iso3");
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         int i = row_find(rows, n, db_text(st, 0));
         if (i < 0)
             continue;
@@ -1481,12 +1480,12 @@ Result admin_letters_csv_page(Request *r)
 
 json_t *letter_country_summary(Request *r, const char *iso3)
 {
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT count(*), max(coalesce(sent_on, '')) FROM letters "
-                                         "WHERE iso3 = :iso3 AND status <> 'draft'");
+    Stmt *st = db_prepare(r->db, "SELECT count(*), max(coalesce(sent_on, '')) FROM letters "
+                                 "WHERE iso3 = :iso3 AND status <> 'draft'");
     db_bind_text(st, ":iso3", iso3);
     int sent = 0;
     const char *last = "";
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         sent = (int)db_int(st, 0);
         last = arena_strdup(r->arena, db_text(st, 1));
     }
@@ -1494,7 +1493,7 @@ json_t *letter_country_summary(Request *r, const char *iso3)
     int counts[3] = {0, 0, 0};
     st = db_prepare(r->db, "SELECT class, count(*) FROM responses WHERE iso3 = :iso3 GROUP BY 1");
     db_bind_text(st, ":iso3", iso3);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         for (int i = 0; i < 3; i++)
             if (!strcmp(classes[i], db_text(st, 0)))
                 counts[i] = (int)db_int(st, 1);
@@ -1512,15 +1511,14 @@ Result letter_remind(Db *db, const char *base_url)
     /* Sent letters past their reminder with no response: the author is
      * told once, in the language of their profile (else the letter's), and
      * the letter is marked as having had no response. */
-    sqlite3_stmt *st =
-        db_prepare(db, "SELECT l.id, u.email, coalesce(u.lang, l.lang) FROM letters l "
-                       "JOIN users u ON u.id = l.author_id WHERE l.status = 'sent' "
-                       "AND l.sent_on IS NOT NULL "
-                       "AND julianday('now') - julianday(l.sent_on) > l.remind_weeks * 7");
+    Stmt *st = db_prepare(db, "SELECT l.id, u.email, coalesce(u.lang, l.lang) FROM letters l "
+                              "JOIN users u ON u.id = l.author_id WHERE l.status = 'sent' "
+                              "AND l.sent_on IS NOT NULL "
+                              "AND julianday('now') - julianday(l.sent_on) > l.remind_weeks * 7");
     int64_t ids[100];
     char emails[100][256], langs[100][8];
     int n = 0;
-    while (db_step(st) == SQLITE_ROW && n < 100) {
+    while (db_row(st) && n < 100) {
         ids[n] = db_int(st, 0);
         snprintf(emails[n], sizeof emails[n], "%s", db_text(st, 1));
         snprintf(langs[n], sizeof langs[n], "%s", db_text(st, 2));
@@ -1540,9 +1538,9 @@ Result letter_remind(Db *db, const char *base_url)
         st = db_prepare(db, "UPDATE letters SET status = 'no_response' WHERE id = :id "
                             "AND status = 'sent'");
         db_bind_int(st, ":id", ids[i]);
-        int rc = db_step(st);
+        Result rc = db_run(st);
         db_done(st);
-        if (rc != SQLITE_DONE ||
+        if (rc != R_OK ||
             mail_queue(db, emails[i], i18n_gettext(lang, N_("No response to your letter yet")),
                        body) != R_OK) {
             db_rollback(db);
@@ -1559,9 +1557,9 @@ Result letter_remind(Db *db, const char *base_url)
 static json_t *models_json(Request *r)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT id, slug, lang, ask, title, subject, body "
-                                         "FROM model_letters ORDER BY slug, lang");
-    while (db_step(st) == SQLITE_ROW)
+    Stmt *st = db_prepare(r->db, "SELECT id, slug, lang, ask, title, subject, body "
+                                 "FROM model_letters ORDER BY slug, lang");
+    while (db_row(st))
         json_array_append_new(list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
                                                (json_int_t)db_int(st, 0), "slug", db_text(st, 1),
                                                "lang", db_text(st, 2), "ask", db_text(st, 3),
@@ -1628,7 +1626,7 @@ Result model_letter_post(Request *r)
     }
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO model_letters (slug, lang, ask, title, subject, body, updated_by, "
                "updated_at) VALUES (:slug, :lang, :ask, :title, :subject, :body, :user, :now) "
                "ON CONFLICT (slug, lang) DO UPDATE SET ask = excluded.ask, title = excluded.title, "
@@ -1642,9 +1640,9 @@ Result model_letter_post(Request *r)
     db_bind_text(st, ":body", body);
     db_bind_int(st, ":user", r->user->id);
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE ||
+    if (rc != R_OK ||
         audit_log(r->db, r->user->id, "model letter saved",
                   arena_printf(r->arena, "model %s %s", slug, lang), "") != R_OK ||
         db_commit(r->db) != R_OK)
@@ -1668,15 +1666,15 @@ Result target_correction_close_post(Request *r)
         return R_BAD_REQUEST;
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "UPDATE target_corrections SET status = :status WHERE id = :id AND status = 'open' "
                "AND target_id IN (SELECT id FROM targets WHERE iso3 = :iso3)");
     db_bind_text(st, ":status", outcomes[outcome]);
     db_bind_int(st, ":id", id);
     db_bind_text(st, ":iso3", iso3);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || db_changes(r->db) != 1) {
+    if (rc != R_OK || db_changes(r->db) != 1) {
         db_rollback(r->db);
         return R_NOT_FOUND;
     }
@@ -1698,12 +1696,12 @@ Result target_delete_post(Request *r)
         return R_FORBIDDEN;
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(r->db, "DELETE FROM targets WHERE id = :id AND iso3 = :iso3");
+    Stmt *st = db_prepare(r->db, "DELETE FROM targets WHERE id = :id AND iso3 = :iso3");
     db_bind_int(st, ":id", id);
     db_bind_text(st, ":iso3", iso3);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || db_changes(r->db) != 1) {
+    if (rc != R_OK || db_changes(r->db) != 1) {
         db_rollback(r->db);
         return R_NOT_FOUND;
     }
