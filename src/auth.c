@@ -253,17 +253,20 @@ int auth_can_see(const User *u, const char *visibility, const char *iso3, int64_
         return 1;
     if (!u)
         return 0;
-    if (u->role == ROLE_ADMIN)
+    /* The author always sees what they wrote; admins see everything. */
+    if (u->role == ROLE_ADMIN || (author_id && u->id == author_id))
         return 1;
     if (strcmp(visibility, "members") == 0)
         return 1;
+    int coordinates = iso3 && *iso3 && auth_covers_country(u, iso3);
     /* The national coalition: the country's coordinators and members. */
     if (strcmp(visibility, "country") == 0)
-        return (iso3 && *iso3 &&
-                (auth_covers_country(u, iso3) || (u->home_iso3 && !strcmp(u->home_iso3, iso3)))) ||
-               u->id == author_id;
-    if (strcmp(visibility, "private") == 0 || strcmp(visibility, "steering") == 0)
-        return strcmp(visibility, "private") == 0 && u->id == author_id;
+        return coordinates || (iso3 && *iso3 && u->home_iso3 && !strcmp(u->home_iso3, iso3));
+    /* The steering committee: the country's coordinators only. */
+    if (strcmp(visibility, "steering") == 0)
+        return coordinates;
+    /* "private" (the author and the admins, never a coordinator) and
+     * anything unknown. */
     return 0;
 }
 

@@ -30,10 +30,13 @@ Result auth_require(Request *r, Permission p);
  * theirs). */
 int auth_covers_country(const User *u, const char *iso3);
 
-/* The one visibility rule, applied to every record read, listed, exported
- * or served by the API. visibility is public, members, country, steering or
- * private; iso3 is the record's country ("" if none); author_id who wrote
- * it. Unknown visibilities are not visible. */
+/* The one visibility rule, applied to every record read, listed, exported,
+ * served by the API or changed, BEFORE any right to edit: a record the
+ * user may not see answers 404. visibility is public (everyone), members
+ * (anyone logged in), country (the country's members and coordinators),
+ * steering (the country's coordinators) or private (nobody else); the
+ * author (author_id, 0 if none) and the admins always see it. iso3 is the
+ * record's country ("" if none). Unknown visibilities are not visible. */
 int auth_can_see(const User *u, const char *visibility, const char *iso3, int64_t author_id);
 
 /* 1 if the POST carries the CSRF token bound to this browser (form field

@@ -822,10 +822,29 @@ Result country_stage_post(Request *r)
     return http_redirect(r, arena_printf(r->arena, "/countries/%s#stages", iso3));
 }
 
+/* A stage is seen (auth_can_see) before it may be deleted: one this user
+ * may not see is a 404, whoever they are. */
+static Result visible_stage(Request *r)
+{
+    const char *iso3 = param_raw(r, "iso3");
+    int64_t id;
+    if (!valid_iso3(iso3) || param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+        return R_NOT_FOUND;
+    Stmt *st = db_prepare(r->db, "SELECT visibility, coalesce(recorded_by, 0) "
+                                 "FROM domestic_stages WHERE id = :id AND iso3 = :iso3");
+    db_bind_int(st, ":id", id);
+    db_bind_text(st, ":iso3", iso3);
+    int seen = db_row(st) && auth_can_see(r->user, db_text(st, 0), iso3, db_int(st, 1));
+    db_done(st);
+    return seen ? R_OK : R_NOT_FOUND;
+}
+
 Result country_stage_delete_post(Request *r)
 {
     const char *iso3;
-    Result res = editable_country(r, &iso3);
+    Result res = visible_stage(r);
+    if (res == R_OK)
+        res = editable_country(r, &iso3);
     if (res != R_OK)
         return res;
     return delete_in_country(

@@ -6,8 +6,11 @@
  * government's response (with a file), asking the coalition for help with
  * a refusal, and the overview across countries.
  *
- * Invariants: every letter and response is read through can_see_letter /
- * auth_can_see, on pages, files, exports and the API alike; uploaded files
+ * Invariants: every letter and response is read or changed only after
+ * auth_can_see allowed it (visible_letter, visible_response), on pages,
+ * files, exports, lists and the API alike, before any right to edit is
+ * looked at: what a user may not see is a 404. Who sees a letter is its
+ * author's choice (drafts are private until shared). Uploaded files
  * are only ever served as attachments of a whitelisted type; a model letter
  * renders as plain text (template_render_text), never as markup.
  */
@@ -54,6 +57,30 @@ static const char *const reason_labels[] = {
 static const char *const response_visibilities[] = {"country", "members", "public", NULL};
 static const char *const response_visibility_labels[] = {N_("The national coalition"),
                                                          N_("All members"), N_("Everyone"), NULL};
+
+/* Who may see a letter, each with a sentence in words: the author sees
+ * whom they share it with before they choose. A new letter is private. */
+static const char *const letter_visibilities[] = {"private", "country", "members", "public", NULL};
+static const char *const letter_visibility_labels[] = {N_("Only me and the administrators"),
+                                                       N_("The national coalition"),
+                                                       N_("All members"), N_("Everyone"), NULL};
+static const char *const letter_visibility_sentences[] = {
+    N_("Only you and the administrators will see it, not the coordinators."),
+    N_("The members and coordinators of the coalition in this country will see it."),
+    N_("Every member of the coalition, in every country, will see it."),
+    N_("Anyone will see it, without logging in."), NULL};
+
+static json_t *letter_visibility_choices(Request *r, const char *selected)
+{
+    json_t *list = json_array();
+    for (int i = 0; letter_visibilities[i]; i++)
+        json_array_append_new(list,
+                              json_build("{s:s, s:s, s:s, s:b}", "code", letter_visibilities[i],
+                                         "label", tr(r, letter_visibility_labels[i]), "sentence",
+                                         tr(r, letter_visibility_sentences[i]), "selected",
+                                         !strcmp(letter_visibilities[i], selected)));
+    return list;
+}
 
 static const char *country_name(Request *r, const char *iso3)
 {
@@ -307,19 +334,34 @@ static Result load_letter(Request *r, int64_t id, Letter *l)
     return R_OK;
 }
 
+static int can_see_letter(Request *r, const Letter *l)
+{
+    return auth_can_see(r->user, l->visibility, l->iso3, l->author_id);
+}
+
+/* Editing comes after seeing: only for a letter can_see_letter allowed. */
 static int can_edit_letter(Request *r, const Letter *l)
 {
-    return r->user && (r->user->id == l->author_id || auth_covers_country(r->user, l->iso3));
+    return r->user && can_see_letter(r, l) &&
+           (r->user->id == l->author_id || auth_covers_country(r->user, l->iso3));
+}
+
+/* Who sees a letter is its author's choice (and an admin's): a coordinator
+ * who may edit it does not widen or narrow its audience. */
+static int can_share_letter(Request *r, const Letter *l)
+{
+    return r->user && (r->user->id == l->author_id || r->user->role == ROLE_ADMIN);
 }
 
 /* A letter as its author chose to share it; 404 rather than 403 for the
- * others, so that its existence is not confirmed either. */
+ * others, so that its existence is not confirmed either. Checked before
+ * any right to edit. */
 static Result visible_letter(Request *r, Letter *l)
 {
     int64_t id;
     if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK || load_letter(r, id, l) != R_OK)
         return R_NOT_FOUND;
-    if (!can_edit_letter(r, l) && !auth_can_see(r->user, l->visibility, l->iso3, l->author_id))
+    if (!can_see_letter(r, l))
         return R_NOT_FOUND;
     return R_OK;
 }
@@ -565,10 +607,13 @@ Result letter_new_page(Request *r)
         return R_OK;
     }
     Ask ask = country_ask(r, iso3);
-    r->data = json_build("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "iso3", iso3, "country",
-                         country_name(r, iso3), "ask", treaty_ask_code(ask), "ask_text",
-                         tr(r, treaty_ask_text(ask)), "targets", targets_json(r, iso3), "models",
-                         models_for(r, treaty_ask_code(ask), NULL), "senders", senders(r));
+    const char *typed = param_raw(r, "visibility");
+    int known = typed && code_label(letter_visibilities, letter_visibility_labels, typed) != typed;
+    r->data = json_build(
+        "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "iso3", iso3, "country", country_name(r, iso3),
+        "ask", treaty_ask_code(ask), "ask_text", tr(r, treaty_ask_text(ask)), "targets",
+        targets_json(r, iso3), "models", models_for(r, treaty_ask_code(ask), NULL), "senders",
+        senders(r), "letter_visibilities", letter_visibility_choices(r, known ? typed : "private"));
     return R_OK;
 }
 
@@ -607,6 +652,10 @@ Result letter_create_post(Request *r)
     if (param_raw(r, "target") && *param_raw(r, "target"))
         bad |= param_int(r, "target", 1, INT64_MAX, &target) != R_OK;
     bad |= param_text(r, "sender", 2, 200, 0, &sender) != R_OK;
+    /* Private unless the author chose otherwise: a draft is theirs. */
+    int vis = 0;
+    if (param_raw(r, "visibility"))
+        bad |= param_enum(r, "visibility", letter_visibilities, &vis) != R_OK;
     Stmt *st =
         db_prepare(r->db, "SELECT lang, ask, subject, body FROM model_letters WHERE id = :id");
     db_bind_int(st, ":id", model);
@@ -639,8 +688,9 @@ Result letter_create_post(Request *r)
     int64_t now = now_seconds();
     st = db_prepare(
         r->db, "INSERT INTO letters (author_id, iso3, target_id, model_id, lang, ask, sender, "
-               "recipient, subject, body, created_at, updated_at) VALUES (:author, :iso3, "
-               ":target, :model, :lang, :ask, :sender, :recipient, :subject, :body, :now, :now)");
+               "recipient, subject, body, visibility, created_at, updated_at) VALUES (:author, "
+               ":iso3, :target, :model, :lang, :ask, :sender, :recipient, :subject, :body, :vis, "
+               ":now, :now)");
     db_bind_int(st, ":author", r->user->id);
     db_bind_text(st, ":iso3", iso3);
     if (target)
@@ -654,6 +704,7 @@ Result letter_create_post(Request *r)
     db_bind_text(st, ":recipient", recipient_block(r, target, iso3));
     db_bind_text(st, ":subject", subject);
     db_bind_text(st, ":body", text);
+    db_bind_text(st, ":vis", letter_visibilities[vis]);
     db_bind_int(st, ":now", now);
     Result rc = db_run(st);
     db_done(st);
@@ -750,7 +801,11 @@ Result letter_page(Request *r)
     json_object_set_new(letter, "country", json_string(country_name(r, l.iso3)));
     json_object_set_new(letter, "responses", responses_json(r, l.id, l.iso3, 0));
     json_decref(r->data);
-    r->data = json_build("{s:o, s:b}", "letter", letter, "can_edit", can_edit_letter(r, &l));
+    r->data = json_build("{s:o, s:b, s:b}", "letter", letter, "can_edit", can_edit_letter(r, &l),
+                         "can_share", can_share_letter(r, &l));
+    if (can_share_letter(r, &l) && !r->is_api)
+        json_object_set_new(r->data, "letter_visibilities",
+                            letter_visibility_choices(r, l.visibility));
     if (can_edit_letter(r, &l) && !r->is_api) {
         json_object_set_new(r->data, "vias",
                             form_options(r, sent_vias, sent_via_labels, l.sent_via));
@@ -797,6 +852,14 @@ Result letter_edit_post(Request *r)
     bad |= param_optional_text(r, "recipient", 1000, 1, &recipient) != R_OK;
     bad |= param_text(r, "subject", 2, 300, 0, &subject) != R_OK;
     bad |= param_text(r, "body", 20, 20000, 1, &body) != R_OK;
+    /* Sharing is the author's (or an admin's) to decide: a coordinator's
+     * edit keeps the letter's audience. */
+    const char *visibility = l.visibility;
+    if (param_raw(r, "visibility") && can_share_letter(r, &l)) {
+        int vis = 0;
+        bad |= param_enum(r, "visibility", letter_visibilities, &vis) != R_OK;
+        visibility = letter_visibilities[vis];
+    }
     if (!bad) {
         LetterPdf check = {.lang = l.lang,
                            .org_name = sender,
@@ -815,11 +878,12 @@ Result letter_edit_post(Request *r)
         return R_INTERNAL;
     Stmt *st = db_prepare(
         r->db, "UPDATE letters SET sender = :sender, recipient = :recipient, subject = :subject, "
-               "body = :body, updated_at = :now WHERE id = :id");
+               "body = :body, visibility = :vis, updated_at = :now WHERE id = :id");
     db_bind_text(st, ":sender", sender);
     db_bind_text(st, ":recipient", recipient ? recipient : "");
     db_bind_text(st, ":subject", subject);
     db_bind_text(st, ":body", body);
+    db_bind_text(st, ":vis", visibility);
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", l.id);
     Result rc = db_run(st);
@@ -876,10 +940,14 @@ Result letter_sent_post(Request *r)
         bad |= param_error(r, "sent_on", N_("Please enter a date as YYYY-MM-DD.")) != R_OK;
     if (param_raw(r, "remind_weeks") && *param_raw(r, "remind_weeks"))
         bad |= param_int(r, "remind_weeks", 1, 52, &weeks) != R_OK;
-    int vis = 0;
-    static const char *const letter_visibilities[] = {"private", "country", "members", "public",
-                                                      NULL};
-    bad |= param_enum(r, "visibility", letter_visibilities, &vis) != R_OK;
+    /* The author (or an admin) says who sees it once sent; a coordinator
+     * recording it keeps the author's choice. */
+    const char *visibility = l.visibility;
+    if (can_share_letter(r, &l)) {
+        int vis = 0;
+        bad |= param_enum(r, "visibility", letter_visibilities, &vis) != R_OK;
+        visibility = letter_visibilities[vis];
+    }
     if (bad)
         return show_again(r);
     if (db_begin(r->db) != R_OK)
@@ -891,7 +959,7 @@ Result letter_sent_post(Request *r)
     db_bind_text(st, ":date", date);
     db_bind_text(st, ":via", sent_vias[via]);
     db_bind_int(st, ":weeks", weeks);
-    db_bind_text(st, ":vis", letter_visibilities[vis]);
+    db_bind_text(st, ":vis", visibility);
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", l.id);
     Result rc = db_run(st);
@@ -1056,8 +1124,7 @@ static Result visible_response(Request *r, int64_t *id, char iso3[4], int64_t *r
         snprintf(iso3, 4, "%s", db_text(st, 0));
         *recorder = db_int(st, 2);
         *letter = db_int(st, 3);
-        if (auth_covers_country(r->user, iso3) ||
-            auth_can_see(r->user, db_text(st, 1), iso3, *recorder))
+        if (auth_can_see(r->user, db_text(st, 1), iso3, *recorder))
             res = R_OK;
     }
     db_done(st);
@@ -1238,7 +1305,7 @@ static json_t *letters_json(Request *r, const char *iso3, int mine)
         Letter l;
         if (load_letter(r, ids[i], &l) != R_OK)
             continue;
-        if (!can_edit_letter(r, &l) && !auth_can_see(r->user, l.visibility, l.iso3, l.author_id))
+        if (!can_see_letter(r, &l))
             continue;
         json_t *j = letter_json(&l);
         json_object_del(j, "body");
@@ -1268,8 +1335,7 @@ Result letters_api(Request *r)
                "LEFT JOIN targets t ON t.id = l.target_id ORDER BY l.id");
     while (db_row(st)) {
         const char *iso3 = db_text(st, 1);
-        if (!r->api_scope && !auth_covers_country(r->user, iso3) &&
-            !auth_can_see(r->user, db_text(st, 6), iso3, db_int(st, 7)))
+        if (!r->api_scope && !auth_can_see(r->user, db_text(st, 6), iso3, db_int(st, 7)))
             continue;
         json_array_append_new(
             items, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:I, s:s, s:s}", "id",
@@ -1292,8 +1358,7 @@ Result responses_api(Request *r)
                "visibility, coalesce(recorded_by, 0), file_name FROM responses ORDER BY id");
     while (db_row(st)) {
         const char *iso3 = db_text(st, 2);
-        if (!r->api_scope && !auth_covers_country(r->user, iso3) &&
-            !auth_can_see(r->user, db_text(st, 7), iso3, db_int(st, 8)))
+        if (!r->api_scope && !auth_can_see(r->user, db_text(st, 7), iso3, db_int(st, 8)))
             continue;
         json_array_append_new(
             items, json_build("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",

@@ -31,15 +31,14 @@ int64_t member_person_id(Request *r)
 
 int member_listing_visible(Request *r, const char *listing, int64_t person_id)
 {
-    if (strcmp(listing, "public") == 0)
-        return 1;
-    if (!r->user)
-        return 0;
-    if (r->user->role == ROLE_ADMIN)
-        return 1;
-    if (strcmp(listing, "members") == 0)
-        return 1;
-    return person_id && person_id == member_person_id(r);
+    /* A listing is a visibility under other names: "hidden" is private to
+     * the person (and the admins). Checked by the one rule. */
+    const char *visibility = strcmp(listing, "hidden") == 0 ? "private" : listing;
+    /* Whose it is matters for hidden ones only: spares a query per row. */
+    int64_t owner = 0;
+    if (r->user && person_id && !strcmp(visibility, "private") && person_id == member_person_id(r))
+        owner = r->user->id;
+    return auth_can_see(r->user, visibility, "", owner);
 }
 
 /* ---- shared lists ---- */
@@ -654,11 +653,19 @@ static Result load_membership(Request *r, int64_t id, MembershipRow *m)
     return res;
 }
 
+/* An application is seen by its country's coordinators (the steering
+ * level), the admins and the applicant: the one rule, auth_can_see. */
+static int membership_visible(Request *r, const MembershipRow *m)
+{
+    return auth_can_see(r->user, "steering", m->iso3, m->user_id);
+}
+
 /* The membership named in the path, if this coordinator may decide it. */
 static Result decidable(Request *r, MembershipRow *m)
 {
     int64_t id;
-    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK || load_membership(r, id, m) != R_OK)
+    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK || load_membership(r, id, m) != R_OK ||
+        !membership_visible(r, m))
         return R_NOT_FOUND;
     if (!auth_covers_country(r->user, m->iso3)) {
         r->message = tr(r, "Only the coordinators of this country and the administrators can "
@@ -1315,14 +1322,36 @@ Result membership_create_api(Request *r)
 
 /* ---- an organisation's profile, edited by its contact people ---- */
 
+/* The organisation of the path's {id}, if this user may see it (its
+ * listing, through auth_can_see: a hidden one is its own people's and the
+ * admins'); R_NOT_FOUND otherwise, before any question of who may edit. */
+static Result visible_organisation(Request *r, int64_t person, int64_t *org)
+{
+    if (param_int(r, "id", 1, INT64_MAX, org) != R_OK)
+        return R_NOT_FOUND;
+    Stmt *st =
+        db_prepare(r->db, "SELECT listing, EXISTS (SELECT 1 FROM org_people WHERE org_id = :org "
+                          "AND person_id = :person) FROM organisations WHERE id = :org");
+    db_bind_int(st, ":org", *org);
+    db_bind_int(st, ":person", person);
+    int seen = 0;
+    if (db_row(st)) {
+        const char *listing = db_text(st, 0);
+        seen = auth_can_see(r->user, strcmp(listing, "hidden") ? listing : "private", "",
+                            db_int(st, 1) ? r->user->id : 0);
+    }
+    db_done(st);
+    return seen ? R_OK : R_NOT_FOUND;
+}
+
 Result organisation_post(Request *r)
 {
     int64_t person, org;
     Result res = own_person(r, &person);
+    if (res == R_OK)
+        res = visible_organisation(r, person, &org);
     if (res != R_OK)
         return res;
-    if (param_int(r, "id", 1, INT64_MAX, &org) != R_OK)
-        return R_NOT_FOUND;
     Stmt *st = db_prepare(r->db, "SELECT 1 FROM org_people WHERE org_id = :org "
                                  "AND person_id = :person AND role = 'contact'");
     db_bind_int(st, ":org", org);
@@ -1377,7 +1406,8 @@ Result admin_member_status_post(Request *r)
 {
     int64_t id;
     MembershipRow m;
-    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK || load_membership(r, id, &m) != R_OK)
+    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK || load_membership(r, id, &m) != R_OK ||
+        !membership_visible(r, &m))
         return R_NOT_FOUND;
     if (!auth_covers_country(r->user, m.iso3))
         return R_FORBIDDEN;
@@ -1432,10 +1462,10 @@ Result organisation_invite_post(Request *r)
 {
     int64_t person, org;
     Result res = own_person(r, &person);
+    if (res == R_OK)
+        res = visible_organisation(r, person, &org);
     if (res != R_OK)
         return res;
-    if (param_int(r, "id", 1, INT64_MAX, &org) != R_OK)
-        return R_NOT_FOUND;
     if (!is_contact(r, org, person)) {
         r->message = tr(r, "Only the organisation's contact people can change its profile.");
         return R_FORBIDDEN;
