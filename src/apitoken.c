@@ -15,32 +15,37 @@
 
 static const char *const scope_codes[] = {"read", "write", NULL};
 
-/* Makes a token; writes it (64 hex digits) to token. */
-static Result token_create(Db *db, const char *name, const char *scope, int64_t user_id,
-                           char token[65], int64_t *id)
+/* A token being issued: the caller's input, then the token (64 hex
+ * digits, shown once) and its id. */
+typedef struct {
+    const char *name, *scope;
+    int64_t user_id;
+    char token[65];
+    int64_t id;
+} NewToken;
+
+static Result token_create_apply(Db *w, void *ctx)
 {
+    NewToken *t = ctx;
     char hash[65];
-    random_hex(token, 32);
-    auth_token_hash("api-token", token, hash);
+    random_hex(t->token, 32);
+    auth_token_hash("api-token", t->token, hash);
     Stmt *st =
-        db_prepare(db, "INSERT INTO api_tokens (token_hash, name, scope, created_by, created_at) "
-                       "VALUES (:hash, :name, :scope, :user, :now)");
+        db_prepare(w, "INSERT INTO api_tokens (token_hash, name, scope, created_by, created_at) "
+                      "VALUES (:hash, :name, :scope, :user, :now) RETURNING id");
     db_bind_text(st, ":hash", hash);
-    db_bind_text(st, ":name", name);
-    db_bind_text(st, ":scope", scope);
-    if (user_id)
-        db_bind_int(st, ":user", user_id);
+    db_bind_text(st, ":name", t->name);
+    db_bind_text(st, ":scope", t->scope);
+    if (t->user_id)
+        db_bind_int(st, ":user", t->user_id);
     else
         db_bind_null(st, ":user");
     db_bind_int(st, ":now", now_seconds());
-    Result rc = db_run(st);
-    db_done(st);
-    *id = db_last_id(db);
-    if (rc != R_OK)
+    if (db_insert(st, &t->id) != R_OK)
         return R_INTERNAL;
     char object[32];
-    snprintf(object, sizeof object, "api token %lld", (long long)*id);
-    return audit_log(db, user_id, "api token issued", object, scope);
+    snprintf(object, sizeof object, "api token %lld", (long long)t->id);
+    return audit_log(w, t->user_id, "api token issued", object, t->scope);
 }
 
 static json_t *token_list(Request *r)
@@ -78,43 +83,42 @@ Result api_token_create_post(Request *r)
         api_tokens_page(r);
         return R_BAD_REQUEST;
     }
-    char token[65];
-    int64_t id;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Result res = token_create(r->db, name, scope_codes[scope], r->user->id, token, &id);
-    if (res != R_OK || db_commit(r->db) != R_OK)
+    NewToken t = {.name = name, .scope = scope_codes[scope], .user_id = r->user->id};
+    if (db_write(r->db, token_create_apply, &t) != R_OK)
         return R_INTERNAL;
     api_tokens_page(r);
     /* Shown this once: the page is no-store, as every logged-in page. */
-    json_object_set_new(r->data, "new_token", json_string(token));
+    json_object_set_new(r->data, "new_token", json_string(t.token));
     return R_OK;
+}
+
+typedef struct {
+    Request *r;
+    int64_t id;
+} Revoke;
+
+static Result token_revoke_apply(Db *w, void *ctx)
+{
+    Revoke *v = ctx;
+    Stmt *st = db_prepare(w, "UPDATE api_tokens SET revoked_at = :now "
+                             "WHERE id = :id AND revoked_at IS NULL");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", v->id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_NOT_FOUND;
+    return audit_log(w, v->r->user->id, "api token revoked",
+                     arena_printf(v->r->arena, "api token %lld", (long long)v->id), "");
 }
 
 Result api_token_revoke_post(Request *r)
 {
-    int64_t id;
-    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+    Revoke v = {.r = r};
+    if (param_int(r, "id", 1, INT64_MAX, &v.id) != R_OK)
         return R_NOT_FOUND;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(r->db, "UPDATE api_tokens SET revoked_at = :now "
-                                 "WHERE id = :id AND revoked_at IS NULL");
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", id);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK)
-        return R_INTERNAL;
-    if (db_changes(r->db) == 0) {
-        db_rollback(r->db);
-        return R_NOT_FOUND;
-    }
-    if (audit_log(r->db, r->user->id, "api token revoked",
-                  arena_printf(r->arena, "api token %lld", (long long)id), "") != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
-    return http_redirect(r, "/admin/tokens");
+    Result res = db_write(r->db, token_revoke_apply, &v);
+    return res == R_OK ? http_redirect(r, "/admin/tokens") : res;
 }
 
 Result api_token_cmd(Db *db, int argc, char **argv)
@@ -129,14 +133,12 @@ Result api_token_cmd(Db *db, int argc, char **argv)
         }
         if (strcmp(scope, "read") != 0 && strcmp(scope, "write") != 0)
             goto usage;
-        char token[65];
-        int64_t id;
-        if (db_begin(db) != R_OK || token_create(db, argv[1], scope, 0, token, &id) != R_OK ||
-            db_commit(db) != R_OK)
+        NewToken t = {.name = argv[1], .scope = scope};
+        if (db_write(db, token_create_apply, &t) != R_OK)
             return R_INTERNAL;
         printf("Token %lld (%s, %s). Send it as 'Authorization: Bearer TOKEN'; it is shown "
                "only now:\n%s\n",
-               (long long)id, argv[1], scope, token);
+               (long long)t.id, argv[1], scope, t.token);
         return R_OK;
     }
 usage:
