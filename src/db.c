@@ -313,6 +313,11 @@ Result db_commit(Db *db)
     return R_OK;
 }
 
+int db_in_transaction(Db *db)
+{
+    return !sqlite3_get_autocommit(db->handle);
+}
+
 void db_rollback(Db *db)
 {
     if (!sqlite3_get_autocommit(db->handle))

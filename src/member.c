@@ -928,6 +928,8 @@ static Result profile_form(Request *r, int64_t person)
                    form_options(r, listing_codes, listing_labels, listing), "organisations",
                    person_organisations(r, person, 1), "memberships", person_memberships(r, person),
                    "countries", country_options(r, json_string_value(json_object_get(p, "iso3"))));
+    int more;
+    json_object_set_new(r->data, "seen", audit_views_of(r, person, 5, 0, &more));
     r->page = "profile";
     r->title = tr(r, "Your profile");
     return R_OK;
