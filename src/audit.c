@@ -53,44 +53,76 @@ static const char *const action_codes[] = {
     "response recorded", "target added", "target correction closed", "target correction proposed",
     "target deleted", "treaty action deleted", "treaty action imported", "treaty action recorded",
     "user added", "working group created", "working group edited", "working group joined",
-    "working group left", "working group moderator named", "working group moderator removed",
-    NULL};
-static const char *const action_labels[] = {
-    N_("members directory viewed"), N_("membership applications viewed"),
-    N_("people listed through the API"), N_("organisations listed through the API"),
-    N_("memberships listed through the API"), N_("members exported"), N_("coalition viewed"),
-    N_("coalition form viewed"), N_("working group viewed"), N_("person viewed"),
-    N_("organisation viewed"), N_("letter viewed"), N_("response viewed"),
-    N_("account closed and personal data erased"), N_("api token issued"),
-    N_("api token revoked"), N_("assistance requested"), N_("assistance updated"),
-    N_("coalition updated"), N_("colleague invited"), N_("domestic stage deleted"),
-    N_("domestic stage recorded"), N_("invitation accepted"), N_("letter drafted"),
-    N_("letter sent"), N_("login"), N_("members imported"), N_("membership applied"),
-    N_("membership approved"), N_("membership confirmed"), N_("membership declined"),
-    N_("membership status changed"), N_("model letter saved"),
-    N_("organisation profile changed"), N_("password set"), N_("profile changed"),
-    N_("response recorded"), N_("target added"), N_("target correction closed"),
-    N_("target correction proposed"), N_("target deleted"), N_("treaty action deleted"),
-    N_("treaty action imported"), N_("treaty action recorded"), N_("user added"),
-    N_("working group created"), N_("working group edited"), N_("working group joined"),
-    N_("working group left"), N_("working group moderator named"),
-    N_("working group moderator removed"), NULL};
+    "working group left", "working group moderator named", "working group moderator removed", NULL};
+static const char *const action_labels[] = {N_("members directory viewed"),
+                                            N_("membership applications viewed"),
+                                            N_("people listed through the API"),
+                                            N_("organisations listed through the API"),
+                                            N_("memberships listed through the API"),
+                                            N_("members exported"),
+                                            N_("coalition viewed"),
+                                            N_("coalition form viewed"),
+                                            N_("working group viewed"),
+                                            N_("person viewed"),
+                                            N_("organisation viewed"),
+                                            N_("letter viewed"),
+                                            N_("response viewed"),
+                                            N_("account closed and personal data erased"),
+                                            N_("api token issued"),
+                                            N_("api token revoked"),
+                                            N_("assistance requested"),
+                                            N_("assistance updated"),
+                                            N_("coalition updated"),
+                                            N_("colleague invited"),
+                                            N_("domestic stage deleted"),
+                                            N_("domestic stage recorded"),
+                                            N_("invitation accepted"),
+                                            N_("letter drafted"),
+                                            N_("letter sent"),
+                                            N_("login"),
+                                            N_("members imported"),
+                                            N_("membership applied"),
+                                            N_("membership approved"),
+                                            N_("membership confirmed"),
+                                            N_("membership declined"),
+                                            N_("membership status changed"),
+                                            N_("model letter saved"),
+                                            N_("organisation profile changed"),
+                                            N_("password set"),
+                                            N_("profile changed"),
+                                            N_("response recorded"),
+                                            N_("target added"),
+                                            N_("target correction closed"),
+                                            N_("target correction proposed"),
+                                            N_("target deleted"),
+                                            N_("treaty action deleted"),
+                                            N_("treaty action imported"),
+                                            N_("treaty action recorded"),
+                                            N_("user added"),
+                                            N_("working group created"),
+                                            N_("working group edited"),
+                                            N_("working group joined"),
+                                            N_("working group left"),
+                                            N_("working group moderator named"),
+                                            N_("working group moderator removed"),
+                                            NULL};
 
 /* The first word(s) of an object ("person 5", "api token 3"). */
 static const char *const type_codes[] = {
-    "person",     "organisation", "membership", "memberships", "country", "group",
-    "letter",     "response",     "target",     "correction",  "assistance", "api token",
-    "model",      "directory",    "coalition",  "people",      "organisations", NULL};
+    "person", "organisation", "membership", "memberships", "country",       "group",
+    "letter", "response",     "target",     "correction",  "assistance",    "api token",
+    "model",  "directory",    "coalition",  "people",      "organisations", NULL};
 static const char *const type_labels[] = {
-    N_("Person"),     N_("Organisation"), N_("Membership"), N_("Memberships"),
-    N_("Country"),    N_("Working group"), N_("Letter"),    N_("Response"),
-    N_("Target"),     N_("Correction"),   N_("Request for help"), N_("API token"),
-    N_("Model letter"), N_("Members directory"), N_("Coalition"), N_("People"),
-    N_("Organisations"), NULL};
+    N_("Person"),       N_("Organisation"),      N_("Membership"),
+    N_("Memberships"),  N_("Country"),           N_("Working group"),
+    N_("Letter"),       N_("Response"),          N_("Target"),
+    N_("Correction"),   N_("Request for help"),  N_("API token"),
+    N_("Model letter"), N_("Members directory"), N_("Coalition"),
+    N_("People"),       N_("Organisations"),     NULL};
 
 static const char *const role_codes[] = {"admin", "coordinator", "member", "cli", "token", NULL};
 static const char *const role_labels[] = {N_("Administrator"), N_("Coordinator"), N_("Member"),
-                                          N_("Command line"), N_("API token"), NULL};
+                                          N_("Command line"),  N_("API token"),   NULL};
 
 /* ---- writing reads ---- */
 
@@ -124,10 +156,11 @@ Result audit_read_entry(Db *db, int64_t user_id, int64_t api_token_id, const cha
     /* The reader's role now, kept with the entry: roles change and
      * accounts close, and "who looked" must still read right then. */
     sqlite3_stmt *st = db_prepare(
-        db, "INSERT INTO audit_log (at, user_id, api_token_id, kind, actor_role, action, object, "
-            "detail) VALUES (:at, :user, :token, 'read', CASE WHEN :token IS NOT NULL THEN 'token' "
-            "WHEN :user IS NULL THEN 'cli' ELSE coalesce((SELECT role FROM users WHERE id = :user), "
-            "'') END, :action, :object, :detail)");
+        db,
+        "INSERT INTO audit_log (at, user_id, api_token_id, kind, actor_role, action, object, "
+        "detail) VALUES (:at, :user, :token, 'read', CASE WHEN :token IS NOT NULL THEN 'token' "
+        "WHEN :user IS NULL THEN 'cli' ELSE coalesce((SELECT role FROM users WHERE id = :user), "
+        "'') END, :action, :object, :detail)");
     db_bind_int(st, ":at", now_seconds());
     if (user_id)
         db_bind_int(st, ":user", user_id);
@@ -148,8 +181,9 @@ Result audit_read_entry(Db *db, int64_t user_id, int64_t api_token_id, const cha
 
 static Result insert_subject(Db *db, int64_t entry, const char *type, int64_t id)
 {
-    sqlite3_stmt *st = db_prepare(db, "INSERT INTO audit_subjects (entry_id, subject_type, "
-                                      "subject_id) VALUES (:entry, :type, :id) ON CONFLICT DO NOTHING");
+    sqlite3_stmt *st =
+        db_prepare(db, "INSERT INTO audit_subjects (entry_id, subject_type, "
+                       "subject_id) VALUES (:entry, :type, :id) ON CONFLICT DO NOTHING");
     db_bind_int(st, ":entry", entry);
     db_bind_text(st, ":type", type);
     db_bind_int(st, ":id", id);
@@ -210,8 +244,8 @@ Result audit_read_set(Request *r, const char *action, const char *object, const 
 Result audit_read(Db *db, int64_t user_id, const char *type, int64_t id)
 {
     static const char *const types[] = {"person", "organisation", "letter", "response", NULL};
-    static const char *const actions[] = {"person viewed", "organisation viewed",
-                                          "letter viewed", "response viewed", NULL};
+    static const char *const actions[] = {"person viewed", "organisation viewed", "letter viewed",
+                                          "response viewed", NULL};
     int i = 0;
     while (types[i] && strcmp(types[i], type) != 0)
         i++;
@@ -478,8 +512,8 @@ static json_t *audit_entries(Request *r, const AuditFilter *f, int *more)
             list, json_build("{s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:s}", "at",
                              when(r, db_int(st, 0)), "action", action_words(r, db_text(st, 1)),
                              "object", object_words(r, db_text(st, 2)), "detail", db_text(st, 3),
-                             "who", who, "is_read", strcmp(db_text(st, 4), "read") == 0,
-                             "subjects", (json_int_t)db_int(st, 12), "role",
+                             "who", who, "is_read", strcmp(db_text(st, 4), "read") == 0, "subjects",
+                             (json_int_t)db_int(st, 12), "role",
                              tr(r, code_label(role_codes, role_labels, role))));
     }
     db_done(st);
