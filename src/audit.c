@@ -20,8 +20,8 @@
 Result audit_log(Db *db, int64_t user_id, const char *action, const char *object,
                  const char *detail)
 {
-    sqlite3_stmt *st = db_prepare(db, "INSERT INTO audit_log (at, user_id, action, object, detail) "
-                                      "VALUES (:at, :user, :action, :object, :detail)");
+    Stmt *st = db_prepare(db, "INSERT INTO audit_log (at, user_id, action, object, detail) "
+                              "VALUES (:at, :user, :action, :object, :detail)");
     db_bind_int(st, ":at", now_seconds());
     if (user_id)
         db_bind_int(st, ":user", user_id);
@@ -30,9 +30,9 @@ Result audit_log(Db *db, int64_t user_id, const char *action, const char *object
     db_bind_text(st, ":action", action);
     db_bind_text(st, ":object", object ? object : "");
     db_bind_text(st, ":detail", detail ? detail : "");
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* Every action the code writes, so the page can show it in words and offer
@@ -155,7 +155,7 @@ Result audit_read_entry(Db *db, int64_t user_id, int64_t api_token_id, const cha
 {
     /* The reader's role now, kept with the entry: roles change and
      * accounts close, and "who looked" must still read right then. */
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db,
         "INSERT INTO audit_log (at, user_id, api_token_id, kind, actor_role, action, object, "
         "detail) VALUES (:at, :user, :token, 'read', CASE WHEN :token IS NOT NULL THEN 'token' "
@@ -173,23 +173,22 @@ Result audit_read_entry(Db *db, int64_t user_id, int64_t api_token_id, const cha
     db_bind_text(st, ":action", action);
     db_bind_text(st, ":object", object);
     db_bind_text(st, ":detail", detail ? detail : "");
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     *entry = db_last_id(db);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 static Result insert_subject(Db *db, int64_t entry, const char *type, int64_t id)
 {
-    sqlite3_stmt *st =
-        db_prepare(db, "INSERT INTO audit_subjects (entry_id, subject_type, "
-                       "subject_id) VALUES (:entry, :type, :id) ON CONFLICT DO NOTHING");
+    Stmt *st = db_prepare(db, "INSERT INTO audit_subjects (entry_id, subject_type, "
+                              "subject_id) VALUES (:entry, :type, :id) ON CONFLICT DO NOTHING");
     db_bind_int(st, ":entry", entry);
     db_bind_text(st, ":type", type);
     db_bind_int(st, ":id", id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* The person record of user (0: none). */
@@ -197,9 +196,9 @@ static int64_t person_of(Db *db, int64_t user)
 {
     if (!user)
         return 0;
-    sqlite3_stmt *st = db_prepare(db, "SELECT id FROM people WHERE user_id = :user");
+    Stmt *st = db_prepare(db, "SELECT id FROM people WHERE user_id = :user");
     db_bind_int(st, ":user", user);
-    int64_t id = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    int64_t id = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     return id;
 }
@@ -261,11 +260,11 @@ Result audit_read(Db *db, int64_t user_id, const char *type, int64_t id)
 Result audit_expire_reads(Db *db, int64_t now)
 {
     /* Subjects go with their entries (ON DELETE CASCADE, indexed). */
-    sqlite3_stmt *st = db_prepare(db, "DELETE FROM audit_log WHERE kind = 'read' AND at < :old");
+    Stmt *st = db_prepare(db, "DELETE FROM audit_log WHERE kind = 'read' AND at < :old");
     db_bind_int(st, ":old", now - (int64_t)AUDIT_READ_DAYS * 86400);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* ---- showing entries ---- */
@@ -306,7 +305,7 @@ json_t *audit_views_of(Request *r, int64_t person, int64_t limit, int64_t offset
 {
     /* Entries naming the person or one of their organisations; the two
      * IN lists are each an index range on audit_subjects' key. */
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT a.at, a.action, a.actor_role, coalesce(u.display_name, ''), "
                "coalesce(u.email, ''), coalesce(t.name, ''), a.object FROM audit_log a "
                "LEFT JOIN users u ON u.id = a.user_id "
@@ -322,7 +321,7 @@ json_t *audit_views_of(Request *r, int64_t person, int64_t limit, int64_t offset
     json_t *list = json_array();
     int64_t n = 0;
     *more = 0;
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         if (++n > limit) {
             *more = 1;
             break;
@@ -450,7 +449,7 @@ static Result read_filter(Request *r, AuditFilter *f)
     return res;
 }
 
-static void bind_opt_int(sqlite3_stmt *st, const char *name, int64_t v, int64_t none)
+static void bind_opt_int(Stmt *st, const char *name, int64_t v, int64_t none)
 {
     if (v == none)
         db_bind_null(st, name);
@@ -460,7 +459,7 @@ static void bind_opt_int(sqlite3_stmt *st, const char *name, int64_t v, int64_t 
 
 static json_t *audit_entries(Request *r, const AuditFilter *f, int *more)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db,
         "SELECT a.at, a.action, a.object, a.detail, a.kind, a.actor_role, coalesce(u.email, ''), "
         "coalesce(u.display_name, ''), coalesce(u.role, ''), a.user_id IS NOT NULL, "
@@ -490,7 +489,7 @@ static json_t *audit_entries(Request *r, const AuditFilter *f, int *more)
     json_t *list = json_array();
     int n = 0;
     *more = 0;
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         if (++n > AUDIT_PER_PAGE) {
             *more = 1;
             break;

@@ -65,12 +65,12 @@ static Result country_name(Request *r, const char *iso3, const char **name)
 {
     if (!valid_iso3(iso3))
         return R_NOT_FOUND;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
                "WHEN 'ar' THEN name_ar ELSE name_en END FROM countries WHERE iso3 = :iso3");
     db_bind_text(st, ":lang", r->lang ? r->lang : "en");
     db_bind_text(st, ":iso3", iso3);
-    int found = db_step(st) == SQLITE_ROW;
+    int found = db_row(st);
     if (found)
         *name = arena_strdup(r->arena, db_text(st, 0));
     db_done(st);
@@ -117,7 +117,7 @@ static json_t *coalition_json(Request *r, const char *iso3, int public_only)
     audit_set_init(&seen, r->arena);
     /* An organisation's own contact person counts as "the person
      * themself" for member_listing_visible. */
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT c.partner_types, c.gaps, coalesce(l.id, 0), coalesce(l.name, ''), "
                "coalesce(l.org_type, ''), coalesce(l.website, ''), coalesce(l.listing, 'hidden'), "
                "coalesce((SELECT op.person_id FROM org_people op WHERE op.org_id = l.id "
@@ -126,7 +126,7 @@ static json_t *coalition_json(Request *r, const char *iso3, int public_only)
                "FROM coalitions c LEFT JOIN organisations l ON l.id = c.lead_org_id "
                "LEFT JOIN people p ON p.id = c.focal_person_id WHERE c.iso3 = :iso3");
     db_bind_text(st, ":iso3", iso3);
-    if (db_step(st) != SQLITE_ROW) {
+    if (!db_row(st)) {
         db_done(st);
         return json_build("{s:s, s:b, s:[], s:s, s:n, s:n, s:[], s:i}", "iso3", iso3, "recorded", 0,
                           "partner_types", "gaps", "", "lead", "focal_point", "members",
@@ -166,7 +166,7 @@ static json_t *coalition_json(Request *r, const char *iso3, int public_only)
                           "FROM coalition_members cm JOIN organisations o ON o.id = cm.org_id "
                           "WHERE cm.iso3 = :iso3 ORDER BY o.name, o.id");
     db_bind_text(st, ":iso3", iso3);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         if (!shown(r, public_only, db_text(st, 3), db_int(st, 4))) {
             unlisted++;
             continue;
@@ -240,12 +240,12 @@ typedef struct {
 
 /* Reads the choices from a statement whose columns are id, name, type,
  * listing; finishes it. */
-static Choices read_choices(Request *r, sqlite3_stmt *st)
+static Choices read_choices(Request *r, Stmt *st)
 {
     Choices c = {0};
     size_t cap = 16;
     c.items = arena_alloc(r->arena, cap * sizeof *c.items);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         if (c.count == cap) {
             Choice *bigger = arena_alloc(r->arena, cap * 2 * sizeof *c.items);
             memcpy(bigger, c.items, c.count * sizeof *c.items);
@@ -266,7 +266,7 @@ static Choices read_choices(Request *r, sqlite3_stmt *st)
  * lead and members. */
 static Choices org_choices(Request *r, const char *iso3)
 {
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT o.id, o.name, o.org_type, o.listing FROM organisations o "
                           "WHERE o.iso3 = :iso3 AND EXISTS (SELECT 1 FROM memberships m "
                           "WHERE m.org_id = o.id AND m.status = 'active') ORDER BY o.name, o.id");
@@ -278,7 +278,7 @@ static Choices org_choices(Request *r, const char *iso3)
  * points. */
 static Choices person_choices(Request *r, const char *iso3)
 {
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT p.id, p.name, '', p.listing FROM people p "
                           "WHERE EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = p.id "
                           "AND m.iso3 = :iso3 AND m.status = 'active') ORDER BY p.name, p.id");
@@ -321,11 +321,11 @@ static void load_form(Request *r, const char *iso3, CoalitionForm *f)
 {
     memset(f, 0, sizeof *f);
     f->gaps = "";
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT coalesce(lead_org_id, 0), coalesce(focal_person_id, 0), partner_types, "
                "gaps FROM coalitions WHERE iso3 = :iso3");
     db_bind_text(st, ":iso3", iso3);
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         f->lead = db_int(st, 0);
         f->focal = db_int(st, 1);
         for (int i = 0; i < TYPE_COUNT; i++)
@@ -335,12 +335,12 @@ static void load_form(Request *r, const char *iso3, CoalitionForm *f)
     db_done(st);
     st = db_prepare(r->db, "SELECT count(*) FROM coalition_members WHERE iso3 = :iso3");
     db_bind_text(st, ":iso3", iso3);
-    size_t n = db_step(st) == SQLITE_ROW ? (size_t)db_int(st, 0) : 0;
+    size_t n = db_row(st) ? (size_t)db_int(st, 0) : 0;
     db_done(st);
     f->members = arena_alloc(r->arena, (n + 1) * sizeof *f->members);
     st = db_prepare(r->db, "SELECT org_id FROM coalition_members WHERE iso3 = :iso3");
     db_bind_text(st, ":iso3", iso3);
-    while (f->member_count < n && db_step(st) == SQLITE_ROW)
+    while (f->member_count < n && db_row(st))
         f->members[f->member_count++] = db_int(st, 0);
     db_done(st);
 }
@@ -507,7 +507,7 @@ static Result save(Request *r, const char *iso3, const CoalitionForm *f)
         if (f->types[i])
             used += (size_t)snprintf(types + used, sizeof types - used, "%s%s", used ? " " : "",
                                      org_type_codes[i]);
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO coalitions (iso3, lead_org_id, focal_person_id, partner_types, gaps, "
                "updated_by, updated_at) VALUES (:iso3, :lead, :focal, :types, :gaps, :user, :now) "
                "ON CONFLICT (iso3) DO UPDATE SET lead_org_id = excluded.lead_org_id, "
@@ -527,23 +527,23 @@ static Result save(Request *r, const char *iso3, const CoalitionForm *f)
     db_bind_text(st, ":gaps", f->gaps);
     db_bind_int(st, ":user", r->user->id);
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     st = db_prepare(r->db, "DELETE FROM coalition_members WHERE iso3 = :iso3");
     db_bind_text(st, ":iso3", iso3);
-    rc = db_step(st);
+    rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     for (size_t i = 0; i < f->member_count; i++) {
         st = db_prepare(r->db, "INSERT INTO coalition_members (iso3, org_id) VALUES (:iso3, :org)");
         db_bind_text(st, ":iso3", iso3);
         db_bind_int(st, ":org", f->members[i]);
-        rc = db_step(st);
+        rc = db_run(st);
         db_done(st);
-        if (rc != SQLITE_DONE)
+        if (rc != R_OK)
             return R_INTERNAL;
     }
     const char *detail = arena_printf(

@@ -68,10 +68,10 @@ static Result group_find(Request *r, Group *g)
     const char *slug = param_raw(r, "slug");
     if (!valid_slug(slug))
         return R_NOT_FOUND;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT id, slug, name, description FROM working_groups WHERE slug = :slug");
     db_bind_text(st, ":slug", slug);
-    if (db_step(st) != SQLITE_ROW) {
+    if (!db_row(st)) {
         db_done(st);
         return R_NOT_FOUND;
     }
@@ -104,14 +104,14 @@ static json_t *typed_fields(Request *r, const char *const *fields)
 static json_t *groups_list(Request *r, int64_t me)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT g.slug, g.name, g.description, "
                           "(SELECT count(*) FROM working_group_members m WHERE m.group_id = g.id), "
                           "EXISTS (SELECT 1 FROM working_group_members m "
                           "WHERE m.group_id = g.id AND m.person_id = :me) "
                           "FROM working_groups g ORDER BY g.name, g.slug");
     db_bind_int(st, ":me", me);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(
             list, json_build("{s:s, s:s, s:s, s:I, s:b}", "slug", db_text(st, 0), "name",
                              db_text(st, 1), "description", db_text(st, 2), "member_count",
@@ -153,7 +153,7 @@ static Result group_data(Request *r, const Group *g)
     json_t *members = json_array(), *moderators = json_array();
     int64_t total = 0, unlisted = 0;
     int is_member = 0;
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT p.id, p.name, p.listing, m.is_moderator, "
                           "coalesce(CASE :lang WHEN 'es' THEN c.name_es WHEN 'fr' THEN c.name_fr "
                           "WHEN 'ar' THEN c.name_ar ELSE c.name_en END, '') "
@@ -162,7 +162,7 @@ static Result group_data(Request *r, const Group *g)
                           "WHERE m.group_id = :group ORDER BY m.is_moderator DESC, p.name, p.id");
     db_bind_text(st, ":lang", r->lang ? r->lang : "en");
     db_bind_int(st, ":group", g->id);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         int64_t person = db_int(st, 0);
         int moderator = db_int(st, 3) != 0;
         total++;
@@ -222,16 +222,16 @@ Result group_create_post(Request *r)
     if (!bad) {
         if (db_begin(r->db) != R_OK)
             return R_INTERNAL;
-        sqlite3_stmt *st = db_prepare(
+        Stmt *st = db_prepare(
             r->db, "INSERT INTO working_groups (slug, name, description, created_at) "
                    "VALUES (:slug, :name, :description, :now) ON CONFLICT (slug) DO NOTHING");
         db_bind_text(st, ":slug", slug);
         db_bind_text(st, ":name", name);
         db_bind_text(st, ":description", description ? description : "");
         db_bind_int(st, ":now", now_seconds());
-        int rc = db_step(st);
+        Result rc = db_run(st);
         db_done(st);
-        if (rc != SQLITE_DONE) {
+        if (rc != R_OK) {
             db_rollback(r->db);
             return R_INTERNAL;
         }
@@ -271,14 +271,14 @@ Result group_edit_post(Request *r)
     }
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "UPDATE working_groups SET name = :name, description = :description WHERE id = :id");
     db_bind_text(st, ":name", name);
     db_bind_text(st, ":description", description ? description : "");
     db_bind_int(st, ":id", g.id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE ||
+    if (rc != R_OK ||
         audit_log(r->db, r->user->id, "working group edited",
                   arena_printf(r->arena, "group %s", g.slug), "") != R_OK ||
         db_commit(r->db) != R_OK)
@@ -323,15 +323,15 @@ Result group_join_post(Request *r)
         return res;
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "INSERT INTO working_group_members (group_id, person_id, joined_at) "
                           "VALUES (:group, :person, :now) ON CONFLICT DO NOTHING");
     db_bind_int(st, ":group", g.id);
     db_bind_int(st, ":person", person);
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE) {
+    if (rc != R_OK) {
         db_rollback(r->db);
         return R_INTERNAL;
     }
@@ -355,13 +355,13 @@ Result group_leave_post(Request *r)
         return res;
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "DELETE FROM working_group_members WHERE group_id = :group AND person_id = :person");
     db_bind_int(st, ":group", g.id);
     db_bind_int(st, ":person", person);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE) {
+    if (rc != R_OK) {
         db_rollback(r->db);
         return R_INTERNAL;
     }
@@ -391,15 +391,14 @@ Result group_moderator_post(Request *r)
         return R_BAD_REQUEST;
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st =
-        db_prepare(r->db, "UPDATE working_group_members SET is_moderator = :moderator "
-                          "WHERE group_id = :group AND person_id = :person");
+    Stmt *st = db_prepare(r->db, "UPDATE working_group_members SET is_moderator = :moderator "
+                                 "WHERE group_id = :group AND person_id = :person");
     db_bind_int(st, ":moderator", moderator);
     db_bind_int(st, ":group", g.id);
     db_bind_int(st, ":person", person);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE) {
+    if (rc != R_OK) {
         db_rollback(r->db);
         return R_INTERNAL;
     }

@@ -22,9 +22,9 @@ int64_t member_person_id(Request *r)
 {
     if (!r->user)
         return 0;
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT id FROM people WHERE user_id = :user");
+    Stmt *st = db_prepare(r->db, "SELECT id FROM people WHERE user_id = :user");
     db_bind_int(st, ":user", r->user->id);
-    int64_t id = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    int64_t id = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     return id;
 }
@@ -77,12 +77,12 @@ enum { JOIN_LIMIT = 5, JOIN_WINDOW = 3600, CONFIRM_HOURS = 7 * 24, WELCOME_HOURS
 static json_t *country_options(Request *r, const char *selected)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT iso3, CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
                           "WHEN 'ar' THEN name_ar ELSE name_en END AS name FROM countries "
                           "ORDER BY un_status = 'other', name");
     db_bind_text(st, ":lang", r->lang);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", db_text(st, 0), "label",
                                                db_text(st, 1), "selected",
                                                selected && !strcmp(selected, db_text(st, 0))));
@@ -93,9 +93,9 @@ static json_t *country_options(Request *r, const char *selected)
 static json_t *group_options(Request *r, const char *const *selected)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT slug, name, description FROM working_groups ORDER BY name");
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         int on = 0;
         for (int i = 0; selected && selected[i]; i++)
             on |= strcmp(selected[i], db_text(st, 0)) == 0;
@@ -111,7 +111,7 @@ static json_t *group_options(Request *r, const char *const *selected)
 static int rate_limited(Db *db, const char *key, int limit, int window)
 {
     int64_t now = now_seconds();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "INSERT INTO rate_limits (key, hits, window_start) VALUES (:key, 1, :now) "
             "ON CONFLICT (key) DO UPDATE SET "
             "hits = CASE WHEN window_start > :since THEN hits + 1 ELSE 1 END, "
@@ -120,7 +120,7 @@ static int rate_limited(Db *db, const char *key, int limit, int window)
     db_bind_text(st, ":key", key);
     db_bind_int(st, ":now", now);
     db_bind_int(st, ":since", now - window);
-    int hits = db_step(st) == SQLITE_ROW ? (int)db_int(st, 0) : 0;
+    int hits = db_row(st) ? (int)db_int(st, 0) : 0;
     db_done(st);
     return hits > limit;
 }
@@ -142,9 +142,9 @@ static int valid_languages(const char *s)
 
 static int country_exists(Db *db, const char *iso3)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT 1 FROM countries WHERE iso3 = :iso3");
+    Stmt *st = db_prepare(db, "SELECT 1 FROM countries WHERE iso3 = :iso3");
     db_bind_text(st, ":iso3", iso3);
-    int found = db_step(st) == SQLITE_ROW;
+    int found = db_row(st);
     db_done(st);
     return found;
 }
@@ -213,9 +213,9 @@ static Result validate_join(Request *r, const JoinRequest *j)
         res = param_error(r, "consent_store",
                           N_("We can only keep your application with your consent."));
     for (int i = 0; j->groups && j->groups[i]; i++) {
-        sqlite3_stmt *st = db_prepare(r->db, "SELECT 1 FROM working_groups WHERE slug = :s");
+        Stmt *st = db_prepare(r->db, "SELECT 1 FROM working_groups WHERE slug = :s");
         db_bind_text(st, ":s", j->groups[i]);
-        int found = db_step(st) == SQLITE_ROW;
+        int found = db_row(st);
         db_done(st);
         if (!found)
             res = param_error(r, "groups", N_("Please choose one of the options."));
@@ -245,7 +245,7 @@ static Result queue_existing_notice(Request *r, const char *email)
 static Result insert_person(Request *r, const JoinRequest *j, int64_t *id)
 {
     int64_t now = now_seconds();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO people (name, email, iso3, languages, listing, created_at, "
                "updated_at) VALUES (:name, :email, :iso3, :languages, :listing, :now, :now)");
     db_bind_text(st, ":name", j->name);
@@ -256,16 +256,16 @@ static Result insert_person(Request *r, const JoinRequest *j, int64_t *id)
      * on their own profile: the listing choice is the organisation's. */
     db_bind_text(st, ":listing", strcmp(j->kind, "organisation") == 0 ? "hidden" : j->listing);
     db_bind_int(st, ":now", now);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     *id = db_last_id(r->db);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 static Result insert_organisation(Request *r, const JoinRequest *j, int64_t person, int64_t *id)
 {
     int64_t now = now_seconds();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO organisations (name, iso3, org_type, website, languages, listing, "
                "created_at, updated_at) VALUES (:name, :iso3, :type, :website, :languages, "
                ":listing, :now, :now)");
@@ -276,24 +276,24 @@ static Result insert_organisation(Request *r, const JoinRequest *j, int64_t pers
     db_bind_text(st, ":languages", j->languages ? j->languages : "");
     db_bind_text(st, ":listing", j->listing);
     db_bind_int(st, ":now", now);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     *id = db_last_id(r->db);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     st = db_prepare(r->db, "INSERT INTO org_people (org_id, person_id, role) "
                            "VALUES (:org, :person, 'contact')");
     db_bind_int(st, ":org", *id);
     db_bind_int(st, ":person", person);
-    rc = db_step(st);
+    rc = db_run(st);
     db_done(st);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+    return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 static Result insert_membership(Request *r, const JoinRequest *j, int64_t person, int64_t org,
                                 int64_t *id)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO memberships (kind, person_id, org_id, iso3, status, "
                "not_government, consent_store_at, consent_updates, created_at) VALUES (:kind, "
                ":person, :org, :iso3, 'pending', 1, :now, :updates, :now)");
@@ -306,10 +306,10 @@ static Result insert_membership(Request *r, const JoinRequest *j, int64_t person
     db_bind_text(st, ":iso3", j->iso3);
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":updates", j->consent_updates ? 1 : 0);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     *id = db_last_id(r->db);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     for (int i = 0; j->groups && j->groups[i]; i++) {
         st = db_prepare(r->db, "INSERT INTO membership_interests (membership_id, group_id) "
@@ -317,9 +317,9 @@ static Result insert_membership(Request *r, const JoinRequest *j, int64_t person
                                "ON CONFLICT DO NOTHING");
         db_bind_int(st, ":m", *id);
         db_bind_text(st, ":slug", j->groups[i]);
-        rc = db_step(st);
+        rc = db_run(st);
         db_done(st);
-        if (rc != SQLITE_DONE)
+        if (rc != R_OK)
             return R_INTERNAL;
     }
     return R_OK;
@@ -330,15 +330,15 @@ static Result queue_confirmation(Request *r, int64_t membership, const char *ema
     char token[65], hash[65];
     random_hex(token, 32);
     auth_token_hash("confirm", token, hash);
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "INSERT INTO confirm_tokens (token_hash, membership_id, expires_at) "
                           "VALUES (:hash, :m, :expires)");
     db_bind_text(st, ":hash", hash);
     db_bind_int(st, ":m", membership);
     db_bind_int(st, ":expires", now_seconds() + CONFIRM_HOURS * 3600);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     char *body = arena_printf(
         r->arena, "%s\n\n%s\n%s\n\n%s\n", tr(r, "Thank you for asking to join the coalition."),
@@ -351,10 +351,10 @@ static Result queue_confirmation(Request *r, int64_t membership, const char *ema
 
 static int email_registered(Db *db, const char *email)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT 1 FROM people WHERE email = :email "
-                                      "UNION ALL SELECT 1 FROM users WHERE email = :email");
+    Stmt *st = db_prepare(db, "SELECT 1 FROM people WHERE email = :email "
+                              "UNION ALL SELECT 1 FROM users WHERE email = :email");
     db_bind_text(st, ":email", email);
-    int found = db_step(st) == SQLITE_ROW;
+    int found = db_row(st);
     db_done(st);
     return found;
 }
@@ -520,12 +520,12 @@ Result join_post(Request *r)
 static int64_t confirm_membership(Request *r, const char *token, char hash[65])
 {
     auth_token_hash("confirm", token ? token : "", hash);
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT membership_id FROM confirm_tokens "
-                                         "WHERE token_hash = :hash AND used_at IS NULL "
-                                         "AND expires_at > :now");
+    Stmt *st = db_prepare(r->db, "SELECT membership_id FROM confirm_tokens "
+                                 "WHERE token_hash = :hash AND used_at IS NULL "
+                                 "AND expires_at > :now");
     db_bind_text(st, ":hash", hash);
     db_bind_int(st, ":now", now_seconds());
-    int64_t id = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    int64_t id = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     return id;
 }
@@ -553,18 +553,18 @@ Result join_confirm_post(Request *r)
     }
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "UPDATE confirm_tokens SET used_at = :now WHERE token_hash = :hash");
     db_bind_int(st, ":now", now_seconds());
     db_bind_text(st, ":hash", hash);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     st = db_prepare(r->db, "UPDATE memberships SET confirmed_at = :now WHERE id = :id");
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", membership);
-    int rc2 = db_step(st);
+    Result rc2 = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || rc2 != SQLITE_DONE ||
+    if (rc != R_OK || rc2 != R_OK ||
         audit_log(r->db, 0, "membership confirmed",
                   arena_printf(r->arena, "membership %lld", (long long)membership), "") != R_OK ||
         db_commit(r->db) != R_OK)
@@ -588,7 +588,7 @@ Result admin_members_page(Request *r)
     json_t *list = json_array();
     AuditSet seen;
     audit_set_init(&seen, r->arena);
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT m.id, m.kind, m.iso3, m.status, m.created_at, m.confirmed_at IS NOT NULL, "
                "p.name, p.email, coalesce(o.name, ''), coalesce(o.org_type, ''), "
                "coalesce(o.website, ''), m.decision_reason, m.person_id, coalesce(o.id, 0) "
@@ -598,7 +598,7 @@ Result admin_members_page(Request *r)
                "OR NOT EXISTS (SELECT 1 FROM confirm_tokens c WHERE c.membership_id = m.id)) "
                "ORDER BY m.created_at");
     db_bind_text(st, ":status", status);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         const char *iso3 = db_text(st, 2);
         /* Coordinators see the applications of their own countries only. */
         if (!auth_covers_country(r->user, iso3))
@@ -644,14 +644,14 @@ typedef struct {
 
 static Result load_membership(Request *r, int64_t id, MembershipRow *m)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT m.id, m.person_id, coalesce(p.user_id, 0), m.iso3, p.email, m.status, "
                "(m.confirmed_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM confirm_tokens c "
                "WHERE c.membership_id = m.id)) FROM memberships m "
                "JOIN people p ON p.id = m.person_id WHERE m.id = :id");
     db_bind_int(st, ":id", id);
     Result res = R_NOT_FOUND;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         m->id = db_int(st, 0);
         m->person_id = db_int(st, 1);
         m->user_id = db_int(st, 2);
@@ -685,7 +685,7 @@ static Result decidable(Request *r, MembershipRow *m)
 
 static Result set_status(Request *r, const MembershipRow *m, const char *status, const char *reason)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "UPDATE memberships SET status = :status, decided_by = :user, decided_at = :now, "
                "decision_reason = :reason WHERE id = :id AND status = 'pending'");
     db_bind_text(st, ":status", status);
@@ -693,9 +693,9 @@ static Result set_status(Request *r, const MembershipRow *m, const char *status,
     db_bind_int(st, ":now", now_seconds());
     db_bind_text(st, ":reason", reason ? reason : "");
     db_bind_int(st, ":id", m->id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || db_changes(r->db) != 1)
+    if (rc != R_OK || db_changes(r->db) != 1)
         return R_CONFLICT;
     return audit_log(r->db, r->user->id,
                      strcmp(status, "active") == 0 ? "membership approved" : "membership declined",
@@ -707,22 +707,22 @@ static Result set_status(Request *r, const MembershipRow *m, const char *status,
 static Result open_account(Request *r, const MembershipRow *m, char path[96])
 {
     if (!m->user_id) {
-        sqlite3_stmt *st = db_prepare(
+        Stmt *st = db_prepare(
             r->db, "INSERT INTO users (email, role, created_at) VALUES (:email, 'member', :now) "
                    "ON CONFLICT (email) DO NOTHING");
         db_bind_text(st, ":email", m->email);
         db_bind_int(st, ":now", now_seconds());
-        int rc = db_step(st);
+        Result rc = db_run(st);
         db_done(st);
-        if (rc != SQLITE_DONE)
+        if (rc != R_OK)
             return R_INTERNAL;
         st = db_prepare(r->db, "UPDATE people SET user_id = "
                                "(SELECT id FROM users WHERE email = :email) WHERE id = :person");
         db_bind_text(st, ":email", m->email);
         db_bind_int(st, ":person", m->person_id);
-        rc = db_step(st);
+        rc = db_run(st);
         db_done(st);
-        if (rc != SQLITE_DONE)
+        if (rc != R_OK)
             return R_INTERNAL;
     }
     return auth_issue_welcome(r->db, m->email, "welcome", WELCOME_HOURS, path);
@@ -800,7 +800,7 @@ Result members_page(Request *r)
     int unlisted = 0;
     AuditSet seen;
     audit_set_init(&seen, r->arena);
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db,
         "SELECT m.kind, m.iso3, p.id, p.name, p.listing, coalesce(o.name, ''), "
         "coalesce(o.org_type, ''), coalesce(o.website, ''), coalesce(o.listing, ''), "
@@ -823,7 +823,7 @@ Result members_page(Request *r)
     db_bind_text(st, ":type", type);
     db_bind_text(st, ":grp", group && *group ? group : NULL);
     db_bind_text(st, ":language", lang);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         int org = strcmp(db_text(st, 0), "organisation") == 0;
         const char *listing = org ? db_text(st, 8) : db_text(st, 4);
         if (!member_listing_visible(r, listing, org ? 0 : db_int(st, 2))) {
@@ -864,11 +864,11 @@ Result members_page(Request *r)
 
 static json_t *person_json(Request *r, int64_t person)
 {
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT name, email, coalesce(iso3, ''), languages, "
-                                         "listing, created_at FROM people WHERE id = :id");
+    Stmt *st = db_prepare(r->db, "SELECT name, email, coalesce(iso3, ''), languages, "
+                                 "listing, created_at FROM people WHERE id = :id");
     db_bind_int(st, ":id", person);
     json_t *p = NULL;
-    if (db_step(st) == SQLITE_ROW)
+    if (db_row(st))
         p = json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:I}", "id", (json_int_t)person, "name",
                        db_text(st, 0), "email", db_text(st, 1), "iso3", db_text(st, 2), "languages",
                        db_text(st, 3), "listing", db_text(st, 4), "created_at",
@@ -882,12 +882,12 @@ static json_t *person_json(Request *r, int64_t person)
 static json_t *person_organisations(Request *r, int64_t person, int forms)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT o.id, o.name, o.iso3, o.org_type, o.website, o.listing, op.role, "
                           "op.title, o.languages FROM org_people op JOIN organisations o "
                           "ON o.id = op.org_id WHERE op.person_id = :p ORDER BY o.name");
     db_bind_int(st, ":p", person);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         json_t *o =
             json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
                        (json_int_t)db_int(st, 0), "name", db_text(st, 1), "iso3", db_text(st, 2),
@@ -909,12 +909,12 @@ static json_t *person_organisations(Request *r, int64_t person, int forms)
 static json_t *person_memberships(Request *r, int64_t person)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT m.id, m.kind, m.iso3, m.status, m.created_at, m.consent_updates, "
                           "coalesce(o.name, '') FROM memberships m LEFT JOIN organisations o "
                           "ON o.id = m.org_id WHERE m.person_id = :p ORDER BY m.id");
     db_bind_int(st, ":p", person);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(list,
                               json_build("{s:I, s:s, s:s, s:s, s:I, s:b, s:s}", "id",
                                          (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "iso3",
@@ -928,11 +928,11 @@ static json_t *person_memberships(Request *r, int64_t person)
 static json_t *person_groups(Request *r, int64_t person)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT w.slug, w.name, g.is_moderator FROM working_group_members g "
                           "JOIN working_groups w ON w.id = g.group_id WHERE g.person_id = :p");
     db_bind_int(st, ":p", person);
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(list, json_build("{s:s, s:s, s:b}", "slug", db_text(st, 0), "name",
                                                db_text(st, 1), "moderator", (int)db_int(st, 2)));
     db_done(st);
@@ -995,7 +995,7 @@ Result profile_post(Request *r)
     }
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "UPDATE people SET name = :name, languages = :languages, listing = :listing, "
                "updated_at = :now WHERE id = :id");
     db_bind_text(st, ":name", name);
@@ -1003,9 +1003,9 @@ Result profile_post(Request *r)
     db_bind_text(st, ":listing", listing_codes[listing]);
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", person);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE ||
+    if (rc != R_OK ||
         audit_log(r->db, r->user->id, "profile changed",
                   arena_printf(r->arena, "person %lld", (long long)person), "") != R_OK ||
         db_commit(r->db) != R_OK)
@@ -1040,35 +1040,35 @@ Result profile_export_page(Request *r)
 static Result erase_person(Request *r, int64_t person, int64_t user)
 {
     char email[256] = "";
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT email FROM people WHERE id = :id");
+    Stmt *st = db_prepare(r->db, "SELECT email FROM people WHERE id = :id");
     db_bind_int(st, ":id", person);
-    if (db_step(st) == SQLITE_ROW)
+    if (db_row(st))
         snprintf(email, sizeof email, "%s", db_text(st, 0));
     db_done(st);
     char throttle[65];
     auth_token_hash("throttle-account", email, throttle);
     st = db_prepare(r->db, "DELETE FROM mail_queue WHERE to_addr = :email");
     db_bind_text(st, ":email", email);
-    int ok = db_step(st) == SQLITE_DONE;
+    int ok = db_run(st) == R_OK;
     db_done(st);
     st = db_prepare(r->db, "DELETE FROM invitations WHERE email = :email");
     db_bind_text(st, ":email", email);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     st = db_prepare(r->db, "DELETE FROM login_failures WHERE key = :key");
     db_bind_text(st, ":key", throttle);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     /* Memberships, organisation roles, group memberships and confirmation
      * tokens go with the person (ON DELETE CASCADE); sessions and login
      * tokens with the user. */
     st = db_prepare(r->db, "DELETE FROM people WHERE id = :id");
     db_bind_int(st, ":id", person);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     st = db_prepare(r->db, "DELETE FROM users WHERE id = :id");
     db_bind_int(st, ":id", user);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     return ok ? R_OK : R_INTERNAL;
 }
@@ -1204,10 +1204,9 @@ Result people_api(Request *r)
     Query q;
     if (read_query(r, &q) != R_OK)
         return R_BAD_REQUEST;
-    sqlite3_stmt *st =
-        db_prepare(r->db, "SELECT count(*) FROM people WHERE :c IS NULL OR iso3 = :c");
+    Stmt *st = db_prepare(r->db, "SELECT count(*) FROM people WHERE :c IS NULL OR iso3 = :c");
     db_bind_text(st, ":c", q.country);
-    int64_t total = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    int64_t total = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     json_t *items = json_array();
     st = db_prepare(r->db, "SELECT id, name, email, coalesce(iso3, ''), languages, listing, "
@@ -1218,7 +1217,7 @@ Result people_api(Request *r)
     db_bind_int(st, ":offset", (q.page - 1) * q.per_page);
     AuditSet seen;
     audit_set_init(&seen, r->arena);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         audit_set_add(&seen, "person", db_int(st, 0));
         json_array_append_new(
             items,
@@ -1244,10 +1243,10 @@ Result organisations_api(Request *r)
     Query q;
     if (read_query(r, &q) != R_OK)
         return R_BAD_REQUEST;
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT count(*) FROM organisations WHERE :c IS NULL OR iso3 = :c");
     db_bind_text(st, ":c", q.country);
-    int64_t total = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    int64_t total = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     json_t *items = json_array();
     st = db_prepare(r->db, "SELECT id, name, iso3, org_type, website, languages, listing, "
@@ -1258,7 +1257,7 @@ Result organisations_api(Request *r)
     db_bind_int(st, ":offset", (q.page - 1) * q.per_page);
     AuditSet seen;
     audit_set_init(&seen, r->arena);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         audit_set_add(&seen, "organisation", db_int(st, 0));
         json_array_append_new(items, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "id",
                                                 (json_int_t)db_int(st, 0), "name", db_text(st, 1),
@@ -1283,13 +1282,12 @@ Result memberships_api(Request *r)
     Query q;
     if (read_query(r, &q) != R_OK)
         return R_BAD_REQUEST;
-    sqlite3_stmt *st =
-        db_prepare(r->db, "SELECT count(*) FROM memberships WHERE (:c IS NULL OR iso3 = :c) "
-                          "AND (:s IS NULL OR status = :s) AND (:k IS NULL OR kind = :k)");
+    Stmt *st = db_prepare(r->db, "SELECT count(*) FROM memberships WHERE (:c IS NULL OR iso3 = :c) "
+                                 "AND (:s IS NULL OR status = :s) AND (:k IS NULL OR kind = :k)");
     db_bind_text(st, ":c", q.country);
     db_bind_text(st, ":s", q.status);
     db_bind_text(st, ":k", q.kind);
-    int64_t total = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    int64_t total = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     json_t *items = json_array();
     st = db_prepare(
@@ -1304,7 +1302,7 @@ Result memberships_api(Request *r)
     db_bind_int(st, ":offset", (q.page - 1) * q.per_page);
     AuditSet seen;
     audit_set_init(&seen, r->arena);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         audit_set_add(&seen, "person", db_int(st, 2));
         if (db_int(st, 3))
             audit_set_add(&seen, "organisation", db_int(st, 3));
@@ -1381,11 +1379,11 @@ Result organisation_post(Request *r)
         return res;
     if (param_int(r, "id", 1, INT64_MAX, &org) != R_OK)
         return R_NOT_FOUND;
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT 1 FROM org_people WHERE org_id = :org "
-                                         "AND person_id = :person AND role = 'contact'");
+    Stmt *st = db_prepare(r->db, "SELECT 1 FROM org_people WHERE org_id = :org "
+                                 "AND person_id = :person AND role = 'contact'");
     db_bind_int(st, ":org", org);
     db_bind_int(st, ":person", person);
-    int contact = db_step(st) == SQLITE_ROW;
+    int contact = db_row(st);
     db_done(st);
     if (!contact) {
         r->message = tr(r, "Only the organisation's contact people can change its profile.");
@@ -1418,9 +1416,9 @@ Result organisation_post(Request *r)
     db_bind_text(st, ":type", org_type_codes[type]);
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", org);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE ||
+    if (rc != R_OK ||
         audit_log(r->db, r->user->id, "organisation profile changed",
                   arena_printf(r->arena, "organisation %lld", (long long)org), "") != R_OK ||
         db_commit(r->db) != R_OK)
@@ -1451,15 +1449,15 @@ Result admin_member_status_post(Request *r)
     }
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(r->db, "UPDATE memberships SET status = :status, "
-                                         "decided_by = :user, decided_at = :now WHERE id = :id");
+    Stmt *st = db_prepare(r->db, "UPDATE memberships SET status = :status, "
+                                 "decided_by = :user, decided_at = :now WHERE id = :id");
     db_bind_text(st, ":status", later[status]);
     db_bind_int(st, ":user", r->user->id);
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE ||
+    if (rc != R_OK ||
         audit_log(r->db, r->user->id, "membership status changed",
                   arena_printf(r->arena, "membership %lld", (long long)id),
                   later[status]) != R_OK ||
@@ -1475,11 +1473,11 @@ static const char *const org_roles[] = {"staff", "contact", NULL};
 
 static int is_contact(Request *r, int64_t org, int64_t person)
 {
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT 1 FROM org_people WHERE org_id = :org "
-                                         "AND person_id = :person AND role = 'contact'");
+    Stmt *st = db_prepare(r->db, "SELECT 1 FROM org_people WHERE org_id = :org "
+                                 "AND person_id = :person AND role = 'contact'");
     db_bind_int(st, ":org", org);
     db_bind_int(st, ":person", person);
-    int found = db_step(st) == SQLITE_ROW;
+    int found = db_row(st);
     db_done(st);
     return found;
 }
@@ -1512,7 +1510,7 @@ Result organisation_invite_post(Request *r)
     auth_token_hash("invitation", token, hash);
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO invitations (token_hash, org_id, invited_by, email, role, title, "
                "expires_at) VALUES (:hash, :org, :user, :email, :role, :title, :expires)");
     db_bind_text(st, ":hash", hash);
@@ -1522,7 +1520,7 @@ Result organisation_invite_post(Request *r)
     db_bind_text(st, ":role", org_roles[role]);
     db_bind_text(st, ":title", title ? title : "");
     db_bind_int(st, ":expires", now_seconds() + INVITATION_DAYS * 86400);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     char *body = arena_printf(
         r->arena, "%s\n\n%s\n\n%s\n",
@@ -1531,7 +1529,7 @@ Result organisation_invite_post(Request *r)
         link_to(r, arena_printf(r->arena, "/invitations/%s", token)),
         tr(r, "If you do not know what this is about, ignore this message: nothing happens "
               "without you."));
-    if (rc != SQLITE_DONE ||
+    if (rc != R_OK ||
         mail_queue(r->db, email, tr(r, "An invitation to join your organisation on Ratify"),
                    body) != R_OK ||
         audit_log(r->db, r->user->id, "colleague invited",
@@ -1552,14 +1550,14 @@ static Result load_invitation(Request *r, Invitation *inv)
 {
     char hash[65];
     auth_token_hash("invitation", param_raw(r, "token") ? param_raw(r, "token") : "", hash);
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT i.id, i.org_id, i.email, i.role, i.title, o.name, o.iso3 "
                "FROM invitations i JOIN organisations o ON o.id = i.org_id "
                "WHERE i.token_hash = :hash AND i.used_at IS NULL AND i.expires_at > :now");
     db_bind_text(st, ":hash", hash);
     db_bind_int(st, ":now", now_seconds());
     Result res = R_NOT_FOUND;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         inv->id = db_int(st, 0);
         inv->org = db_int(st, 1);
         inv->email = arena_strdup(r->arena, db_text(st, 2));
@@ -1597,21 +1595,21 @@ Result invitation_page(Request *r)
 
 static Result use_invitation(Request *r, const Invitation *inv, int64_t person)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO org_people (org_id, person_id, role, title) VALUES (:org, :person, "
                ":role, :title) ON CONFLICT (org_id, person_id) DO UPDATE SET role = excluded.role");
     db_bind_int(st, ":org", inv->org);
     db_bind_int(st, ":person", person);
     db_bind_text(st, ":role", inv->role);
     db_bind_text(st, ":title", inv->title);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     st = db_prepare(r->db, "UPDATE invitations SET used_at = :now, email = '' WHERE id = :id");
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", inv->id);
-    int rc2 = db_step(st);
+    Result rc2 = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || rc2 != SQLITE_DONE)
+    if (rc != R_OK || rc2 != R_OK)
         return R_INTERNAL;
     return audit_log(r->db, r->user ? r->user->id : 0, "invitation accepted",
                      arena_printf(r->arena, "organisation %lld", (long long)inv->org),
@@ -1653,11 +1651,11 @@ Result invitation_post(Request *r)
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
     int64_t now = now_seconds();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO users (email, role, created_at) VALUES (:email, 'member', :now)");
     db_bind_text(st, ":email", inv.email);
     db_bind_int(st, ":now", now);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     int64_t user = db_last_id(r->db);
     st =
@@ -1669,11 +1667,11 @@ Result invitation_post(Request *r)
     db_bind_text(st, ":iso3", inv.iso3);
     db_bind_text(st, ":listing", listing_codes[listing]);
     db_bind_int(st, ":now", now);
-    int rc2 = db_step(st);
+    Result rc2 = db_run(st);
     db_done(st);
     int64_t person = db_last_id(r->db);
     char path[96];
-    if (rc != SQLITE_DONE || rc2 != SQLITE_DONE || use_invitation(r, &inv, person) != R_OK ||
+    if (rc != R_OK || rc2 != R_OK || use_invitation(r, &inv, person) != R_OK ||
         auth_issue_welcome(r->db, inv.email, "welcome", 1, path) != R_OK ||
         db_commit(r->db) != R_OK)
         return R_INTERNAL;
