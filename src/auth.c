@@ -160,6 +160,7 @@ static Result load_api_token(Request *r, const char *header)
     int64_t id = 0, last_used = 0;
     if (db_row(st)) {
         id = db_int(st, 0);
+        r->api_token_id = id;
         r->api_scope = arena_strdup(r->arena, db_text(st, 1));
         last_used = db_int(st, 2);
     }

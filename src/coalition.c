@@ -109,9 +109,12 @@ static json_t *partner_types_json(Request *r, const char *stored)
 }
 
 /* The coalition of an existing country as the viewer may see it (see
- * coalition.h); a new object. */
+ * coalition.h); a new object, or NULL when the read of records that are
+ * not public could not be put in the audit log (then nothing is shown). */
 static json_t *coalition_json(Request *r, const char *iso3, int public_only)
 {
+    AuditSet seen;
+    audit_set_init(&seen, r->arena);
     /* An organisation's own contact person counts as "the person
      * themself" for member_listing_visible. */
     Stmt *st = db_prepare(
@@ -143,17 +146,23 @@ static json_t *coalition_json(Request *r, const char *iso3, int public_only)
     db_done(st);
 
     json_t *lead = NULL, *focal = NULL;
-    if (lead_id && shown(r, public_only, lead_listing, lead_contact))
+    if (lead_id && shown(r, public_only, lead_listing, lead_contact)) {
         lead = org_json(r, lead_name, lead_type, lead_website, lead_listing);
-    if (focal_id && shown(r, public_only, focal_listing, focal_id))
+        if (strcmp(lead_listing, "public") != 0)
+            audit_set_add(&seen, "organisation", lead_id);
+    }
+    if (focal_id && shown(r, public_only, focal_listing, focal_id)) {
         focal = json_build("{s:s}", "name", focal_name);
+        if (strcmp(focal_listing, "public") != 0)
+            audit_set_add(&seen, "person", focal_id);
+    }
 
     json_t *members = json_array();
     int unlisted = 0;
     st =
         db_prepare(r->db, "SELECT o.name, o.org_type, o.website, o.listing, "
                           "coalesce((SELECT op.person_id FROM org_people op WHERE op.org_id = o.id "
-                          "AND op.role = 'contact' ORDER BY op.person_id LIMIT 1), 0) "
+                          "AND op.role = 'contact' ORDER BY op.person_id LIMIT 1), 0), o.id "
                           "FROM coalition_members cm JOIN organisations o ON o.id = cm.org_id "
                           "WHERE cm.iso3 = :iso3 ORDER BY o.name, o.id");
     db_bind_text(st, ":iso3", iso3);
@@ -162,10 +171,19 @@ static json_t *coalition_json(Request *r, const char *iso3, int public_only)
             unlisted++;
             continue;
         }
+        if (strcmp(db_text(st, 3), "public") != 0)
+            audit_set_add(&seen, "organisation", db_int(st, 5));
         json_array_append_new(
             members, org_json(r, db_text(st, 0), db_text(st, 1), db_text(st, 2), db_text(st, 3)));
     }
     db_done(st);
+    if (audit_read_set(r, "coalition viewed", arena_printf(r->arena, "coalition %s", iso3),
+                       &seen) != R_OK) {
+        json_decref(lead);
+        json_decref(focal);
+        json_decref(members);
+        return NULL;
+    }
     return json_build("{s:s, s:b, s:o, s:s, s:o?, s:o?, s:o, s:i}", "iso3", iso3, "recorded", 1,
                       "partner_types", partner_types_json(r, types), "gaps", gaps, "lead", lead,
                       "focal_point", focal, "members", members, "unlisted_count", unlisted);
@@ -179,7 +197,7 @@ Result coalition_public_json(Request *r, const char *iso3, json_t **out)
     if (res != R_OK)
         return res;
     *out = coalition_json(r, iso3, 0);
-    return R_OK;
+    return *out ? R_OK : R_INTERNAL;
 }
 
 Result coalition_api(Request *r)
@@ -425,6 +443,23 @@ static json_t *org_options(Request *r, const Choices *c, const CoalitionForm *f,
     return list;
 }
 
+/* The form names every active member of the country, hidden ones too:
+ * a read of each one that is not listed publicly. */
+static Result record_choices(Request *r, const char *iso3, const Choices *orgs,
+                             const Choices *people)
+{
+    AuditSet seen;
+    audit_set_init(&seen, r->arena);
+    for (size_t i = 0; i < orgs->count; i++)
+        if (strcmp(orgs->items[i].listing, "public") != 0)
+            audit_set_add(&seen, "organisation", orgs->items[i].id);
+    for (size_t i = 0; i < people->count; i++)
+        if (strcmp(people->items[i].listing, "public") != 0)
+            audit_set_add(&seen, "person", people->items[i].id);
+    return audit_read_set(r, "coalition form viewed", arena_printf(r->arena, "coalition %s", iso3),
+                          &seen);
+}
+
 /* Fills r->data for the form with f's values, and a preview of what
  * visitors see. */
 static void edit_data(Request *r, const char *iso3, const char *name, const Choices *orgs,
@@ -454,6 +489,8 @@ Result coalition_edit_page(Request *r)
     if (res != R_OK)
         return res;
     Choices orgs = org_choices(r, iso3), people = person_choices(r, iso3);
+    if (record_choices(r, iso3, &orgs, &people) != R_OK)
+        return R_INTERNAL;
     CoalitionForm f;
     load_form(r, iso3, &f);
     edit_data(r, iso3, name, &orgs, &people, &f);
@@ -530,6 +567,8 @@ Result coalition_edit_post(Request *r)
     CoalitionForm f;
     if (!parse_form(r, &orgs, &people, &f)) {
         db_rollback(r->db);
+        if (record_choices(r, iso3, &orgs, &people) != R_OK)
+            return R_INTERNAL;
         edit_data(r, iso3, name, &orgs, &people, &f);
         return R_BAD_REQUEST;
     }

@@ -23,7 +23,7 @@
  * same call site always passes the same address, so no hashing of text. */
 typedef struct {
     const char *sql;
-    sqlite3_stmt *stmt;
+    Stmt *stmt;
 } CacheEntry;
 
 enum { MAX_HOOKS = 8 };
@@ -129,9 +129,9 @@ int db_migrations_available(void)
 
 static int migration_applied(Db *db, const char *name)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT 1 FROM schema_migrations WHERE name = :name");
+    Stmt *st = db_prepare(db, "SELECT 1 FROM schema_migrations WHERE name = :name");
     db_bind_text(st, ":name", name);
-    int found = db_step(st) == SQLITE_ROW;
+    int found = db_row(st);
     db_done(st);
     return found;
 }
@@ -144,13 +144,13 @@ static Result apply_migration(Db *db, const Asset *a)
         db_rollback(db);
         return R_INTERNAL;
     }
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "INSERT INTO schema_migrations (name, applied_at) VALUES (:name, :applied_at)");
     db_bind_text(st, ":name", a->path);
     db_bind_int(st, ":applied_at", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE) {
+    if (rc != R_OK) {
         db_rollback(db);
         return R_INTERNAL;
     }
@@ -199,7 +199,7 @@ void db_close(Db *db)
 
 /* Named parameters only: a positional "?" would let values be bound in the
  * wrong order without anyone noticing. */
-static void check_parameters(sqlite3_stmt *st, const char *sql)
+static void check_parameters(Stmt *st, const char *sql)
 {
     int n = sqlite3_bind_parameter_count(st);
     for (int i = 1; i <= n; i++) {
@@ -216,14 +216,14 @@ Stmt *db_prepare_(Db *db, const char *sql)
     size_t h = hash_ptr(sql, db->cache_size);
     while (db->cache[h].sql) {
         if (db->cache[h].sql == sql) {
-            sqlite3_stmt *st = db->cache[h].stmt;
+            Stmt *st = db->cache[h].stmt;
             sqlite3_reset(st);
             sqlite3_clear_bindings(st);
             return st;
         }
         h = (h + 1) & (db->cache_size - 1);
     }
-    sqlite3_stmt *st = NULL;
+    Stmt *st = NULL;
     if (sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
         SQLITE_OK) {
         fprintf(stderr, "ratify: bad SQL: %s\n  in: %s\n", sqlite3_errmsg(db->handle), sql);
@@ -237,7 +237,7 @@ Stmt *db_prepare_(Db *db, const char *sql)
     return st;
 }
 
-static int param_index(sqlite3_stmt *st, const char *name)
+static int param_index(Stmt *st, const char *name)
 {
     int i = sqlite3_bind_parameter_index(st, name);
     if (i == 0) {
@@ -357,7 +357,7 @@ int db_is_null(Stmt *st, int col)
 
 Result db_exec_(Db *db, const char *sql)
 {
-    sqlite3_stmt *st = db_prepare_(db, sql);
+    Stmt *st = db_prepare_(db, sql);
     int rc = db_step(st);
     db_done(st);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? R_OK : R_INTERNAL;
@@ -375,6 +375,11 @@ Result db_commit(Db *db)
         return R_INTERNAL;
     }
     return R_OK;
+}
+
+int db_in_transaction(Db *db)
+{
+    return !sqlite3_get_autocommit(db->handle);
 }
 
 void db_rollback(Db *db)
@@ -610,8 +615,8 @@ const char *db_engine_version(void)
 
 int db_schema_version(Db *db)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT count(*) FROM schema_migrations");
-    int n = db_step(st) == SQLITE_ROW ? (int)db_int(st, 0) : 0;
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM schema_migrations");
+    int n = db_row(st) ? (int)db_int(st, 0) : 0;
     db_done(st);
     return n;
 }
@@ -653,8 +658,8 @@ done:
 Result db_check(Db *db)
 {
     Result r = R_OK;
-    sqlite3_stmt *st = db_prepare(db, "PRAGMA integrity_check");
-    while (db_step(st) == SQLITE_ROW) {
+    Stmt *st = db_prepare(db, "PRAGMA integrity_check");
+    while (db_row(st)) {
         const char *msg = db_text(st, 0);
         if (strcmp(msg, "ok") != 0) {
             fprintf(stderr, "integrity: %s\n", msg);
@@ -663,7 +668,7 @@ Result db_check(Db *db)
     }
     db_done(st);
     st = db_prepare(db, "PRAGMA foreign_key_check");
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         fprintf(stderr, "foreign key: table %s row %lld refers to missing %s\n", db_text(st, 0),
                 (long long)db_int(st, 1), db_text(st, 2));
         r = R_INTERNAL;
@@ -675,23 +680,21 @@ Result db_check(Db *db)
 int db_statements_in_use(Db *db)
 {
     int n = 0;
-    for (sqlite3_stmt *st = sqlite3_next_stmt(db->handle, NULL); st;
-         st = sqlite3_next_stmt(db->handle, st))
+    for (Stmt *st = sqlite3_next_stmt(db->handle, NULL); st; st = sqlite3_next_stmt(db->handle, st))
         n += sqlite3_stmt_busy(st);
     return n;
 }
 
 void db_reset_all(Db *db)
 {
-    for (sqlite3_stmt *st = sqlite3_next_stmt(db->handle, NULL); st;
-         st = sqlite3_next_stmt(db->handle, st))
+    for (Stmt *st = sqlite3_next_stmt(db->handle, NULL); st; st = sqlite3_next_stmt(db->handle, st))
         sqlite3_reset(st);
 }
 
 int64_t db_data_version(Db *db)
 {
-    sqlite3_stmt *st = db_prepare(db, "PRAGMA data_version");
-    int64_t v = db_step(st) == SQLITE_ROW ? db_int(st, 0) : -1;
+    Stmt *st = db_prepare(db, "PRAGMA data_version");
+    int64_t v = db_row(st) ? db_int(st, 0) : -1;
     db_done(st);
     return v;
 }

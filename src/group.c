@@ -141,9 +141,13 @@ Result groups_page(Request *r)
 
 /* Fills r->data for a group's page. Members the viewer may not see (by
  * member_listing_visible) are counted in unlisted_count, and nothing else
- * about them leaves this function. */
-static void group_data(Request *r, const Group *g)
+ * about them leaves this function. Those shown who are not listed publicly
+ * are a read for the audit log; R_INTERNAL (and no data) when it cannot be
+ * recorded. */
+static Result group_data(Request *r, const Group *g)
 {
+    AuditSet seen;
+    audit_set_init(&seen, r->arena);
     int64_t me = member_person_id(r);
     int manage = is_admin(r);
     json_t *members = json_array(), *moderators = json_array();
@@ -167,6 +171,8 @@ static void group_data(Request *r, const Group *g)
             unlisted++;
             continue;
         }
+        if (strcmp(db_text(st, 2), "public") != 0)
+            audit_set_add(&seen, "person", person);
         json_t *row = json_build("{s:s, s:s, s:b, s:b}", "name", db_text(st, 1), "country",
                                  db_text(st, 4), "is_moderator", moderator, "is_me", person == me);
         /* Ids only for those who act on them: the moderator form. */
@@ -177,6 +183,12 @@ static void group_data(Request *r, const Group *g)
         json_array_append_new(members, row);
     }
     db_done(st);
+    if (audit_read_set(r, "working group viewed", arena_printf(r->arena, "group %s", g->slug),
+                       &seen) != R_OK) {
+        json_decref(members);
+        json_decref(moderators);
+        return R_INTERNAL;
+    }
     json_decref(r->data);
     r->data =
         json_build("{s:{s:s, s:s, s:s, s:I, s:I, s:I, s:b}, s:o, s:o, s:b, s:b}", "group", "slug",
@@ -186,6 +198,7 @@ static void group_data(Request *r, const Group *g)
                    members, "moderators", moderators, "can_join", me != 0, "can_manage", manage);
     r->page = "group";
     r->title = g->name;
+    return R_OK;
 }
 
 Result group_page(Request *r)
@@ -194,8 +207,7 @@ Result group_page(Request *r)
     Result res = group_find(r, &g);
     if (res != R_OK)
         return res;
-    group_data(r, &g);
-    return R_OK;
+    return group_data(r, &g);
 }
 
 /* ---- creating and editing (administrators) ---- */
@@ -252,7 +264,8 @@ Result group_edit_post(Request *r)
     int bad = param_text(r, "name", NAME_MIN, NAME_MAX, 0, &name) != R_OK;
     bad |= param_optional_text(r, "description", DESCRIPTION_MAX, 1, &description) != R_OK;
     if (bad) {
-        group_data(r, &g);
+        if (group_data(r, &g) != R_OK)
+            return R_INTERNAL;
         json_object_set_new(r->data, "edit_form", typed_fields(r, fields));
         return R_BAD_REQUEST;
     }

@@ -2,8 +2,9 @@
  * housekeeping.c: what the server does by itself, hourly, on a connection
  * of its own: remind the authors of unanswered letters, and delete what no
  * longer serves anyone (expired sessions, used or expired login and
- * confirmation tokens, old rate-limit counters), so that a copy of the
- * database holds as little as possible.
+ * confirmation tokens, old rate-limit counters, records of reads older
+ * than a year), so that a copy of the database holds as little as
+ * possible.
  */
 #include "housekeeping.h"
 
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "audit.h"
 #include "letter.h"
 
 enum { HOUSEKEEPING_PERIOD = 3600 };
@@ -56,6 +58,7 @@ Result housekeeping_run(Db *db, const char *url)
     db_bind_int(st, ":old", now - 24 * 3600);
     ok &= db_run(st) == R_OK;
     db_done(st);
+    ok &= audit_expire_reads(db, now) == R_OK;
     if (!ok) {
         db_rollback(db);
         return R_INTERNAL;

@@ -85,6 +85,7 @@ struct Request {
     User *user;                /* NULL when not logged in */
     const char *session_token; /* raw session token from the cookie, or NULL */
     const char *api_scope;     /* "read" or "write" for a request with an API token */
+    int64_t api_token_id;      /* that token's id (api_tokens.id), for the audit log */
     json_t *json_body;         /* an application/json body under /api/, parsed */
     const char *csrf_token;    /* the token forms must echo back */
     const char *lang;          /* negotiated UI language */

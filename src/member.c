@@ -585,11 +585,13 @@ Result admin_members_page(Request *r)
     if (!in_list(status_codes, status))
         status = "pending";
     json_t *list = json_array();
+    AuditSet seen;
+    audit_set_init(&seen, r->arena);
     Stmt *st = db_prepare(
         r->db, "SELECT m.id, m.kind, m.iso3, m.status, m.created_at, m.confirmed_at IS NOT NULL, "
                "p.name, p.email, coalesce(o.name, ''), coalesce(o.org_type, ''), "
-               "coalesce(o.website, ''), m.decision_reason FROM memberships m "
-               "JOIN people p ON p.id = m.person_id "
+               "coalesce(o.website, ''), m.decision_reason, m.person_id, coalesce(o.id, 0) "
+               "FROM memberships m JOIN people p ON p.id = m.person_id "
                "LEFT JOIN organisations o ON o.id = m.org_id "
                "WHERE m.status = :status AND (m.status <> 'pending' OR m.confirmed_at IS NOT NULL "
                "OR NOT EXISTS (SELECT 1 FROM confirm_tokens c WHERE c.membership_id = m.id)) "
@@ -600,6 +602,10 @@ Result admin_members_page(Request *r)
         /* Coordinators see the applications of their own countries only. */
         if (!auth_covers_country(r->user, iso3))
             continue;
+        /* Names and addresses: every one shown is a read. */
+        audit_set_add(&seen, "person", db_int(st, 12));
+        if (db_int(st, 13))
+            audit_set_add(&seen, "organisation", db_int(st, 13));
         json_array_append_new(
             list,
             json_build("{s:I, s:s, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "id",
@@ -615,6 +621,11 @@ Result admin_members_page(Request *r)
                        strcmp(db_text(st, 3), "pending") && strcmp(db_text(st, 3), "declined")));
     }
     db_done(st);
+    if (audit_read_set(r, "membership applications viewed",
+                       arena_printf(r->arena, "memberships %s", status), &seen) != R_OK) {
+        json_decref(list);
+        return R_INTERNAL;
+    }
     r->page = "admin_members";
     r->title = tr(r, "Membership applications");
     r->data = json_build("{s:o, s:o, s:s}", "members", list, "statuses",
@@ -794,13 +805,16 @@ Result members_page(Request *r)
         lang = NULL;
     json_t *list = json_array();
     int unlisted = 0;
+    AuditSet seen;
+    audit_set_init(&seen, r->arena);
     Stmt *st = db_prepare(
         r->db,
         "SELECT m.kind, m.iso3, p.id, p.name, p.listing, coalesce(o.name, ''), "
         "coalesce(o.org_type, ''), coalesce(o.website, ''), coalesce(o.listing, ''), "
         "CASE WHEN o.id IS NULL THEN p.languages ELSE o.languages END, "
         "CASE :lang WHEN 'es' THEN c.name_es WHEN 'fr' THEN c.name_fr WHEN 'ar' THEN c.name_ar "
-        "ELSE c.name_en END FROM memberships m JOIN people p ON p.id = m.person_id "
+        "ELSE c.name_en END, coalesce(o.id, 0) FROM memberships m JOIN people p ON p.id = "
+        "m.person_id "
         "LEFT JOIN organisations o ON o.id = m.org_id JOIN countries c ON c.iso3 = m.iso3 "
         "WHERE m.status = 'active' AND (:iso3 IS NULL OR m.iso3 = :iso3) "
         "AND (:type IS NULL OR (:type = 'individual' AND m.kind = 'individual') "
@@ -823,6 +837,11 @@ Result members_page(Request *r)
             unlisted++;
             continue;
         }
+        /* What anyone may see without logging in leaves no trace to
+         * report; the rest was shown because of who is looking. */
+        if (strcmp(listing, "public") != 0)
+            audit_set_add(&seen, org ? "organisation" : "person",
+                          org ? db_int(st, 11) : db_int(st, 2));
         json_array_append_new(
             list, json_build(
                       "{s:b, s:s, s:s, s:s, s:s, s:s, s:s}", "is_organisation", org, "name",
@@ -832,6 +851,10 @@ Result members_page(Request *r)
                       db_text(st, 1), "country", db_text(st, 10)));
     }
     db_done(st);
+    if (audit_read_set(r, "members directory viewed", "directory", &seen) != R_OK) {
+        json_decref(list);
+        return R_INTERNAL;
+    }
     r->page = "members";
     r->title = tr(r, "Members");
     r->data = json_build("{s:o, s:i, s:o, s:o, s:o}", "members", list, "unlisted", unlisted,
@@ -935,6 +958,8 @@ static Result profile_form(Request *r, int64_t person)
                    form_options(r, listing_codes, listing_labels, listing), "organisations",
                    person_organisations(r, person, 1), "memberships", person_memberships(r, person),
                    "countries", country_options(r, json_string_value(json_object_get(p, "iso3"))));
+    int more;
+    json_object_set_new(r->data, "seen", audit_views_of(r, person, 5, 0, &more));
     r->page = "profile";
     r->title = tr(r, "Your profile");
     return R_OK;
@@ -1197,7 +1222,10 @@ Result people_api(Request *r)
     db_bind_text(st, ":c", q.country);
     db_bind_int(st, ":limit", q.per_page);
     db_bind_int(st, ":offset", (q.page - 1) * q.per_page);
-    while (db_row(st))
+    AuditSet seen;
+    audit_set_init(&seen, r->arena);
+    while (db_row(st)) {
+        audit_set_add(&seen, "person", db_int(st, 0));
         json_array_append_new(
             items,
             json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "id",
@@ -1205,7 +1233,14 @@ Result people_api(Request *r)
                        "country", db_text(st, 3), "languages", db_text(st, 4), "listing",
                        db_text(st, 5), "created_at", (json_int_t)db_int(st, 6), "updated_at",
                        (json_int_t)db_int(st, 7), "has_account", (int)db_int(st, 8)));
+    }
     db_done(st);
+    if (audit_read_set(r, "people listed through the API",
+                       arena_printf(r->arena, "people page %lld", (long long)q.page),
+                       &seen) != R_OK) {
+        json_decref(items);
+        return R_INTERNAL;
+    }
     r->data = page_envelope(r, &q, total, items);
     return R_OK;
 }
@@ -1227,14 +1262,24 @@ Result organisations_api(Request *r)
     db_bind_text(st, ":c", q.country);
     db_bind_int(st, ":limit", q.per_page);
     db_bind_int(st, ":offset", (q.page - 1) * q.per_page);
-    while (db_row(st))
+    AuditSet seen;
+    audit_set_init(&seen, r->arena);
+    while (db_row(st)) {
+        audit_set_add(&seen, "organisation", db_int(st, 0));
         json_array_append_new(items, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "id",
                                                 (json_int_t)db_int(st, 0), "name", db_text(st, 1),
                                                 "country", db_text(st, 2), "type", db_text(st, 3),
                                                 "website", db_text(st, 4), "languages",
                                                 db_text(st, 5), "listing", db_text(st, 6),
                                                 "created_at", (json_int_t)db_int(st, 7)));
+    }
     db_done(st);
+    if (audit_read_set(r, "organisations listed through the API",
+                       arena_printf(r->arena, "organisations page %lld", (long long)q.page),
+                       &seen) != R_OK) {
+        json_decref(items);
+        return R_INTERNAL;
+    }
     r->data = page_envelope(r, &q, total, items);
     return R_OK;
 }
@@ -1262,7 +1307,12 @@ Result memberships_api(Request *r)
     db_bind_text(st, ":k", q.kind);
     db_bind_int(st, ":limit", q.per_page);
     db_bind_int(st, ":offset", (q.page - 1) * q.per_page);
+    AuditSet seen;
+    audit_set_init(&seen, r->arena);
     while (db_row(st)) {
+        audit_set_add(&seen, "person", db_int(st, 2));
+        if (db_int(st, 3))
+            audit_set_add(&seen, "organisation", db_int(st, 3));
         json_t *m = json_build("{s:I, s:s, s:I, s:s, s:s, s:b, s:b, s:I}", "id",
                                (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "person_id",
                                (json_int_t)db_int(st, 2), "country", db_text(st, 4), "status",
@@ -1273,6 +1323,12 @@ Result memberships_api(Request *r)
         json_array_append_new(items, m);
     }
     db_done(st);
+    if (audit_read_set(r, "memberships listed through the API",
+                       arena_printf(r->arena, "memberships page %lld", (long long)q.page),
+                       &seen) != R_OK) {
+        json_decref(items);
+        return R_INTERNAL;
+    }
     r->data = page_envelope(r, &q, total, items);
     return R_OK;
 }
@@ -1352,6 +1408,8 @@ Result organisation_post(Request *r)
         res = visible_organisation(r, person, &org);
     if (res != R_OK)
         return res;
+    if (param_int(r, "id", 1, INT64_MAX, &org) != R_OK)
+        return R_NOT_FOUND;
     Stmt *st = db_prepare(r->db, "SELECT 1 FROM org_people WHERE org_id = :org "
                                  "AND person_id = :person AND role = 'contact'");
     db_bind_int(st, ":org", org);

@@ -1356,14 +1356,39 @@ int64_t member_io_export_xlsx(Db *db, const char *path)
     return n;
 }
 
+/* An export is a read of every member: one entry, and every exported
+ * person and organisation as its subjects, so each member can see it on
+ * their own page. Written before the file leaves (the web response, the
+ * CLI's output); when it cannot be written, the export is not given. */
 static Result audit_export(Db *db, int64_t user_id, int64_t rows, const char *format)
 {
     char detail[64];
     snprintf(detail, sizeof detail, "%lld memberships as %s", (long long)rows, format);
     if (db_begin(db) != R_OK)
         return R_INTERNAL;
-    if (audit_log(db, user_id, "members exported", "memberships", detail) != R_OK) {
+    int64_t entry;
+    Result res =
+        audit_read_entry(db, user_id, 0, "members exported", "memberships", detail, &entry);
+    if (res == R_OK) {
+        /* Two statements, whatever the number of members: the subjects are
+         * exactly the rows export_rows read. */
+        Stmt *st = db_prepare(db, "INSERT INTO audit_subjects (entry_id, subject_type, subject_id) "
+                                  "SELECT DISTINCT :entry, 'person', person_id FROM memberships");
+        db_bind_int(st, ":entry", entry);
+        int ok = db_run(st) == R_OK;
+        db_done(st);
+        st = db_prepare(db, "INSERT INTO audit_subjects (entry_id, subject_type, subject_id) "
+                            "SELECT DISTINCT :entry, 'organisation', org_id FROM memberships "
+                            "WHERE org_id IS NOT NULL");
+        db_bind_int(st, ":entry", entry);
+        ok &= db_run(st) == R_OK;
+        db_done(st);
+        res = ok ? R_OK : R_INTERNAL;
+    }
+    if (res != R_OK) {
         db_rollback(db);
+        fprintf(stderr, "ratify: the export could not be recorded in the audit log; "
+                        "nothing was exported\n");
         return R_INTERNAL;
     }
     return db_commit(db);
@@ -1682,13 +1707,19 @@ Result member_io_export_cmd(Db *db, int argc, char **argv)
         fclose(f);
         if ((rows = member_io_export_xlsx(db, out)) < 0)
             return R_INTERNAL;
+        /* Recorded before the file is left in place: an unrecorded export
+         * is removed. */
+        if (audit_export(db, 0, rows, format) != R_OK) {
+            unlink(out);
+            return R_INTERNAL;
+        }
     } else {
         Buf b = {0};
         rows = member_io_export_csv(db, &b);
-        Result res = R_OK;
-        if (out)
+        Result res = audit_export(db, 0, rows, format);
+        if (res == R_OK && out)
             res = write_file(out, &b);
-        else if (b.len && fwrite(b.data, 1, b.len, stdout) != b.len)
+        else if (res == R_OK && b.len && fwrite(b.data, 1, b.len, stdout) != b.len)
             res = R_INTERNAL;
         buf_free(&b);
         if (res != R_OK)
@@ -1696,7 +1727,7 @@ Result member_io_export_cmd(Db *db, int argc, char **argv)
     }
     if (out)
         fprintf(stderr, "Exported %lld memberships to %s.\n", (long long)rows, out);
-    return audit_export(db, 0, rows, format);
+    return R_OK;
 }
 
 /* ---- the admin pages ---- */
