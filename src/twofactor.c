@@ -331,8 +331,8 @@ Result two_factor_login_post(Request *r)
     char pending_hash[65];
     int64_t user_id = pending_user(r, &next, pending_hash);
     if (!user_id) {
+        /* Expired (five minutes) or forged: start again from the password. */
         http_set_cookie(r, "pending", "", -1);
-        r->message = tr(r, "Your sign-in took too long. Please log in again.");
         return http_redirect(r, "/login");
     }
     code_form(r);
