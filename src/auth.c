@@ -789,6 +789,50 @@ static Result user_passwd(Db *db, int argc, char **argv)
     return R_OK;
 }
 
+/* For someone who lost both their phone and their recovery codes: the
+ * second factor goes, their sessions end, and an admin or coordinator
+ * enrols a new one at the next login. */
+static Result user_reset_two_factor(Db *db, int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: ratify user reset-2fa EMAIL\n");
+        return R_BAD_REQUEST;
+    }
+    lowercase(argv[0]);
+    sqlite3_stmt *st = db_prepare(db, "SELECT id FROM users WHERE email = :email");
+    db_bind_text(st, ":email", argv[0]);
+    int64_t id = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    db_done(st);
+    if (!id) {
+        fprintf(stderr, "ratify: no user with the email %s\n", argv[0]);
+        return R_NOT_FOUND;
+    }
+    if (db_begin(db) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(db, "DELETE FROM two_factor WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    int ok = db_step(st) == SQLITE_DONE;
+    db_done(st);
+    st = db_prepare(db, "DELETE FROM recovery_codes WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    ok &= db_step(st) == SQLITE_DONE;
+    db_done(st);
+    st = db_prepare(db, "DELETE FROM sessions WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    ok &= db_step(st) == SQLITE_DONE;
+    db_done(st);
+    char object[32];
+    snprintf(object, sizeof object, "user %lld", (long long)id);
+    if (!ok || audit_log(db, 0, "two-factor reset", object, "by the command line") != R_OK) {
+        db_rollback(db);
+        return R_INTERNAL;
+    }
+    if (db_commit(db) != R_OK)
+        return R_INTERNAL;
+    printf("Two-factor sign-in removed for %s; their sessions ended.\n", argv[0]);
+    return R_OK;
+}
+
 static Result user_list(Db *db)
 {
     sqlite3_stmt *st = db_prepare(
@@ -811,9 +855,12 @@ Result auth_user_cmd(Db *db, int argc, char **argv, const char *base_url)
         return user_passwd(db, argc - 1, argv + 1);
     if (argc == 1 && strcmp(argv[0], "list") == 0)
         return user_list(db);
+    if (argc >= 1 && strcmp(argv[0], "reset-2fa") == 0)
+        return user_reset_two_factor(db, argc - 1, argv + 1);
     fprintf(stderr, "usage: ratify user add EMAIL --role ROLE [--country ISO3]...\n"
                     "       ratify user passwd EMAIL\n"
-                    "       ratify user list\n");
+                    "       ratify user list\n"
+                    "       ratify user reset-2fa EMAIL\n");
     return R_BAD_REQUEST;
 }
 

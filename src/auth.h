@@ -72,7 +72,7 @@ int auth_verify_password(const char *hash, const char *password);
  * Returns R_NOT_FOUND for an unknown email. */
 Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours, char out[96]);
 
-/* `ratify user add|passwd|list ...`; argv starts after "user". Returns a
+/* `ratify user add|passwd|list|reset-2fa ...`; argv starts after "user". Returns a
  * Result for the exit code. */
 Result auth_user_cmd(Db *db, int argc, char **argv, const char *base_url);
 

@@ -297,3 +297,16 @@ def test_a_reset_link_does_not_skip_the_code(site, smtp):
     r = send_code(c, site.next_code(user.email))
     assert r.status_code == 303 and r.headers["Location"] == "/account"
     assert c.get("/account").status_code == 200
+
+
+def test_reset_2fa_on_the_command_line(server):
+    coord = server.member("coordinator", countries=("AGO",))
+    c = server.login_user(coord)  # enrols
+    p = server.cli("user", "reset-2fa", coord.email.upper())
+    assert p.returncode == 0, p.stderr
+    # Its sessions ended, and the next login enrols a new second factor.
+    assert c.get("/account").status_code == 303
+    c, r = password_step(server, coord)
+    assert r.headers["Location"] == "/account/two-factor"
+    assert server.cli("user", "reset-2fa", "nobody@example.org").returncode == 3
+    assert server.cli("user", "reset-2fa").returncode == 2
