@@ -314,17 +314,6 @@ Result two_factor_login_page(Request *r)
     return R_OK;
 }
 
-static Result code_refused(Request *r, const char *message, Result code)
-{
-    code_form(r);
-    r->message = tr(r, message);
-    if (code == R_TOO_MANY) {
-        r->status = 429;
-        return R_OK;
-    }
-    return code;
-}
-
 Result two_factor_login_post(Request *r)
 {
     const char *next = NULL, *typed = NULL;
@@ -343,8 +332,12 @@ Result two_factor_login_post(Request *r)
     auth_token_hash("throttle-code", id, account_key);
     auth_token_hash("throttle-client", r->client, client_key);
     if (auth_throttled(r->db, account_key, THROTTLE_CODE) ||
-        auth_throttled(r->db, client_key, THROTTLE_CLIENT))
-        return code_refused(r, N_("Too many failed attempts. Please wait 15 minutes."), R_TOO_MANY);
+        auth_throttled(r->db, client_key, THROTTLE_CLIENT)) {
+        /* Like the password form: the page again, with status 429. */
+        r->message = tr(r, "Too many failed attempts. Please wait 15 minutes.");
+        r->status = 429;
+        return R_OK;
+    }
     const char *code = normalise_code(r, typed);
     unsigned char secret[TOTP_SECRET_BYTES];
     int enabled = 0, accepted = 0, recovery = 0;
