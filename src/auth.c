@@ -580,14 +580,16 @@ Result admin_users_page(Request *r)
     json_t *users = json_array();
     sqlite3_stmt *st = db_prepare(
         r->db, "SELECT u.id, u.email, u.display_name, u.role, u.password_hash IS NOT NULL, "
-               "(SELECT group_concat(iso3, ' ') FROM user_countries c WHERE c.user_id = u.id) "
+               "(SELECT group_concat(iso3, ' ') FROM user_countries c WHERE c.user_id = u.id), "
+               "EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id "
+               "AND t.enabled_at IS NOT NULL) "
                "FROM users u ORDER BY u.email");
     while (db_step(st) == SQLITE_ROW)
-        json_array_append_new(users, json_build("{s:I, s:s, s:s, s:s, s:b, s:s}", "id",
-                                                (json_int_t)db_int(st, 0), "email", db_text(st, 1),
-                                                "display_name", db_text(st, 2), "role",
-                                                db_text(st, 3), "active", (int)db_int(st, 4),
-                                                "countries", db_text(st, 5)));
+        json_array_append_new(
+            users, json_build("{s:I, s:s, s:s, s:s, s:b, s:s, s:b}", "id",
+                              (json_int_t)db_int(st, 0), "email", db_text(st, 1), "display_name",
+                              db_text(st, 2), "role", db_text(st, 3), "active", (int)db_int(st, 4),
+                              "countries", db_text(st, 5), "two_factor", (int)db_int(st, 6)));
     db_done(st);
     r->page = "admin_users";
     r->title = tr(r, "Users");

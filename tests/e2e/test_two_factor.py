@@ -181,6 +181,9 @@ def test_coordinator_is_forced_to_enrol(server):
     assert secret in r.text and 'aria-invalid="true"' in r.text
     server.enrol(c, coord.email)
     assert c.get("/admin/members").status_code == 200
+    admin = server.login_user(server.member("admin"))
+    users = admin.get("/api/v1/users").json()["users"]
+    assert next(u for u in users if u["email"] == coord.email)["two_factor"] is True
     # A coordinator cannot turn it off.
     token = scrape_csrf(c.get("/account/two-factor").text)
     r = c.post("/account/two-factor/off", data={"confirm": coord.password, "csrf_token": token})
