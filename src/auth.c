@@ -25,8 +25,8 @@ static unsigned char server_key[crypto_auth_KEYBYTES];
 
 Result auth_init(Db *db)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT value FROM settings WHERE name = 'secret'");
-    int found = db_step(st) == SQLITE_ROW;
+    Stmt *st = db_prepare(db, "SELECT value FROM settings WHERE name = 'secret'");
+    int found = db_row(st);
     char hex[2 * crypto_auth_KEYBYTES + 1];
     if (found)
         snprintf(hex, sizeof hex, "%s", db_text(st, 0));
@@ -35,9 +35,9 @@ Result auth_init(Db *db)
         random_hex(hex, crypto_auth_KEYBYTES);
         st = db_prepare(db, "INSERT INTO settings (name, value) VALUES ('secret', :value)");
         db_bind_text(st, ":value", hex);
-        int rc = db_step(st);
+        Result rc = db_run(st);
         db_done(st);
-        if (rc != SQLITE_DONE)
+        if (rc != R_OK)
             return R_INTERNAL;
     }
     size_t len = 0;
@@ -92,10 +92,10 @@ int auth_verify_password(const char *hash, const char *password)
 
 static void load_countries(Request *r, User *u)
 {
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "SELECT iso3 FROM user_countries WHERE user_id = :id ORDER BY iso3");
     db_bind_int(st, ":id", u->id);
-    while (db_step(st) == SQLITE_ROW) {
+    while (db_row(st)) {
         const char **list = arena_alloc(r->arena, (u->country_count + 1) * sizeof(char *));
         if (u->country_count)
             memcpy(list, u->countries, u->country_count * sizeof(char *));
@@ -112,7 +112,7 @@ static User *session_user(Request *r, const char *token)
     char hash[65];
     keyed_hash("session", token, hash);
     int64_t now = now_seconds();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT u.id, u.email, u.display_name, u.role, u.lang, s.created_at, s.last_seen, "
                "(SELECT p.iso3 FROM people p WHERE p.user_id = u.id), "
                "(SELECT t.enabled_at IS NOT NULL FROM two_factor t WHERE t.user_id = u.id) "
@@ -121,7 +121,7 @@ static User *session_user(Request *r, const char *token)
     db_bind_text(st, ":hash", hash);
     User *u = NULL;
     int64_t created = 0, last_seen = 0;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         u = arena_alloc(r->arena, sizeof *u);
         u->id = db_int(st, 0);
         u->email = arena_strdup(r->arena, db_text(st, 1));
@@ -139,8 +139,7 @@ static User *session_user(Request *r, const char *token)
     if (now - last_seen > SESSION_IDLE || now - created > SESSION_ABSOLUTE) {
         st = db_prepare(r->db, "DELETE FROM sessions WHERE token_hash = :hash");
         db_bind_text(st, ":hash", hash);
-        db_step(st);
-        db_done(st);
+        db_run(st);
         return NULL;
     }
     /* Refresh last_seen at most once a minute: a write per request would
@@ -149,8 +148,7 @@ static User *session_user(Request *r, const char *token)
         st = db_prepare(r->db, "UPDATE sessions SET last_seen = :now WHERE token_hash = :hash");
         db_bind_int(st, ":now", now);
         db_bind_text(st, ":hash", hash);
-        db_step(st);
-        db_done(st);
+        db_run(st);
     }
     load_countries(r, u);
     return u;
@@ -165,11 +163,11 @@ static Result load_api_token(Request *r, const char *header)
         return R_UNAUTHORIZED;
     char hash[65];
     keyed_hash("api-token", header + 7, hash);
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT id, scope, coalesce(last_used, 0) FROM "
-                                         "api_tokens WHERE token_hash = :h AND revoked_at IS NULL");
+    Stmt *st = db_prepare(r->db, "SELECT id, scope, coalesce(last_used, 0) FROM "
+                                 "api_tokens WHERE token_hash = :h AND revoked_at IS NULL");
     db_bind_text(st, ":h", hash);
     int64_t id = 0, last_used = 0;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         id = db_int(st, 0);
         r->api_scope = arena_strdup(r->arena, db_text(st, 1));
         last_used = db_int(st, 2);
@@ -183,8 +181,7 @@ static Result load_api_token(Request *r, const char *header)
         st = db_prepare(r->db, "UPDATE api_tokens SET last_used = :now WHERE id = :id");
         db_bind_int(st, ":now", now_seconds());
         db_bind_int(st, ":id", id);
-        db_step(st);
-        db_done(st);
+        db_run(st);
     }
     return R_OK;
 }
@@ -292,11 +289,11 @@ int auth_csrf_ok(Request *r)
 
 int auth_throttled(Db *db, const char *key, int limit)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "SELECT failures FROM login_failures WHERE key = :key AND window_start > :since");
     db_bind_text(st, ":key", key);
     db_bind_int(st, ":since", now_seconds() - THROTTLE_WINDOW);
-    int over = db_step(st) == SQLITE_ROW && db_int(st, 0) >= limit;
+    int over = db_row(st) && db_int(st, 0) >= limit;
     db_done(st);
     return over;
 }
@@ -304,7 +301,7 @@ int auth_throttled(Db *db, const char *key, int limit)
 void auth_count_failure(Db *db, const char *key)
 {
     int64_t now = now_seconds();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "INSERT INTO login_failures (key, failures, window_start) VALUES (:key, 1, :now) "
             "ON CONFLICT (key) DO UPDATE SET "
             "failures = CASE WHEN window_start > :since THEN failures + 1 ELSE 1 END, "
@@ -312,16 +309,14 @@ void auth_count_failure(Db *db, const char *key)
     db_bind_text(st, ":key", key);
     db_bind_int(st, ":now", now);
     db_bind_int(st, ":since", now - THROTTLE_WINDOW);
-    db_step(st);
-    db_done(st);
+    db_run(st);
 }
 
 void auth_clear_failures(Db *db, const char *key)
 {
-    sqlite3_stmt *st = db_prepare(db, "DELETE FROM login_failures WHERE key = :key");
+    Stmt *st = db_prepare(db, "DELETE FROM login_failures WHERE key = :key");
     db_bind_text(st, ":key", key);
-    db_step(st);
-    db_done(st);
+    db_run(st);
 }
 
 /* ---- sessions ---- */
@@ -331,24 +326,23 @@ Result auth_start_session(Request *r, int64_t user_id)
     if (r->session_token) {
         char old[65];
         keyed_hash("session", r->session_token, old);
-        sqlite3_stmt *st = db_prepare(r->db, "DELETE FROM sessions WHERE token_hash = :hash");
+        Stmt *st = db_prepare(r->db, "DELETE FROM sessions WHERE token_hash = :hash");
         db_bind_text(st, ":hash", old);
-        db_step(st);
-        db_done(st);
+        db_run(st);
     }
     char token[65], hash[65];
     random_hex(token, 32);
     keyed_hash("session", token, hash);
     int64_t now = now_seconds();
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) "
                           "VALUES (:hash, :user, :now, :now)");
     db_bind_text(st, ":hash", hash);
     db_bind_int(st, ":user", user_id);
     db_bind_int(st, ":now", now);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     http_set_cookie(r, "session", arena_strdup(r->arena, token), 0);
     http_set_cookie(r, "presession", "", -1);
@@ -419,12 +413,12 @@ Result auth_login_post(Request *r)
         return login_failed(r, email, N_("Too many failed attempts. Please wait 15 minutes."),
                             R_TOO_MANY);
 
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT id, password_hash FROM users WHERE email = :email AND disabled = 0");
     db_bind_text(st, ":email", email);
     int64_t id = 0;
     char *hash = NULL;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         id = db_int(st, 0);
         hash = arena_strdup(r->arena, db_text(st, 1));
     }
@@ -443,10 +437,9 @@ Result auth_logout_post(Request *r)
 {
     char hash[65];
     keyed_hash("session", r->session_token, hash);
-    sqlite3_stmt *st = db_prepare(r->db, "DELETE FROM sessions WHERE token_hash = :hash");
+    Stmt *st = db_prepare(r->db, "DELETE FROM sessions WHERE token_hash = :hash");
     db_bind_text(st, ":hash", hash);
-    db_step(st);
-    db_done(st);
+    db_run(st);
     http_set_cookie(r, "session", "", -1);
     r->user = NULL;
     return http_redirect(r, "/");
@@ -457,11 +450,11 @@ Result auth_logout_post(Request *r)
 static int64_t token_user(Request *r, const char *token, char hash[65])
 {
     keyed_hash("login-token", token, hash);
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT user_id FROM login_tokens WHERE token_hash = "
-                                         ":hash AND used_at IS NULL AND expires_at > :now");
+    Stmt *st = db_prepare(r->db, "SELECT user_id FROM login_tokens WHERE token_hash = "
+                                 ":hash AND used_at IS NULL AND expires_at > :now");
     db_bind_text(st, ":hash", hash);
     db_bind_int(st, ":now", now_seconds());
-    int64_t id = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    int64_t id = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     return id;
 }
@@ -508,17 +501,17 @@ Result auth_welcome_post(Request *r)
     char pw_hash[128];
     if (auth_hash_password(password, pw_hash) != R_OK || db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(r->db, "UPDATE users SET password_hash = :hash WHERE id = :id");
+    Stmt *st = db_prepare(r->db, "UPDATE users SET password_hash = :hash WHERE id = :id");
     db_bind_text(st, ":hash", pw_hash);
     db_bind_int(st, ":id", user_id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
     st = db_prepare(r->db, "UPDATE login_tokens SET used_at = :now WHERE token_hash = :hash");
     db_bind_int(st, ":now", now_seconds());
     db_bind_text(st, ":hash", hash);
-    int rc2 = db_step(st);
+    Result rc2 = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || rc2 != SQLITE_DONE)
+    if (rc != R_OK || rc2 != R_OK)
         return R_INTERNAL; /* the server rolls the transaction back */
     audit_log(r->db, user_id, "password set", "", "");
     /* A reset link proves the mailbox, not the second factor: an account
@@ -565,26 +558,26 @@ Result account_post(Request *r)
         r->errors = json_build("{s:s}", "lang", tr(r, "Please choose one of the options."));
         return R_BAD_REQUEST;
     }
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(r->db, "UPDATE users SET display_name = :name, lang = :lang WHERE id = :id");
     db_bind_text(st, ":name", name ? name : r->user->display_name);
     db_bind_text(st, ":lang", lang && *lang ? lang : NULL);
     db_bind_int(st, ":id", r->user->id);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    return rc == SQLITE_DONE ? http_redirect(r, "/account") : R_INTERNAL;
+    return rc == R_OK ? http_redirect(r, "/account") : R_INTERNAL;
 }
 
 Result admin_users_page(Request *r)
 {
     json_t *users = json_array();
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT u.id, u.email, u.display_name, u.role, u.password_hash IS NOT NULL, "
                "(SELECT group_concat(iso3, ' ') FROM user_countries c WHERE c.user_id = u.id), "
                "EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id "
                "AND t.enabled_at IS NOT NULL) "
                "FROM users u ORDER BY u.email");
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         json_array_append_new(
             users, json_build("{s:I, s:s, s:s, s:s, s:b, s:s, s:b}", "id",
                               (json_int_t)db_int(st, 0), "email", db_text(st, 1), "display_name",
@@ -601,9 +594,9 @@ Result admin_users_page(Request *r)
 
 Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours, char out[96])
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT id FROM users WHERE email = :email");
+    Stmt *st = db_prepare(db, "SELECT id FROM users WHERE email = :email");
     db_bind_text(st, ":email", email);
-    int64_t id = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    int64_t id = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     if (!id)
         return R_NOT_FOUND;
@@ -616,9 +609,9 @@ Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int ho
     db_bind_int(st, ":user", id);
     db_bind_text(st, ":purpose", purpose);
     db_bind_int(st, ":expires", now_seconds() + (int64_t)hours * 3600);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     snprintf(out, 96, "/welcome/%s", token);
     return R_OK;
@@ -628,19 +621,19 @@ static Result create_user(Db *db, const char *email, Role role, char **countries
 {
     if (db_begin(db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(db, "INSERT INTO users (email, role, created_at) VALUES (:email, :role, :now) "
                        "ON CONFLICT (email) DO NOTHING");
     db_bind_text(st, ":email", email);
     db_bind_text(st, ":role", role_name(role));
     db_bind_int(st, ":now", now_seconds());
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || db_changes(db) == 0) {
+    if (rc != R_OK || db_changes(db) == 0) {
         db_rollback(db);
-        if (rc == SQLITE_DONE)
+        if (rc == R_OK)
             fprintf(stderr, "ratify: a user with the email %s already exists\n", email);
-        return rc == SQLITE_DONE ? R_CONFLICT : R_INTERNAL;
+        return rc == R_OK ? R_CONFLICT : R_INTERNAL;
     }
     int64_t id = db_last_id(db);
     for (int i = 0; i < ncountries; i++) {
@@ -648,9 +641,9 @@ static Result create_user(Db *db, const char *email, Role role, char **countries
                             "ON CONFLICT DO NOTHING");
         db_bind_int(st, ":user", id);
         db_bind_text(st, ":iso3", countries[i]);
-        rc = db_step(st);
+        rc = db_run(st);
         db_done(st);
-        if (rc != SQLITE_DONE) {
+        if (rc != R_OK) {
             db_rollback(db);
             return R_INTERNAL;
         }
@@ -768,13 +761,12 @@ static Result user_passwd(Db *db, int argc, char **argv)
     sodium_memzero(password, sizeof password);
     if (res != R_OK)
         return res;
-    sqlite3_stmt *st =
-        db_prepare(db, "UPDATE users SET password_hash = :hash WHERE email = :email");
+    Stmt *st = db_prepare(db, "UPDATE users SET password_hash = :hash WHERE email = :email");
     db_bind_text(st, ":hash", hash);
     db_bind_text(st, ":email", argv[0]);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     if (db_changes(db) == 0) {
         fprintf(stderr, "ratify: no user with the email %s\n", argv[0]);
@@ -784,8 +776,7 @@ static Result user_passwd(Db *db, int argc, char **argv)
     st = db_prepare(db, "DELETE FROM sessions WHERE user_id = "
                         "(SELECT id FROM users WHERE email = :email)");
     db_bind_text(st, ":email", argv[0]);
-    db_step(st);
-    db_done(st);
+    db_run(st);
     audit_log(db, 0, "password set", "by the command line", "");
     printf("Password changed for %s.\n", argv[0]);
     return R_OK;
@@ -801,9 +792,9 @@ static Result user_reset_two_factor(Db *db, int argc, char **argv)
         return R_BAD_REQUEST;
     }
     lowercase(argv[0]);
-    sqlite3_stmt *st = db_prepare(db, "SELECT id FROM users WHERE email = :email");
+    Stmt *st = db_prepare(db, "SELECT id FROM users WHERE email = :email");
     db_bind_text(st, ":email", argv[0]);
-    int64_t id = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    int64_t id = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     if (!id) {
         fprintf(stderr, "ratify: no user with the email %s\n", argv[0]);
@@ -813,15 +804,15 @@ static Result user_reset_two_factor(Db *db, int argc, char **argv)
         return R_INTERNAL;
     st = db_prepare(db, "DELETE FROM two_factor WHERE user_id = :id");
     db_bind_int(st, ":id", id);
-    int ok = db_step(st) == SQLITE_DONE;
+    int ok = db_run(st) == R_OK;
     db_done(st);
     st = db_prepare(db, "DELETE FROM recovery_codes WHERE user_id = :id");
     db_bind_int(st, ":id", id);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     st = db_prepare(db, "DELETE FROM sessions WHERE user_id = :id");
     db_bind_int(st, ":id", id);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     char object[32];
     snprintf(object, sizeof object, "user %lld", (long long)id);
@@ -837,12 +828,12 @@ static Result user_reset_two_factor(Db *db, int argc, char **argv)
 
 static Result user_list(Db *db)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "SELECT u.email, u.role, u.password_hash IS NOT NULL, "
             "(SELECT group_concat(iso3, ' ') FROM user_countries c WHERE c.user_id = u.id) "
             "FROM users u ORDER BY u.email");
     printf("%-40s %-12s %-8s %s\n", "EMAIL", "ROLE", "PASSWORD", "COUNTRIES");
-    while (db_step(st) == SQLITE_ROW)
+    while (db_row(st))
         printf("%-40s %-12s %-8s %s\n", db_text(st, 0), db_text(st, 1),
                db_int(st, 2) ? "set" : "not set", db_text(st, 3));
     db_done(st);
@@ -868,11 +859,11 @@ Result auth_user_cmd(Db *db, int argc, char **argv, const char *base_url)
 
 Result auth_first_admin(Db *db, const char *email, const char *base_url)
 {
-    sqlite3_stmt *st = db_prepare(db, "SELECT email, password_hash IS NOT NULL FROM users "
-                                      "WHERE role = 'admin' ORDER BY id LIMIT 1");
+    Stmt *st = db_prepare(db, "SELECT email, password_hash IS NOT NULL FROM users "
+                              "WHERE role = 'admin' ORDER BY id LIMIT 1");
     char existing[256] = "";
     int has_password = 0;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         snprintf(existing, sizeof existing, "%s", db_text(st, 0));
         has_password = (int)db_int(st, 1);
     }

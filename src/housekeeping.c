@@ -29,36 +29,36 @@ Result housekeeping_run(Db *db, const char *url)
         return r;
     /* The session limits are the ones auth.h enforces on every request:
      * rows past them can never be used again. */
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(db, "DELETE FROM sessions WHERE last_seen < :idle OR created_at < :absolute");
     db_bind_int(st, ":idle", now - 8 * 3600);
     db_bind_int(st, ":absolute", now - 7 * 24 * 3600);
-    int ok = db_step(st) == SQLITE_DONE;
+    int ok = db_run(st) == R_OK;
     db_done(st);
     st = db_prepare(db, "DELETE FROM login_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
     db_bind_int(st, ":now", now);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     st =
         db_prepare(db, "DELETE FROM confirm_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
     db_bind_int(st, ":now", now);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     st = db_prepare(db, "DELETE FROM pending_logins WHERE expires_at < :now");
     db_bind_int(st, ":now", now);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     st = db_prepare(db, "DELETE FROM invitations WHERE used_at IS NOT NULL OR expires_at < :now");
     db_bind_int(st, ":now", now);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     st = db_prepare(db, "DELETE FROM rate_limits WHERE window_start < :old");
     db_bind_int(st, ":old", now - 24 * 3600);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     st = db_prepare(db, "DELETE FROM login_failures WHERE window_start < :old");
     db_bind_int(st, ":old", now - 24 * 3600);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     if (!ok) {
         db_rollback(db);

@@ -120,11 +120,11 @@ static int open_secret(int64_t user_id, const char *hex, unsigned char secret[TO
 static int load_secret(Db *db, int64_t user_id, unsigned char secret[TOTP_SECRET_BYTES],
                        int *enabled)
 {
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(db, "SELECT secret, enabled_at IS NOT NULL FROM two_factor WHERE user_id = :id");
     db_bind_int(st, ":id", user_id);
     int found = 0;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         found = open_secret(user_id, db_text(st, 0), secret);
         *enabled = (int)db_int(st, 1);
         if (!found)
@@ -136,10 +136,10 @@ static int load_secret(Db *db, int64_t user_id, unsigned char secret[TOTP_SECRET
 
 static int enabled_for(Db *db, int64_t user_id)
 {
-    sqlite3_stmt *st =
+    Stmt *st =
         db_prepare(db, "SELECT 1 FROM two_factor WHERE user_id = :id AND enabled_at IS NOT NULL");
     db_bind_int(st, ":id", user_id);
-    int on = db_step(st) == SQLITE_ROW;
+    int on = db_row(st);
     db_done(st);
     return on;
 }
@@ -152,11 +152,11 @@ static int accept_totp(Db *db, int64_t user_id, const unsigned char *secret, con
     int64_t step = 0;
     if (!totp_check(secret, TOTP_SECRET_BYTES, now_seconds(), code, &step))
         return 0;
-    sqlite3_stmt *st = db_prepare(db, "UPDATE two_factor SET last_step = :step "
-                                      "WHERE user_id = :id AND last_step < :step");
+    Stmt *st = db_prepare(db, "UPDATE two_factor SET last_step = :step "
+                              "WHERE user_id = :id AND last_step < :step");
     db_bind_int(st, ":step", step);
     db_bind_int(st, ":id", user_id);
-    int ok = db_step(st) == SQLITE_DONE && db_changes(db) == 1;
+    int ok = db_run(st) == R_OK && db_changes(db) == 1;
     db_done(st);
     return ok ? 1 : -1;
 }
@@ -189,12 +189,12 @@ static int accept_recovery(Db *db, int64_t user_id, const char *code)
         return 0;
     char hash[65];
     recovery_hash(user_id, code, hash);
-    sqlite3_stmt *st = db_prepare(db, "UPDATE recovery_codes SET used_at = :now WHERE user_id = "
-                                      ":id AND code_hash = :hash AND used_at IS NULL");
+    Stmt *st = db_prepare(db, "UPDATE recovery_codes SET used_at = :now WHERE user_id = "
+                              ":id AND code_hash = :hash AND used_at IS NULL");
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", user_id);
     db_bind_text(st, ":hash", hash);
-    int ok = db_step(st) == SQLITE_DONE && db_changes(db) == 1;
+    int ok = db_run(st) == R_OK && db_changes(db) == 1;
     db_done(st);
     return ok;
 }
@@ -203,9 +203,9 @@ static int accept_recovery(Db *db, int64_t user_id, const char *code)
  * them (shown once, formatted xxxx-xxxx-xxxx) or NULL on a database error. */
 static json_t *new_recovery_codes(Db *db, int64_t user_id)
 {
-    sqlite3_stmt *st = db_prepare(db, "DELETE FROM recovery_codes WHERE user_id = :id");
+    Stmt *st = db_prepare(db, "DELETE FROM recovery_codes WHERE user_id = :id");
     db_bind_int(st, ":id", user_id);
-    int ok = db_step(st) == SQLITE_DONE;
+    int ok = db_run(st) == R_OK;
     db_done(st);
     json_t *codes = json_array();
     for (int i = 0; ok && i < RECOVERY_CODES; i++) {
@@ -218,7 +218,7 @@ static json_t *new_recovery_codes(Db *db, int64_t user_id)
         st = db_prepare(db, "INSERT INTO recovery_codes (user_id, code_hash) VALUES (:id, :hash)");
         db_bind_int(st, ":id", user_id);
         db_bind_text(st, ":hash", hash);
-        ok = db_step(st) == SQLITE_DONE;
+        ok = db_run(st) == R_OK;
         db_done(st);
         json_array_append_new(codes, json_string(shown));
     }
@@ -231,10 +231,10 @@ static json_t *new_recovery_codes(Db *db, int64_t user_id)
 
 static int64_t recovery_left(Db *db, int64_t user_id)
 {
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         db, "SELECT count(*) FROM recovery_codes WHERE user_id = :id AND used_at IS NULL");
     db_bind_int(st, ":id", user_id);
-    int64_t n = db_step(st) == SQLITE_ROW ? db_int(st, 0) : 0;
+    int64_t n = db_row(st) ? db_int(st, 0) : 0;
     db_done(st);
     return n;
 }
@@ -246,15 +246,15 @@ static Result begin_pending(Request *r, int64_t user_id, const char *next)
     char token[65], hash[65];
     random_hex(token, 32);
     auth_token_hash("pending-login", token, hash);
-    sqlite3_stmt *st = db_prepare(r->db, "INSERT INTO pending_logins (token_hash, user_id, next, "
-                                         "expires_at) VALUES (:hash, :id, :next, :expires)");
+    Stmt *st = db_prepare(r->db, "INSERT INTO pending_logins (token_hash, user_id, next, "
+                                 "expires_at) VALUES (:hash, :id, :next, :expires)");
     db_bind_text(st, ":hash", hash);
     db_bind_int(st, ":id", user_id);
     db_bind_text(st, ":next", next);
     db_bind_int(st, ":expires", now_seconds() + PENDING_LOGIN_TTL);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE)
+    if (rc != R_OK)
         return R_INTERNAL;
     http_set_cookie(r, "pending", arena_strdup(r->arena, token), PENDING_LOGIN_TTL);
     return http_redirect(r, "/login/code");
@@ -268,13 +268,13 @@ static int64_t pending_user(Request *r, const char **next, char hash[65])
     if (!token || strlen(token) != 64)
         return 0;
     auth_token_hash("pending-login", token, hash);
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "SELECT p.user_id, p.next FROM pending_logins p JOIN users u ON u.id = p.user_id "
                "WHERE p.token_hash = :hash AND p.expires_at > :now AND u.disabled = 0");
     db_bind_text(st, ":hash", hash);
     db_bind_int(st, ":now", now_seconds());
     int64_t id = 0;
-    if (db_step(st) == SQLITE_ROW) {
+    if (db_row(st)) {
         id = db_int(st, 0);
         *next = arena_strdup(r->arena, db_text(st, 1));
     }
@@ -290,9 +290,9 @@ Result two_factor_after_password(Request *r, int64_t user_id, const char *next)
     if (res != R_OK)
         return res;
     audit_log(r->db, user_id, "login", "", "");
-    sqlite3_stmt *st = db_prepare(r->db, "SELECT role FROM users WHERE id = :id");
+    Stmt *st = db_prepare(r->db, "SELECT role FROM users WHERE id = :id");
     db_bind_int(st, ":id", user_id);
-    User u = {.role = db_step(st) == SQLITE_ROW ? role_from_name(db_text(st, 0)) : ROLE_MEMBER};
+    User u = {.role = db_row(st) ? role_from_name(db_text(st, 0)) : ROLE_MEMBER};
     db_done(st);
     return http_redirect(r, two_factor_required(&u) ? "/account/two-factor" : next);
 }
@@ -359,11 +359,11 @@ Result two_factor_login_post(Request *r)
                                       "type the newest code, or a recovery code."));
         return R_BAD_REQUEST;
     }
-    sqlite3_stmt *st = db_prepare(r->db, "DELETE FROM pending_logins WHERE token_hash = :hash");
+    Stmt *st = db_prepare(r->db, "DELETE FROM pending_logins WHERE token_hash = :hash");
     db_bind_text(st, ":hash", pending_hash);
-    int rc = db_step(st);
+    Result rc = db_run(st);
     db_done(st);
-    if (rc != SQLITE_DONE || auth_start_session(r, user_id) != R_OK)
+    if (rc != R_OK || auth_start_session(r, user_id) != R_OK)
         return R_INTERNAL; /* the server rolls the transaction back */
     audit_log(r->db, user_id, recovery ? "login with a recovery code" : "login", "", "");
     if (db_commit(r->db) != R_OK)
@@ -442,14 +442,14 @@ static int enrolment_secret(Request *r, unsigned char secret[TOTP_SECRET_BYTES])
     char sealed[2 * SEALED_BYTES + 1];
     randombytes_buf(secret, TOTP_SECRET_BYTES);
     seal_secret(r->user->id, secret, sealed);
-    sqlite3_stmt *st = db_prepare(
+    Stmt *st = db_prepare(
         r->db, "INSERT INTO two_factor (user_id, secret, created_at) VALUES (:id, :secret, :now) "
                "ON CONFLICT (user_id) DO UPDATE SET secret = :secret, created_at = :now "
                "WHERE enabled_at IS NULL");
     db_bind_int(st, ":id", r->user->id);
     db_bind_text(st, ":secret", sealed);
     db_bind_int(st, ":now", now_seconds());
-    int ok = db_step(st) == SQLITE_DONE;
+    int ok = db_run(st) == R_OK;
     db_done(st);
     return ok;
 }
@@ -542,11 +542,11 @@ Result two_factor_post(Request *r)
                            N_("This code is not right. Check the time on your phone and type "
                               "the newest code."));
     }
-    sqlite3_stmt *st = db_prepare(r->db, "UPDATE two_factor SET enabled_at = :now "
-                                         "WHERE user_id = :id AND enabled_at IS NULL");
+    Stmt *st = db_prepare(r->db, "UPDATE two_factor SET enabled_at = :now "
+                                 "WHERE user_id = :id AND enabled_at IS NULL");
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", r->user->id);
-    ok = db_step(st) == SQLITE_DONE && db_changes(r->db) == 1;
+    ok = db_run(st) == R_OK && db_changes(r->db) == 1;
     db_done(st);
     json_t *codes = ok ? new_recovery_codes(r->db, r->user->id) : NULL;
     /* Sessions opened with the password alone end: this one goes on. */
@@ -555,7 +555,7 @@ Result two_factor_post(Request *r)
     st = db_prepare(r->db, "DELETE FROM sessions WHERE user_id = :id AND token_hash <> :current");
     db_bind_int(st, ":id", r->user->id);
     db_bind_text(st, ":current", current);
-    ok = codes && db_step(st) == SQLITE_DONE;
+    ok = codes && db_run(st) == R_OK;
     db_done(st);
     if (!ok || audit_log(r->db, r->user->id, "two-factor enabled", "", "") != R_OK ||
         db_commit(r->db) != R_OK) {
@@ -588,9 +588,9 @@ static int confirm_identity(Request *r, const char *field)
              accept_totp(r->db, r->user->id, secret, code) == 1;
         sodium_memzero(secret, sizeof secret);
     } else {
-        sqlite3_stmt *st = db_prepare(r->db, "SELECT password_hash FROM users WHERE id = :id");
+        Stmt *st = db_prepare(r->db, "SELECT password_hash FROM users WHERE id = :id");
         db_bind_int(st, ":id", r->user->id);
-        if (db_step(st) == SQLITE_ROW && !db_is_null(st, 0))
+        if (db_row(st) && !db_is_null(st, 0))
             ok = auth_verify_password(db_text(st, 0), typed);
         db_done(st);
     }
@@ -614,13 +614,13 @@ Result two_factor_off_post(Request *r)
         return R_BAD_REQUEST;
     if (db_begin(r->db) != R_OK)
         return R_INTERNAL;
-    sqlite3_stmt *st = db_prepare(r->db, "DELETE FROM two_factor WHERE user_id = :id");
+    Stmt *st = db_prepare(r->db, "DELETE FROM two_factor WHERE user_id = :id");
     db_bind_int(st, ":id", r->user->id);
-    int ok = db_step(st) == SQLITE_DONE;
+    int ok = db_run(st) == R_OK;
     db_done(st);
     st = db_prepare(r->db, "DELETE FROM recovery_codes WHERE user_id = :id");
     db_bind_int(st, ":id", r->user->id);
-    ok &= db_step(st) == SQLITE_DONE;
+    ok &= db_run(st) == R_OK;
     db_done(st);
     if (!ok || audit_log(r->db, r->user->id, "two-factor disabled", "", "") != R_OK ||
         db_commit(r->db) != R_OK)
