@@ -11,7 +11,8 @@
 CC       ?= cc
 CLANG    ?= clang
 PYTHON   ?= /usr/bin/python3
-PKGS     := libmicrohttpd sqlite3 jansson libsodium libcurl cairo pangocairo xlsxwriter
+PKGS     := libmicrohttpd sqlite3 jansson libsodium libcurl cairo pangocairo xlsxwriter liboath \
+            libqrencode
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 # CI builds with -Werror; locally warnings show but do not stop you.
 ifdef CI

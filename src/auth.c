@@ -19,6 +19,7 @@
 
 #include "audit.h"
 #include "i18n.h"
+#include "twofactor.h"
 
 static unsigned char server_key[crypto_auth_KEYBYTES];
 
@@ -43,7 +44,7 @@ Result auth_init(Db *db)
     if (sodium_hex2bin(server_key, sizeof server_key, hex, strlen(hex), NULL, &len, NULL) != 0 ||
         len != sizeof server_key)
         return R_INTERNAL;
-    return R_OK;
+    return two_factor_init();
 }
 
 /* Keyed hash of purpose:value as hex: for session tokens and throttling
@@ -63,6 +64,12 @@ static void keyed_hash(const char *purpose, const char *value, char out[65])
 void auth_token_hash(const char *purpose, const char *token, char out[65])
 {
     keyed_hash(purpose, token, out);
+}
+
+void auth_derive_key(const char *purpose, unsigned char out[32])
+{
+    crypto_generichash(out, 32, (const unsigned char *)purpose, strlen(purpose), server_key,
+                       sizeof server_key);
 }
 
 void auth_csrf_token(const char *binding, char out[65])
@@ -107,7 +114,8 @@ static User *session_user(Request *r, const char *token)
     int64_t now = now_seconds();
     Stmt *st = db_prepare(
         r->db, "SELECT u.id, u.email, u.display_name, u.role, u.lang, s.created_at, s.last_seen, "
-               "(SELECT p.iso3 FROM people p WHERE p.user_id = u.id) "
+               "(SELECT p.iso3 FROM people p WHERE p.user_id = u.id), "
+               "(SELECT t.enabled_at IS NOT NULL FROM two_factor t WHERE t.user_id = u.id) "
                "FROM sessions s JOIN users u ON u.id = s.user_id "
                "WHERE s.token_hash = :hash AND u.disabled = 0");
     db_bind_text(st, ":hash", hash);
@@ -123,6 +131,7 @@ static User *session_user(Request *r, const char *token)
         created = db_int(st, 5);
         last_seen = db_int(st, 6);
         u->home_iso3 = db_is_null(st, 7) ? NULL : arena_strdup(r->arena, db_text(st, 7));
+        u->two_factor = !db_is_null(st, 8) && db_int(st, 8);
     }
     db_done(st);
     if (!u)
@@ -282,7 +291,7 @@ int auth_csrf_ok(Request *r)
 
 /* ---- throttling ---- */
 
-static int throttled(Db *db, const char *key, int limit)
+int auth_throttled(Db *db, const char *key, int limit)
 {
     Stmt *st = db_prepare(
         db, "SELECT failures FROM login_failures WHERE key = :key AND window_start > :since");
@@ -293,7 +302,7 @@ static int throttled(Db *db, const char *key, int limit)
     return over;
 }
 
-static void count_failure(Db *db, const char *key)
+void auth_count_failure(Db *db, const char *key)
 {
     int64_t now = now_seconds();
     Stmt *st = db_prepare(
@@ -307,7 +316,7 @@ static void count_failure(Db *db, const char *key)
     db_run(st);
 }
 
-static void clear_failures(Db *db, const char *key)
+void auth_clear_failures(Db *db, const char *key)
 {
     Stmt *st = db_prepare(db, "DELETE FROM login_failures WHERE key = :key");
     db_bind_text(st, ":key", key);
@@ -316,7 +325,7 @@ static void clear_failures(Db *db, const char *key)
 
 /* ---- sessions ---- */
 
-static Result start_session(Request *r, int64_t user_id)
+Result auth_start_session(Request *r, int64_t user_id)
 {
     if (r->session_token) {
         char old[65];
@@ -403,8 +412,8 @@ Result auth_login_post(Request *r)
     char account_key[65], client_key[65];
     keyed_hash("throttle-account", email, account_key);
     keyed_hash("throttle-client", r->client, client_key);
-    if (throttled(r->db, account_key, THROTTLE_ACCOUNT) ||
-        throttled(r->db, client_key, THROTTLE_CLIENT))
+    if (auth_throttled(r->db, account_key, THROTTLE_ACCOUNT) ||
+        auth_throttled(r->db, client_key, THROTTLE_CLIENT))
         return login_failed(r, email, N_("Too many failed attempts. Please wait 15 minutes."),
                             R_TOO_MANY);
 
@@ -420,16 +429,12 @@ Result auth_login_post(Request *r)
     db_done(st);
     int ok = auth_verify_password(hash && *hash ? hash : dummy_hash(), password) && hash && *hash;
     if (!ok) {
-        count_failure(r->db, account_key);
-        count_failure(r->db, client_key);
+        auth_count_failure(r->db, account_key);
+        auth_count_failure(r->db, client_key);
         return login_failed(r, email, N_("The email or password is not right."), R_BAD_REQUEST);
     }
-    clear_failures(r->db, account_key);
-    Result res = start_session(r, id);
-    if (res != R_OK)
-        return res;
-    audit_log(r->db, id, "login", "", "");
-    return http_redirect(r, safe_next(param_raw(r, "next")));
+    auth_clear_failures(r->db, account_key);
+    return two_factor_after_password(r, id, safe_next(param_raw(r, "next")));
 }
 
 Result auth_logout_post(Request *r)
@@ -510,12 +515,15 @@ Result auth_welcome_post(Request *r)
     db_bind_text(st, ":hash", hash);
     Result rc2 = db_run(st);
     db_done(st);
-    if (rc != R_OK || rc2 != R_OK || start_session(r, user_id) != R_OK)
+    if (rc != R_OK || rc2 != R_OK)
         return R_INTERNAL; /* the server rolls the transaction back */
     audit_log(r->db, user_id, "password set", "", "");
-    if (db_commit(r->db) != R_OK)
-        return R_INTERNAL;
-    return http_redirect(r, "/account");
+    /* A reset link proves the mailbox, not the second factor: an account
+     * that has one still answers it before getting a session. */
+    Result res = two_factor_after_password(r, user_id, "/account");
+    if (res != R_OK)
+        return res;
+    return db_commit(r->db);
 }
 
 static json_t *account_data(Request *r)
@@ -526,11 +534,11 @@ static json_t *account_data(Request *r)
         json_array_append_new(countries, json_string(r->user->countries[i]));
         buf_printf(&text, "%s%s", i ? " " : "", r->user->countries[i]);
     }
-    json_t *account =
-        json_build("{s:I, s:s, s:s, s:s, s:s, s:o, s:s}", "id", (json_int_t)r->user->id, "email",
-                   r->user->email, "display_name", r->user->display_name, "role",
-                   role_name(r->user->role), "lang", r->user->lang ? r->user->lang : "",
-                   "countries", countries, "countries_text", text.data ? text.data : "");
+    json_t *account = json_build(
+        "{s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:b}", "id", (json_int_t)r->user->id, "email",
+        r->user->email, "display_name", r->user->display_name, "role", role_name(r->user->role),
+        "lang", r->user->lang ? r->user->lang : "", "countries", countries, "countries_text",
+        text.data ? text.data : "", "two_factor", r->user->two_factor);
     buf_free(&text);
     return account;
 }
@@ -569,14 +577,16 @@ Result admin_users_page(Request *r)
     json_t *users = json_array();
     Stmt *st = db_prepare(
         r->db, "SELECT u.id, u.email, u.display_name, u.role, u.password_hash IS NOT NULL, "
-               "(SELECT group_concat(iso3, ' ') FROM user_countries c WHERE c.user_id = u.id) "
+               "(SELECT group_concat(iso3, ' ') FROM user_countries c WHERE c.user_id = u.id), "
+               "EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = u.id "
+               "AND t.enabled_at IS NOT NULL) "
                "FROM users u ORDER BY u.email");
     while (db_row(st))
-        json_array_append_new(users, json_build("{s:I, s:s, s:s, s:s, s:b, s:s}", "id",
-                                                (json_int_t)db_int(st, 0), "email", db_text(st, 1),
-                                                "display_name", db_text(st, 2), "role",
-                                                db_text(st, 3), "active", (int)db_int(st, 4),
-                                                "countries", db_text(st, 5)));
+        json_array_append_new(
+            users, json_build("{s:I, s:s, s:s, s:s, s:b, s:s, s:b}", "id",
+                              (json_int_t)db_int(st, 0), "email", db_text(st, 1), "display_name",
+                              db_text(st, 2), "role", db_text(st, 3), "active", (int)db_int(st, 4),
+                              "countries", db_text(st, 5), "two_factor", (int)db_int(st, 6)));
     db_done(st);
     r->page = "admin_users";
     r->title = tr(r, "Users");
@@ -776,6 +786,50 @@ static Result user_passwd(Db *db, int argc, char **argv)
     return R_OK;
 }
 
+/* For someone who lost both their phone and their recovery codes: the
+ * second factor goes, their sessions end, and an admin or coordinator
+ * enrols a new one at the next login. */
+static Result user_reset_two_factor(Db *db, int argc, char **argv)
+{
+    if (argc != 1) {
+        fprintf(stderr, "usage: ratify user reset-2fa EMAIL\n");
+        return R_BAD_REQUEST;
+    }
+    lowercase(argv[0]);
+    Stmt *st = db_prepare(db, "SELECT id FROM users WHERE email = :email");
+    db_bind_text(st, ":email", argv[0]);
+    int64_t id = db_row(st) ? db_int(st, 0) : 0;
+    db_done(st);
+    if (!id) {
+        fprintf(stderr, "ratify: no user with the email %s\n", argv[0]);
+        return R_NOT_FOUND;
+    }
+    if (db_begin(db) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(db, "DELETE FROM two_factor WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    int ok = db_run(st) == R_OK;
+    db_done(st);
+    st = db_prepare(db, "DELETE FROM recovery_codes WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    ok &= db_run(st) == R_OK;
+    db_done(st);
+    st = db_prepare(db, "DELETE FROM sessions WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    ok &= db_run(st) == R_OK;
+    db_done(st);
+    char object[32];
+    snprintf(object, sizeof object, "user %lld", (long long)id);
+    if (!ok || audit_log(db, 0, "two-factor reset", object, "by the command line") != R_OK) {
+        db_rollback(db);
+        return R_INTERNAL;
+    }
+    if (db_commit(db) != R_OK)
+        return R_INTERNAL;
+    printf("Two-factor sign-in removed for %s; their sessions ended.\n", argv[0]);
+    return R_OK;
+}
+
 static Result user_list(Db *db)
 {
     Stmt *st = db_prepare(
@@ -798,9 +852,12 @@ Result auth_user_cmd(Db *db, int argc, char **argv, const char *base_url)
         return user_passwd(db, argc - 1, argv + 1);
     if (argc == 1 && strcmp(argv[0], "list") == 0)
         return user_list(db);
+    if (argc >= 1 && strcmp(argv[0], "reset-2fa") == 0)
+        return user_reset_two_factor(db, argc - 1, argv + 1);
     fprintf(stderr, "usage: ratify user add EMAIL --role ROLE [--country ISO3]...\n"
                     "       ratify user passwd EMAIL\n"
-                    "       ratify user list\n");
+                    "       ratify user list\n"
+                    "       ratify user reset-2fa EMAIL\n");
     return R_BAD_REQUEST;
 }
 

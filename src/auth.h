@@ -47,6 +47,20 @@ int auth_csrf_ok(Request *r);
  * tokens sent by email are kept only as these hashes. */
 void auth_token_hash(const char *purpose, const char *token, char out[65]);
 
+/* 32 bytes derived from the server's secret for purpose (a key that
+ * never leaves the process, e.g. to seal TOTP secrets). */
+void auth_derive_key(const char *purpose, unsigned char out[32]);
+
+/* Opens a new session for user_id (ending the browser's current one) and
+ * sets its cookie. */
+Result auth_start_session(Request *r, int64_t user_id);
+
+/* Failed-attempt counters (login_failures), shared by the password and the
+ * second-factor steps. key is a keyed hash (auth_token_hash). */
+int auth_throttled(Db *db, const char *key, int limit);
+void auth_count_failure(Db *db, const char *key);
+void auth_clear_failures(Db *db, const char *key);
+
 /* The CSRF token for binding (a session token or a pre-session cookie),
  * as 64 hex digits in out[65]. Exposed for unit tests. */
 void auth_csrf_token(const char *binding, char out[65]);
@@ -61,7 +75,7 @@ int auth_verify_password(const char *hash, const char *password);
  * Returns R_NOT_FOUND for an unknown email. */
 Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours, char out[96]);
 
-/* `ratify user add|passwd|list ...`; argv starts after "user". Returns a
+/* `ratify user add|passwd|list|reset-2fa ...`; argv starts after "user". Returns a
  * Result for the exit code. */
 Result auth_user_cmd(Db *db, int argc, char **argv, const char *base_url);
 

@@ -2,8 +2,8 @@
  * housekeeping.c: what the server does by itself, hourly, on a connection
  * of its own: remind the authors of unanswered letters, and delete what no
  * longer serves anyone (expired sessions, used or expired login and
- * confirmation tokens, old rate-limit counters, records of reads older
- * than a year), so that a copy of the database holds as little as
+ * confirmation tokens, half-logins, old rate-limit counters, records of reads
+ * older than a year), so that a copy of the database holds as little as
  * possible.
  */
 #include "housekeeping.h"
@@ -43,6 +43,10 @@ Result housekeeping_run(Db *db, const char *url)
     db_done(st);
     st =
         db_prepare(db, "DELETE FROM confirm_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
+    db_bind_int(st, ":now", now);
+    ok &= db_run(st) == R_OK;
+    db_done(st);
+    st = db_prepare(db, "DELETE FROM pending_logins WHERE expires_at < :now");
     db_bind_int(st, ":now", now);
     ok &= db_run(st) == R_OK;
     db_done(st);

@@ -41,6 +41,7 @@ typedef struct {
     const char **countries; /* coordinator's ISO3 codes */
     const char *home_iso3;  /* the country of the user's member profile, or NULL */
     size_t country_count;
+    int two_factor; /* 1: a second factor is enrolled and confirmed */
 } User;
 
 typedef struct Request Request;

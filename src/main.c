@@ -63,6 +63,8 @@ static void usage(FILE *out)
             "  user add EMAIL --role admin|coordinator|member [--country ISO3]...\n"
             "  user passwd EMAIL   set a password (read from standard input)\n"
             "  user list           list the accounts\n"
+            "  user reset-2fa EMAIL\n"
+            "                      remove a lost second factor; it is set up again at login\n"
             "  import treaty-status FILE [--instrument SLUG] [--apply]\n"
             "                      compare a UNTC status CSV with the record; --apply writes it\n"
             "  import members FILE.csv [--map COLUMN=FIELD]... [--on-duplicate skip|update|fill]\n"

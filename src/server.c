@@ -31,6 +31,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "housekeeping.h"
+#include "twofactor.h"
 #include "db.h"
 #include "http.h"
 #include "i18n.h"
@@ -352,6 +353,9 @@ static Result dispatch(Request *r)
     if ((result = request_check_text(r)) != R_OK)
         return result;
     if ((result = auth_require(r, r->route->permission)) != R_OK)
+        return result;
+    /* An admin or coordinator without a second factor may only enrol. */
+    if ((result = two_factor_gate(r)) != R_OK || r->redirect)
         return result;
     if ((result = parse_body(r)) != R_OK || (result = request_check_text(r)) != R_OK)
         return result;

@@ -10,12 +10,16 @@ Both tests/e2e/conftest.py and tests/browser/conftest.py import the fixtures
 defined at the bottom of this file.
 """
 
+import base64
+import hashlib
+import hmac
 import itertools
 import os
 import re
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -33,6 +37,9 @@ STOP_TIMEOUT = 15
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 WELCOME_RE = re.compile(r"/welcome/([0-9a-f]{64})")
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+SECRET_RE = re.compile(r'<code class="token secret">([A-Z2-7 ]+)</code>')
+RECOVERY_RE = re.compile(r"<code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code>")
+TOTP_STEP = 30
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
 
 _counter = itertools.count(1)
@@ -62,6 +69,21 @@ def scrape_csrf(html):
     m = CSRF_RE.search(html)
     assert m, "no csrf_token field in the page:\n" + html[:2000]
     return m.group(1)
+
+
+def totp(secret, step, digits=6):
+    """RFC 6238 with SHA-1: the code of time step `step` for a base32 secret
+    (spaces allowed), computed here so the tests depend on no OTP package."""
+    key = secret.replace(" ", "").upper()
+    key = base64.b32decode(key + "=" * (-len(key) % 8))
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
+    return str(value % 10 ** digits).zfill(digits)
+
+
+def current_step():
+    return int(time.time() // TOTP_STEP)
 
 
 def session_cookie(client):
@@ -136,6 +158,11 @@ class RatifyServer:
         self.port = None
         self.init_output = ""
         self.init_welcome = None  # "/welcome/<hex>" printed by `ratify init`
+        # Second factors enrolled through enrol(): email -> base32 secret,
+        # the last time step whose code was sent, the recovery codes.
+        self.totp_secrets = {}
+        self.totp_last_step = {}
+        self.recovery_codes = {}
         self.stdout_path = self.dir / "serve.out"
         self.stderr_path = self.dir / "serve.log"
 
@@ -216,8 +243,53 @@ class RatifyServer:
             form["next"] = next_path
         r = c.post("/login", data=form)
         assert r.status_code == 303, f"login of {email} gave {r.status_code}:\n{r.text[:2000]}"
+        if r.headers["Location"] == "/login/code":
+            assert not session_cookie(c), "a session before the second factor"
+            r = c.post("/login/code", data={"code": self.next_code(email),
+                                            "csrf_token": form["csrf_token"]})
+            assert r.status_code == 303, f"code of {email} gave {r.status_code}:\n{r.text[:2000]}"
+        elif r.headers["Location"] == "/account/two-factor":
+            # Admins and coordinators enrol at their first login.
+            self.enrol(c, email)
         assert session_cookie(c), "login set no session cookie"
         return c
+
+    def next_code(self, email):
+        """A TOTP code for email's enrolled secret that the server has not
+        seen yet: the server accepts one step either side of its own and
+        never the same step twice, so this waits when the steps within
+        reach are spent (or when a step is about to end)."""
+        secret = self.totp_secrets[email]
+        margin = 2 * SLOW
+        while True:
+            now = time.time()
+            if now % TOTP_STEP > TOTP_STEP - margin:
+                time.sleep(TOTP_STEP - now % TOTP_STEP + 0.05)
+                continue
+            step = max(int(now // TOTP_STEP) - 1, self.totp_last_step.get(email, -1) + 1)
+            if step <= int(now // TOTP_STEP) + 1:
+                break
+            time.sleep((step - 1) * TOTP_STEP - now + 0.05)
+        self.totp_last_step[email] = step
+        return totp(secret, step)
+
+    def enrol(self, client, email):
+        """Turns on the second factor for the logged-in client (whose email
+        is email) as a person with an authenticator app would: reads the key
+        from the page, answers a code. Returns the recovery codes shown."""
+        r = client.get("/account/two-factor")
+        assert r.status_code == 200, f"GET /account/two-factor: {r.status_code}"
+        m = SECRET_RE.search(r.text)
+        assert m, "no secret on the enrolment page:\n" + r.text[:3000]
+        self.totp_secrets[email] = m.group(1).replace(" ", "")
+        self.totp_last_step.pop(email, None)
+        r = client.post("/account/two-factor", data={"code": self.next_code(email),
+                                                      "csrf_token": scrape_csrf(r.text)})
+        assert r.status_code == 200, f"enrolment of {email} gave {r.status_code}:\n{r.text[:2000]}"
+        codes = RECOVERY_RE.findall(r.text)
+        assert len(codes) == 10, r.text[:3000]
+        self.recovery_codes[email] = codes
+        return codes
 
     def login_user(self, user, client=None):
         return self.login(user.email, user.password, client)

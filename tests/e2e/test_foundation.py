@@ -118,8 +118,13 @@ def test_first_login_through_the_link_printed_by_init(server):
     password = "first admin password 1"
     r = c.post(link, data={"password": password, "confirm": password, "csrf_token": token})
     assert r.status_code == 303, r.text
-    assert r.headers["Location"] == "/account"
+    # An admin chooses a password, then must enrol a second factor before
+    # reaching anything else.
+    assert r.headers["Location"] == "/account/two-factor"
     assert c.cookies.get("session")
+    r = c.get("/account")
+    assert r.status_code == 303 and r.headers["Location"] == "/account/two-factor"
+    server.enrol(c, server.admin_email)
     r = c.get("/account")
     assert r.status_code == 200
     assert server.admin_email in r.text
