@@ -26,6 +26,48 @@
 
 /* ---- reference data ---- */
 
+/* Inserts every row of data/countries.csv: one transaction, all or none. */
+static Result country_seed_apply(Db *w, void *ctx)
+{
+    CsvReader *csv = ctx;
+    static const char *const columns[] = {"iso2",     "iso3",         "numeric", "name_en",
+                                          "name_es",  "name_fr",      "name_ar", "un_status",
+                                          "un_group", "organisations"};
+    int col[10];
+    for (int i = 0; i < 10; i++)
+        if ((col[i] = csv_column(csv, columns[i])) < 0) {
+            fprintf(stderr, "ratify: data/countries.csv has no column %s\n", columns[i]);
+            return R_INTERNAL;
+        }
+    int rc;
+    while ((rc = csv_next(csv)) == 1) {
+        if (csv->count < 10)
+            goto bad_row;
+        Stmt *st = db_prepare(
+            w, "INSERT INTO countries (iso2, iso3, numeric_code, name_en, name_es, name_fr, "
+               "name_ar, un_status, un_group, organisations) VALUES (:iso2, :iso3, :num, "
+               ":en, :es, :fr, :ar, :un, :grp, :orgs)");
+        db_bind_text(st, ":iso2", csv->fields[col[0]]);
+        db_bind_text(st, ":iso3", csv->fields[col[1]]);
+        db_bind_text(st, ":num", csv->fields[col[2]]);
+        db_bind_text(st, ":en", csv->fields[col[3]]);
+        db_bind_text(st, ":es", csv->fields[col[4]]);
+        db_bind_text(st, ":fr", csv->fields[col[5]]);
+        db_bind_text(st, ":ar", csv->fields[col[6]]);
+        db_bind_text(st, ":un", csv->fields[col[7]]);
+        db_bind_text(st, ":grp", csv->fields[col[8]]);
+        db_bind_text(st, ":orgs", csv->fields[col[9]]);
+        if (db_run(st) != R_OK)
+            goto bad_row;
+    }
+    if (rc == 0)
+        return R_OK;
+bad_row:
+    fprintf(stderr, "ratify: data/countries.csv:%zu: bad row%s%s\n", csv->line,
+            csv->error ? ": " : "", csv->error ? csv->error : "");
+    return R_INTERNAL;
+}
+
 Result country_seed(Db *db)
 {
     Stmt *st = db_prepare(db, "SELECT count(*) FROM countries");
@@ -38,51 +80,7 @@ Result country_seed(Db *db)
         return R_INTERNAL;
     CsvReader csv;
     csv_open(&csv, (const char *)a->data, a->len);
-    Result r = R_INTERNAL;
-    if (csv_next(&csv) != 1 || db_begin(db) != R_OK)
-        goto done;
-    static const char *const columns[] = {"iso2",     "iso3",         "numeric", "name_en",
-                                          "name_es",  "name_fr",      "name_ar", "un_status",
-                                          "un_group", "organisations"};
-    int col[10];
-    for (int i = 0; i < 10; i++)
-        if ((col[i] = csv_column(&csv, columns[i])) < 0) {
-            fprintf(stderr, "ratify: data/countries.csv has no column %s\n", columns[i]);
-            goto rollback;
-        }
-    int rc;
-    while ((rc = csv_next(&csv)) == 1) {
-        if (csv.count < 10)
-            goto bad_row;
-        st = db_prepare(
-            db, "INSERT INTO countries (iso2, iso3, numeric_code, name_en, name_es, name_fr, "
-                "name_ar, un_status, un_group, organisations) VALUES (:iso2, :iso3, :num, "
-                ":en, :es, :fr, :ar, :un, :grp, :orgs)");
-        db_bind_text(st, ":iso2", csv.fields[col[0]]);
-        db_bind_text(st, ":iso3", csv.fields[col[1]]);
-        db_bind_text(st, ":num", csv.fields[col[2]]);
-        db_bind_text(st, ":en", csv.fields[col[3]]);
-        db_bind_text(st, ":es", csv.fields[col[4]]);
-        db_bind_text(st, ":fr", csv.fields[col[5]]);
-        db_bind_text(st, ":ar", csv.fields[col[6]]);
-        db_bind_text(st, ":un", csv.fields[col[7]]);
-        db_bind_text(st, ":grp", csv.fields[col[8]]);
-        db_bind_text(st, ":orgs", csv.fields[col[9]]);
-        int ok = db_run(st) == R_OK;
-        db_done(st);
-        if (!ok)
-            goto bad_row;
-    }
-    if (rc < 0)
-        goto bad_row;
-    r = db_commit(db);
-    goto done;
-bad_row:
-    fprintf(stderr, "ratify: data/countries.csv:%zu: bad row%s%s\n", csv.line,
-            csv.error ? ": " : "", csv.error ? csv.error : "");
-rollback:
-    db_rollback(db);
-done:
+    Result r = csv_next(&csv) == 1 ? db_write(db, country_seed_apply, &csv) : R_INTERNAL;
     csv_free(&csv);
     return r;
 }
@@ -678,6 +676,16 @@ static int64_t instrument_param(Request *r)
     return id;
 }
 
+/* A treaty action to record (or correct: the same action again replaces
+ * its date, source and note). */
+typedef struct {
+    Request *r;
+    const char *iso3, *kind, *article, *date, *source, *note;
+    int64_t instrument;
+} ActionRecord;
+
+static Result action_record_apply(Db *w, void *ctx);
+
 Result country_action_post(Request *r)
 {
     const char *iso3;
@@ -702,66 +710,85 @@ Result country_action_post(Request *r)
     }
     if (bad)
         return form_failed(r, iso3, "action_form");
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO treaty_actions (instrument_id, iso3, kind, article, action_date, "
-               "source_url, note, recorded_by, recorded_at) VALUES (:instrument, :iso3, :kind, "
-               ":article, :date, :source, :note, :user, :now) "
-               "ON CONFLICT (instrument_id, iso3, kind, article) DO UPDATE SET "
-               "action_date = excluded.action_date, source_url = excluded.source_url, "
-               "note = excluded.note, recorded_by = excluded.recorded_by, "
-               "recorded_at = excluded.recorded_at");
-    db_bind_int(st, ":instrument", instrument);
-    db_bind_text(st, ":iso3", iso3);
-    db_bind_text(st, ":kind", kind_codes[kind]);
-    db_bind_text(st, ":article", article ? article : "");
-    db_bind_text(st, ":date", date);
-    db_bind_text(st, ":source", source ? source : "");
-    db_bind_text(st, ":note", note ? note : "");
-    db_bind_int(st, ":user", r->user->id);
-    db_bind_int(st, ":now", now_seconds());
-    Result rc = db_run(st);
-    db_done(st);
-    char *detail = arena_printf(r->arena, "instrument %lld %s %s %s", (long long)instrument,
-                                kind_codes[kind], article ? article : "", date);
-    if (rc != R_OK ||
-        audit_log(r->db, r->user->id, "treaty action recorded",
-                  arena_printf(r->arena, "country %s", iso3), detail) != R_OK ||
-        db_commit(r->db) != R_OK)
+    ActionRecord a = {.r = r,
+                      .iso3 = iso3,
+                      .instrument = instrument,
+                      .kind = kind_codes[kind],
+                      .article = article ? article : "",
+                      .date = date,
+                      .source = source ? source : "",
+                      .note = note ? note : ""};
+    if (db_write(r->db, action_record_apply, &a) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/countries/%s#actions", iso3));
 }
 
-/* Deletes the row of the path's {id} in the path's country with st (a
- * DELETE taking :id and :iso3), audits it and goes back to anchor. */
-static Result delete_in_country(Request *r, const char *iso3, Stmt *st, const char *action,
-                                const char *anchor)
+static Result action_record_apply(Db *w, void *ctx)
 {
+    ActionRecord *a = ctx;
+    Request *r = a->r;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO treaty_actions (instrument_id, iso3, kind, article, action_date, "
+           "source_url, note, recorded_by, recorded_at) VALUES (:instrument, :iso3, :kind, "
+           ":article, :date, :source, :note, :user, :now) "
+           "ON CONFLICT (instrument_id, iso3, kind, article) DO UPDATE SET "
+           "action_date = excluded.action_date, source_url = excluded.source_url, "
+           "note = excluded.note, recorded_by = excluded.recorded_by, "
+           "recorded_at = excluded.recorded_at");
+    db_bind_int(st, ":instrument", a->instrument);
+    db_bind_text(st, ":iso3", a->iso3);
+    db_bind_text(st, ":kind", a->kind);
+    db_bind_text(st, ":article", a->article);
+    db_bind_text(st, ":date", a->date);
+    db_bind_text(st, ":source", a->source);
+    db_bind_text(st, ":note", a->note);
+    db_bind_int(st, ":user", r->user->id);
+    db_bind_int(st, ":now", now_seconds());
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    char *detail = arena_printf(r->arena, "instrument %lld %s %s %s", (long long)a->instrument,
+                                a->kind, a->article, a->date);
+    return audit_log(w, r->user->id, "treaty action recorded",
+                     arena_printf(r->arena, "country %s", a->iso3), detail);
+}
+
+/* A treaty action or a domestic stage to delete, in the path's country. */
+typedef struct {
+    Request *r;
+    const char *iso3;
     int64_t id;
-    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK) {
-        db_done(st);
+    int stage; /* 1: domestic_stages, 0: treaty_actions */
+} CountryDelete;
+
+static Result country_delete_apply(Db *w, void *ctx)
+{
+    CountryDelete *d = ctx;
+    Stmt *st = d->stage
+                   ? db_prepare(w, "DELETE FROM domestic_stages WHERE id = :id AND iso3 = :iso3")
+                   : db_prepare(w, "DELETE FROM treaty_actions WHERE id = :id AND iso3 = :iso3");
+    db_bind_int(st, ":id", d->id);
+    db_bind_text(st, ":iso3", d->iso3);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
         return R_NOT_FOUND;
-    }
-    if (db_begin(r->db) != R_OK) {
-        db_done(st);
-        return R_INTERNAL;
-    }
-    db_bind_int(st, ":id", id);
-    db_bind_text(st, ":iso3", iso3);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK)
-        return R_INTERNAL;
-    if (db_changes(r->db) == 0) {
-        db_rollback(r->db);
+    return audit_log(w, d->r->user->id,
+                     d->stage ? "domestic stage deleted" : "treaty action deleted",
+                     arena_printf(d->r->arena, "country %s", d->iso3),
+                     arena_printf(d->r->arena, "id %lld", (long long)d->id));
+}
+
+/* Deletes the row of the path's {id} and goes back to the page's list. */
+static Result delete_in_country(Request *r, const char *iso3, int stage)
+{
+    CountryDelete d = {.r = r, .iso3 = iso3, .stage = stage};
+    if (param_int(r, "id", 1, INT64_MAX, &d.id) != R_OK)
         return R_NOT_FOUND;
-    }
-    if (audit_log(r->db, r->user->id, action, arena_printf(r->arena, "country %s", iso3),
-                  arena_printf(r->arena, "id %lld", (long long)id)) != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
-    return http_redirect(r, arena_printf(r->arena, "/countries/%s#%s", iso3, anchor));
+    Result res = db_write(r->db, country_delete_apply, &d);
+    if (res != R_OK)
+        return res;
+    return http_redirect(
+        r, arena_printf(r->arena, "/countries/%s#%s", iso3, stage ? "stages" : "actions"));
 }
 
 Result country_action_delete_post(Request *r)
@@ -770,10 +797,16 @@ Result country_action_delete_post(Request *r)
     Result res = editable_country(r, &iso3);
     if (res != R_OK)
         return res;
-    return delete_in_country(
-        r, iso3, db_prepare(r->db, "DELETE FROM treaty_actions WHERE id = :id AND iso3 = :iso3"),
-        "treaty action deleted", "actions");
+    return delete_in_country(r, iso3, 0);
 }
+
+typedef struct {
+    Request *r;
+    const char *iso3, *stage, *date, *evidence, *source, *visibility;
+    int64_t instrument;
+} StageRecord;
+
+static Result stage_record_apply(Db *w, void *ctx);
 
 Result country_stage_post(Request *r)
 {
@@ -795,31 +828,41 @@ Result country_stage_post(Request *r)
     bad |= param_enum(r, "visibility", visibility_codes, &visibility) != R_OK;
     if (bad)
         return form_failed(r, iso3, "stage_form");
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO domestic_stages (instrument_id, iso3, stage, stage_date, evidence, "
-               "source_url, visibility, recorded_by, recorded_at) VALUES (:instrument, :iso3, "
-               ":stage, :date, :evidence, :source, :visibility, :user, :now)");
-    db_bind_int(st, ":instrument", instrument);
-    db_bind_text(st, ":iso3", iso3);
-    db_bind_text(st, ":stage", stage_codes[stage]);
-    db_bind_text(st, ":date", date);
-    db_bind_text(st, ":evidence", evidence ? evidence : "");
-    db_bind_text(st, ":source", source ? source : "");
-    db_bind_text(st, ":visibility", visibility_codes[visibility]);
-    db_bind_int(st, ":user", r->user->id);
-    db_bind_int(st, ":now", now_seconds());
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK ||
-        audit_log(r->db, r->user->id, "domestic stage recorded",
-                  arena_printf(r->arena, "country %s", iso3),
-                  arena_printf(r->arena, "%s %s %s", stage_codes[stage], date,
-                               visibility_codes[visibility])) != R_OK ||
-        db_commit(r->db) != R_OK)
+    StageRecord sr = {.r = r,
+                      .iso3 = iso3,
+                      .instrument = instrument,
+                      .stage = stage_codes[stage],
+                      .date = date,
+                      .evidence = evidence ? evidence : "",
+                      .source = source ? source : "",
+                      .visibility = visibility_codes[visibility]};
+    if (db_write(r->db, stage_record_apply, &sr) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/countries/%s#stages", iso3));
+}
+
+static Result stage_record_apply(Db *w, void *ctx)
+{
+    StageRecord *sr = ctx;
+    Request *r = sr->r;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO domestic_stages (instrument_id, iso3, stage, stage_date, evidence, "
+           "source_url, visibility, recorded_by, recorded_at) VALUES (:instrument, :iso3, "
+           ":stage, :date, :evidence, :source, :visibility, :user, :now)");
+    db_bind_int(st, ":instrument", sr->instrument);
+    db_bind_text(st, ":iso3", sr->iso3);
+    db_bind_text(st, ":stage", sr->stage);
+    db_bind_text(st, ":date", sr->date);
+    db_bind_text(st, ":evidence", sr->evidence);
+    db_bind_text(st, ":source", sr->source);
+    db_bind_text(st, ":visibility", sr->visibility);
+    db_bind_int(st, ":user", r->user->id);
+    db_bind_int(st, ":now", now_seconds());
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, r->user->id, "domestic stage recorded",
+                     arena_printf(r->arena, "country %s", sr->iso3),
+                     arena_printf(r->arena, "%s %s %s", sr->stage, sr->date, sr->visibility));
 }
 
 /* A stage is seen (auth_can_see) before it may be deleted: one this user
@@ -847,9 +890,7 @@ Result country_stage_delete_post(Request *r)
         res = editable_country(r, &iso3);
     if (res != R_OK)
         return res;
-    return delete_in_country(
-        r, iso3, db_prepare(r->db, "DELETE FROM domestic_stages WHERE id = :id AND iso3 = :iso3"),
-        "domestic stage deleted", "stages");
+    return delete_in_country(r, iso3, 1);
 }
 
 /* ---- /treaties/{slug} ---- */

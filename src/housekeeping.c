@@ -23,51 +23,44 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static int running, stopping;
 static char *db_path, *base_url;
 
-Result housekeeping_run(Db *db, const char *url)
+/* Deletes what can never be used again, in one transaction. */
+static Result cleanup_apply(Db *w, void *ctx)
 {
-    int64_t now = now_seconds();
-    Result r = db_begin(db);
-    if (r != R_OK)
-        return r;
+    int64_t now = *(const int64_t *)ctx;
     /* The session limits are the ones auth.h enforces on every request:
      * rows past them can never be used again. */
     Stmt *st =
-        db_prepare(db, "DELETE FROM sessions WHERE last_seen < :idle OR created_at < :absolute");
+        db_prepare(w, "DELETE FROM sessions WHERE last_seen < :idle OR created_at < :absolute");
     db_bind_int(st, ":idle", now - 8 * 3600);
     db_bind_int(st, ":absolute", now - 7 * 24 * 3600);
     int ok = db_run(st) == R_OK;
-    db_done(st);
-    st = db_prepare(db, "DELETE FROM login_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
+    st = db_prepare(w, "DELETE FROM login_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
     db_bind_int(st, ":now", now);
     ok &= db_run(st) == R_OK;
-    db_done(st);
-    st =
-        db_prepare(db, "DELETE FROM confirm_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
+    st = db_prepare(w, "DELETE FROM confirm_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
     db_bind_int(st, ":now", now);
     ok &= db_run(st) == R_OK;
-    db_done(st);
-    st = db_prepare(db, "DELETE FROM pending_logins WHERE expires_at < :now");
+    st = db_prepare(w, "DELETE FROM pending_logins WHERE expires_at < :now");
     db_bind_int(st, ":now", now);
     ok &= db_run(st) == R_OK;
-    db_done(st);
-    st = db_prepare(db, "DELETE FROM invitations WHERE used_at IS NOT NULL OR expires_at < :now");
+    st = db_prepare(w, "DELETE FROM invitations WHERE used_at IS NOT NULL OR expires_at < :now");
     db_bind_int(st, ":now", now);
     ok &= db_run(st) == R_OK;
-    db_done(st);
-    st = db_prepare(db, "DELETE FROM rate_limits WHERE window_start < :old");
+    st = db_prepare(w, "DELETE FROM rate_limits WHERE window_start < :old");
     db_bind_int(st, ":old", now - 24 * 3600);
     ok &= db_run(st) == R_OK;
-    db_done(st);
-    st = db_prepare(db, "DELETE FROM login_failures WHERE window_start < :old");
+    st = db_prepare(w, "DELETE FROM login_failures WHERE window_start < :old");
     db_bind_int(st, ":old", now - 24 * 3600);
     ok &= db_run(st) == R_OK;
-    db_done(st);
-    ok &= audit_expire_reads(db, now) == R_OK;
-    if (!ok) {
-        db_rollback(db);
-        return R_INTERNAL;
-    }
-    if ((r = db_commit(db)) != R_OK)
+    ok &= audit_expire_reads(w, now) == R_OK;
+    return ok ? R_OK : R_INTERNAL;
+}
+
+Result housekeeping_run(Db *db, const char *url)
+{
+    int64_t now = now_seconds();
+    Result r = db_write(db, cleanup_apply, &now);
+    if (r != R_OK)
         return r;
     return letter_remind(db, url);
 }

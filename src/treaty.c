@@ -231,34 +231,36 @@ static int has_actions(Db *db, int64_t instrument)
     return found;
 }
 
+/* One shipped status file and its "as at" date. */
+typedef struct {
+    int64_t instrument;
+    const char *path, *as_of;
+} StatusFile;
+
+static Result status_file_apply(Db *w, void *ctx)
+{
+    const StatusFile *f = ctx;
+    Result r = load_status_file(w, f->instrument, f->path);
+    if (r != R_OK)
+        return r;
+    Stmt *st = db_prepare(w, "UPDATE instruments SET status_as_of = :date WHERE id = :id");
+    db_bind_text(st, ":date", f->as_of);
+    db_bind_int(st, ":id", f->instrument);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
 Result treaty_seed(Db *db)
 {
-    static const struct {
-        int64_t instrument;
-        const char *path, *as_of;
-    } files[] = {
+    static const StatusFile files[] = {
         {1, "data/icescr-status.csv", "2026-02-03"},
         {2, "data/op-icescr-status.csv", "2026-02-03"},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         if (has_actions(db, files[i].instrument))
             continue;
-        if (db_begin(db) != R_OK)
-            return R_INTERNAL;
-        Result r = load_status_file(db, files[i].instrument, files[i].path);
-        if (r == R_OK) {
-            Stmt *st = db_prepare(db, "UPDATE instruments SET status_as_of = :date WHERE id = :id");
-            db_bind_text(st, ":date", files[i].as_of);
-            db_bind_int(st, ":id", files[i].instrument);
-            r = db_run(st) == R_OK ? R_OK : R_INTERNAL;
-            db_done(st);
-        }
-        if (r != R_OK) {
-            db_rollback(db);
+        Result r = db_write(db, status_file_apply, (void *)&files[i]);
+        if (r != R_OK)
             return r;
-        }
-        if (db_commit(db) != R_OK)
-            return R_INTERNAL;
     }
     return R_OK;
 }
@@ -471,42 +473,44 @@ done:
     return r;
 }
 
-static Result write_import(Db *db, int64_t instrument, const ImportReport *rep, int64_t user_id)
+typedef struct {
+    int64_t instrument, user_id;
+    const ImportReport *rep;
+} ImportWrite;
+
+/* Writes the added and changed lines of a checked import, all or none. */
+static Result import_write_apply(Db *w, void *ctx)
 {
-    if (db_begin(db) != R_OK)
-        return R_INTERNAL;
-    for (size_t i = 0; i < rep->count; i++) {
-        const ImportLine *l = &rep->lines[i];
+    const ImportWrite *iw = ctx;
+    for (size_t i = 0; i < iw->rep->count; i++) {
+        const ImportLine *l = &iw->rep->lines[i];
         if (strcmp(l->change, "add") != 0 && strcmp(l->change, "change") != 0)
             continue;
         Stmt *st = db_prepare(
-            db, "INSERT INTO treaty_actions (instrument_id, iso3, kind, action_date, note, "
-                "recorded_by, recorded_at) VALUES (:i, :iso3, :kind, :date, 'imported', :user, "
-                ":now) ON CONFLICT (instrument_id, iso3, kind, article) DO UPDATE SET "
-                "action_date = excluded.action_date, recorded_by = excluded.recorded_by, "
-                "recorded_at = excluded.recorded_at");
-        db_bind_int(st, ":i", instrument);
+            w, "INSERT INTO treaty_actions (instrument_id, iso3, kind, action_date, note, "
+               "recorded_by, recorded_at) VALUES (:i, :iso3, :kind, :date, 'imported', :user, "
+               ":now) ON CONFLICT (instrument_id, iso3, kind, article) DO UPDATE SET "
+               "action_date = excluded.action_date, recorded_by = excluded.recorded_by, "
+               "recorded_at = excluded.recorded_at");
+        db_bind_int(st, ":i", iw->instrument);
         db_bind_text(st, ":iso3", l->iso3);
         db_bind_text(st, ":kind", l->kind);
         db_bind_text(st, ":date", l->new_date);
-        if (user_id)
-            db_bind_int(st, ":user", user_id);
+        if (iw->user_id)
+            db_bind_int(st, ":user", iw->user_id);
         else
             db_bind_null(st, ":user");
         db_bind_int(st, ":now", now_seconds());
-        Result rc = db_run(st);
-        db_done(st);
+        if (db_run(st) != R_OK)
+            return R_INTERNAL;
         char object[32], detail[96];
         snprintf(object, sizeof object, "country %s", l->iso3);
-        snprintf(detail, sizeof detail, "instrument %lld %s %s -> %s", (long long)instrument,
+        snprintf(detail, sizeof detail, "instrument %lld %s %s -> %s", (long long)iw->instrument,
                  l->kind, l->old_date[0] ? l->old_date : "none", l->new_date);
-        if (rc != R_OK ||
-            audit_log(db, user_id, "treaty action imported", object, detail) != R_OK) {
-            db_rollback(db);
+        if (audit_log(w, iw->user_id, "treaty action imported", object, detail) != R_OK)
             return R_INTERNAL;
-        }
     }
-    return db_commit(db);
+    return R_OK;
 }
 
 Result treaty_import(Db *db, int64_t instrument_id, const char *csv, size_t len, int apply,
@@ -516,7 +520,8 @@ Result treaty_import(Db *db, int64_t instrument_id, const char *csv, size_t len,
     Result r = read_import(db, instrument_id, csv, len, report);
     if (r != R_OK || !apply || report->added + report->changed == 0)
         return r;
-    return write_import(db, instrument_id, report, user_id);
+    ImportWrite iw = {.instrument = instrument_id, .user_id = user_id, .rep = report};
+    return db_write(db, import_write_apply, &iw);
 }
 
 static char *read_file(const char *path, size_t *len)
