@@ -9,6 +9,8 @@ ones through the nginx config.
 """
 
 import re
+import socket
+import time
 import uuid
 
 import pytest
@@ -101,6 +103,25 @@ def test_requests_with_bare_lf_line_ends_are_served(server):
     responses, _ = parse_responses(received)
     assert [r.status for r in responses] == [200, 200]
     assert closed
+
+
+def test_large_header_block_sent_in_pieces_is_served(server):
+    """The NUL check relies on the header block lying in one piece in
+    libmicrohttpd's read buffer, which grows in place as more arrives."""
+    head = ("GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "".join(f"X-Pad-{i}: {'v' * 200}\r\n" for i in range(30))
+            + "Connection: close\r\n\r\n").encode()
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+    try:
+        for i in range(0, len(head), 1000):
+            s.sendall(head[i:i + 1000])
+            time.sleep(0.02)
+        received = b""
+        while chunk := s.recv(65536):
+            received += chunk
+    finally:
+        s.close()
+    assert received.startswith(b"HTTP/1.1 200"), received[:300]
 
 
 def test_mixed_line_ends_are_refused(server):
