@@ -8,6 +8,9 @@ request). The probes are in framing_probes.py; test_nginx.py sends the same
 ones through the nginx config.
 """
 
+import re
+import socket
+import time
 import uuid
 
 import pytest
@@ -16,6 +19,7 @@ from framing_probes import OWS_TE_VALUES, PROBES, hidden_request, ows_request
 from ratify_server import parse_responses, raw_exchange
 
 TIMEOUT = 3.0
+STATUS_LINE = re.compile(rb"(?:^|\n)HTTP/\d\.\d \d{3} ")
 
 
 def settle(server):
@@ -30,15 +34,25 @@ def handled(log, path):
     return [line for line in log.splitlines() if f" {path} " in line]
 
 
-@pytest.mark.parametrize("probe", PROBES, ids=[p.name for p in PROBES])
+def direct(probe):
+    if probe.direct_xfail:
+        return pytest.param(probe, id=probe.name,
+                            marks=pytest.mark.xfail(reason=probe.direct_xfail, strict=True))
+    return pytest.param(probe, id=probe.name)
+
+
+@pytest.mark.parametrize("probe", [direct(p) for p in PROBES])
 def test_probe_is_refused_with_400_and_closed(server, probe):
     data, path, hidden = probe.request()
     received, closed = raw_exchange(server.port, data, timeout=TIMEOUT)
-    responses, _ = parse_responses(received)
+    responses, leftover = parse_responses(received)
     statuses = [r.status_line for r in responses]
     assert received.startswith(b"HTTP/1.1 400"), f"answered {statuses or received[:200]!r}"
     assert closed, "the connection stayed open after the 400"
     assert len(responses) == 1, f"more than one response: {statuses}"
+    # Exactly one: no second status line hidden in the body or after it.
+    assert len(STATUS_LINE.findall(received)) == 1, f"a second response inside: {received!r}"
+    assert not leftover, f"bytes after the response: {leftover[:200]!r}"
     log = settle(server)
     assert not handled(log, path), f"the probe reached a handler: {handled(log, path)}"
     assert not handled(log, hidden), f"the hidden request was served: {handled(log, hidden)}"
@@ -78,6 +92,62 @@ def test_pipelined_requests_are_answered_in_order(server):
     assert responses[0].get("Content-Type").startswith("text/html")
     assert responses[1].get("Content-Type").startswith("application/json")
     assert closed
+
+
+def test_requests_with_bare_lf_line_ends_are_served(server):
+    """The NUL check reads line ends from the request line: LF-only
+    requests (which libmicrohttpd accepts) must still be served."""
+    first = "GET / HTTP/1.1\nHost: 127.0.0.1\nAccept: */*\n\n"
+    second = "GET /api/v1/status HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n\n"
+    received, closed = raw_exchange(server.port, (first + second).encode(), timeout=TIMEOUT)
+    responses, _ = parse_responses(received)
+    assert [r.status for r in responses] == [200, 200]
+    assert closed
+
+
+def test_large_header_block_sent_in_pieces_is_served(server):
+    """The NUL check relies on the header block lying in one piece in
+    libmicrohttpd's read buffer, which grows in place as more arrives."""
+    head = ("GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "".join(f"X-Pad-{i}: {'v' * 200}\r\n" for i in range(30))
+            + "Connection: close\r\n\r\n").encode()
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT)
+    try:
+        for i in range(0, len(head), 1000):
+            s.sendall(head[i:i + 1000])
+            time.sleep(0.02)
+        received = b""
+        while chunk := s.recv(65536):
+            received += chunk
+    finally:
+        s.close()
+    assert received.startswith(b"HTTP/1.1 200"), received[:300]
+
+
+def test_mixed_line_ends_are_refused(server):
+    """A CRLF and a NUL before an LF leave the same bytes behind, so the
+    line ends must not change within a request."""
+    data = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\nAccept: */*\r\n\r\n"
+    received, closed = raw_exchange(server.port, data, timeout=TIMEOUT)
+    assert received.startswith(b"HTTP/1.1 400") and len(STATUS_LINE.findall(received)) == 1
+    assert closed
+
+
+@pytest.mark.parametrize("target", ["/api/v1/st%61tus", "/api/v1/status?q=%41%2F+b&e=",
+                                    "/api/v1/status?q=%c3%a9"])
+def test_valid_escapes_and_headers_are_served(server, target):
+    data = (f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Empty:\r\n"
+            "X-Spaces:   a b  \r\nConnection: close\r\n\r\n").encode()
+    received, closed = raw_exchange(server.port, data, timeout=TIMEOUT)
+    responses, _ = parse_responses(received)
+    assert [r.status for r in responses] == [200], received[:300]
+
+
+def test_http_1_0_without_host_is_served(server):
+    received, _ = raw_exchange(server.port, b"GET /api/v1/status HTTP/1.0\r\n\r\n",
+                               timeout=TIMEOUT)
+    assert received.startswith(b"HTTP/1.0 200") or received.startswith(b"HTTP/1.1 200"), \
+        received[:200]
 
 
 def test_request_text_inside_a_body_stays_a_body(server):

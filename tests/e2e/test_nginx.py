@@ -317,6 +317,136 @@ def test_session_cookie_is_secure_behind_tls(proxied):
     assert session_cookie(c)
 
 
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+def test_hsts_on_every_kind_of_answer(proxied):
+    """Pages, Ratify's errors, its early framing 400, static files and
+    nginx's own error pages all carry the same single HSTS header (without
+    preload: deploy/nginx.conf says why)."""
+    c = proxied.nginx.client()
+    answers = {
+        "page": c.get("/"),
+        "Ratify's 404": c.get(f"/missing-{uuid.uuid4().hex[:8]}"),
+        "static": c.get("/static/style.css"),
+        "nginx's 413": c.post("/login", data=b"x" * (MAX_BODY + 1)),
+    }
+    for name, r in answers.items():
+        assert r.raw.headers.getlist("Strict-Transport-Security") == [HSTS], name
+    raw = {
+        "Ratify's early 400": b"GET /?q=%00 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                              b"Connection: close\r\n\r\n",
+        "nginx's 400": b"GET /a b HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    }
+    for name, data in raw.items():
+        received, _ = raw_exchange(proxied.nginx.https_port, data, tls=proxied.nginx.tls(),
+                                   timeout=3)
+        responses, _ = parse_responses(received)
+        assert responses and responses[0].status == 400, (name, received[:200])
+        values = responses[0].get_all("Strict-Transport-Security")
+        assert values == [HSTS], (name, values)
+
+
+def set_cookies(r):
+    return {line.split("=", 1)[0]: line for line in r.raw.headers.getlist("Set-Cookie")}
+
+
+def assert_host_cookie(line):
+    """__Host-: Secure, no Domain, Path=/ (browsers refuse it otherwise),
+    and HttpOnly with SameSite=Lax besides."""
+    attrs = [a.strip().lower() for a in line.split(";")[1:]]
+    assert line.startswith("__Host-"), line
+    assert "secure" in attrs and "httponly" in attrs and "samesite=lax" in attrs, line
+    assert "path=/" in attrs and not any(a.startswith("domain=") for a in attrs), line
+
+
+def test_presession_cookie_is_host_prefixed_and_secure(proxied):
+    """The cookie that binds an anonymous visitor's CSRF tokens gets the
+    same protection as the session: no sibling site can plant or read it."""
+    c = proxied.nginx.client()
+    r = c.get("/login")
+    cookies = set_cookies(r)
+    assert list(cookies) == ["__Host-presession"], cookies
+    assert_host_cookie(cookies["__Host-presession"])
+    # Ratify reads only the prefixed name over TLS: an unprefixed cookie
+    # (which any subdomain could set) binds nothing.
+    token = scrape_csrf(r.text)
+    other = proxied.nginx.client()
+    other.cookies.set("presession", c.cookies.get("__Host-presession"), domain="127.0.0.1",
+                      path="/")
+    user = proxied.app.member()
+    r = other.post("/login", data={"email": user.email, "password": user.password,
+                                   "csrf_token": token})
+    assert r.status_code == 403, r.status_code
+
+
+def test_login_sets_only_host_prefixed_cookies(proxied):
+    user = proxied.app.member()
+    c = proxied.nginx.client()
+    token = c.csrf("/login")
+    r = c.post("/login", data={"email": user.email, "password": user.password,
+                               "csrf_token": token})
+    assert r.status_code == 303
+    cookies = set_cookies(r)
+    assert set(cookies) == {"__Host-session", "__Host-presession"}, cookies
+    for line in cookies.values():
+        assert_host_cookie(line)
+    assert "max-age=0" in cookies["__Host-presession"].lower(), "the presession is dropped"
+
+
+def test_session_lives_only_in_its_cookie(proxied):
+    """The session token never appears in a URL or a page, and nothing but
+    the __Host-session cookie carries a session: not the query string, not
+    an unprefixed cookie."""
+    user = proxied.app.member()
+    c = proxied.app.login(user.email, user.password, client=proxied.nginx.client(),
+                          next_path="/account")
+    session = c.cookies.get("__Host-session")
+    assert session and len(session) == 64
+    r = c.get("/account")
+    assert r.status_code == 200 and user.email in r.text
+    assert session not in r.text and session not in r.url
+    for path in (f"/account?session={session}", f"/account?__Host-session={session}",
+                 f"/account;session={session}"):
+        r = proxied.nginx.client().get(path)
+        assert r.status_code in (303, 404), (path, r.status_code)
+        assert user.email not in r.text
+    stranger = proxied.nginx.client()
+    stranger.cookies.set("session", session, domain="127.0.0.1", path="/")
+    r = stranger.get("/account")
+    assert r.status_code == 303, "an unprefixed cookie opened the session"
+
+
+def test_login_never_reuses_a_session_cookie_set_before(proxied):
+    """No session fixation: whatever session cookie the browser held before
+    logging in (one an attacker planted, or a live session of another
+    account), the login issues a new token, and the old one opens nothing."""
+    app = proxied.app
+    victim = app.member()
+    # A planted value the server never issued.
+    c = proxied.nginx.client()
+    planted = "ab" * 32
+    c.cookies.set("__Host-session", planted, domain="127.0.0.1", path="/")
+    app.login(victim.email, victim.password, client=c)
+    assert c.cookies.get("__Host-session") not in (None, planted)
+    # A live session (the attacker's own account), then the victim logs in
+    # in that same browser.
+    attacker = app.member()
+    c = app.login(attacker.email, attacker.password, client=proxied.nginx.client())
+    fixed = c.cookies.get("__Host-session")
+    token = scrape_csrf(c.get("/account").text)
+    r = c.post("/login", data={"email": victim.email, "password": victim.password,
+                               "csrf_token": token})
+    assert r.status_code == 303, r.status_code
+    fresh = c.cookies.get("__Host-session")
+    assert fresh and fresh != fixed
+    assert victim.email in c.get("/account").text
+    replay = proxied.nginx.client()
+    replay.cookies.set("__Host-session", fixed, domain="127.0.0.1", path="/")
+    r = replay.get("/account")
+    assert r.status_code == 303, "the token from before the login still opens a session"
+
+
 def test_api_through_nginx(proxied):
     r = proxied.nginx.client().get("/api/v1/me")
     assert r.status_code == 401
@@ -394,14 +524,24 @@ def test_framing_probe_is_refused_by_nginx(proxied, probe):
                                     timeout=3)
     responses, _ = parse_responses(received)
     statuses = [r.status for r in responses]
-    if probe.chunked_per_rfc and statuses == [404, 404]:
-        # Read as chunked, re-framed for Ratify: two ordinary requests.
+    if (probe.chunked_per_rfc or probe.nginx_may_normalise) and statuses == [404, 404]:
+        # Read as chunked (or the spaces skipped) and re-framed for Ratify:
+        # two ordinary requests, each answered once.
         log = proxied.app.wait_for_log(f" {hidden} ")
         assert log.count(f" {path} ") == 1 and log.count(f" {hidden} ") == 1
+        return
+    if probe.nginx_passes_on:
+        assert statuses == [400, 404], statuses
+        # Ratify's CSP, not the one of nginx's error page.
+        assert "script-src 'self'" in responses[0].get("Content-Security-Policy", "")
+        log = proxied.app.wait_for_log(f" {hidden} ")
+        assert f" {path} " not in log, "the probe reached a handler"
+        assert log.count(f" {hidden} ") == 1
         return
     assert statuses and statuses[0] in probe.nginx_statuses, \
         f"answered {[r.status_line for r in responses] or received[:200]!r}"
     assert len(responses) == 1, statuses
+    assert len(re.findall(rb"(?:^|\n)HTTP/\d\.\d \d{3} ", received)) == 1, received
     assert closed, "the connection stayed open"
     assert_security_headers(responses[0], f"{responses[0].status} from nginx")
     time.sleep(0.05)
@@ -449,3 +589,31 @@ def test_nginx_error_pages_carry_security_headers(recording):
     assert r.status_code == 413
     assert_security_headers(r.headers, "413 page from nginx")
     assert r.headers["Cache-Control"] == "no-store"
+
+
+# ---------------------------------------------------------------- without the proxy
+
+
+def test_forwarded_for_is_ignored_without_behind_proxy(tmp_path):
+    """Without --behind-proxy, X-Forwarded-For is the client's to write, so
+    Ratify must not take it as the address: a client that sends a new one
+    with every failed login is still throttled as one client."""
+    limit = re.search(r"THROTTLE_CLIENT = (\d+)", (REPO / "src" / "auth.h").read_text())
+    throttle_client = int(limit.group(1))
+    app = RatifyServer(tmp_path / "ratify")
+    app.start()
+    try:
+        c = app.client()
+        token = c.csrf("/login")
+        for i in range(throttle_client):
+            # A different account each time, so only the client's counter grows.
+            r = c.post("/login", data={"email": f"nobody{i}@example.org", "password": "wrong",
+                                       "csrf_token": token},
+                       headers={"X-Forwarded-For": f"10.0.{i // 250}.{i % 250 + 1}"})
+            assert r.status_code == 400, f"attempt {i + 1}: {r.status_code}"
+        r = c.post("/login", data={"email": "someone-else@example.org", "password": "wrong",
+                                   "csrf_token": token},
+                   headers={"X-Forwarded-For": "203.0.113.7"})
+        assert r.status_code == 429, r.status_code
+    finally:
+        app.stop_and_check()
