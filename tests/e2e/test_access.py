@@ -66,6 +66,20 @@ EXPECT = {
     "GET /account":                          (303, 200, 200, 200, 200, 200, 200),
     "POST /account":                         (401, 303, 303, 303, 303, 303, 303),
     "GET /admin/users":                      (303, 403, 403, 403, 403, 200, 403),
+    # Two-factor sign-in: everyone logged in may enrol; the empty form is
+    # refused with 400. Admins and coordinators are enrolled at their first
+    # login by the test's login, so enrolling again only takes them back to
+    # their account (303); they may not turn it off (403). Members without a
+    # second factor have nothing to turn off or renew: back to the account.
+    "GET /account/two-factor":               (303, 200, 200, 200, 200, 200, 200),
+    "POST /account/two-factor":              (401, 400, 400, 303, 303, 303, 400),
+    "POST /account/two-factor/off":          (401, 303, 303, 403, 403, 403, 303),
+    "POST /account/two-factor/recovery":     (401, 303, 303, 400, 400, 400, 303),
+    # The code step belongs to a half-login (a pending cookie): without one
+    # it sends people to the login form.
+    "GET /login/code":                       (303, 303, 303, 303, 303, 303, 303),
+    "POST /login/code":                      (303, 303, 303, 303, 303, 303, 303),
+    "GET /admin/audit":                      (303, 403, 403, 403, 403, 200, 403),
     "GET /api/v1/status":                    (200, 200, 200, 200, 200, 200, 200),
     "GET /api/v1/me":                        (401, 200, 200, 200, 200, 200, 200),
     "GET /api/v1/users":                     (401, 403, 403, 403, 403, 200, 403),
@@ -108,6 +122,7 @@ EXPECT = {
     "GET /profile":                          (303, 200, 200, 404, 404, 404, 200),
     "POST /profile":                         (401, 303, 303, 404, 404, 404, 303),
     "GET /profile/export":                   (303, 200, 200, 404, 404, 404, 200),
+    "GET /profile/views":                    (303, 200, 200, 404, 404, 404, 200),
     "POST /profile/close":                   (401, 400, 400, 404, 404, 404, 400),
     "GET /admin/members":                    (303, 403, 403, 200, 200, 200, 403),
     # An application (here, member_here's, already decided) is seen by its
