@@ -264,24 +264,23 @@ static Choices read_choices(Request *r, Stmt *st)
 
 /* The country's organisations with an active membership: the possible
  * lead and members. */
-static Choices org_choices(Request *r, const char *iso3)
+static Choices org_choices(Request *r, Db *db, const char *iso3)
 {
     Stmt *st =
-        db_prepare(r->db, "SELECT o.id, o.name, o.org_type, o.listing FROM organisations o "
-                          "WHERE o.iso3 = :iso3 AND EXISTS (SELECT 1 FROM memberships m "
-                          "WHERE m.org_id = o.id AND m.status = 'active') ORDER BY o.name, o.id");
+        db_prepare(db, "SELECT o.id, o.name, o.org_type, o.listing FROM organisations o "
+                       "WHERE o.iso3 = :iso3 AND EXISTS (SELECT 1 FROM memberships m "
+                       "WHERE m.org_id = o.id AND m.status = 'active') ORDER BY o.name, o.id");
     db_bind_text(st, ":iso3", iso3);
     return read_choices(r, st);
 }
 
 /* People whose membership in the country is active: the possible focal
  * points. */
-static Choices person_choices(Request *r, const char *iso3)
+static Choices person_choices(Request *r, Db *db, const char *iso3)
 {
-    Stmt *st =
-        db_prepare(r->db, "SELECT p.id, p.name, '', p.listing FROM people p "
-                          "WHERE EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = p.id "
-                          "AND m.iso3 = :iso3 AND m.status = 'active') ORDER BY p.name, p.id");
+    Stmt *st = db_prepare(db, "SELECT p.id, p.name, '', p.listing FROM people p "
+                              "WHERE EXISTS (SELECT 1 FROM memberships m WHERE m.person_id = p.id "
+                              "AND m.iso3 = :iso3 AND m.status = 'active') ORDER BY p.name, p.id");
     db_bind_text(st, ":iso3", iso3);
     return read_choices(r, st);
 }
@@ -488,7 +487,7 @@ Result coalition_edit_page(Request *r)
     Result res = editable(r, &iso3, &name);
     if (res != R_OK)
         return res;
-    Choices orgs = org_choices(r, iso3), people = person_choices(r, iso3);
+    Choices orgs = org_choices(r, r->db, iso3), people = person_choices(r, r->db, iso3);
     if (record_choices(r, iso3, &orgs, &people) != R_OK)
         return R_INTERNAL;
     CoalitionForm f;
@@ -497,9 +496,9 @@ Result coalition_edit_page(Request *r)
     return R_OK;
 }
 
-/* Writes f as the country's coalition, with the audit entry, in the open
- * transaction. Returns R_OK or R_INTERNAL. */
-static Result save(Request *r, const char *iso3, const CoalitionForm *f)
+/* Writes f as the country's coalition, with the audit entry, on the
+ * writer's connection w. Returns R_OK or R_INTERNAL. */
+static Result save(Db *w, Request *r, const char *iso3, const CoalitionForm *f)
 {
     char types[256] = "";
     size_t used = 0;
@@ -508,12 +507,12 @@ static Result save(Request *r, const char *iso3, const CoalitionForm *f)
             used += (size_t)snprintf(types + used, sizeof types - used, "%s%s", used ? " " : "",
                                      org_type_codes[i]);
     Stmt *st = db_prepare(
-        r->db, "INSERT INTO coalitions (iso3, lead_org_id, focal_person_id, partner_types, gaps, "
-               "updated_by, updated_at) VALUES (:iso3, :lead, :focal, :types, :gaps, :user, :now) "
-               "ON CONFLICT (iso3) DO UPDATE SET lead_org_id = excluded.lead_org_id, "
-               "focal_person_id = excluded.focal_person_id, "
-               "partner_types = excluded.partner_types, gaps = excluded.gaps, "
-               "updated_by = excluded.updated_by, updated_at = excluded.updated_at");
+        w, "INSERT INTO coalitions (iso3, lead_org_id, focal_person_id, partner_types, gaps, "
+           "updated_by, updated_at) VALUES (:iso3, :lead, :focal, :types, :gaps, :user, :now) "
+           "ON CONFLICT (iso3) DO UPDATE SET lead_org_id = excluded.lead_org_id, "
+           "focal_person_id = excluded.focal_person_id, "
+           "partner_types = excluded.partner_types, gaps = excluded.gaps, "
+           "updated_by = excluded.updated_by, updated_at = excluded.updated_at");
     db_bind_text(st, ":iso3", iso3);
     if (f->lead)
         db_bind_int(st, ":lead", f->lead);
@@ -527,30 +526,43 @@ static Result save(Request *r, const char *iso3, const CoalitionForm *f)
     db_bind_text(st, ":gaps", f->gaps);
     db_bind_int(st, ":user", r->user->id);
     db_bind_int(st, ":now", now_seconds());
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK)
+    if (db_run(st) != R_OK)
         return R_INTERNAL;
-    st = db_prepare(r->db, "DELETE FROM coalition_members WHERE iso3 = :iso3");
+    st = db_prepare(w, "DELETE FROM coalition_members WHERE iso3 = :iso3");
     db_bind_text(st, ":iso3", iso3);
-    rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK)
+    if (db_run(st) != R_OK)
         return R_INTERNAL;
     for (size_t i = 0; i < f->member_count; i++) {
-        st = db_prepare(r->db, "INSERT INTO coalition_members (iso3, org_id) VALUES (:iso3, :org)");
+        st = db_prepare(w, "INSERT INTO coalition_members (iso3, org_id) VALUES (:iso3, :org)");
         db_bind_text(st, ":iso3", iso3);
         db_bind_int(st, ":org", f->members[i]);
-        rc = db_run(st);
-        db_done(st);
-        if (rc != R_OK)
+        if (db_run(st) != R_OK)
             return R_INTERNAL;
     }
     const char *detail = arena_printf(
         r->arena, "lead org %lld, focal person %lld, member orgs %zu, types %s", (long long)f->lead,
         (long long)f->focal, f->member_count, *types ? types : "none");
-    return audit_log(r->db, r->user->id, "coalition updated",
+    return audit_log(w, r->user->id, "coalition updated",
                      arena_printf(r->arena, "country %s", iso3), detail);
+}
+
+/* The form as sent, checked against the choices read on the writer's
+ * connection, so that a membership that lapses meanwhile cannot slip in. */
+typedef struct {
+    Request *r;
+    const char *iso3;
+    Choices orgs, people;
+    CoalitionForm f;
+} CoalitionSave;
+
+static Result coalition_save_apply(Db *w, void *ctx)
+{
+    CoalitionSave *c = ctx;
+    c->orgs = org_choices(c->r, w, c->iso3);
+    c->people = person_choices(c->r, w, c->iso3);
+    if (!parse_form(c->r, &c->orgs, &c->people, &c->f))
+        return R_BAD_REQUEST;
+    return save(w, c->r, c->iso3, &c->f);
 }
 
 Result coalition_edit_post(Request *r)
@@ -559,22 +571,15 @@ Result coalition_edit_post(Request *r)
     Result res = editable(r, &iso3, &name);
     if (res != R_OK)
         return res;
-    /* The choices are read inside the write transaction, so a membership
-     * that lapses meanwhile cannot slip in. */
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Choices orgs = org_choices(r, iso3), people = person_choices(r, iso3);
-    CoalitionForm f;
-    if (!parse_form(r, &orgs, &people, &f)) {
-        db_rollback(r->db);
-        if (record_choices(r, iso3, &orgs, &people) != R_OK)
+    CoalitionSave c = {.r = r, .iso3 = iso3};
+    res = db_write(r->db, coalition_save_apply, &c);
+    if (res == R_BAD_REQUEST) {
+        if (record_choices(r, iso3, &c.orgs, &c.people) != R_OK)
             return R_INTERNAL;
-        edit_data(r, iso3, name, &orgs, &people, &f);
+        edit_data(r, iso3, name, &c.orgs, &c.people, &c.f);
         return R_BAD_REQUEST;
     }
-    if (save(r, iso3, &f) != R_OK || db_commit(r->db) != R_OK) {
-        db_rollback(r->db);
+    if (res != R_OK)
         return R_INTERNAL;
-    }
     return http_redirect(r, arena_printf(r->arena, "/countries/%s/coalition?saved=1", iso3));
 }

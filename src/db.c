@@ -520,11 +520,12 @@ static void run_batch(Job *jobs)
     }
     if (began && db_exec(w, "COMMIT") != R_OK) {
         db_rollback(w);
+        began = 0;
         for (Job *j = jobs; j; j = j->next)
             j->result = R_INTERNAL;
     }
-    if (!began || w->hook_count == 0)
-        w->hook_count = 0;
+    if (!began)
+        w->hook_count = 0; /* nothing was committed: nothing to announce */
     for (Job *j = jobs; j; j = j->next)
         writer.stats.failed_jobs += j->result != R_OK;
     writer.stats.batches++;

@@ -212,6 +212,33 @@ Result group_page(Request *r)
 
 /* ---- creating and editing (administrators) ---- */
 
+/* A working group's change: what the handler checked, for the apply
+ * functions below. */
+typedef struct {
+    Request *r;
+    int64_t group, person;
+    const char *slug, *name, *description;
+    int moderator;
+} GroupWrite;
+
+static Result group_create_apply(Db *w, void *ctx)
+{
+    GroupWrite *gw = ctx;
+    Stmt *st =
+        db_prepare(w, "INSERT INTO working_groups (slug, name, description, created_at) "
+                      "VALUES (:slug, :name, :description, :now) ON CONFLICT (slug) DO NOTHING");
+    db_bind_text(st, ":slug", gw->slug);
+    db_bind_text(st, ":name", gw->name);
+    db_bind_text(st, ":description", gw->description);
+    db_bind_int(st, ":now", now_seconds());
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_CONFLICT;
+    return audit_log(w, gw->r->user->id, "working group created",
+                     arena_printf(gw->r->arena, "group %s", gw->slug), "");
+}
+
 Result group_create_post(Request *r)
 {
     static const char *const fields[] = {"slug", "name", "description", NULL};
@@ -220,25 +247,14 @@ Result group_create_post(Request *r)
     bad |= param_text(r, "name", NAME_MIN, NAME_MAX, 0, &name) != R_OK;
     bad |= param_optional_text(r, "description", DESCRIPTION_MAX, 1, &description) != R_OK;
     if (!bad) {
-        if (db_begin(r->db) != R_OK)
-            return R_INTERNAL;
-        Stmt *st = db_prepare(
-            r->db, "INSERT INTO working_groups (slug, name, description, created_at) "
-                   "VALUES (:slug, :name, :description, :now) ON CONFLICT (slug) DO NOTHING");
-        db_bind_text(st, ":slug", slug);
-        db_bind_text(st, ":name", name);
-        db_bind_text(st, ":description", description ? description : "");
-        db_bind_int(st, ":now", now_seconds());
-        Result rc = db_run(st);
-        db_done(st);
-        if (rc != R_OK) {
-            db_rollback(r->db);
-            return R_INTERNAL;
-        }
-        if (db_changes(r->db) == 0) {
-            db_rollback(r->db);
+        GroupWrite gw = {
+            .r = r, .slug = slug, .name = name, .description = description ? description : ""};
+        Result res = db_write(r->db, group_create_apply, &gw);
+        if (res == R_CONFLICT) {
             param_error(r, "slug", N_("There is already a working group with this short name."));
             bad = 1;
+        } else if (res != R_OK) {
+            return R_INTERNAL;
         }
     }
     if (bad) {
@@ -246,11 +262,21 @@ Result group_create_post(Request *r)
         json_object_set_new(r->data, "create_form", typed_fields(r, fields));
         return R_BAD_REQUEST;
     }
-    if (audit_log(r->db, r->user->id, "working group created",
-                  arena_printf(r->arena, "group %s", slug), "") != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/groups/%s", slug));
+}
+
+static Result group_edit_apply(Db *w, void *ctx)
+{
+    GroupWrite *gw = ctx;
+    Stmt *st = db_prepare(
+        w, "UPDATE working_groups SET name = :name, description = :description WHERE id = :id");
+    db_bind_text(st, ":name", gw->name);
+    db_bind_text(st, ":description", gw->description);
+    db_bind_int(st, ":id", gw->group);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, gw->r->user->id, "working group edited",
+                     arena_printf(gw->r->arena, "group %s", gw->slug), "");
 }
 
 Result group_edit_post(Request *r)
@@ -269,19 +295,12 @@ Result group_edit_post(Request *r)
         json_object_set_new(r->data, "edit_form", typed_fields(r, fields));
         return R_BAD_REQUEST;
     }
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "UPDATE working_groups SET name = :name, description = :description WHERE id = :id");
-    db_bind_text(st, ":name", name);
-    db_bind_text(st, ":description", description ? description : "");
-    db_bind_int(st, ":id", g.id);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK ||
-        audit_log(r->db, r->user->id, "working group edited",
-                  arena_printf(r->arena, "group %s", g.slug), "") != R_OK ||
-        db_commit(r->db) != R_OK)
+    GroupWrite gw = {.r = r,
+                     .group = g.id,
+                     .slug = g.slug,
+                     .name = name,
+                     .description = description ? description : ""};
+    if (db_write(r->db, group_edit_apply, &gw) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/groups/%s", g.slug));
 }
@@ -314,68 +333,86 @@ static Result joinable(Request *r, Group *g, int64_t *person)
     return R_OK;
 }
 
-Result group_join_post(Request *r)
+/* Joining twice (a double click) or leaving twice changes nothing and
+ * logs nothing. */
+static Result group_join_apply(Db *w, void *ctx)
+{
+    GroupWrite *gw = ctx;
+    Stmt *st = db_prepare(w, "INSERT INTO working_group_members (group_id, person_id, joined_at) "
+                             "VALUES (:group, :person, :now) ON CONFLICT DO NOTHING");
+    db_bind_int(st, ":group", gw->group);
+    db_bind_int(st, ":person", gw->person);
+    db_bind_int(st, ":now", now_seconds());
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_OK;
+    return audit_log(w, gw->r->user->id, "working group joined",
+                     arena_printf(gw->r->arena, "group %s", gw->slug),
+                     arena_printf(gw->r->arena, "person %lld", (long long)gw->person));
+}
+
+static Result group_leave_apply(Db *w, void *ctx)
+{
+    GroupWrite *gw = ctx;
+    Stmt *st = db_prepare(
+        w, "DELETE FROM working_group_members WHERE group_id = :group AND person_id = :person");
+    db_bind_int(st, ":group", gw->group);
+    db_bind_int(st, ":person", gw->person);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_OK;
+    return audit_log(w, gw->r->user->id, "working group left",
+                     arena_printf(gw->r->arena, "group %s", gw->slug),
+                     arena_printf(gw->r->arena, "person %lld", (long long)gw->person));
+}
+
+/* Joins (join = 1) or leaves the group of the path. */
+static Result join_or_leave(Request *r, int join)
 {
     Group g;
-    int64_t person;
-    Result res = joinable(r, &g, &person);
+    GroupWrite gw = {.r = r};
+    Result res = joinable(r, &g, &gw.person);
     if (res != R_OK)
         return res;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st =
-        db_prepare(r->db, "INSERT INTO working_group_members (group_id, person_id, joined_at) "
-                          "VALUES (:group, :person, :now) ON CONFLICT DO NOTHING");
-    db_bind_int(st, ":group", g.id);
-    db_bind_int(st, ":person", person);
-    db_bind_int(st, ":now", now_seconds());
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK) {
-        db_rollback(r->db);
-        return R_INTERNAL;
-    }
-    /* Joining twice (a double click) changes nothing and logs nothing. */
-    if (db_changes(r->db) > 0 &&
-        audit_log(r->db, r->user->id, "working group joined",
-                  arena_printf(r->arena, "group %s", g.slug),
-                  arena_printf(r->arena, "person %lld", (long long)person)) != R_OK)
-        return R_INTERNAL;
-    if (db_commit(r->db) != R_OK)
+    gw.group = g.id;
+    gw.slug = g.slug;
+    if (db_write(r->db, join ? group_join_apply : group_leave_apply, &gw) != R_OK)
         return R_INTERNAL;
     return back(r, &g);
+}
+
+Result group_join_post(Request *r)
+{
+    return join_or_leave(r, 1);
 }
 
 Result group_leave_post(Request *r)
 {
-    Group g;
-    int64_t person;
-    Result res = joinable(r, &g, &person);
-    if (res != R_OK)
-        return res;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "DELETE FROM working_group_members WHERE group_id = :group AND person_id = :person");
-    db_bind_int(st, ":group", g.id);
-    db_bind_int(st, ":person", person);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK) {
-        db_rollback(r->db);
-        return R_INTERNAL;
-    }
-    if (db_changes(r->db) > 0 &&
-        audit_log(r->db, r->user->id, "working group left",
-                  arena_printf(r->arena, "group %s", g.slug),
-                  arena_printf(r->arena, "person %lld", (long long)person)) != R_OK)
-        return R_INTERNAL;
-    if (db_commit(r->db) != R_OK)
-        return R_INTERNAL;
-    return back(r, &g);
+    return join_or_leave(r, 0);
 }
 
 /* ---- moderators (administrators) ---- */
+
+static Result group_moderator_apply(Db *w, void *ctx)
+{
+    GroupWrite *gw = ctx;
+    Stmt *st = db_prepare(w, "UPDATE working_group_members SET is_moderator = :moderator "
+                             "WHERE group_id = :group AND person_id = :person");
+    db_bind_int(st, ":moderator", gw->moderator);
+    db_bind_int(st, ":group", gw->group);
+    db_bind_int(st, ":person", gw->person);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_NOT_FOUND;
+    return audit_log(w, gw->r->user->id,
+                     gw->moderator ? "working group moderator named"
+                                   : "working group moderator removed",
+                     arena_printf(gw->r->arena, "group %s", gw->slug),
+                     arena_printf(gw->r->arena, "person %lld", (long long)gw->person));
+}
 
 Result group_moderator_post(Request *r)
 {
@@ -384,34 +421,16 @@ Result group_moderator_post(Request *r)
     Result res = group_find(r, &g);
     if (res != R_OK)
         return res;
-    int64_t person;
-    int moderator;
-    if (param_int(r, "person_id", 1, INT64_MAX, &person) != R_OK ||
-        param_enum(r, "moderator", choices, &moderator) != R_OK)
+    GroupWrite gw = {.r = r, .group = g.id, .slug = g.slug};
+    if (param_int(r, "person_id", 1, INT64_MAX, &gw.person) != R_OK ||
+        param_enum(r, "moderator", choices, &gw.moderator) != R_OK)
         return R_BAD_REQUEST;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(r->db, "UPDATE working_group_members SET is_moderator = :moderator "
-                                 "WHERE group_id = :group AND person_id = :person");
-    db_bind_int(st, ":moderator", moderator);
-    db_bind_int(st, ":group", g.id);
-    db_bind_int(st, ":person", person);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK) {
-        db_rollback(r->db);
-        return R_INTERNAL;
-    }
-    if (db_changes(r->db) == 0) {
-        db_rollback(r->db);
+    res = db_write(r->db, group_moderator_apply, &gw);
+    if (res == R_NOT_FOUND) {
         r->message = tr(r, "This person is not a member of this working group.");
         return R_NOT_FOUND;
     }
-    if (audit_log(r->db, r->user->id,
-                  moderator ? "working group moderator named" : "working group moderator removed",
-                  arena_printf(r->arena, "group %s", g.slug),
-                  arena_printf(r->arena, "person %lld", (long long)person)) != R_OK ||
-        db_commit(r->db) != R_OK)
+    if (res != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/groups/%s#members", g.slug));
 }

@@ -447,43 +447,54 @@ static int64_t retry_delay(int64_t attempts)
     return delay < MAIL_MAX_RETRY ? delay : MAIL_MAX_RETRY;
 }
 
+/* The outcome of one attempt to send m. */
+typedef struct {
+    const DueMail *m;
+    int ok, give_up;
+    const char *err;
+    int64_t attempts;
+} Attempt;
+
+static Result attempt_record_apply(Db *w, void *ctx)
+{
+    Attempt *a = ctx;
+    int64_t now = now_seconds();
+    Stmt *st;
+    if (a->ok) {
+        /* The body goes once sent: it may hold a one-time link or a name,
+         * and nothing needs it any more. The row stays as a record. */
+        st = db_prepare(w, "UPDATE mail_queue SET sent_at = :now, body = '' WHERE id = :id");
+        db_bind_int(st, ":now", now);
+    } else {
+        st = db_prepare(w, "UPDATE mail_queue SET attempts = :attempts, last_error = :error, "
+                           "next_attempt_at = :next WHERE id = :id");
+        db_bind_int(st, ":attempts", a->attempts);
+        db_bind_text(st, ":error", a->err);
+        db_bind_int(st, ":next", now + retry_delay(a->attempts));
+    }
+    db_bind_int(st, ":id", a->m->id);
+    return db_run(st);
+}
+
 /* Writes the outcome of m's attempt in a transaction of its own. When
  * give_up is set the row gets the last attempt's number, so it is never
  * tried again. */
 static void record_result(Db *db, const DueMail *m, int ok, const char *err, int give_up)
 {
-    int64_t now = now_seconds();
-    int64_t attempts = give_up ? MAIL_MAX_ATTEMPTS : m->attempts + 1;
-    if (db_begin(db) != R_OK) {
-        log_info("mail %lld: cannot record the attempt's result", (long long)m->id);
-        return;
-    }
-    Stmt *st;
-    if (ok) {
-        /* The body goes once sent: it may hold a one-time link or a name,
-         * and nothing needs it any more. The row stays as a record. */
-        st = db_prepare(db, "UPDATE mail_queue SET sent_at = :now, body = '' WHERE id = :id");
-        db_bind_int(st, ":now", now);
-    } else {
-        st = db_prepare(db, "UPDATE mail_queue SET attempts = :attempts, last_error = :error, "
-                            "next_attempt_at = :next WHERE id = :id");
-        db_bind_int(st, ":attempts", attempts);
-        db_bind_text(st, ":error", err);
-        db_bind_int(st, ":next", now + retry_delay(attempts));
-    }
-    db_bind_int(st, ":id", m->id);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK || db_commit(db) != R_OK) {
-        db_rollback(db);
+    Attempt a = {.m = m,
+                 .ok = ok,
+                 .give_up = give_up,
+                 .err = err,
+                 .attempts = give_up ? MAIL_MAX_ATTEMPTS : m->attempts + 1};
+    if (db_write(db, attempt_record_apply, &a) != R_OK) {
         log_info("mail %lld: cannot record the attempt's result", (long long)m->id);
         return;
     }
     if (ok)
         log_info("mail %lld sent", (long long)m->id);
     else
-        log_info("mail %lld failed (attempt %lld): %s%s", (long long)m->id, (long long)attempts,
-                 err, attempts >= MAIL_MAX_ATTEMPTS ? " (given up)" : "");
+        log_info("mail %lld failed (attempt %lld): %s%s", (long long)m->id, (long long)a.attempts,
+                 err, a.attempts >= MAIL_MAX_ATTEMPTS ? " (given up)" : "");
 }
 
 /* Formats and sends m, then records the outcome. Returns 1 if sent. */
