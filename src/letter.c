@@ -125,15 +125,10 @@ static int parse_model(const char *text, char fields[5][512], const char **body)
     return -1;
 }
 
-Result letter_seed(Db *db)
+/* Writes every embedded model letter, or nothing if one is malformed. */
+static Result model_letters_seed_apply(Db *w, void *unused)
 {
-    Stmt *st = db_prepare(db, "SELECT count(*) FROM model_letters");
-    int64_t have = db_row(st) ? db_int(st, 0) : 0;
-    db_done(st);
-    if (have)
-        return R_OK;
-    if (db_begin(db) != R_OK)
-        return R_INTERNAL;
+    (void)unused;
     for (const Asset *a = assets; a->path; a++) {
         size_t n = strlen(a->path);
         if (strncmp(a->path, "data/model-letters/", 19) != 0 || n < 4 ||
@@ -143,25 +138,31 @@ Result letter_seed(Db *db)
         const char *body;
         if (parse_model((const char *)a->data, f, &body) != 0) {
             fprintf(stderr, "ratify: %s: bad model letter header\n", a->path);
-            db_rollback(db);
             return R_INTERNAL;
         }
-        st = db_prepare(db, "INSERT INTO model_letters (slug, lang, ask, title, subject, body, "
-                            "updated_at) VALUES (:slug, :lang, :ask, :title, :subject, :body, 0)");
+        Stmt *st = db_prepare(w, "INSERT INTO model_letters (slug, lang, ask, title, subject, "
+                                 "body, updated_at) VALUES (:slug, :lang, :ask, :title, :subject, "
+                                 ":body, 0)");
         db_bind_text(st, ":slug", f[0]);
         db_bind_text(st, ":ask", f[1]);
         db_bind_text(st, ":lang", f[2]);
         db_bind_text(st, ":title", f[3]);
         db_bind_text(st, ":subject", f[4]);
         db_bind_text(st, ":body", body);
-        Result rc = db_run(st);
-        db_done(st);
-        if (rc != R_OK) {
-            db_rollback(db);
+        if (db_run(st) != R_OK)
             return R_INTERNAL;
-        }
     }
-    return db_commit(db);
+    return R_OK;
+}
+
+Result letter_seed(Db *db)
+{
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM model_letters");
+    int64_t have = db_row(st) ? db_int(st, 0) : 0;
+    db_done(st);
+    if (have)
+        return R_OK;
+    return db_write(db, model_letters_seed_apply, NULL);
 }
 
 /* ---- merge fields ---- */
@@ -445,6 +446,38 @@ static int valid_date_text(const char *s)
            y >= 1945 && y <= 2100 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
 }
 
+/* What target_post writes: one target and its audit line. */
+typedef struct {
+    Request *r;
+    const char *iso3, *kind, *name, *title, *ministry, *address, *email, *language, *source,
+        *verified;
+} TargetAdd;
+
+static Result target_add_apply(Db *w, void *ctx)
+{
+    TargetAdd *t = ctx;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO targets (iso3, kind, name, title, ministry, address, email, language, "
+           "source_url, last_verified, updated_by, updated_at) VALUES (:iso3, :kind, :name, "
+           ":title, :ministry, :address, :email, :language, :source, :verified, :user, :now)");
+    db_bind_text(st, ":iso3", t->iso3);
+    db_bind_text(st, ":kind", t->kind);
+    db_bind_text(st, ":name", t->name);
+    db_bind_text(st, ":title", t->title ? t->title : "");
+    db_bind_text(st, ":ministry", t->ministry ? t->ministry : "");
+    db_bind_text(st, ":address", t->address ? t->address : "");
+    db_bind_text(st, ":email", t->email ? t->email : "");
+    db_bind_text(st, ":language", t->language ? t->language : "");
+    db_bind_text(st, ":source", t->source ? t->source : "");
+    db_bind_text(st, ":verified", t->verified ? t->verified : "");
+    db_bind_int(st, ":user", t->r->user->id);
+    db_bind_int(st, ":now", now_seconds());
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, t->r->user->id, "target added",
+                     arena_printf(t->r->arena, "country %s", t->iso3), t->kind);
+}
+
 Result target_post(Request *r)
 {
     const char *iso3;
@@ -477,32 +510,46 @@ Result target_post(Request *r)
         targets_page(r);
         return R_BAD_REQUEST;
     }
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO targets (iso3, kind, name, title, ministry, address, email, language, "
-               "source_url, last_verified, updated_by, updated_at) VALUES (:iso3, :kind, :name, "
-               ":title, :ministry, :address, :email, :language, :source, :verified, :user, :now)");
-    db_bind_text(st, ":iso3", iso3);
-    db_bind_text(st, ":kind", target_kinds[kind]);
-    db_bind_text(st, ":name", name);
-    db_bind_text(st, ":title", title ? title : "");
-    db_bind_text(st, ":ministry", ministry ? ministry : "");
-    db_bind_text(st, ":address", address ? address : "");
-    db_bind_text(st, ":email", email ? email : "");
-    db_bind_text(st, ":language", language ? language : "");
-    db_bind_text(st, ":source", source ? source : "");
-    db_bind_text(st, ":verified", verified ? verified : "");
-    db_bind_int(st, ":user", r->user->id);
-    db_bind_int(st, ":now", now_seconds());
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK ||
-        audit_log(r->db, r->user->id, "target added", arena_printf(r->arena, "country %s", iso3),
-                  target_kinds[kind]) != R_OK ||
-        db_commit(r->db) != R_OK)
+    TargetAdd t = {.r = r,
+                   .iso3 = iso3,
+                   .kind = target_kinds[kind],
+                   .name = name,
+                   .title = title,
+                   .ministry = ministry,
+                   .address = address,
+                   .email = email,
+                   .language = language,
+                   .source = source,
+                   .verified = verified};
+    if (db_write(r->db, target_add_apply, &t) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/countries/%s/targets", iso3));
+}
+
+/* What target_correction_post writes: a correction proposed for a target
+ * of this country (R_NOT_FOUND when there is no such target), and its audit
+ * line. */
+typedef struct {
+    Request *r;
+    const char *iso3, *text;
+    int64_t target;
+} TargetCorrectionAdd;
+
+static Result target_correction_add_apply(Db *w, void *ctx)
+{
+    TargetCorrectionAdd *c = ctx;
+    Stmt *st =
+        db_prepare(w, "INSERT INTO target_corrections (target_id, proposed_by, text, created_at) "
+                      "SELECT id, :user, :text, :now FROM targets WHERE id = :id AND iso3 = :iso3");
+    db_bind_int(st, ":user", c->r->user->id);
+    db_bind_text(st, ":text", c->text);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", c->target);
+    db_bind_text(st, ":iso3", c->iso3);
+    if (db_run(st) != R_OK || db_changes(w) != 1)
+        return R_NOT_FOUND;
+    return audit_log(w, c->r->user->id, "target correction proposed",
+                     arena_printf(c->r->arena, "target %lld", (long long)c->target), "");
 }
 
 Result target_correction_post(Request *r)
@@ -516,26 +563,10 @@ Result target_correction_post(Request *r)
         targets_page(r);
         return R_BAD_REQUEST;
     }
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO target_corrections (target_id, proposed_by, text, created_at) "
-               "SELECT id, :user, :text, :now FROM targets WHERE id = :id AND iso3 = :iso3");
-    db_bind_int(st, ":user", r->user->id);
-    db_bind_text(st, ":text", text);
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", id);
-    db_bind_text(st, ":iso3", iso3);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK || db_changes(r->db) != 1) {
-        db_rollback(r->db);
-        return R_NOT_FOUND;
-    }
-    if (audit_log(r->db, r->user->id, "target correction proposed",
-                  arena_printf(r->arena, "target %lld", (long long)id), "") != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
+    TargetCorrectionAdd c = {.r = r, .iso3 = iso3, .text = text, .target = id};
+    Result res = db_write(r->db, target_correction_add_apply, &c);
+    if (res != R_OK)
+        return res == R_NOT_FOUND ? R_NOT_FOUND : R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/countries/%s/targets", iso3));
 }
 
@@ -641,6 +672,44 @@ static const char *recipient_block(Request *r, int64_t target, const char *iso3)
     return block;
 }
 
+/* What letter_create_post writes: a new letter (its id comes back in id)
+ * and its audit line. */
+typedef struct {
+    Request *r;
+    const char *iso3, *lang, *ask, *sender, *recipient, *subject, *body, *visibility;
+    int64_t target, model; /* target 0: none chosen */
+    int64_t id;
+} LetterAdd;
+
+static Result letter_add_apply(Db *w, void *ctx)
+{
+    LetterAdd *l = ctx;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO letters (author_id, iso3, target_id, model_id, lang, ask, sender, "
+           "recipient, subject, body, visibility, created_at, updated_at) VALUES (:author, "
+           ":iso3, :target, :model, :lang, :ask, :sender, :recipient, :subject, :body, :vis, "
+           ":now, :now) RETURNING id");
+    db_bind_int(st, ":author", l->r->user->id);
+    db_bind_text(st, ":iso3", l->iso3);
+    if (l->target)
+        db_bind_int(st, ":target", l->target);
+    else
+        db_bind_null(st, ":target");
+    db_bind_int(st, ":model", l->model);
+    db_bind_text(st, ":lang", l->lang);
+    db_bind_text(st, ":ask", l->ask);
+    db_bind_text(st, ":sender", l->sender);
+    db_bind_text(st, ":recipient", l->recipient);
+    db_bind_text(st, ":subject", l->subject);
+    db_bind_text(st, ":body", l->body);
+    db_bind_text(st, ":vis", l->visibility);
+    db_bind_int(st, ":now", now_seconds());
+    if (db_insert(st, &l->id) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, l->r->user->id, "letter drafted",
+                     arena_printf(l->r->arena, "letter %lld", (long long)l->id), l->iso3);
+}
+
 Result letter_create_post(Request *r)
 {
     const char *iso3 = param_raw(r, "country");
@@ -683,38 +752,20 @@ Result letter_create_post(Request *r)
         r->message = err;
         return R_BAD_REQUEST;
     }
-    if (db_begin(r->db) != R_OK)
+    LetterAdd add = {.r = r,
+                     .iso3 = iso3,
+                     .lang = lang,
+                     .ask = ask,
+                     .sender = sender,
+                     .recipient = recipient_block(r, target, iso3),
+                     .subject = subject,
+                     .body = text,
+                     .visibility = letter_visibilities[vis],
+                     .target = target,
+                     .model = model};
+    if (db_write(r->db, letter_add_apply, &add) != R_OK)
         return R_INTERNAL;
-    int64_t now = now_seconds();
-    st = db_prepare(
-        r->db, "INSERT INTO letters (author_id, iso3, target_id, model_id, lang, ask, sender, "
-               "recipient, subject, body, visibility, created_at, updated_at) VALUES (:author, "
-               ":iso3, :target, :model, :lang, :ask, :sender, :recipient, :subject, :body, :vis, "
-               ":now, :now)");
-    db_bind_int(st, ":author", r->user->id);
-    db_bind_text(st, ":iso3", iso3);
-    if (target)
-        db_bind_int(st, ":target", target);
-    else
-        db_bind_null(st, ":target");
-    db_bind_int(st, ":model", model);
-    db_bind_text(st, ":lang", lang);
-    db_bind_text(st, ":ask", ask);
-    db_bind_text(st, ":sender", sender);
-    db_bind_text(st, ":recipient", recipient_block(r, target, iso3));
-    db_bind_text(st, ":subject", subject);
-    db_bind_text(st, ":body", text);
-    db_bind_text(st, ":vis", letter_visibilities[vis]);
-    db_bind_int(st, ":now", now);
-    Result rc = db_run(st);
-    db_done(st);
-    int64_t id = db_last_id(r->db);
-    if (rc != R_OK ||
-        audit_log(r->db, r->user->id, "letter drafted",
-                  arena_printf(r->arena, "letter %lld", (long long)id), iso3) != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
-    return http_redirect(r, arena_printf(r->arena, "/letters/%lld", (long long)id));
+    return http_redirect(r, arena_printf(r->arena, "/letters/%lld", (long long)add.id));
 }
 
 static json_t *responses_json(Request *r, int64_t letter, const char *iso3, int public_only)
@@ -841,6 +892,31 @@ static Result show_again(Request *r)
     return res == R_OK ? R_BAD_REQUEST : res;
 }
 
+/* What letter_edit_post writes: the letter's text and audience
+ * (R_NOT_FOUND if it is gone). */
+typedef struct {
+    int64_t id;
+    const char *sender, *recipient, *subject, *body, *visibility;
+} LetterEdit;
+
+static Result letter_edit_apply(Db *w, void *ctx)
+{
+    LetterEdit *e = ctx;
+    Stmt *st = db_prepare(
+        w, "UPDATE letters SET sender = :sender, recipient = :recipient, subject = :subject, "
+           "body = :body, visibility = :vis, updated_at = :now WHERE id = :id");
+    db_bind_text(st, ":sender", e->sender);
+    db_bind_text(st, ":recipient", e->recipient ? e->recipient : "");
+    db_bind_text(st, ":subject", e->subject);
+    db_bind_text(st, ":body", e->body);
+    db_bind_text(st, ":vis", e->visibility);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", e->id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return db_changes(w) == 1 ? R_OK : R_NOT_FOUND;
+}
+
 Result letter_edit_post(Request *r)
 {
     Letter l;
@@ -874,22 +950,15 @@ Result letter_edit_post(Request *r)
     }
     if (bad)
         return show_again(r);
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "UPDATE letters SET sender = :sender, recipient = :recipient, subject = :subject, "
-               "body = :body, visibility = :vis, updated_at = :now WHERE id = :id");
-    db_bind_text(st, ":sender", sender);
-    db_bind_text(st, ":recipient", recipient ? recipient : "");
-    db_bind_text(st, ":subject", subject);
-    db_bind_text(st, ":body", body);
-    db_bind_text(st, ":vis", visibility);
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", l.id);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK || db_commit(r->db) != R_OK)
-        return R_INTERNAL;
+    LetterEdit e = {.id = l.id,
+                    .sender = sender,
+                    .recipient = recipient,
+                    .subject = subject,
+                    .body = body,
+                    .visibility = visibility};
+    res = db_write(r->db, letter_edit_apply, &e);
+    if (res != R_OK)
+        return res == R_NOT_FOUND ? R_NOT_FOUND : R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/letters/%lld", (long long)l.id));
 }
 
@@ -926,6 +995,35 @@ Result letter_pdf_page(Request *r)
     return R_OK;
 }
 
+/* What letter_sent_post writes: when and how the letter was sent, when to
+ * remind, its audience (R_NOT_FOUND if it is gone), and the audit line. */
+typedef struct {
+    Request *r;
+    int64_t id, weeks;
+    const char *date, *via, *visibility;
+} LetterSent;
+
+static Result letter_sent_apply(Db *w, void *ctx)
+{
+    LetterSent *s = ctx;
+    Stmt *st = db_prepare(
+        w, "UPDATE letters SET status = CASE WHEN status = 'draft' OR status = 'no_response' "
+           "THEN 'sent' ELSE status END, sent_on = :date, sent_via = :via, "
+           "remind_weeks = :weeks, visibility = :vis, updated_at = :now WHERE id = :id");
+    db_bind_text(st, ":date", s->date);
+    db_bind_text(st, ":via", s->via);
+    db_bind_int(st, ":weeks", s->weeks);
+    db_bind_text(st, ":vis", s->visibility);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", s->id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) != 1)
+        return R_NOT_FOUND;
+    return audit_log(w, s->r->user->id, "letter sent",
+                     arena_printf(s->r->arena, "letter %lld", (long long)s->id), s->via);
+}
+
 Result letter_sent_post(Request *r)
 {
     Letter l;
@@ -950,25 +1048,15 @@ Result letter_sent_post(Request *r)
     }
     if (bad)
         return show_again(r);
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "UPDATE letters SET status = CASE WHEN status = 'draft' OR status = 'no_response' "
-               "THEN 'sent' ELSE status END, sent_on = :date, sent_via = :via, "
-               "remind_weeks = :weeks, visibility = :vis, updated_at = :now WHERE id = :id");
-    db_bind_text(st, ":date", date);
-    db_bind_text(st, ":via", sent_vias[via]);
-    db_bind_int(st, ":weeks", weeks);
-    db_bind_text(st, ":vis", visibility);
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", l.id);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK ||
-        audit_log(r->db, r->user->id, "letter sent",
-                  arena_printf(r->arena, "letter %lld", (long long)l.id), sent_vias[via]) != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
+    LetterSent s = {.r = r,
+                    .id = l.id,
+                    .weeks = weeks,
+                    .date = date,
+                    .via = sent_vias[via],
+                    .visibility = visibility};
+    res = db_write(r->db, letter_sent_apply, &s);
+    if (res != R_OK)
+        return res == R_NOT_FOUND ? R_NOT_FOUND : R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/letters/%lld", (long long)l.id));
 }
 
@@ -987,16 +1075,18 @@ static const char *sniff_type(const char *data, size_t len)
     return NULL;
 }
 
-/* Emails the members of the country who may see a response that was just
- * shared, except the person who shared it. */
-static Result notify_members(Request *r, const char *iso3, const char *visibility, int64_t letter)
+/* Queues, on w inside the caller's db_write, an email to the members of the
+ * country who may see a response that was just shared, except the person
+ * who shared it. */
+static Result notify_members(Db *w, Request *r, const char *iso3, const char *visibility,
+                             int64_t letter)
 {
     if (strcmp(visibility, "private") == 0 || strcmp(visibility, "steering") == 0)
         return R_OK;
     Stmt *st = db_prepare(
-        r->db, "SELECT DISTINCT p.email FROM memberships m JOIN people p ON p.id = m.person_id "
-               "WHERE m.status = 'active' AND m.iso3 = :iso3 "
-               "AND coalesce(p.user_id, 0) <> :me");
+        w, "SELECT DISTINCT p.email FROM memberships m JOIN people p ON p.id = m.person_id "
+           "WHERE m.status = 'active' AND m.iso3 = :iso3 "
+           "AND coalesce(p.user_id, 0) <> :me");
     db_bind_text(st, ":iso3", iso3);
     db_bind_int(st, ":me", r->user->id);
     Result res = R_OK;
@@ -1009,10 +1099,67 @@ static Result notify_members(Request *r, const char *iso3, const char *visibilit
     while (res == R_OK && db_row(st)) {
         char email[256];
         snprintf(email, sizeof email, "%s", db_text(st, 0));
-        res = mail_queue(r->db, email, tr(r, "A government response was shared"), body);
+        res = mail_queue(w, email, tr(r, "A government response was shared"), body);
     }
     db_done(st);
     return res;
+}
+
+/* What response_post writes: the response (with its file, if any), the
+ * letter marked as answered, the audit line, and the emails to the members
+ * who may now see it. */
+typedef struct {
+    Request *r;
+    const Letter *letter;
+    const char *received, *text, *class, *reasons, *note, *visibility;
+    const char *file_name, *file_type; /* NULL: no file */
+    const char *file_data;
+    size_t file_len;
+} ResponseAdd;
+
+static Result response_insert(Db *w, const ResponseAdd *a, int64_t *id)
+{
+    Stmt *st = db_prepare(
+        w, "INSERT INTO responses (letter_id, iso3, received_on, text, class, reasons, "
+           "reason_note, visibility, file_name, file_type, file_data, recorded_by, created_at) "
+           "VALUES (:letter, :iso3, :received, :text, :class, :reasons, :note, :vis, :fname, "
+           ":ftype, :fdata, :user, :now) RETURNING id");
+    db_bind_int(st, ":letter", a->letter->id);
+    db_bind_text(st, ":iso3", a->letter->iso3);
+    db_bind_text(st, ":received", a->received);
+    db_bind_text(st, ":text", a->text);
+    db_bind_text(st, ":class", a->class);
+    db_bind_text(st, ":reasons", a->reasons);
+    db_bind_text(st, ":note", a->note);
+    db_bind_text(st, ":vis", a->visibility);
+    db_bind_text(st, ":fname", a->file_type ? a->file_name : "");
+    db_bind_text(st, ":ftype", a->file_type ? a->file_type : "");
+    if (a->file_type)
+        db_bind_blob(st, ":fdata", a->file_data, a->file_len);
+    else
+        db_bind_null(st, ":fdata");
+    db_bind_int(st, ":user", a->r->user->id);
+    db_bind_int(st, ":now", now_seconds());
+    return db_insert(st, id) == R_OK ? R_OK : R_INTERNAL;
+}
+
+static Result response_add_apply(Db *w, void *ctx)
+{
+    ResponseAdd *a = ctx;
+    int64_t id;
+    if (response_insert(w, a, &id) != R_OK)
+        return R_INTERNAL;
+    Stmt *st = db_prepare(w, "UPDATE letters SET status = 'response_received', updated_at = :now "
+                             "WHERE id = :id");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", a->letter->id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (audit_log(w, a->r->user->id, "response recorded",
+                  arena_printf(a->r->arena, "response %lld", (long long)id),
+                  arena_printf(a->r->arena, "%s %s", a->class, a->visibility)) != R_OK)
+        return R_INTERNAL;
+    return notify_members(w, a->r, a->letter->iso3, a->visibility, a->letter->id);
 }
 
 Result response_post(Request *r)
@@ -1058,55 +1205,26 @@ Result response_post(Request *r)
     }
     if (bad)
         return show_again(r);
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO responses (letter_id, iso3, received_on, text, class, reasons, "
-               "reason_note, visibility, file_name, file_type, file_data, recorded_by, created_at) "
-               "VALUES (:letter, :iso3, :received, :text, :class, :reasons, :note, :vis, :fname, "
-               ":ftype, :fdata, :user, :now)");
-    db_bind_int(st, ":letter", l.id);
-    db_bind_text(st, ":iso3", l.iso3);
-    db_bind_text(st, ":received", received);
-    db_bind_text(st, ":text", text ? text : "");
-    db_bind_text(st, ":class", classes[class]);
-    db_bind_text(st, ":reasons", strcmp(classes[class], "refusal") == 0 ? why_text : "");
-    db_bind_text(st, ":note", note ? note : "");
-    db_bind_text(st, ":vis", response_visibilities[vis]);
+    ResponseAdd a = {.r = r,
+                     .letter = &l,
+                     .received = received,
+                     .text = text ? text : "",
+                     .class = classes[class],
+                     .reasons = strcmp(classes[class], "refusal") == 0 ? why_text : "",
+                     .note = note ? note : "",
+                     .visibility = response_visibilities[vis]};
     if (type) {
         /* The stored name is ours: the uploaded one is untrusted text. */
-        db_bind_text(st, ":fname",
-                     arena_printf(r->arena, "response-%s-%s.%s", l.iso3, received,
-                                  !strcmp(type, "application/pdf") ? "pdf"
-                                  : !strcmp(type, "image/png")     ? "png"
-                                                                   : "jpg"));
-        db_bind_text(st, ":ftype", type);
-        db_bind_blob(st, ":fdata", file->value, file->len);
-    } else {
-        db_bind_text(st, ":fname", "");
-        db_bind_text(st, ":ftype", "");
-        db_bind_null(st, ":fdata");
+        a.file_name = arena_printf(r->arena, "response-%s-%s.%s", l.iso3, received,
+                                   !strcmp(type, "application/pdf") ? "pdf"
+                                   : !strcmp(type, "image/png")     ? "png"
+                                                                    : "jpg");
+        a.file_type = type;
+        a.file_data = file->value;
+        a.file_len = file->len;
     }
-    db_bind_int(st, ":user", r->user->id);
-    db_bind_int(st, ":now", now_seconds());
-    Result rc = db_run(st);
-    db_done(st);
-    int64_t id = db_last_id(r->db);
-    st = db_prepare(r->db, "UPDATE letters SET status = 'response_received', updated_at = :now "
-                           "WHERE id = :id");
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", l.id);
-    Result rc2 = db_run(st);
-    db_done(st);
-    if (rc != R_OK || rc2 != R_OK ||
-        audit_log(r->db, r->user->id, "response recorded",
-                  arena_printf(r->arena, "response %lld", (long long)id),
-                  arena_printf(r->arena, "%s %s", classes[class], response_visibilities[vis])) !=
-            R_OK ||
-        notify_members(r, l.iso3, response_visibilities[vis], l.id) != R_OK ||
-        db_commit(r->db) != R_OK)
+    if (db_write(r->db, response_add_apply, &a) != R_OK)
         return R_INTERNAL;
-    mail_wake();
     return http_redirect(r, arena_printf(r->arena, "/letters/%lld#responses", (long long)l.id));
 }
 
@@ -1161,6 +1279,50 @@ Result response_file_page(Request *r)
 
 /* ---- help with a refusal: the first kind of assistance request ---- */
 
+/* What response_help_post writes: a request for help with the reply to a
+ * response, which must be a refusal when it is written (R_CONFLICT
+ * otherwise), and its audit line. */
+typedef struct {
+    Request *r;
+    const char *iso3, *subject, *details;
+    int64_t response;
+} AssistanceAdd;
+
+/* Whether response is a refusal, read on w so that it holds when the
+ * request is written: R_OK, R_CONFLICT, or R_INTERNAL. */
+static Result refusal_check(Db *w, int64_t response)
+{
+    Stmt *st = db_prepare(w, "SELECT 1 FROM responses WHERE id = :id AND class = 'refusal'");
+    db_bind_int(st, ":id", response);
+    int refusal = db_row(st);
+    if (db_done(st) != R_OK)
+        return R_INTERNAL;
+    return refusal ? R_OK : R_CONFLICT;
+}
+
+static Result assistance_add_apply(Db *w, void *ctx)
+{
+    AssistanceAdd *a = ctx;
+    Result res = refusal_check(w, a->response);
+    if (res != R_OK)
+        return res;
+    int64_t now = now_seconds(), id;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO assistance_requests (kind, iso3, requester_id, response_id, subject, "
+           "details, created_at, updated_at) VALUES ('refusal_reply', :iso3, :user, :response, "
+           ":subject, :details, :now, :now) RETURNING id");
+    db_bind_text(st, ":iso3", a->iso3);
+    db_bind_int(st, ":user", a->r->user->id);
+    db_bind_int(st, ":response", a->response);
+    db_bind_text(st, ":subject", a->subject);
+    db_bind_text(st, ":details", a->details);
+    db_bind_int(st, ":now", now);
+    if (db_insert(st, &id) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, a->r->user->id, "assistance requested",
+                     arena_printf(a->r->arena, "assistance %lld", (long long)id), "refusal_reply");
+}
+
 Result response_help_post(Request *r)
 {
     int64_t id, recorder, letter;
@@ -1170,34 +1332,17 @@ Result response_help_post(Request *r)
     const char *details = NULL;
     if (param_optional_text(r, "details", 5000, 1, &details) != R_OK)
         return R_BAD_REQUEST;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    int64_t now = now_seconds();
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO assistance_requests (kind, iso3, requester_id, response_id, subject, "
-               "details, created_at, updated_at) SELECT 'refusal_reply', :iso3, :user, :response, "
-               ":subject, :details, :now, :now WHERE EXISTS (SELECT 1 FROM responses "
-               "WHERE id = :response AND class = 'refusal')");
-    db_bind_text(st, ":iso3", iso3);
-    db_bind_int(st, ":user", r->user->id);
-    db_bind_int(st, ":response", id);
-    db_bind_text(st, ":subject", tr(r, "Help to reply to a government's refusal"));
-    db_bind_text(st, ":details", details ? details : "");
-    db_bind_int(st, ":now", now);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK)
-        return R_INTERNAL;
-    if (db_changes(r->db) == 0) {
-        db_rollback(r->db);
+    AssistanceAdd a = {.r = r,
+                       .iso3 = iso3,
+                       .subject = tr(r, "Help to reply to a government's refusal"),
+                       .details = details ? details : "",
+                       .response = id};
+    Result res = db_write(r->db, assistance_add_apply, &a);
+    if (res == R_CONFLICT) {
         r->message = tr(r, "Help with a reply can be asked for a refusal only.");
         return R_CONFLICT;
     }
-    int64_t request = db_last_id(r->db);
-    if (audit_log(r->db, r->user->id, "assistance requested",
-                  arena_printf(r->arena, "assistance %lld", (long long)request),
-                  "refusal_reply") != R_OK ||
-        db_commit(r->db) != R_OK)
+    if (res != R_OK)
         return R_INTERNAL;
     return http_redirect(r, "/assistance");
 }
@@ -1245,6 +1390,33 @@ Result admin_assistance_page(Request *r)
     return R_OK;
 }
 
+/* What admin_assistance_post writes: a request's status and draft reply
+ * (R_NOT_FOUND if there is no such request), and the audit line. */
+typedef struct {
+    Request *r;
+    int64_t id;
+    const char *status, *draft; /* draft NULL: keep the one saved */
+} AssistanceUpdate;
+
+static Result assistance_update_apply(Db *w, void *ctx)
+{
+    AssistanceUpdate *u = ctx;
+    /* Assigning takes the request: the admin who saves it is the assignee. */
+    Stmt *st =
+        db_prepare(w, "UPDATE assistance_requests SET status = :status, assignee_id = CASE WHEN "
+                      ":status = 'open' THEN NULL ELSE coalesce(assignee_id, :me) END, "
+                      "draft = coalesce(:draft, draft), updated_at = :now WHERE id = :id");
+    db_bind_text(st, ":status", u->status);
+    db_bind_int(st, ":me", u->r->user->id);
+    db_bind_text(st, ":draft", u->draft);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", u->id);
+    if (db_run(st) != R_OK || db_changes(w) != 1)
+        return R_NOT_FOUND;
+    return audit_log(w, u->r->user->id, "assistance updated",
+                     arena_printf(u->r->arena, "assistance %lld", (long long)u->id), u->status);
+}
+
 Result admin_assistance_post(Request *r)
 {
     int64_t id;
@@ -1259,29 +1431,10 @@ Result admin_assistance_post(Request *r)
         admin_assistance_page(r);
         return R_BAD_REQUEST;
     }
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    /* Assigning takes the request: the admin who saves it is the assignee. */
-    Stmt *st = db_prepare(
-        r->db, "UPDATE assistance_requests SET status = :status, assignee_id = CASE WHEN "
-               ":status = 'open' THEN NULL ELSE coalesce(assignee_id, :me) END, "
-               "draft = coalesce(:draft, draft), updated_at = :now WHERE id = :id");
-    db_bind_text(st, ":status", statuses[status]);
-    db_bind_int(st, ":me", r->user->id);
-    db_bind_text(st, ":draft", draft);
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", id);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK || db_changes(r->db) != 1) {
-        db_rollback(r->db);
-        return R_NOT_FOUND;
-    }
-    if (audit_log(r->db, r->user->id, "assistance updated",
-                  arena_printf(r->arena, "assistance %lld", (long long)id),
-                  statuses[status]) != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
+    AssistanceUpdate u = {.r = r, .id = id, .status = statuses[status], .draft = draft};
+    Result res = db_write(r->db, assistance_update_apply, &u);
+    if (res != R_OK)
+        return res == R_NOT_FOUND ? R_NOT_FOUND : R_INTERNAL;
     return http_redirect(r, "/admin/assistance");
 }
 
@@ -1506,6 +1659,27 @@ json_t *letter_country_summary(Request *r, const char *iso3)
 
 /* ---- reminders ---- */
 
+/* What letter_remind writes for one letter: marked as having had no
+ * response, and the reminder to its author, both only if it is still
+ * waiting for one when written. */
+typedef struct {
+    int64_t id;
+    const char *email, *subject, *body;
+} LetterReminder;
+
+static Result letter_remind_apply(Db *w, void *ctx)
+{
+    LetterReminder *m = ctx;
+    Stmt *st = db_prepare(w, "UPDATE letters SET status = 'no_response' WHERE id = :id "
+                             "AND status = 'sent'");
+    db_bind_int(st, ":id", m->id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_OK; /* answered (or reminded) since it was listed */
+    return mail_queue(w, m->email, m->subject, m->body) == R_OK ? R_OK : R_INTERNAL;
+}
+
 Result letter_remind(Db *db, const char *base_url)
 {
     /* Sent letters past their reminder with no response: the author is
@@ -1527,26 +1701,18 @@ Result letter_remind(Db *db, const char *base_url)
     db_done(st);
     for (int i = 0; i < n; i++) {
         const char *lang = i18n_supported(langs[i]) ? langs[i] : "en";
-        if (db_begin(db) != R_OK)
-            return R_INTERNAL;
         char body[1024];
         snprintf(body, sizeof body, "%s\n%s/letters/%lld\n",
                  i18n_gettext(lang, N_("The government has not answered your letter yet. You can "
                                        "record a reminder letter or a response, or ask the "
                                        "coalition for help:")),
                  base_url ? base_url : "", (long long)ids[i]);
-        st = db_prepare(db, "UPDATE letters SET status = 'no_response' WHERE id = :id "
-                            "AND status = 'sent'");
-        db_bind_int(st, ":id", ids[i]);
-        Result rc = db_run(st);
-        db_done(st);
-        if (rc != R_OK ||
-            mail_queue(db, emails[i], i18n_gettext(lang, N_("No response to your letter yet")),
-                       body) != R_OK) {
-            db_rollback(db);
-            return R_INTERNAL;
-        }
-        if (db_commit(db) != R_OK)
+        LetterReminder m = {.id = ids[i],
+                            .email = emails[i],
+                            .subject = i18n_gettext(lang, N_("No response to your letter yet")),
+                            .body = body};
+        /* One transaction per letter: a failure keeps the ones before. */
+        if (db_write(db, letter_remind_apply, &m) != R_OK)
             return R_INTERNAL;
     }
     return R_OK;
@@ -1580,6 +1746,36 @@ Result model_letters_page(Request *r)
     r->page = "admin_model_letters";
     r->title = tr(r, "Model letters");
     return R_OK;
+}
+
+/* What model_letter_post writes: the model letter, new or replacing the
+ * one of the same slug and language, and the audit line. */
+typedef struct {
+    Request *r;
+    const char *slug, *lang, *ask, *title, *subject, *body;
+} ModelLetterSave;
+
+static Result model_letter_save_apply(Db *w, void *ctx)
+{
+    ModelLetterSave *m = ctx;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO model_letters (slug, lang, ask, title, subject, body, updated_by, "
+           "updated_at) VALUES (:slug, :lang, :ask, :title, :subject, :body, :user, :now) "
+           "ON CONFLICT (slug, lang) DO UPDATE SET ask = excluded.ask, title = excluded.title, "
+           "subject = excluded.subject, body = excluded.body, "
+           "updated_by = excluded.updated_by, updated_at = excluded.updated_at");
+    db_bind_text(st, ":slug", m->slug);
+    db_bind_text(st, ":lang", m->lang);
+    db_bind_text(st, ":ask", m->ask);
+    db_bind_text(st, ":title", m->title);
+    db_bind_text(st, ":subject", m->subject);
+    db_bind_text(st, ":body", m->body);
+    db_bind_int(st, ":user", m->r->user->id);
+    db_bind_int(st, ":now", now_seconds());
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, m->r->user->id, "model letter saved",
+                     arena_printf(m->r->arena, "model %s %s", m->slug, m->lang), "");
 }
 
 /* Saves a model letter (new, or the same slug and language again). The
@@ -1624,30 +1820,40 @@ Result model_letter_post(Request *r)
         json_object_set_new(r->data, "form", typed);
         return R_BAD_REQUEST;
     }
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO model_letters (slug, lang, ask, title, subject, body, updated_by, "
-               "updated_at) VALUES (:slug, :lang, :ask, :title, :subject, :body, :user, :now) "
-               "ON CONFLICT (slug, lang) DO UPDATE SET ask = excluded.ask, title = excluded.title, "
-               "subject = excluded.subject, body = excluded.body, "
-               "updated_by = excluded.updated_by, updated_at = excluded.updated_at");
-    db_bind_text(st, ":slug", slug);
-    db_bind_text(st, ":lang", lang);
-    db_bind_text(st, ":ask", ask);
-    db_bind_text(st, ":title", title);
-    db_bind_text(st, ":subject", subject);
-    db_bind_text(st, ":body", body);
-    db_bind_int(st, ":user", r->user->id);
-    db_bind_int(st, ":now", now_seconds());
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK ||
-        audit_log(r->db, r->user->id, "model letter saved",
-                  arena_printf(r->arena, "model %s %s", slug, lang), "") != R_OK ||
-        db_commit(r->db) != R_OK)
+    ModelLetterSave m = {.r = r,
+                         .slug = slug,
+                         .lang = lang,
+                         .ask = ask,
+                         .title = title,
+                         .subject = subject,
+                         .body = body};
+    if (db_write(r->db, model_letter_save_apply, &m) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, "/admin/model-letters");
+}
+
+/* What target_correction_close_post writes: the outcome of an open
+ * correction to a target of this country (R_NOT_FOUND if there is none),
+ * and the audit line. */
+typedef struct {
+    Request *r;
+    const char *iso3, *outcome;
+    int64_t id;
+} TargetCorrectionClose;
+
+static Result target_correction_close_apply(Db *w, void *ctx)
+{
+    TargetCorrectionClose *c = ctx;
+    Stmt *st = db_prepare(
+        w, "UPDATE target_corrections SET status = :status WHERE id = :id AND status = 'open' "
+           "AND target_id IN (SELECT id FROM targets WHERE iso3 = :iso3)");
+    db_bind_text(st, ":status", c->outcome);
+    db_bind_int(st, ":id", c->id);
+    db_bind_text(st, ":iso3", c->iso3);
+    if (db_run(st) != R_OK || db_changes(w) != 1)
+        return R_NOT_FOUND;
+    return audit_log(w, c->r->user->id, "target correction closed",
+                     arena_printf(c->r->arena, "correction %lld", (long long)c->id), c->outcome);
 }
 
 /* Closes a proposed correction (applied or rejected); the coordinator
@@ -1664,26 +1870,31 @@ Result target_correction_close_post(Request *r)
     int outcome = 0;
     if (param_enum(r, "status", outcomes, &outcome) != R_OK)
         return R_BAD_REQUEST;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "UPDATE target_corrections SET status = :status WHERE id = :id AND status = 'open' "
-               "AND target_id IN (SELECT id FROM targets WHERE iso3 = :iso3)");
-    db_bind_text(st, ":status", outcomes[outcome]);
-    db_bind_int(st, ":id", id);
-    db_bind_text(st, ":iso3", iso3);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK || db_changes(r->db) != 1) {
-        db_rollback(r->db);
-        return R_NOT_FOUND;
-    }
-    if (audit_log(r->db, r->user->id, "target correction closed",
-                  arena_printf(r->arena, "correction %lld", (long long)id),
-                  outcomes[outcome]) != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
+    TargetCorrectionClose c = {.r = r, .iso3 = iso3, .outcome = outcomes[outcome], .id = id};
+    Result res = db_write(r->db, target_correction_close_apply, &c);
+    if (res != R_OK)
+        return res == R_NOT_FOUND ? R_NOT_FOUND : R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/countries/%s/targets", iso3));
+}
+
+/* What target_delete_post writes: a target of this country gone
+ * (R_NOT_FOUND if there is none), and the audit line. */
+typedef struct {
+    Request *r;
+    const char *iso3;
+    int64_t id;
+} TargetDelete;
+
+static Result target_delete_apply(Db *w, void *ctx)
+{
+    TargetDelete *d = ctx;
+    Stmt *st = db_prepare(w, "DELETE FROM targets WHERE id = :id AND iso3 = :iso3");
+    db_bind_int(st, ":id", d->id);
+    db_bind_text(st, ":iso3", d->iso3);
+    if (db_run(st) != R_OK || db_changes(w) != 1)
+        return R_NOT_FOUND;
+    return audit_log(w, d->r->user->id, "target deleted",
+                     arena_printf(d->r->arena, "target %lld", (long long)d->id), d->iso3);
 }
 
 Result target_delete_post(Request *r)
@@ -1694,20 +1905,9 @@ Result target_delete_post(Request *r)
         return R_NOT_FOUND;
     if (!auth_covers_country(r->user, iso3))
         return R_FORBIDDEN;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(r->db, "DELETE FROM targets WHERE id = :id AND iso3 = :iso3");
-    db_bind_int(st, ":id", id);
-    db_bind_text(st, ":iso3", iso3);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK || db_changes(r->db) != 1) {
-        db_rollback(r->db);
-        return R_NOT_FOUND;
-    }
-    if (audit_log(r->db, r->user->id, "target deleted",
-                  arena_printf(r->arena, "target %lld", (long long)id), iso3) != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
+    TargetDelete d = {.r = r, .iso3 = iso3, .id = id};
+    Result res = db_write(r->db, target_delete_apply, &d);
+    if (res != R_OK)
+        return res == R_NOT_FOUND ? R_NOT_FOUND : R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/countries/%s/targets", iso3));
 }

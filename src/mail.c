@@ -76,6 +76,8 @@ Result mail_queue(Db *db, const char *to, const char *subject, const char *body)
     db_bind_int(st, ":now", now_seconds());
     Result rc = db_run(st);
     db_done(st);
+    if (rc == R_OK)
+        db_after_commit(db, mail_wake);
     return rc == R_OK ? R_OK : R_INTERNAL;
 }
 

@@ -24,7 +24,8 @@ typedef struct {
  * CR or LF (so no header can be injected) or longer than 1000 bytes, and a
  * subject or body that is not valid UTF-8 text (utf8_valid_text) or a body
  * over 1 MiB. Returns R_INTERNAL if the insert fails. Call inside the
- * caller's transaction, then mail_wake() after committing. */
+ * caller's db_write, on its connection: the sender is woken once that
+ * commits (db_after_commit), so the caller need not call mail_wake(). */
 Result mail_queue(Db *db, const char *to, const char *subject, const char *body);
 
 /* Sends every due message once, in id order, one SMTP transaction each

@@ -131,6 +131,29 @@ def test_angola_letter_refusal_and_who_sees_it(site, smtp, tmp_path):
     assert "1 letters sent" in public or "1 letter" in public
 
 
+def test_help_is_asked_for_a_refusal_only(site, smtp):
+    _, writer = member_of(site, "AGO")
+    path = write_ratify_letter(writer)
+    token = scrape_csrf(writer.get(path).text)
+    r = writer.post(path + "/responses",
+                    data={"csrf_token": token, "received_on": "2026-11-15",
+                          "class": "positive", "visibility": "country",
+                          "text": "The Government will consider ratification."})
+    assert r.status_code == 303, r.text
+    # The page offers no help for it; a crafted request is refused.
+    assert "/help" not in writer.get(path).text
+    with sqlite3.connect(site.db) as db:
+        (rid,) = db.execute("SELECT id FROM responses").fetchone()
+    r = writer.post(f"/responses/{rid}/help", data={"csrf_token": token, "details": "Please"})
+    assert r.status_code == 409
+    assert "Help with a reply can be asked for a refusal only." in r.text
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT count(*) FROM assistance_requests").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'assistance requested'"
+                          ).fetchone() == (0,)
+        assert db.execute("SELECT status FROM letters").fetchone() == ("response_received",)
+
+
 def test_html_upload_is_refused_and_nothing_written(site, smtp):
     _, writer = member_of(site, "AGO")
     path = write_ratify_letter(writer)
