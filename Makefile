@@ -169,8 +169,13 @@ serve: deps
 	./build/ratify serve --db ratify.db $(SERVE_ARGS)
 
 bench: deps
-	$(MAKE) build/ratify
+	$(MAKE) build/ratify build/fsync_delay.so
 	$(PYTHON) bench/run.py
+
+# bench/fsync_delay.c: fsync made 1 ms slower, for the write benchmark.
+build/fsync_delay.so: bench/fsync_delay.c
+	@mkdir -p build
+	$(CC) -O2 -shared -fPIC -o $@ $< -ldl
 
 clean:
 	rm -rf build
