@@ -6,9 +6,6 @@
 
 #include "db.h"
 
-/* The instruments seeded by schema/002_countries.sql. */
-enum { INSTRUMENT_COVENANT = 1, INSTRUMENT_PROTOCOL = 2 };
-
 /* Loads data/countries.csv into an empty countries table. Returns R_OK or
  * R_INTERNAL with the line of a bad row on stderr. */
 Result country_seed(Db *db);

@@ -22,7 +22,6 @@
 #include "assets.h"
 #include "audit.h"
 #include "auth.h"
-#include "country.h"
 #include "http.h"
 #include "i18n.h"
 #include "letter.h"

@@ -10,6 +10,9 @@
 #include "db.h"
 #include "http.h"
 
+/* The instruments seeded by schema/002_countries.sql. */
+enum { INSTRUMENT_COVENANT = 1, INSTRUMENT_PROTOCOL = 2 };
+
 typedef enum { STATUS_NONE = 0, STATUS_SIGNATORY, STATUS_PARTY } TreatyStatus;
 
 /* What the coalition asks a government, in order of the path to the
