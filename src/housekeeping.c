@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include "audit.h"
-#include "letter.h"
 
 enum { HOUSEKEEPING_PERIOD = 3600 };
 
@@ -22,6 +21,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static int running, stopping;
 static char *db_path, *base_url;
+static const HourlyJob *hourly_jobs;
 
 /* Deletes what can never be used again, in one transaction. */
 static Result cleanup_apply(Db *w, void *ctx)
@@ -56,13 +56,14 @@ static Result cleanup_apply(Db *w, void *ctx)
     return ok ? R_OK : R_INTERNAL;
 }
 
-Result housekeeping_run(Db *db, const char *url)
+Result housekeeping_run(Db *db, const char *url, const HourlyJob *jobs)
 {
     int64_t now = now_seconds();
     Result r = db_write(db, cleanup_apply, &now);
-    if (r != R_OK)
-        return r;
-    return letter_remind(db, url);
+    for (const HourlyJob *job = jobs; job && *job; job++)
+        if ((*job)(db, url) != R_OK)
+            r = R_INTERNAL;
+    return r;
 }
 
 static void *loop(void *unused)
@@ -72,7 +73,7 @@ static void *loop(void *unused)
     pthread_mutex_lock(&lock);
     while (!stopping) {
         pthread_mutex_unlock(&lock);
-        if (db && housekeeping_run(db, base_url) != R_OK)
+        if (db && housekeeping_run(db, base_url, hourly_jobs) != R_OK)
             log_info("housekeeping: a pass failed; the next one retries");
         pthread_mutex_lock(&lock);
         struct timespec until;
@@ -86,8 +87,9 @@ static void *loop(void *unused)
     return NULL;
 }
 
-int housekeeping_start(const char *path, const char *url)
+int housekeeping_start(const char *path, const char *url, const HourlyJob *jobs)
 {
+    hourly_jobs = jobs;
     if (running)
         return -1;
     db_path = xstrdup(path);

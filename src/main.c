@@ -184,8 +184,14 @@ static Result open_db(const Options *o, Db **db)
     return R_OK;
 }
 
-static Result init_cmd(const Options *o)
+/* What the server runs every hour besides its own cleaning (housekeeping.c),
+ * and what `ratify housekeeping` runs once. */
+static const HourlyJob hourly_jobs[] = {letter_remind, NULL};
+
+static Result init_cmd(Options *o, int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     Db *db;
     Result r = open_db(o, &db);
     if (r != R_OK)
@@ -196,8 +202,10 @@ static Result init_cmd(const Options *o)
     return r;
 }
 
-static Result serve_cmd(Options *o)
+static Result serve_cmd(Options *o, int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     Db *db;
     Result r = open_db(o, &db);
     if (r != R_OK)
@@ -208,6 +216,7 @@ static Result serve_cmd(Options *o)
         return r;
     o->server.db_path = o->db_path;
     o->server.public_url = o->public_url;
+    o->server.jobs = hourly_jobs;
     return server_run(&o->server) == 0 ? R_OK : R_INTERNAL;
 }
 
@@ -287,7 +296,7 @@ static Result write_encrypted_backup(Db *db, const char *out, const BackupSecret
 static const char BACKUP_USAGE[] =
     "ratify backup FILE [--db FILE] [--encrypt --key-file KEY | --passphrase-file FILE]";
 
-static Result backup_cmd(const Options *o, int argc, char **argv)
+static Result backup_cmd(Options *o, int argc, char **argv)
 {
     BackupArgs a;
     BackupSecret s;
@@ -326,8 +335,9 @@ static Result backup_cmd(const Options *o, int argc, char **argv)
     return r;
 }
 
-static Result backup_key_cmd(int argc, char **argv)
+static Result backup_key_cmd(Options *o, int argc, char **argv)
 {
+    (void)o;
     if (argc != 1 || argv[0][0] == '-') {
         fprintf(stderr, "usage: ratify backup-key FILE\n");
         return R_BAD_REQUEST;
@@ -397,7 +407,7 @@ static Result put_database_in_place(const unsigned char *image, size_t len, cons
 static const char RESTORE_USAGE[] =
     "ratify restore BACKUP [--db FILE] [--key-file KEY | --passphrase-file FILE] [--force]";
 
-static Result restore_cmd(const Options *o, int argc, char **argv)
+static Result restore_cmd(Options *o, int argc, char **argv)
 {
     BackupArgs a;
     if (parse_backup_args(argc, argv, &a, RESTORE_USAGE) != R_OK)
@@ -439,8 +449,10 @@ static Result restore_cmd(const Options *o, int argc, char **argv)
     return r;
 }
 
-static Result check_cmd(const Options *o)
+static Result check_cmd(Options *o, int argc, char **argv)
 {
+    (void)argc;
+    (void)argv;
     Db *db = db_open_existing(o->db_path);
     if (!db)
         return R_NOT_FOUND;
@@ -452,7 +464,7 @@ static Result check_cmd(const Options *o)
     return r;
 }
 
-static Result user_cmd(const Options *o, int argc, char **argv)
+static Result user_cmd(Options *o, int argc, char **argv)
 {
     Db *db;
     Result r = open_db(o, &db);
@@ -463,7 +475,7 @@ static Result user_cmd(const Options *o, int argc, char **argv)
     return r;
 }
 
-static Result import_cmd(const Options *o, int argc, char **argv)
+static Result import_cmd(Options *o, int argc, char **argv)
 {
     int members = argc >= 1 && strcmp(argv[0], "members") == 0;
     if (argc < 1 || (strcmp(argv[0], "treaty-status") != 0 && !members)) {
@@ -481,7 +493,7 @@ static Result import_cmd(const Options *o, int argc, char **argv)
     return r;
 }
 
-static Result export_cmd(const Options *o, int argc, char **argv)
+static Result export_cmd(Options *o, int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "members") != 0) {
         fprintf(stderr, "usage: ratify export members [--format csv|xlsx] [--out FILE]\n");
@@ -495,6 +507,75 @@ static Result export_cmd(const Options *o, int argc, char **argv)
     db_close(db);
     return r;
 }
+
+static Result version_cmd(Options *o, int argc, char **argv)
+{
+    (void)o;
+    (void)argc;
+    (void)argv;
+    printf("ratify %s (%s, libsodium %s)\n", RATIFY_VERSION, db_engine_version(),
+           sodium_version_string());
+    return R_OK;
+}
+
+static Result help_cmd(Options *o, int argc, char **argv)
+{
+    (void)o;
+    if (argc == 1 && !strcmp(argv[0], "routes"))
+        router_print(stdout);
+    else
+        usage(stdout);
+    return R_OK;
+}
+
+static Result housekeeping_cmd(Options *o, int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    Db *db;
+    Result r = open_db(o, &db);
+    if (r == R_OK)
+        r = housekeeping_run(db, base_url(o), hourly_jobs);
+    db_close(db);
+    return r;
+}
+
+static Result token_cmd(Options *o, int argc, char **argv)
+{
+    Db *db;
+    Result r = open_db(o, &db);
+    if (r == R_OK)
+        r = api_token_cmd(db, argc, argv);
+    db_close(db);
+    return r;
+}
+
+/* Every command: its name, whether it takes arguments after the shared
+ * options, and the function that runs it. */
+typedef struct {
+    const char *name;
+    int takes_arguments;
+    Result (*run)(Options *o, int argc, char **argv);
+} Command;
+
+static const Command commands[] = {
+    {"serve", 0, serve_cmd},
+    {"init", 0, init_cmd},
+    {"user", 1, user_cmd},
+    {"housekeeping", 0, housekeeping_cmd},
+    {"token", 1, token_cmd},
+    {"import", 1, import_cmd},
+    {"export", 1, export_cmd},
+    {"backup", 1, backup_cmd},
+    {"backup-key", 1, backup_key_cmd},
+    {"restore", 1, restore_cmd},
+    {"check", 0, check_cmd},
+    {"version", 0, version_cmd},
+    {"help", 1, help_cmd},
+    {"--help", 1, help_cmd},
+    {"-h", 1, help_cmd},
+    {NULL, 0, NULL},
+};
 
 static Result run(int argc, char **argv)
 {
@@ -519,52 +600,9 @@ static Result run(int argc, char **argv)
     argv += 2;
     if (parse_options(&argc, argv, &o) != R_OK)
         return R_BAD_REQUEST;
-    if (!strcmp(cmd, "version") && argc == 0) {
-        printf("ratify %s (%s, libsodium %s)\n", RATIFY_VERSION, db_engine_version(),
-               sodium_version_string());
-        return R_OK;
-    }
-    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-        if (argc == 1 && !strcmp(argv[0], "routes"))
-            router_print(stdout);
-        else
-            usage(stdout);
-        return R_OK;
-    }
-    if (!strcmp(cmd, "serve") && argc == 0)
-        return serve_cmd(&o);
-    if (!strcmp(cmd, "init") && argc == 0)
-        return init_cmd(&o);
-    if (!strcmp(cmd, "user"))
-        return user_cmd(&o, argc, argv);
-    if (!strcmp(cmd, "housekeeping") && argc == 0) {
-        Db *db;
-        Result r = open_db(&o, &db);
-        if (r == R_OK)
-            r = housekeeping_run(db, base_url(&o));
-        db_close(db);
-        return r;
-    }
-    if (!strcmp(cmd, "token")) {
-        Db *db;
-        Result r = open_db(&o, &db);
-        if (r == R_OK)
-            r = api_token_cmd(db, argc, argv);
-        db_close(db);
-        return r;
-    }
-    if (!strcmp(cmd, "import"))
-        return import_cmd(&o, argc, argv);
-    if (!strcmp(cmd, "export"))
-        return export_cmd(&o, argc, argv);
-    if (!strcmp(cmd, "backup"))
-        return backup_cmd(&o, argc, argv);
-    if (!strcmp(cmd, "backup-key"))
-        return backup_key_cmd(argc, argv);
-    if (!strcmp(cmd, "restore"))
-        return restore_cmd(&o, argc, argv);
-    if (!strcmp(cmd, "check") && argc == 0)
-        return check_cmd(&o);
+    for (const Command *c = commands; c->name; c++)
+        if (!strcmp(cmd, c->name) && (c->takes_arguments || argc == 0))
+            return c->run(&o, argc, argv);
     fprintf(stderr, "ratify: unknown command or extra arguments: %s", cmd);
     for (int i = 0; i < argc; i++)
         fprintf(stderr, " %s", argv[i]);

@@ -740,7 +740,7 @@ int server_run(const ServerConfig *cfg)
         snprintf(local, sizeof local, "http://%s", cfg->listen);
         url = local;
     }
-    if (housekeeping_start(cfg->db_path, url) != 0)
+    if (housekeeping_start(cfg->db_path, url, cfg->jobs) != 0)
         log_info("housekeeping: the thread did not start");
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "housekeeping.h"
 #include "http.h"
 #include "mail.h"
 
@@ -20,6 +21,7 @@ typedef struct {
     unsigned per_ip_connections; /* when not behind a proxy */
     unsigned timeout_seconds;    /* idle connection timeout */
     MailConfig mail;             /* outgoing mail; see mail.h */
+    const HourlyJob *jobs;       /* the features' hourly jobs, NULL-terminated */
 } ServerConfig;
 
 /* Fills cfg with the defaults. */
