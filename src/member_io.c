@@ -7,7 +7,7 @@
  * Invariants: people are deduplicated by lowercased email; an imported
  * person gets no login account and no email; every new membership records
  * consent_store_at as the time of the import; a job's rows and its
- * rows_done counter are committed in the same transaction, so rows_done is
+ * rows_done counter are committed in the same db_write, so rows_done is
  * exactly the number of data rows whose effect is in the database; the
  * audit log gets counts and ids only, never a name or an address; every
  * exported cell is neutralised against formula injection.
@@ -28,7 +28,7 @@
 #include "audit.h"
 #include "member.h"
 
-/* Rows per transaction (measured on 100,000 rows: 500 per batch took 6 s,
+/* Rows per db_write (measured on 100,000 rows: 500 per batch took 6 s,
  * 1000 took 4.8 s, 2000 took 4 s; a crash loses at most one batch), per
  * page view of a web job, and shown in a web dry run (rows with errors are
  * always shown). */
@@ -1038,7 +1038,8 @@ static Result import_dry_run_apply(Db *w, void *ctx)
     if (rc < 0)
         d->result = R_BAD_REQUEST;
     /* db_write turns a fault (a programmer's error) into R_INTERNAL only
-     * when apply returns R_OK, which this one never does: keep it here. */
+     * when apply returns R_OK, which this one never does: the dry run
+     * fails on it itself, so that the page still answers 500. */
     if (fault_take() && d->result == R_OK)
         d->result = R_INTERNAL;
     return DRY_RUN_DONE;
@@ -1059,7 +1060,7 @@ Result member_io_dry_run(Db *db, const char *csv, size_t len, const MemberMappin
     RowWriter rw = {dup, now_seconds(), totals, on_row, ctx, ""};
     if (res == R_OK) {
         DryRun d = {&rr, &rw, error, error_size, R_INTERNAL};
-        /* Anything else than DRY_RUN_DONE: db_write could not run it. */
+        /* Anything but DRY_RUN_DONE: db_write could not run it. */
         res = db_write(db, import_dry_run_apply, &d) == DRY_RUN_DONE ? d.result : R_INTERNAL;
     }
     csv_free(&rr.csv);
