@@ -17,11 +17,13 @@
 
 #include "member.h"
 
-Result audit_log(Db *db, int64_t user_id, const char *action, const char *object,
-                 const char *detail)
+/* A plain statement on the connection it is given: every caller is already
+ * inside a write (an apply function, on the writer's connection), and the
+ * entry commits or rolls back with the change it records. */
+Result audit_log(Db *w, int64_t user_id, const char *action, const char *object, const char *detail)
 {
-    Stmt *st = db_prepare(db, "INSERT INTO audit_log (at, user_id, action, object, detail) "
-                              "VALUES (:at, :user, :action, :object, :detail)");
+    Stmt *st = db_prepare(w, "INSERT INTO audit_log (at, user_id, action, object, detail) "
+                             "VALUES (:at, :user, :action, :object, :detail)");
     db_bind_int(st, ":at", now_seconds());
     if (user_id)
         db_bind_int(st, ":user", user_id);
@@ -30,9 +32,7 @@ Result audit_log(Db *db, int64_t user_id, const char *action, const char *object
     db_bind_text(st, ":action", action);
     db_bind_text(st, ":object", object ? object : "");
     db_bind_text(st, ":detail", detail ? detail : "");
-    Result rc = db_run(st);
-    db_done(st);
-    return rc == R_OK ? R_OK : R_INTERNAL;
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* Every action the code writes, so the page can show it in words and offer
@@ -150,17 +150,16 @@ void audit_set_add(AuditSet *s, const char *type, int64_t id)
     s->ids[s->count++] = id;
 }
 
-Result audit_read_entry(Db *db, int64_t user_id, int64_t api_token_id, const char *action,
+Result audit_read_entry(Db *w, int64_t user_id, int64_t api_token_id, const char *action,
                         const char *object, const char *detail, int64_t *entry)
 {
     /* The reader's role now, kept with the entry: roles change and
      * accounts close, and "who looked" must still read right then. */
     Stmt *st = db_prepare(
-        db,
-        "INSERT INTO audit_log (at, user_id, api_token_id, kind, actor_role, action, object, "
-        "detail) VALUES (:at, :user, :token, 'read', CASE WHEN :token IS NOT NULL THEN 'token' "
-        "WHEN :user IS NULL THEN 'cli' ELSE coalesce((SELECT role FROM users WHERE id = :user), "
-        "'') END, :action, :object, :detail)");
+        w, "INSERT INTO audit_log (at, user_id, api_token_id, kind, actor_role, action, object, "
+           "detail) VALUES (:at, :user, :token, 'read', CASE WHEN :token IS NOT NULL THEN 'token' "
+           "WHEN :user IS NULL THEN 'cli' ELSE coalesce((SELECT role FROM users WHERE id = :user), "
+           "'') END, :action, :object, :detail) RETURNING id");
     db_bind_int(st, ":at", now_seconds());
     if (user_id)
         db_bind_int(st, ":user", user_id);
@@ -173,22 +172,17 @@ Result audit_read_entry(Db *db, int64_t user_id, int64_t api_token_id, const cha
     db_bind_text(st, ":action", action);
     db_bind_text(st, ":object", object);
     db_bind_text(st, ":detail", detail ? detail : "");
-    Result rc = db_run(st);
-    db_done(st);
-    *entry = db_last_id(db);
-    return rc == R_OK ? R_OK : R_INTERNAL;
+    return db_insert(st, entry) == R_OK ? R_OK : R_INTERNAL;
 }
 
-static Result insert_subject(Db *db, int64_t entry, const char *type, int64_t id)
+static Result insert_subject(Db *w, int64_t entry, const char *type, int64_t id)
 {
-    Stmt *st = db_prepare(db, "INSERT INTO audit_subjects (entry_id, subject_type, "
-                              "subject_id) VALUES (:entry, :type, :id) ON CONFLICT DO NOTHING");
+    Stmt *st = db_prepare(w, "INSERT INTO audit_subjects (entry_id, subject_type, "
+                             "subject_id) VALUES (:entry, :type, :id) ON CONFLICT DO NOTHING");
     db_bind_int(st, ":entry", entry);
     db_bind_text(st, ":type", type);
     db_bind_int(st, ":id", id);
-    Result rc = db_run(st);
-    db_done(st);
-    return rc == R_OK ? R_OK : R_INTERNAL;
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* The person record of user (0: none). */
@@ -203,36 +197,55 @@ static int64_t person_of(Db *db, int64_t user)
     return id;
 }
 
+/* What write_read writes: one read entry and a subject row for each record
+ * of s but the reader's own person (me). */
+typedef struct {
+    int64_t user, token, me;
+    const char *action, *object, *detail;
+    const AuditSet *s;
+} ReadEntry;
+
+static int is_me(const ReadEntry *e, size_t i)
+{
+    return e->me && e->s->ids[i] == e->me && strcmp(e->s->types[i], "person") == 0;
+}
+
+static Result read_entry_add_apply(Db *w, void *ctx)
+{
+    ReadEntry *e = ctx;
+    int64_t entry;
+    Result res = audit_read_entry(w, e->user, e->token, e->action, e->object, e->detail, &entry);
+    for (size_t i = 0; res == R_OK && i < e->s->count; i++)
+        if (!is_me(e, i))
+            res = insert_subject(w, entry, e->s->types[i], e->s->ids[i]);
+    return res;
+}
+
 /* Writes one read entry with the subjects of s except the reader's own
- * person; nothing when none is left. */
+ * person; nothing when none is left. Its own write, or part of the
+ * caller's when called from inside an apply function (db_write joins it).
+ * Fails closed: any failure is R_INTERNAL and the caller shows nothing. */
 static Result write_read(Db *db, int64_t user, int64_t token, const char *action,
                          const char *object, const AuditSet *s)
 {
-    int64_t me = person_of(db, user);
+    ReadEntry e = {.user = user,
+                   .token = token,
+                   .me = person_of(db, user),
+                   .action = action,
+                   .object = object,
+                   .s = s};
     size_t n = 0;
     for (size_t i = 0; i < s->count; i++)
-        n += !(me && s->ids[i] == me && strcmp(s->types[i], "person") == 0);
+        n += !is_me(&e, i);
     if (!n)
         return R_OK;
     char detail[32];
     snprintf(detail, sizeof detail, "%zu", n);
-    int own = !db_in_transaction(db);
-    if (own && db_begin(db) != R_OK)
-        return R_INTERNAL;
-    int64_t entry;
-    Result res = audit_read_entry(db, user, token, action, object, detail, &entry);
-    for (size_t i = 0; res == R_OK && i < s->count; i++)
-        if (!(me && s->ids[i] == me && strcmp(s->types[i], "person") == 0))
-            res = insert_subject(db, entry, s->types[i], s->ids[i]);
-    if (own) {
-        if (res == R_OK)
-            res = db_commit(db);
-        else
-            db_rollback(db);
-    }
-    if (res != R_OK)
-        log_info("audit: a read could not be recorded (%s); the page is refused", action);
-    return res;
+    e.detail = detail;
+    if (db_write(db, read_entry_add_apply, &e) == R_OK)
+        return R_OK;
+    log_info("audit: a read could not be recorded (%s); the page is refused", action);
+    return R_INTERNAL;
 }
 
 Result audit_read_set(Request *r, const char *action, const char *object, const AuditSet *s)
@@ -257,14 +270,12 @@ Result audit_read(Db *db, int64_t user_id, const char *type, int64_t id)
     return write_read(db, user_id, 0, actions[i], object, &s);
 }
 
-Result audit_expire_reads(Db *db, int64_t now)
+Result audit_expire_reads(Db *w, int64_t now)
 {
     /* Subjects go with their entries (ON DELETE CASCADE, indexed). */
-    Stmt *st = db_prepare(db, "DELETE FROM audit_log WHERE kind = 'read' AND at < :old");
+    Stmt *st = db_prepare(w, "DELETE FROM audit_log WHERE kind = 'read' AND at < :old");
     db_bind_int(st, ":old", now - (int64_t)AUDIT_READ_DAYS * 86400);
-    Result rc = db_run(st);
-    db_done(st);
-    return rc == R_OK ? R_OK : R_INTERNAL;
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* ---- showing entries ---- */

@@ -18,8 +18,11 @@
 
 /* Records action (a short verb phrase: "treaty action recorded") on object
  * ("country ARG") by user_id (0: the command line). detail must hold no
- * password, token or testimony text. Returns R_OK or R_INTERNAL. */
-Result audit_log(Db *db, int64_t user_id, const char *action, const char *object,
+ * password, token or testimony text. Called only inside a write (an apply
+ * function given to db_write), with its connection w: a plain statement
+ * that commits or rolls back with the change it records. Returns R_OK or
+ * R_INTERNAL. */
+Result audit_log(Db *w, int64_t user_id, const char *action, const char *object,
                  const char *detail);
 
 /* ---- reads ---- */
@@ -44,27 +47,29 @@ void audit_set_add(AuditSet *s, const char *type, int64_t id);
  * "memberships pending") and a detail giving the count, plus one
  * audit_subjects row per record. The requester's own person record is
  * left out (reading yourself is not logged), and a set that is then empty
- * writes nothing. Uses the caller's transaction if one is open, else its
- * own. Returns R_OK or R_INTERNAL; on R_INTERNAL the caller must not show
- * the records. */
+ * writes nothing. For a page's handler, outside any write: it makes its
+ * own db_write on r->db. Returns R_OK or R_INTERNAL; on R_INTERNAL the
+ * caller must not show the records. */
 Result audit_read_set(Request *r, const char *action, const char *object, const AuditSet *s);
 
 /* One record read by user_id (0: the command line), the one-liner for a
  * record's page: audit_read(r->db, r->user->id, "letter", id). The action
- * is "<type> viewed" in words, the object "<type> <id>". Same transaction
- * and failure rules as audit_read_set. */
+ * is "<type> viewed" in words, the object "<type> <id>". Its own db_write
+ * on db; from inside an apply function, pass its connection w and the
+ * entry joins that write. Same failure rules as audit_read_set. */
 Result audit_read(Db *db, int64_t user_id, const char *type, int64_t id);
 
 /* Starts a read entry for a bulk read whose subjects the caller inserts
- * with one INSERT ... SELECT inside the caller's open transaction (the
- * member exports): fills *entry with the new entry's id. */
-Result audit_read_entry(Db *db, int64_t user_id, int64_t api_token_id, const char *action,
+ * with one INSERT ... SELECT in the same write (the member exports): called
+ * inside an apply function with its connection w; fills *entry with the
+ * new entry's id. Returns R_OK or R_INTERNAL. */
+Result audit_read_entry(Db *w, int64_t user_id, int64_t api_token_id, const char *action,
                         const char *object, const char *detail, int64_t *entry);
 
-/* Deletes read entries (and their subjects) older than AUDIT_READ_DAYS, in
- * the caller's transaction (housekeeping). Changes are kept. */
+/* Deletes read entries (and their subjects) older than AUDIT_READ_DAYS,
+ * inside the caller's write on w (housekeeping). Changes are kept. */
 enum { AUDIT_READ_DAYS = 365 };
-Result audit_expire_reads(Db *db, int64_t now);
+Result audit_expire_reads(Db *w, int64_t now);
 
 /* Who has read the data of person (their own record, and the organisations
  * they belong to), newest first: [{at, action (translated), viewer,

@@ -7,7 +7,7 @@
  * Invariants: people are deduplicated by lowercased email; an imported
  * person gets no login account and no email; every new membership records
  * consent_store_at as the time of the import; a job's rows and its
- * rows_done counter are committed in the same transaction, so rows_done is
+ * rows_done counter are committed in the same db_write, so rows_done is
  * exactly the number of data rows whose effect is in the database; the
  * audit log gets counts and ids only, never a name or an address; every
  * exported cell is neutralised against formula injection.
@@ -28,7 +28,7 @@
 #include "audit.h"
 #include "member.h"
 
-/* Rows per transaction (measured on 100,000 rows: 500 per batch took 6 s,
+/* Rows per db_write (measured on 100,000 rows: 500 per batch took 6 s,
  * 1000 took 4.8 s, 2000 took 4 s; a crash loses at most one batch), per
  * page view of a web job, and shown in a web dry run (rows with errors are
  * always shown). */
@@ -630,43 +630,45 @@ static int reader_next(RowReader *rr, MemberRow *row, char *error, size_t error_
 
 /* ---- writing rows ---- */
 
+/* How rows are written, and what was done: the connection is not in it but
+ * given to each helper that writes (the apply function's w). */
 typedef struct {
-    Db *db;
     OnDuplicate dup;
     int64_t now;
     ImportTotals *totals;
     ImportRowFn on_row;
     void *ctx;
     char changed[160]; /* the fields a duplicate changed, for its note */
-} Writer;
+} RowWriter;
 
-static void report(Writer *w, const MemberRow *row, const char *action, const char *note)
+static void report(RowWriter *rw, const MemberRow *row, const char *action, const char *note)
 {
-    if (w->on_row)
-        w->on_row(w->ctx, row, action, note);
+    if (rw->on_row)
+        rw->on_row(rw->ctx, row, action, note);
 }
 
 /* Keeps in current (size bytes) the merged value and notes the field when
  * it changes. Returns 1 if it changed. */
-static int merge_into(Writer *w, char *current, size_t size, const char *incoming,
+static int merge_into(RowWriter *rw, char *current, size_t size, const char *incoming,
                       const char *field)
 {
-    const char *v = member_io_merge(w->dup, current, incoming);
+    const char *v = member_io_merge(rw->dup, current, incoming);
     if (v == current || strcmp(v, current) == 0)
         return 0;
     snprintf(current, size, "%s", v);
-    size_t n = strlen(w->changed);
-    if (!strstr(w->changed, field))
-        snprintf(w->changed + n, sizeof w->changed - n, "%s%s", n ? ", " : "", field);
+    size_t n = strlen(rw->changed);
+    if (!strstr(rw->changed, field))
+        snprintf(rw->changed + n, sizeof rw->changed - n, "%s%s", n ? ", " : "", field);
     return 1;
 }
 
-static Result insert_membership(Writer *w, const MemberRow *row, int64_t person, int64_t org)
+static Result insert_membership(Db *w, RowWriter *rw, const MemberRow *row, int64_t person,
+                                int64_t org)
 {
     Stmt *st = db_prepare(
-        w->db, "INSERT INTO memberships (kind, person_id, org_id, iso3, status, not_government, "
-               "consent_store_at, consent_updates, created_at) VALUES (:kind, :person, :org, "
-               ":iso3, :status, 1, :now, :updates, :created)");
+        w, "INSERT INTO memberships (kind, person_id, org_id, iso3, status, not_government, "
+           "consent_store_at, consent_updates, created_at) VALUES (:kind, :person, :org, "
+           ":iso3, :status, 1, :now, :updates, :created)");
     db_bind_text(st, ":kind", row->organisation ? "organisation" : "individual");
     db_bind_int(st, ":person", person);
     if (org)
@@ -677,49 +679,44 @@ static Result insert_membership(Writer *w, const MemberRow *row, int64_t person,
     db_bind_text(st, ":status", row->status);
     /* Consent to store the data: the coalition held it before and imports
      * it now, so the record of consent starts with the import. */
-    db_bind_int(st, ":now", w->now);
+    db_bind_int(st, ":now", rw->now);
     db_bind_int(st, ":updates", row->consent_updates == 1);
-    db_bind_int(st, ":created", row->created_at ? row->created_at : w->now);
+    db_bind_int(st, ":created", row->created_at ? row->created_at : rw->now);
     Result rc = db_run(st);
-    db_done(st);
     return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
-static Result insert_organisation(Writer *w, const MemberRow *row, int64_t person, int64_t *org)
+static Result insert_organisation(Db *w, RowWriter *rw, const MemberRow *row, int64_t person,
+                                  int64_t *org)
 {
     Stmt *st = db_prepare(
-        w->db, "INSERT INTO organisations (name, iso3, org_type, website, languages, listing, "
-               "created_at, updated_at) VALUES (:name, :iso3, :type, :website, :languages, "
-               ":listing, :now, :now)");
+        w, "INSERT INTO organisations (name, iso3, org_type, website, languages, listing, "
+           "created_at, updated_at) VALUES (:name, :iso3, :type, :website, :languages, "
+           ":listing, :now, :now) RETURNING id");
     db_bind_text(st, ":name", row->org_name);
     db_bind_text(st, ":iso3", row->iso3);
     db_bind_text(st, ":type", row->org_type);
     db_bind_text(st, ":website", row->website);
     db_bind_text(st, ":languages", row->languages);
     db_bind_text(st, ":listing", row->listing);
-    db_bind_int(st, ":now", w->now);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK)
+    db_bind_int(st, ":now", rw->now);
+    if (db_insert(st, org) != R_OK)
         return R_INTERNAL;
-    *org = db_last_id(w->db);
-    st = db_prepare(w->db, "INSERT INTO org_people (org_id, person_id, role) "
-                           "VALUES (:org, :person, 'contact') ON CONFLICT DO NOTHING");
+    st = db_prepare(w, "INSERT INTO org_people (org_id, person_id, role) "
+                       "VALUES (:org, :person, 'contact') ON CONFLICT DO NOTHING");
     db_bind_int(st, ":org", *org);
     db_bind_int(st, ":person", person);
-    rc = db_run(st);
-    db_done(st);
-    return rc == R_OK ? R_OK : R_INTERNAL;
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* A new person, or 0 in *person when the email is registered already: one
  * statement either way, so the common case costs no lookup. */
-static Result insert_person(Writer *w, const MemberRow *row, int64_t *person)
+static Result insert_person(Db *w, RowWriter *rw, const MemberRow *row, int64_t *person)
 {
-    Stmt *st = db_prepare(
-        w->db, "INSERT INTO people (name, email, iso3, languages, listing, created_at, "
-               "updated_at) VALUES (:name, :email, :iso3, :languages, :listing, :now, :now) "
-               "ON CONFLICT (email) DO NOTHING RETURNING id");
+    Stmt *st =
+        db_prepare(w, "INSERT INTO people (name, email, iso3, languages, listing, created_at, "
+                      "updated_at) VALUES (:name, :email, :iso3, :languages, :listing, :now, :now) "
+                      "ON CONFLICT (email) DO NOTHING RETURNING id");
     db_bind_text(st, ":name", row->name);
     db_bind_text(st, ":email", row->email);
     db_bind_text(st, ":iso3", row->iso3);
@@ -727,17 +724,17 @@ static Result insert_person(Writer *w, const MemberRow *row, int64_t *person)
     /* An organisation's contact is not listed unless they say so on their
      * own profile, as when joining: the listing is the organisation's. */
     db_bind_text(st, ":listing", row->organisation ? "hidden" : row->listing);
-    db_bind_int(st, ":now", w->now);
+    db_bind_int(st, ":now", rw->now);
     *person = db_row(st) ? db_int(st, 0) : 0;
     return db_done(st);
 }
 
 /* Merges the row into an existing person (not under DUP_SKIP). */
-static Result merge_person(Writer *w, const MemberRow *row, int64_t *person)
+static Result merge_person(Db *w, RowWriter *rw, const MemberRow *row, int64_t *person)
 {
     char name[801], iso3[4], languages[65], listing[8];
-    Stmt *st = db_prepare(w->db, "SELECT id, name, coalesce(iso3, ''), languages, listing "
-                                 "FROM people WHERE email = :email");
+    Stmt *st = db_prepare(w, "SELECT id, name, coalesce(iso3, ''), languages, listing "
+                             "FROM people WHERE email = :email");
     db_bind_text(st, ":email", row->email);
     int found = db_row(st);
     if (found) {
@@ -750,33 +747,34 @@ static Result merge_person(Writer *w, const MemberRow *row, int64_t *person)
     db_done(st);
     if (!found)
         return R_INTERNAL;
-    if (w->dup == DUP_SKIP)
+    if (rw->dup == DUP_SKIP)
         return R_OK;
-    int changed = merge_into(w, name, sizeof name, row->name, "name");
-    changed |= merge_into(w, iso3, sizeof iso3, row->iso3, "country");
+    int changed = merge_into(rw, name, sizeof name, row->name, "name");
+    changed |= merge_into(rw, iso3, sizeof iso3, row->iso3, "country");
     /* For an organisation's row, languages and listing are the
      * organisation's, not its contact person's. */
     if (!row->organisation) {
-        changed |= merge_into(w, languages, sizeof languages, row->languages, "languages");
+        changed |= merge_into(rw, languages, sizeof languages, row->languages, "languages");
         if (row->listing_given)
-            changed |= merge_into(w, listing, sizeof listing, row->listing, "listing");
+            changed |= merge_into(rw, listing, sizeof listing, row->listing, "listing");
     }
     if (!changed)
         return R_OK;
-    st = db_prepare(w->db, "UPDATE people SET name = :name, iso3 = :iso3, languages = :languages, "
-                           "listing = :listing, updated_at = :now WHERE id = :id");
+    st = db_prepare(w, "UPDATE people SET name = :name, iso3 = :iso3, languages = :languages, "
+                       "listing = :listing, updated_at = :now WHERE id = :id");
     db_bind_text(st, ":name", name);
     db_bind_text(st, ":iso3", iso3);
     db_bind_text(st, ":languages", languages);
     db_bind_text(st, ":listing", listing);
-    db_bind_int(st, ":now", w->now);
+    db_bind_int(st, ":now", rw->now);
     db_bind_int(st, ":id", *person);
     return db_run(st);
 }
 
 /* Merges the row into an existing membership (not under DUP_SKIP). */
-static Result merge_membership(Writer *w, const MemberRow *row, int64_t id, const char *old_iso3,
-                               const char *old_status, int old_updates, int64_t old_created)
+static Result merge_membership(Db *w, RowWriter *rw, const MemberRow *row, int64_t id,
+                               const char *old_iso3, const char *old_status, int old_updates,
+                               int64_t old_created)
 {
     char iso3[4], status[16], updates[12], created[24];
     snprintf(iso3, sizeof iso3, "%s", old_iso3);
@@ -788,29 +786,29 @@ static Result merge_membership(Writer *w, const MemberRow *row, int64_t id, cons
         snprintf(in_updates, sizeof in_updates, "%d", row->consent_updates);
     if (row->created_at)
         snprintf(in_created, sizeof in_created, "%lld", (long long)row->created_at);
-    int changed = merge_into(w, iso3, sizeof iso3, row->iso3, "country");
-    changed |= merge_into(w, status, sizeof status, row->status_given ? row->status : "", "status");
-    changed |= merge_into(w, updates, sizeof updates, in_updates, "consent_updates");
-    changed |= merge_into(w, created, sizeof created, in_created, "created");
+    int changed = merge_into(rw, iso3, sizeof iso3, row->iso3, "country");
+    changed |=
+        merge_into(rw, status, sizeof status, row->status_given ? row->status : "", "status");
+    changed |= merge_into(rw, updates, sizeof updates, in_updates, "consent_updates");
+    changed |= merge_into(rw, created, sizeof created, in_created, "created");
     if (!changed)
         return R_OK;
-    Stmt *st =
-        db_prepare(w->db, "UPDATE memberships SET iso3 = :iso3, status = :status, "
-                          "consent_updates = :updates, created_at = :created WHERE id = :id");
+    Stmt *st = db_prepare(w, "UPDATE memberships SET iso3 = :iso3, status = :status, "
+                             "consent_updates = :updates, created_at = :created WHERE id = :id");
     db_bind_text(st, ":iso3", iso3);
     db_bind_text(st, ":status", status);
     db_bind_int(st, ":updates", strcmp(updates, "1") == 0);
     db_bind_int(st, ":created", strtoll(created, NULL, 10));
     db_bind_int(st, ":id", id);
     Result rc = db_run(st);
-    db_done(st);
     return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* Merges the row into an existing organisation (not under DUP_SKIP). */
-static Result merge_organisation(Writer *w, const MemberRow *row, int64_t id, const char *old_iso3,
-                                 const char *old_type, const char *old_website,
-                                 const char *old_languages, const char *old_listing)
+static Result merge_organisation(Db *w, RowWriter *rw, const MemberRow *row, int64_t id,
+                                 const char *old_iso3, const char *old_type,
+                                 const char *old_website, const char *old_languages,
+                                 const char *old_listing)
 {
     char iso3[4], type[32], website[301], languages[65], listing[8];
     snprintf(iso3, sizeof iso3, "%s", old_iso3);
@@ -818,26 +816,25 @@ static Result merge_organisation(Writer *w, const MemberRow *row, int64_t id, co
     snprintf(website, sizeof website, "%s", old_website);
     snprintf(languages, sizeof languages, "%s", old_languages);
     snprintf(listing, sizeof listing, "%s", old_listing);
-    int changed = merge_into(w, iso3, sizeof iso3, row->iso3, "country");
-    changed |= merge_into(w, type, sizeof type, row->org_type, "org_type");
-    changed |= merge_into(w, website, sizeof website, row->website, "website");
-    changed |= merge_into(w, languages, sizeof languages, row->languages, "languages");
+    int changed = merge_into(rw, iso3, sizeof iso3, row->iso3, "country");
+    changed |= merge_into(rw, type, sizeof type, row->org_type, "org_type");
+    changed |= merge_into(rw, website, sizeof website, row->website, "website");
+    changed |= merge_into(rw, languages, sizeof languages, row->languages, "languages");
     if (row->listing_given)
-        changed |= merge_into(w, listing, sizeof listing, row->listing, "listing");
+        changed |= merge_into(rw, listing, sizeof listing, row->listing, "listing");
     if (!changed)
         return R_OK;
     Stmt *st = db_prepare(
-        w->db, "UPDATE organisations SET iso3 = :iso3, org_type = :type, website = :website, "
-               "languages = :languages, listing = :listing, updated_at = :now WHERE id = :id");
+        w, "UPDATE organisations SET iso3 = :iso3, org_type = :type, website = :website, "
+           "languages = :languages, listing = :listing, updated_at = :now WHERE id = :id");
     db_bind_text(st, ":iso3", iso3);
     db_bind_text(st, ":type", type);
     db_bind_text(st, ":website", website);
     db_bind_text(st, ":languages", languages);
     db_bind_text(st, ":listing", listing);
-    db_bind_int(st, ":now", w->now);
+    db_bind_int(st, ":now", rw->now);
     db_bind_int(st, ":id", id);
     Result rc = db_run(st);
-    db_done(st);
     return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
@@ -852,14 +849,14 @@ typedef struct {
     int64_t created;
 } Existing;
 
-static Result find_existing(Writer *w, const MemberRow *row, int64_t person, Existing *x)
+static Result find_existing(Db *w, const MemberRow *row, int64_t person, Existing *x)
 {
     memset(x, 0, sizeof *x);
     Stmt *st;
     if (!row->organisation) {
-        st = db_prepare(w->db, "SELECT id, iso3, status, consent_updates, created_at "
-                               "FROM memberships WHERE person_id = :person "
-                               "AND kind = 'individual' ORDER BY id LIMIT 1");
+        st = db_prepare(w, "SELECT id, iso3, status, consent_updates, created_at "
+                           "FROM memberships WHERE person_id = :person "
+                           "AND kind = 'individual' ORDER BY id LIMIT 1");
         db_bind_int(st, ":person", person);
         if (db_row(st)) {
             x->membership = db_int(st, 0);
@@ -870,14 +867,13 @@ static Result find_existing(Writer *w, const MemberRow *row, int64_t person, Exi
         }
         return db_done(st);
     }
-    st = db_prepare(w->db,
-                    "SELECT o.id, o.iso3, o.org_type, o.website, o.languages, o.listing, "
-                    "coalesce(m.id, 0), coalesce(m.iso3, ''), coalesce(m.status, ''), "
-                    "coalesce(m.consent_updates, 0), coalesce(m.created_at, 0) "
-                    "FROM org_people op JOIN organisations o ON o.id = op.org_id "
-                    "LEFT JOIN memberships m ON m.org_id = o.id AND m.person_id = op.person_id "
-                    "WHERE op.person_id = :person AND o.name = :name COLLATE NOCASE "
-                    "ORDER BY o.id, m.id LIMIT 1");
+    st = db_prepare(w, "SELECT o.id, o.iso3, o.org_type, o.website, o.languages, o.listing, "
+                       "coalesce(m.id, 0), coalesce(m.iso3, ''), coalesce(m.status, ''), "
+                       "coalesce(m.consent_updates, 0), coalesce(m.created_at, 0) "
+                       "FROM org_people op JOIN organisations o ON o.id = op.org_id "
+                       "LEFT JOIN memberships m ON m.org_id = o.id AND m.person_id = op.person_id "
+                       "WHERE op.person_id = :person AND o.name = :name COLLATE NOCASE "
+                       "ORDER BY o.id, m.id LIMIT 1");
     db_bind_int(st, ":person", person);
     db_bind_text(st, ":name", row->org_name);
     if (db_row(st)) {
@@ -897,26 +893,26 @@ static Result find_existing(Writer *w, const MemberRow *row, int64_t person, Exi
 }
 
 /* Writes one valid row and reports what it did. */
-static Result write_row(Writer *w, const MemberRow *row)
+static Result write_row(Db *w, RowWriter *rw, const MemberRow *row)
 {
     int64_t person, org = 0;
-    Result res = insert_person(w, row, &person);
+    Result res = insert_person(w, rw, row, &person);
     if (res != R_OK)
         return res;
     if (person) {
         if (row->organisation)
-            res = insert_organisation(w, row, person, &org);
+            res = insert_organisation(w, rw, row, person, &org);
         if (res == R_OK)
-            res = insert_membership(w, row, person, org);
+            res = insert_membership(w, rw, row, person, org);
         if (res == R_OK) {
-            w->totals->created++;
-            report(w, row, N_("create"), N_("new member"));
+            rw->totals->created++;
+            report(rw, row, N_("create"), N_("new member"));
         }
         return res;
     }
-    w->changed[0] = 0;
+    rw->changed[0] = 0;
     Existing x;
-    if ((res = merge_person(w, row, &person)) != R_OK ||
+    if ((res = merge_person(w, rw, row, &person)) != R_OK ||
         (res = find_existing(w, row, person, &x)) != R_OK)
         return res;
     if (!x.membership) {
@@ -924,36 +920,36 @@ static Result write_row(Writer *w, const MemberRow *row)
          * duplicate: it is added whatever the strategy. */
         org = x.org;
         if (!org && row->organisation)
-            res = insert_organisation(w, row, person, &org);
+            res = insert_organisation(w, rw, row, person, &org);
         if (res == R_OK)
-            res = insert_membership(w, row, person, org);
+            res = insert_membership(w, rw, row, person, org);
         if (res == R_OK) {
-            w->totals->created++;
-            report(w, row, N_("create"), N_("new membership of someone already registered"));
+            rw->totals->created++;
+            report(rw, row, N_("create"), N_("new membership of someone already registered"));
         }
         return res;
     }
-    if (w->dup == DUP_SKIP) {
-        w->totals->skipped++;
-        report(w, row, N_("skip"), N_("already a member"));
+    if (rw->dup == DUP_SKIP) {
+        rw->totals->skipped++;
+        report(rw, row, N_("skip"), N_("already a member"));
         return R_OK;
     }
     if (x.org)
-        res = merge_organisation(w, row, x.org, x.org_iso3, x.org_type, x.website, x.languages,
+        res = merge_organisation(w, rw, row, x.org, x.org_iso3, x.org_type, x.website, x.languages,
                                  x.listing);
     if (res == R_OK)
-        res = merge_membership(w, row, x.membership, x.iso3, x.status, x.updates, x.created);
+        res = merge_membership(w, rw, row, x.membership, x.iso3, x.status, x.updates, x.created);
     if (res != R_OK)
         return res;
-    if (!w->changed[0]) {
-        w->totals->skipped++;
-        report(w, row, N_("skip"), N_("no change"));
-    } else if (w->dup == DUP_UPDATE) {
-        w->totals->updated++;
-        report(w, row, N_("update"), w->changed);
+    if (!rw->changed[0]) {
+        rw->totals->skipped++;
+        report(rw, row, N_("skip"), N_("no change"));
+    } else if (rw->dup == DUP_UPDATE) {
+        rw->totals->updated++;
+        report(rw, row, N_("update"), rw->changed);
     } else {
-        w->totals->filled++;
-        report(w, row, N_("fill"), w->changed);
+        rw->totals->filled++;
+        report(rw, row, N_("fill"), rw->changed);
     }
     return R_OK;
 }
@@ -1005,6 +1001,50 @@ static Result check_file(const char *csv, size_t len, const MemberMapping *m,
     return rc < 0 ? R_BAD_REQUEST : R_OK;
 }
 
+/* What a dry run's apply returns once it has done the whole import: not
+ * R_OK, so that db_write rolls back everything it wrote (the point of a
+ * dry run), and outside the Result codes, so that no statement and no
+ * failure of db_write itself can return it: seeing it, member_io_dry_run
+ * knows that the import ran to its end and that the report in the ctx is
+ * complete. */
+#define DRY_RUN_DONE ((Result)(R_INTERNAL + 1))
+
+/* A dry run: the import, its report, and its own outcome. */
+typedef struct {
+    RowReader *rr;
+    RowWriter *rw; /* its totals and on_row are the report */
+    char *error;   /* why the file is unreadable, when it is */
+    size_t error_size;
+    Result result; /* the import's outcome: R_OK, R_BAD_REQUEST (the file), R_INTERNAL */
+} DryRun;
+
+/* The real import of every row, inside db_write, then DRY_RUN_DONE so
+ * that nothing of it stays. */
+static Result import_dry_run_apply(Db *w, void *ctx)
+{
+    DryRun *d = ctx;
+    MemberRow row;
+    int rc;
+    d->result = R_OK;
+    while ((rc = reader_next(d->rr, &row, d->error, d->error_size)) == 1) {
+        d->rw->totals->rows++;
+        if (row.error) {
+            d->rw->totals->rejected++;
+            report(d->rw, &row, N_("error"), row.error);
+        } else if ((d->result = write_row(w, d->rw, &row)) != R_OK) {
+            break;
+        }
+    }
+    if (rc < 0)
+        d->result = R_BAD_REQUEST;
+    /* db_write turns a fault (a programmer's error) into R_INTERNAL only
+     * when apply returns R_OK, which this one never does: the dry run
+     * fails on it itself, so that the page still answers 500. */
+    if (fault_take() && d->result == R_OK)
+        d->result = R_INTERNAL;
+    return DRY_RUN_DONE;
+}
+
 Result member_io_dry_run(Db *db, const char *csv, size_t len, const MemberMapping *m,
                          OnDuplicate dup, ImportRowFn on_row, void *ctx, ImportTotals *totals,
                          char *error, size_t error_size)
@@ -1017,25 +1057,12 @@ Result member_io_dry_run(Db *db, const char *csv, size_t len, const MemberMappin
     Result res = reader_open(&rr, csv, len, error, error_size);
     rr.m = m;
     rr.countries = &countries;
-    Writer w = {db, dup, now_seconds(), totals, on_row, ctx, ""};
-    if (res != R_OK || (res = db_begin(db)) != R_OK)
-        goto done;
-    MemberRow row;
-    int rc;
-    while ((rc = reader_next(&rr, &row, error, error_size)) == 1) {
-        totals->rows++;
-        if (row.error) {
-            totals->rejected++;
-            report(&w, &row, N_("error"), row.error);
-        } else if ((res = write_row(&w, &row)) != R_OK) {
-            break;
-        }
+    RowWriter rw = {dup, now_seconds(), totals, on_row, ctx, ""};
+    if (res == R_OK) {
+        DryRun d = {&rr, &rw, error, error_size, R_INTERNAL};
+        /* Anything but DRY_RUN_DONE: db_write could not run it. */
+        res = db_write(db, import_dry_run_apply, &d) == DRY_RUN_DONE ? d.result : R_INTERNAL;
     }
-    if (rc < 0)
-        res = R_BAD_REQUEST;
-    /* The point of a dry run: whatever happened, nothing stays. */
-    db_rollback(db);
-done:
     csv_free(&rr.csv);
     member_io_countries_free(&countries);
     return res;
@@ -1102,63 +1129,93 @@ static void sha256_hex(const char *data, size_t len, char out[65])
     sodium_bin2hex(out, 65, hash, sizeof hash);
 }
 
+/* What member_io_job_create writes: the job, and its file when kept. */
+typedef struct {
+    const char *sha, *options;
+    const char *csv; /* the file, stored when keep_content is set */
+    size_t len;
+    int64_t total_rows, user_id;
+    int keep_content;
+    int64_t id; /* out: the new job */
+} JobCreate;
+
+static Result import_job_add_apply(Db *w, void *ctx)
+{
+    JobCreate *c = ctx;
+    Stmt *st =
+        db_prepare(w, "INSERT INTO member_imports (file_sha256, options, total_rows, started_by, "
+                      "started_at, updated_at) VALUES (:sha, :options, :total, :user, :now, :now) "
+                      "RETURNING id");
+    db_bind_text(st, ":sha", c->sha);
+    db_bind_text(st, ":options", c->options);
+    db_bind_int(st, ":total", c->total_rows);
+    if (c->user_id)
+        db_bind_int(st, ":user", c->user_id);
+    else
+        db_bind_null(st, ":user");
+    db_bind_int(st, ":now", now_seconds());
+    if (db_insert(st, &c->id) != R_OK)
+        return R_INTERNAL;
+    if (!c->keep_content)
+        return R_OK;
+    st = db_prepare(w, "INSERT INTO member_import_files (import_id, content) "
+                       "VALUES (:id, :content)");
+    db_bind_int(st, ":id", c->id);
+    db_bind_blob(st, ":content", c->len ? c->csv : "", c->len);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
 Result member_io_job_create(Db *db, const char *csv, size_t len, const char *options,
                             int64_t total_rows, int keep_content, int64_t user_id, ImportJob *job)
 {
     char sha[65];
     sha256_hex(csv, len, sha);
-    if (db_begin(db) != R_OK)
+    JobCreate c = {.sha = sha,
+                   .options = options,
+                   .csv = csv,
+                   .len = len,
+                   .total_rows = total_rows,
+                   .user_id = user_id,
+                   .keep_content = keep_content};
+    if (db_write(db, import_job_add_apply, &c) != R_OK)
         return R_INTERNAL;
-    Stmt *st = db_prepare(
-        db, "INSERT INTO member_imports (file_sha256, options, total_rows, started_by, "
-            "started_at, updated_at) VALUES (:sha, :options, :total, :user, :now, :now)");
-    db_bind_text(st, ":sha", sha);
-    db_bind_text(st, ":options", options);
-    db_bind_int(st, ":total", total_rows);
-    if (user_id)
-        db_bind_int(st, ":user", user_id);
-    else
-        db_bind_null(st, ":user");
-    db_bind_int(st, ":now", now_seconds());
-    Result rc = db_run(st);
-    db_done(st);
-    int64_t id = db_last_id(db);
-    if (rc == R_OK && keep_content) {
-        st = db_prepare(db, "INSERT INTO member_import_files (import_id, content) "
-                            "VALUES (:id, :content)");
-        db_bind_int(st, ":id", id);
-        db_bind_blob(st, ":content", len ? csv : "", len);
-        rc = db_run(st);
-        db_done(st);
-    }
-    if (rc != R_OK || db_commit(db) != R_OK) {
-        db_rollback(db);
-        return R_INTERNAL;
-    }
-    return member_io_job_load(db, id, job);
+    return member_io_job_load(db, c.id, job);
 }
 
-static void job_failed(Db *db, int64_t id)
+/* Marks the running job *(int64_t *)ctx failed, after a batch of it failed
+ * and was rolled back; running it again retries. */
+static Result import_job_fail_apply(Db *w, void *ctx)
 {
-    db_rollback(db);
-    Stmt *st = db_prepare(db, "UPDATE member_imports SET status = 'failed', updated_at = :now "
-                              "WHERE id = :id AND status = 'running'");
+    const int64_t *id = ctx;
+    Stmt *st = db_prepare(w, "UPDATE member_imports SET status = 'failed', updated_at = :now "
+                             "WHERE id = :id AND status = 'running'");
     db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", id);
-    db_run(st);
+    db_bind_int(st, ":id", *id);
+    return db_run(st);
 }
 
-/* Inside a batch's transaction: adds the batch to the job, and on the last
+/* Sets the failed job *(int64_t *)ctx running again, to be retried (the
+ * same command run again, or the retry button of its page). */
+static Result import_job_retry_apply(Db *w, void *ctx)
+{
+    const int64_t *id = ctx;
+    Stmt *st = db_prepare(w, "UPDATE member_imports SET status = 'running' WHERE id = :id "
+                             "AND status = 'failed'");
+    db_bind_int(st, ":id", *id);
+    return db_run(st);
+}
+
+/* Inside a batch's write: adds the batch to the job, and on the last
  * batch closes the job and writes the audit entry. */
-static Result job_record_batch(Db *db, const ImportJob *job, const ImportTotals *batch,
+static Result job_record_batch(Db *w, const ImportJob *job, const ImportTotals *batch,
                                int64_t position, int finished)
 {
-    Stmt *st = db_prepare(
-        db, "UPDATE member_imports SET rows_done = :done, created = created + :created, "
-            "updated = updated + :updated, filled = filled + :filled, "
-            "skipped = skipped + :skipped, rejected = rejected + :rejected, "
-            "status = CASE WHEN :finished THEN 'done' ELSE status END, updated_at = :now "
-            "WHERE id = :id RETURNING created, updated, filled, skipped, rejected");
+    Stmt *st =
+        db_prepare(w, "UPDATE member_imports SET rows_done = :done, created = created + :created, "
+                      "updated = updated + :updated, filled = filled + :filled, "
+                      "skipped = skipped + :skipped, rejected = rejected + :rejected, "
+                      "status = CASE WHEN :finished THEN 'done' ELSE status END, updated_at = :now "
+                      "WHERE id = :id RETURNING created, updated, filled, skipped, rejected");
     db_bind_int(st, ":done", position);
     db_bind_int(st, ":created", batch->created);
     db_bind_int(st, ":updated", batch->updated);
@@ -1184,11 +1241,87 @@ static Result job_record_batch(Db *db, const ImportJob *job, const ImportTotals 
         return R_OK;
     /* The uploaded file held personal data that is now in people and
      * organisations: it is not kept. */
-    st = db_prepare(db, "DELETE FROM member_import_files WHERE import_id = :id");
+    st = db_prepare(w, "DELETE FROM member_import_files WHERE import_id = :id");
     db_bind_int(st, ":id", job->id);
     if (db_run(st) != R_OK)
         return R_INTERNAL;
-    return audit_log(db, job->started_by, "members imported", object, detail);
+    return audit_log(w, job->started_by, "members imported", object, detail);
+}
+
+/* Reads (and validates) data rows until rr is at row position, or the file
+ * ends or breaks first. Returns 1 when rr is at position. */
+static int reader_skip_to(RowReader *rr, int64_t position, char *error, size_t error_size)
+{
+    MemberRow row;
+    while (rr->position < position && reader_next(rr, &row, error, error_size) == 1)
+        ;
+    return rr->position == position;
+}
+
+/* One batch of a job: up to BATCH_ROWS rows from where the job stands,
+ * written with the job's counters in one db_write, so that rows_done is
+ * always the number of rows whose effect is in the database. */
+typedef struct {
+    const ImportJob *job;
+    RowReader *rr; /* carries on from one batch to the next */
+    OnDuplicate dup;
+    ImportRowFn on_row;
+    void *ctx;
+    int64_t max_rows; /* rows this member_io_job_run may do (0: no limit) */
+    int64_t *ran;     /* rows it has done so far */
+    char *error;
+    size_t error_size;
+    int stopped;   /* out: the job is not running (done, or failed meanwhile): nothing written */
+    int finished;  /* out: this was the job's last batch */
+    int64_t total; /* out: the job's data rows */
+} ImportBatch;
+
+static Result import_batch_add_apply(Db *w, void *ctx)
+{
+    ImportBatch *b = ctx;
+    /* Read the job inside the write: another process or request may have
+     * run batches of it meanwhile. */
+    Stmt *st =
+        db_prepare(w, "SELECT status, rows_done, total_rows FROM member_imports WHERE id = :id");
+    db_bind_int(st, ":id", b->job->id);
+    int rc = db_row(st);
+    int running = rc && strcmp(db_text(st, 0), "running") == 0;
+    int64_t done = rc ? db_int(st, 1) : 0;
+    b->total = rc ? db_int(st, 2) : 0;
+    db_done(st);
+    if (!running) {
+        b->stopped = 1;
+        return R_OK;
+    }
+    /* Usually nothing to skip: member_io_job_run skipped what was done
+     * before it started, outside the write. */
+    if (!reader_skip_to(b->rr, done, b->error, b->error_size)) {
+        snprintf(b->error, b->error_size, "the file is shorter than the job's %lld rows done",
+                 (long long)done);
+        return R_BAD_REQUEST;
+    }
+    ImportTotals batch = {0};
+    RowWriter rw = {b->dup, now_seconds(), &batch, b->on_row, b->ctx, ""};
+    MemberRow row;
+    rc = 1;
+    for (int n = 0; n < BATCH_ROWS && (b->max_rows <= 0 || *b->ran < b->max_rows); n++) {
+        if ((rc = reader_next(b->rr, &row, b->error, b->error_size)) != 1)
+            break;
+        (*b->ran)++;
+        batch.rows++;
+        if (row.error) {
+            batch.rejected++;
+            report(&rw, &row, N_("error"), row.error);
+        } else {
+            Result res = write_row(w, &rw, &row);
+            if (res != R_OK)
+                return res;
+        }
+    }
+    if (rc < 0)
+        return R_BAD_REQUEST;
+    b->finished = rc == 0 || b->rr->position >= b->total;
+    return job_record_batch(w, b->job, &batch, b->rr->position, b->finished);
 }
 
 Result member_io_job_run(Db *db, ImportJob *job, const char *csv, size_t len,
@@ -1204,67 +1337,34 @@ Result member_io_job_run(Db *db, ImportJob *job, const char *csv, size_t len,
     Result res = reader_open(&rr, csv, len, error, error_size);
     rr.m = m;
     rr.countries = &countries;
+    /* The rows a resumed job has done are skipped here, outside the
+     * writes (each web view starts from the file's beginning); rows_done
+     * only grows, so a batch finds at most a few more to skip. */
+    if (res == R_OK)
+        reader_skip_to(&rr, job->rows_done, error, error_size);
     int64_t ran = 0;
     while (res == R_OK) {
-        if (db_begin(db) != R_OK) {
-            res = R_INTERNAL;
+        ImportBatch b = {.job = job,
+                         .rr = &rr,
+                         .dup = dup,
+                         .on_row = on_row,
+                         .ctx = ctx,
+                         .max_rows = max_rows,
+                         .ran = &ran,
+                         .error = error,
+                         .error_size = error_size};
+        res = db_write(db, import_batch_add_apply, &b);
+        if (res != R_OK || b.stopped)
             break;
-        }
-        /* Read the job inside the transaction: another process or request
-         * may have run batches of it meanwhile. */
-        Stmt *st = db_prepare(
-            db, "SELECT status, rows_done, total_rows FROM member_imports WHERE id = :id");
-        db_bind_int(st, ":id", job->id);
-        int rc = db_row(st);
-        int running = rc && strcmp(db_text(st, 0), "running") == 0;
-        int64_t done = rc ? db_int(st, 1) : 0;
-        int64_t total = rc ? db_int(st, 2) : 0;
-        db_done(st);
-        if (!running) {
-            db_rollback(db);
-            break;
-        }
-        MemberRow row;
-        while (rr.position < done && (rc = reader_next(&rr, &row, error, error_size)) == 1)
-            ;
-        if (rr.position != done) {
-            snprintf(error, error_size, "the file is shorter than the job's %lld rows done",
-                     (long long)done);
-            res = R_BAD_REQUEST;
-            break;
-        }
-        ImportTotals batch = {0};
-        Writer w = {db, dup, now_seconds(), &batch, on_row, ctx, ""};
-        rc = 1;
-        for (int n = 0; n < BATCH_ROWS && (max_rows <= 0 || ran < max_rows); n++) {
-            if ((rc = reader_next(&rr, &row, error, error_size)) != 1)
-                break;
-            ran++;
-            batch.rows++;
-            if (row.error) {
-                batch.rejected++;
-                report(&w, &row, N_("error"), row.error);
-            } else if ((res = write_row(&w, &row)) != R_OK) {
-                break;
-            }
-        }
-        if (rc < 0)
-            res = R_BAD_REQUEST;
-        if (res != R_OK)
-            break;
-        int finished = rc == 0 || rr.position >= total;
-        if (job_record_batch(db, job, &batch, rr.position, finished) != R_OK ||
-            db_commit(db) != R_OK) {
-            res = R_INTERNAL;
-            break;
-        }
         if (progress)
-            progress(ctx, rr.position, total);
-        if (finished || (max_rows > 0 && ran >= max_rows))
+            progress(ctx, rr.position, b.total);
+        if (b.finished || (max_rows > 0 && ran >= max_rows))
             break;
     }
-    if (res != R_OK)
-        job_failed(db, job->id);
+    /* The failed batch was rolled back: the job stops at the last batch
+     * that was written. */
+    if (res != R_OK && db_write(db, import_job_fail_apply, &job->id) != R_OK)
+        log_info("member import %lld could not be marked failed", (long long)job->id);
     csv_free(&rr.csv);
     member_io_countries_free(&countries);
     if (member_io_job_load(db, job->id, job) != R_OK && res == R_OK)
@@ -1360,38 +1460,43 @@ int64_t member_io_export_xlsx(Db *db, const char *path)
  * person and organisation as its subjects, so each member can see it on
  * their own page. Written before the file leaves (the web response, the
  * CLI's output); when it cannot be written, the export is not given. */
+typedef struct {
+    int64_t user_id;
+    const char *detail; /* "N memberships as csv" */
+} ExportRead;
+
+static Result export_read_add_apply(Db *w, void *ctx)
+{
+    ExportRead *e = ctx;
+    int64_t entry;
+    if (audit_read_entry(w, e->user_id, 0, "members exported", "memberships", e->detail, &entry) !=
+        R_OK)
+        return R_INTERNAL;
+    /* Two statements, whatever the number of members: the subjects are
+     * exactly the rows export_rows read. */
+    Stmt *st = db_prepare(w, "INSERT INTO audit_subjects (entry_id, subject_type, subject_id) "
+                             "SELECT DISTINCT :entry, 'person', person_id FROM memberships");
+    db_bind_int(st, ":entry", entry);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "INSERT INTO audit_subjects (entry_id, subject_type, subject_id) "
+                       "SELECT DISTINCT :entry, 'organisation', org_id FROM memberships "
+                       "WHERE org_id IS NOT NULL");
+    db_bind_int(st, ":entry", entry);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
 static Result audit_export(Db *db, int64_t user_id, int64_t rows, const char *format)
 {
     char detail[64];
     snprintf(detail, sizeof detail, "%lld memberships as %s", (long long)rows, format);
-    if (db_begin(db) != R_OK)
-        return R_INTERNAL;
-    int64_t entry;
-    Result res =
-        audit_read_entry(db, user_id, 0, "members exported", "memberships", detail, &entry);
-    if (res == R_OK) {
-        /* Two statements, whatever the number of members: the subjects are
-         * exactly the rows export_rows read. */
-        Stmt *st = db_prepare(db, "INSERT INTO audit_subjects (entry_id, subject_type, subject_id) "
-                                  "SELECT DISTINCT :entry, 'person', person_id FROM memberships");
-        db_bind_int(st, ":entry", entry);
-        int ok = db_run(st) == R_OK;
-        db_done(st);
-        st = db_prepare(db, "INSERT INTO audit_subjects (entry_id, subject_type, subject_id) "
-                            "SELECT DISTINCT :entry, 'organisation', org_id FROM memberships "
-                            "WHERE org_id IS NOT NULL");
-        db_bind_int(st, ":entry", entry);
-        ok &= db_run(st) == R_OK;
-        db_done(st);
-        res = ok ? R_OK : R_INTERNAL;
-    }
-    if (res != R_OK) {
-        db_rollback(db);
+    ExportRead e = {user_id, detail};
+    if (db_write(db, export_read_add_apply, &e) != R_OK) {
         fprintf(stderr, "ratify: the export could not be recorded in the audit log; "
                         "nothing was exported\n");
         return R_INTERNAL;
     }
-    return db_commit(db);
+    return R_OK;
 }
 
 /* ---- the command line ---- */
@@ -1650,11 +1755,11 @@ Result member_io_import_cmd(Db *db, int argc, char **argv)
     if (found == R_OK) {
         printf("Resuming import %lld at row %lld of %lld.\n", (long long)job.id,
                (long long)job.rows_done + 1, (long long)job.total_rows);
-        if (strcmp(job.status, "failed") == 0) {
-            Stmt *st =
-                db_prepare(db, "UPDATE member_imports SET status = 'running' WHERE id = :id");
-            db_bind_int(st, ":id", job.id);
-            db_run(st);
+        if (strcmp(job.status, "failed") == 0 &&
+            (res = db_write(db, import_job_retry_apply, &job.id)) != R_OK) {
+            fprintf(stderr, "ratify: import %lld cannot be resumed\n", (long long)job.id);
+            free(options);
+            goto done;
         }
     } else if ((res = member_io_job_create(db, text, len, options, checked.rows, 0, 0, &job)) !=
                R_OK) {
@@ -2067,10 +2172,8 @@ Result member_io_import_job_page(Request *r)
     char error[300] = "";
     const char *retry = param_raw(r, "retry");
     if (strcmp(job.status, "failed") == 0 && retry && job.has_content) {
-        Stmt *st = db_prepare(r->db, "UPDATE member_imports SET status = 'running' WHERE id = :id "
-                                     "AND status = 'failed'");
-        db_bind_int(st, ":id", id);
-        db_run(st);
+        if (db_write(r->db, import_job_retry_apply, &id) != R_OK)
+            return R_INTERNAL;
         snprintf(job.status, sizeof job.status, "running");
     }
     if (strcmp(job.status, "running") == 0 && job.has_content) {

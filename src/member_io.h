@@ -7,12 +7,12 @@
  * An import reads a CSV file whose columns are mapped to the fields below,
  * validates every row on its own (a bad row is rejected, never guessed),
  * and dedupes people by their lowercased email. A dry run executes the
- * import inside a transaction that is rolled back, so it reports exactly
- * what applying would do and writes nothing. Applying runs as a job (table
- * member_imports): rows are written in batches, each batch's rows and the
- * job's rows_done counter in one transaction, so a crash loses at most the
- * batch in progress and running the same import again resumes after the
- * last committed batch.
+ * import inside one db_write whose apply ends with a non-OK result, so it
+ * is rolled back: it reports exactly what applying would do and writes
+ * nothing. Applying runs as a job (table member_imports): rows are written
+ * in batches, each batch's rows and the job's rows_done counter in one
+ * db_write, so a crash loses at most the batch in progress and running
+ * the same import again resumes after the last committed batch.
  */
 #ifndef RATIFY_MEMBER_IO_H
 #define RATIFY_MEMBER_IO_H
@@ -147,8 +147,8 @@ typedef struct {
  * "fill", "skip" or "error"; note is a msgid or a list of field names. */
 typedef void (*ImportRowFn)(void *ctx, const MemberRow *row, const char *action, const char *note);
 
-/* Dry run: executes the import of csv[0..len) under m and dup inside a
- * transaction and rolls it back, so that it reports exactly what applying
+/* Dry run: executes the import of csv[0..len) under m and dup inside one
+ * db_write that is rolled back, so that it reports exactly what applying
  * would do (rows repeated in the file included); it holds the write lock
  * meanwhile (about a second per 50,000 rows). Calls on_row (may be NULL)
  * for each row. Fills totals. Returns R_OK, R_BAD_REQUEST (the file itself is

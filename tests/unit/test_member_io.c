@@ -16,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "country.h"
 #include "member_io.h"
 
 static Db *db;
 static char dir[64];
+static char path[96]; /* the database file */
 static CountryNames countries;
 
 static int setup(void **state)
@@ -28,7 +30,6 @@ static int setup(void **state)
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/ratify-test-member-io-XXXXXX");
     assert_non_null(mkdtemp(dir));
-    char path[96];
     snprintf(path, sizeof path, "%s/t.db", dir);
     db = db_open(path);
     assert_non_null(db);
@@ -46,14 +47,21 @@ static int teardown(void **state)
     return system(cmd);
 }
 
+static Result members_clear_apply(Db *w, void *ctx)
+{
+    (void)ctx;
+    int ok = db_exec(w, "DELETE FROM memberships") == R_OK;
+    ok &= db_exec(w, "DELETE FROM org_people") == R_OK;
+    ok &= db_exec(w, "DELETE FROM organisations") == R_OK;
+    ok &= db_exec(w, "DELETE FROM people") == R_OK;
+    ok &= db_exec(w, "DELETE FROM member_imports") == R_OK;
+    return ok ? R_OK : R_INTERNAL;
+}
+
 /* Empties the member tables between tests that write. */
 static void clear_members(void)
 {
-    assert_int_equal(db_exec(db, "DELETE FROM memberships"), R_OK);
-    assert_int_equal(db_exec(db, "DELETE FROM org_people"), R_OK);
-    assert_int_equal(db_exec(db, "DELETE FROM organisations"), R_OK);
-    assert_int_equal(db_exec(db, "DELETE FROM people"), R_OK);
-    assert_int_equal(db_exec(db, "DELETE FROM member_imports"), R_OK);
+    assert_int_equal(db_write(db, members_clear_apply, NULL), R_OK);
 }
 
 static int64_t count_people(void)
@@ -502,6 +510,77 @@ static void test_export_neutralises_formulas(void **state)
     buf_free(&out);
 }
 
+static int64_t count_of(Db *d, const char *what)
+{
+    Stmt *st = strcmp(what, "people") == 0 ? db_prepare(d, "SELECT count(*) FROM people")
+               : strcmp(what, "reads") == 0
+                   ? db_prepare(d, "SELECT count(*) FROM audit_log WHERE kind = 'read'")
+                   : db_prepare(d, "SELECT count(*) FROM audit_subjects");
+    int64_t n = db_row(st) ? db_int(st, 0) : -1;
+    db_done(st);
+    return n;
+}
+
+/* With the writer thread running, every other connection is read-only
+ * (query_only): an import, its dry run, an export's audit entry and a
+ * read's audit entry all work through such a connection, so none of them
+ * writes outside db_write. */
+static void test_writes_only_through_db_write(void **state)
+{
+    (void)state;
+    clear_members();
+    assert_int_equal(db_writer_start(path), 0);
+    Db *ro = db_open(path);
+    assert_non_null(ro);
+    /* The safety net is on: a write outside db_write fails. */
+    assert_int_equal(db_exec(ro, "DELETE FROM people"), R_INTERNAL);
+
+    Buf text = {0};
+    buf_puts(&text, "name,email,country,organisation,org_type\n");
+    for (int i = 0; i < 1500; i++)
+        buf_printf(&text, "Person %d,w%d@example.org,ARG,%s,%s\n", i, i % 1200, i % 5 ? "" : "Org",
+                   i % 5 ? "" : "human_rights_ngo");
+    MemberMapping m = mapping_of(text.data);
+    ImportTotals t;
+    int counts[3] = {0};
+    char error[200] = "";
+    assert_int_equal(member_io_dry_run(ro, text.data, text.len, &m, DUP_SKIP, count_rows, counts,
+                                       &t, error, sizeof error),
+                     R_OK);
+    assert_int_equal(t.rows, 1500);
+    assert_int_equal(t.created + t.skipped, 1500);
+    assert_int_equal(counts[0], t.created);
+    assert_int_equal(count_of(ro, "people"), 0);
+
+    char *options = member_io_options(&m, DUP_SKIP);
+    ImportJob job;
+    assert_int_equal(member_io_job_create(ro, text.data, text.len, options, 1500, 1, 0, &job),
+                     R_OK);
+    assert_int_equal(member_io_job_run(ro, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL, NULL,
+                                       NULL, error, sizeof error),
+                     R_OK);
+    assert_string_equal(job.status, "done");
+    assert_int_equal(job.rows_done, 1500);
+    assert_int_equal(job.totals.created, t.created); /* the dry run said so */
+    assert_int_equal(count_of(ro, "people"), 1200);
+
+    /* An export's entry names every member; a read names one. */
+    char out[128];
+    snprintf(out, sizeof out, "%s/export.csv", dir);
+    char *argv[] = {"--out", out};
+    int64_t reads = count_of(ro, "reads"), subjects = count_of(ro, "subjects");
+    assert_int_equal(member_io_export_cmd(ro, 2, argv), R_OK);
+    assert_int_equal(count_of(ro, "reads"), reads + 1);
+    assert_true(count_of(ro, "subjects") > subjects + 1200);
+    assert_int_equal(audit_read(ro, 0, "person", 1), R_OK);
+    assert_int_equal(count_of(ro, "reads"), reads + 2);
+
+    db_close(ro);
+    db_writer_stop();
+    free(options);
+    buf_free(&text);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -517,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_dry_run_writes_nothing),
         cmocka_unit_test(test_job_resumes),
         cmocka_unit_test(test_export_neutralises_formulas),
+        cmocka_unit_test(test_writes_only_through_db_write),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
