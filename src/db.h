@@ -133,9 +133,6 @@ Result db_begin(Db *db);
 Result db_commit(Db *db);
 void db_rollback(Db *db);
 
-/* 1 while a transaction is open on db (so a helper can join it). */
-int db_in_transaction(Db *db);
-
 /* rowid of the last insert on this connection. */
 int64_t db_last_id(Db *db);
 /* Rows changed by the last statement. */
