@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,150 @@ static void test_backup_and_check(void **state)
     assert_null(db_open_existing("/nonexistent/dir/x.db"));
 }
 
+/* ---- db_write and the writer thread ---- */
+
+/* A job: inserts an api token named name, then fails with fail (R_OK: it
+ * succeeds). */
+typedef struct {
+    const char *name;
+    Result fail;
+    int64_t id;
+} TokenJob;
+
+static Result token_apply(Db *w, void *ctx)
+{
+    TokenJob *j = ctx;
+    Stmt *st = db_prepare(w, "INSERT INTO api_tokens (token_hash, name, scope, created_at) "
+                             "VALUES (:hash, :name, 'read', 0) RETURNING id");
+    db_bind_text(st, ":hash", j->name);
+    db_bind_text(st, ":name", j->name);
+    if (db_insert(st, &j->id) != R_OK)
+        return R_INTERNAL;
+    return j->fail;
+}
+
+static int tokens_named(Db *db, const char *name)
+{
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM api_tokens WHERE name = :name");
+    db_bind_text(st, ":name", name);
+    int n = db_row(st) ? (int)db_int(st, 0) : -1;
+    db_done(st);
+    return n;
+}
+
+static int hook_runs;
+static void count_hook(void)
+{
+    hook_runs++;
+}
+
+static Result hooked_apply(Db *w, void *ctx)
+{
+    db_after_commit(w, count_hook);
+    db_after_commit(w, count_hook); /* once per commit, however often asked */
+    return token_apply(w, ctx);
+}
+
+static Result nested_apply(Db *w, void *ctx)
+{
+    TokenJob inner = {"nested-inner", R_CONFLICT, 0};
+    /* A db_write inside apply joins the transaction as a savepoint: the
+     * inner failure takes back only the inner row. */
+    assert_int_equal(db_write(w, token_apply, &inner), R_CONFLICT);
+    return token_apply(w, ctx);
+}
+
+static void test_db_write_without_writer(void **state)
+{
+    (void)state;
+    Db *db = db_open(path);
+    TokenJob ok = {"direct-ok", R_OK, 0}, bad = {"direct-bad", R_BAD_REQUEST, 0};
+    assert_int_equal(db_write(db, token_apply, &ok), R_OK);
+    assert_true(ok.id > 0);
+    assert_int_equal(db_write(db, token_apply, &bad), R_BAD_REQUEST);
+    assert_int_equal(tokens_named(db, "direct-ok"), 1);
+    assert_int_equal(tokens_named(db, "direct-bad"), 0);
+    hook_runs = 0;
+    TokenJob hooked = {"direct-hooked", R_OK, 0}, hooked_bad = {"direct-hooked-bad", R_CONFLICT, 0};
+    assert_int_equal(db_write(db, hooked_apply, &hooked), R_OK);
+    assert_int_equal(db_write(db, hooked_apply, &hooked_bad), R_CONFLICT);
+    assert_int_equal(hook_runs, 1);
+    TokenJob outer = {"nested-outer", R_OK, 0};
+    assert_int_equal(db_write(db, nested_apply, &outer), R_OK);
+    assert_int_equal(tokens_named(db, "nested-outer"), 1);
+    assert_int_equal(tokens_named(db, "nested-inner"), 0);
+    db_close(db);
+}
+
+enum { WRITERS = 16, JOBS_EACH = 50 };
+
+typedef struct {
+    int index;
+    int ok, failed;
+} Writer;
+
+/* Every fifth job fails: its row must not be there, and its neighbours'
+ * in the same group commit must. */
+static void *writer_thread(void *arg)
+{
+    Writer *wr = arg;
+    Db *db = db_open_existing(path);
+    for (int i = 0; i < JOBS_EACH; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "w%d-%d", wr->index, i);
+        TokenJob j = {name, i % 5 == 4 ? R_CONFLICT : R_OK, 0};
+        Result r = db_write(db, token_apply, &j);
+        if (r == R_OK)
+            wr->ok++;
+        else if (r == R_CONFLICT)
+            wr->failed++;
+    }
+    db_close(db);
+    return NULL;
+}
+
+static void test_group_commit(void **state)
+{
+    (void)state;
+    Db *setup_db = db_open(path); /* migrations, before the writer */
+    db_close(setup_db);
+    assert_int_equal(db_writer_start(path), 0);
+    /* Opened after the writer started: read-only. */
+    Db *reader = db_open_existing(path);
+    Stmt *st = db_prepare(reader, "DELETE FROM api_tokens");
+    assert_int_not_equal(db_run(st), R_OK);
+    pthread_t threads[WRITERS];
+    Writer writers[WRITERS] = {0};
+    for (int i = 0; i < WRITERS; i++) {
+        writers[i].index = i;
+        pthread_create(&threads[i], NULL, writer_thread, &writers[i]);
+    }
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(threads[i], NULL);
+    DbWriterStats stats = db_writer_stats();
+    db_writer_stop();
+    int ok = 0;
+    for (int i = 0; i < WRITERS; i++) {
+        assert_int_equal(writers[i].ok + writers[i].failed, JOBS_EACH);
+        ok += writers[i].ok;
+    }
+    assert_int_equal(ok, WRITERS * JOBS_EACH * 4 / 5);
+    st = db_prepare(reader, "SELECT count(*) FROM api_tokens WHERE name LIKE 'w%'");
+    assert_true(db_row(st));
+    assert_int_equal(db_int(st, 0), ok);
+    db_done(st);
+    char name[48];
+    for (int w = 0; w < WRITERS; w++)
+        for (int i = 0; i < JOBS_EACH; i++) {
+            snprintf(name, sizeof name, "w%d-%d", w, i);
+            assert_int_equal(tokens_named(reader, name), i % 5 == 4 ? 0 : 1);
+        }
+    assert_int_equal(stats.jobs, (uint64_t)(WRITERS * JOBS_EACH));
+    /* Group commit: fewer commits than jobs when writers wait together. */
+    assert_true(stats.batches < stats.jobs);
+    db_close(reader);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +303,8 @@ int main(void)
         cmocka_unit_test(test_statement_cache),
         cmocka_unit_test(test_rollback_leaves_nothing),
         cmocka_unit_test(test_backup_and_check),
+        cmocka_unit_test(test_db_write_without_writer),
+        cmocka_unit_test(test_group_commit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
