@@ -769,9 +769,20 @@ static void welcome_path(const Welcome *wl, char out[96])
     snprintf(out, 96, "/welcome/%s", wl->token);
 }
 
-Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours, char out[96])
+Result auth_issue_welcome(Db *w, const char *email, const char *purpose, int hours, char out[96])
 {
     Welcome wl = {.email = email, .purpose = purpose, .hours = hours};
+    random_hex(wl.token, 32);
+    Result rc = welcome_issue_apply(w, &wl);
+    if (rc == R_OK)
+        welcome_path(&wl, out);
+    return rc;
+}
+
+/* The same from the command line, in a write of its own. */
+static Result welcome_issue(Db *db, const char *email, int hours, char out[96])
+{
+    Welcome wl = {.email = email, .purpose = "welcome", .hours = hours};
     random_hex(wl.token, 32);
     Result rc = db_write(db, welcome_issue_apply, &wl);
     if (rc == R_OK)
@@ -1075,7 +1086,7 @@ Result auth_first_admin(Db *db, const char *email, const char *base_url)
         return R_OK;
     }
     char path[96];
-    Result res = existing[0] ? auth_issue_welcome(db, existing, "welcome", 24, path)
+    Result res = existing[0] ? welcome_issue(db, existing, 24, path)
                              : create_user(db, email, ROLE_ADMIN, NULL, 0, 24, path);
     if (res != R_OK)
         return res;

@@ -89,9 +89,10 @@ int auth_verify_password(const char *hash, const char *password);
 
 /* Creates a single-use link to set a password for the user with email,
  * valid for hours; writes the URL path ("/welcome/TOKEN") to out[96].
- * Returns R_NOT_FOUND for an unknown email. It writes with db_write: from
- * inside an apply, pass its w (the link then joins that transaction). */
-Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours, char out[96]);
+ * Returns R_NOT_FOUND for an unknown email. Call it inside apply, on its
+ * w: the link is written in the caller's transaction (with the mail that
+ * carries it). */
+Result auth_issue_welcome(Db *w, const char *email, const char *purpose, int hours, char out[96]);
 
 /* `ratify user add|passwd|list|reset-2fa ...`; argv starts after "user". Returns a
  * Result for the exit code. */
