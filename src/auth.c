@@ -23,28 +23,48 @@
 
 static unsigned char server_key[crypto_auth_KEYBYTES];
 
+/* The server's secret: the one stored, or, on first use, the fresh one
+ * the caller drew. Read inside the write, so two processes starting at
+ * once cannot store two. */
+typedef struct {
+    char hex[2 * crypto_auth_KEYBYTES + 1];
+} Secret;
+
+static Result secret_ensure_apply(Db *w, void *ctx)
+{
+    Secret *s = ctx;
+    Stmt *st = db_prepare(w, "SELECT value FROM settings WHERE name = 'secret'");
+    int found = db_row(st);
+    if (found)
+        snprintf(s->hex, sizeof s->hex, "%s", db_text(st, 0));
+    if (db_done(st) != R_OK)
+        return R_INTERNAL;
+    if (found)
+        return R_OK;
+    st = db_prepare(w, "INSERT INTO settings (name, value) VALUES ('secret', :value)");
+    db_bind_text(st, ":value", s->hex);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
 Result auth_init(Db *db)
 {
+    Secret s;
     Stmt *st = db_prepare(db, "SELECT value FROM settings WHERE name = 'secret'");
     int found = db_row(st);
-    char hex[2 * crypto_auth_KEYBYTES + 1];
     if (found)
-        snprintf(hex, sizeof hex, "%s", db_text(st, 0));
+        snprintf(s.hex, sizeof s.hex, "%s", db_text(st, 0));
     db_done(st);
     if (!found) {
-        random_hex(hex, crypto_auth_KEYBYTES);
-        st = db_prepare(db, "INSERT INTO settings (name, value) VALUES ('secret', :value)");
-        db_bind_text(st, ":value", hex);
-        Result rc = db_run(st);
-        db_done(st);
-        if (rc != R_OK)
+        random_hex(s.hex, crypto_auth_KEYBYTES);
+        if (db_write(db, secret_ensure_apply, &s) != R_OK)
             return R_INTERNAL;
     }
     size_t len = 0;
-    if (sodium_hex2bin(server_key, sizeof server_key, hex, strlen(hex), NULL, &len, NULL) != 0 ||
-        len != sizeof server_key)
-        return R_INTERNAL;
-    return two_factor_init();
+    int ok = sodium_hex2bin(server_key, sizeof server_key, s.hex, strlen(s.hex), NULL, &len,
+                            NULL) == 0 &&
+             len == sizeof server_key;
+    sodium_memzero(&s, sizeof s);
+    return ok ? two_factor_init() : R_INTERNAL;
 }
 
 /* Keyed hash of purpose:value as hex: for session tokens and throttling
@@ -105,6 +125,31 @@ static void load_countries(Request *r, User *u)
     db_done(st);
 }
 
+/* A session named by the keyed hash of its token, and the time of the
+ * request: what session_end_apply and session_touch_apply are given. */
+typedef struct {
+    const char *hash;
+    int64_t now;
+} SessionRef;
+
+static Result session_end_apply(Db *w, void *ctx)
+{
+    const SessionRef *s = ctx;
+    Stmt *st = db_prepare(w, "DELETE FROM sessions WHERE token_hash = :hash");
+    db_bind_text(st, ":hash", s->hash);
+    return db_run(st);
+}
+
+static Result session_touch_apply(Db *w, void *ctx)
+{
+    const SessionRef *s = ctx;
+    Stmt *st = db_prepare(w, "UPDATE sessions SET last_seen = :now "
+                             "WHERE token_hash = :hash AND last_seen < :now");
+    db_bind_int(st, ":now", s->now);
+    db_bind_text(st, ":hash", s->hash);
+    return db_run(st);
+}
+
 /* Looks the session up; returns the user or NULL when it is unknown,
  * expired or its user disabled (deleting an expired one). */
 static User *session_user(Request *r, const char *token)
@@ -136,22 +181,33 @@ static User *session_user(Request *r, const char *token)
     db_done(st);
     if (!u)
         return NULL;
+    SessionRef ref = {.hash = hash, .now = now};
     if (now - last_seen > SESSION_IDLE || now - created > SESSION_ABSOLUTE) {
-        st = db_prepare(r->db, "DELETE FROM sessions WHERE token_hash = :hash");
-        db_bind_text(st, ":hash", hash);
-        db_run(st);
+        /* Refused either way; housekeeping deletes it if this fails. */
+        if (db_write(r->db, session_end_apply, &ref) != R_OK)
+            log_info("auth: an expired session could not be deleted");
         return NULL;
     }
-    /* Refresh last_seen at most once a minute: a write per request would
-     * serialise every page view on the database lock. */
-    if (now - last_seen > 60) {
-        st = db_prepare(r->db, "UPDATE sessions SET last_seen = :now WHERE token_hash = :hash");
-        db_bind_int(st, ":now", now);
-        db_bind_text(st, ":hash", hash);
-        db_run(st);
-    }
+    /* Refresh last_seen at most every SESSION_REFRESH: a write per request
+     * would make every page view wait for a commit. */
+    if (now - last_seen > SESSION_REFRESH && db_write(r->db, session_touch_apply, &ref) != R_OK)
+        log_info("auth: a session's last use could not be recorded");
     load_countries(r, u);
     return u;
+}
+
+/* An API token seen in use now: last_used is shown on /admin/tokens. */
+typedef struct {
+    int64_t id, now;
+} TokenUse;
+
+static Result api_token_touch_apply(Db *w, void *ctx)
+{
+    const TokenUse *t = ctx;
+    Stmt *st = db_prepare(w, "UPDATE api_tokens SET last_used = :now WHERE id = :id");
+    db_bind_int(st, ":now", t->now);
+    db_bind_int(st, ":id", t->id);
+    return db_run(st);
 }
 
 /* An "Authorization: Bearer <token>" header on an /api/ path: only the
@@ -178,12 +234,10 @@ static Result load_api_token(Request *r, const char *header)
         r->message = tr(r, "This API token is not valid or was revoked.");
         return R_UNAUTHORIZED;
     }
-    if (now_seconds() - last_used > 60) {
-        st = db_prepare(r->db, "UPDATE api_tokens SET last_used = :now WHERE id = :id");
-        db_bind_int(st, ":now", now_seconds());
-        db_bind_int(st, ":id", id);
-        db_run(st);
-    }
+    /* At most once a minute: most calls of a busy client write nothing. */
+    TokenUse use = {.id = id, .now = now_seconds()};
+    if (use.now - last_used > 60 && db_write(r->db, api_token_touch_apply, &use) != R_OK)
+        log_info("auth: an API token's last use could not be recorded");
     return R_OK;
 }
 
@@ -302,55 +356,81 @@ int auth_throttled(Db *db, const char *key, int limit)
     return over;
 }
 
-void auth_count_failure(Db *db, const char *key)
+Result auth_count_failure(Db *w, const char *key)
 {
     int64_t now = now_seconds();
     Stmt *st = db_prepare(
-        db, "INSERT INTO login_failures (key, failures, window_start) VALUES (:key, 1, :now) "
-            "ON CONFLICT (key) DO UPDATE SET "
-            "failures = CASE WHEN window_start > :since THEN failures + 1 ELSE 1 END, "
-            "window_start = CASE WHEN window_start > :since THEN window_start ELSE :now END");
+        w, "INSERT INTO login_failures (key, failures, window_start) VALUES (:key, 1, :now) "
+           "ON CONFLICT (key) DO UPDATE SET "
+           "failures = CASE WHEN window_start > :since THEN failures + 1 ELSE 1 END, "
+           "window_start = CASE WHEN window_start > :since THEN window_start ELSE :now END");
     db_bind_text(st, ":key", key);
     db_bind_int(st, ":now", now);
     db_bind_int(st, ":since", now - THROTTLE_WINDOW);
-    db_run(st);
+    return db_run(st);
 }
 
-void auth_clear_failures(Db *db, const char *key)
+Result auth_clear_failures(Db *w, const char *key)
 {
-    Stmt *st = db_prepare(db, "DELETE FROM login_failures WHERE key = :key");
+    Stmt *st = db_prepare(w, "DELETE FROM login_failures WHERE key = :key");
     db_bind_text(st, ":key", key);
-    db_run(st);
+    return db_run(st);
+}
+
+/* One failed attempt, counted against each key given. */
+typedef struct {
+    const char *account_key, *client_key;
+} Failure;
+
+static Result failure_count_apply(Db *w, void *ctx)
+{
+    const Failure *f = ctx;
+    Result rc = auth_count_failure(w, f->account_key);
+    if (rc == R_OK && f->client_key)
+        rc = auth_count_failure(w, f->client_key);
+    return rc;
+}
+
+Result auth_failed_attempt(Db *db, const char *account_key, const char *client_key)
+{
+    Failure f = {.account_key = account_key, .client_key = client_key};
+    Result rc = db_write(db, failure_count_apply, &f);
+    if (rc != R_OK)
+        log_info("auth: a failed attempt could not be counted");
+    return rc;
 }
 
 /* ---- sessions ---- */
 
-Result auth_start_session(Request *r, int64_t user_id)
+void auth_session_prepare(Request *r, NewSession *s)
 {
-    if (r->session_token) {
-        char old[65];
-        keyed_hash("session", r->session_token, old);
-        Stmt *st = db_prepare(r->db, "DELETE FROM sessions WHERE token_hash = :hash");
-        db_bind_text(st, ":hash", old);
-        db_run(st);
+    random_hex(s->token, 32);
+    keyed_hash("session", s->token, s->hash);
+    s->old_hash[0] = 0;
+    if (r->session_token)
+        keyed_hash("session", r->session_token, s->old_hash);
+}
+
+Result auth_session_write(Db *w, const NewSession *s, int64_t user_id)
+{
+    if (s->old_hash[0]) {
+        Stmt *st = db_prepare(w, "DELETE FROM sessions WHERE token_hash = :hash");
+        db_bind_text(st, ":hash", s->old_hash);
+        if (db_run(st) != R_OK)
+            return R_INTERNAL;
     }
-    char token[65], hash[65];
-    random_hex(token, 32);
-    keyed_hash("session", token, hash);
-    int64_t now = now_seconds();
-    Stmt *st =
-        db_prepare(r->db, "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) "
-                          "VALUES (:hash, :user, :now, :now)");
-    db_bind_text(st, ":hash", hash);
+    Stmt *st = db_prepare(w, "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) "
+                             "VALUES (:hash, :user, :now, :now)");
+    db_bind_text(st, ":hash", s->hash);
     db_bind_int(st, ":user", user_id);
-    db_bind_int(st, ":now", now);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK)
-        return R_INTERNAL;
-    http_set_cookie(r, "session", arena_strdup(r->arena, token), 0);
+    db_bind_int(st, ":now", now_seconds());
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+void auth_session_cookie(Request *r, const NewSession *s)
+{
+    http_set_cookie(r, "session", s->token, 0);
     http_set_cookie(r, "presession", "", -1);
-    return R_OK;
 }
 
 /* ---- pages ---- */
@@ -400,6 +480,21 @@ static Result login_failed(Request *r, const char *email, const char *message, R
     return code == R_TOO_MANY ? R_OK : R_BAD_REQUEST;
 }
 
+/* A right password: the account's failures forgotten, and the session
+ * or the half-login that waits for the second factor. */
+typedef struct {
+    const char *account_key;
+    AfterPassword after;
+} LoginOpen;
+
+static Result login_open_apply(Db *w, void *ctx)
+{
+    LoginOpen *l = ctx;
+    if (auth_clear_failures(w, l->account_key) != R_OK)
+        return R_INTERNAL;
+    return two_factor_after_password_write(w, &l->after);
+}
+
 Result auth_login_post(Request *r)
 {
     const char *email = NULL, *password = NULL;
@@ -429,21 +524,23 @@ Result auth_login_post(Request *r)
     db_done(st);
     int ok = auth_verify_password(hash && *hash ? hash : dummy_hash(), password) && hash && *hash;
     if (!ok) {
-        auth_count_failure(r->db, account_key);
-        auth_count_failure(r->db, client_key);
+        auth_failed_attempt(r->db, account_key, client_key); /* a failure is logged */
         return login_failed(r, email, N_("The email or password is not right."), R_BAD_REQUEST);
     }
-    auth_clear_failures(r->db, account_key);
-    return two_factor_after_password(r, id, safe_next(param_raw(r, "next")));
+    LoginOpen l = {.account_key = account_key};
+    two_factor_after_password_prepare(r, &l.after, id, safe_next(param_raw(r, "next")));
+    if (db_write(r->db, login_open_apply, &l) != R_OK)
+        return R_INTERNAL;
+    return two_factor_after_password_finish(r, &l.after);
 }
 
 Result auth_logout_post(Request *r)
 {
     char hash[65];
     keyed_hash("session", r->session_token, hash);
-    Stmt *st = db_prepare(r->db, "DELETE FROM sessions WHERE token_hash = :hash");
-    db_bind_text(st, ":hash", hash);
-    db_run(st);
+    SessionRef ref = {.hash = hash, .now = now_seconds()};
+    if (db_write(r->db, session_end_apply, &ref) != R_OK)
+        return R_INTERNAL; /* the cookie stays: the session was not ended */
     http_set_cookie(r, "session", "", -1);
     r->user = NULL;
     return http_redirect(r, "/");
@@ -470,17 +567,53 @@ static void welcome_form(Request *r, const char *token)
     r->data = json_build("{s:s, s:i}", "token", token, "min", PASSWORD_MIN);
 }
 
+static Result link_spent(Request *r)
+{
+    r->message = tr(r, "This link has expired or was already used. Ask an administrator "
+                       "for a new one.");
+    return R_NOT_FOUND;
+}
+
 Result auth_welcome_page(Request *r)
 {
     const char *token = param_raw(r, "token");
     char hash[65];
-    if (!token_user(r, token, hash)) {
-        r->message = tr(r, "This link has expired or was already used. Ask an administrator "
-                           "for a new one.");
-        return R_NOT_FOUND;
-    }
+    if (!token_user(r, token, hash))
+        return link_spent(r);
     welcome_form(r, token);
     return R_OK;
+}
+
+/* A password chosen through a welcome or reset link: the password, the
+ * link spent, the audit line and what follows a right password, all or
+ * nothing. */
+typedef struct {
+    const char *token_hash;
+    int64_t user_id;
+    char password_hash[128];
+    AfterPassword after;
+} PasswordSet;
+
+static Result password_set_apply(Db *w, void *ctx)
+{
+    PasswordSet *p = ctx;
+    /* Spending the link is the check that it is still good: two forms
+     * sent with one link cannot both set a password. */
+    Stmt *st = db_prepare(w, "UPDATE login_tokens SET used_at = :now WHERE token_hash = :hash "
+                             "AND user_id = :id AND used_at IS NULL AND expires_at > :now");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_text(st, ":hash", p->token_hash);
+    db_bind_int(st, ":id", p->user_id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) != 1)
+        return R_NOT_FOUND;
+    st = db_prepare(w, "UPDATE users SET password_hash = :hash WHERE id = :id");
+    db_bind_text(st, ":hash", p->password_hash);
+    db_bind_int(st, ":id", p->user_id);
+    if (db_run(st) != R_OK || audit_log(w, p->user_id, "password set", "", "") != R_OK)
+        return R_INTERNAL;
+    return two_factor_after_password_write(w, &p->after);
 }
 
 Result auth_welcome_post(Request *r)
@@ -488,11 +621,8 @@ Result auth_welcome_post(Request *r)
     const char *token = param_raw(r, "token");
     char hash[65];
     int64_t user_id = token_user(r, token, hash);
-    if (!user_id) {
-        r->message = tr(r, "This link has expired or was already used. Ask an administrator "
-                           "for a new one.");
-        return R_NOT_FOUND;
-    }
+    if (!user_id)
+        return link_spent(r);
     const char *password = NULL, *confirm = NULL;
     welcome_form(r, token);
     if (param_text(r, "password", PASSWORD_MIN, PASSWORD_MAX, 0, &password) != R_OK)
@@ -502,28 +632,20 @@ Result auth_welcome_post(Request *r)
         param_error(r, "confirm", N_("The two passwords are not the same."));
         return R_BAD_REQUEST;
     }
-    char pw_hash[128];
-    if (auth_hash_password(password, pw_hash) != R_OK || db_begin(r->db) != R_OK)
+    /* argon2id takes a while: hashed here, not in the writer's turn. */
+    PasswordSet p = {.token_hash = hash, .user_id = user_id};
+    if (auth_hash_password(password, p.password_hash) != R_OK)
         return R_INTERNAL;
-    Stmt *st = db_prepare(r->db, "UPDATE users SET password_hash = :hash WHERE id = :id");
-    db_bind_text(st, ":hash", pw_hash);
-    db_bind_int(st, ":id", user_id);
-    Result rc = db_run(st);
-    db_done(st);
-    st = db_prepare(r->db, "UPDATE login_tokens SET used_at = :now WHERE token_hash = :hash");
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_text(st, ":hash", hash);
-    Result rc2 = db_run(st);
-    db_done(st);
-    if (rc != R_OK || rc2 != R_OK)
-        return R_INTERNAL; /* the server rolls the transaction back */
-    audit_log(r->db, user_id, "password set", "", "");
     /* A reset link proves the mailbox, not the second factor: an account
      * that has one still answers it before getting a session. */
-    Result res = two_factor_after_password(r, user_id, "/account");
+    two_factor_after_password_prepare(r, &p.after, user_id, "/account");
+    Result res = db_write(r->db, password_set_apply, &p);
+    sodium_memzero(p.password_hash, sizeof p.password_hash);
+    if (res == R_NOT_FOUND)
+        return link_spent(r);
     if (res != R_OK)
-        return res;
-    return db_commit(r->db);
+        return R_INTERNAL;
+    return two_factor_after_password_finish(r, &p.after);
 }
 
 static json_t *account_data(Request *r)
@@ -551,6 +673,22 @@ Result account_page(Request *r)
     return R_OK;
 }
 
+/* What account_post writes: the user's own name and language. */
+typedef struct {
+    int64_t id;
+    const char *name, *lang; /* lang NULL: the browser's */
+} AccountUpdate;
+
+static Result account_update_apply(Db *w, void *ctx)
+{
+    const AccountUpdate *u = ctx;
+    Stmt *st = db_prepare(w, "UPDATE users SET display_name = :name, lang = :lang WHERE id = :id");
+    db_bind_text(st, ":name", u->name);
+    db_bind_text(st, ":lang", u->lang);
+    db_bind_int(st, ":id", u->id);
+    return db_run(st);
+}
+
 Result account_post(Request *r)
 {
     const char *name = NULL, *lang = NULL;
@@ -562,14 +700,12 @@ Result account_post(Request *r)
         r->errors = json_build("{s:s}", "lang", tr(r, "Please choose one of the options."));
         return R_BAD_REQUEST;
     }
-    Stmt *st =
-        db_prepare(r->db, "UPDATE users SET display_name = :name, lang = :lang WHERE id = :id");
-    db_bind_text(st, ":name", name ? name : r->user->display_name);
-    db_bind_text(st, ":lang", lang && *lang ? lang : NULL);
-    db_bind_int(st, ":id", r->user->id);
-    Result rc = db_run(st);
-    db_done(st);
-    return rc == R_OK ? http_redirect(r, "/account") : R_INTERNAL;
+    AccountUpdate u = {.id = r->user->id,
+                       .name = name ? name : r->user->display_name,
+                       .lang = lang && *lang ? lang : NULL};
+    if (db_write(r->db, account_update_apply, &u) != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, "/account");
 }
 
 Result admin_users_page(Request *r)
@@ -596,66 +732,123 @@ Result admin_users_page(Request *r)
 
 /* ---- CLI ---- */
 
-Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours, char out[96])
+/* A single-use link to set a password: the token is drawn by the
+ * caller, only its hash stored. */
+typedef struct {
+    const char *email, *purpose;
+    int hours;
+    char token[65];
+} Welcome;
+
+static Result welcome_insert(Db *w, int64_t user_id, const Welcome *wl)
 {
-    Stmt *st = db_prepare(db, "SELECT id FROM users WHERE email = :email");
-    db_bind_text(st, ":email", email);
-    int64_t id = db_row(st) ? db_int(st, 0) : 0;
-    db_done(st);
-    if (!id)
-        return R_NOT_FOUND;
-    char token[65], hash[65];
-    random_hex(token, 32);
-    keyed_hash("login-token", token, hash);
-    st = db_prepare(db, "INSERT INTO login_tokens (token_hash, user_id, purpose, expires_at) "
-                        "VALUES (:hash, :user, :purpose, :expires)");
+    char hash[65];
+    keyed_hash("login-token", wl->token, hash);
+    Stmt *st = db_prepare(w, "INSERT INTO login_tokens (token_hash, user_id, purpose, expires_at) "
+                             "VALUES (:hash, :user, :purpose, :expires)");
     db_bind_text(st, ":hash", hash);
-    db_bind_int(st, ":user", id);
-    db_bind_text(st, ":purpose", purpose);
-    db_bind_int(st, ":expires", now_seconds() + (int64_t)hours * 3600);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK)
-        return R_INTERNAL;
-    snprintf(out, 96, "/welcome/%s", token);
-    return R_OK;
+    db_bind_int(st, ":user", user_id);
+    db_bind_text(st, ":purpose", wl->purpose);
+    db_bind_int(st, ":expires", now_seconds() + (int64_t)wl->hours * 3600);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
-static Result create_user(Db *db, const char *email, Role role, char **countries, int ncountries)
+static Result welcome_issue_apply(Db *w, void *ctx)
 {
-    if (db_begin(db) != R_OK)
+    const Welcome *wl = ctx;
+    Stmt *st = db_prepare(w, "SELECT id FROM users WHERE email = :email");
+    db_bind_text(st, ":email", wl->email);
+    int64_t id = db_row(st) ? db_int(st, 0) : 0;
+    if (db_done(st) != R_OK)
         return R_INTERNAL;
-    Stmt *st =
-        db_prepare(db, "INSERT INTO users (email, role, created_at) VALUES (:email, :role, :now) "
-                       "ON CONFLICT (email) DO NOTHING");
-    db_bind_text(st, ":email", email);
-    db_bind_text(st, ":role", role_name(role));
+    return id ? welcome_insert(w, id, wl) : R_NOT_FOUND;
+}
+
+static void welcome_path(const Welcome *wl, char out[96])
+{
+    snprintf(out, 96, "/welcome/%s", wl->token);
+}
+
+Result auth_issue_welcome(Db *w, const char *email, const char *purpose, int hours, char out[96])
+{
+    Welcome wl = {.email = email, .purpose = purpose, .hours = hours};
+    random_hex(wl.token, 32);
+    Result rc = welcome_issue_apply(w, &wl);
+    if (rc == R_OK)
+        welcome_path(&wl, out);
+    return rc;
+}
+
+/* The same from the command line, in a write of its own. */
+static Result welcome_issue(Db *db, const char *email, int hours, char out[96])
+{
+    Welcome wl = {.email = email, .purpose = "welcome", .hours = hours};
+    random_hex(wl.token, 32);
+    Result rc = db_write(db, welcome_issue_apply, &wl);
+    if (rc == R_OK)
+        welcome_path(&wl, out);
+    return rc;
+}
+
+/* A user added from the command line, with the countries they coordinate,
+ * the audit line and the link to choose a password: all or nothing. */
+typedef struct {
+    const char *email;
+    Role role;
+    char **countries;
+    int ncountries;
+    Welcome welcome;
+} UserCreate;
+
+static Result user_create_apply(Db *w, void *ctx)
+{
+    UserCreate *u = ctx;
+    Stmt *st = db_prepare(w, "SELECT 1 FROM users WHERE email = :email");
+    db_bind_text(st, ":email", u->email);
+    int taken = db_row(st);
+    if (db_done(st) != R_OK)
+        return R_INTERNAL;
+    if (taken)
+        return R_CONFLICT;
+    st = db_prepare(w, "INSERT INTO users (email, role, created_at) "
+                       "VALUES (:email, :role, :now) RETURNING id");
+    db_bind_text(st, ":email", u->email);
+    db_bind_text(st, ":role", role_name(u->role));
     db_bind_int(st, ":now", now_seconds());
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK || db_changes(db) == 0) {
-        db_rollback(db);
-        if (rc == R_OK)
-            fprintf(stderr, "ratify: a user with the email %s already exists\n", email);
-        return rc == R_OK ? R_CONFLICT : R_INTERNAL;
-    }
-    int64_t id = db_last_id(db);
-    for (int i = 0; i < ncountries; i++) {
-        st = db_prepare(db, "INSERT INTO user_countries (user_id, iso3) VALUES (:user, :iso3) "
-                            "ON CONFLICT DO NOTHING");
+    int64_t id = 0;
+    if (db_insert(st, &id) != R_OK)
+        return R_INTERNAL;
+    for (int i = 0; i < u->ncountries; i++) {
+        st = db_prepare(w, "INSERT INTO user_countries (user_id, iso3) VALUES (:user, :iso3) "
+                           "ON CONFLICT DO NOTHING");
         db_bind_int(st, ":user", id);
-        db_bind_text(st, ":iso3", countries[i]);
-        rc = db_run(st);
-        db_done(st);
-        if (rc != R_OK) {
-            db_rollback(db);
+        db_bind_text(st, ":iso3", u->countries[i]);
+        if (db_run(st) != R_OK)
             return R_INTERNAL;
-        }
     }
     char object[32];
     snprintf(object, sizeof object, "user %lld", (long long)id); /* never the email */
-    audit_log(db, 0, "user added", object, "");
-    return db_commit(db);
+    if (audit_log(w, 0, "user added", object, "") != R_OK)
+        return R_INTERNAL;
+    return welcome_insert(w, id, &u->welcome);
+}
+
+/* Creates the user and their link (valid for hours) into path. */
+static Result create_user(Db *db, const char *email, Role role, char **countries, int ncountries,
+                          int hours, char path[96])
+{
+    UserCreate u = {.email = email,
+                    .role = role,
+                    .countries = countries,
+                    .ncountries = ncountries,
+                    .welcome = {.email = email, .purpose = "welcome", .hours = hours}};
+    random_hex(u.welcome.token, 32);
+    Result rc = db_write(db, user_create_apply, &u);
+    if (rc == R_CONFLICT)
+        fprintf(stderr, "ratify: a user with the email %s already exists\n", email);
+    if (rc == R_OK)
+        welcome_path(&u.welcome, path);
+    return rc;
 }
 
 static void lowercase(char *s)
@@ -706,11 +899,9 @@ static Result user_add(Db *db, int argc, char **argv, const char *base_url)
         fprintf(stderr, "ratify: --country applies to coordinators only\n");
         return R_BAD_REQUEST;
     }
-    Result res = create_user(db, email, role, countries, ncountries);
-    if (res != R_OK)
-        return res;
     char path[96];
-    if ((res = auth_issue_welcome(db, email, "welcome", 72, path)) != R_OK)
+    Result res = create_user(db, email, role, countries, ncountries, 72, path);
+    if (res != R_OK)
         return res;
     printf("Added %s (%s). To choose a password, open within 72 hours:\n  %s%s\n", email,
            role_name(role), base_url, path);
@@ -740,6 +931,31 @@ static int read_password(const char *prompt, char *out, size_t size)
     return 0;
 }
 
+/* `ratify user passwd`: the new password (hashed beforehand), and every
+ * session of the user ended, since the old password may have leaked. */
+typedef struct {
+    const char *email;
+    char password_hash[128];
+} PasswordReset;
+
+static Result password_reset_apply(Db *w, void *ctx)
+{
+    const PasswordReset *p = ctx;
+    Stmt *st = db_prepare(w, "UPDATE users SET password_hash = :hash WHERE email = :email");
+    db_bind_text(st, ":hash", p->password_hash);
+    db_bind_text(st, ":email", p->email);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_NOT_FOUND;
+    st = db_prepare(w, "DELETE FROM sessions WHERE user_id = "
+                       "(SELECT id FROM users WHERE email = :email)");
+    db_bind_text(st, ":email", p->email);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, 0, "password set", "by the command line", "");
+}
+
 static Result user_passwd(Db *db, int argc, char **argv)
 {
     if (argc != 1) {
@@ -760,30 +976,41 @@ static Result user_passwd(Db *db, int argc, char **argv)
                 PASSWORD_MAX);
         return R_BAD_REQUEST;
     }
-    char hash[128];
-    Result res = auth_hash_password(password, hash);
+    PasswordReset p = {.email = argv[0]};
+    Result res = auth_hash_password(password, p.password_hash);
     sodium_memzero(password, sizeof password);
     if (res != R_OK)
         return res;
-    Stmt *st = db_prepare(db, "UPDATE users SET password_hash = :hash WHERE email = :email");
-    db_bind_text(st, ":hash", hash);
-    db_bind_text(st, ":email", argv[0]);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK)
-        return R_INTERNAL;
-    if (db_changes(db) == 0) {
+    res = db_write(db, password_reset_apply, &p);
+    sodium_memzero(p.password_hash, sizeof p.password_hash);
+    if (res == R_NOT_FOUND)
         fprintf(stderr, "ratify: no user with the email %s\n", argv[0]);
-        return R_NOT_FOUND;
-    }
-    /* A new password ends every session: the old one may have leaked. */
-    st = db_prepare(db, "DELETE FROM sessions WHERE user_id = "
-                        "(SELECT id FROM users WHERE email = :email)");
-    db_bind_text(st, ":email", argv[0]);
-    db_run(st);
-    audit_log(db, 0, "password set", "by the command line", "");
+    if (res != R_OK)
+        return res;
     printf("Password changed for %s.\n", argv[0]);
     return R_OK;
+}
+
+/* The second factor of user *ctx (an int64_t) removed, with its recovery
+ * codes and sessions. */
+static Result two_factor_reset_apply(Db *w, void *ctx)
+{
+    int64_t id = *(const int64_t *)ctx;
+    Stmt *st = db_prepare(w, "DELETE FROM two_factor WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "DELETE FROM recovery_codes WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "DELETE FROM sessions WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    char object[32];
+    snprintf(object, sizeof object, "user %lld", (long long)id);
+    return audit_log(w, 0, "two-factor reset", object, "by the command line");
 }
 
 /* For someone who lost both their phone and their recovery codes: the
@@ -804,28 +1031,9 @@ static Result user_reset_two_factor(Db *db, int argc, char **argv)
         fprintf(stderr, "ratify: no user with the email %s\n", argv[0]);
         return R_NOT_FOUND;
     }
-    if (db_begin(db) != R_OK)
-        return R_INTERNAL;
-    st = db_prepare(db, "DELETE FROM two_factor WHERE user_id = :id");
-    db_bind_int(st, ":id", id);
-    int ok = db_run(st) == R_OK;
-    db_done(st);
-    st = db_prepare(db, "DELETE FROM recovery_codes WHERE user_id = :id");
-    db_bind_int(st, ":id", id);
-    ok &= db_run(st) == R_OK;
-    db_done(st);
-    st = db_prepare(db, "DELETE FROM sessions WHERE user_id = :id");
-    db_bind_int(st, ":id", id);
-    ok &= db_run(st) == R_OK;
-    db_done(st);
-    char object[32];
-    snprintf(object, sizeof object, "user %lld", (long long)id);
-    if (!ok || audit_log(db, 0, "two-factor reset", object, "by the command line") != R_OK) {
-        db_rollback(db);
-        return R_INTERNAL;
-    }
-    if (db_commit(db) != R_OK)
-        return R_INTERNAL;
+    Result res = db_write(db, two_factor_reset_apply, &id);
+    if (res != R_OK)
+        return res;
     printf("Two-factor sign-in removed for %s; their sessions ended.\n", argv[0]);
     return R_OK;
 }
@@ -877,16 +1085,13 @@ Result auth_first_admin(Db *db, const char *email, const char *base_url)
                base_url, existing, existing);
         return R_OK;
     }
-    if (!existing[0]) {
-        Result res = create_user(db, email, ROLE_ADMIN, NULL, 0);
-        if (res != R_OK)
-            return res;
-        snprintf(existing, sizeof existing, "%s", email);
-    }
     char path[96];
-    Result res = auth_issue_welcome(db, existing, "welcome", 24, path);
+    Result res = existing[0] ? welcome_issue(db, existing, 24, path)
+                             : create_user(db, email, ROLE_ADMIN, NULL, 0, 24, path);
     if (res != R_OK)
         return res;
+    if (!existing[0])
+        snprintf(existing, sizeof existing, "%s", email);
     printf("\nFirst login: open this one-time link within 24 hours to choose the password of "
            "the admin account %s:\n\n    %s%s\n\n",
            existing, base_url, path);

@@ -51,15 +51,32 @@ void auth_token_hash(const char *purpose, const char *token, char out[65]);
  * never leaves the process, e.g. to seal TOTP secrets). */
 void auth_derive_key(const char *purpose, unsigned char out[32]);
 
-/* Opens a new session for user_id (ending the browser's current one) and
- * sets its cookie. */
-Result auth_start_session(Request *r, int64_t user_id);
+/* Sessions are refreshed (last_seen) at most this often: each refresh is
+ * a write, and a page view that writes waits for a commit. */
+enum { SESSION_REFRESH = 5 * 60 };
+
+/* A session being opened, in three steps around the caller's db_write:
+ * auth_session_prepare draws the token (and notes the browser's current
+ * session, which ends); auth_session_write, inside apply, stores it;
+ * auth_session_cookie, once the write is durable, sets the cookie. */
+typedef struct {
+    char token[65];    /* the cookie's value */
+    char hash[65];     /* what is stored */
+    char old_hash[65]; /* the session this browser had, "" if none */
+} NewSession;
+void auth_session_prepare(Request *r, NewSession *s);
+Result auth_session_write(Db *w, const NewSession *s, int64_t user_id);
+void auth_session_cookie(Request *r, const NewSession *s);
 
 /* Failed-attempt counters (login_failures), shared by the password and the
- * second-factor steps. key is a keyed hash (auth_token_hash). */
+ * second-factor steps. key is a keyed hash (auth_token_hash).
+ * auth_count_failure and auth_clear_failures write on w inside the
+ * caller's apply; auth_failed_attempt counts one attempt against
+ * account_key and client_key (NULL: none) in a write of its own. */
 int auth_throttled(Db *db, const char *key, int limit);
-void auth_count_failure(Db *db, const char *key);
-void auth_clear_failures(Db *db, const char *key);
+Result auth_count_failure(Db *w, const char *key);
+Result auth_clear_failures(Db *w, const char *key);
+Result auth_failed_attempt(Db *db, const char *account_key, const char *client_key);
 
 /* The CSRF token for binding (a session token or a pre-session cookie),
  * as 64 hex digits in out[65]. Exposed for unit tests. */
@@ -72,8 +89,10 @@ int auth_verify_password(const char *hash, const char *password);
 
 /* Creates a single-use link to set a password for the user with email,
  * valid for hours; writes the URL path ("/welcome/TOKEN") to out[96].
- * Returns R_NOT_FOUND for an unknown email. */
-Result auth_issue_welcome(Db *db, const char *email, const char *purpose, int hours, char out[96]);
+ * Returns R_NOT_FOUND for an unknown email. Call it inside apply, on its
+ * w: the link is written in the caller's transaction (with the mail that
+ * carries it). */
+Result auth_issue_welcome(Db *w, const char *email, const char *purpose, int hours, char out[96]);
 
 /* `ratify user add|passwd|list|reset-2fa ...`; argv starts after "user". Returns a
  * Result for the exit code. */

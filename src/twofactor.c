@@ -144,21 +144,34 @@ static int enabled_for(Db *db, int64_t user_id)
     return on;
 }
 
-/* Accepts a TOTP code for user_id at most once: the step must be newer
- * than the last one accepted, and recording it is the check. Returns 1
- * accepted, 0 wrong, -1 a right code already used. */
-static int accept_totp(Db *db, int64_t user_id, const unsigned char *secret, const char *code)
+/* The TOTP step that code matches for user_id's secret, 0 when it matches
+ * none, -1 when there is no secret (or, with need_enabled, only one not
+ * yet confirmed). Computed before the write; step_record spends it. */
+static int64_t code_step(Db *db, int64_t user_id, const char *code, int need_enabled)
 {
-    int64_t step = 0;
-    if (!totp_check(secret, TOTP_SECRET_BYTES, now_seconds(), code, &step))
-        return 0;
-    Stmt *st = db_prepare(db, "UPDATE two_factor SET last_step = :step "
-                              "WHERE user_id = :id AND last_step < :step");
+    unsigned char secret[TOTP_SECRET_BYTES];
+    int enabled = 0;
+    int64_t step = -1;
+    if (load_secret(db, user_id, secret, &enabled) && (enabled || !need_enabled) &&
+        !totp_check(secret, TOTP_SECRET_BYTES, now_seconds(), code, &step))
+        step = 0;
+    sodium_memzero(secret, sizeof secret);
+    return step;
+}
+
+/* Records step as the last one accepted for user_id, inside apply: the
+ * step must be newer than the last, and the UPDATE is the check, so two
+ * requests racing with one code cannot both pass. R_CONFLICT for a right
+ * code already used. */
+static Result step_record(Db *w, int64_t user_id, int64_t step)
+{
+    Stmt *st = db_prepare(w, "UPDATE two_factor SET last_step = :step "
+                             "WHERE user_id = :id AND last_step < :step");
     db_bind_int(st, ":step", step);
     db_bind_int(st, ":id", user_id);
-    int ok = db_run(st) == R_OK && db_changes(db) == 1;
-    db_done(st);
-    return ok ? 1 : -1;
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return db_changes(w) == 1 ? R_OK : R_CONFLICT;
 }
 
 /* Spaces and dashes removed, lower case: what people type from paper. */
@@ -182,51 +195,66 @@ static void recovery_hash(int64_t user_id, const char *code, char out[65])
     sodium_memzero(value, sizeof value);
 }
 
-/* Spends a recovery code; 1 if it was valid and unused. */
-static int accept_recovery(Db *db, int64_t user_id, const char *code)
+/* The hash of a typed recovery code into out; 0 when it cannot be one. */
+static int recovery_code_hash(int64_t user_id, const char *code, char out[65])
 {
     if (strlen(code) != RECOVERY_CODE_CHARS || strspn(code, RECOVERY_ALPHABET) != strlen(code))
         return 0;
-    char hash[65];
-    recovery_hash(user_id, code, hash);
-    Stmt *st = db_prepare(db, "UPDATE recovery_codes SET used_at = :now WHERE user_id = "
-                              ":id AND code_hash = :hash AND used_at IS NULL");
+    recovery_hash(user_id, code, out);
+    return 1;
+}
+
+/* Spends the recovery code with hash, inside apply: the UPDATE is the
+ * check. R_NOT_FOUND when it is not one of the user's unused codes. */
+static Result recovery_spend(Db *w, int64_t user_id, const char *hash)
+{
+    Stmt *st = db_prepare(w, "UPDATE recovery_codes SET used_at = :now WHERE user_id = "
+                             ":id AND code_hash = :hash AND used_at IS NULL");
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", user_id);
     db_bind_text(st, ":hash", hash);
-    int ok = db_run(st) == R_OK && db_changes(db) == 1;
-    db_done(st);
-    return ok;
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return db_changes(w) == 1 ? R_OK : R_NOT_FOUND;
 }
 
-/* Replaces the user's recovery codes with RECOVERY_CODES new ones; returns
- * them (shown once, formatted xxxx-xxxx-xxxx) or NULL on a database error. */
-static json_t *new_recovery_codes(Db *db, int64_t user_id)
+/* A fresh set of recovery codes: drawn before the write, shown once
+ * (formatted xxxx-xxxx-xxxx), stored as hashes inside it. */
+typedef struct {
+    json_t *shown;
+    char hashes[RECOVERY_CODES][65];
+} RecoveryCodes;
+
+static void recovery_codes_draw(int64_t user_id, RecoveryCodes *rc)
 {
-    Stmt *st = db_prepare(db, "DELETE FROM recovery_codes WHERE user_id = :id");
-    db_bind_int(st, ":id", user_id);
-    int ok = db_run(st) == R_OK;
-    db_done(st);
-    json_t *codes = json_array();
-    for (int i = 0; ok && i < RECOVERY_CODES; i++) {
-        char code[RECOVERY_CODE_CHARS + 1], shown[RECOVERY_CODE_CHARS + 3], hash[65];
+    rc->shown = json_array();
+    for (int i = 0; i < RECOVERY_CODES; i++) {
+        char code[RECOVERY_CODE_CHARS + 1], shown[RECOVERY_CODE_CHARS + 3];
         for (int j = 0; j < RECOVERY_CODE_CHARS; j++)
             code[j] = RECOVERY_ALPHABET[randombytes_uniform(sizeof RECOVERY_ALPHABET - 1)];
         code[RECOVERY_CODE_CHARS] = 0;
         snprintf(shown, sizeof shown, "%.4s-%.4s-%.4s", code, code + 4, code + 8);
-        recovery_hash(user_id, code, hash);
-        st = db_prepare(db, "INSERT INTO recovery_codes (user_id, code_hash) VALUES (:id, :hash)");
+        recovery_hash(user_id, code, rc->hashes[i]);
+        json_array_append_new(rc->shown, json_string(shown));
+        sodium_memzero(code, sizeof code);
+    }
+}
+
+/* Replaces the user's recovery codes with rc's, inside apply. */
+static Result recovery_codes_store(Db *w, int64_t user_id, const RecoveryCodes *rc)
+{
+    Stmt *st = db_prepare(w, "DELETE FROM recovery_codes WHERE user_id = :id");
+    db_bind_int(st, ":id", user_id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    for (int i = 0; i < RECOVERY_CODES; i++) {
+        st = db_prepare(w, "INSERT INTO recovery_codes (user_id, code_hash) VALUES (:id, :hash)");
         db_bind_int(st, ":id", user_id);
-        db_bind_text(st, ":hash", hash);
-        ok = db_run(st) == R_OK;
-        db_done(st);
-        json_array_append_new(codes, json_string(shown));
+        db_bind_text(st, ":hash", rc->hashes[i]);
+        if (db_run(st) != R_OK)
+            return R_INTERNAL;
     }
-    if (!ok) {
-        json_decref(codes);
-        return NULL;
-    }
-    return codes;
+    return R_OK;
 }
 
 static int64_t recovery_left(Db *db, int64_t user_id)
@@ -241,23 +269,18 @@ static int64_t recovery_left(Db *db, int64_t user_id)
 
 /* ---- the half-login ---- */
 
-static Result begin_pending(Request *r, int64_t user_id, const char *next)
+/* A half-login waiting for the code, named by a's token, inside apply. */
+static Result pending_insert(Db *w, const AfterPassword *a)
 {
-    char token[65], hash[65];
-    random_hex(token, 32);
-    auth_token_hash("pending-login", token, hash);
-    Stmt *st = db_prepare(r->db, "INSERT INTO pending_logins (token_hash, user_id, next, "
-                                 "expires_at) VALUES (:hash, :id, :next, :expires)");
+    char hash[65];
+    auth_token_hash("pending-login", a->session.token, hash);
+    Stmt *st = db_prepare(w, "INSERT INTO pending_logins (token_hash, user_id, next, "
+                             "expires_at) VALUES (:hash, :id, :next, :expires)");
     db_bind_text(st, ":hash", hash);
-    db_bind_int(st, ":id", user_id);
-    db_bind_text(st, ":next", next);
+    db_bind_int(st, ":id", a->user_id);
+    db_bind_text(st, ":next", a->next);
     db_bind_int(st, ":expires", now_seconds() + PENDING_LOGIN_TTL);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK)
-        return R_INTERNAL;
-    http_set_cookie(r, "pending", arena_strdup(r->arena, token), PENDING_LOGIN_TTL);
-    return http_redirect(r, "/login/code");
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* The pending half-login of this browser: its user (0 if none or expired),
@@ -282,19 +305,40 @@ static int64_t pending_user(Request *r, const char **next, char hash[65])
     return id;
 }
 
-Result two_factor_after_password(Request *r, int64_t user_id, const char *next)
+void two_factor_after_password_prepare(Request *r, AfterPassword *a, int64_t user_id,
+                                       const char *next)
 {
-    if (enabled_for(r->db, user_id))
-        return begin_pending(r, user_id, next);
-    Result res = auth_start_session(r, user_id);
-    if (res != R_OK)
-        return res;
-    audit_log(r->db, user_id, "login", "", "");
-    Stmt *st = db_prepare(r->db, "SELECT role FROM users WHERE id = :id");
-    db_bind_int(st, ":id", user_id);
-    User u = {.role = db_row(st) ? role_from_name(db_text(st, 0)) : ROLE_MEMBER};
-    db_done(st);
-    return http_redirect(r, two_factor_required(&u) ? "/account/two-factor" : next);
+    a->user_id = user_id;
+    a->next = next;
+    a->pending = 0;
+    a->role = ROLE_MEMBER;
+    auth_session_prepare(r, &a->session);
+}
+
+Result two_factor_after_password_write(Db *w, AfterPassword *a)
+{
+    /* Read here, inside the write: a second factor enabled a moment ago
+     * is asked for. */
+    a->pending = enabled_for(w, a->user_id);
+    if (a->pending)
+        return pending_insert(w, a);
+    Stmt *st = db_prepare(w, "SELECT role FROM users WHERE id = :id");
+    db_bind_int(st, ":id", a->user_id);
+    a->role = db_row(st) ? role_from_name(db_text(st, 0)) : ROLE_MEMBER;
+    if (db_done(st) != R_OK || auth_session_write(w, &a->session, a->user_id) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, a->user_id, "login", "", "");
+}
+
+Result two_factor_after_password_finish(Request *r, const AfterPassword *a)
+{
+    if (a->pending) {
+        http_set_cookie(r, "pending", a->session.token, PENDING_LOGIN_TTL);
+        return http_redirect(r, "/login/code");
+    }
+    auth_session_cookie(r, &a->session);
+    User u = {.role = a->role};
+    return http_redirect(r, two_factor_required(&u) ? "/account/two-factor" : a->next);
 }
 
 static void code_form(Request *r)
@@ -312,6 +356,45 @@ Result two_factor_login_page(Request *r)
         return http_redirect(r, "/login");
     code_form(r);
     return R_OK;
+}
+
+/* The second step of a login: the code typed (matched before the write:
+ * a TOTP step, or the hash of what may be a recovery code), spent inside
+ * it with the half-login, and the session opened; or the failure counted. */
+typedef struct {
+    int64_t user_id;
+    const char *pending_hash, *account_key, *client_key;
+    int64_t step;      /* 0: the code is no current TOTP code */
+    char recovery[65]; /* "": the code cannot be a recovery code */
+    NewSession session;
+    int accepted; /* set by apply: 1 accepted, 0 wrong, -1 right but already used */
+} CodeLogin;
+
+static Result code_login_apply(Db *w, void *ctx)
+{
+    CodeLogin *c = ctx;
+    Result rc = R_NOT_FOUND;
+    if (c->step)
+        rc = step_record(w, c->user_id, c->step);
+    else if (c->recovery[0])
+        rc = recovery_spend(w, c->user_id, c->recovery);
+    if (rc == R_INTERNAL)
+        return rc;
+    c->accepted = rc == R_OK ? 1 : rc == R_CONFLICT ? -1 : 0;
+    if (c->accepted != 1) {
+        rc = auth_count_failure(w, c->account_key);
+        return rc == R_OK ? auth_count_failure(w, c->client_key) : rc;
+    }
+    Stmt *st = db_prepare(w, "DELETE FROM pending_logins WHERE token_hash = :hash");
+    db_bind_text(st, ":hash", c->pending_hash);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) != 1)
+        return R_NOT_FOUND; /* spent by another request meanwhile: single use */
+    if (auth_session_write(w, &c->session, c->user_id) != R_OK ||
+        audit_log(w, c->user_id, c->step ? "login" : "login with a recovery code", "", "") != R_OK)
+        return R_INTERNAL;
+    return auth_clear_failures(w, c->account_key);
 }
 
 Result two_factor_login_post(Request *r)
@@ -339,39 +422,36 @@ Result two_factor_login_post(Request *r)
         return R_OK;
     }
     const char *code = normalise_code(r, typed);
-    unsigned char secret[TOTP_SECRET_BYTES];
-    int enabled = 0, accepted = 0, recovery = 0;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    if (load_secret(r->db, user_id, secret, &enabled) && enabled) {
-        accepted = accept_totp(r->db, user_id, secret, code);
-        if (accepted == 0 && (recovery = accept_recovery(r->db, user_id, code)))
-            accepted = 1;
+    CodeLogin c = {.user_id = user_id,
+                   .pending_hash = pending_hash,
+                   .account_key = account_key,
+                   .client_key = client_key};
+    /* A recovery code is tried only when the code is no TOTP code of an
+     * enabled second factor; a right TOTP code used twice is not one. */
+    int64_t step = code_step(r->db, user_id, code, 1);
+    if (step > 0)
+        c.step = step;
+    else if (step == 0)
+        recovery_code_hash(user_id, code, c.recovery);
+    auth_session_prepare(r, &c.session);
+    Result res = db_write(r->db, code_login_apply, &c);
+    sodium_memzero(c.recovery, sizeof c.recovery);
+    if (res == R_NOT_FOUND) {
+        http_set_cookie(r, "pending", "", -1);
+        return http_redirect(r, "/login");
     }
-    sodium_memzero(secret, sizeof secret);
-    if (accepted != 1) {
-        db_rollback(r->db);
-        auth_count_failure(r->db, account_key);
-        auth_count_failure(r->db, client_key);
-        param_error(r, "code",
-                    accepted < 0 ? N_("This code was already used. Wait for the next one.")
-                                 : N_("This code is not right. Check the time on your phone and "
-                                      "type the newest code, or a recovery code."));
-        return R_BAD_REQUEST;
-    }
-    Stmt *st = db_prepare(r->db, "DELETE FROM pending_logins WHERE token_hash = :hash");
-    db_bind_text(st, ":hash", pending_hash);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK || auth_start_session(r, user_id) != R_OK)
-        return R_INTERNAL; /* the server rolls the transaction back */
-    audit_log(r->db, user_id, recovery ? "login with a recovery code" : "login", "", "");
-    if (db_commit(r->db) != R_OK)
+    if (res != R_OK)
         return R_INTERNAL;
-    auth_clear_failures(r->db, account_key);
+    if (c.accepted != 1)
+        return param_error(r, "code",
+                           c.accepted < 0
+                               ? N_("This code was already used. Wait for the next one.")
+                               : N_("This code is not right. Check the time on your phone and "
+                                    "type the newest code, or a recovery code."));
+    auth_session_cookie(r, &c.session);
     http_set_cookie(r, "pending", "", -1);
     /* After a recovery code, the account page says how many are left. */
-    return http_redirect(r, recovery ? "/account/two-factor" : next);
+    return http_redirect(r, c.step ? next : "/account/two-factor");
 }
 
 /* ---- enrolment ---- */
@@ -431,27 +511,41 @@ static const char *qr_data_uri(Request *r, const char *text)
     return uri;
 }
 
+/* A new secret awaiting confirmation, sealed before the write. */
+typedef struct {
+    int64_t user_id;
+    char sealed[2 * SEALED_BYTES + 1];
+} SecretStore;
+
+static Result secret_store_apply(Db *w, void *ctx)
+{
+    const SecretStore *s = ctx;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO two_factor (user_id, secret, created_at) VALUES (:id, :secret, :now) "
+           "ON CONFLICT (user_id) DO UPDATE SET secret = :secret, created_at = :now "
+           "WHERE enabled_at IS NULL");
+    db_bind_int(st, ":id", s->user_id);
+    db_bind_text(st, ":secret", s->sealed);
+    db_bind_int(st, ":now", now_seconds());
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    /* No row changed: a confirmed secret is there, never replaced here. */
+    return db_changes(w) == 1 ? R_OK : R_CONFLICT;
+}
+
 /* The secret awaiting confirmation, created on first view and kept until
  * confirmed, so that reloading the page does not change the QR code that
- * was perhaps already scanned. */
+ * was perhaps already scanned. The first view of the page writes; the
+ * others only read. */
 static int enrolment_secret(Request *r, unsigned char secret[TOTP_SECRET_BYTES])
 {
     int enabled = 0;
     if (load_secret(r->db, r->user->id, secret, &enabled))
         return !enabled;
-    char sealed[2 * SEALED_BYTES + 1];
+    SecretStore s = {.user_id = r->user->id};
     randombytes_buf(secret, TOTP_SECRET_BYTES);
-    seal_secret(r->user->id, secret, sealed);
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO two_factor (user_id, secret, created_at) VALUES (:id, :secret, :now) "
-               "ON CONFLICT (user_id) DO UPDATE SET secret = :secret, created_at = :now "
-               "WHERE enabled_at IS NULL");
-    db_bind_int(st, ":id", r->user->id);
-    db_bind_text(st, ":secret", sealed);
-    db_bind_int(st, ":now", now_seconds());
-    int ok = db_run(st) == R_OK;
-    db_done(st);
-    return ok;
+    seal_secret(r->user->id, secret, s.sealed);
+    return db_write(r->db, secret_store_apply, &s) == R_OK;
 }
 
 /* The secret in base32, in groups of four for typing by hand. */
@@ -518,6 +612,41 @@ static Result show_recovery_codes(Request *r, json_t *codes)
     return R_OK;
 }
 
+/* Enrolment confirmed by a first code (its step matched before the
+ * write): the second factor on, its recovery codes, the other sessions
+ * ended and the audit line, all or nothing. */
+typedef struct {
+    int64_t user_id;
+    int64_t step;
+    char current[65]; /* the session that goes on */
+    RecoveryCodes codes;
+} TwoFactorEnable;
+
+static Result two_factor_enable_apply(Db *w, void *ctx)
+{
+    const TwoFactorEnable *e = ctx;
+    Result rc = step_record(w, e->user_id, e->step);
+    if (rc != R_OK)
+        return rc;
+    Stmt *st = db_prepare(w, "UPDATE two_factor SET enabled_at = :now "
+                             "WHERE user_id = :id AND enabled_at IS NULL");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", e->user_id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) != 1)
+        return R_CONFLICT; /* enabled meanwhile by another request */
+    if (recovery_codes_store(w, e->user_id, &e->codes) != R_OK)
+        return R_INTERNAL;
+    /* Sessions opened with the password alone end: this one goes on. */
+    st = db_prepare(w, "DELETE FROM sessions WHERE user_id = :id AND token_hash <> :current");
+    db_bind_int(st, ":id", e->user_id);
+    db_bind_text(st, ":current", e->current);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, e->user_id, "two-factor enabled", "", "");
+}
+
 /* Confirms enrolment with a first code; shows the recovery codes once. */
 Result two_factor_post(Request *r)
 {
@@ -529,51 +658,63 @@ Result two_factor_post(Request *r)
     const char *typed = NULL;
     if (param_text(r, "code", 1, 64, 0, &typed) != R_OK)
         return R_BAD_REQUEST;
-    unsigned char secret[TOTP_SECRET_BYTES];
-    int enabled = 0;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    int ok = load_secret(r->db, r->user->id, secret, &enabled) &&
-             accept_totp(r->db, r->user->id, secret, normalise_code(r, typed)) == 1;
-    sodium_memzero(secret, sizeof secret);
-    if (!ok) {
-        db_rollback(r->db);
+    TwoFactorEnable e = {.user_id = r->user->id,
+                         .step = code_step(r->db, r->user->id, normalise_code(r, typed), 0)};
+    /* A wrong code, or a right one already used (R_CONFLICT below), gets
+     * the same answer: type the newest code. */
+    if (e.step > 0) {
+        auth_token_hash("session", r->session_token, e.current);
+        recovery_codes_draw(r->user->id, &e.codes);
+        res = db_write(r->db, two_factor_enable_apply, &e);
+        sodium_memzero(e.codes.hashes, sizeof e.codes.hashes);
+    }
+    if (e.step <= 0 || res == R_CONFLICT) {
+        json_decref(e.codes.shown);
         return param_error(r, "code",
                            N_("This code is not right. Check the time on your phone and type "
                               "the newest code."));
     }
-    Stmt *st = db_prepare(r->db, "UPDATE two_factor SET enabled_at = :now "
-                                 "WHERE user_id = :id AND enabled_at IS NULL");
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", r->user->id);
-    ok = db_run(st) == R_OK && db_changes(r->db) == 1;
-    db_done(st);
-    json_t *codes = ok ? new_recovery_codes(r->db, r->user->id) : NULL;
-    /* Sessions opened with the password alone end: this one goes on. */
-    char current[65];
-    auth_token_hash("session", r->session_token, current);
-    st = db_prepare(r->db, "DELETE FROM sessions WHERE user_id = :id AND token_hash <> :current");
-    db_bind_int(st, ":id", r->user->id);
-    db_bind_text(st, ":current", current);
-    ok = codes && db_run(st) == R_OK;
-    db_done(st);
-    if (!ok || audit_log(r->db, r->user->id, "two-factor enabled", "", "") != R_OK ||
-        db_commit(r->db) != R_OK) {
-        json_decref(codes);
-        return R_INTERNAL; /* the server rolls the transaction back */
+    if (res != R_OK) {
+        json_decref(e.codes.shown);
+        return R_INTERNAL;
     }
     json_decref(r->data);
-    return show_recovery_codes(r, codes);
+    return show_recovery_codes(r, e.codes.shown);
+}
+
+/* What confirms it is the user before the second factor goes or the
+ * recovery codes change: the password (verified before the write) or a
+ * current code (its step matched before the write and spent inside it by
+ * identity_spend). */
+typedef struct {
+    int64_t user_id;
+    int64_t step; /* 0: confirmed by the password */
+    char account_key[65];
+} Identity;
+
+static Result identity_spend(Db *w, const Identity *id)
+{
+    return id->step ? step_record(w, id->user_id, id->step) : R_OK;
+}
+
+/* A wrong answer: counted like a wrong password at login (a count that
+ * cannot be written is logged; the answer is refused all the same). */
+static int identity_refused(Request *r, const char *field, const Identity *id)
+{
+    auth_failed_attempt(r->db, id->account_key, NULL);
+    param_error(r, field, N_("This is neither your password nor a current code."));
+    return 0;
 }
 
 /* The password or a current code, for turning the second factor off or
  * replacing the recovery codes: a session alone is not enough. Wrong
- * answers count like wrong passwords at login. */
-static int confirm_identity(Request *r, const char *field)
+ * answers count like wrong passwords at login. 1 when id may be spent. */
+static int confirm_identity(Request *r, const char *field, Identity *id)
 {
-    char account_key[65];
-    auth_token_hash("throttle-account", r->user->email, account_key);
-    if (auth_throttled(r->db, account_key, THROTTLE_ACCOUNT)) {
+    id->user_id = r->user->id;
+    id->step = 0;
+    auth_token_hash("throttle-account", r->user->email, id->account_key);
+    if (auth_throttled(r->db, id->account_key, THROTTLE_ACCOUNT)) {
         param_error(r, field, N_("Too many failed attempts. Please wait 15 minutes."));
         return 0;
     }
@@ -581,24 +722,39 @@ static int confirm_identity(Request *r, const char *field)
     if (param_text(r, field, 1, PASSWORD_MAX, 0, &typed) != R_OK)
         return 0;
     const char *code = normalise_code(r, typed);
-    unsigned char secret[TOTP_SECRET_BYTES];
-    int enabled = 0, ok = 0;
+    int ok = 0;
     if (strlen(code) == TOTP_DIGITS && strspn(code, "0123456789") == TOTP_DIGITS) {
-        ok = load_secret(r->db, r->user->id, secret, &enabled) && enabled &&
-             accept_totp(r->db, r->user->id, secret, code) == 1;
-        sodium_memzero(secret, sizeof secret);
+        id->step = code_step(r->db, r->user->id, code, 1);
+        ok = id->step > 0;
     } else {
         Stmt *st = db_prepare(r->db, "SELECT password_hash FROM users WHERE id = :id");
         db_bind_int(st, ":id", r->user->id);
-        if (db_row(st) && !db_is_null(st, 0))
-            ok = auth_verify_password(db_text(st, 0), typed);
+        char *hash =
+            db_row(st) && !db_is_null(st, 0) ? arena_strdup(r->arena, db_text(st, 0)) : NULL;
         db_done(st);
+        /* argon2id is slow: verified with no statement open. */
+        ok = hash && auth_verify_password(hash, typed);
     }
-    if (!ok) {
-        auth_count_failure(r->db, account_key);
-        param_error(r, field, N_("This is neither your password nor a current code."));
-    }
-    return ok;
+    return ok ? 1 : identity_refused(r, field, id);
+}
+
+/* The second factor turned off (confirmed by id), with its recovery
+ * codes and the audit line. */
+static Result two_factor_disable_apply(Db *w, void *ctx)
+{
+    const Identity *id = ctx;
+    Result rc = identity_spend(w, id);
+    if (rc != R_OK)
+        return rc;
+    Stmt *st = db_prepare(w, "DELETE FROM two_factor WHERE user_id = :id");
+    db_bind_int(st, ":id", id->user_id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "DELETE FROM recovery_codes WHERE user_id = :id");
+    db_bind_int(st, ":id", id->user_id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, id->user_id, "two-factor disabled", "", "");
 }
 
 Result two_factor_off_post(Request *r)
@@ -610,22 +766,34 @@ Result two_factor_off_post(Request *r)
         r->message = tr(r, "Your role requires two-factor sign-in: it cannot be turned off.");
         return R_FORBIDDEN;
     }
-    if (!confirm_identity(r, "confirm"))
+    Identity id;
+    if (!confirm_identity(r, "confirm", &id))
         return R_BAD_REQUEST;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(r->db, "DELETE FROM two_factor WHERE user_id = :id");
-    db_bind_int(st, ":id", r->user->id);
-    int ok = db_run(st) == R_OK;
-    db_done(st);
-    st = db_prepare(r->db, "DELETE FROM recovery_codes WHERE user_id = :id");
-    db_bind_int(st, ":id", r->user->id);
-    ok &= db_run(st) == R_OK;
-    db_done(st);
-    if (!ok || audit_log(r->db, r->user->id, "two-factor disabled", "", "") != R_OK ||
-        db_commit(r->db) != R_OK)
+    Result res = db_write(r->db, two_factor_disable_apply, &id);
+    if (res == R_CONFLICT) {
+        identity_refused(r, "confirm", &id); /* a code already used */
+        return R_BAD_REQUEST;
+    }
+    if (res != R_OK)
         return R_INTERNAL;
     return http_redirect(r, "/account/two-factor");
+}
+
+/* New recovery codes (confirmed by id) in place of the old ones. */
+typedef struct {
+    Identity id;
+    RecoveryCodes codes;
+} RecoveryReplace;
+
+static Result recovery_codes_replace_apply(Db *w, void *ctx)
+{
+    const RecoveryReplace *rr = ctx;
+    Result rc = identity_spend(w, &rr->id);
+    if (rc != R_OK)
+        return rc;
+    if (recovery_codes_store(w, rr->id.user_id, &rr->codes) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, rr->id.user_id, "recovery codes replaced", "", "");
 }
 
 Result two_factor_recovery_post(Request *r)
@@ -633,18 +801,21 @@ Result two_factor_recovery_post(Request *r)
     if (!enabled_for(r->db, r->user->id))
         return http_redirect(r, "/account/two-factor");
     status_page(r);
-    if (!confirm_identity(r, "confirm_codes"))
+    RecoveryReplace rr;
+    if (!confirm_identity(r, "confirm_codes", &rr.id))
         return R_BAD_REQUEST;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    json_t *codes = new_recovery_codes(r->db, r->user->id);
-    if (!codes || audit_log(r->db, r->user->id, "recovery codes replaced", "", "") != R_OK ||
-        db_commit(r->db) != R_OK) {
-        json_decref(codes);
-        return R_INTERNAL;
+    recovery_codes_draw(r->user->id, &rr.codes);
+    Result res = db_write(r->db, recovery_codes_replace_apply, &rr);
+    sodium_memzero(rr.codes.hashes, sizeof rr.codes.hashes);
+    if (res != R_OK) {
+        json_decref(rr.codes.shown);
+        if (res != R_CONFLICT)
+            return R_INTERNAL;
+        identity_refused(r, "confirm_codes", &rr.id); /* a code already used */
+        return R_BAD_REQUEST;
     }
     json_decref(r->data);
-    return show_recovery_codes(r, codes);
+    return show_recovery_codes(r, rr.codes.shown);
 }
 
 /* ---- the rule for admins and coordinators ---- */

@@ -8,6 +8,7 @@
 #ifndef RATIFY_TWOFACTOR_H
 #define RATIFY_TWOFACTOR_H
 
+#include "auth.h"
 #include "http.h"
 
 enum {
@@ -35,12 +36,24 @@ int totp_check(const unsigned char *secret, size_t secret_len, int64_t now, cons
 /* Admins and coordinators must have a second factor. */
 int two_factor_required(const User *u);
 
-/* After a correct password (login, or a welcome or reset link): an
- * account with a second factor gets a pending half-login and is sent to the
- * code form; any other gets its session and goes to next, or to enrolment
- * when its role requires a second factor. Call inside the caller's
- * transaction if it has one. */
-Result two_factor_after_password(Request *r, int64_t user_id, const char *next);
+/* After a correct password (login, or a welcome or reset link), in three
+ * steps around the caller's db_write. two_factor_after_password_prepare
+ * draws the token. two_factor_after_password_write, inside apply, opens a
+ * pending half-login when the account has a second factor, otherwise the
+ * session, with its "login" audit line. two_factor_after_password_finish,
+ * once the write is durable, sets the cookie and redirects: to the code
+ * form, to next, or to enrolment when the role requires a second factor. */
+typedef struct {
+    int64_t user_id;
+    const char *next;
+    NewSession session; /* its token names the half-login instead when pending */
+    int pending;        /* set by _write */
+    Role role;          /* set by _write */
+} AfterPassword;
+void two_factor_after_password_prepare(Request *r, AfterPassword *a, int64_t user_id,
+                                       const char *next);
+Result two_factor_after_password_write(Db *w, AfterPassword *a);
+Result two_factor_after_password_finish(Request *r, const AfterPassword *a);
 
 /* R_OK when the request may proceed. A logged-in admin or coordinator
  * without a second factor may only enrol or log out: GET pages redirect to

@@ -5,6 +5,7 @@ pagination and filters, and sign-ups through the same function as the form.
 
 import re
 import sqlite3
+import time
 
 import pytest
 
@@ -57,6 +58,31 @@ def test_tokens_and_scopes(site, smtp):
     assert admin.get("/api/v1/people").status_code == 200
     # A cookie POST still needs its CSRF token.
     assert admin.post("/api/v1/memberships", json={"name": "x"}).status_code == 403
+
+
+def test_token_use_is_recorded_at_most_once_a_minute(site, smtp):
+    t = token(site, "read")
+    c = site.client()
+    with sqlite3.connect(site.db) as db:
+        (tid,) = db.execute("SELECT max(id) FROM api_tokens").fetchone()
+
+    def last_used(set_to=None):
+        with sqlite3.connect(site.db) as db:
+            if set_to is not None:
+                db.execute("UPDATE api_tokens SET last_used = ? WHERE id = ?", (set_to, tid))
+            return db.execute("SELECT last_used FROM api_tokens WHERE id = ?",
+                              (tid,)).fetchone()[0]
+
+    assert c.get("/api/v1/people", headers=bearer(t)).status_code == 200
+    first = last_used()
+    assert first and first >= int(time.time()) - 5  # the first use is recorded
+    recent = int(time.time()) - 30
+    last_used(set_to=recent)
+    assert c.get("/api/v1/people", headers=bearer(t)).status_code == 200
+    assert last_used() == recent  # within the minute: nothing written
+    last_used(set_to=int(time.time()) - 120)
+    assert c.get("/api/v1/people", headers=bearer(t)).status_code == 200
+    assert last_used() >= int(time.time()) - 5
 
 
 def test_revoked_tokens_stop_working(site, smtp):

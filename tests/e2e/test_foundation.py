@@ -10,6 +10,7 @@ import json
 import re
 import signal
 import socket
+import sqlite3
 import threading
 import time
 
@@ -317,6 +318,36 @@ def test_logout_ends_the_session(server):
     assert r.headers["Location"] == "/login?next=%2Faccount"
     r = replay.get("/api/v1/me")
     assert r.status_code == 401
+
+
+def session_last_seen(site, email, set_to=None):
+    """The last_seen of the user's session, after setting it to set_to."""
+    with sqlite3.connect(site.db) as db:
+        where = "user_id = (SELECT id FROM users WHERE email = ?)"
+        if set_to is not None:
+            db.execute(f"UPDATE sessions SET last_seen = ? WHERE {where}", (set_to, email))
+        return db.execute(f"SELECT last_seen FROM sessions WHERE {where}", (email,)).fetchone()
+
+
+def test_session_use_is_written_at_most_every_five_minutes(server):
+    """A page view writes nothing unless the session was last seen over five
+    minutes ago: most logged-in page views do not wait for a commit."""
+    user = server.member()
+    c = server.login_user(user)
+    recent = int(time.time()) - 120
+    session_last_seen(server, user.email, set_to=recent)
+    assert c.get("/account").status_code == 200
+    assert session_last_seen(server, user.email) == (recent,)
+    stale = int(time.time()) - 6 * 60
+    session_last_seen(server, user.email, set_to=stale)
+    assert c.get("/account").status_code == 200
+    (seen,) = session_last_seen(server, user.email)
+    assert seen >= int(time.time()) - 5
+    # Idle for more than eight hours: refused, and the row is gone.
+    session_last_seen(server, user.email, set_to=int(time.time()) - 8 * 3600 - 10)
+    r = c.get("/account")
+    assert r.status_code == 303 and r.headers["Location"].startswith("/login")
+    assert session_last_seen(server, user.email) is None
 
 
 def test_logout_needs_post(server):

@@ -128,26 +128,101 @@ static void test_permissions(void **state)
     assert_false(auth_covers_country(NULL, "ARG"));
 }
 
+/* A link issued inside a write, as member.c does. */
+typedef struct {
+    const char *email, *purpose;
+    char path[96];
+} IssueCtx;
+
+static Result issue_apply(Db *w, void *ctx)
+{
+    IssueCtx *c = ctx;
+    return auth_issue_welcome(w, c->email, c->purpose, 1, c->path);
+}
+
+static Result user_insert_apply(Db *w, void *ctx)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO users (email, role, created_at) "
+                             "VALUES (:email, 'member', 0)");
+    db_bind_text(st, ":email", ctx);
+    return db_run(st);
+}
+
 static void test_welcome_tokens(void **state)
 {
     (void)state;
-    char out[96];
-    assert_int_equal(auth_issue_welcome(db, "nobody@example.org", "welcome", 1, out), R_NOT_FOUND);
-    Stmt *st = db_prepare(db, "INSERT INTO users (email, role, created_at) "
-                              "VALUES ('ana@example.org', 'member', 0)");
-    assert_int_equal(db_run(st), R_OK);
-    db_done(st);
-    char first[96];
-    assert_int_equal(auth_issue_welcome(db, "ana@example.org", "welcome", 1, first), R_OK);
-    assert_int_equal(auth_issue_welcome(db, "ana@example.org", "reset", 1, out), R_OK);
-    assert_int_equal(strlen(first), strlen("/welcome/") + 64);
-    assert_string_not_equal(first, out);
+    IssueCtx nobody = {.email = "nobody@example.org", .purpose = "welcome"};
+    assert_int_equal(db_write(db, issue_apply, &nobody), R_NOT_FOUND);
+    assert_int_equal(db_write(db, user_insert_apply, "ana@example.org"), R_OK);
+    IssueCtx first = {.email = "ana@example.org", .purpose = "welcome"};
+    IssueCtx second = {.email = "ana@example.org", .purpose = "reset"};
+    assert_int_equal(db_write(db, issue_apply, &first), R_OK);
+    assert_int_equal(db_write(db, issue_apply, &second), R_OK);
+    assert_int_equal(strlen(first.path), strlen("/welcome/") + 64);
+    assert_string_not_equal(first.path, second.path);
     /* Only a hash is stored: the token itself is not in the database. */
-    st = db_prepare(db, "SELECT count(*) FROM login_tokens WHERE token_hash = :t");
-    db_bind_text(st, ":t", first + 9);
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM login_tokens WHERE token_hash = :t");
+    db_bind_text(st, ":t", first.path + 9);
     assert_true(db_row(st));
     assert_int_equal(db_int(st, 0), 0);
     db_done(st);
+    st = db_prepare(db, "SELECT count(*) FROM login_tokens");
+    assert_true(db_row(st));
+    assert_int_equal(db_int(st, 0), 2);
+    db_done(st);
+}
+
+static int64_t count_where(Db *c, const char *email)
+{
+    Stmt *st = db_prepare(c, "SELECT count(*) FROM login_tokens t JOIN users u ON u.id = "
+                             "t.user_id WHERE u.email = :email");
+    db_bind_text(st, ":email", email);
+    int64_t n = db_row(st) ? db_int(st, 0) : -1;
+    db_done(st);
+    return n;
+}
+
+/* With the writer thread running, every other connection is read-only: the
+ * throttling counters and the `ratify user` commands still work, so none
+ * of them writes outside db_write. */
+static void test_writes_only_through_the_writer(void **state)
+{
+    (void)state;
+    char path[96];
+    snprintf(path, sizeof path, "%s/t.db", dir);
+    assert_int_equal(db_writer_start(path), 0);
+    Db *ro = db_open_existing(path);
+    assert_non_null(ro);
+    /* The safety net is there: a direct write fails. */
+    Stmt *st = db_prepare(ro, "DELETE FROM login_failures");
+    assert_int_not_equal(db_run(st), R_OK);
+
+    char key[65];
+    auth_token_hash("throttle-account", "someone@example.org", key);
+    assert_false(auth_throttled(ro, key, THROTTLE_ACCOUNT));
+    for (int i = 0; i < THROTTLE_ACCOUNT; i++)
+        assert_int_equal(auth_failed_attempt(ro, key, NULL), R_OK);
+    assert_true(auth_throttled(ro, key, THROTTLE_ACCOUNT));
+
+    char email[] = "Coord@Example.org", role_opt[] = "--role", role[] = "coordinator",
+         country_opt[] = "--country", country[] = "ARG";
+    char add[] = "add", *add_argv[] = {add, email, role_opt, role, country_opt, country};
+    assert_int_equal(auth_user_cmd(ro, 6, add_argv, "http://localhost"), R_OK);
+    /* The user and their link in one write: the link is there. */
+    assert_int_equal(count_where(ro, "coord@example.org"), 1);
+    char again[] = "coord@example.org";
+    add_argv[1] = again;
+    assert_int_equal(auth_user_cmd(ro, 6, add_argv, "http://localhost"), R_CONFLICT);
+    assert_int_equal(count_where(ro, "coord@example.org"), 1);
+
+    char reset[] = "reset-2fa", who[] = "coord@example.org", *reset_argv[] = {reset, who};
+    assert_int_equal(auth_user_cmd(ro, 2, reset_argv, "http://localhost"), R_OK);
+    char nobody[] = "nobody@example.org";
+    reset_argv[1] = nobody;
+    assert_int_equal(auth_user_cmd(ro, 2, reset_argv, "http://localhost"), R_NOT_FOUND);
+
+    db_close(ro);
+    db_writer_stop();
 }
 
 static void test_framing(void **state)
@@ -191,9 +266,13 @@ int main(void)
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csrf_token_binding), cmocka_unit_test(test_csrf_check),
-        cmocka_unit_test(test_passwords),          cmocka_unit_test(test_permissions),
-        cmocka_unit_test(test_welcome_tokens),     cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_csrf_token_binding),
+        cmocka_unit_test(test_csrf_check),
+        cmocka_unit_test(test_passwords),
+        cmocka_unit_test(test_permissions),
+        cmocka_unit_test(test_welcome_tokens),
+        cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_writes_only_through_the_writer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
