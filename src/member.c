@@ -106,22 +106,39 @@ static json_t *group_options(Request *r, const char *const *selected)
     return list;
 }
 
-/* Keyed-hash rate limit: at most limit hits per window for key. */
-static int rate_limited(Db *db, const char *key, int limit, int window)
+/* One hit on a keyed rate limit; hits comes back with this window's
+ * count, this hit included. */
+typedef struct {
+    const char *key;
+    int window;
+    int hits;
+} RateHit;
+
+static Result rate_hit_apply(Db *w, void *ctx)
 {
+    RateHit *h = ctx;
     int64_t now = now_seconds();
     Stmt *st = db_prepare(
-        db, "INSERT INTO rate_limits (key, hits, window_start) VALUES (:key, 1, :now) "
-            "ON CONFLICT (key) DO UPDATE SET "
-            "hits = CASE WHEN window_start > :since THEN hits + 1 ELSE 1 END, "
-            "window_start = CASE WHEN window_start > :since THEN window_start ELSE :now END "
-            "RETURNING hits");
-    db_bind_text(st, ":key", key);
+        w, "INSERT INTO rate_limits (key, hits, window_start) VALUES (:key, 1, :now) "
+           "ON CONFLICT (key) DO UPDATE SET "
+           "hits = CASE WHEN window_start > :since THEN hits + 1 ELSE 1 END, "
+           "window_start = CASE WHEN window_start > :since THEN window_start ELSE :now END "
+           "RETURNING hits");
+    db_bind_text(st, ":key", h->key);
     db_bind_int(st, ":now", now);
-    db_bind_int(st, ":since", now - window);
-    int hits = db_row(st) ? (int)db_int(st, 0) : 0;
-    db_done(st);
-    return hits > limit;
+    db_bind_int(st, ":since", now - h->window);
+    h->hits = db_row(st) ? (int)db_int(st, 0) : 0;
+    return db_done(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+/* Keyed-hash rate limit: at most limit hits per window for key. The hit
+ * is committed on its own, before the request is looked at, so that
+ * invalid requests count too. A hit that cannot be recorded does not
+ * refuse the request (as before the writer: a limit, not a lock). */
+static int rate_limited(Db *db, const char *key, int limit, int window)
+{
+    RateHit h = {.key = key, .window = window};
+    return db_write(db, rate_hit_apply, &h) == R_OK && h.hits > limit;
 }
 
 /* ---- joining ---- */
@@ -227,126 +244,19 @@ static char *link_to(Request *r, const char *path)
     return arena_printf(r->arena, "%s%s", r->base_url ? r->base_url : "", path);
 }
 
-/* Queues the notice sent when someone tries to join with an address that
- * is already registered: it tells the owner, and only the owner. */
-static Result queue_existing_notice(Request *r, const char *email)
-{
-    char *body = arena_printf(
-        r->arena, "%s\n\n%s\n%s\n\n%s\n",
-        tr(r, "Someone asked to join the coalition on Ratify with this email address, which is "
-              "already registered."),
-        tr(r, "If it was you, you can log in, or choose a new password here:"),
-        link_to(r, "/password/reset"),
-        tr(r, "If it was not you, you can ignore this message: nothing was changed."));
-    return mail_queue(r->db, email, tr(r, "Your Ratify membership"), body);
-}
-
-static Result insert_person(Request *r, const JoinRequest *j, int64_t *id)
-{
-    int64_t now = now_seconds();
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO people (name, email, iso3, languages, listing, created_at, "
-               "updated_at) VALUES (:name, :email, :iso3, :languages, :listing, :now, :now)");
-    db_bind_text(st, ":name", j->name);
-    db_bind_text(st, ":email", j->email);
-    db_bind_text(st, ":iso3", j->iso3);
-    db_bind_text(st, ":languages", j->languages ? j->languages : "");
-    /* An organisation's contact person is not listed unless they say so
-     * on their own profile: the listing choice is the organisation's. */
-    db_bind_text(st, ":listing", strcmp(j->kind, "organisation") == 0 ? "hidden" : j->listing);
-    db_bind_int(st, ":now", now);
-    Result rc = db_run(st);
-    db_done(st);
-    *id = db_last_id(r->db);
-    return rc == R_OK ? R_OK : R_INTERNAL;
-}
-
-static Result insert_organisation(Request *r, const JoinRequest *j, int64_t person, int64_t *id)
-{
-    int64_t now = now_seconds();
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO organisations (name, iso3, org_type, website, languages, listing, "
-               "created_at, updated_at) VALUES (:name, :iso3, :type, :website, :languages, "
-               ":listing, :now, :now)");
-    db_bind_text(st, ":name", j->org_name);
-    db_bind_text(st, ":iso3", j->iso3);
-    db_bind_text(st, ":type", j->org_type);
-    db_bind_text(st, ":website", j->website ? j->website : "");
-    db_bind_text(st, ":languages", j->languages ? j->languages : "");
-    db_bind_text(st, ":listing", j->listing);
-    db_bind_int(st, ":now", now);
-    Result rc = db_run(st);
-    db_done(st);
-    *id = db_last_id(r->db);
-    if (rc != R_OK)
-        return R_INTERNAL;
-    st = db_prepare(r->db, "INSERT INTO org_people (org_id, person_id, role) "
-                           "VALUES (:org, :person, 'contact')");
-    db_bind_int(st, ":org", *id);
-    db_bind_int(st, ":person", person);
-    rc = db_run(st);
-    db_done(st);
-    return rc == R_OK ? R_OK : R_INTERNAL;
-}
-
-static Result insert_membership(Request *r, const JoinRequest *j, int64_t person, int64_t org,
-                                int64_t *id)
-{
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO memberships (kind, person_id, org_id, iso3, status, "
-               "not_government, consent_store_at, consent_updates, created_at) VALUES (:kind, "
-               ":person, :org, :iso3, 'pending', 1, :now, :updates, :now)");
-    db_bind_text(st, ":kind", j->kind);
-    db_bind_int(st, ":person", person);
-    if (org)
-        db_bind_int(st, ":org", org);
-    else
-        db_bind_null(st, ":org");
-    db_bind_text(st, ":iso3", j->iso3);
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":updates", j->consent_updates ? 1 : 0);
-    Result rc = db_run(st);
-    db_done(st);
-    *id = db_last_id(r->db);
-    if (rc != R_OK)
-        return R_INTERNAL;
-    for (int i = 0; j->groups && j->groups[i]; i++) {
-        st = db_prepare(r->db, "INSERT INTO membership_interests (membership_id, group_id) "
-                               "SELECT :m, id FROM working_groups WHERE slug = :slug "
-                               "ON CONFLICT DO NOTHING");
-        db_bind_int(st, ":m", *id);
-        db_bind_text(st, ":slug", j->groups[i]);
-        rc = db_run(st);
-        db_done(st);
-        if (rc != R_OK)
-            return R_INTERNAL;
-    }
-    return R_OK;
-}
-
-static Result queue_confirmation(Request *r, int64_t membership, const char *email)
-{
-    char token[65], hash[65];
-    random_hex(token, 32);
-    auth_token_hash("confirm", token, hash);
-    Stmt *st =
-        db_prepare(r->db, "INSERT INTO confirm_tokens (token_hash, membership_id, expires_at) "
-                          "VALUES (:hash, :m, :expires)");
-    db_bind_text(st, ":hash", hash);
-    db_bind_int(st, ":m", membership);
-    db_bind_int(st, ":expires", now_seconds() + CONFIRM_HOURS * 3600);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK)
-        return R_INTERNAL;
-    char *body = arena_printf(
-        r->arena, "%s\n\n%s\n%s\n\n%s\n", tr(r, "Thank you for asking to join the coalition."),
-        tr(r, "To confirm your email address, open this link within 7 days:"),
-        link_to(r, arena_printf(r->arena, "/join/confirm/%s", token)),
-        tr(r, "If you did not ask to join, ignore this message: nothing happens without your "
-              "confirmation."));
-    return mail_queue(r->db, email, tr(r, "Please confirm your membership application"), body);
-}
+/* What member_join writes. Everything that needs no atomicity (the
+ * token, both possible emails, the time) is made before db_write, so the
+ * writer's part is SQL only: this is the sign-up path of the API. */
+typedef struct {
+    Request *r;
+    const JoinRequest *j;
+    int organisation; /* j->kind is "organisation" */
+    int64_t now;
+    char token_hash[65];                        /* of the confirmation link's token */
+    const char *confirm_subject, *confirm_body; /* to a new applicant */
+    const char *notice_subject, *notice_body;   /* to an address already registered */
+    int64_t person, org, membership;            /* out: the new rows */
+} Join;
 
 static int email_registered(Db *db, const char *email)
 {
@@ -358,37 +268,148 @@ static int email_registered(Db *db, const char *email)
     return found;
 }
 
+static Result insert_person(Db *w, Join *jn)
+{
+    const JoinRequest *j = jn->j;
+    Stmt *st = db_prepare(w, "INSERT INTO people (name, email, iso3, languages, listing, "
+                             "created_at, updated_at) VALUES (:name, :email, :iso3, :languages, "
+                             ":listing, :now, :now) RETURNING id");
+    db_bind_text(st, ":name", j->name);
+    db_bind_text(st, ":email", j->email);
+    db_bind_text(st, ":iso3", j->iso3);
+    db_bind_text(st, ":languages", j->languages ? j->languages : "");
+    /* An organisation's contact person is not listed unless they say so
+     * on their own profile: the listing choice is the organisation's. */
+    db_bind_text(st, ":listing", jn->organisation ? "hidden" : j->listing);
+    db_bind_int(st, ":now", jn->now);
+    return db_insert(st, &jn->person) == R_OK ? R_OK : R_INTERNAL;
+}
+
+static Result insert_organisation(Db *w, Join *jn)
+{
+    const JoinRequest *j = jn->j;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO organisations (name, iso3, org_type, website, languages, listing, "
+           "created_at, updated_at) VALUES (:name, :iso3, :type, :website, :languages, "
+           ":listing, :now, :now) RETURNING id");
+    db_bind_text(st, ":name", j->org_name);
+    db_bind_text(st, ":iso3", j->iso3);
+    db_bind_text(st, ":type", j->org_type);
+    db_bind_text(st, ":website", j->website ? j->website : "");
+    db_bind_text(st, ":languages", j->languages ? j->languages : "");
+    db_bind_text(st, ":listing", j->listing);
+    db_bind_int(st, ":now", jn->now);
+    if (db_insert(st, &jn->org) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "INSERT INTO org_people (org_id, person_id, role) "
+                       "VALUES (:org, :person, 'contact')");
+    db_bind_int(st, ":org", jn->org);
+    db_bind_int(st, ":person", jn->person);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+static Result insert_membership(Db *w, Join *jn)
+{
+    const JoinRequest *j = jn->j;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO memberships (kind, person_id, org_id, iso3, status, "
+           "not_government, consent_store_at, consent_updates, created_at) VALUES (:kind, "
+           ":person, :org, :iso3, 'pending', 1, :now, :updates, :now) RETURNING id");
+    db_bind_text(st, ":kind", j->kind);
+    db_bind_int(st, ":person", jn->person);
+    if (jn->org)
+        db_bind_int(st, ":org", jn->org);
+    else
+        db_bind_null(st, ":org");
+    db_bind_text(st, ":iso3", j->iso3);
+    db_bind_int(st, ":now", jn->now);
+    db_bind_int(st, ":updates", j->consent_updates ? 1 : 0);
+    if (db_insert(st, &jn->membership) != R_OK)
+        return R_INTERNAL;
+    for (int i = 0; j->groups && j->groups[i]; i++) {
+        st = db_prepare(w, "INSERT INTO membership_interests (membership_id, group_id) "
+                           "SELECT :m, id FROM working_groups WHERE slug = :slug "
+                           "ON CONFLICT DO NOTHING");
+        db_bind_int(st, ":m", jn->membership);
+        db_bind_text(st, ":slug", j->groups[i]);
+        if (db_run(st) != R_OK)
+            return R_INTERNAL;
+    }
+    return R_OK;
+}
+
+static Result insert_confirm_token(Db *w, const Join *jn)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO confirm_tokens (token_hash, membership_id, expires_at) "
+                             "VALUES (:hash, :m, :expires)");
+    db_bind_text(st, ":hash", jn->token_hash);
+    db_bind_int(st, ":m", jn->membership);
+    db_bind_int(st, ":expires", jn->now + CONFIRM_HOURS * 3600);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+/* The applicant's person, organisation, pending membership, interests and
+ * confirmation token, the confirmation email and the audit line; or, for
+ * an address already registered, only a notice to that address. The
+ * address is checked here, in the write, so that two applications with
+ * one address cannot both pass. */
+static Result member_join_apply(Db *w, void *ctx)
+{
+    Join *jn = ctx;
+    const JoinRequest *j = jn->j;
+    if (email_registered(w, j->email))
+        return mail_queue(w, j->email, jn->notice_subject, jn->notice_body);
+    Result res = insert_person(w, jn);
+    if (res == R_OK && jn->organisation)
+        res = insert_organisation(w, jn);
+    if (res == R_OK)
+        res = insert_membership(w, jn);
+    if (res == R_OK)
+        res = insert_confirm_token(w, jn);
+    if (res == R_OK)
+        res = mail_queue(w, j->email, jn->confirm_subject, jn->confirm_body);
+    if (res == R_OK)
+        res = audit_log(w, 0, "membership applied",
+                        arena_printf(jn->r->arena, "membership %lld", (long long)jn->membership),
+                        arena_printf(jn->r->arena, "%s %s", j->kind, j->iso3));
+    return res;
+}
+
+/* Fills in what member_join_apply needs besides the request: the
+ * confirmation token and both emails. */
+static void join_prepare(Request *r, const JoinRequest *j, Join *jn)
+{
+    *jn = (Join){.r = r, .j = j, .now = now_seconds()};
+    jn->organisation = strcmp(j->kind, "organisation") == 0;
+    char token[65];
+    random_hex(token, 32);
+    auth_token_hash("confirm", token, jn->token_hash);
+    jn->confirm_subject = tr(r, "Please confirm your membership application");
+    jn->confirm_body = arena_printf(
+        r->arena, "%s\n\n%s\n%s\n\n%s\n", tr(r, "Thank you for asking to join the coalition."),
+        tr(r, "To confirm your email address, open this link within 7 days:"),
+        link_to(r, arena_printf(r->arena, "/join/confirm/%s", token)),
+        tr(r, "If you did not ask to join, ignore this message: nothing happens without your "
+              "confirmation."));
+    /* Sent instead when the address is already registered: it tells the
+     * owner, and only the owner. */
+    jn->notice_subject = tr(r, "Your Ratify membership");
+    jn->notice_body = arena_printf(
+        r->arena, "%s\n\n%s\n%s\n\n%s\n",
+        tr(r, "Someone asked to join the coalition on Ratify with this email address, which is "
+              "already registered."),
+        tr(r, "If it was you, you can log in, or choose a new password here:"),
+        link_to(r, "/password/reset"),
+        tr(r, "If it was not you, you can ignore this message: nothing was changed."));
+}
+
 Result member_join(Request *r, const JoinRequest *j)
 {
     if (validate_join(r, j) != R_OK)
         return R_BAD_REQUEST;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Result res;
-    if (email_registered(r->db, j->email)) {
-        res = queue_existing_notice(r, j->email);
-    } else {
-        int64_t person = 0, org = 0, membership = 0;
-        res = insert_person(r, j, &person);
-        if (res == R_OK && strcmp(j->kind, "organisation") == 0)
-            res = insert_organisation(r, j, person, &org);
-        if (res == R_OK)
-            res = insert_membership(r, j, person, org, &membership);
-        if (res == R_OK)
-            res = queue_confirmation(r, membership, j->email);
-        if (res == R_OK)
-            res = audit_log(r->db, 0, "membership applied",
-                            arena_printf(r->arena, "membership %lld", (long long)membership),
-                            arena_printf(r->arena, "%s %s", j->kind, j->iso3));
-    }
-    if (res != R_OK) {
-        db_rollback(r->db);
-        return res;
-    }
-    if (db_commit(r->db) != R_OK)
-        return R_INTERNAL;
-    mail_wake();
-    return R_OK;
+    Join jn;
+    join_prepare(r, j, &jn);
+    return db_write(r->db, member_join_apply, &jn);
 }
 
 /* ---- the join form ---- */
@@ -516,23 +537,25 @@ Result join_post(Request *r)
 
 /* ---- confirming ---- */
 
-static int64_t confirm_membership(Request *r, const char *token, char hash[65])
+/* Whether the link's token can still confirm an application (the page;
+ * posting checks again as it spends the token). */
+static int confirm_token_valid(Request *r, const char *token)
 {
+    char hash[65];
     auth_token_hash("confirm", token ? token : "", hash);
-    Stmt *st = db_prepare(r->db, "SELECT membership_id FROM confirm_tokens "
+    Stmt *st = db_prepare(r->db, "SELECT 1 FROM confirm_tokens "
                                  "WHERE token_hash = :hash AND used_at IS NULL "
                                  "AND expires_at > :now");
     db_bind_text(st, ":hash", hash);
     db_bind_int(st, ":now", now_seconds());
-    int64_t id = db_row(st) ? db_int(st, 0) : 0;
+    int found = db_row(st);
     db_done(st);
-    return id;
+    return found;
 }
 
 Result join_confirm_page(Request *r)
 {
-    char hash[65];
-    if (!confirm_membership(r, param_raw(r, "token"), hash)) {
+    if (!confirm_token_valid(r, param_raw(r, "token"))) {
         r->message = tr(r, "This link has expired or was already used.");
         return R_NOT_FOUND;
     }
@@ -542,35 +565,84 @@ Result join_confirm_page(Request *r)
     return R_OK;
 }
 
+/* What confirming writes: the token spent, the membership confirmed, the
+ * audit line. hash is the link's token, hashed. */
+typedef struct {
+    Request *r;
+    char hash[65];
+} Confirm;
+
+static Result membership_confirm_apply(Db *w, void *ctx)
+{
+    Confirm *c = ctx;
+    int64_t now = now_seconds();
+    /* Spending the token is the check that it is still good, so a second
+     * submission of the same link finds it used. */
+    Stmt *st = db_prepare(w, "UPDATE confirm_tokens SET used_at = :now WHERE token_hash = :hash "
+                             "AND used_at IS NULL AND expires_at > :now RETURNING membership_id");
+    db_bind_int(st, ":now", now);
+    db_bind_text(st, ":hash", c->hash);
+    int64_t membership = db_row(st) ? db_int(st, 0) : 0;
+    if (db_done(st) != R_OK)
+        return R_INTERNAL;
+    if (!membership)
+        return R_NOT_FOUND;
+    st = db_prepare(w, "UPDATE memberships SET confirmed_at = :now WHERE id = :id");
+    db_bind_int(st, ":now", now);
+    db_bind_int(st, ":id", membership);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, 0, "membership confirmed",
+                     arena_printf(c->r->arena, "membership %lld", (long long)membership), "");
+}
+
 Result join_confirm_post(Request *r)
 {
-    char hash[65];
-    int64_t membership = confirm_membership(r, param_raw(r, "token"), hash);
-    if (!membership) {
+    Confirm c = {.r = r};
+    const char *token = param_raw(r, "token");
+    auth_token_hash("confirm", token ? token : "", c.hash);
+    Result res = db_write(r->db, membership_confirm_apply, &c);
+    if (res == R_NOT_FOUND) {
         r->message = tr(r, "This link has expired or was already used.");
         return R_NOT_FOUND;
     }
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st =
-        db_prepare(r->db, "UPDATE confirm_tokens SET used_at = :now WHERE token_hash = :hash");
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_text(st, ":hash", hash);
-    Result rc = db_run(st);
-    db_done(st);
-    st = db_prepare(r->db, "UPDATE memberships SET confirmed_at = :now WHERE id = :id");
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", membership);
-    Result rc2 = db_run(st);
-    db_done(st);
-    if (rc != R_OK || rc2 != R_OK ||
-        audit_log(r->db, 0, "membership confirmed",
-                  arena_printf(r->arena, "membership %lld", (long long)membership), "") != R_OK ||
-        db_commit(r->db) != R_OK)
+    if (res != R_OK)
         return R_INTERNAL;
     r->page = "join_confirmed";
     r->title = tr(r, "Thank you");
     return R_OK;
+}
+
+/* ---- reads of personal data ---- */
+
+/* What a page that shows members records as read: audit_read_set's
+ * arguments. */
+typedef struct {
+    Request *r;
+    const char *action, *object;
+    const AuditSet *seen;
+} ReadLog;
+
+static Result read_log_apply(Db *w, void *ctx)
+{
+    ReadLog *l = ctx;
+    /* audit_read_set writes through r->db: it is pointed at w for the
+     * call, which is safe since the request's thread waits meanwhile. */
+    Db *db = l->r->db;
+    l->r->db = w;
+    Result res = audit_read_set(l->r, l->action, l->object, l->seen);
+    l->r->db = db;
+    return res;
+}
+
+/* Logs the reads in seen (audit_read_set), through the writer. A view
+ * that showed nobody writes nothing, so it costs no write at all. */
+static Result log_reads(Request *r, const char *action, const char *object, const AuditSet *seen)
+{
+    if (!seen->count)
+        return R_OK;
+    ReadLog l = {.r = r, .action = action, .object = object, .seen = seen};
+    return db_write(r->db, read_log_apply, &l);
 }
 
 /* ---- moderation ---- */
@@ -621,8 +693,8 @@ Result admin_members_page(Request *r)
                        strcmp(db_text(st, 3), "pending") && strcmp(db_text(st, 3), "declined")));
     }
     db_done(st);
-    if (audit_read_set(r, "membership applications viewed",
-                       arena_printf(r->arena, "memberships %s", status), &seen) != R_OK) {
+    if (log_reads(r, "membership applications viewed",
+                  arena_printf(r->arena, "memberships %s", status), &seen) != R_OK) {
         json_decref(list);
         return R_INTERNAL;
     }
@@ -690,49 +762,70 @@ static Result decidable(Request *r, MembershipRow *m)
     return R_OK;
 }
 
-static Result set_status(Request *r, const MembershipRow *m, const char *status, const char *reason)
+/* What deciding on an application writes: the decision (only while the
+ * application is still pending, checked in the write), the audit line,
+ * for an approval the member's account, and the email to the applicant. */
+typedef struct {
+    Request *r;
+    const MembershipRow *m;
+    const char *reason;         /* declining: the reason given */
+    const char *subject, *body; /* declining: the email */
+} Decision;
+
+static Result set_status(Db *w, const Decision *d, const char *status)
 {
+    Request *r = d->r;
     Stmt *st = db_prepare(
-        r->db, "UPDATE memberships SET status = :status, decided_by = :user, decided_at = :now, "
-               "decision_reason = :reason WHERE id = :id AND status = 'pending'");
+        w, "UPDATE memberships SET status = :status, decided_by = :user, decided_at = :now, "
+           "decision_reason = :reason WHERE id = :id AND status = 'pending'");
     db_bind_text(st, ":status", status);
     db_bind_int(st, ":user", r->user->id);
     db_bind_int(st, ":now", now_seconds());
-    db_bind_text(st, ":reason", reason ? reason : "");
-    db_bind_int(st, ":id", m->id);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK || db_changes(r->db) != 1)
+    db_bind_text(st, ":reason", d->reason ? d->reason : "");
+    db_bind_int(st, ":id", d->m->id);
+    if (db_run(st) != R_OK || db_changes(w) != 1)
         return R_CONFLICT;
-    return audit_log(r->db, r->user->id,
+    return audit_log(w, r->user->id,
                      strcmp(status, "active") == 0 ? "membership approved" : "membership declined",
-                     arena_printf(r->arena, "membership %lld", (long long)m->id), "");
+                     arena_printf(r->arena, "membership %lld", (long long)d->m->id), "");
 }
 
 /* An account for an approved member: a user with the member role linked to
  * the person, and a single-use link to choose a password. */
-static Result open_account(Request *r, const MembershipRow *m, char path[96])
+static Result open_account(Db *w, const MembershipRow *m, char path[96])
 {
     if (!m->user_id) {
         Stmt *st = db_prepare(
-            r->db, "INSERT INTO users (email, role, created_at) VALUES (:email, 'member', :now) "
-                   "ON CONFLICT (email) DO NOTHING");
+            w, "INSERT INTO users (email, role, created_at) VALUES (:email, 'member', :now) "
+               "ON CONFLICT (email) DO NOTHING");
         db_bind_text(st, ":email", m->email);
         db_bind_int(st, ":now", now_seconds());
-        Result rc = db_run(st);
-        db_done(st);
-        if (rc != R_OK)
+        if (db_run(st) != R_OK)
             return R_INTERNAL;
-        st = db_prepare(r->db, "UPDATE people SET user_id = "
-                               "(SELECT id FROM users WHERE email = :email) WHERE id = :person");
+        st = db_prepare(w, "UPDATE people SET user_id = "
+                           "(SELECT id FROM users WHERE email = :email) WHERE id = :person");
         db_bind_text(st, ":email", m->email);
         db_bind_int(st, ":person", m->person_id);
-        rc = db_run(st);
-        db_done(st);
-        if (rc != R_OK)
+        if (db_run(st) != R_OK)
             return R_INTERNAL;
     }
-    return auth_issue_welcome(r->db, m->email, "welcome", WELCOME_HOURS, path);
+    return auth_issue_welcome(w, m->email, "welcome", WELCOME_HOURS, path);
+}
+
+static Result membership_approve_apply(Db *w, void *ctx)
+{
+    Decision *d = ctx;
+    Request *r = d->r;
+    char path[96];
+    Result res;
+    if ((res = set_status(w, d, "active")) != R_OK || (res = open_account(w, d->m, path)) != R_OK)
+        return res;
+    /* The link is made in the write, so the email is written here. */
+    char *body = arena_printf(
+        r->arena, "%s\n\n%s\n%s\n\n%s\n", tr(r, "Welcome: your membership has been approved."),
+        tr(r, "Choose your password within 3 days with this single-use link:"), link_to(r, path),
+        tr(r, "After that, log in at any time with your email address."));
+    return mail_queue(w, d->m->email, tr(r, "Welcome to the coalition"), body);
 }
 
 Result admin_member_approve_post(Request *r)
@@ -741,22 +834,17 @@ Result admin_member_approve_post(Request *r)
     Result res = decidable(r, &m);
     if (res != R_OK)
         return res;
-    char path[96];
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    if ((res = set_status(r, &m, "active", NULL)) != R_OK ||
-        (res = open_account(r, &m, path)) != R_OK)
-        return res; /* rolled back by the server */
-    char *body = arena_printf(
-        r->arena, "%s\n\n%s\n%s\n\n%s\n", tr(r, "Welcome: your membership has been approved."),
-        tr(r, "Choose your password within 3 days with this single-use link:"), link_to(r, path),
-        tr(r, "After that, log in at any time with your email address."));
-    if ((res = mail_queue(r->db, m.email, tr(r, "Welcome to the coalition"), body)) != R_OK)
+    Decision d = {.r = r, .m = &m};
+    if ((res = db_write(r->db, membership_approve_apply, &d)) != R_OK)
         return res;
-    if (db_commit(r->db) != R_OK)
-        return R_INTERNAL;
-    mail_wake();
     return http_redirect(r, "/admin/members");
+}
+
+static Result membership_decline_apply(Db *w, void *ctx)
+{
+    Decision *d = ctx;
+    Result res = set_status(w, d, "declined");
+    return res == R_OK ? mail_queue(w, d->m->email, d->subject, d->body) : res;
 }
 
 Result admin_member_decline_post(Request *r)
@@ -771,19 +859,14 @@ Result admin_member_decline_post(Request *r)
         r->message = tr(r, "Please give the applicant a reason.");
         return R_BAD_REQUEST;
     }
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    if ((res = set_status(r, &m, "declined", reason)) != R_OK)
+    Decision d = {.r = r, .m = &m, .reason = reason};
+    d.subject = tr(r, "Your membership application");
+    d.body = arena_printf(r->arena, "%s\n\n%s\n\n%s\n",
+                          tr(r, "Thank you for your interest in the coalition. Your "
+                                "membership application was not accepted, for this reason:"),
+                          reason, tr(r, "You may reply to this message to ask about it."));
+    if ((res = db_write(r->db, membership_decline_apply, &d)) != R_OK)
         return res;
-    char *body = arena_printf(r->arena, "%s\n\n%s\n\n%s\n",
-                              tr(r, "Thank you for your interest in the coalition. Your "
-                                    "membership application was not accepted, for this reason:"),
-                              reason, tr(r, "You may reply to this message to ask about it."));
-    if ((res = mail_queue(r->db, m.email, tr(r, "Your membership application"), body)) != R_OK)
-        return res;
-    if (db_commit(r->db) != R_OK)
-        return R_INTERNAL;
-    mail_wake();
     return http_redirect(r, "/admin/members");
 }
 
@@ -851,7 +934,7 @@ Result members_page(Request *r)
                       db_text(st, 1), "country", db_text(st, 10)));
     }
     db_done(st);
-    if (audit_read_set(r, "members directory viewed", "directory", &seen) != R_OK) {
+    if (log_reads(r, "members directory viewed", "directory", &seen) != R_OK) {
         json_decref(list);
         return R_INTERNAL;
     }
@@ -983,6 +1066,33 @@ Result profile_page(Request *r)
     return res == R_OK ? profile_form(r, person) : res;
 }
 
+/* What saving the profile writes: the person's own fields and the audit
+ * line. */
+typedef struct {
+    Request *r;
+    int64_t person;
+    const char *name, *languages, *listing;
+} ProfileEdit;
+
+static Result profile_update_apply(Db *w, void *ctx)
+{
+    ProfileEdit *p = ctx;
+    Stmt *st =
+        db_prepare(w, "UPDATE people SET name = :name, languages = :languages, listing = :listing, "
+                      "updated_at = :now WHERE id = :id");
+    db_bind_text(st, ":name", p->name);
+    db_bind_text(st, ":languages", p->languages ? p->languages : "");
+    db_bind_text(st, ":listing", p->listing);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", p->person);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_NOT_FOUND; /* the account was closed meanwhile */
+    return audit_log(w, p->r->user->id, "profile changed",
+                     arena_printf(p->r->arena, "person %lld", (long long)p->person), "");
+}
+
 Result profile_post(Request *r)
 {
     int64_t person;
@@ -1000,23 +1110,14 @@ Result profile_post(Request *r)
         profile_form(r, person);
         return R_BAD_REQUEST;
     }
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "UPDATE people SET name = :name, languages = :languages, listing = :listing, "
-               "updated_at = :now WHERE id = :id");
-    db_bind_text(st, ":name", name);
-    db_bind_text(st, ":languages", languages ? languages : "");
-    db_bind_text(st, ":listing", listing_codes[listing]);
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", person);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK ||
-        audit_log(r->db, r->user->id, "profile changed",
-                  arena_printf(r->arena, "person %lld", (long long)person), "") != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
+    ProfileEdit p = {.r = r,
+                     .person = person,
+                     .name = name,
+                     .languages = languages,
+                     .listing = listing_codes[listing]};
+    res = db_write(r->db, profile_update_apply, &p);
+    if (res != R_OK)
+        return res == R_NOT_FOUND ? R_NOT_FOUND : R_INTERNAL;
     return http_redirect(r, "/profile");
 }
 
@@ -1043,41 +1144,54 @@ Result profile_export_page(Request *r)
 
 /* ---- closing an account ---- */
 
-/* Deletes every row that names the person; the audit keeps "person N". */
-static Result erase_person(Request *r, int64_t person, int64_t user)
+/* What closing an account writes: every row that names the person
+ * deleted, and an audit line that keeps only "person N". */
+typedef struct {
+    Request *r;
+    int64_t person, user;
+} Erasure;
+
+static Result delete_by_email(Db *w, const char *email, const char *throttle)
 {
-    char email[256] = "";
-    Stmt *st = db_prepare(r->db, "SELECT email FROM people WHERE id = :id");
-    db_bind_int(st, ":id", person);
-    if (db_row(st))
-        snprintf(email, sizeof email, "%s", db_text(st, 0));
-    db_done(st);
-    char throttle[65];
-    auth_token_hash("throttle-account", email, throttle);
-    st = db_prepare(r->db, "DELETE FROM mail_queue WHERE to_addr = :email");
+    Stmt *st = db_prepare(w, "DELETE FROM mail_queue WHERE to_addr = :email");
     db_bind_text(st, ":email", email);
     int ok = db_run(st) == R_OK;
-    db_done(st);
-    st = db_prepare(r->db, "DELETE FROM invitations WHERE email = :email");
+    st = db_prepare(w, "DELETE FROM invitations WHERE email = :email");
     db_bind_text(st, ":email", email);
     ok &= db_run(st) == R_OK;
-    db_done(st);
-    st = db_prepare(r->db, "DELETE FROM login_failures WHERE key = :key");
+    st = db_prepare(w, "DELETE FROM login_failures WHERE key = :key");
     db_bind_text(st, ":key", throttle);
     ok &= db_run(st) == R_OK;
-    db_done(st);
+    return ok ? R_OK : R_INTERNAL;
+}
+
+static Result person_erase_apply(Db *w, void *ctx)
+{
+    Erasure *e = ctx;
+    char email[256] = "";
+    Stmt *st = db_prepare(w, "SELECT email FROM people WHERE id = :id");
+    db_bind_int(st, ":id", e->person);
+    if (db_row(st))
+        snprintf(email, sizeof email, "%s", db_text(st, 0));
+    if (db_done(st) != R_OK)
+        return R_INTERNAL;
+    char throttle[65];
+    auth_token_hash("throttle-account", email, throttle);
+    if (delete_by_email(w, email, throttle) != R_OK)
+        return R_INTERNAL;
     /* Memberships, organisation roles, group memberships and confirmation
      * tokens go with the person (ON DELETE CASCADE); sessions and login
      * tokens with the user. */
-    st = db_prepare(r->db, "DELETE FROM people WHERE id = :id");
-    db_bind_int(st, ":id", person);
+    st = db_prepare(w, "DELETE FROM people WHERE id = :id");
+    db_bind_int(st, ":id", e->person);
+    int ok = db_run(st) == R_OK;
+    st = db_prepare(w, "DELETE FROM users WHERE id = :id");
+    db_bind_int(st, ":id", e->user);
     ok &= db_run(st) == R_OK;
-    db_done(st);
-    st = db_prepare(r->db, "DELETE FROM users WHERE id = :id");
-    db_bind_int(st, ":id", user);
-    ok &= db_run(st) == R_OK;
-    db_done(st);
-    return ok ? R_OK : R_INTERNAL;
+    if (!ok)
+        return R_INTERNAL;
+    return audit_log(w, 0, "account closed and personal data erased",
+                     arena_printf(e->r->arena, "person %lld", (long long)e->person), "");
 }
 
 Result profile_close_post(Request *r)
@@ -1091,15 +1205,9 @@ Result profile_close_post(Request *r)
         param_error(r, "confirm", N_("Please tick the box to confirm."));
         return R_BAD_REQUEST;
     }
-    int64_t user = r->user->id;
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    if ((res = erase_person(r, person, user)) != R_OK ||
-        (res = audit_log(r->db, 0, "account closed and personal data erased",
-                         arena_printf(r->arena, "person %lld", (long long)person), "")) != R_OK)
+    Erasure e = {.r = r, .person = person, .user = r->user->id};
+    if ((res = db_write(r->db, person_erase_apply, &e)) != R_OK)
         return res;
-    if (db_commit(r->db) != R_OK)
-        return R_INTERNAL;
     /* secure_delete zeroed the rows in the pages; copying those pages into
      * the database file and emptying the log removes the older copies. */
     db_checkpoint(r->db);
@@ -1120,6 +1228,33 @@ Result password_reset_page(Request *r)
     return R_OK;
 }
 
+/* What asking for a new password writes: a single-use link and the email
+ * that carries it, when the address has an account; nothing otherwise. */
+typedef struct {
+    Request *r;
+    const char *email;
+} Reset;
+
+static Result password_reset_apply(Db *w, void *ctx)
+{
+    Reset *p = ctx;
+    Request *r = p->r;
+    char path[96];
+    Result res = auth_issue_welcome(w, p->email, "reset", 2, path);
+    if (res == R_NOT_FOUND)
+        return R_OK; /* the same answer whether or not the address has an account */
+    if (res != R_OK)
+        return res;
+    char *body = arena_printf(
+        r->arena, "%s\n\n%s\n\n%s\n",
+        tr(r, "To choose a new password for Ratify, open this single-use link within two "
+              "hours:"),
+        link_to(r, path),
+        tr(r, "If you did not ask for this, ignore this message: your password has not "
+              "changed."));
+    return mail_queue(w, p->email, tr(r, "Choose a new password"), body);
+}
+
 Result password_reset_post(Request *r)
 {
     const char *email = NULL;
@@ -1136,26 +1271,9 @@ Result password_reset_post(Request *r)
         r->status = 429;
         return R_OK;
     }
-    char path[96];
-    if (db_begin(r->db) != R_OK)
+    Reset p = {.r = r, .email = email};
+    if (db_write(r->db, password_reset_apply, &p) != R_OK)
         return R_INTERNAL;
-    /* The same answer whether or not the address has an account. */
-    Result res = auth_issue_welcome(r->db, email, "reset", 2, path);
-    if (res == R_OK) {
-        char *body = arena_printf(
-            r->arena, "%s\n\n%s\n\n%s\n",
-            tr(r, "To choose a new password for Ratify, open this single-use link within two "
-                  "hours:"),
-            link_to(r, path),
-            tr(r, "If you did not ask for this, ignore this message: your password has not "
-                  "changed."));
-        res = mail_queue(r->db, email, tr(r, "Choose a new password"), body);
-    } else if (res == R_NOT_FOUND) {
-        res = R_OK;
-    }
-    if (res != R_OK || db_commit(r->db) != R_OK)
-        return R_INTERNAL;
-    mail_wake();
     r->page = "password_reset_sent";
     r->title = tr(r, "Check your email");
     return R_OK;
@@ -1235,9 +1353,8 @@ Result people_api(Request *r)
                        (json_int_t)db_int(st, 7), "has_account", (int)db_int(st, 8)));
     }
     db_done(st);
-    if (audit_read_set(r, "people listed through the API",
-                       arena_printf(r->arena, "people page %lld", (long long)q.page),
-                       &seen) != R_OK) {
+    if (log_reads(r, "people listed through the API",
+                  arena_printf(r->arena, "people page %lld", (long long)q.page), &seen) != R_OK) {
         json_decref(items);
         return R_INTERNAL;
     }
@@ -1274,9 +1391,9 @@ Result organisations_api(Request *r)
                                                 "created_at", (json_int_t)db_int(st, 7)));
     }
     db_done(st);
-    if (audit_read_set(r, "organisations listed through the API",
-                       arena_printf(r->arena, "organisations page %lld", (long long)q.page),
-                       &seen) != R_OK) {
+    if (log_reads(r, "organisations listed through the API",
+                  arena_printf(r->arena, "organisations page %lld", (long long)q.page),
+                  &seen) != R_OK) {
         json_decref(items);
         return R_INTERNAL;
     }
@@ -1323,9 +1440,9 @@ Result memberships_api(Request *r)
         json_array_append_new(items, m);
     }
     db_done(st);
-    if (audit_read_set(r, "memberships listed through the API",
-                       arena_printf(r->arena, "memberships page %lld", (long long)q.page),
-                       &seen) != R_OK) {
+    if (log_reads(r, "memberships listed through the API",
+                  arena_printf(r->arena, "memberships page %lld", (long long)q.page),
+                  &seen) != R_OK) {
         json_decref(items);
         return R_INTERNAL;
     }
@@ -1400,6 +1517,56 @@ static Result visible_organisation(Request *r, int64_t person, int64_t *org)
     return seen ? R_OK : R_NOT_FOUND;
 }
 
+static int is_contact(Request *r, int64_t org, int64_t person)
+{
+    Stmt *st = db_prepare(r->db, "SELECT 1 FROM org_people WHERE org_id = :org "
+                                 "AND person_id = :person AND role = 'contact'");
+    db_bind_int(st, ":org", org);
+    db_bind_int(st, ":person", person);
+    int found = db_row(st);
+    db_done(st);
+    return found;
+}
+
+static Result not_contact(Request *r)
+{
+    r->message = tr(r, "Only the organisation's contact people can change its profile.");
+    return R_FORBIDDEN;
+}
+
+/* What a contact person's edit of the organisation writes: its profile
+ * and the audit line. That the editor is a contact is checked again in
+ * the write (R_FORBIDDEN), so a role taken away meanwhile counts. */
+typedef struct {
+    Request *r;
+    int64_t org, person;
+    const char *name, *website, *languages, *listing, *type;
+} OrgEdit;
+
+static Result organisation_update_apply(Db *w, void *ctx)
+{
+    OrgEdit *o = ctx;
+    Stmt *st = db_prepare(w, "UPDATE organisations SET name = :name, website = :website, "
+                             "languages = :languages, listing = :listing, org_type = :type, "
+                             "updated_at = :now WHERE id = :id AND EXISTS (SELECT 1 FROM "
+                             "org_people WHERE org_id = :id AND person_id = :person "
+                             "AND role = 'contact')");
+    db_bind_text(st, ":name", o->name);
+    db_bind_text(st, ":website", o->website ? o->website : "");
+    db_bind_text(st, ":languages", o->languages ? o->languages : "");
+    db_bind_text(st, ":listing", o->listing);
+    db_bind_text(st, ":type", o->type);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", o->org);
+    db_bind_int(st, ":person", o->person);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_FORBIDDEN;
+    return audit_log(w, o->r->user->id, "organisation profile changed",
+                     arena_printf(o->r->arena, "organisation %lld", (long long)o->org), "");
+}
+
 Result organisation_post(Request *r)
 {
     int64_t person, org;
@@ -1408,18 +1575,8 @@ Result organisation_post(Request *r)
         res = visible_organisation(r, person, &org);
     if (res != R_OK)
         return res;
-    if (param_int(r, "id", 1, INT64_MAX, &org) != R_OK)
-        return R_NOT_FOUND;
-    Stmt *st = db_prepare(r->db, "SELECT 1 FROM org_people WHERE org_id = :org "
-                                 "AND person_id = :person AND role = 'contact'");
-    db_bind_int(st, ":org", org);
-    db_bind_int(st, ":person", person);
-    int contact = db_row(st);
-    db_done(st);
-    if (!contact) {
-        r->message = tr(r, "Only the organisation's contact people can change its profile.");
-        return R_FORBIDDEN;
-    }
+    if (!is_contact(r, org, person))
+        return not_contact(r);
     const char *name = NULL, *website = NULL, *languages = NULL;
     int listing = 0, type = 0;
     int bad = param_text(r, "name", 1, 200, 0, &name) != R_OK;
@@ -1435,26 +1592,47 @@ Result organisation_post(Request *r)
         profile_form(r, person);
         return R_BAD_REQUEST;
     }
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    st = db_prepare(r->db, "UPDATE organisations SET name = :name, website = :website, "
-                           "languages = :languages, listing = :listing, org_type = :type, "
-                           "updated_at = :now WHERE id = :id");
-    db_bind_text(st, ":name", name);
-    db_bind_text(st, ":website", website ? website : "");
-    db_bind_text(st, ":languages", languages ? languages : "");
-    db_bind_text(st, ":listing", listing_codes[listing]);
-    db_bind_text(st, ":type", org_type_codes[type]);
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", org);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK ||
-        audit_log(r->db, r->user->id, "organisation profile changed",
-                  arena_printf(r->arena, "organisation %lld", (long long)org), "") != R_OK ||
-        db_commit(r->db) != R_OK)
+    OrgEdit o = {.r = r,
+                 .org = org,
+                 .person = person,
+                 .name = name,
+                 .website = website,
+                 .languages = languages,
+                 .listing = listing_codes[listing],
+                 .type = org_type_codes[type]};
+    res = db_write(r->db, organisation_update_apply, &o);
+    if (res == R_FORBIDDEN)
+        return not_contact(r);
+    if (res != R_OK)
         return R_INTERNAL;
     return http_redirect(r, "/profile");
+}
+
+/* What a later change of a decided membership writes: its status (only
+ * while it is not pending or declined, checked in the write) and the
+ * audit line. */
+typedef struct {
+    Request *r;
+    int64_t id;
+    const char *status;
+} StatusChange;
+
+static Result membership_status_apply(Db *w, void *ctx)
+{
+    StatusChange *c = ctx;
+    Stmt *st = db_prepare(w, "UPDATE memberships SET status = :status, decided_by = :user, "
+                             "decided_at = :now WHERE id = :id "
+                             "AND status NOT IN ('pending', 'declined')");
+    db_bind_text(st, ":status", c->status);
+    db_bind_int(st, ":user", c->r->user->id);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", c->id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_CONFLICT;
+    return audit_log(w, c->r->user->id, "membership status changed",
+                     arena_printf(c->r->arena, "membership %lld", (long long)c->id), c->status);
 }
 
 /* A decided membership changes status later: it lapses, the member leaves,
@@ -1475,25 +1653,15 @@ Result admin_member_status_post(Request *r)
         admin_members_page(r);
         return R_BAD_REQUEST;
     }
-    if (!strcmp(m.status, "pending") || !strcmp(m.status, "declined")) {
+    StatusChange c = {.r = r, .id = id, .status = later[status]};
+    Result res = R_CONFLICT;
+    if (strcmp(m.status, "pending") && strcmp(m.status, "declined"))
+        res = db_write(r->db, membership_status_apply, &c);
+    if (res == R_CONFLICT) {
         r->message = tr(r, "This application has not been approved.");
         return R_CONFLICT;
     }
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(r->db, "UPDATE memberships SET status = :status, "
-                                 "decided_by = :user, decided_at = :now WHERE id = :id");
-    db_bind_text(st, ":status", later[status]);
-    db_bind_int(st, ":user", r->user->id);
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", id);
-    Result rc = db_run(st);
-    db_done(st);
-    if (rc != R_OK ||
-        audit_log(r->db, r->user->id, "membership status changed",
-                  arena_printf(r->arena, "membership %lld", (long long)id),
-                  later[status]) != R_OK ||
-        db_commit(r->db) != R_OK)
+    if (res != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/admin/members?status=%s", later[status]));
 }
@@ -1503,15 +1671,41 @@ Result admin_member_status_post(Request *r)
 enum { INVITATION_DAYS = 7 };
 static const char *const org_roles[] = {"staff", "contact", NULL};
 
-static int is_contact(Request *r, int64_t org, int64_t person)
+/* What an invitation writes: the invitation (only while the inviter is a
+ * contact person, checked in the write), the email that carries its link
+ * and the audit line. */
+typedef struct {
+    Request *r;
+    int64_t org, person;
+    const char *email, *role, *title;
+    char hash[65];              /* of the link's token */
+    const char *subject, *body; /* the email, link included */
+} Invite;
+
+static Result invitation_create_apply(Db *w, void *ctx)
 {
-    Stmt *st = db_prepare(r->db, "SELECT 1 FROM org_people WHERE org_id = :org "
-                                 "AND person_id = :person AND role = 'contact'");
-    db_bind_int(st, ":org", org);
-    db_bind_int(st, ":person", person);
-    int found = db_row(st);
-    db_done(st);
-    return found;
+    Invite *v = ctx;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO invitations (token_hash, org_id, invited_by, email, role, title, "
+           "expires_at) SELECT :hash, :org, :user, :email, :role, :title, :expires "
+           "WHERE EXISTS (SELECT 1 FROM org_people WHERE org_id = :org "
+           "AND person_id = :person AND role = 'contact')");
+    db_bind_text(st, ":hash", v->hash);
+    db_bind_int(st, ":org", v->org);
+    db_bind_int(st, ":user", v->r->user->id);
+    db_bind_text(st, ":email", v->email);
+    db_bind_text(st, ":role", v->role);
+    db_bind_text(st, ":title", v->title ? v->title : "");
+    db_bind_int(st, ":expires", now_seconds() + INVITATION_DAYS * 86400);
+    db_bind_int(st, ":person", v->person);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_FORBIDDEN;
+    if (mail_queue(w, v->email, v->subject, v->body) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, v->r->user->id, "colleague invited",
+                     arena_printf(v->r->arena, "organisation %lld", (long long)v->org), v->role);
 }
 
 /* A contact person invites a colleague by email; the colleague accepts
@@ -1524,10 +1718,8 @@ Result organisation_invite_post(Request *r)
         res = visible_organisation(r, person, &org);
     if (res != R_OK)
         return res;
-    if (!is_contact(r, org, person)) {
-        r->message = tr(r, "Only the organisation's contact people can change its profile.");
-        return R_FORBIDDEN;
-    }
+    if (!is_contact(r, org, person))
+        return not_contact(r);
     const char *email = NULL, *title = NULL;
     int role = 0;
     int bad = param_email(r, "email", &email) != R_OK;
@@ -1537,39 +1729,28 @@ Result organisation_invite_post(Request *r)
         profile_form(r, person);
         return R_BAD_REQUEST;
     }
-    char token[65], hash[65];
+    Invite v = {.r = r,
+                .org = org,
+                .person = person,
+                .email = email,
+                .role = org_roles[role],
+                .title = title};
+    char token[65];
     random_hex(token, 32);
-    auth_token_hash("invitation", token, hash);
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO invitations (token_hash, org_id, invited_by, email, role, title, "
-               "expires_at) VALUES (:hash, :org, :user, :email, :role, :title, :expires)");
-    db_bind_text(st, ":hash", hash);
-    db_bind_int(st, ":org", org);
-    db_bind_int(st, ":user", r->user->id);
-    db_bind_text(st, ":email", email);
-    db_bind_text(st, ":role", org_roles[role]);
-    db_bind_text(st, ":title", title ? title : "");
-    db_bind_int(st, ":expires", now_seconds() + INVITATION_DAYS * 86400);
-    Result rc = db_run(st);
-    db_done(st);
-    char *body = arena_printf(
+    auth_token_hash("invitation", token, v.hash);
+    v.subject = tr(r, "An invitation to join your organisation on Ratify");
+    v.body = arena_printf(
         r->arena, "%s\n\n%s\n\n%s\n",
         tr(r, "A colleague invited you to join your organisation's profile in the coalition "
               "for the Optional Protocol, on Ratify. To accept, open this link within 7 days:"),
         link_to(r, arena_printf(r->arena, "/invitations/%s", token)),
         tr(r, "If you do not know what this is about, ignore this message: nothing happens "
               "without you."));
-    if (rc != R_OK ||
-        mail_queue(r->db, email, tr(r, "An invitation to join your organisation on Ratify"),
-                   body) != R_OK ||
-        audit_log(r->db, r->user->id, "colleague invited",
-                  arena_printf(r->arena, "organisation %lld", (long long)org),
-                  org_roles[role]) != R_OK ||
-        db_commit(r->db) != R_OK)
+    res = db_write(r->db, invitation_create_apply, &v);
+    if (res == R_FORBIDDEN)
+        return not_contact(r);
+    if (res != R_OK)
         return R_INTERNAL;
-    mail_wake();
     return http_redirect(r, "/profile");
 }
 
@@ -1625,27 +1806,108 @@ Result invitation_page(Request *r)
     return R_OK;
 }
 
-static Result use_invitation(Request *r, const Invitation *inv, int64_t person)
+/* What accepting an invitation writes: the invitation spent, the role in
+ * the organisation and the audit line; for a newcomer, first their user
+ * and person, and last a link to choose a password. */
+typedef struct {
+    Request *r;
+    const Invitation *inv;
+    int64_t person;             /* a member's own; for a newcomer, out */
+    const char *name, *listing; /* a newcomer's */
+    char path[96];              /* out: a newcomer's link to choose a password */
+} Acceptance;
+
+/* Spends the invitation: R_NOT_FOUND when it was used or expired since it
+ * was read, so one link adds one person. */
+static Result spend_invitation(Db *w, const Acceptance *a)
 {
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO org_people (org_id, person_id, role, title) VALUES (:org, :person, "
-               ":role, :title) ON CONFLICT (org_id, person_id) DO UPDATE SET role = excluded.role");
-    db_bind_int(st, ":org", inv->org);
-    db_bind_int(st, ":person", person);
-    db_bind_text(st, ":role", inv->role);
-    db_bind_text(st, ":title", inv->title);
-    Result rc = db_run(st);
-    db_done(st);
-    st = db_prepare(r->db, "UPDATE invitations SET used_at = :now, email = '' WHERE id = :id");
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", inv->id);
-    Result rc2 = db_run(st);
-    db_done(st);
-    if (rc != R_OK || rc2 != R_OK)
+    int64_t now = now_seconds();
+    Stmt *st = db_prepare(w, "UPDATE invitations SET used_at = :now, email = '' WHERE id = :id "
+                             "AND used_at IS NULL AND expires_at > :now");
+    db_bind_int(st, ":now", now);
+    db_bind_int(st, ":id", a->inv->id);
+    if (db_run(st) != R_OK)
         return R_INTERNAL;
-    return audit_log(r->db, r->user ? r->user->id : 0, "invitation accepted",
-                     arena_printf(r->arena, "organisation %lld", (long long)inv->org),
-                     arena_printf(r->arena, "person %lld", (long long)person));
+    return db_changes(w) == 1 ? R_OK : R_NOT_FOUND;
+}
+
+static Result join_organisation(Db *w, const Acceptance *a)
+{
+    Request *r = a->r;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO org_people (org_id, person_id, role, title) VALUES (:org, :person, "
+           ":role, :title) ON CONFLICT (org_id, person_id) DO UPDATE SET role = excluded.role");
+    db_bind_int(st, ":org", a->inv->org);
+    db_bind_int(st, ":person", a->person);
+    db_bind_text(st, ":role", a->inv->role);
+    db_bind_text(st, ":title", a->inv->title);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, r->user ? r->user->id : 0, "invitation accepted",
+                     arena_printf(r->arena, "organisation %lld", (long long)a->inv->org),
+                     arena_printf(r->arena, "person %lld", (long long)a->person));
+}
+
+/* A member who is logged in with the invited address. */
+static Result invitation_accept_apply(Db *w, void *ctx)
+{
+    Acceptance *a = ctx;
+    Result res = spend_invitation(w, a);
+    return res == R_OK ? join_organisation(w, a) : res;
+}
+
+/* A newcomer: R_CONFLICT when the address was registered since the form
+ * was shown (then they log in first, as any registered address does). */
+static Result invitation_join_apply(Db *w, void *ctx)
+{
+    Acceptance *a = ctx;
+    Result res = spend_invitation(w, a);
+    if (res != R_OK)
+        return res;
+    if (email_registered(w, a->inv->email))
+        return R_CONFLICT;
+    int64_t now = now_seconds(), user;
+    Stmt *st = db_prepare(w, "INSERT INTO users (email, role, created_at) "
+                             "VALUES (:email, 'member', :now) RETURNING id");
+    db_bind_text(st, ":email", a->inv->email);
+    db_bind_int(st, ":now", now);
+    if (db_insert(st, &user) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "INSERT INTO people (user_id, name, email, iso3, listing, created_at, "
+                       "updated_at) VALUES (:user, :name, :email, :iso3, :listing, :now, :now) "
+                       "RETURNING id");
+    db_bind_int(st, ":user", user);
+    db_bind_text(st, ":name", a->name);
+    db_bind_text(st, ":email", a->inv->email);
+    db_bind_text(st, ":iso3", a->inv->iso3);
+    db_bind_text(st, ":listing", a->listing);
+    db_bind_int(st, ":now", now);
+    if (db_insert(st, &a->person) != R_OK)
+        return R_INTERNAL;
+    if ((res = join_organisation(w, a)) != R_OK)
+        return res;
+    return auth_issue_welcome(w, a->inv->email, "welcome", 1, a->path) == R_OK ? R_OK : R_INTERNAL;
+}
+
+/* The answer when the address is registered and the user is not logged
+ * in with it. */
+static Result log_in_first(Request *r, const Invitation *inv)
+{
+    invitation_form(r, inv);
+    r->message = tr(r, "Please log in with the invited address first.");
+    return R_FORBIDDEN;
+}
+
+/* Maps what an acceptance's write returned to the answer. */
+static Result accepted(Request *r, const Invitation *inv, Result res)
+{
+    if (res == R_NOT_FOUND) {
+        r->message = tr(r, "This link has expired or was already used.");
+        return R_NOT_FOUND;
+    }
+    if (res == R_CONFLICT)
+        return log_in_first(r, inv);
+    return res == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* Accepting: a person who already has an account logs in first (so the
@@ -1656,22 +1918,19 @@ Result invitation_post(Request *r)
     Invitation inv;
     if (load_invitation(r, &inv) != R_OK)
         return R_NOT_FOUND;
+    Acceptance a = {.r = r, .inv = &inv};
+    Result res;
     if (email_registered(r->db, inv.email)) {
-        if (!r->user || strcmp(r->user->email, inv.email) != 0) {
-            invitation_form(r, &inv);
-            r->message = tr(r, "Please log in with the invited address first.");
-            return R_FORBIDDEN;
-        }
-        int64_t person = member_person_id(r);
-        if (!person || db_begin(r->db) != R_OK)
-            return person ? R_INTERNAL : R_NOT_FOUND;
-        if (use_invitation(r, &inv, person) != R_OK || db_commit(r->db) != R_OK)
-            return R_INTERNAL;
+        if (!r->user || strcmp(r->user->email, inv.email) != 0)
+            return log_in_first(r, &inv);
+        if (!(a.person = member_person_id(r)))
+            return R_NOT_FOUND;
+        if ((res = accepted(r, &inv, db_write(r->db, invitation_accept_apply, &a))) != R_OK)
+            return res;
         return http_redirect(r, "/profile");
     }
-    const char *name = NULL;
     int listing = 0;
-    int bad = param_text(r, "name", 1, 200, 0, &name) != R_OK;
+    int bad = param_text(r, "name", 1, 200, 0, &a.name) != R_OK;
     bad |= param_enum(r, "listing", listing_codes, &listing) != R_OK;
     if (!checked(r, "consent_store"))
         bad |= param_error(r, "consent_store",
@@ -1680,33 +1939,9 @@ Result invitation_post(Request *r)
         invitation_form(r, &inv);
         return R_BAD_REQUEST;
     }
-    if (db_begin(r->db) != R_OK)
-        return R_INTERNAL;
-    int64_t now = now_seconds();
-    Stmt *st = db_prepare(
-        r->db, "INSERT INTO users (email, role, created_at) VALUES (:email, 'member', :now)");
-    db_bind_text(st, ":email", inv.email);
-    db_bind_int(st, ":now", now);
-    Result rc = db_run(st);
-    db_done(st);
-    int64_t user = db_last_id(r->db);
-    st =
-        db_prepare(r->db, "INSERT INTO people (user_id, name, email, iso3, listing, created_at, "
-                          "updated_at) VALUES (:user, :name, :email, :iso3, :listing, :now, :now)");
-    db_bind_int(st, ":user", user);
-    db_bind_text(st, ":name", name);
-    db_bind_text(st, ":email", inv.email);
-    db_bind_text(st, ":iso3", inv.iso3);
-    db_bind_text(st, ":listing", listing_codes[listing]);
-    db_bind_int(st, ":now", now);
-    Result rc2 = db_run(st);
-    db_done(st);
-    int64_t person = db_last_id(r->db);
-    char path[96];
-    if (rc != R_OK || rc2 != R_OK || use_invitation(r, &inv, person) != R_OK ||
-        auth_issue_welcome(r->db, inv.email, "welcome", 1, path) != R_OK ||
-        db_commit(r->db) != R_OK)
-        return R_INTERNAL;
+    a.listing = listing_codes[listing];
+    if ((res = accepted(r, &inv, db_write(r->db, invitation_join_apply, &a))) != R_OK)
+        return res;
     /* Straight on to choosing a password: the link was theirs. */
-    return http_redirect(r, arena_strdup(r->arena, path));
+    return http_redirect(r, arena_strdup(r->arena, a.path));
 }

@@ -407,3 +407,35 @@ def test_an_invited_member_with_an_account_accepts_after_logging_in(site, smtp):
     page = eva.get(link).text
     assert eva.post(link, data={"csrf_token": scrape_csrf(page)}).status_code == 303
     assert "Red Derechos" in eva.get("/profile").text
+
+
+def test_a_confirmation_link_confirms_once(site, smtp):
+    join(site, name="Twice Tomas", email="tomas@example.org", iso3="ARG")
+    smtp.wait_for(1)
+    path = link_in(smtp.messages_to("tomas@example.org")[-1], "join/confirm")
+    # Two tabs open on the link: the token is spent in the write, so the
+    # second submission is refused and writes nothing.
+    first, second = site.client(), site.client()
+    forms = [scrape_csrf(first.get(path).text), scrape_csrf(second.get(path).text)]
+    assert first.post(path, data={"csrf_token": forms[0]}).status_code == 200
+    r = second.post(path, data={"csrf_token": forms[1]})
+    assert r.status_code == 404 and "already used" in r.text
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT count(*) FROM audit_log "
+                          "WHERE action = 'membership confirmed'").fetchone() == (1,)
+
+
+def test_a_pending_application_changes_status_only_by_a_decision(site, smtp):
+    join(site, name="Pending Paz", email="paz@example.org", iso3="ARG")
+    confirm(site, smtp, "paz@example.org", 1)
+    coord = site.login_user(site.member("coordinator", countries=["ARG"]))
+    page = coord.get("/admin/members").text
+    (mid,) = re.findall(r'action="/admin/members/(\d+)/approve"', page)
+    r = coord.post(f"/admin/members/{mid}/status", data={"csrf_token": scrape_csrf(page),
+                                                         "status": "active"})
+    assert r.status_code == 409 and "has not been approved" in r.text
+    with sqlite3.connect(site.db) as db:
+        assert db.execute("SELECT status, decided_by FROM memberships").fetchone() == \
+            ("pending", None)
+        assert db.execute("SELECT count(*) FROM audit_log "
+                          "WHERE action = 'membership status changed'").fetchone() == (0,)
