@@ -731,6 +731,10 @@ int server_run(const ServerConfig *cfg)
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+    /* First: from here on only the writer thread writes (db.h), and every
+     * connection opened after it, the threads' below, is read-only. */
+    if (db_writer_start(cfg->db_path) != 0)
+        return 1;
     /* Before the HTTP threads: mail_start initialises libcurl. */
     if (mail_start(cfg->db_path, &cfg->mail) != 0)
         log_info("mail: the sender thread did not start; mail stays queued");
@@ -762,6 +766,7 @@ int server_run(const ServerConfig *cfg)
         fprintf(stderr, "ratify: cannot listen on %s: %s\n", cfg->listen, strerror(errno));
         mail_stop();
         housekeeping_stop();
+        db_writer_stop();
         return 1;
     }
     printf("Ratify is serving http://%s/\n", cfg->listen);
@@ -773,8 +778,13 @@ int server_run(const ServerConfig *cfg)
     MHD_stop_daemon(d);
     mail_stop();
     housekeeping_stop();
+    /* Last: the threads above may still have handed it a write. */
+    DbWriterStats ws = db_writer_stats();
+    db_writer_stop();
     close_worker_dbs();
     cache_free_all();
-    log_info("stopped");
+    log_info("stopped (%llu writes in %llu group commits, %llu failed)",
+             (unsigned long long)ws.jobs, (unsigned long long)ws.batches,
+             (unsigned long long)ws.failed_jobs);
     return 0;
 }
