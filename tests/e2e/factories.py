@@ -225,3 +225,19 @@ def past_server(srv, offset):
         yield old
     finally:
         old.stop_and_check()
+
+
+def mail_count(smtp, email):
+    return len(smtp.messages_to(email))
+
+
+def next_mail_to(smtp, email, before, timeout=10 * SLOW):
+    """Waits for a message to email beyond the first `before` ones (from
+    mail_count) and returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = smtp.messages_to(email)
+        if len(messages) > before:
+            return messages[before]
+        assert time.monotonic() < deadline, f"no new mail to {email} within {timeout}s"
+        time.sleep(0.05)
