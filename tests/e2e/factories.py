@@ -16,6 +16,7 @@ clock.
 """
 
 import csv
+import html
 import re
 import time
 from contextlib import contextmanager
@@ -195,8 +196,9 @@ class Factory:
         mid = approve(approver or self.admin, email)
         password = f"the password of member {n} 42"
         client = welcome(self.srv, self.smtp, email, password)
+        person = client.get("/profile/export").json()["person"]["id"]
         return SimpleNamespace(email=email, password=password, name=name, membership=mid,
-                               client=client, role="member")
+                               person_id=person, client=client, role="member")
 
 
 # ---- a server in the past ----
@@ -241,3 +243,24 @@ def next_mail_to(smtp, email, before, timeout=10 * SLOW):
             return messages[before]
         assert time.monotonic() < deadline, f"no new mail to {email} within {timeout}s"
         time.sleep(0.05)
+
+
+# ---- the audit log, as an administrator reads it ----
+
+AUDIT_ROW_RE = re.compile(r"<tr><td>([^<]*)</td><td>(.*?)</td><td>([^<]*)</td><td>([^<]*)</td>"
+                          r"<td>([^<]*)</td></tr>", re.S)
+
+
+def audit_entries(admin, **filters):
+    """The rows of /admin/audit with filters (action=..., kind=..., who=...),
+    every page, newest first: (action, about, details) as the page words
+    them ("Working group legal", "person 5")."""
+    rows, page = [], 1
+    while True:
+        r = admin.get("/admin/audit", params={**filters, "page": page})
+        assert r.status_code == 200, r.text[:2000]
+        rows += [tuple(html.unescape(g).strip() for g in m.groups()[2:])
+                 for m in AUDIT_ROW_RE.finditer(r.text)]
+        if f"page={page + 1}" not in r.text:
+            return rows
+        page += 1
