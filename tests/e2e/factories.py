@@ -73,6 +73,7 @@ def import_people(srv, rows, *extra):
     finally:
         path.unlink()
     assert p.returncode == 0, f"import failed ({p.returncode}):\n{p.stdout}\n{p.stderr}"
+    assert " 0 rejected" in p.stdout, f"rows refused by the import:\n{p.stdout}"
     return p.stdout
 
 
@@ -135,6 +136,16 @@ def approve(approver, email):
     mid = application_id(approver, email)
     r = approver.post(f"/admin/members/{mid}/approve",
                       data={"csrf_token": scrape_csrf(approver.get("/admin/members").text)})
+    assert r.status_code == 303, r.text[:2000]
+    return mid
+
+
+def decline(approver, email, reason="Not a member organisation of the coalition."):
+    """Declines email's confirmed application on /admin/members."""
+    mid = application_id(approver, email)
+    r = approver.post(f"/admin/members/{mid}/decline",
+                      data={"csrf_token": scrape_csrf(approver.get("/admin/members").text),
+                            "reason": reason})
     assert r.status_code == 303, r.text[:2000]
     return mid
 
