@@ -380,9 +380,23 @@ int fault_take(void)
     return f;
 }
 
+/* Test seam: RATIFY_TEST_NOW_OFFSET (seconds, may be negative) moves this
+ * clock, so end-to-end tests can make a session or an audit entry old, or
+ * run housekeeping a year later, through the product rather than by writing
+ * timestamps into the database. Unset (as in production) it does nothing;
+ * SQL's own 'now' and the log's timestamps do not follow it. */
 int64_t now_seconds(void)
 {
-    return (int64_t)time(NULL);
+    static int64_t offset;
+    static int read;
+    if (!__atomic_load_n(&read, __ATOMIC_ACQUIRE)) {
+        const char *s = getenv("RATIFY_TEST_NOW_OFFSET");
+        char *end = NULL;
+        long long v = s && *s ? strtoll(s, &end, 10) : 0;
+        __atomic_store_n(&offset, end && *end == 0 ? (int64_t)v : 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&read, 1, __ATOMIC_RELEASE);
+    }
+    return (int64_t)time(NULL) + __atomic_load_n(&offset, __ATOMIC_RELAXED);
 }
 
 void random_hex(char *out, size_t nbytes)

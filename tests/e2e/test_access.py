@@ -532,6 +532,8 @@ def actor(route, role):
 def database_state(w):
     """Every table's rows but the volatile ones, to compare before and after
     a refused request."""
+    # SQLite-only (a read): "a refused request changes nothing" is checked
+    # on every table at once, including ones no page or API shows.
     con = sqlite3.connect(f"file:{w.srv.db}?mode=ro", uri=True)
     try:
         tables = [t for (t,) in con.execute(

@@ -145,7 +145,8 @@ def test_coordinator_records_a_cabinet_approval(server):
     public = server.client().get("/countries/AGO").text
     assert "Cabinet approval" in public and "2026-06-01" in public
     assert "Council of Ministers, decree 12/2026" in public
-    # Audited, with who.
+    # Audited, with who. SQLite-only (a read): the stored row, with the
+    # user id it names.
     db = sqlite3.connect(server.db)
     row = db.execute("SELECT a.action, a.object, u.email FROM audit_log a JOIN users u "
                      "ON u.id = a.user_id WHERE a.action = 'domestic stage recorded' "
@@ -225,6 +226,8 @@ UNTC_CSV = (
 
 
 def action_rows(db_path):
+    # SQLite-only (a read): every column of every treaty action, to show a
+    # refused or repeated import left the table exactly as it was.
     with sqlite3.connect(db_path) as db:
         return db.execute("SELECT * FROM treaty_actions ORDER BY id").fetchall()
 

@@ -6,11 +6,11 @@ uploaded file is only ever a download; model letters cannot inject markup.
 """
 
 import re
-import sqlite3
 import subprocess
 
 import pytest
 
+from factories import DAY, Factory, mail_count, next_mail_to, past_server
 from ratify_server import RatifyServer, scrape_csrf
 from smtp_capture import SmtpCapture, smtp  # noqa: F401  (the smtp fixture)
 
@@ -20,23 +20,20 @@ def site(tmp_path, smtp):
     srv = RatifyServer(tmp_path / "ratify",
                        serve_args=("--smtp", f"smtp://127.0.0.1:{smtp.port}"))
     srv.start()
+    srv.factory = Factory(srv, smtp)
     yield srv
     srv.stop_and_check()
 
 
 def member_of(site, iso3, role="member", countries=()):
-    """A logged-in user whose member profile is in iso3, with an active
-    membership (as after joining and approval)."""
-    user = site.member(role, countries=countries)
-    with sqlite3.connect(site.db) as db:
-        (uid,) = db.execute("SELECT id FROM users WHERE email = ?", (user.email,)).fetchone()
-        cur = db.execute("INSERT INTO people (user_id, name, email, iso3, listing, created_at, "
-                         "updated_at) VALUES (?, ?, ?, ?, 'members', 0, 0)",
-                         (uid, f"Member {uid}", user.email, iso3))
-        db.execute("INSERT INTO memberships (kind, person_id, iso3, status, not_government, "
-                   "consent_store_at, created_at) VALUES ('individual', ?, ?, 'active', 1, 0, 0)",
-                   (cur.lastrowid, iso3))
-    return user, site.login_user(user)
+    """A logged-in user: a member is one whose member profile is in iso3, with
+    an active membership (joined, confirmed by mail, approved, welcomed); a
+    coordinator is made with `ratify user add`, for countries."""
+    if role != "member":
+        user = site.member(role, countries=countries)
+        return user, site.login_user(user)
+    user = site.factory.member(iso3)
+    return user, user.client
 
 
 def pdf_text(data, tmp_path):
@@ -61,7 +58,7 @@ def write_ratify_letter(client):
 
 def test_angola_letter_refusal_and_who_sees_it(site, smtp, tmp_path):
     author, writer = member_of(site, "AGO")
-    _, neighbour = member_of(site, "AGO")
+    neighbour_user, neighbour = member_of(site, "AGO")
     _, elsewhere = member_of(site, "BRA")
     path = write_ratify_letter(writer)
     page = writer.get(path).text
@@ -82,6 +79,8 @@ def test_angola_letter_refusal_and_who_sees_it(site, smtp, tmp_path):
                                           "sent_via": "post", "remind_weeks": "8",
                                           "visibility": "country"})
     assert r.status_code == 303
+    author_mail = mail_count(smtp, author.email)
+    neighbour_mail = mail_count(smtp, neighbour_user.email)
     pdf = b"%PDF-1.4\n<html><script>alert(1)</script></html>\n%%EOF\n"
     r = writer.post(path + "/responses",
                     data={"csrf_token": token, "received_on": "2026-11-15", "class": "refusal",
@@ -90,8 +89,8 @@ def test_angola_letter_refusal_and_who_sees_it(site, smtp, tmp_path):
                     files={"file": ("reply.pdf", pdf, "application/pdf")})
     assert r.status_code == 303, r.text
     # Members of the country are told by email; the author is not.
-    smtp.wait_for(1)
-    assert smtp.messages_to(author.email) == []
+    next_mail_to(smtp, neighbour_user.email, neighbour_mail)
+    assert mail_count(smtp, author.email) == author_mail
     # Another member of Angola sees the letter and the refusal; others do not.
     seen = neighbour.get(path).text
     assert "The Government is not in a position to ratify." in seen
@@ -142,16 +141,15 @@ def test_help_is_asked_for_a_refusal_only(site, smtp):
     assert r.status_code == 303, r.text
     # The page offers no help for it; a crafted request is refused.
     assert "/help" not in writer.get(path).text
-    with sqlite3.connect(site.db) as db:
-        (rid,) = db.execute("SELECT id FROM responses").fetchone()
+    (rid,) = [x["id"] for x in writer.get("/api/v1" + path).json()["letter"]["responses"]]
     r = writer.post(f"/responses/{rid}/help", data={"csrf_token": token, "details": "Please"})
     assert r.status_code == 409
     assert "Help with a reply can be asked for a refusal only." in r.text
-    with sqlite3.connect(site.db) as db:
-        assert db.execute("SELECT count(*) FROM assistance_requests").fetchone() == (0,)
-        assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'assistance requested'"
-                          ).fetchone() == (0,)
-        assert db.execute("SELECT status FROM letters").fetchone() == ("response_received",)
+    admin = site.factory.admin
+    assert "/admin/assistance/" not in admin.get("/admin/assistance").text
+    assert "No entries match." in admin.get("/admin/audit",
+                                            params={"action": "assistance requested"}).text
+    assert writer.get("/api/v1" + path).json()["letter"]["status"] == "response_received"
 
 
 def test_html_upload_is_refused_and_nothing_written(site, smtp):
@@ -164,8 +162,7 @@ def test_html_upload_is_refused_and_nothing_written(site, smtp):
                     files={"file": ("reply.pdf", b"<html><script>alert(1)</script></html>",
                                     "application/pdf")})
     assert r.status_code == 400 and "The file must be a PDF, PNG or JPEG." in r.text
-    with sqlite3.connect(site.db) as db:
-        assert db.execute("SELECT count(*) FROM responses").fetchone() == (0,)
+    assert writer.get("/api/v1" + path).json()["letter"]["responses"] == []
 
 
 def test_model_letters_cannot_inject_markup(site, smtp, tmp_path):
@@ -275,23 +272,32 @@ def test_unprintable_text_is_refused_when_saved(site, smtp):
 
 def test_housekeeping_reminds_and_forgets(site, smtp):
     author, writer = member_of(site, "AGO")
+    # A session the author opened eight days ago (past the seven-day limit),
+    # on a server whose clock is set back. (Before the letter is sent: that
+    # server's own housekeeping must have nothing to remind.)
+    with past_server(site, -8 * DAY) as old:
+        stale = old.login_user(author)
+        assert stale.get("/letters").status_code == 200
     path = write_ratify_letter(writer)
     page = writer.get(path).text
     writer.post(path + "/sent", data={"csrf_token": scrape_csrf(page), "sent_on": "2026-01-05",
                                       "sent_via": "post", "remind_weeks": "4",
                                       "visibility": "country"})
-    with sqlite3.connect(site.db) as db:
-        db.execute("INSERT INTO sessions (token_hash, user_id, created_at, last_seen) "
-                   "SELECT 'old-session', id, 0, 0 FROM users LIMIT 1")
-        db.execute("UPDATE users SET lang = 'es' WHERE email = ?", (author.email,))
+    # The author reads Spanish.
+    page = writer.get("/account").text
+    r = writer.post("/account", data={"csrf_token": scrape_csrf(page), "lang": "es"})
+    assert r.status_code == 303, r.text
+    assert stale.cookies.get("session")
+    before = mail_count(smtp, author.email)
     p = site.cli("housekeeping")
     assert p.returncode == 0, p.stderr
-    with sqlite3.connect(site.db) as db:
-        assert db.execute("SELECT count(*) FROM sessions WHERE token_hash = 'old-session'"
-                          ).fetchone() == (0,)
-        assert db.execute("SELECT status FROM letters").fetchone() == ("no_response",)
-    smtp.wait_for(1)
-    reminder = smtp.messages_to(author.email)[-1]
+    # The old session is gone: it no longer opens a page, even on a server
+    # of its time (whose own housekeeping, at start, is in the past too).
+    with past_server(site, -8 * DAY) as old:
+        stale.base_url = old.base_url
+        assert stale.get("/letters").status_code == 303
+    assert writer.get("/api/v1" + path).json()["letter"]["status"] == "no_response"
+    reminder = next_mail_to(smtp, author.email, before)
     assert "/letters/" in SmtpCapture.body(reminder)
     assert reminder.msg["Subject"] == "Todavía no hay respuesta a su carta"  # their language
     # The writer's own session is still good.

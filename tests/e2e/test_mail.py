@@ -2,9 +2,13 @@
 Outgoing mail, end to end: `ratify serve --smtp ... --mail-from ...` against
 a real SMTP server (smtp_capture.py).
 
-No page queues mail yet, so the tests queue it the way mail_queue() does:
-by inserting a row into mail_queue from another connection (Python's
-sqlite3). The sender thread polls every second and sees rows that another
+SQLite-only (the whole file): these tests are of the sender thread and the
+queue table themselves, so they queue mail the way mail_queue() does, by
+inserting a row into mail_queue from another connection (Python's sqlite3):
+bodies and subjects that no page's message has (dot lines, long lines, two
+scripts), a row that bypassed mail_queue() with a header in its address,
+and the row's state afterwards (attempts, backoff, last_error), which no
+page or API shows. On another database they need these four helpers ported. The sender thread polls every second and sees rows that another
 process committed. The tests then check what arrives over SMTP, what the
 row says afterwards, and that the server log never names a recipient or a
 subject: these messages carry one-time links and the names of people at
@@ -76,7 +80,8 @@ def row(srv, mail_id):
 
 
 def make_due_now(srv, mail_id):
-    """Skips the backoff through the data, as an operator could."""
+    """Skips the backoff through the data, as an operator could.
+    SQLite-only, like the rest of this file's queue helpers."""
     con = sqlite3.connect(srv.db, timeout=10)
     try:
         with con:

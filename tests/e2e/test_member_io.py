@@ -51,6 +51,10 @@ def write_csv(path, rows, header=None):
 
 
 def query(db, sql, *args):
+    # SQLite-only (reads): the import's effect on every table (and that a
+    # dry run or a refused file writes nothing anywhere, mail and accounts
+    # included), its job row's progress while it runs, and the audit rows'
+    # content. The data itself is only ever made by the import under test.
     with sqlite3.connect(db) as c:
         return c.execute(sql, args).fetchall()
 

@@ -203,6 +203,7 @@ def test_member_turns_it_off_with_the_password(server):
     assert "This is neither your password nor a current code." in html.unescape(r.text)
     r = c.post("/account/two-factor/off", data={"confirm": user.password, "csrf_token": token})
     assert r.status_code == 303
+    # SQLite-only (a read): nothing of the second factor is left behind.
     with sqlite3.connect(server.db) as db:
         uid = db.execute("SELECT id FROM users WHERE email = ?", (user.email,)).fetchone()[0]
         assert db.execute("SELECT count(*) FROM two_factor WHERE user_id = ?", (uid,)).fetchone()[0] == 0
@@ -231,6 +232,7 @@ def test_secrets_are_stored_sealed_and_codes_hashed(server):
     user = enrolled_member(server)
     secret = server.totp_secrets[user.email]
     raw = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    # SQLite-only (a read): no secret or recovery code in the clear in the tables.
     with sqlite3.connect(server.db) as db:
         stored = db.execute("SELECT t.secret FROM two_factor t JOIN users u ON u.id = t.user_id "
                             "WHERE u.email = ?", (user.email,)).fetchone()[0]
