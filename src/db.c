@@ -402,6 +402,7 @@ typedef struct Job {
     void *ctx;
     Result result;
     int done;
+    pthread_cond_t woken; /* its own, so that a commit wakes only its jobs' waiters */
     struct Job *next;
 } Job;
 
@@ -410,14 +411,13 @@ enum { MAX_BATCH = 512 };
 static struct {
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t work, finished;
+    pthread_cond_t work;
     Job *head, *tail;
     int stopping;
     Db *db;
     DbWriterStats stats;
 } writer = {.lock = PTHREAD_MUTEX_INITIALIZER,
-            .work = PTHREAD_COND_INITIALIZER,
-            .finished = PTHREAD_COND_INITIALIZER};
+            .work = PTHREAD_COND_INITIALIZER};
 
 static _Thread_local int on_writer_thread;
 
@@ -496,6 +496,7 @@ Result db_write(Db *db, DbApply apply, void *ctx)
     if (!writer_running || on_writer_thread || db->write_depth > 0)
         return write_direct(db, apply, ctx);
     Job job = {.apply = apply, .ctx = ctx};
+    pthread_cond_init(&job.woken, NULL);
     pthread_mutex_lock(&writer.lock);
     if (writer.tail)
         writer.tail->next = &job;
@@ -504,8 +505,9 @@ Result db_write(Db *db, DbApply apply, void *ctx)
     writer.tail = &job;
     pthread_cond_signal(&writer.work);
     while (!job.done)
-        pthread_cond_wait(&writer.finished, &writer.lock);
+        pthread_cond_wait(&job.woken, &writer.lock);
     pthread_mutex_unlock(&writer.lock);
+    pthread_cond_destroy(&job.woken);
     return job.result;
 }
 
@@ -566,8 +568,8 @@ static void *writer_main(void *arg)
         for (Job *j = batch, *next; j; j = next) {
             next = j->next; /* j lives on a waiter's stack: read before waking it */
             j->done = 1;
+            pthread_cond_signal(&j->woken);
         }
-        pthread_cond_broadcast(&writer.finished);
         pthread_mutex_unlock(&writer.lock);
         run_hooks(writer.db); /* after the commit, outside the lock */
         pthread_mutex_lock(&writer.lock);
