@@ -30,7 +30,8 @@ endif
 endif
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
+SRCS     := $(wildcard src/*/*.c)
+HEADERS  := $(wildcard src/*/*.h) src/feat/routes.def
 ASSETS   := $(sort $(wildcard templates/*.html static/* schema/*.sql po/*.po data/countries.csv data/world-map.csv data/*-status.csv data/model-letters/*.txt))
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -55,22 +56,22 @@ build/embed: tools/embed.c
 build/assets.c: build/embed $(ASSETS)
 	build/embed $(ASSETS) > $@.tmp && mv $@.tmp $@
 
-build/obj/%.o: src/%.c src/*.h src/routes.def
-	@mkdir -p build/obj
+build/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-build/obj/assets.o: build/assets.c src/assets.h
+build/obj/assets.o: build/assets.c src/base/assets.h
 	@mkdir -p build/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 build/ratify: build/obj/main.o $(OBJS)
 	$(CC) -o $@ $^ $(LIBS)
 
-build/asan/obj/%.o: src/%.c src/*.h src/routes.def
-	@mkdir -p build/asan/obj
+build/asan/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c -o $@ $<
 
-build/asan/obj/assets.o: build/assets.c src/assets.h
+build/asan/obj/assets.o: build/assets.c src/base/assets.h
 	@mkdir -p build/asan/obj
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -c -o $@ $<
 
@@ -95,11 +96,11 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,u
 FUZZ_OBJS := $(patsubst src/%.c,build/fuzz/obj/%.o,$(SRCS)) build/fuzz/obj/assets.o
 .SECONDARY: $(FUZZ_OBJS)
 
-build/fuzz/obj/%.o: src/%.c src/*.h src/routes.def
-	@mkdir -p build/fuzz/obj
+build/fuzz/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
 
-build/fuzz/obj/assets.o: build/assets.c src/assets.h
+build/fuzz/obj/assets.o: build/assets.c src/base/assets.h
 	@mkdir -p build/fuzz/obj
 	$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
 
@@ -154,12 +155,12 @@ test: deps
 
 check: build/assets.c
 	$(PYTHON) tools/codecheck.py
-	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c tools/*.c
+	clang-format --dry-run --Werror src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/fuzz/*.c tools/*.c
 	$(PYTHON) tools/po-check
 	$(MAKE) --always-make WERROR=-Werror build/ratify
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c tools/*.c
+	clang-format -i src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/fuzz/*.c tools/*.c
 
 # serve, test and bench install the packages first, then build in a second
 # make: this one computed the pkg-config flags when it started, before the

@@ -10,19 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "backup.h"
-#include "country.h"
-#include "db.h"
-#include "i18n.h"
-#include "housekeeping.h"
-#include "letter.h"
-#include "member_io.h"
-#include "router.h"
-#include "server.h"
-#include "template.h"
-#include "treaty.h"
-#include "version.h"
+#include "svc/auth.h"
+#include "db/backup.h"
+#include "feat/country.h"
+#include "db/db.h"
+#include "base/i18n.h"
+#include "svc/housekeeping.h"
+#include "feat/letter.h"
+#include "feat/member_io.h"
+#include "web/router.h"
+#include "web/server.h"
+#include "base/template.h"
+#include "feat/treaty.h"
+#include "base/version.h"
 
 typedef struct {
     const char *db_path;

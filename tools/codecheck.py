@@ -10,7 +10,14 @@ Fails (exit 1) and names file:line when:
   - a template prints raw output without a stated reason: a "{{& name}}"
     tag without "// reason", or a triple mustache "{{{name}}}";
   - C code builds HTML by hand outside the escaping helpers (a string
-    literal starting with "<" passed to buf_puts/buf_printf outside view.c).
+    literal starting with "<" passed to buf_puts/buf_printf outside view.c);
+  - the storage engine shows outside src/db/sqlite.c: any sqlite3 or
+    SQLITE_ name in src/ or the C tests;
+  - a transaction is written by hand outside src/db/ (db_begin, BEGIN,
+    COMMIT, ROLLBACK, SAVEPOINT in SQL): data changes only through db_write;
+  - a file includes a header of a higher floor (src/base < db < svc < feat <
+    web < main.c), or two feature files include each other, directly or in a
+    circle.
 
 Run from the source tree's root: /usr/bin/python3 tools/codecheck.py
 """
@@ -80,12 +87,14 @@ def call_arguments(text, open_paren):
 LITERAL = re.compile(r'^\s*("([^"\\]|\\.)*"\s*)+$')
 FORBIDDEN = re.compile(r"\b(sqlite3_prepare\w*|sqlite3_exec|sqlite3_\w*printf)\s*\(")
 DB_CALL = re.compile(r"\b(db_prepare|db_exec)(_?)\s*\(")
+ENGINE = re.compile(r"\b(sqlite3\w*|SQLITE_\w+)")
+BY_HAND = re.compile(r'\bdb_(begin|commit|rollback)\s*\(|"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b')
 HTML_BY_HAND = re.compile(r'\bbuf_(puts|printf|append)\s*\([^,]+,\s*"\s*<')
 
 
 def check_c(path):
     text = strip_comments(open(path, encoding="utf-8").read())
-    in_db = path.endswith("src/db.c") or path.endswith("src/db.h")
+    in_db = path.endswith("src/db/sqlite.c") or path.endswith("src/db/db.h")
     for m in DB_CALL.finditer(text):
         line = text.count("\n", 0, m.start()) + 1
         if m.group(2) == "_":
@@ -101,7 +110,15 @@ def check_c(path):
         for m in FORBIDDEN.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
             report(path, line, f"{m.group(1)} outside db.c: go through db_prepare()")
-    if not path.endswith("src/view.c"):
+    if not path.endswith("src/db/sqlite.c"):
+        for m in ENGINE.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            report(path, line, f"{m.group(0)}: the engine is src/db/sqlite.c's alone (db.h)")
+    if "/src/db/" not in "/" + path and "src/db/" not in path:
+        for m in BY_HAND.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            report(path, line, "a transaction by hand: change data through db_write (db.h)")
+    if not path.endswith("src/web/view.c"):
         for m in HTML_BY_HAND.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
             report(path, line, "HTML built by hand: render it through a template")
@@ -124,9 +141,79 @@ def check_template(path):
                 report(path, line, "raw output {{& ...}} without a '// reason'")
 
 
+# ---- floors ----
+
+FLOORS = {"base": 0, "db": 1, "svc": 2, "feat": 3, "web": 4}
+INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]+"([^"]+)"', re.M)
+
+
+def floor_of(path):
+    """src/feat/letter.c -> ("feat", 3); src/main.c -> ("main", 5)."""
+    parts = path.split("/")
+    if len(parts) == 3 and parts[1] in FLOORS:
+        return parts[1], FLOORS[parts[1]]
+    return "main", len(FLOORS)
+
+
+def check_floors(paths):
+    """Each file includes its own floor or lower; feature files form no
+    circle (a file's header counts as the file)."""
+    feature_deps = {}
+    for path in paths:
+        name, rank = floor_of(path)
+        text = strip_comments(open(path, encoding="utf-8").read())
+        for m in INCLUDE.finditer(text):
+            target = m.group(1)
+            line = text.count("\n", 0, m.start()) + 1
+            tfloor = target.split("/")[0]
+            if tfloor not in FLOORS:
+                if not target.startswith("base/assets.h"):
+                    report(path, line, f'include "{target}": name its floor ("base/util.h")')
+                continue
+            if FLOORS[tfloor] > rank:
+                report(path, line, f'{name} file includes the higher floor {tfloor}: "{target}"')
+            if name == "feat" and tfloor == "feat":
+                me = path.split("/")[-1].rsplit(".", 1)[0]
+                other = target.split("/")[-1].rsplit(".", 1)[0]
+                if other not in (me, "handlers", "routes"):
+                    feature_deps.setdefault(me, set()).add(other)
+    for cycle in cycles(feature_deps):
+        report("src/feat", 0, "feature files in a circle: " + " -> ".join(cycle))
+
+
+def cycles(graph):
+    """The circles of a dependency graph, each once (as found by a DFS)."""
+    found, state, stack = [], {}, []
+
+    def visit(node):
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                found.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
 def main():
-    for path in sorted(glob.glob("src/*.c") + glob.glob("src/*.h")):
-        check_c(path)
+    sources = sorted(glob.glob("src/**/*.[ch]", recursive=True) + glob.glob("src/**/*.def",
+                                                                             recursive=True))
+    for path in sources:
+        if not path.endswith(".def"):
+            check_c(path)
+    for path in sorted(glob.glob("tests/unit/*.c") + glob.glob("tests/fuzz/*.c")):
+        text = strip_comments(open(path, encoding="utf-8").read())
+        for m in ENGINE.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            report(path, line, f"{m.group(0)}: tests use the storage API (db.h), not the engine")
+    check_floors(sources)
     for path in sorted(glob.glob("templates/**/*.html", recursive=True)):
         check_template(path)
     for p in problems:
@@ -134,7 +221,7 @@ def main():
     if problems:
         print(f"codecheck: {len(problems)} problem(s)")
         return 1
-    print("codecheck: SQL literals and raw template output ok")
+    print("codecheck: SQL literals, raw template output, the engine, transactions and floors ok")
     return 0
 
 

@@ -1,5 +1,5 @@
 """
-Access control, route by route (issue 8): every route of src/routes.def, for
+Access control, route by route (issue 8): every route of src/feat/routes.def, for
 every kind of user, and for the routes that read or change an object with a
 visibility, for every visibility of that object, against EXPECT below.
 
@@ -271,7 +271,7 @@ PDF = b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n"
 
 
 def routes():
-    text = (REPO / "src" / "routes.def").read_text()
+    text = (REPO / "src" / "feat" / "routes.def").read_text()
     return [f"{m} {p}" for m, p in ROUTE_RE.findall(text)]
 
 

@@ -975,10 +975,10 @@ def test_user_list_shows_users(server):
 
 
 def routes_from_source():
-    text = (REPO / "src" / "routes.def").read_text()
+    text = (REPO / "src" / "feat" / "routes.def").read_text()
     routes = re.findall(
         r'^ROUTE\(\s*(\w+)\s*,\s*"([^"]+)"\s*,\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*\)', text, re.M)
-    assert routes, "no ROUTE lines in src/routes.def"
+    assert routes, "no ROUTE lines in src/feat/routes.def"
     return routes
 
 

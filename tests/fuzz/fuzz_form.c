@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
-#include "util.h"
+#include "base/form.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

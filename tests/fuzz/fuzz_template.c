@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "template.h"
+#include "base/template.h"
 
 static json_t *fuzz_data;
 static const char *fuzz_src;

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "server.h"
+#include "svc/auth.h"
+#include "web/server.h"
 
 static Db *db;
 static char dir[64];

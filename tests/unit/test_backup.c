@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "backup.h"
+#include "db/backup.h"
 
 /* Encrypts plain under s and returns the file's bytes (the caller frees). */
 static unsigned char *encrypt_to_memory(const unsigned char *plain, size_t len,

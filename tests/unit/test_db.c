@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db.h"
+#include "db/db.h"
 
 static char dir[64];
 static char path[96];
@@ -111,26 +111,44 @@ static void test_statement_cache(void **state)
     db_close(db);
 }
 
+/* Writes a setting, then fails with the Result in ctx. */
+static Result setting_then_fail(Db *w, void *ctx)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO settings (name, value) VALUES ('k', 'v')");
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return *(Result *)ctx;
+}
+
+/* A constraint failure inside a write: R_CONFLICT, and nothing stays. */
+static Result orphan_country(Db *w, void *ctx)
+{
+    (void)ctx;
+    Stmt *st = db_prepare(w, "INSERT INTO settings (name, value) VALUES ('k2', 'v')");
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "INSERT INTO user_countries (user_id, iso3) VALUES (999999, 'ARG')");
+    return db_run(st); /* foreign key enforced */
+}
+
+static int settings_named(Db *db, const char *name)
+{
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM settings WHERE name = :name");
+    db_bind_text(st, ":name", name);
+    int n = db_row(st) ? (int)db_int(st, 0) : -1;
+    db_done(st);
+    return n;
+}
+
 static void test_rollback_leaves_nothing(void **state)
 {
     (void)state;
     Db *db = db_open(path);
-    assert_int_equal(db_begin(db), R_OK);
-    Stmt *st = db_prepare(db, "INSERT INTO settings (name, value) VALUES ('k', 'v')");
-    assert_int_equal(db_run(st), R_OK);
-    db_done(st);
-    db_rollback(db);
-    st = db_prepare(db, "SELECT count(*) FROM settings WHERE name = 'k'");
-    assert_true(db_row(st));
-    assert_int_equal(db_int(st, 0), 0);
-    db_done(st);
-    /* A constraint failure inside a transaction, then commit of the rest. */
-    assert_int_equal(db_begin(db), R_OK);
-    st = db_prepare(db, "INSERT INTO user_countries (user_id, iso3) VALUES (999999, 'ARG')");
-    assert_int_equal(db_run(st), R_CONFLICT); /* foreign key enforced */
-    db_done(st);
-    db_rollback(db);
-    db_rollback(db); /* harmless with no transaction open */
+    Result fail = R_BAD_REQUEST;
+    assert_int_equal(db_write(db, setting_then_fail, &fail), R_BAD_REQUEST);
+    assert_int_equal(settings_named(db, "k"), 0);
+    assert_int_equal(db_write(db, orphan_country, NULL), R_CONFLICT);
+    assert_int_equal(settings_named(db, "k2"), 0);
     db_close(db);
 }
 

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
-#include "util.h"
+#include "base/form.h"
+#include "base/util.h"
 
 /* The fixture: every test parses into one Arena, freed in teardown. */
 typedef struct {

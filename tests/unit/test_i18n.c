@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "i18n.h"
+#include "base/i18n.h"
 
 /* Parses a catalogue from a literal; fails the test on a syntax error. */
 static Catalog *parse_ok(const char *po)

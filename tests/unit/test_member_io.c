@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "country.h"
-#include "member_io.h"
+#include "svc/audit.h"
+#include "feat/country.h"
+#include "feat/member_io.h"
 
 static Db *db;
 static char dir[64];

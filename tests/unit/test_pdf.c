@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pdf.h"
+#include "base/pdf.h"
 
 /* A letter such as a member of an Angolan coalition would send. */
 static const LetterPdf ANGOLA = {

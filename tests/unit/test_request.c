@@ -12,8 +12,8 @@
 
 #include <string.h>
 
-#include "http.h"
-#include "i18n.h"
+#include "svc/http.h"
+#include "base/i18n.h"
 
 static const char *no_header(Request *r, const char *name)
 {

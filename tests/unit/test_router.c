@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "router.h"
+#include "web/router.h"
 
 static const Route *match(const char *method, const char *path, Params *p, Result *res, Arena *a)
 {

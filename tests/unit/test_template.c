@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "template.h"
+#include "base/template.h"
 
 /* Partials known to test_source. */
 static const struct {

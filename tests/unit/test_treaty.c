@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "treaty.h"
+#include "feat/treaty.h"
 
 static Standing fold(const char *const actions[][3], int n)
 {

@@ -1,0 +1,177 @@
+/*
+ * db.h: the storage API. Feature code sees Db and Stmt and never an
+ * engine's own types: SQLite is the engine today (db.c), and PostgreSQL
+ * comes behind the same calls.
+ *
+ * SQL is always a string literal with named parameters (":name"); values go
+ * in only through db_bind_*. The macros below paste "" around the SQL
+ * argument, so passing anything but a literal does not compile; `make check`
+ * also scans for it. Prepared statements are cached per connection, keyed by
+ * the literal's address, so each statement is compiled once per connection.
+ *
+ * Reading:  Stmt *st = db_prepare(db, "SELECT ...");  bind;
+ *           while (db_row(st)) { db_text(st, 0) ... }  db_done(st);
+ * Writing:  only inside db_write(db, apply, ctx): apply(w, ctx) runs in a
+ *           transaction of its own on the connection w it is given (in the
+ *           server, the writer thread's: see db_writer_start) and uses
+ *           db_run / db_insert. Nothing is acknowledged before it is durable.
+ *
+ * A connection (Db) belongs to one thread at a time. The server gives each
+ * worker thread its own, read-only while the writer thread runs.
+ */
+#ifndef RATIFY_DB_H
+#define RATIFY_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/util.h"
+
+/* A prepared statement: opaque to everything but the engine. */
+typedef struct Stmt Stmt;
+
+typedef struct Db Db;
+
+/* Opens (creating if needed) the database file at path with WAL, foreign
+ * keys, a busy timeout and synchronous=FULL, then applies any embedded
+ * migration not yet applied (each in its own transaction). Returns NULL and
+ * prints the reason to stderr on failure. Free with db_close. */
+Db *db_open(const char *path);
+
+/* Opens without applying migrations: for `ratify check` and backups. */
+Db *db_open_existing(const char *path);
+
+void db_close(Db *db); /* db may be NULL */
+
+/* Returns the cached statement for sql, reset and with bindings cleared.
+ * Aborts on a programmer's error (SQL that does not compile, or a
+ * positional "?" parameter). Do not finalize it; call db_done when finished
+ * reading. Use the db_prepare macro. */
+Stmt *db_prepare_(Db *db, const char *sql);
+#define db_prepare(db, sql) db_prepare_((db), "" sql "")
+
+/* Binds by name (":email"). Aborts if the statement has no such
+ * parameter: that is a programmer's error. text may be NULL (binds NULL). */
+void db_bind_text(Stmt *st, const char *name, const char *text);
+void db_bind_textn(Stmt *st, const char *name, const char *text, size_t len);
+void db_bind_int(Stmt *st, const char *name, int64_t value);
+void db_bind_blob(Stmt *st, const char *name, const void *data, size_t len);
+void db_bind_null(Stmt *st, const char *name);
+
+/* Moves to the next row: 1 when there is one, 0 at the end or on an error
+ * (logged, and reported by db_done). */
+int db_row(Stmt *st);
+
+/* Finishes with st so the cache can hand it out again. Returns R_OK, or
+ * for a failed step R_CONFLICT (a constraint: unique, foreign key, check)
+ * or R_INTERNAL. Call it after every db_prepare, also after an early exit. */
+Result db_done(Stmt *st);
+
+/* Runs a statement to its end (an UPDATE or DELETE, or a SELECT whose rows
+ * do not matter) and finishes it; returns as db_done. */
+Result db_run(Stmt *st);
+
+/* Runs "INSERT ... RETURNING id" and gives the new id; returns as db_done
+ * (R_INTERNAL when no row came back). */
+Result db_insert(Stmt *st, int64_t *id);
+
+/* Column getters. db_text returns "" for NULL; the pointer is valid until
+ * the next row or db_done, so copy it (arena_strdup) to keep it. */
+const char *db_text(Stmt *st, int col);
+size_t db_len(Stmt *st, int col);
+const void *db_blob(Stmt *st, int col);
+int64_t db_int(Stmt *st, int col);
+int db_is_null(Stmt *st, int col);
+
+/* The one way to change data. apply(w, ctx) runs inside a transaction on
+ * connection w (in the server, the writer thread's; otherwise db itself)
+ * and must use w, never another connection, for every statement. When it
+ * returns anything but R_OK, or faults (util.h), everything it wrote is
+ * rolled back and that result is returned. R_OK is returned only once the
+ * change is durable. apply may run on another thread: it must not touch
+ * thread-local state, and whatever it reads from ctx stays valid because
+ * the caller waits. A db_write inside apply joins the same transaction. */
+typedef Result (*DbApply)(Db *w, void *ctx);
+Result db_write(Db *db, DbApply apply, void *ctx);
+
+/* Called from inside apply: runs hook once after the transaction commits
+ * (mail_wake, cache invalidation), never if it rolls back. */
+void db_after_commit(Db *w, void (*hook)(void));
+
+/* Starts the writer thread, which owns the only connection that writes to
+ * the database at path, and makes every connection opened afterwards by
+ * this process read-only: db_write from any thread hands its job to the
+ * writer, which runs the jobs waiting together in one transaction, each in
+ * its own savepoint, and commits them with one fsync (group commit).
+ * Returns 0, or -1 with the reason on stderr. */
+int db_writer_start(const char *path);
+
+/* Lets the jobs queued finish, then stops the writer. */
+void db_writer_stop(void);
+
+/* Counters since db_writer_start, for the log and the benchmark. */
+typedef struct {
+    uint64_t jobs, batches, failed_jobs;
+} DbWriterStats;
+DbWriterStats db_writer_stats(void);
+
+/* Runs a statement that returns no rows: prepare (cached), bind nothing,
+ * step once. Returns R_OK or R_INTERNAL. */
+Result db_exec_(Db *db, const char *sql);
+#define db_exec(db, sql) db_exec_((db), "" sql "")
+
+/* Rows changed by the last statement. */
+int db_changes(Db *db);
+
+/* The engine and its version, for `ratify version`: "SQLite 3.40.1". */
+const char *db_engine_version(void);
+
+/* The number of migrations applied and the number embedded. */
+int db_schema_version(Db *db);
+int db_migrations_available(void);
+
+/* Online backup of db into the file at path (overwritten), safe while the
+ * server is writing. Returns R_OK or R_INTERNAL with the reason on stderr. */
+Result db_backup(Db *db, const char *path);
+
+/* A consistent copy of the whole database as the bytes of a database file,
+ * made with the same online backup as db_backup but into memory, so that an
+ * encrypted backup never writes the plaintext to disk. On R_OK, *bytes
+ * (of *len bytes) belongs to the caller, who frees it with
+ * db_snapshot_free. Returns R_INTERNAL with the reason on stderr. */
+Result db_snapshot(Db *db, unsigned char **bytes, size_t *len);
+
+/* Zeroes and frees what db_snapshot returned. bytes may be NULL. */
+void db_snapshot_free(unsigned char *bytes, size_t len);
+
+/* Whether bytes start like an SQLite database file. */
+int db_image_is_sqlite(const unsigned char *bytes, size_t len);
+
+/* Checks the database file image in bytes, in memory and read-only, as
+ * db_check checks a file, and sets *schema_version. It marks the image as a
+ * rollback-journal database (header bytes 18 and 19), which an in-memory
+ * database needs; the first db_open of a file written from it turns WAL
+ * back on. Returns R_OK, R_UNSUPPORTED when bytes are not a Ratify
+ * database, or R_INTERNAL when a check fails (problems on stderr). */
+Result db_check_image(unsigned char *bytes, size_t len, int *schema_version);
+
+/* PRAGMA integrity_check and foreign_key_check. Prints problems to stderr.
+ * Returns R_OK when both are clean. */
+Result db_check(Db *db);
+
+/* SQLite's data_version: changes when another connection or process
+ * commits (not on this connection's own commits). */
+int64_t db_data_version(Db *db);
+
+/* Copies the write-ahead log into the database file and truncates it
+ * (after erasing personal data, so no older copy of a page remains). */
+void db_checkpoint(Db *db);
+
+/* Statements currently in use (stepped and not yet db_done). The server
+ * checks it is 0 after each request (a fault otherwise). */
+int db_statements_in_use(Db *db);
+
+/* Resets every statement, releasing the snapshots they hold. */
+void db_reset_all(Db *db);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * apitoken.c: API tokens that admins issue to other systems, with a scope
+ * (read, or write too): the admin page, `ratify token`, and nothing else.
+ * Checking a token is auth.c's job (load_api_token).
+ *
+ * Invariant: a token is shown once, when it is made; only its keyed hash
+ * is stored, so a copy of the database grants no access.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "feat/handlers.h"
+#include "svc/audit.h"
+#include "svc/auth.h"
+#include "svc/http.h"
+
+static const char *const scope_codes[] = {"read", "write", NULL};
+
+/* A token being issued: the caller's input, then the token (64 hex
+ * digits, shown once) and its id. */
+typedef struct {
+    const char *name, *scope;
+    int64_t user_id;
+    char token[65];
+    int64_t id;
+} NewToken;
+
+static Result token_create_apply(Db *w, void *ctx)
+{
+    NewToken *t = ctx;
+    char hash[65];
+    random_hex(t->token, 32);
+    auth_token_hash("api-token", t->token, hash);
+    Stmt *st =
+        db_prepare(w, "INSERT INTO api_tokens (token_hash, name, scope, created_by, created_at) "
+                      "VALUES (:hash, :name, :scope, :user, :now) RETURNING id");
+    db_bind_text(st, ":hash", hash);
+    db_bind_text(st, ":name", t->name);
+    db_bind_text(st, ":scope", t->scope);
+    if (t->user_id)
+        db_bind_int(st, ":user", t->user_id);
+    else
+        db_bind_null(st, ":user");
+    db_bind_int(st, ":now", now_seconds());
+    if (db_insert(st, &t->id) != R_OK)
+        return R_INTERNAL;
+    char object[32];
+    snprintf(object, sizeof object, "api token %lld", (long long)t->id);
+    return audit_log(w, t->user_id, "api token issued", object, t->scope);
+}
+
+static json_t *token_list(Request *r)
+{
+    json_t *list = json_array();
+    Stmt *st = db_prepare(
+        r->db, "SELECT id, name, scope, created_at, coalesce(last_used, 0), revoked_at IS NOT NULL "
+               "FROM api_tokens ORDER BY id DESC");
+    while (db_row(st))
+        json_array_append_new(
+            list, json_build("{s:I, s:s, s:s, s:I, s:I, s:b}", "id", (json_int_t)db_int(st, 0),
+                             "name", db_text(st, 1), "scope", db_text(st, 2), "created_at",
+                             (json_int_t)db_int(st, 3), "last_used", (json_int_t)db_int(st, 4),
+                             "revoked", (int)db_int(st, 5)));
+    db_done(st);
+    return list;
+}
+
+Result api_tokens_page(Request *r)
+{
+    r->page = "admin_tokens";
+    r->title = tr(r, "API tokens");
+    json_decref(r->data);
+    r->data = json_build("{s:o}", "tokens", token_list(r));
+    return R_OK;
+}
+
+Result api_token_create_post(Request *r)
+{
+    const char *name = NULL;
+    int scope = 0;
+    int bad = param_text(r, "name", 2, 100, 0, &name) != R_OK;
+    bad |= param_enum(r, "scope", scope_codes, &scope) != R_OK;
+    if (bad) {
+        api_tokens_page(r);
+        return R_BAD_REQUEST;
+    }
+    NewToken t = {.name = name, .scope = scope_codes[scope], .user_id = r->user->id};
+    if (db_write(r->db, token_create_apply, &t) != R_OK)
+        return R_INTERNAL;
+    api_tokens_page(r);
+    /* Shown this once: the page is no-store, as every logged-in page. */
+    json_object_set_new(r->data, "new_token", json_string(t.token));
+    return R_OK;
+}
+
+typedef struct {
+    Request *r;
+    int64_t id;
+} Revoke;
+
+static Result token_revoke_apply(Db *w, void *ctx)
+{
+    Revoke *v = ctx;
+    Stmt *st = db_prepare(w, "UPDATE api_tokens SET revoked_at = :now "
+                             "WHERE id = :id AND revoked_at IS NULL");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", v->id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_NOT_FOUND;
+    return audit_log(w, v->r->user->id, "api token revoked",
+                     arena_printf(v->r->arena, "api token %lld", (long long)v->id), "");
+}
+
+Result api_token_revoke_post(Request *r)
+{
+    Revoke v = {.r = r};
+    if (param_int(r, "id", 1, INT64_MAX, &v.id) != R_OK)
+        return R_NOT_FOUND;
+    Result res = db_write(r->db, token_revoke_apply, &v);
+    return res == R_OK ? http_redirect(r, "/admin/tokens") : res;
+}
+
+Result api_token_cmd(Db *db, int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[0], "add") == 0) {
+        const char *scope = "read";
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc)
+                scope = argv[++i];
+            else
+                goto usage;
+        }
+        if (strcmp(scope, "read") != 0 && strcmp(scope, "write") != 0)
+            goto usage;
+        NewToken t = {.name = argv[1], .scope = scope};
+        if (db_write(db, token_create_apply, &t) != R_OK)
+            return R_INTERNAL;
+        printf("Token %lld (%s, %s). Send it as 'Authorization: Bearer TOKEN'; it is shown "
+               "only now:\n%s\n",
+               (long long)t.id, argv[1], scope, t.token);
+        return R_OK;
+    }
+usage:
+    fprintf(stderr, "usage: ratify token add NAME [--scope read|write]\n");
+    return R_BAD_REQUEST;
+}

@@ -1,0 +1,952 @@
+/*
+ * country.c: countries: the reference data shipped in data/countries.csv,
+ * the public /countries overview (map, table, counts, chart), the country
+ * page with its status, ask, treaty actions and domestic stages, the treaty
+ * page, their API twins, and recording or correcting actions and stages.
+ *
+ * Invariants: status comes from treaty.c's fold over the actions, never
+ * from a stored column; every write checks that the user covers the
+ * country (auth_covers_country) and is logged in the audit log in the same
+ * transaction; stages are shown only where auth_can_see allows.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "feat/handlers.h"
+#include "base/assets.h"
+#include "svc/audit.h"
+#include "svc/auth.h"
+#include "feat/coalition.h"
+#include "feat/country.h"
+#include "base/csv.h"
+#include "feat/letter.h"
+#include "feat/treaty.h"
+
+/* ---- reference data ---- */
+
+/* Inserts every row of data/countries.csv: one transaction, all or none. */
+static Result country_seed_apply(Db *w, void *ctx)
+{
+    CsvReader *csv = ctx;
+    static const char *const columns[] = {"iso2",     "iso3",         "numeric", "name_en",
+                                          "name_es",  "name_fr",      "name_ar", "un_status",
+                                          "un_group", "organisations"};
+    int col[10];
+    for (int i = 0; i < 10; i++)
+        if ((col[i] = csv_column(csv, columns[i])) < 0) {
+            fprintf(stderr, "ratify: data/countries.csv has no column %s\n", columns[i]);
+            return R_INTERNAL;
+        }
+    int rc;
+    while ((rc = csv_next(csv)) == 1) {
+        if (csv->count < 10)
+            goto bad_row;
+        Stmt *st = db_prepare(
+            w, "INSERT INTO countries (iso2, iso3, numeric_code, name_en, name_es, name_fr, "
+               "name_ar, un_status, un_group, organisations) VALUES (:iso2, :iso3, :num, "
+               ":en, :es, :fr, :ar, :un, :grp, :orgs)");
+        db_bind_text(st, ":iso2", csv->fields[col[0]]);
+        db_bind_text(st, ":iso3", csv->fields[col[1]]);
+        db_bind_text(st, ":num", csv->fields[col[2]]);
+        db_bind_text(st, ":en", csv->fields[col[3]]);
+        db_bind_text(st, ":es", csv->fields[col[4]]);
+        db_bind_text(st, ":fr", csv->fields[col[5]]);
+        db_bind_text(st, ":ar", csv->fields[col[6]]);
+        db_bind_text(st, ":un", csv->fields[col[7]]);
+        db_bind_text(st, ":grp", csv->fields[col[8]]);
+        db_bind_text(st, ":orgs", csv->fields[col[9]]);
+        if (db_run(st) != R_OK)
+            goto bad_row;
+    }
+    if (rc == 0)
+        return R_OK;
+bad_row:
+    fprintf(stderr, "ratify: data/countries.csv:%zu: bad row%s%s\n", csv->line,
+            csv->error ? ": " : "", csv->error ? csv->error : "");
+    return R_INTERNAL;
+}
+
+Result country_seed(Db *db)
+{
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM countries");
+    int64_t have = db_row(st) ? db_int(st, 0) : 0;
+    db_done(st);
+    if (have > 0)
+        return R_OK;
+    const Asset *a = asset_find("data/countries.csv");
+    if (!a)
+        return R_INTERNAL;
+    CsvReader csv;
+    csv_open(&csv, (const char *)a->data, a->len);
+    Result r = csv_next(&csv) == 1 ? db_write(db, country_seed_apply, &csv) : R_INTERNAL;
+    csv_free(&csv);
+    return r;
+}
+
+/* ---- the map ---- */
+
+typedef struct {
+    char iso3[4];
+    const char *path; /* SVG path data; "" for a marker-only state */
+    double x, y;      /* label or marker point */
+} MapShape;
+
+static MapShape *map_shapes;
+static size_t map_count;
+static pthread_once_t map_once = PTHREAD_ONCE_INIT;
+
+/* Parses data/world-map.csv once; the paths point into the embedded
+ * asset copy that lives as long as the process. */
+static void map_load(void)
+{
+    const Asset *a = asset_find("data/world-map.csv");
+    if (!a)
+        return;
+    CsvReader csv;
+    csv_open(&csv, (const char *)a->data, a->len);
+    if (csv_next(&csv) == 1) {
+        int c_iso = csv_column(&csv, "iso3"), c_path = csv_column(&csv, "path"),
+            c_x = csv_column(&csv, "label_x"), c_y = csv_column(&csv, "label_y");
+        while (c_iso >= 0 && c_path >= 0 && c_x >= 0 && c_y >= 0 && csv_next(&csv) == 1) {
+            if (csv.count < 4 || strlen(csv.fields[c_iso]) != 3)
+                continue;
+            map_shapes = xrealloc(map_shapes, (map_count + 1) * sizeof *map_shapes);
+            MapShape *m = &map_shapes[map_count++];
+            memcpy(m->iso3, csv.fields[c_iso], 4);
+            m->path = xstrdup(csv.fields[c_path]);
+            m->x = strtod(csv.fields[c_x], NULL);
+            m->y = strtod(csv.fields[c_y], NULL);
+        }
+    }
+    csv_free(&csv);
+}
+
+void country_map_free(void)
+{
+    for (size_t i = 0; i < map_count; i++)
+        free((char *)map_shapes[i].path);
+    free(map_shapes);
+    map_shapes = NULL;
+    map_count = 0;
+}
+
+/* ---- reading countries and their standing ---- */
+
+typedef struct {
+    char iso3[4];
+    const char *name;
+    const char *un_status, *un_group, *organisations;
+    Standing protocol, covenant;
+} CountryRow;
+
+static const char *name_column_for(const char *lang)
+{
+    if (strcmp(lang, "es") == 0)
+        return "es";
+    if (strcmp(lang, "fr") == 0)
+        return "fr";
+    if (strcmp(lang, "ar") == 0)
+        return "ar";
+    return "en";
+}
+
+static int row_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const CountryRow *)elem)->iso3);
+}
+
+/* Folds every action of an instrument into the rows (sorted by iso3). */
+static void fold_actions(Db *db, int64_t instrument, CountryRow *rows, size_t n, int protocol)
+{
+    Stmt *st = db_prepare(db, "SELECT iso3, kind, article, action_date "
+                              "FROM treaty_actions WHERE instrument_id = :id "
+                              "ORDER BY iso3, action_date, id");
+    db_bind_int(st, ":id", instrument);
+    while (db_row(st)) {
+        CountryRow *row = bsearch(db_text(st, 0), rows, n, sizeof *rows, row_cmp);
+        if (row)
+            treaty_apply_action(protocol ? &row->protocol : &row->covenant, db_text(st, 1),
+                                db_text(st, 2), db_text(st, 3));
+    }
+    db_done(st);
+}
+
+/* Every country (states only unless all), sorted by iso3, in the arena. */
+static CountryRow *load_countries(Request *r, int all, size_t *count)
+{
+    const char *lang = name_column_for(r->lang);
+    Stmt *st = db_prepare(
+        r->db, "SELECT iso3, CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
+               "WHEN 'ar' THEN name_ar ELSE name_en END, un_status, un_group, organisations "
+               "FROM countries WHERE :all = 1 OR un_status <> 'other' ORDER BY iso3");
+    db_bind_text(st, ":lang", lang);
+    db_bind_int(st, ":all", all);
+    size_t n = 0, cap = 256;
+    CountryRow *rows = arena_alloc(r->arena, cap * sizeof *rows);
+    while (db_row(st)) {
+        if (n == cap) {
+            CountryRow *bigger = arena_alloc(r->arena, cap * 2 * sizeof *rows);
+            memcpy(bigger, rows, n * sizeof *rows);
+            rows = bigger;
+            cap *= 2;
+        }
+        CountryRow *row = &rows[n++];
+        snprintf(row->iso3, sizeof row->iso3, "%s", db_text(st, 0));
+        row->name = arena_strdup(r->arena, db_text(st, 1));
+        row->un_status = arena_strdup(r->arena, db_text(st, 2));
+        row->un_group = arena_strdup(r->arena, db_text(st, 3));
+        row->organisations = arena_strdup(r->arena, db_text(st, 4));
+    }
+    db_done(st);
+    fold_actions(r->db, INSTRUMENT_COVENANT, rows, n, 0);
+    fold_actions(r->db, INSTRUMENT_PROTOCOL, rows, n, 1);
+    *count = n;
+    return rows;
+}
+
+static const char *status_label(TreatyStatus s)
+{
+    return s == STATUS_PARTY       ? N_("Party")
+           : s == STATUS_SIGNATORY ? N_("Signatory")
+                                   : N_("No action");
+}
+
+static const char *group_label(const char *code)
+{
+    static const struct {
+        const char *code, *label;
+    } groups[] = {
+        {"african", N_("African States")},
+        {"asia-pacific", N_("Asia-Pacific States")},
+        {"eastern-european", N_("Eastern European States")},
+        {"latin-american-caribbean", N_("Latin American and Caribbean States")},
+        {"weog", N_("Western European and other States")},
+    };
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+        if (strcmp(code, groups[i].code) == 0)
+            return groups[i].label;
+    return "";
+}
+
+/* The protocol's opt-in articles ("10 11"), in the request's arena. */
+static const char *protocol_opt_in(Request *r)
+{
+    Stmt *st = db_prepare(r->db, "SELECT opt_in_articles FROM instruments WHERE id = :id");
+    db_bind_int(st, ":id", INSTRUMENT_PROTOCOL);
+    const char *articles = arena_strdup(r->arena, db_row(st) ? db_text(st, 0) : "");
+    db_done(st);
+    return articles;
+}
+
+static json_t *country_json(Request *r, const CountryRow *row, const char *opt_in)
+{
+    Ask ask = treaty_ask(&row->protocol, &row->covenant, opt_in);
+    return json_build(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3", row->iso3,
+        "name", row->name, "status", treaty_status_code(row->protocol.status), "status_label",
+        tr(r, status_label(row->protocol.status)), "signature_date", row->protocol.signature_date,
+        "party_date", row->protocol.party_date, "party_kind", row->protocol.party_kind,
+        "covenant_status", treaty_status_code(row->covenant.status), "ask", treaty_ask_code(ask),
+        "ask_text", tr(r, treaty_ask_text(ask)), "un_status", row->un_status, "un_group",
+        row->un_group, "un_group_label", *row->un_group ? tr(r, group_label(row->un_group)) : "",
+        "organisations", row->organisations);
+}
+
+/* ---- /countries ---- */
+
+static int has_word(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; (p = strstr(p, word)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == 0 || p[n] == ' '))
+            return 1;
+    return 0;
+}
+
+typedef enum { SORT_NAME, SORT_STATUS, SORT_SIGNATURE, SORT_PARTY } SortKey;
+
+static SortKey sort_key;
+
+static int compare_rows(const void *a, const void *b)
+{
+    const CountryRow *x = a, *y = b;
+    int c = 0;
+    switch (sort_key) {
+    case SORT_STATUS:
+        c = (int)y->protocol.status - (int)x->protocol.status;
+        break;
+    case SORT_SIGNATURE:
+        c = strcmp(y->protocol.signature_date, x->protocol.signature_date);
+        break;
+    case SORT_PARTY:
+        c = strcmp(y->protocol.party_date, x->protocol.party_date);
+        break;
+    case SORT_NAME:
+        break;
+    }
+    return c ? c : strcoll(x->name, y->name);
+}
+
+static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void sort_rows(CountryRow *rows, size_t n, SortKey key)
+{
+    /* qsort has no context argument in C11; the lock keeps the key
+     * per call. Sorting 195 rows takes microseconds. */
+    pthread_mutex_lock(&sort_lock);
+    sort_key = key;
+    qsort(rows, n, sizeof *rows, compare_rows);
+    pthread_mutex_unlock(&sort_lock);
+}
+
+/* Cumulative parties at the end of each year since the opening for
+ * signature, as bars of a small SVG chart (geometry computed here so the
+ * template only places numbers). */
+static json_t *parties_chart(const CountryRow *rows, size_t n, int first_year)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    int last_year = tm.tm_year + 1900;
+    int years = last_year - first_year + 1;
+    if (years < 1)
+        return json_array();
+    int counts[128] = {0}, max = 1;
+    for (int y = 0; y < years && y < 128; y++) {
+        char end[11];
+        snprintf(end, sizeof end, "%04d-12-31", first_year + y);
+        for (size_t i = 0; i < n; i++)
+            if (rows[i].protocol.status == STATUS_PARTY &&
+                strcmp(rows[i].protocol.party_date, end) <= 0)
+                counts[y]++;
+        if (counts[y] > max)
+            max = counts[y];
+    }
+    json_t *bars = json_array();
+    double width = 600.0 / years;
+    for (int y = 0; y < years && y < 128; y++) {
+        double h = 160.0 * counts[y] / max;
+        json_array_append_new(
+            bars, json_build("{s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:b}", "year", first_year + y,
+                             "parties", counts[y], "x", 40 + y * width, "y", 180 - h, "width",
+                             width * 0.8, "height", h, "label_x", 40 + y * width + width * 0.4,
+                             "show_year", (first_year + y) % 2 == 1 || years < 10));
+    }
+    return bars;
+}
+
+static json_t *map_json(Request *r, const CountryRow *rows, size_t n)
+{
+    pthread_once(&map_once, map_load);
+    json_t *shapes = json_array(), *markers = json_array(), *unlinked = json_array();
+    for (size_t i = 0; i < map_count; i++) {
+        const MapShape *m = &map_shapes[i];
+        const CountryRow *row = bsearch(m->iso3, rows, n, sizeof *rows, row_cmp);
+        const char *status = row ? treaty_status_code(row->protocol.status) : "other";
+        const char *name = row ? row->name : m->iso3;
+        const char *label = row ? tr(r, status_label(row->protocol.status)) : "";
+        json_t *o =
+            json_build("{s:s, s:s, s:s, s:s, s:s, s:f, s:f}", "iso3", m->iso3, "name", name,
+                       "status", status, "status_label", label, "d", m->path, "x", m->x, "y", m->y);
+        json_array_append_new(*m->path ? shapes : markers, o);
+    }
+    return json_build("{s:o, s:o, s:o}", "shapes", shapes, "markers", markers, "unlinked",
+                      unlinked);
+}
+
+static const char *const status_codes[] = {"party", "signatory", "none", NULL};
+static const char *const status_labels[] = {N_("Party"), N_("Signatory"), N_("No action"), NULL};
+static const char *const group_codes[] = {
+    "african", "asia-pacific", "eastern-european", "latin-american-caribbean", "weog", NULL};
+static const char *const group_labels[] = {N_("African States"),
+                                           N_("Asia-Pacific States"),
+                                           N_("Eastern European States"),
+                                           N_("Latin American and Caribbean States"),
+                                           N_("Western European and other States"),
+                                           NULL};
+static const char *const org_codes[] = {"AU", "OAS", "EU", "COE", "ASEAN", "LAS", "OIC", NULL};
+static const char *const org_labels[] = {N_("African Union"),
+                                         N_("Organization of American States"),
+                                         N_("European Union"),
+                                         N_("Council of Europe"),
+                                         N_("Association of Southeast Asian Nations"),
+                                         N_("League of Arab States"),
+                                         N_("Organisation of Islamic Cooperation"),
+                                         NULL};
+static const char *const sort_codes[] = {"name", "status", "signature", "party", NULL};
+
+/* An optional filter that must be one of codes; anything else is ignored
+ * rather than an error, as filters come from links people edit. */
+static const char *filter_value(Request *r, const char *name, const char *const *codes)
+{
+    const char *v = param_raw(r, name);
+    for (int i = 0; v && codes[i]; i++)
+        if (strcmp(v, codes[i]) == 0)
+            return codes[i];
+    return NULL;
+}
+
+Result countries_page(Request *r)
+{
+    size_t n;
+    CountryRow *rows = load_countries(r, 1, &n);
+    const char *opt_in = protocol_opt_in(r);
+    const char *f_status = filter_value(r, "status", status_codes);
+    const char *f_group = filter_value(r, "group", group_codes);
+    const char *f_org = filter_value(r, "org", org_codes);
+    const char *f_sort = filter_value(r, "sort", sort_codes);
+    int parties = 0, signatories = 0, none = 0, signatures = 0, states = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(rows[i].un_status, "other") == 0)
+            continue;
+        states++;
+        parties += rows[i].protocol.status == STATUS_PARTY;
+        signatories += rows[i].protocol.status == STATUS_SIGNATORY;
+        none += rows[i].protocol.status == STATUS_NONE;
+        signatures += rows[i].protocol.signature_date[0] != 0;
+    }
+    json_t *map = r->is_api ? NULL : map_json(r, rows, n);
+    json_t *chart = parties_chart(rows, n, 2009);
+    SortKey key = SORT_NAME;
+    for (int i = 0; f_sort && sort_codes[i]; i++)
+        if (!strcmp(f_sort, sort_codes[i]))
+            key = (SortKey)i;
+    sort_rows(rows, n, key);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const CountryRow *row = &rows[i];
+        if (strcmp(row->un_status, "other") == 0)
+            continue;
+        if ((f_status && strcmp(f_status, treaty_status_code(row->protocol.status))) ||
+            (f_group && strcmp(f_group, row->un_group)) ||
+            (f_org && !has_word(row->organisations, f_org)))
+            continue;
+        json_array_append_new(list, country_json(r, row, opt_in));
+    }
+    r->cache_public = 1;
+    r->page = "countries";
+    r->title = tr(r, "Countries and the Optional Protocol");
+    r->data = json_build(
+        "{s:{s:i, s:i, s:i, s:i, s:i}, s:o, s:i, s:o, s:o, s:o, s:o, s:b}", "counts", "parties",
+        parties, "signatories", signatories, "none", none, "signatures", signatures, "states",
+        states, "countries", list, "shown", (int)json_array_size(list), "chart", chart,
+        "status_options", form_options(r, status_codes, status_labels, f_status), "group_options",
+        form_options(r, group_codes, group_labels, f_group), "org_options",
+        form_options(r, org_codes, org_labels, f_org), "filtered", f_status || f_group || f_org);
+    json_object_set_new(r->data, "sort", json_string(f_sort ? f_sort : "name"));
+    /* The filters again, for the sorting links; values come from fixed lists. */
+    json_object_set_new(r->data, "filter_query",
+                        json_string(arena_printf(
+                            r->arena, "%s%s%s%s%s%s", f_status ? "status=" : "",
+                            f_status ? f_status : "", f_group ? "&group=" : "",
+                            f_group ? f_group : "", f_org ? "&org=" : "", f_org ? f_org : "")));
+    if (map)
+        json_object_set_new(r->data, "map", map);
+    return R_OK;
+}
+
+/* ---- /countries/{iso3} ---- */
+
+static json_t *actions_json(Request *r, const char *iso3, int can_edit)
+{
+    json_t *list = json_array();
+    Stmt *st = db_prepare(
+        r->db, "SELECT a.id, i.short_name, a.kind, a.article, a.action_date, a.source_url, "
+               "a.note FROM treaty_actions a JOIN instruments i ON i.id = a.instrument_id "
+               "WHERE a.iso3 = :iso3 ORDER BY a.action_date, a.id");
+    db_bind_text(st, ":iso3", iso3);
+    while (db_row(st))
+        json_array_append_new(list,
+                              json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                                         (json_int_t)db_int(st, 0), "instrument", db_text(st, 1),
+                                         "kind", db_text(st, 2), "article", db_text(st, 3), "date",
+                                         db_text(st, 4), "source_url", db_text(st, 5), "note",
+                                         db_text(st, 6), "can_edit", can_edit));
+    db_done(st);
+    return list;
+}
+
+static const char *const stage_codes[] = {"ministry_review",
+                                          "interministerial",
+                                          "cabinet_approval",
+                                          "bill_in_parliament",
+                                          "parliament_approved",
+                                          "instrument_deposited",
+                                          NULL};
+static const char *const stage_labels[] = {N_("Ministry review"),
+                                           N_("Inter-ministerial consultation"),
+                                           N_("Cabinet approval"),
+                                           N_("Bill before parliament"),
+                                           N_("Parliamentary approval"),
+                                           N_("Instrument deposited"),
+                                           NULL};
+static const char *const visibility_codes[] = {"public",   "members", "country",
+                                               "steering", "private", NULL};
+static const char *const visibility_labels[] = {N_("Everyone"),
+                                                N_("Members"),
+                                                N_("The national coalition"),
+                                                N_("The steering committee"),
+                                                N_("Only me and the administrators"),
+                                                NULL};
+static const char *const kind_codes[] = {"signature",   "ratification", "accession", "succession",
+                                         "declaration", "withdrawal",   NULL};
+static const char *const kind_labels[] = {N_("Signature"),
+                                          N_("Ratification"),
+                                          N_("Accession"),
+                                          N_("Succession"),
+                                          N_("Declaration"),
+                                          N_("Withdrawal"),
+                                          NULL};
+
+static json_t *stages_json(Request *r, const char *iso3, int can_edit)
+{
+    json_t *list = json_array();
+    Stmt *st = db_prepare(
+        r->db, "SELECT s.id, i.short_name, s.stage, s.stage_date, s.evidence, s.source_url, "
+               "s.visibility, coalesce(s.recorded_by, 0) FROM domestic_stages s "
+               "JOIN instruments i ON i.id = s.instrument_id "
+               "WHERE s.iso3 = :iso3 ORDER BY s.stage_date, s.id");
+    db_bind_text(st, ":iso3", iso3);
+    while (db_row(st)) {
+        const char *visibility = db_text(st, 6);
+        if (!auth_can_see(r->user, visibility, iso3, db_int(st, 7)))
+            continue;
+        json_array_append_new(
+            list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                             (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "stage",
+                             db_text(st, 2), "stage_label",
+                             tr(r, code_label(stage_codes, stage_labels, db_text(st, 2))), "date",
+                             db_text(st, 3), "evidence", db_text(st, 4), "source_url",
+                             db_text(st, 5), "visibility", visibility, "visibility_label",
+                             tr(r, code_label(visibility_codes, visibility_labels, visibility)),
+                             "can_edit", can_edit));
+    }
+    db_done(st);
+    return list;
+}
+
+static json_t *standing_json(Request *r, const Standing *s)
+{
+    return json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "status",
+                      treaty_status_code(s->status), "status_label", tr(r, status_label(s->status)),
+                      "signature_date", s->signature_date, "party_date", s->party_date,
+                      "party_kind", s->party_kind, "declared", s->declared, "withdrawn",
+                      s->withdrawn);
+}
+
+/* Fills r->data for the country page (also used to show its forms again
+ * after a failed edit). Returns R_NOT_FOUND for an unknown code. */
+static Result country_data(Request *r, const char *iso3)
+{
+    Stmt *st = db_prepare(
+        r->db, "SELECT CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
+               "WHEN 'ar' THEN name_ar ELSE name_en END, un_status, un_group, organisations, "
+               "iso2, numeric_code FROM countries WHERE iso3 = :iso3");
+    db_bind_text(st, ":lang", name_column_for(r->lang));
+    db_bind_text(st, ":iso3", iso3);
+    if (!db_row(st)) {
+        db_done(st);
+        return R_NOT_FOUND;
+    }
+    CountryRow row = {0};
+    snprintf(row.iso3, sizeof row.iso3, "%s", iso3);
+    row.name = arena_strdup(r->arena, db_text(st, 0));
+    row.un_status = arena_strdup(r->arena, db_text(st, 1));
+    row.un_group = arena_strdup(r->arena, db_text(st, 2));
+    row.organisations = arena_strdup(r->arena, db_text(st, 3));
+    const char *iso2 = arena_strdup(r->arena, db_text(st, 4));
+    db_done(st);
+    row.protocol = treaty_standing(r->db, INSTRUMENT_PROTOCOL, iso3);
+    row.covenant = treaty_standing(r->db, INSTRUMENT_COVENANT, iso3);
+    int can_edit = auth_covers_country(r->user, iso3);
+    json_t *country = country_json(r, &row, protocol_opt_in(r));
+    json_object_set_new(country, "iso2", json_string(iso2));
+    json_object_set_new(country, "is_state", json_boolean(strcmp(row.un_status, "other") != 0));
+    json_object_set_new(country, "protocol", standing_json(r, &row.protocol));
+    json_object_set_new(country, "covenant", standing_json(r, &row.covenant));
+    json_object_set_new(country, "actions", actions_json(r, iso3, can_edit));
+    json_object_set_new(country, "stages", stages_json(r, iso3, can_edit));
+    json_decref(r->data);
+    r->data = json_build("{s:o, s:b}", "country", country, "can_edit", can_edit);
+    json_t *coalition;
+    if (coalition_public_json(r, iso3, &coalition) == R_OK)
+        json_object_set_new(r->data, "coalition", coalition);
+    json_object_set_new(r->data, "letters", letter_country_summary(r, iso3));
+    if (can_edit && !r->is_api) {
+        json_object_set_new(r->data, "stage_options",
+                            form_options(r, stage_codes, stage_labels, NULL));
+        json_object_set_new(r->data, "visibility_options",
+                            form_options(r, visibility_codes, visibility_labels, "public"));
+        json_object_set_new(r->data, "kind_options",
+                            form_options(r, kind_codes, kind_labels, NULL));
+    }
+    r->page = "country";
+    r->title = arena_strdup(r->arena, row.name);
+    r->cache_public = !r->user;
+    return R_OK;
+}
+
+Result country_page(Request *r)
+{
+    const char *iso3 = param_raw(r, "iso3");
+    if (!valid_iso3(iso3))
+        return R_NOT_FOUND;
+    return country_data(r, iso3);
+}
+
+/* ---- recording and correcting ---- */
+
+/* Checks the country exists and the user covers it. */
+static Result editable_country(Request *r, const char **iso3)
+{
+    *iso3 = param_raw(r, "iso3");
+    if (!valid_iso3(*iso3))
+        return R_NOT_FOUND;
+    Stmt *st = db_prepare(r->db, "SELECT 1 FROM countries WHERE iso3 = :iso3");
+    db_bind_text(st, ":iso3", *iso3);
+    int found = db_row(st);
+    db_done(st);
+    if (!found)
+        return R_NOT_FOUND;
+    if (!auth_covers_country(r->user, *iso3)) {
+        r->message = tr(r, "Only the coordinators of this country and the administrators can "
+                           "change its record.");
+        return R_FORBIDDEN;
+    }
+    return R_OK;
+}
+
+static int valid_date(const char *s)
+{
+    int y, m, d;
+    char tail;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+        return 0;
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1945 || y > 2100 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
+        return 0;
+    return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+static Result param_date(Request *r, const char *name, const char **out)
+{
+    const char *v = param_raw(r, name);
+    if (!valid_date(v)) {
+        param_error(r, name, N_("Please enter a date as YYYY-MM-DD."));
+        return R_BAD_REQUEST;
+    }
+    *out = v;
+    return R_OK;
+}
+
+static Result param_link(Request *r, const char *name, const char **out)
+{
+    Result res = param_optional_text(r, name, 2000, 0, out);
+    if (res != R_OK)
+        return res;
+    if (*out && **out && strncmp(*out, "https://", 8) != 0 && strncmp(*out, "http://", 7) != 0) {
+        param_error(r, name, N_("A source must be a web address (https://...)."));
+        return R_BAD_REQUEST;
+    }
+    return R_OK;
+}
+
+/* Shows the country page again with what was typed and the errors. */
+static Result form_failed(Request *r, const char *iso3, const char *form)
+{
+    Result res = country_data(r, iso3);
+    if (res != R_OK)
+        return res;
+    json_t *typed = json_object();
+    for (size_t i = 0; i < r->form.count; i++)
+        if (strcmp(r->form.items[i].name, "csrf_token") != 0)
+            json_object_set_new(typed, r->form.items[i].name, json_string(r->form.items[i].value));
+    json_object_set_new(r->data, form, typed);
+    return R_BAD_REQUEST;
+}
+
+static int64_t instrument_param(Request *r)
+{
+    const char *slug = param_raw(r, "instrument");
+    int64_t id = 0, parent = 0;
+    if (!slug || treaty_find(r->db, slug, &id, &parent) != R_OK)
+        return 0;
+    return id;
+}
+
+/* A treaty action to record (or correct: the same action again replaces
+ * its date, source and note). */
+typedef struct {
+    Request *r;
+    const char *iso3, *kind, *article, *date, *source, *note;
+    int64_t instrument;
+} ActionRecord;
+
+static Result action_record_apply(Db *w, void *ctx);
+
+Result country_action_post(Request *r)
+{
+    const char *iso3;
+    Result res = editable_country(r, &iso3);
+    if (res != R_OK)
+        return res;
+    int kind = 0;
+    const char *date = NULL, *article = NULL, *source = NULL, *note = NULL;
+    int64_t instrument = instrument_param(r);
+    int bad = !instrument;
+    if (bad) {
+        param_error(r, "instrument", N_("Please choose one of the options."));
+    }
+    bad |= param_enum(r, "kind", kind_codes, &kind) != R_OK;
+    bad |= param_date(r, "date", &date) != R_OK;
+    bad |= param_optional_text(r, "article", 10, 0, &article) != R_OK;
+    bad |= param_link(r, "source_url", &source) != R_OK;
+    bad |= param_optional_text(r, "note", 2000, 1, &note) != R_OK;
+    if (!bad && strcmp(kind_codes[kind], "declaration") == 0 && (!article || !*article)) {
+        param_error(r, "article", N_("A declaration needs the article it is made under."));
+        bad = 1;
+    }
+    if (bad)
+        return form_failed(r, iso3, "action_form");
+    ActionRecord a = {.r = r,
+                      .iso3 = iso3,
+                      .instrument = instrument,
+                      .kind = kind_codes[kind],
+                      .article = article ? article : "",
+                      .date = date,
+                      .source = source ? source : "",
+                      .note = note ? note : ""};
+    if (db_write(r->db, action_record_apply, &a) != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, arena_printf(r->arena, "/countries/%s#actions", iso3));
+}
+
+static Result action_record_apply(Db *w, void *ctx)
+{
+    ActionRecord *a = ctx;
+    Request *r = a->r;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO treaty_actions (instrument_id, iso3, kind, article, action_date, "
+           "source_url, note, recorded_by, recorded_at) VALUES (:instrument, :iso3, :kind, "
+           ":article, :date, :source, :note, :user, :now) "
+           "ON CONFLICT (instrument_id, iso3, kind, article) DO UPDATE SET "
+           "action_date = excluded.action_date, source_url = excluded.source_url, "
+           "note = excluded.note, recorded_by = excluded.recorded_by, "
+           "recorded_at = excluded.recorded_at");
+    db_bind_int(st, ":instrument", a->instrument);
+    db_bind_text(st, ":iso3", a->iso3);
+    db_bind_text(st, ":kind", a->kind);
+    db_bind_text(st, ":article", a->article);
+    db_bind_text(st, ":date", a->date);
+    db_bind_text(st, ":source", a->source);
+    db_bind_text(st, ":note", a->note);
+    db_bind_int(st, ":user", r->user->id);
+    db_bind_int(st, ":now", now_seconds());
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    char *detail = arena_printf(r->arena, "instrument %lld %s %s %s", (long long)a->instrument,
+                                a->kind, a->article, a->date);
+    return audit_log(w, r->user->id, "treaty action recorded",
+                     arena_printf(r->arena, "country %s", a->iso3), detail);
+}
+
+/* A treaty action or a domestic stage to delete, in the path's country. */
+typedef struct {
+    Request *r;
+    const char *iso3;
+    int64_t id;
+    int stage; /* 1: domestic_stages, 0: treaty_actions */
+} CountryDelete;
+
+static Result country_delete_apply(Db *w, void *ctx)
+{
+    CountryDelete *d = ctx;
+    Stmt *st = d->stage
+                   ? db_prepare(w, "DELETE FROM domestic_stages WHERE id = :id AND iso3 = :iso3")
+                   : db_prepare(w, "DELETE FROM treaty_actions WHERE id = :id AND iso3 = :iso3");
+    db_bind_int(st, ":id", d->id);
+    db_bind_text(st, ":iso3", d->iso3);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) == 0)
+        return R_NOT_FOUND;
+    return audit_log(w, d->r->user->id,
+                     d->stage ? "domestic stage deleted" : "treaty action deleted",
+                     arena_printf(d->r->arena, "country %s", d->iso3),
+                     arena_printf(d->r->arena, "id %lld", (long long)d->id));
+}
+
+/* Deletes the row of the path's {id} and goes back to the page's list. */
+static Result delete_in_country(Request *r, const char *iso3, int stage)
+{
+    CountryDelete d = {.r = r, .iso3 = iso3, .stage = stage};
+    if (param_int(r, "id", 1, INT64_MAX, &d.id) != R_OK)
+        return R_NOT_FOUND;
+    Result res = db_write(r->db, country_delete_apply, &d);
+    if (res != R_OK)
+        return res;
+    return http_redirect(
+        r, arena_printf(r->arena, "/countries/%s#%s", iso3, stage ? "stages" : "actions"));
+}
+
+Result country_action_delete_post(Request *r)
+{
+    const char *iso3;
+    Result res = editable_country(r, &iso3);
+    if (res != R_OK)
+        return res;
+    return delete_in_country(r, iso3, 0);
+}
+
+typedef struct {
+    Request *r;
+    const char *iso3, *stage, *date, *evidence, *source, *visibility;
+    int64_t instrument;
+} StageRecord;
+
+static Result stage_record_apply(Db *w, void *ctx);
+
+Result country_stage_post(Request *r)
+{
+    const char *iso3;
+    Result res = editable_country(r, &iso3);
+    if (res != R_OK)
+        return res;
+    int stage = 0, visibility = 0;
+    const char *date = NULL, *evidence = NULL, *source = NULL;
+    int64_t instrument = instrument_param(r);
+    int bad = !instrument;
+    if (bad) {
+        param_error(r, "instrument", N_("Please choose one of the options."));
+    }
+    bad |= param_enum(r, "stage", stage_codes, &stage) != R_OK;
+    bad |= param_date(r, "date", &date) != R_OK;
+    bad |= param_optional_text(r, "evidence", 5000, 1, &evidence) != R_OK;
+    bad |= param_link(r, "source_url", &source) != R_OK;
+    bad |= param_enum(r, "visibility", visibility_codes, &visibility) != R_OK;
+    if (bad)
+        return form_failed(r, iso3, "stage_form");
+    StageRecord sr = {.r = r,
+                      .iso3 = iso3,
+                      .instrument = instrument,
+                      .stage = stage_codes[stage],
+                      .date = date,
+                      .evidence = evidence ? evidence : "",
+                      .source = source ? source : "",
+                      .visibility = visibility_codes[visibility]};
+    if (db_write(r->db, stage_record_apply, &sr) != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, arena_printf(r->arena, "/countries/%s#stages", iso3));
+}
+
+static Result stage_record_apply(Db *w, void *ctx)
+{
+    StageRecord *sr = ctx;
+    Request *r = sr->r;
+    Stmt *st = db_prepare(
+        w, "INSERT INTO domestic_stages (instrument_id, iso3, stage, stage_date, evidence, "
+           "source_url, visibility, recorded_by, recorded_at) VALUES (:instrument, :iso3, "
+           ":stage, :date, :evidence, :source, :visibility, :user, :now)");
+    db_bind_int(st, ":instrument", sr->instrument);
+    db_bind_text(st, ":iso3", sr->iso3);
+    db_bind_text(st, ":stage", sr->stage);
+    db_bind_text(st, ":date", sr->date);
+    db_bind_text(st, ":evidence", sr->evidence);
+    db_bind_text(st, ":source", sr->source);
+    db_bind_text(st, ":visibility", sr->visibility);
+    db_bind_int(st, ":user", r->user->id);
+    db_bind_int(st, ":now", now_seconds());
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, r->user->id, "domestic stage recorded",
+                     arena_printf(r->arena, "country %s", sr->iso3),
+                     arena_printf(r->arena, "%s %s %s", sr->stage, sr->date, sr->visibility));
+}
+
+/* A stage is seen (auth_can_see) before it may be deleted: one this user
+ * may not see is a 404, whoever they are. */
+static Result visible_stage(Request *r)
+{
+    const char *iso3 = param_raw(r, "iso3");
+    int64_t id;
+    if (!valid_iso3(iso3) || param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+        return R_NOT_FOUND;
+    Stmt *st = db_prepare(r->db, "SELECT visibility, coalesce(recorded_by, 0) "
+                                 "FROM domestic_stages WHERE id = :id AND iso3 = :iso3");
+    db_bind_int(st, ":id", id);
+    db_bind_text(st, ":iso3", iso3);
+    int seen = db_row(st) && auth_can_see(r->user, db_text(st, 0), iso3, db_int(st, 1));
+    db_done(st);
+    return seen ? R_OK : R_NOT_FOUND;
+}
+
+Result country_stage_delete_post(Request *r)
+{
+    const char *iso3;
+    Result res = visible_stage(r);
+    if (res == R_OK)
+        res = editable_country(r, &iso3);
+    if (res != R_OK)
+        return res;
+    return delete_in_country(r, iso3, 1);
+}
+
+/* ---- /treaties/{slug} ---- */
+
+Result treaty_page(Request *r)
+{
+    const char *slug = param_raw(r, "slug");
+    Stmt *st =
+        db_prepare(r->db, "SELECT i.id, i.slug, i.short_name, i.title, i.adopted_on, i.opened_on, "
+                          "coalesce(i.in_force_on, ''), i.in_force_condition, i.depositary_ref, "
+                          "i.source_url, i.opt_in_articles, coalesce(i.status_as_of, ''), "
+                          "coalesce(p.short_name, ''), coalesce(p.slug, '') "
+                          "FROM instruments i LEFT JOIN instruments p ON p.id = i.parent_id "
+                          "WHERE i.slug = :slug");
+    db_bind_text(st, ":slug", slug ? slug : "");
+    if (!db_row(st)) {
+        db_done(st);
+        return R_NOT_FOUND;
+    }
+    int64_t id = db_int(st, 0);
+    json_t *instrument = json_build(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "slug", db_text(st, 1),
+        "short_name", db_text(st, 2), "title", db_text(st, 3), "adopted_on", db_text(st, 4),
+        "opened_on", db_text(st, 5), "in_force_on", db_text(st, 6), "in_force_condition",
+        db_text(st, 7), "depositary_ref", db_text(st, 8), "source_url", db_text(st, 9),
+        "opt_in_articles", db_text(st, 10), "status_as_of", db_text(st, 11), "parent_short_name",
+        db_text(st, 12), "parent_slug", db_text(st, 13));
+    db_done(st);
+    size_t n;
+    CountryRow *rows = load_countries(r, 0, &n);
+    if (id != INSTRUMENT_PROTOCOL) /* the rows fold the protocol into .protocol */
+        for (size_t i = 0; i < n; i++)
+            rows[i].protocol = rows[i].covenant;
+    sort_rows(rows, n, SORT_PARTY);
+    int parties = 0, signatories = 0, signatures = 0;
+    json_t *states = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const Standing *s = &rows[i].protocol;
+        parties += s->status == STATUS_PARTY;
+        signatories += s->status == STATUS_SIGNATORY;
+        signatures += s->signature_date[0] != 0;
+        if (s->status == STATUS_NONE && !s->withdrawn)
+            continue;
+        json_array_append_new(states, json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3",
+                                                 rows[i].iso3, "name", rows[i].name, "status",
+                                                 treaty_status_code(s->status), "status_label",
+                                                 tr(r, status_label(s->status)), "signature_date",
+                                                 s->signature_date, "party_date", s->party_date,
+                                                 "party_kind", s->party_kind));
+    }
+    r->cache_public = 1;
+    r->page = "treaty";
+    r->title = arena_strdup(r->arena, json_string_value(json_object_get(instrument, "title")));
+    r->data = json_build("{s:o, s:{s:i, s:i, s:i, s:i}, s:o}", "instrument", instrument, "counts",
+                         "parties", parties, "signatories", signatories, "signatures", signatures,
+                         "states", (int)n, "participants", states);
+    return R_OK;
+}

@@ -1,0 +1,663 @@
+/*
+ * treaty.c: instruments, treaty actions, the status derived from them, the
+ * ask, and loading of the depositary records shipped in data/.
+ *
+ * Invariant: status is never stored. It is folded from the actions, in
+ * date order, every time it is needed, so a corrected action corrects
+ * every page at once.
+ */
+#include "feat/handlers.h"
+#include "feat/treaty.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/assets.h"
+#include "svc/audit.h"
+#include "base/csv.h"
+
+static void copy_date(char dst[11], const char *src)
+{
+    snprintf(dst, 11, "%s", src);
+}
+
+void treaty_apply_action(Standing *s, const char *kind, const char *article, const char *date)
+{
+    if (strcmp(kind, "signature") == 0) {
+        copy_date(s->signature_date, date);
+        if (s->status == STATUS_NONE)
+            s->status = STATUS_SIGNATORY;
+    } else if (!strcmp(kind, "ratification") || !strcmp(kind, "accession") ||
+               !strcmp(kind, "succession")) {
+        copy_date(s->party_date, date);
+        snprintf(s->party_kind, sizeof s->party_kind, "%s", kind);
+        s->status = STATUS_PARTY;
+        s->withdrawn = 0;
+    } else if (strcmp(kind, "declaration") == 0 && article && *article) {
+        size_t n = strlen(s->declared);
+        if (n + strlen(article) + 2 < sizeof s->declared)
+            snprintf(s->declared + n, sizeof s->declared - n, "%s%s", n ? " " : "", article);
+    } else if (strcmp(kind, "withdrawal") == 0) {
+        /* A denunciation ends participation; the signature stays history. */
+        s->status = STATUS_NONE;
+        s->withdrawn = 1;
+        s->declared[0] = 0;
+    }
+}
+
+/* 1 if every article in the space-separated list wanted is in have. */
+static int declared_all(const char *wanted, const char *have)
+{
+    char list[64];
+    snprintf(list, sizeof list, "%s", wanted);
+    for (char *save = NULL, *a = strtok_r(list, " ", &save); a; a = strtok_r(NULL, " ", &save)) {
+        int found = 0;
+        char copy[64];
+        snprintf(copy, sizeof copy, "%s", have);
+        for (char *s2 = NULL, *b = strtok_r(copy, " ", &s2); b; b = strtok_r(NULL, " ", &s2))
+            found |= strcmp(a, b) == 0;
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
+Ask treaty_ask(const Standing *protocol, const Standing *covenant, const char *opt_in_articles)
+{
+    if (protocol->status == STATUS_PARTY)
+        return declared_all(opt_in_articles ? opt_in_articles : "", protocol->declared)
+                   ? ASK_IMPLEMENT
+                   : ASK_DECLARE;
+    /* The Protocol is open to signature by states that signed the Covenant
+     * and to ratification by its parties (OP-ICESCR art. 17). */
+    if (covenant && covenant->status == STATUS_NONE)
+        return ASK_JOIN_COVENANT;
+    if (covenant && covenant->status == STATUS_SIGNATORY)
+        return protocol->status == STATUS_SIGNATORY ? ASK_RATIFY_COVENANT_FIRST
+                                                    : ASK_RATIFY_COVENANT_SIGN;
+    return protocol->status == STATUS_SIGNATORY ? ASK_RATIFY : ASK_SIGN_AND_RATIFY;
+}
+
+const char *treaty_ask_code(Ask ask)
+{
+    static const char *const codes[] = {
+        "join_covenant",
+        "ratify_covenant_and_sign",
+        "ratify_covenant_first",
+        "sign_and_ratify",
+        "ratify",
+        "declare",
+        "implement",
+    };
+    return codes[ask];
+}
+
+const char *treaty_ask_text(Ask ask)
+{
+    switch (ask) {
+    case ASK_JOIN_COVENANT:
+        return N_("Join the International Covenant on Economic, Social and Cultural Rights, "
+                  "which the Optional Protocol requires, then sign and ratify the Protocol.");
+    case ASK_RATIFY_COVENANT_SIGN:
+        return N_("Sign the Optional Protocol now, and ratify the Covenant so that the "
+                  "Protocol can then be ratified.");
+    case ASK_RATIFY_COVENANT_FIRST:
+        return N_("Ratify the Covenant, which the Protocol requires, and then ratify the "
+                  "Optional Protocol it has already signed.");
+    case ASK_SIGN_AND_RATIFY:
+        return N_("Sign and ratify the Optional Protocol.");
+    case ASK_RATIFY:
+        return N_("Ratify the Optional Protocol, which it has already signed.");
+    case ASK_DECLARE:
+        return N_("Accept the inter-State communications (article 10) and inquiry (article 11) "
+                  "procedures by declaration, if it has not yet done so; implement the "
+                  "Protocol and encourage other states to join it.");
+    case ASK_IMPLEMENT:
+        break;
+    }
+    return N_("Implement the Protocol and encourage other states to join it, as a Friend of "
+              "the Protocol.");
+}
+
+const char *treaty_status_code(TreatyStatus s)
+{
+    return s == STATUS_PARTY ? "party" : s == STATUS_SIGNATORY ? "signatory" : "none";
+}
+
+Standing treaty_standing(Db *db, int64_t instrument_id, const char *iso3)
+{
+    Standing s = {0};
+    Stmt *st = db_prepare(db, "SELECT kind, article, action_date FROM treaty_actions "
+                              "WHERE instrument_id = :id AND iso3 = :iso3 "
+                              "ORDER BY action_date, id");
+    db_bind_int(st, ":id", instrument_id);
+    db_bind_text(st, ":iso3", iso3);
+    while (db_row(st))
+        treaty_apply_action(&s, db_text(st, 0), db_text(st, 1), db_text(st, 2));
+    db_done(st);
+    return s;
+}
+
+Result treaty_find(Db *db, const char *slug, int64_t *id, int64_t *parent_id)
+{
+    Stmt *st =
+        db_prepare(db, "SELECT id, coalesce(parent_id, 0) FROM instruments WHERE slug = :slug");
+    db_bind_text(st, ":slug", slug);
+    Result r = R_NOT_FOUND;
+    if (db_row(st)) {
+        *id = db_int(st, 0);
+        *parent_id = db_int(st, 1);
+        r = R_OK;
+    }
+    db_done(st);
+    return r;
+}
+
+static int insert_action(Db *db, int64_t instrument, const char *iso3, const char *kind,
+                         const char *date, const char *source)
+{
+    Stmt *st = db_prepare(
+        db, "INSERT INTO treaty_actions (instrument_id, iso3, kind, action_date, source_url, "
+            "recorded_at) VALUES (:instrument, :iso3, :kind, :date, :source, :now)");
+    db_bind_int(st, ":instrument", instrument);
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":kind", kind);
+    db_bind_text(st, ":date", date);
+    db_bind_text(st, ":source", source);
+    db_bind_int(st, ":now", now_seconds());
+    Result rc = db_run(st);
+    db_done(st);
+    return rc == R_OK ? 0 : -1;
+}
+
+/* Loads one shipped status file (columns iso3, state, signature_date,
+ * ratification_date, action_type, source) into the instrument. */
+static Result load_status_file(Db *db, int64_t instrument, const char *path)
+{
+    const Asset *a = asset_find(path);
+    if (!a) {
+        fprintf(stderr, "ratify: %s is not in the binary\n", path);
+        return R_INTERNAL;
+    }
+    CsvReader csv;
+    csv_open(&csv, (const char *)a->data, a->len);
+    Result r = R_INTERNAL;
+    if (csv_next(&csv) != 1)
+        goto done;
+    int c_iso3 = csv_column(&csv, "iso3"), c_sig = csv_column(&csv, "signature_date"),
+        c_party = csv_column(&csv, "ratification_date"), c_type = csv_column(&csv, "action_type"),
+        c_src = csv_column(&csv, "source");
+    if (c_iso3 < 0 || c_sig < 0 || c_party < 0 || c_type < 0 || c_src < 0) {
+        fprintf(stderr, "ratify: %s: missing columns\n", path);
+        goto done;
+    }
+    int rc;
+    while ((rc = csv_next(&csv)) == 1) {
+        int need = c_src + 1;
+        if ((int)csv.count < need) {
+            fprintf(stderr, "ratify: %s:%zu: too few fields\n", path, csv.line);
+            goto done;
+        }
+        const char *iso3 = csv.fields[c_iso3], *type = csv.fields[c_type];
+        const char *src = csv.fields[c_src];
+        if (*csv.fields[c_sig] &&
+            insert_action(db, instrument, iso3, "signature", csv.fields[c_sig], src) != 0)
+            goto row_failed;
+        if (strcmp(type, "signature_only") != 0 &&
+            insert_action(db, instrument, iso3, type, csv.fields[c_party], src) != 0)
+            goto row_failed;
+        continue;
+    row_failed:
+        fprintf(stderr, "ratify: %s:%zu: cannot record the actions of %s\n", path, csv.line, iso3);
+        goto done;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "ratify: %s:%zu: %s\n", path, csv.line, csv.error);
+        goto done;
+    }
+    r = R_OK;
+done:
+    csv_free(&csv);
+    return r;
+}
+
+static int has_actions(Db *db, int64_t instrument)
+{
+    Stmt *st = db_prepare(db, "SELECT 1 FROM treaty_actions WHERE instrument_id = :id LIMIT 1");
+    db_bind_int(st, ":id", instrument);
+    int found = db_row(st);
+    db_done(st);
+    return found;
+}
+
+/* One shipped status file and its "as at" date. */
+typedef struct {
+    int64_t instrument;
+    const char *path, *as_of;
+} StatusFile;
+
+static Result status_file_apply(Db *w, void *ctx)
+{
+    const StatusFile *f = ctx;
+    Result r = load_status_file(w, f->instrument, f->path);
+    if (r != R_OK)
+        return r;
+    Stmt *st = db_prepare(w, "UPDATE instruments SET status_as_of = :date WHERE id = :id");
+    db_bind_text(st, ":date", f->as_of);
+    db_bind_int(st, ":id", f->instrument);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result treaty_seed(Db *db)
+{
+    static const StatusFile files[] = {
+        {1, "data/icescr-status.csv", "2026-02-03"},
+        {2, "data/op-icescr-status.csv", "2026-02-03"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (has_actions(db, files[i].instrument))
+            continue;
+        Result r = db_write(db, status_file_apply, (void *)&files[i]);
+        if (r != R_OK)
+            return r;
+    }
+    return R_OK;
+}
+
+/* ---- importing ---- */
+
+/* "24 Sep 2009" or "2009-09-24", optionally followed by a mark (a, d, A,
+ * AA). Writes the ISO date and the kind the mark means. Returns 0 or -1. */
+static int parse_untc_date(const char *text, char iso[11], const char **kind)
+{
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int day, year, month = 0;
+    char mon[8] = "", mark[8] = "";
+    int y, m, d;
+    *kind = "ratification";
+    if (sscanf(text, "%4d-%2d-%2d %7s", &y, &m, &d, mark) >= 3) {
+        year = y;
+        month = m;
+        day = d;
+    } else if (sscanf(text, "%2d %7s %4d %7s", &day, mon, &year, mark) >= 3) {
+        for (int i = 0; i < 12; i++)
+            if (strncmp(mon, months[i], 3) == 0)
+                month = i + 1;
+    } else {
+        return -1;
+    }
+    if (month < 1 || month > 12 || day < 1 || day > 31 || year < 1945 || year > 2100)
+        return -1;
+    if (strcmp(mark, "a") == 0)
+        *kind = "accession";
+    else if (strcmp(mark, "d") == 0)
+        *kind = "succession";
+    else if (mark[0] && strcmp(mark, "A") != 0 && strcmp(mark, "AA") != 0)
+        return -1; /* acceptance (A) and approval (AA) count as ratification */
+    snprintf(iso, 11, "%04d-%02d-%02d", year, month, day);
+    return 0;
+}
+
+/* Drops UNTC footnote numbers ("Bosnia and Herzegovina 3") and spaces. */
+static void clean_name(const char *in, char out[128])
+{
+    snprintf(out, 128, "%s", in);
+    size_t n = strlen(out);
+    while (n &&
+           (out[n - 1] == ' ' || (out[n - 1] >= '0' && out[n - 1] <= '9') || out[n - 1] == ','))
+        out[--n] = 0;
+    const char *start = out;
+    while (*start == ' ')
+        start++;
+    memmove(out, start, strlen(start) + 1);
+}
+
+/* Exact lookup of a participant name; never fuzzy. */
+static int find_participant(Db *db, const char *name, char iso3[4])
+{
+    Stmt *st = db_prepare(
+        db, "SELECT iso3 FROM countries WHERE lower(name_en) = lower(:name) OR iso3 = :name");
+    db_bind_text(st, ":name", name);
+    int found = db_row(st);
+    if (found)
+        snprintf(iso3, 4, "%s", db_text(st, 0));
+    db_done(st);
+    if (found)
+        return 1;
+    /* The UNTC's own names, from the shipped status files. */
+    static const char *const files[] = {"data/icescr-status.csv", "data/op-icescr-status.csv"};
+    for (size_t f = 0; f < 2 && !found; f++) {
+        const Asset *a = asset_find(files[f]);
+        if (!a)
+            continue;
+        CsvReader csv;
+        csv_open(&csv, (const char *)a->data, a->len);
+        if (csv_next(&csv) == 1) {
+            int c_iso = csv_column(&csv, "iso3"), c_state = csv_column(&csv, "state");
+            while (!found && c_iso >= 0 && c_state >= 0 && csv_next(&csv) == 1)
+                if ((int)csv.count > c_state && strcasecmp(csv.fields[c_state], name) == 0) {
+                    snprintf(iso3, 4, "%s", csv.fields[c_iso]);
+                    found = 1;
+                }
+        }
+        csv_free(&csv);
+    }
+    return found;
+}
+
+static ImportLine *report_add(ImportReport *rep)
+{
+    rep->lines = xrealloc(rep->lines, (rep->count + 1) * sizeof *rep->lines);
+    ImportLine *l = &rep->lines[rep->count++];
+    memset(l, 0, sizeof *l);
+    return l;
+}
+
+/* The recorded date of an action, or "" if none. */
+static void recorded_date(Db *db, int64_t instrument, const char *iso3, const char *kind,
+                          char out[11], int64_t *id)
+{
+    Stmt *st = db_prepare(db, "SELECT action_date, id FROM treaty_actions "
+                              "WHERE instrument_id = :i AND iso3 = :iso3 "
+                              "AND kind = :kind AND article = ''");
+    db_bind_int(st, ":i", instrument);
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":kind", kind);
+    out[0] = 0;
+    *id = 0;
+    if (db_row(st)) {
+        snprintf(out, 11, "%s", db_text(st, 0));
+        *id = db_int(st, 1);
+    }
+    db_done(st);
+}
+
+static void compare_action(Db *db, ImportReport *rep, int64_t instrument, size_t line,
+                           const char *participant, const char *iso3, const char *kind,
+                           const char *date)
+{
+    ImportLine *l = report_add(rep);
+    l->line = line;
+    snprintf(l->participant, sizeof l->participant, "%s", participant);
+    snprintf(l->iso3, sizeof l->iso3, "%s", iso3);
+    snprintf(l->kind, sizeof l->kind, "%s", kind);
+    snprintf(l->new_date, sizeof l->new_date, "%s", date);
+    int64_t id;
+    recorded_date(db, instrument, iso3, kind, l->old_date, &id);
+    if (!l->old_date[0]) {
+        l->change = N_("add");
+        rep->added++;
+    } else if (strcmp(l->old_date, date) != 0) {
+        l->change = N_("change");
+        rep->changed++;
+    } else {
+        l->change = N_("same");
+        rep->same++;
+    }
+}
+
+static void report_problem(ImportReport *rep, size_t line, const char *participant,
+                           const char *what)
+{
+    ImportLine *l = report_add(rep);
+    l->line = line;
+    snprintf(l->participant, sizeof l->participant, "%s", participant);
+    l->change = what;
+    rep->problems++;
+}
+
+static int find_column(const CsvReader *csv, const char *prefix)
+{
+    for (size_t i = 0; i < csv->count; i++)
+        if (strncasecmp(csv->fields[i], prefix, strlen(prefix)) == 0)
+            return (int)i;
+    return -1;
+}
+
+static Result read_import(Db *db, int64_t instrument, const char *text, size_t len,
+                          ImportReport *rep)
+{
+    CsvReader csv;
+    csv_open(&csv, text, len);
+    Result r = R_BAD_REQUEST;
+    if (csv_next(&csv) != 1) {
+        snprintf(rep->error, sizeof rep->error, "the file is empty or not CSV");
+        goto done;
+    }
+    int c_name = find_column(&csv, "Participant"), c_sig = find_column(&csv, "Signature"),
+        c_party = find_column(&csv, "Ratification");
+    if (c_name < 0 || c_sig < 0 || c_party < 0) {
+        snprintf(rep->error, sizeof rep->error,
+                 "the first line must name the columns Participant, Signature and "
+                 "Ratification, Accession(a), Succession(d)");
+        goto done;
+    }
+    int rc;
+    while ((rc = csv_next(&csv)) == 1) {
+        if ((int)csv.count <= c_name || (int)csv.count <= c_sig || (int)csv.count <= c_party) {
+            report_problem(rep, csv.line, "", N_("missing fields"));
+            continue;
+        }
+        char name[128], iso3[4] = "";
+        clean_name(csv.fields[c_name], name);
+        if (!find_participant(db, name, iso3)) {
+            report_problem(rep, csv.line, name, N_("unknown name"));
+            continue;
+        }
+        char date[11];
+        const char *kind;
+        const char *sig = csv.fields[c_sig], *party = csv.fields[c_party];
+        if (*sig && (parse_untc_date(sig, date, &kind) != 0 || strcmp(kind, "ratification"))) {
+            report_problem(rep, csv.line, name, N_("bad date"));
+            continue;
+        }
+        if (*sig)
+            compare_action(db, rep, instrument, csv.line, name, iso3, "signature", date);
+        if (*party) {
+            if (parse_untc_date(party, date, &kind) != 0) {
+                report_problem(rep, csv.line, name, N_("bad date"));
+                continue;
+            }
+            compare_action(db, rep, instrument, csv.line, name, iso3, kind, date);
+        }
+    }
+    if (rc < 0) {
+        snprintf(rep->error, sizeof rep->error, "line %zu: %s", csv.line, csv.error);
+        goto done;
+    }
+    r = rep->problems ? R_BAD_REQUEST : R_OK;
+done:
+    csv_free(&csv);
+    return r;
+}
+
+typedef struct {
+    int64_t instrument, user_id;
+    const ImportReport *rep;
+} ImportWrite;
+
+/* Writes the added and changed lines of a checked import, all or none. */
+static Result import_write_apply(Db *w, void *ctx)
+{
+    const ImportWrite *iw = ctx;
+    for (size_t i = 0; i < iw->rep->count; i++) {
+        const ImportLine *l = &iw->rep->lines[i];
+        if (strcmp(l->change, "add") != 0 && strcmp(l->change, "change") != 0)
+            continue;
+        Stmt *st = db_prepare(
+            w, "INSERT INTO treaty_actions (instrument_id, iso3, kind, action_date, note, "
+               "recorded_by, recorded_at) VALUES (:i, :iso3, :kind, :date, 'imported', :user, "
+               ":now) ON CONFLICT (instrument_id, iso3, kind, article) DO UPDATE SET "
+               "action_date = excluded.action_date, recorded_by = excluded.recorded_by, "
+               "recorded_at = excluded.recorded_at");
+        db_bind_int(st, ":i", iw->instrument);
+        db_bind_text(st, ":iso3", l->iso3);
+        db_bind_text(st, ":kind", l->kind);
+        db_bind_text(st, ":date", l->new_date);
+        if (iw->user_id)
+            db_bind_int(st, ":user", iw->user_id);
+        else
+            db_bind_null(st, ":user");
+        db_bind_int(st, ":now", now_seconds());
+        if (db_run(st) != R_OK)
+            return R_INTERNAL;
+        char object[32], detail[96];
+        snprintf(object, sizeof object, "country %s", l->iso3);
+        snprintf(detail, sizeof detail, "instrument %lld %s %s -> %s", (long long)iw->instrument,
+                 l->kind, l->old_date[0] ? l->old_date : "none", l->new_date);
+        if (audit_log(w, iw->user_id, "treaty action imported", object, detail) != R_OK)
+            return R_INTERNAL;
+    }
+    return R_OK;
+}
+
+Result treaty_import(Db *db, int64_t instrument_id, const char *csv, size_t len, int apply,
+                     int64_t user_id, ImportReport *report)
+{
+    memset(report, 0, sizeof *report);
+    Result r = read_import(db, instrument_id, csv, len, report);
+    if (r != R_OK || !apply || report->added + report->changed == 0)
+        return r;
+    ImportWrite iw = {.instrument = instrument_id, .user_id = user_id, .rep = report};
+    return db_write(db, import_write_apply, &iw);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    Buf b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&b, chunk, n);
+    fclose(f);
+    *len = b.len;
+    return b.data ? b.data : xstrdup("");
+}
+
+Result treaty_import_cmd(Db *db, int argc, char **argv)
+{
+    const char *path = NULL, *slug = "op-icescr";
+    int apply = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--apply") == 0)
+            apply = 1;
+        else if (strcmp(argv[i], "--instrument") == 0 && i + 1 < argc)
+            slug = argv[++i];
+        else if (!path && argv[i][0] != '-')
+            path = argv[i];
+        else {
+            fprintf(stderr, "usage: ratify import treaty-status FILE [--instrument SLUG] "
+                            "[--apply]\n");
+            return R_BAD_REQUEST;
+        }
+    }
+    int64_t id, parent;
+    if (!path) {
+        fprintf(stderr, "usage: ratify import treaty-status FILE [--instrument SLUG] [--apply]\n");
+        return R_BAD_REQUEST;
+    }
+    if (treaty_find(db, slug, &id, &parent) != R_OK) {
+        fprintf(stderr, "ratify: no treaty called '%s' (try op-icescr or icescr)\n", slug);
+        return R_NOT_FOUND;
+    }
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text) {
+        fprintf(stderr, "ratify: cannot read %s\n", path);
+        return R_NOT_FOUND;
+    }
+    ImportReport rep;
+    Result r = treaty_import(db, id, text, len, apply, 0, &rep);
+    free(text);
+    if (rep.error[0])
+        fprintf(stderr, "ratify: %s: %s\n", path, rep.error);
+    for (size_t i = 0; i < rep.count; i++) {
+        const ImportLine *l = &rep.lines[i];
+        if (strcmp(l->change, "same") == 0)
+            continue;
+        printf("line %-4zu %-34s %-4s %-13s %-10s -> %-10s %s\n", l->line, l->participant, l->iso3,
+               l->kind, l->old_date[0] ? l->old_date : "-", l->new_date[0] ? l->new_date : "-",
+               l->change);
+    }
+    printf("%d to add, %d to change, %d unchanged, %d problem(s).\n", rep.added, rep.changed,
+           rep.same, rep.problems);
+    if (r == R_OK)
+        printf(apply ? "Applied.\n" : "Dry run: nothing was written. Add --apply to apply.\n");
+    else if (r == R_BAD_REQUEST && !rep.error[0])
+        printf("Nothing was written: fix the problems above first.\n");
+    free(rep.lines);
+    return r;
+}
+
+/* ---- the import page ---- */
+
+static json_t *report_json(Request *r, const ImportReport *rep)
+{
+    json_t *lines = json_array();
+    for (size_t i = 0; i < rep->count; i++) {
+        const ImportLine *l = &rep->lines[i];
+        if (strcmp(l->change, "same") == 0)
+            continue;
+        int problem = strcmp(l->change, "add") != 0 && strcmp(l->change, "change") != 0;
+        json_array_append_new(lines, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "line",
+                                                (json_int_t)l->line, "participant", l->participant,
+                                                "iso3", l->iso3, "kind", l->kind, "old_date",
+                                                l->old_date, "new_date", l->new_date, "change",
+                                                tr(r, l->change), "problem", problem));
+    }
+    return json_build("{s:o, s:i, s:i, s:i, s:i, s:s}", "lines", lines, "added", rep->added,
+                      "changed", rep->changed, "same", rep->same, "problems", rep->problems,
+                      "error", rep->error);
+}
+
+Result treaty_import_page(Request *r)
+{
+    r->page = "admin_import";
+    r->title = tr(r, "Import a treaty status file");
+    if (!r->data)
+        r->data = json_object();
+    return R_OK;
+}
+
+Result treaty_import_post(Request *r)
+{
+    treaty_import_page(r);
+    const Param *file = form_get(&r->form, "file");
+    const Param *pasted = form_get(&r->form, "csv");
+    const Param *src = file && file->len ? file : pasted;
+    const char *slug = param_raw(r, "instrument");
+    int64_t id, parent;
+    if (!slug || treaty_find(r->db, slug, &id, &parent) != R_OK) {
+        r->errors = json_build("{s:s}", "instrument", tr(r, "Please choose one of the options."));
+        return R_BAD_REQUEST;
+    }
+    if (!src || src->len == 0) {
+        r->errors = json_build("{s:s}", "file", tr(r, "Please choose a CSV file."));
+        return R_BAD_REQUEST;
+    }
+    if (!utf8_valid_text(src->value, src->len)) {
+        r->errors = json_build("{s:s}", "file", tr(r, "The file must be CSV text in UTF-8."));
+        return R_BAD_REQUEST;
+    }
+    int apply = param_raw(r, "apply") != NULL;
+    ImportReport rep;
+    Result res = treaty_import(r->db, id, src->value, src->len, apply, r->user->id, &rep);
+    json_object_set_new(r->data, "report", report_json(r, &rep));
+    json_object_set_new(r->data, "csv", json_stringn(src->value, src->len));
+    json_object_set_new(r->data, "instrument", json_string(slug));
+    json_object_set_new(r->data, "applied", json_boolean(apply && res == R_OK));
+    json_object_set_new(r->data, "can_apply",
+                        json_boolean(!apply && res == R_OK && rep.added + rep.changed > 0));
+    free(rep.lines);
+    if (res == R_BAD_REQUEST && rep.error[0])
+        r->message = arena_strdup(r->arena, rep.error);
+    else if (res == R_BAD_REQUEST)
+        r->message = tr(r, "Nothing was written: fix the problems listed below and try again.");
+    return res;
+}

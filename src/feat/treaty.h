@@ -1,0 +1,105 @@
+/*
+ * treaty.h: instruments (treaties), treaty actions, the status of a country
+ * derived from its actions, and the ask that follows from the status.
+ */
+#ifndef RATIFY_TREATY_H
+#define RATIFY_TREATY_H
+
+#include <jansson.h>
+
+#include "db/db.h"
+#include "svc/http.h"
+
+/* The instruments seeded by schema/002_countries.sql. */
+enum { INSTRUMENT_COVENANT = 1, INSTRUMENT_PROTOCOL = 2 };
+
+typedef enum { STATUS_NONE = 0, STATUS_SIGNATORY, STATUS_PARTY } TreatyStatus;
+
+/* What the coalition asks a government, in order of the path to the
+ * protocol. One function decides it (treaty_ask); pages, the API and model
+ * letters all use it. */
+typedef enum {
+    ASK_JOIN_COVENANT,         /* nothing on the Covenant: join it, then the Protocol */
+    ASK_RATIFY_COVENANT_SIGN,  /* Covenant signed only, Protocol not signed */
+    ASK_RATIFY_COVENANT_FIRST, /* Covenant signed only, Protocol signed */
+    ASK_SIGN_AND_RATIFY,       /* Covenant party, nothing on the Protocol */
+    ASK_RATIFY,                /* Protocol signed, not ratified */
+    ASK_DECLARE,               /* party without every opt-in declaration */
+    ASK_IMPLEMENT,             /* party with them: implement, press other states */
+} Ask;
+
+/* One country's standing under one instrument, derived from its actions. */
+typedef struct {
+    TreatyStatus status;
+    char signature_date[11]; /* "" when not signed */
+    char party_date[11];     /* date of ratification, accession or succession */
+    char party_kind[16];     /* "ratification", "accession", "succession" or "" */
+    char declared[64];       /* articles declared under, space-separated */
+    int withdrawn;           /* a withdrawal ended its participation */
+} Standing;
+
+/* Folds one action into a standing (actions in date order). Exposed for
+ * unit tests. */
+void treaty_apply_action(Standing *s, const char *kind, const char *article, const char *date);
+
+/* The ask for a state with standing protocol under the protocol and
+ * covenant under its parent covenant; opt_in_articles is the protocol's
+ * space-separated list of articles needing a declaration. */
+Ask treaty_ask(const Standing *protocol, const Standing *covenant, const char *opt_in_articles);
+
+/* Stable identifier ("sign_and_ratify") and plain-words text (English
+ * msgid, translate with tr()) of an ask. */
+const char *treaty_ask_code(Ask ask);
+const char *treaty_ask_text(Ask ask);
+
+/* "none", "signatory", "party". */
+const char *treaty_status_code(TreatyStatus s);
+
+/* Standing of iso3 under instrument id. */
+Standing treaty_standing(Db *db, int64_t instrument_id, const char *iso3);
+
+/* Loads the depositary record shipped in data/ (UNTC status CSVs) for an
+ * instrument with no actions yet. Returns R_OK, or R_INTERNAL with the file
+ * and line of a problem on stderr. */
+Result treaty_seed(Db *db);
+
+/* Instrument by slug: fills id and parent id, returns R_NOT_FOUND if none. */
+Result treaty_find(Db *db, const char *slug, int64_t *id, int64_t *parent_id);
+
+#endif
+
+/* ---- importing a depositary record ---- */
+
+/* One line of an import's report. */
+typedef struct {
+    size_t line;           /* in the file */
+    char participant[128]; /* as written */
+    char iso3[4];          /* "" when the name is unknown */
+    char kind[16];         /* signature, ratification, accession, succession */
+    char old_date[11];     /* "" when new */
+    char new_date[11];
+    const char *change; /* "add", "change", "same", "unknown name", "bad date" */
+} ImportLine;
+
+typedef struct {
+    ImportLine *lines;
+    size_t count;
+    int added, changed, same, problems;
+    char error[200]; /* a problem with the whole file (columns, CSV syntax) */
+} ImportReport;
+
+/* Reads a status CSV in the UN Treaty Collection's columns (Participant,
+ * Signature, "Ratification, Accession(a), Succession(d)"; dates as
+ * "24 Sep 2009" or 2009-09-24 with the marks a, d, A, AA) and compares it
+ * with the actions recorded for the instrument. Participant names are
+ * matched exactly (case and UNTC footnote numbers aside) to the countries'
+ * English names and the UNTC names in the shipped status files; an unknown
+ * name is reported, never guessed. With apply set and no problem, writes
+ * the additions and changes in one transaction with an audit entry each,
+ * as user_id. Returns R_OK, R_BAD_REQUEST (problems: nothing written) or
+ * R_INTERNAL. The caller frees report->lines with free(). */
+Result treaty_import(Db *db, int64_t instrument_id, const char *csv, size_t len, int apply,
+                     int64_t user_id, ImportReport *report);
+
+/* `ratify import treaty-status FILE [--instrument SLUG] [--apply]`. */
+Result treaty_import_cmd(Db *db, int argc, char **argv);

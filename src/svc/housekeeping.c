@@ -1,0 +1,119 @@
+/*
+ * housekeeping.c: what the server does by itself, hourly, on a connection
+ * of its own: remind the authors of unanswered letters, and delete what no
+ * longer serves anyone (expired sessions, used or expired login and
+ * confirmation tokens, half-logins, old rate-limit counters, records of reads
+ * older than a year), so that a copy of the database holds as little as
+ * possible.
+ */
+#include "svc/housekeeping.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "svc/audit.h"
+
+enum { HOUSEKEEPING_PERIOD = 3600 };
+
+static pthread_t thread;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static int running, stopping;
+static char *db_path, *base_url;
+static const HourlyJob *hourly_jobs;
+
+/* Deletes what can never be used again, in one transaction. */
+static Result cleanup_apply(Db *w, void *ctx)
+{
+    int64_t now = *(const int64_t *)ctx;
+    /* The session limits are the ones auth.h enforces on every request:
+     * rows past them can never be used again. */
+    Stmt *st =
+        db_prepare(w, "DELETE FROM sessions WHERE last_seen < :idle OR created_at < :absolute");
+    db_bind_int(st, ":idle", now - 8 * 3600);
+    db_bind_int(st, ":absolute", now - 7 * 24 * 3600);
+    int ok = db_run(st) == R_OK;
+    st = db_prepare(w, "DELETE FROM login_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
+    db_bind_int(st, ":now", now);
+    ok &= db_run(st) == R_OK;
+    st = db_prepare(w, "DELETE FROM confirm_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
+    db_bind_int(st, ":now", now);
+    ok &= db_run(st) == R_OK;
+    st = db_prepare(w, "DELETE FROM pending_logins WHERE expires_at < :now");
+    db_bind_int(st, ":now", now);
+    ok &= db_run(st) == R_OK;
+    st = db_prepare(w, "DELETE FROM invitations WHERE used_at IS NOT NULL OR expires_at < :now");
+    db_bind_int(st, ":now", now);
+    ok &= db_run(st) == R_OK;
+    st = db_prepare(w, "DELETE FROM rate_limits WHERE window_start < :old");
+    db_bind_int(st, ":old", now - 24 * 3600);
+    ok &= db_run(st) == R_OK;
+    st = db_prepare(w, "DELETE FROM login_failures WHERE window_start < :old");
+    db_bind_int(st, ":old", now - 24 * 3600);
+    ok &= db_run(st) == R_OK;
+    ok &= audit_expire_reads(w, now) == R_OK;
+    return ok ? R_OK : R_INTERNAL;
+}
+
+Result housekeeping_run(Db *db, const char *url, const HourlyJob *jobs)
+{
+    int64_t now = now_seconds();
+    Result r = db_write(db, cleanup_apply, &now);
+    for (const HourlyJob *job = jobs; job && *job; job++)
+        if ((*job)(db, url) != R_OK)
+            r = R_INTERNAL;
+    return r;
+}
+
+static void *loop(void *unused)
+{
+    (void)unused;
+    Db *db = db_open_existing(db_path);
+    pthread_mutex_lock(&lock);
+    while (!stopping) {
+        pthread_mutex_unlock(&lock);
+        if (db && housekeeping_run(db, base_url, hourly_jobs) != R_OK)
+            log_info("housekeeping: a pass failed; the next one retries");
+        pthread_mutex_lock(&lock);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += HOUSEKEEPING_PERIOD;
+        while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&lock);
+    db_close(db);
+    return NULL;
+}
+
+int housekeeping_start(const char *path, const char *url, const HourlyJob *jobs)
+{
+    hourly_jobs = jobs;
+    if (running)
+        return -1;
+    db_path = xstrdup(path);
+    base_url = xstrdup(url ? url : "");
+    stopping = 0;
+    if (pthread_create(&thread, NULL, loop, NULL) != 0) {
+        free(db_path);
+        free(base_url);
+        return -1;
+    }
+    running = 1;
+    return 0;
+}
+
+void housekeeping_stop(void)
+{
+    if (!running)
+        return;
+    pthread_mutex_lock(&lock);
+    stopping = 1;
+    pthread_cond_signal(&wake);
+    pthread_mutex_unlock(&lock);
+    pthread_join(thread, NULL);
+    free(db_path);
+    free(base_url);
+    running = 0;
+}

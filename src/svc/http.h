@@ -1,0 +1,187 @@
+/*
+ * http.h: what a handler sees: the Request (input, the logged-in user, and
+ * the response being built), the route table's types, typed parameter
+ * getters, and the helpers that set cookies, headers and redirects.
+ *
+ * A handler fills r->data (one JSON object) and names r->page; the server
+ * renders the page inside the layout, or, for a path under /api/v1/, sends
+ * r->data as JSON. The same handler serves both.
+ */
+#ifndef RATIFY_HTTP_H
+#define RATIFY_HTTP_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "base/form.h"
+#include "base/util.h"
+
+/* Marks a string for translation without translating it (for tables). */
+#define N_(s) s
+
+typedef enum { ROLE_MEMBER = 1, ROLE_COORDINATOR = 2, ROLE_ADMIN = 3 } Role;
+
+/* Who may call a route. Each level includes the ones above it. */
+typedef enum {
+    PERM_PUBLIC,      /* anyone, logged in or not */
+    PERM_MEMBER,      /* any logged-in user */
+    PERM_COORDINATOR, /* coordinators and admins; object checks narrow it to countries */
+    PERM_ADMIN,       /* admins only */
+    PERM_API_READ,    /* an API token (any scope) or an admin's session */
+    PERM_API_WRITE,   /* an API token with the write scope or an admin's session */
+} Permission;
+
+typedef struct {
+    int64_t id;
+    const char *email;
+    const char *display_name;
+    Role role;
+    const char *lang;       /* NULL: negotiate from the browser */
+    const char **countries; /* coordinator's ISO3 codes */
+    const char *home_iso3;  /* the country of the user's member profile, or NULL */
+    int64_t person_id;      /* the user's member profile (people.id), or 0 */
+    size_t country_count;
+    int two_factor; /* 1: a second factor is enrolled and confirmed */
+} User;
+
+typedef struct Request Request;
+typedef Result (*Handler)(Request *r);
+
+typedef struct {
+    const char *method;  /* "GET" or "POST" */
+    const char *pattern; /* "/countries/{iso3}": {name} matches one segment */
+    Handler handler;
+    Permission permission;
+    int csrf;         /* 1: a POST must carry a valid CSRF token */
+    const char *name; /* the handler's name, for `ratify help` */
+} Route;
+
+typedef struct {
+    const char *name;
+    const char *value;
+} Header;
+
+enum { MAX_RESPONSE_HEADERS = 16 };
+
+struct Request {
+    Arena *arena;
+    Db *db;
+    /* Input. */
+    const char *method;
+    const char *path;
+    const char *request_id; /* 16 hex digits, in the access log and error pages */
+    int is_api;             /* path starts with /api/ */
+    int tls;                /* served over https (directly or via the proxy) */
+    const char *client;     /* client address; never stored in clear */
+    const char *base_url;   /* "https://ratify.example.org", for links in emails */
+    Params query;
+    Params form;                                         /* urlencoded or multipart body */
+    Params path_params;                                  /* from {name} segments of the route */
+    const char *(*header)(Request *r, const char *name); /* request header or NULL */
+    void *conn;                                          /* the server's connection, for header() */
+    const char *body;
+    size_t body_len;
+    const Route *route;
+    /* Who is asking. */
+    User *user;                /* NULL when not logged in */
+    const char *session_token; /* raw session token from the cookie, or NULL */
+    const char *api_scope;     /* "read" or "write" for a request with an API token */
+    int64_t api_token_id;      /* that token's id (api_tokens.id), for the audit log */
+    json_t *json_body;         /* an application/json body under /api/, parsed */
+    const char *csrf_token;    /* the token forms must echo back */
+    const char *lang;          /* negotiated UI language */
+    /* Response. */
+    int status;               /* 0: 200, or chosen from the Result */
+    const char *page;         /* template name: "home" renders templates/home.html */
+    const char *title;        /* page title, already translated */
+    json_t *data;             /* page data; the server adds user, csrf, lang */
+    json_t *errors;           /* field name -> message, for forms shown again */
+    const char *redirect;     /* if set, 303 See Other to this local path */
+    const char *message;      /* for error pages: what went wrong, translated */
+    int cache_public;         /* for visitors not logged in, depends only on path, query,
+                               * language and the database: see cache.h */
+    Buf body_out;             /* a raw body (static files, CSV): sent as is */
+    const char *content_type; /* of body_out */
+    Header headers[MAX_RESPONSE_HEADERS];
+    int header_count;
+};
+
+/* json_pack that reports a format/argument mismatch or invalid UTF-8 as a
+ * fault (util.h): jansson cannot be type-checked by the compiler, and a
+ * silent NULL would drop data from a page. The request then answers 500;
+ * the caller gets an empty object. Every handler builds its JSON with this. */
+json_t *json_build(const char *fmt, ...);
+
+/* Translates msgid into the request's language. */
+const char *tr(Request *r, const char *msgid);
+
+/* Adds a response header (name and value must outlive the request: use
+ * literals or arena strings). */
+void http_add_header(Request *r, const char *name, const char *value);
+
+/* Sets a cookie with the attributes Ratify always wants: Path=/, HttpOnly,
+ * SameSite=Lax, and Secure with the __Host- prefix when served over TLS.
+ * max_age < 0 deletes it; 0 makes a session cookie. */
+void http_set_cookie(Request *r, const char *name, const char *value, int64_t max_age);
+
+/* The value of cookie name (without the __Host- prefix) or NULL. */
+const char *http_cookie(Request *r, const char *name);
+
+/* Sets an ETag from a hash of data[0..len) and returns 1 when the request's
+ * If-None-Match already names it (the caller then answers 304). */
+int http_etag(Request *r, const void *data, size_t len);
+
+/* Answers with 303 See Other to a local path (must start with '/' and not
+ * "//"). Returns R_OK. */
+Result http_redirect(Request *r, const char *path);
+
+/* Typed parameters: looked up in the path, then the body (POST), then the
+ * query string. On a missing or invalid value each sets a translated message
+ * in r->errors under name and returns R_BAD_REQUEST; optional ones give
+ * R_OK with *out = NULL / default when absent. Text is trimmed of
+ * surrounding whitespace and must be valid UTF-8 without control
+ * characters (newlines allowed only when multiline). */
+Result param_text(Request *r, const char *name, size_t min_len, size_t max_len, int multiline,
+                  const char **out);
+Result param_optional_text(Request *r, const char *name, size_t max_len, int multiline,
+                           const char **out);
+Result param_int(Request *r, const char *name, int64_t min, int64_t max, int64_t *out);
+/* *out is the index in allowed (NULL-terminated). */
+Result param_enum(Request *r, const char *name, const char *const *allowed, int *out);
+Result param_iso3(Request *r, const char *name, const char **out);  /* "ARG" */
+Result param_email(Request *r, const char *name, const char **out); /* lowercased */
+
+/* Records message (an English msgid, translated here) as the problem with
+ * field name, unless one is recorded already; returns R_BAD_REQUEST. */
+Result param_error(Request *r, const char *name, const char *message);
+
+/* The choices of a select or radio group: [{code, label (translated),
+ * selected}], from NULL-terminated parallel lists. */
+json_t *form_options(Request *r, const char *const *codes, const char *const *labels,
+                     const char *selected);
+
+/* The label (an English msgid) of code in parallel lists, or code. */
+const char *code_label(const char *const *codes, const char *const *labels, const char *code);
+
+/* The raw value of a parameter (path, then body, then query) or NULL. */
+const char *param_raw(Request *r, const char *name);
+
+/* Validators shared by params, the CLI and tests. */
+int valid_email(const char *s);
+int valid_iso3(const char *s);
+
+/* Checks every text the request carries (path, query, form names and
+ * values, file names, JSON strings) as UTF-8 without control characters
+ * (form and JSON values may hold TAB, LF and CR), before any handler sees
+ * it. Returns R_OK, or R_BAD_REQUEST with a translated r->message. */
+Result request_check_text(Request *r);
+
+/* Result code -> HTTP status. */
+int http_status_for(Result r);
+
+/* The role's name ("admin") and back (0 if unknown). */
+const char *role_name(Role role);
+Role role_from_name(const char *name);
+
+#endif

@@ -1,0 +1,378 @@
+/*
+ * request.c: the helpers a handler uses on its Request: translation,
+ * response headers and cookies, redirects, and typed parameter getters that
+ * validate and record a translated message per field.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "svc/http.h"
+#include "base/i18n.h"
+
+json_t *json_build(const char *fmt, ...)
+{
+    json_error_t error;
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *j = json_vpack_ex(&error, 0, fmt, ap);
+    va_end(ap);
+    if (!j) {
+        /* Never abort here: a value that reached this point unchecked must
+         * cost one request a 500, not every visitor the server. */
+        fault("json_build(\"%s\"): %s", fmt, error.text);
+        return json_object();
+    }
+    return j;
+}
+
+const char *tr(Request *r, const char *msgid)
+{
+    return i18n_gettext(r->lang ? r->lang : "en", msgid);
+}
+
+void http_add_header(Request *r, const char *name, const char *value)
+{
+    if (r->header_count == MAX_RESPONSE_HEADERS) {
+        log_info("%s: too many response headers, dropped %s", r->request_id, name);
+        return;
+    }
+    r->headers[r->header_count].name = name;
+    r->headers[r->header_count].value = value;
+    r->header_count++;
+}
+
+void http_set_cookie(Request *r, const char *name, const char *value, int64_t max_age)
+{
+    /* Over TLS the __Host- prefix makes browsers refuse the cookie unless it
+     * is Secure, host-only and Path=/: no subdomain can plant it. */
+    const char *prefix = r->tls ? "__Host-" : "";
+    const char *secure = r->tls ? "; Secure" : "";
+    char *line;
+    if (max_age < 0)
+        line = arena_printf(r->arena, "%s%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s", prefix,
+                            name, secure);
+    else if (max_age == 0)
+        line = arena_printf(r->arena, "%s%s=%s; Path=/; HttpOnly; SameSite=Lax%s", prefix, name,
+                            value, secure);
+    else
+        line = arena_printf(r->arena, "%s%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Lax%s",
+                            prefix, name, value, (long long)max_age, secure);
+    http_add_header(r, "Set-Cookie", line);
+}
+
+const char *http_cookie(Request *r, const char *name)
+{
+    const char *header = r->header(r, "Cookie");
+    if (!header)
+        return NULL;
+    char *full = arena_printf(r->arena, "%s%s=", r->tls ? "__Host-" : "", name);
+    size_t n = strlen(full);
+    const char *p = header;
+    while (*p) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len >= n && strncmp(p, full, n) == 0)
+            return arena_strndup(r->arena, p + n, len - n);
+        p += len;
+    }
+    return NULL;
+}
+
+int http_etag(Request *r, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a: fast, and collisions only cost a refetch */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    char *etag = arena_printf(r->arena, "\"%016llx\"", (unsigned long long)h);
+    http_add_header(r, "ETag", etag);
+    const char *match = r->header(r, "If-None-Match");
+    return match && strcmp(match, etag) == 0;
+}
+
+Result http_redirect(Request *r, const char *path)
+{
+    /* Only local paths: an open redirect would help phishing. */
+    if (path[0] != '/' || path[1] == '/' || path[1] == '\\')
+        path = "/";
+    r->redirect = path;
+    return R_OK;
+}
+
+const char *param_raw(Request *r, const char *name)
+{
+    const Param *p = form_get(&r->path_params, name);
+    if (!p && r->json_body) {
+        /* A JSON body answers like a form: strings as they are, numbers in
+         * decimal, true as "1"; anything else is absent. */
+        json_t *v = json_object_get(r->json_body, name);
+        if (json_is_string(v))
+            return strlen(json_string_value(v)) == json_string_length(v) ? json_string_value(v)
+                                                                         : "\x01";
+        if (json_is_integer(v))
+            return arena_printf(r->arena, "%lld", (long long)json_integer_value(v));
+        if (json_is_true(v))
+            return "1";
+        return NULL;
+    }
+    if (!p && strcmp(r->method, "POST") == 0)
+        p = form_get(&r->form, name);
+    if (!p)
+        p = form_get(&r->query, name);
+    if (!p)
+        return NULL;
+    /* A value with an embedded NUL is never what a form field means. */
+    return strlen(p->value) == p->len ? p->value : "\x01";
+}
+
+static int params_valid(const Params *p, int multiline)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        const Param *it = &p->items[i];
+        if (!utf8_valid_line(it->name, strlen(it->name)))
+            return 0;
+        if (it->filename) { /* a file's bytes are its own; its name is text */
+            if (!utf8_valid_line(it->filename, strlen(it->filename)))
+                return 0;
+            continue;
+        }
+        if (multiline ? !utf8_valid_text(it->value, it->len) : !utf8_valid_line(it->value, it->len))
+            return 0;
+    }
+    return 1;
+}
+
+/* jansson has checked the UTF-8 already; NUL (\u0000) and other controls
+ * remain possible inside strings and keys. */
+static int json_text_valid(json_t *v, int depth)
+{
+    if (depth > 32)
+        return 0;
+    if (json_is_string(v))
+        return utf8_valid_text(json_string_value(v), json_string_length(v));
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) if (!json_text_valid(item, depth + 1)) return 0;
+    }
+    if (json_is_object(v)) {
+        const char *key;
+        json_t *item;
+        json_object_foreach(v, key, item)
+        {
+            if (!utf8_valid_line(key, strlen(key)) || !json_text_valid(item, depth + 1))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+Result request_check_text(Request *r)
+{
+    if (utf8_valid_line(r->path, strlen(r->path)) && params_valid(&r->query, 0) &&
+        params_valid(&r->path_params, 0) && params_valid(&r->form, 1) &&
+        (!r->json_body || json_text_valid(r->json_body, 0)))
+        return R_OK;
+    r->message = tr(r, "What you sent contains characters that are not allowed: text must be "
+                       "UTF-8, without control characters. Please check what you entered and try "
+                       "again.");
+    return R_BAD_REQUEST;
+}
+
+Result param_error(Request *r, const char *name, const char *message)
+{
+    if (!r->errors)
+        r->errors = json_object();
+    /* The first problem found with a field is the one to show. */
+    if (!json_object_get(r->errors, name))
+        json_object_set_new(r->errors, name, json_string(tr(r, message)));
+    return R_BAD_REQUEST;
+}
+
+json_t *form_options(Request *r, const char *const *codes, const char *const *labels,
+                     const char *selected)
+{
+    json_t *list = json_array();
+    for (int i = 0; codes[i]; i++)
+        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", codes[i], "label",
+                                               tr(r, labels[i]), "selected",
+                                               selected && strcmp(selected, codes[i]) == 0));
+    return list;
+}
+
+const char *code_label(const char *const *codes, const char *const *labels, const char *code)
+{
+    for (int i = 0; codes[i]; i++)
+        if (strcmp(codes[i], code) == 0)
+            return labels[i];
+    return code;
+}
+
+/* Trims ASCII whitespace from both ends into the arena. */
+static const char *trimmed(Request *r, const char *s)
+{
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    return arena_strndup(r->arena, s, n);
+}
+
+static size_t utf8_length(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
+Result param_optional_text(Request *r, const char *name, size_t max_len, int multiline,
+                           const char **out)
+{
+    *out = NULL;
+    const char *raw = param_raw(r, name);
+    if (!raw)
+        return R_OK;
+    const char *s = trimmed(r, raw);
+    if (!utf8_valid_text(s, strlen(s)) || (!multiline && strpbrk(s, "\r\n\t")))
+        return param_error(r, name, N_("This contains characters that are not allowed."));
+    if (utf8_length(s) > max_len)
+        return param_error(r, name, N_("This is too long."));
+    *out = s;
+    return R_OK;
+}
+
+Result param_text(Request *r, const char *name, size_t min_len, size_t max_len, int multiline,
+                  const char **out)
+{
+    Result res = param_optional_text(r, name, max_len, multiline, out);
+    if (res != R_OK)
+        return res;
+    if (!*out || **out == 0)
+        return param_error(r, name, N_("This field is required."));
+    if (utf8_length(*out) < min_len)
+        return param_error(r, name, N_("This is too short."));
+    return R_OK;
+}
+
+Result param_int(Request *r, const char *name, int64_t min, int64_t max, int64_t *out)
+{
+    const char *s = param_raw(r, name);
+    if (!s || !*s)
+        return param_error(r, name, N_("This field is required."));
+    int negative = *s == '-';
+    const char *p = s + negative;
+    if (!*p || strlen(p) > 18)
+        return param_error(r, name, N_("Please enter a whole number."));
+    int64_t v = 0;
+    for (; *p; p++) {
+        if (!isdigit((unsigned char)*p))
+            return param_error(r, name, N_("Please enter a whole number."));
+        v = v * 10 + (*p - '0');
+    }
+    if (negative)
+        v = -v;
+    if (v < min || v > max)
+        return param_error(r, name, N_("This number is out of range."));
+    *out = v;
+    return R_OK;
+}
+
+Result param_enum(Request *r, const char *name, const char *const *allowed, int *out)
+{
+    const char *s = param_raw(r, name);
+    if (!s || !*s)
+        return param_error(r, name, N_("Please choose one."));
+    for (int i = 0; allowed[i]; i++) {
+        if (strcmp(s, allowed[i]) == 0) {
+            *out = i;
+            return R_OK;
+        }
+    }
+    return param_error(r, name, N_("Please choose one of the options."));
+}
+
+int valid_iso3(const char *s)
+{
+    return s && strlen(s) == 3 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]) &&
+           isupper((unsigned char)s[2]);
+}
+
+Result param_iso3(Request *r, const char *name, const char **out)
+{
+    const char *s = param_raw(r, name);
+    if (!valid_iso3(s))
+        return param_error(r, name, N_("Please choose a country."));
+    *out = s;
+    return R_OK;
+}
+
+/* A pragmatic check, not RFC 5322: one '@', a non-empty local part without
+ * spaces or quotes, a domain with a dot, letters, digits, '-' and '.', and
+ * nothing that could break a mail header. */
+int valid_email(const char *s)
+{
+    if (!s)
+        return 0;
+    size_t n = strlen(s);
+    const char *at = strchr(s, '@');
+    if (n < 3 || n > 254 || !at || at == s || strchr(at + 1, '@') || at - s > 64)
+        return 0;
+    for (const char *p = s; p < at; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= 0x20 || c >= 0x7f || strchr("\"(),:;<>[\\]", c))
+            return 0;
+    }
+    const char *domain = at + 1;
+    if (!strchr(domain, '.') || domain[0] == '.' || domain[0] == '-' || s[n - 1] == '.' ||
+        strstr(domain, ".."))
+        return 0;
+    for (const char *p = domain; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+            return 0;
+    return 1;
+}
+
+Result param_email(Request *r, const char *name, const char **out)
+{
+    const char *raw = param_raw(r, name);
+    if (!raw || !*raw)
+        return param_error(r, name, N_("Please enter your email address."));
+    char *s = (char *)trimmed(r, raw);
+    for (char *p = s; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    if (!valid_email(s))
+        return param_error(r, name, N_("Please enter a valid email address."));
+    *out = s;
+    return R_OK;
+}
+
+const char *role_name(Role role)
+{
+    switch (role) {
+    case ROLE_ADMIN:
+        return "admin";
+    case ROLE_COORDINATOR:
+        return "coordinator";
+    case ROLE_MEMBER:
+        break;
+    }
+    return "member";
+}
+
+Role role_from_name(const char *name)
+{
+    if (strcmp(name, "admin") == 0)
+        return ROLE_ADMIN;
+    if (strcmp(name, "coordinator") == 0)
+        return ROLE_COORDINATOR;
+    if (strcmp(name, "member") == 0)
+        return ROLE_MEMBER;
+    return (Role)0;
+}

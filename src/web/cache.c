@@ -1,0 +1,177 @@
+/*
+ * cache.c: the per-thread page cache (see cache.h). Each worker thread has
+ * its own small table, so lookups take no lock; the only shared state is
+ * the write generation, an atomic counter.
+ */
+#include "web/cache.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    CACHE_SLOTS = 64,                  /* per thread; a power of two */
+    CACHE_MAX_BYTES = 8 * 1024 * 1024, /* per thread, so a flood of queries stays bounded */
+    CACHE_MAX_AGE = 60,                /* seconds: dates on pages move on */
+};
+
+typedef struct {
+    char *key;
+    char *body;
+    size_t len;
+    const char *content_type; /* a literal from the handler */
+    char etag[20];
+    int64_t data_version;
+    uint64_t generation;
+    int64_t stored_at;
+} Entry;
+
+typedef struct {
+    Entry entries[CACHE_SLOTS];
+    size_t bytes_used;
+} Table;
+
+/* Each thread's table is on the heap and listed here, so that the tables
+ * of threads that have ended can still be freed at shutdown. */
+static _Thread_local Table *table;
+static pthread_mutex_t tables_lock = PTHREAD_MUTEX_INITIALIZER;
+static Table **tables;
+static size_t table_count;
+static atomic_uint_fast64_t generation = 1;
+
+static Table *this_table(void)
+{
+    if (!table) {
+        table = xcalloc(1, sizeof *table);
+        pthread_mutex_lock(&tables_lock);
+        tables = xrealloc(tables, (table_count + 1) * sizeof *tables);
+        tables[table_count++] = table;
+        pthread_mutex_unlock(&tables_lock);
+    }
+    return table;
+}
+
+uint64_t cache_generation(void)
+{
+    return atomic_load(&generation);
+}
+
+void cache_bump(void)
+{
+    atomic_fetch_add(&generation, 1);
+}
+
+const char *cache_key(Request *r)
+{
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
+        return NULL;
+    /* Logged-in pages differ per person; a stale session cookie gets the
+     * slow path too, which clears it. */
+    if (http_cookie(r, "session"))
+        return NULL;
+    Buf key = {0};
+    buf_puts(&key, r->lang);
+    buf_putc(&key, ' ');
+    buf_puts(&key, r->path);
+    for (size_t i = 0; i < r->query.count; i++) {
+        const Param *p = &r->query.items[i];
+        buf_putc(&key, i ? '&' : '?');
+        escape_url_component(&key, p->name, strlen(p->name));
+        buf_putc(&key, '=');
+        escape_url_component(&key, p->value, p->len);
+    }
+    const char *k = arena_strndup(r->arena, key.data, key.len);
+    buf_free(&key);
+    return k;
+}
+
+static size_t slot_for(const char *key)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return (size_t)(h & (CACHE_SLOTS - 1));
+}
+
+static void drop(Table *t, Entry *e)
+{
+    t->bytes_used -= e->len;
+    free(e->key);
+    free(e->body);
+    memset(e, 0, sizeof *e);
+}
+
+static void empty(Table *t)
+{
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        if (t->entries[i].key)
+            drop(t, &t->entries[i]);
+}
+
+int cache_lookup(Request *r, const char *key, int64_t data_version, uint64_t gen)
+{
+    Table *t = this_table();
+    Entry *e = &t->entries[slot_for(key)];
+    if (!e->key || strcmp(e->key, key) != 0)
+        return 0;
+    if (e->data_version != data_version || e->generation != gen ||
+        now_seconds() - e->stored_at > CACHE_MAX_AGE) {
+        drop(t, e);
+        return 0;
+    }
+    r->content_type = e->content_type;
+    r->status = 200;
+    if (e->etag[0]) {
+        char *etag = arena_strdup(r->arena, e->etag);
+        http_add_header(r, "ETag", etag);
+        const char *match = r->header(r, "If-None-Match");
+        if (match && strcmp(match, etag) == 0) {
+            r->status = 304;
+            return 1;
+        }
+    }
+    buf_append(&r->body_out, e->body, e->len);
+    return 1;
+}
+
+void cache_store(Request *r, const char *key, int64_t data_version, uint64_t gen)
+{
+    if (r->status != 200 || !r->content_type || r->body_out.len == 0 ||
+        r->body_out.len > CACHE_MAX_BYTES / 4)
+        return;
+    Table *t = this_table();
+    Entry *e = &t->entries[slot_for(key)];
+    if (e->key)
+        drop(t, e);
+    /* Over budget: empty the table; it refills with what is asked for. */
+    if (t->bytes_used + r->body_out.len > CACHE_MAX_BYTES)
+        empty(t);
+    e->key = xstrdup(key);
+    e->body = xmalloc(r->body_out.len);
+    memcpy(e->body, r->body_out.data, r->body_out.len);
+    e->len = r->body_out.len;
+    e->content_type = r->content_type;
+    e->etag[0] = 0;
+    for (int i = 0; i < r->header_count; i++)
+        if (strcmp(r->headers[i].name, "ETag") == 0)
+            snprintf(e->etag, sizeof e->etag, "%s", r->headers[i].value);
+    e->data_version = data_version;
+    e->generation = gen;
+    e->stored_at = now_seconds();
+    t->bytes_used += e->len;
+}
+
+void cache_free_all(void)
+{
+    pthread_mutex_lock(&tables_lock);
+    for (size_t i = 0; i < table_count; i++) {
+        empty(tables[i]);
+        free(tables[i]);
+    }
+    free(tables);
+    tables = NULL;
+    table_count = 0;
+    pthread_mutex_unlock(&tables_lock);
+}
