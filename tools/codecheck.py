@@ -15,6 +15,9 @@ Fails (exit 1) and names file:line when:
     SQLITE_ name in src/ or the C tests;
   - a transaction is written by hand outside src/db/ (db_begin, BEGIN,
     COMMIT, ROLLBACK, SAVEPOINT in SQL): data changes only through db_write;
+  - a handler in src/feat/routes.def is not named after its file
+    (letter_page lives in src/feat/letter.c), or the table is not grouped by
+    file;
   - a file includes a header of a higher floor (src/base < db < svc < feat <
     web < main.c), or two feature files include each other, directly or in a
     circle.
@@ -202,6 +205,42 @@ def cycles(graph):
     return found
 
 
+# ---- handlers ----
+
+ROUTE_LINE = re.compile(r"^ROUTE\(\s*\w+\s*,\s*\"[^\"]*\"\s*,\s*(\w+)", re.M)
+
+
+def check_handlers(sources):
+    """Every handler starts with its file's name; routes.def lists each
+    file's routes together, so that a grep for a path leads to the file."""
+    defined = {}
+    for path in sources:
+        if path.endswith(".c"):
+            text = open(path, encoding="utf-8").read()
+            for m in re.finditer(r"^Result (\w+)\(Request \*r\)$", text, re.M):
+                defined[m.group(1)] = path
+    table = "src/feat/routes.def"
+    try:
+        text = open(table, encoding="utf-8").read()
+    except FileNotFoundError:
+        return
+    seen, last = set(), None
+    for m in ROUTE_LINE.finditer(text):
+        line = text.count("\n", 0, m.start()) + 1
+        handler = m.group(1)
+        path = defined.get(handler)
+        if not path:
+            report(table, line, f"{handler} is defined in no file of src/")
+            continue
+        stem = path.split("/")[-1][:-2]
+        if not handler.startswith(stem + "_"):
+            report(table, line, f"{handler} lives in {path}: name it {stem}_...")
+        if path != last and path in seen:
+            report(table, line, f"the routes of {path} are not together")
+        seen.add(path)
+        last = path
+
+
 def main():
     sources = sorted(glob.glob("src/**/*.[ch]", recursive=True) + glob.glob("src/**/*.def",
                                                                              recursive=True))
@@ -214,6 +253,7 @@ def main():
             line = text.count("\n", 0, m.start()) + 1
             report(path, line, f"{m.group(0)}: tests use the storage API (db.h), not the engine")
     check_floors(sources)
+    check_handlers(sources)
     for path in sorted(glob.glob("templates/**/*.html", recursive=True)):
         check_template(path)
     for p in problems:

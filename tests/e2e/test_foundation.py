@@ -887,7 +887,7 @@ def test_backup_of_a_missing_database_fails(server, tmp_path):
 
 
 def source_version():
-    m = re.search(r'#define RATIFY_VERSION "([^"]+)"', (REPO / "src" / "version.h").read_text())
+    m = re.search(r'#define RATIFY_VERSION "([^"]+)"', (REPO / "src" / "base" / "version.h").read_text())
     return m.group(1)
 
 

@@ -598,7 +598,7 @@ def test_forwarded_for_is_ignored_without_behind_proxy(tmp_path):
     """Without --behind-proxy, X-Forwarded-For is the client's to write, so
     Ratify must not take it as the address: a client that sends a new one
     with every failed login is still throttled as one client."""
-    limit = re.search(r"THROTTLE_CLIENT = (\d+)", (REPO / "src" / "auth.h").read_text())
+    limit = re.search(r"THROTTLE_CLIENT = (\d+)", (REPO / "src" / "svc" / "auth.h").read_text())
     throttle_client = int(limit.group(1))
     app = RatifyServer(tmp_path / "ratify")
     app.start()

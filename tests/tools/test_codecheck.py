@@ -8,11 +8,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CHECKER = ROOT / "tools" / "codecheck.py"
 
 
-def run_on(tmp_path, c_source="", template=""):
+def run_on(tmp_path, c_source="", template="", files=None):
     (tmp_path / "src").mkdir()
     (tmp_path / "templates").mkdir()
     (tmp_path / "src" / "x.c").write_text(c_source)
     (tmp_path / "templates" / "t.html").write_text(template)
+    for name, text in (files or {}).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
     return subprocess.run(["/usr/bin/python3", str(CHECKER)], cwd=tmp_path,
                           capture_output=True, text=True)
 
@@ -61,3 +64,69 @@ def test_raw_with_reason_passes(tmp_path):
 def test_html_by_hand_in_c_fails(tmp_path):
     r = run_on(tmp_path, 'void f(Buf *b) { buf_puts(b, "<script>"); }\n')
     assert r.returncode == 1 and "HTML built by hand" in r.stdout
+
+
+# ---- the floors (issue 9) ----
+
+
+def test_including_a_higher_floor_fails(tmp_path):
+    r = run_on(tmp_path, files={"src/base/a.c": '#include "feat/letter.h"\n'})
+    assert r.returncode == 1
+    assert 'src/base/a.c:1: base file includes the higher floor feat' in r.stdout
+
+
+def test_including_a_lower_floor_passes(tmp_path):
+    r = run_on(tmp_path, files={"src/feat/a.c": '#include "svc/http.h"\n#include "base/util.h"\n'})
+    assert r.returncode == 0, r.stdout
+
+
+def test_an_include_without_its_floor_fails(tmp_path):
+    r = run_on(tmp_path, files={"src/feat/a.c": '#include "util.h"\n'})
+    assert r.returncode == 1 and "name its floor" in r.stdout
+
+
+def test_feature_files_in_a_circle_fail(tmp_path):
+    r = run_on(tmp_path, files={"src/feat/a.c": '#include "feat/b.h"\n',
+                                "src/feat/b.c": '#include "feat/c.h"\n',
+                                "src/feat/c.c": '#include "feat/a.h"\n'})
+    assert r.returncode == 1 and "feature files in a circle: a -> b -> c -> a" in r.stdout
+
+
+def test_the_engine_outside_its_file_fails(tmp_path):
+    r = run_on(tmp_path, files={"src/feat/a.c": "int f(Stmt *st) { return SQLITE_ROW; }\n",
+                                "src/db/sqlite.c": "int g(void) { return SQLITE_ROW; }\n"})
+    assert r.returncode == 1
+    assert "src/feat/a.c:1: SQLITE_ROW: the engine is src/db/sqlite.c's alone" in r.stdout
+    assert "sqlite.c" not in r.stdout.replace("src/db/sqlite.c's alone", "")
+
+
+def test_a_transaction_by_hand_fails(tmp_path):
+    r = run_on(tmp_path, files={"src/feat/a.c": 'void f(Db *db) {\n  db_begin(db);\n'
+                                                '  db_exec(db, "COMMIT");\n}\n'})
+    assert r.returncode == 1
+    assert "src/feat/a.c:2: a transaction by hand" in r.stdout
+    assert "src/feat/a.c:3: a transaction by hand" in r.stdout
+
+
+def test_a_handler_not_named_after_its_file_fails(tmp_path):
+    r = run_on(tmp_path, files={
+        "src/feat/routes.def": 'ROUTE(GET, "/a", letter_page, PUBLIC, NOCSRF)\n'
+                               'ROUTE(GET, "/b", targets_page, PUBLIC, NOCSRF)\n'
+                               'ROUTE(GET, "/c", letter_list_page, PUBLIC, NOCSRF)\n',
+        "src/feat/letter.c": "Result letter_page(Request *r)\n{\n}\n"
+                             "Result targets_page(Request *r)\n{\n}\n",
+        "src/feat/target.c": "Result letter_list_page(Request *r)\n{\n}\n"})
+    assert r.returncode == 1
+    assert "routes.def:2: targets_page lives in src/feat/letter.c: name it letter_..." in r.stdout
+    assert "routes.def:3: letter_list_page lives in src/feat/target.c: name it target_..." in r.stdout
+
+
+def test_routes_of_a_file_apart_fail(tmp_path):
+    r = run_on(tmp_path, files={
+        "src/feat/routes.def": 'ROUTE(GET, "/a", letter_page, PUBLIC, NOCSRF)\n'
+                               'ROUTE(GET, "/b", target_page, PUBLIC, NOCSRF)\n'
+                               'ROUTE(GET, "/c", letter_list_page, PUBLIC, NOCSRF)\n',
+        "src/feat/letter.c": "Result letter_page(Request *r)\n{\n}\n"
+                             "Result letter_list_page(Request *r)\n{\n}\n",
+        "src/feat/target.c": "Result target_page(Request *r)\n{\n}\n"})
+    assert r.returncode == 1 and "the routes of src/feat/letter.c are not together" in r.stdout
