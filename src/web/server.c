@@ -534,9 +534,11 @@ static void log_request(Request *r, RequestState *st, const char *note)
 }
 
 /* After a fault (util.h) nothing the handler prepared may go out: not its
- * page, not its cookies, not its redirect. */
+ * page, not its cookies, not its redirect. The fault's own line is already
+ * in the log; this one ties it to the request. */
 static Result discard_response(Request *r)
 {
+    log_info("%s: a fault in this request: answered 500", r->request_id);
     json_decref(r->data);
     r->data = NULL;
     json_decref(r->errors);
