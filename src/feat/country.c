@@ -1,8 +1,11 @@
 /*
  * country.c: countries: the reference data shipped in data/countries.csv,
  * the public /countries overview (map, table, counts, chart), the country
- * page with its status, ask, treaty actions and domestic stages, the treaty
- * page, their API twins, and recording or correcting actions and stages.
+ * page with its status, ask, treaty actions and domestic stages, their API
+ * twins, and recording or correcting treaty actions. Recording and
+ * deleting domestic stages is stage.c's, which stands on this file
+ * (country.h) for the checks and the page shown again on a mistake; every
+ * country's standing is read through treaty.h, below both.
  *
  * Invariants: status comes from treaty.c's fold over the actions, never
  * from a stored column; every write checks that the user covers the
@@ -135,85 +138,6 @@ void country_map_free(void)
 
 /* ---- reading countries and their standing ---- */
 
-typedef struct {
-    char iso3[4];
-    const char *name;
-    const char *un_status, *un_group, *organisations;
-    Standing protocol, covenant;
-} CountryRow;
-
-static const char *name_column_for(const char *lang)
-{
-    if (strcmp(lang, "es") == 0)
-        return "es";
-    if (strcmp(lang, "fr") == 0)
-        return "fr";
-    if (strcmp(lang, "ar") == 0)
-        return "ar";
-    return "en";
-}
-
-static int row_cmp(const void *key, const void *elem)
-{
-    return strcmp(key, ((const CountryRow *)elem)->iso3);
-}
-
-/* Folds every action of an instrument into the rows (sorted by iso3). */
-static void fold_actions(Db *db, int64_t instrument, CountryRow *rows, size_t n, int protocol)
-{
-    Stmt *st = db_prepare(db, "SELECT iso3, kind, article, action_date "
-                              "FROM treaty_actions WHERE instrument_id = :id "
-                              "ORDER BY iso3, action_date, id");
-    db_bind_int(st, ":id", instrument);
-    while (db_row(st)) {
-        CountryRow *row = bsearch(db_text(st, 0), rows, n, sizeof *rows, row_cmp);
-        if (row)
-            treaty_apply_action(protocol ? &row->protocol : &row->covenant, db_text(st, 1),
-                                db_text(st, 2), db_text(st, 3));
-    }
-    db_done(st);
-}
-
-/* Every country (states only unless all), sorted by iso3, in the arena. */
-static CountryRow *load_countries(Request *r, int all, size_t *count)
-{
-    const char *lang = name_column_for(r->lang);
-    Stmt *st = db_prepare(
-        r->db, "SELECT iso3, CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
-               "WHEN 'ar' THEN name_ar ELSE name_en END, un_status, un_group, organisations "
-               "FROM countries WHERE :all = 1 OR un_status <> 'other' ORDER BY iso3");
-    db_bind_text(st, ":lang", lang);
-    db_bind_int(st, ":all", all);
-    size_t n = 0, cap = 256;
-    CountryRow *rows = arena_alloc(r->arena, cap * sizeof *rows);
-    while (db_row(st)) {
-        if (n == cap) {
-            CountryRow *bigger = arena_alloc(r->arena, cap * 2 * sizeof *rows);
-            memcpy(bigger, rows, n * sizeof *rows);
-            rows = bigger;
-            cap *= 2;
-        }
-        CountryRow *row = &rows[n++];
-        snprintf(row->iso3, sizeof row->iso3, "%s", db_text(st, 0));
-        row->name = arena_strdup(r->arena, db_text(st, 1));
-        row->un_status = arena_strdup(r->arena, db_text(st, 2));
-        row->un_group = arena_strdup(r->arena, db_text(st, 3));
-        row->organisations = arena_strdup(r->arena, db_text(st, 4));
-    }
-    db_done(st);
-    fold_actions(r->db, INSTRUMENT_COVENANT, rows, n, 0);
-    fold_actions(r->db, INSTRUMENT_PROTOCOL, rows, n, 1);
-    *count = n;
-    return rows;
-}
-
-static const char *status_label(TreatyStatus s)
-{
-    return s == STATUS_PARTY       ? N_("Party")
-           : s == STATUS_SIGNATORY ? N_("Signatory")
-                                   : N_("No action");
-}
-
 static const char *group_label(const char *code)
 {
     static const struct {
@@ -247,12 +171,13 @@ static json_t *country_json(Request *r, const CountryRow *row, const char *opt_i
     return json_build(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3", row->iso3,
         "name", row->name, "status", treaty_status_code(row->protocol.status), "status_label",
-        tr(r, status_label(row->protocol.status)), "signature_date", row->protocol.signature_date,
-        "party_date", row->protocol.party_date, "party_kind", row->protocol.party_kind,
-        "covenant_status", treaty_status_code(row->covenant.status), "ask", treaty_ask_code(ask),
-        "ask_text", tr(r, treaty_ask_text(ask)), "un_status", row->un_status, "un_group",
-        row->un_group, "un_group_label", *row->un_group ? tr(r, group_label(row->un_group)) : "",
-        "organisations", row->organisations);
+        tr(r, treaty_status_label(row->protocol.status)), "signature_date",
+        row->protocol.signature_date, "party_date", row->protocol.party_date, "party_kind",
+        row->protocol.party_kind, "covenant_status", treaty_status_code(row->covenant.status),
+        "ask", treaty_ask_code(ask), "ask_text", tr(r, treaty_ask_text(ask)), "un_status",
+        row->un_status, "un_group", row->un_group, "un_group_label",
+        *row->un_group ? tr(r, group_label(row->un_group)) : "", "organisations",
+        row->organisations);
 }
 
 /* ---- /countries ---- */
@@ -264,42 +189,6 @@ static int has_word(const char *list, const char *word)
         if ((p == list || p[-1] == ' ') && (p[n] == 0 || p[n] == ' '))
             return 1;
     return 0;
-}
-
-typedef enum { SORT_NAME, SORT_STATUS, SORT_SIGNATURE, SORT_PARTY } SortKey;
-
-static SortKey sort_key;
-
-static int compare_rows(const void *a, const void *b)
-{
-    const CountryRow *x = a, *y = b;
-    int c = 0;
-    switch (sort_key) {
-    case SORT_STATUS:
-        c = (int)y->protocol.status - (int)x->protocol.status;
-        break;
-    case SORT_SIGNATURE:
-        c = strcmp(y->protocol.signature_date, x->protocol.signature_date);
-        break;
-    case SORT_PARTY:
-        c = strcmp(y->protocol.party_date, x->protocol.party_date);
-        break;
-    case SORT_NAME:
-        break;
-    }
-    return c ? c : strcoll(x->name, y->name);
-}
-
-static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void sort_rows(CountryRow *rows, size_t n, SortKey key)
-{
-    /* qsort has no context argument in C11; the lock keeps the key
-     * per call. Sorting 195 rows takes microseconds. */
-    pthread_mutex_lock(&sort_lock);
-    sort_key = key;
-    qsort(rows, n, sizeof *rows, compare_rows);
-    pthread_mutex_unlock(&sort_lock);
 }
 
 /* Cumulative parties at the end of each year since the opening for
@@ -344,10 +233,10 @@ static json_t *map_json(Request *r, const CountryRow *rows, size_t n)
     json_t *shapes = json_array(), *markers = json_array(), *unlinked = json_array();
     for (size_t i = 0; i < map_count; i++) {
         const MapShape *m = &map_shapes[i];
-        const CountryRow *row = bsearch(m->iso3, rows, n, sizeof *rows, row_cmp);
+        const CountryRow *row = bsearch(m->iso3, rows, n, sizeof *rows, treaty_row_cmp);
         const char *status = row ? treaty_status_code(row->protocol.status) : "other";
         const char *name = row ? row->name : m->iso3;
-        const char *label = row ? tr(r, status_label(row->protocol.status)) : "";
+        const char *label = row ? tr(r, treaty_status_label(row->protocol.status)) : "";
         json_t *o =
             json_build("{s:s, s:s, s:s, s:s, s:s, s:f, s:f}", "iso3", m->iso3, "name", name,
                        "status", status, "status_label", label, "d", m->path, "x", m->x, "y", m->y);
@@ -389,10 +278,10 @@ static const char *filter_value(Request *r, const char *name, const char *const 
     return NULL;
 }
 
-Result countries_page(Request *r)
+Result country_list_page(Request *r)
 {
     size_t n;
-    CountryRow *rows = load_countries(r, 1, &n);
+    CountryRow *rows = treaty_countries(r, 1, &n);
     const char *opt_in = protocol_opt_in(r);
     const char *f_status = filter_value(r, "status", status_codes);
     const char *f_group = filter_value(r, "group", group_codes);
@@ -414,7 +303,7 @@ Result countries_page(Request *r)
     for (int i = 0; f_sort && sort_codes[i]; i++)
         if (!strcmp(f_sort, sort_codes[i]))
             key = (SortKey)i;
-    sort_rows(rows, n, key);
+    treaty_sort_countries(rows, n, key);
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
         const CountryRow *row = &rows[i];
@@ -469,13 +358,13 @@ static json_t *actions_json(Request *r, const char *iso3, int can_edit)
     return list;
 }
 
-static const char *const stage_codes[] = {"ministry_review",
-                                          "interministerial",
-                                          "cabinet_approval",
-                                          "bill_in_parliament",
-                                          "parliament_approved",
-                                          "instrument_deposited",
-                                          NULL};
+const char *const country_stage_codes[] = {"ministry_review",
+                                           "interministerial",
+                                           "cabinet_approval",
+                                           "bill_in_parliament",
+                                           "parliament_approved",
+                                           "instrument_deposited",
+                                           NULL};
 static const char *const stage_labels[] = {N_("Ministry review"),
                                            N_("Inter-ministerial consultation"),
                                            N_("Cabinet approval"),
@@ -483,8 +372,8 @@ static const char *const stage_labels[] = {N_("Ministry review"),
                                            N_("Parliamentary approval"),
                                            N_("Instrument deposited"),
                                            NULL};
-static const char *const visibility_codes[] = {"public",   "members", "country",
-                                               "steering", "private", NULL};
+const char *const country_visibility_codes[] = {"public",   "members", "country",
+                                                "steering", "private", NULL};
 static const char *const visibility_labels[] = {N_("Everyone"),
                                                 N_("Members"),
                                                 N_("The national coalition"),
@@ -515,14 +404,15 @@ static json_t *stages_json(Request *r, const char *iso3, int can_edit)
         if (!auth_can_see(r->user, visibility, iso3, db_int(st, 7)))
             continue;
         json_array_append_new(
-            list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
-                             (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "stage",
-                             db_text(st, 2), "stage_label",
-                             tr(r, code_label(stage_codes, stage_labels, db_text(st, 2))), "date",
-                             db_text(st, 3), "evidence", db_text(st, 4), "source_url",
-                             db_text(st, 5), "visibility", visibility, "visibility_label",
-                             tr(r, code_label(visibility_codes, visibility_labels, visibility)),
-                             "can_edit", can_edit));
+            list,
+            json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                       (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "stage",
+                       db_text(st, 2), "stage_label",
+                       tr(r, code_label(country_stage_codes, stage_labels, db_text(st, 2))), "date",
+                       db_text(st, 3), "evidence", db_text(st, 4), "source_url", db_text(st, 5),
+                       "visibility", visibility, "visibility_label",
+                       tr(r, code_label(country_visibility_codes, visibility_labels, visibility)),
+                       "can_edit", can_edit));
     }
     db_done(st);
     return list;
@@ -531,10 +421,10 @@ static json_t *stages_json(Request *r, const char *iso3, int can_edit)
 static json_t *standing_json(Request *r, const Standing *s)
 {
     return json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "status",
-                      treaty_status_code(s->status), "status_label", tr(r, status_label(s->status)),
-                      "signature_date", s->signature_date, "party_date", s->party_date,
-                      "party_kind", s->party_kind, "declared", s->declared, "withdrawn",
-                      s->withdrawn);
+                      treaty_status_code(s->status), "status_label",
+                      tr(r, treaty_status_label(s->status)), "signature_date", s->signature_date,
+                      "party_date", s->party_date, "party_kind", s->party_kind, "declared",
+                      s->declared, "withdrawn", s->withdrawn);
 }
 
 /* Fills r->data for the country page (also used to show its forms again
@@ -545,7 +435,7 @@ static Result country_data(Request *r, const char *iso3)
         r->db, "SELECT CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
                "WHEN 'ar' THEN name_ar ELSE name_en END, un_status, un_group, organisations, "
                "iso2, numeric_code FROM countries WHERE iso3 = :iso3");
-    db_bind_text(st, ":lang", name_column_for(r->lang));
+    db_bind_text(st, ":lang", treaty_name_column(r->lang));
     db_bind_text(st, ":iso3", iso3);
     if (!db_row(st)) {
         db_done(st);
@@ -577,9 +467,9 @@ static Result country_data(Request *r, const char *iso3)
     json_object_set_new(r->data, "letters", letter_country_summary(r, iso3));
     if (can_edit && !r->is_api) {
         json_object_set_new(r->data, "stage_options",
-                            form_options(r, stage_codes, stage_labels, NULL));
+                            form_options(r, country_stage_codes, stage_labels, NULL));
         json_object_set_new(r->data, "visibility_options",
-                            form_options(r, visibility_codes, visibility_labels, "public"));
+                            form_options(r, country_visibility_codes, visibility_labels, "public"));
         json_object_set_new(r->data, "kind_options",
                             form_options(r, kind_codes, kind_labels, NULL));
     }
@@ -600,7 +490,7 @@ Result country_page(Request *r)
 /* ---- recording and correcting ---- */
 
 /* Checks the country exists and the user covers it. */
-static Result editable_country(Request *r, const char **iso3)
+Result country_editable(Request *r, const char **iso3)
 {
     *iso3 = param_raw(r, "iso3");
     if (!valid_iso3(*iso3))
@@ -631,7 +521,7 @@ static int valid_date(const char *s)
     return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
 }
 
-static Result param_date(Request *r, const char *name, const char **out)
+Result country_param_date(Request *r, const char *name, const char **out)
 {
     const char *v = param_raw(r, name);
     if (!valid_date(v)) {
@@ -642,7 +532,7 @@ static Result param_date(Request *r, const char *name, const char **out)
     return R_OK;
 }
 
-static Result param_link(Request *r, const char *name, const char **out)
+Result country_param_link(Request *r, const char *name, const char **out)
 {
     Result res = param_optional_text(r, name, 2000, 0, out);
     if (res != R_OK)
@@ -655,7 +545,7 @@ static Result param_link(Request *r, const char *name, const char **out)
 }
 
 /* Shows the country page again with what was typed and the errors. */
-static Result form_failed(Request *r, const char *iso3, const char *form)
+Result country_form_failed(Request *r, const char *iso3, const char *form)
 {
     Result res = country_data(r, iso3);
     if (res != R_OK)
@@ -668,7 +558,7 @@ static Result form_failed(Request *r, const char *iso3, const char *form)
     return R_BAD_REQUEST;
 }
 
-static int64_t instrument_param(Request *r)
+int64_t country_instrument_param(Request *r)
 {
     const char *slug = param_raw(r, "instrument");
     int64_t id = 0, parent = 0;
@@ -690,27 +580,27 @@ static Result action_record_apply(Db *w, void *ctx);
 Result country_action_post(Request *r)
 {
     const char *iso3;
-    Result res = editable_country(r, &iso3);
+    Result res = country_editable(r, &iso3);
     if (res != R_OK)
         return res;
     int kind = 0;
     const char *date = NULL, *article = NULL, *source = NULL, *note = NULL;
-    int64_t instrument = instrument_param(r);
+    int64_t instrument = country_instrument_param(r);
     int bad = !instrument;
     if (bad) {
         param_error(r, "instrument", N_("Please choose one of the options."));
     }
     bad |= param_enum(r, "kind", kind_codes, &kind) != R_OK;
-    bad |= param_date(r, "date", &date) != R_OK;
+    bad |= country_param_date(r, "date", &date) != R_OK;
     bad |= param_optional_text(r, "article", 10, 0, &article) != R_OK;
-    bad |= param_link(r, "source_url", &source) != R_OK;
+    bad |= country_param_link(r, "source_url", &source) != R_OK;
     bad |= param_optional_text(r, "note", 2000, 1, &note) != R_OK;
     if (!bad && strcmp(kind_codes[kind], "declaration") == 0 && (!article || !*article)) {
         param_error(r, "article", N_("A declaration needs the article it is made under."));
         bad = 1;
     }
     if (bad)
-        return form_failed(r, iso3, "action_form");
+        return country_form_failed(r, iso3, "action_form");
     ActionRecord a = {.r = r,
                       .iso3 = iso3,
                       .instrument = instrument,
@@ -753,200 +643,45 @@ static Result action_record_apply(Db *w, void *ctx)
                      arena_printf(r->arena, "country %s", a->iso3), detail);
 }
 
-/* A treaty action or a domestic stage to delete, in the path's country. */
+/* A treaty action to delete, in the path's country. */
 typedef struct {
     Request *r;
     const char *iso3;
     int64_t id;
-    int stage; /* 1: domestic_stages, 0: treaty_actions */
 } CountryDelete;
 
 static Result country_delete_apply(Db *w, void *ctx)
 {
     CountryDelete *d = ctx;
-    Stmt *st = d->stage
-                   ? db_prepare(w, "DELETE FROM domestic_stages WHERE id = :id AND iso3 = :iso3")
-                   : db_prepare(w, "DELETE FROM treaty_actions WHERE id = :id AND iso3 = :iso3");
+    Stmt *st = db_prepare(w, "DELETE FROM treaty_actions WHERE id = :id AND iso3 = :iso3");
     db_bind_int(st, ":id", d->id);
     db_bind_text(st, ":iso3", d->iso3);
     if (db_run(st) != R_OK)
         return R_INTERNAL;
     if (db_changes(w) == 0)
         return R_NOT_FOUND;
-    return audit_log(w, d->r->user->id,
-                     d->stage ? "domestic stage deleted" : "treaty action deleted",
+    return audit_log(w, d->r->user->id, "treaty action deleted",
                      arena_printf(d->r->arena, "country %s", d->iso3),
                      arena_printf(d->r->arena, "id %lld", (long long)d->id));
 }
 
 /* Deletes the row of the path's {id} and goes back to the page's list. */
-static Result delete_in_country(Request *r, const char *iso3, int stage)
+static Result delete_in_country(Request *r, const char *iso3)
 {
-    CountryDelete d = {.r = r, .iso3 = iso3, .stage = stage};
+    CountryDelete d = {.r = r, .iso3 = iso3};
     if (param_int(r, "id", 1, INT64_MAX, &d.id) != R_OK)
         return R_NOT_FOUND;
     Result res = db_write(r->db, country_delete_apply, &d);
     if (res != R_OK)
         return res;
-    return http_redirect(
-        r, arena_printf(r->arena, "/countries/%s#%s", iso3, stage ? "stages" : "actions"));
+    return http_redirect(r, arena_printf(r->arena, "/countries/%s#actions", iso3));
 }
 
 Result country_action_delete_post(Request *r)
 {
     const char *iso3;
-    Result res = editable_country(r, &iso3);
+    Result res = country_editable(r, &iso3);
     if (res != R_OK)
         return res;
-    return delete_in_country(r, iso3, 0);
-}
-
-typedef struct {
-    Request *r;
-    const char *iso3, *stage, *date, *evidence, *source, *visibility;
-    int64_t instrument;
-} StageRecord;
-
-static Result stage_record_apply(Db *w, void *ctx);
-
-Result country_stage_post(Request *r)
-{
-    const char *iso3;
-    Result res = editable_country(r, &iso3);
-    if (res != R_OK)
-        return res;
-    int stage = 0, visibility = 0;
-    const char *date = NULL, *evidence = NULL, *source = NULL;
-    int64_t instrument = instrument_param(r);
-    int bad = !instrument;
-    if (bad) {
-        param_error(r, "instrument", N_("Please choose one of the options."));
-    }
-    bad |= param_enum(r, "stage", stage_codes, &stage) != R_OK;
-    bad |= param_date(r, "date", &date) != R_OK;
-    bad |= param_optional_text(r, "evidence", 5000, 1, &evidence) != R_OK;
-    bad |= param_link(r, "source_url", &source) != R_OK;
-    bad |= param_enum(r, "visibility", visibility_codes, &visibility) != R_OK;
-    if (bad)
-        return form_failed(r, iso3, "stage_form");
-    StageRecord sr = {.r = r,
-                      .iso3 = iso3,
-                      .instrument = instrument,
-                      .stage = stage_codes[stage],
-                      .date = date,
-                      .evidence = evidence ? evidence : "",
-                      .source = source ? source : "",
-                      .visibility = visibility_codes[visibility]};
-    if (db_write(r->db, stage_record_apply, &sr) != R_OK)
-        return R_INTERNAL;
-    return http_redirect(r, arena_printf(r->arena, "/countries/%s#stages", iso3));
-}
-
-static Result stage_record_apply(Db *w, void *ctx)
-{
-    StageRecord *sr = ctx;
-    Request *r = sr->r;
-    Stmt *st = db_prepare(
-        w, "INSERT INTO domestic_stages (instrument_id, iso3, stage, stage_date, evidence, "
-           "source_url, visibility, recorded_by, recorded_at) VALUES (:instrument, :iso3, "
-           ":stage, :date, :evidence, :source, :visibility, :user, :now)");
-    db_bind_int(st, ":instrument", sr->instrument);
-    db_bind_text(st, ":iso3", sr->iso3);
-    db_bind_text(st, ":stage", sr->stage);
-    db_bind_text(st, ":date", sr->date);
-    db_bind_text(st, ":evidence", sr->evidence);
-    db_bind_text(st, ":source", sr->source);
-    db_bind_text(st, ":visibility", sr->visibility);
-    db_bind_int(st, ":user", r->user->id);
-    db_bind_int(st, ":now", now_seconds());
-    if (db_run(st) != R_OK)
-        return R_INTERNAL;
-    return audit_log(w, r->user->id, "domestic stage recorded",
-                     arena_printf(r->arena, "country %s", sr->iso3),
-                     arena_printf(r->arena, "%s %s %s", sr->stage, sr->date, sr->visibility));
-}
-
-/* A stage is seen (auth_can_see) before it may be deleted: one this user
- * may not see is a 404, whoever they are. */
-static Result visible_stage(Request *r)
-{
-    const char *iso3 = param_raw(r, "iso3");
-    int64_t id;
-    if (!valid_iso3(iso3) || param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
-        return R_NOT_FOUND;
-    Stmt *st = db_prepare(r->db, "SELECT visibility, coalesce(recorded_by, 0) "
-                                 "FROM domestic_stages WHERE id = :id AND iso3 = :iso3");
-    db_bind_int(st, ":id", id);
-    db_bind_text(st, ":iso3", iso3);
-    int seen = db_row(st) && auth_can_see(r->user, db_text(st, 0), iso3, db_int(st, 1));
-    db_done(st);
-    return seen ? R_OK : R_NOT_FOUND;
-}
-
-Result country_stage_delete_post(Request *r)
-{
-    const char *iso3;
-    Result res = visible_stage(r);
-    if (res == R_OK)
-        res = editable_country(r, &iso3);
-    if (res != R_OK)
-        return res;
-    return delete_in_country(r, iso3, 1);
-}
-
-/* ---- /treaties/{slug} ---- */
-
-Result treaty_page(Request *r)
-{
-    const char *slug = param_raw(r, "slug");
-    Stmt *st =
-        db_prepare(r->db, "SELECT i.id, i.slug, i.short_name, i.title, i.adopted_on, i.opened_on, "
-                          "coalesce(i.in_force_on, ''), i.in_force_condition, i.depositary_ref, "
-                          "i.source_url, i.opt_in_articles, coalesce(i.status_as_of, ''), "
-                          "coalesce(p.short_name, ''), coalesce(p.slug, '') "
-                          "FROM instruments i LEFT JOIN instruments p ON p.id = i.parent_id "
-                          "WHERE i.slug = :slug");
-    db_bind_text(st, ":slug", slug ? slug : "");
-    if (!db_row(st)) {
-        db_done(st);
-        return R_NOT_FOUND;
-    }
-    int64_t id = db_int(st, 0);
-    json_t *instrument = json_build(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "slug", db_text(st, 1),
-        "short_name", db_text(st, 2), "title", db_text(st, 3), "adopted_on", db_text(st, 4),
-        "opened_on", db_text(st, 5), "in_force_on", db_text(st, 6), "in_force_condition",
-        db_text(st, 7), "depositary_ref", db_text(st, 8), "source_url", db_text(st, 9),
-        "opt_in_articles", db_text(st, 10), "status_as_of", db_text(st, 11), "parent_short_name",
-        db_text(st, 12), "parent_slug", db_text(st, 13));
-    db_done(st);
-    size_t n;
-    CountryRow *rows = load_countries(r, 0, &n);
-    if (id != INSTRUMENT_PROTOCOL) /* the rows fold the protocol into .protocol */
-        for (size_t i = 0; i < n; i++)
-            rows[i].protocol = rows[i].covenant;
-    sort_rows(rows, n, SORT_PARTY);
-    int parties = 0, signatories = 0, signatures = 0;
-    json_t *states = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const Standing *s = &rows[i].protocol;
-        parties += s->status == STATUS_PARTY;
-        signatories += s->status == STATUS_SIGNATORY;
-        signatures += s->signature_date[0] != 0;
-        if (s->status == STATUS_NONE && !s->withdrawn)
-            continue;
-        json_array_append_new(states, json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3",
-                                                 rows[i].iso3, "name", rows[i].name, "status",
-                                                 treaty_status_code(s->status), "status_label",
-                                                 tr(r, status_label(s->status)), "signature_date",
-                                                 s->signature_date, "party_date", s->party_date,
-                                                 "party_kind", s->party_kind));
-    }
-    r->cache_public = 1;
-    r->page = "treaty";
-    r->title = arena_strdup(r->arena, json_string_value(json_object_get(instrument, "title")));
-    r->data = json_build("{s:o, s:{s:i, s:i, s:i, s:i}, s:o}", "instrument", instrument, "counts",
-                         "parties", parties, "signatories", signatories, "signatures", signatures,
-                         "states", (int)n, "participants", states);
-    return R_OK;
+    return delete_in_country(r, iso3);
 }

@@ -5,6 +5,7 @@
 #define RATIFY_COUNTRY_H
 
 #include "db/db.h"
+#include "svc/http.h"
 
 /* Loads data/countries.csv into an empty countries table. Returns R_OK or
  * R_INTERNAL with the line of a bad row on stderr. */
@@ -12,5 +13,27 @@ Result country_seed(Db *db);
 
 /* Frees the parsed map (at exit, for leak checkers). */
 void country_map_free(void);
+
+/* ---- for stage.c: recording on the country page ---- */
+
+/* The domestic stages and the audiences a record may have, NULL-terminated. */
+extern const char *const country_stage_codes[];
+extern const char *const country_visibility_codes[];
+
+/* The path's {iso3} in *iso3 if the country exists (R_NOT_FOUND) and the
+ * user covers it (R_FORBIDDEN, with a message). */
+Result country_editable(Request *r, const char **iso3);
+
+/* A date "YYYY-MM-DD" (1945 to 2100) and an optional web address, read
+ * from the form with a translated error per field. */
+Result country_param_date(Request *r, const char *name, const char **out);
+Result country_param_link(Request *r, const char *name, const char **out);
+
+/* The instrument named by the form's slug, or 0 if none. */
+int64_t country_instrument_param(Request *r);
+
+/* Shows the country page again with what was typed (as r->data[form])
+ * and the errors; R_BAD_REQUEST. */
+Result country_form_failed(Request *r, const char *iso3, const char *form);
 
 #endif

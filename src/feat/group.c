@@ -132,7 +132,7 @@ static void groups_data(Request *r)
     r->title = tr(r, "Working groups");
 }
 
-Result groups_page(Request *r)
+Result group_list_page(Request *r)
 {
     groups_data(r);
     return R_OK;

@@ -1,44 +1,35 @@
 /*
- * member.h: members: people and organisations, joining (the form and the
- * API share member_join), confirmation by email, moderation, accounts for
- * approved members, profiles, the directory, export and erasure.
+ * member.h: what every file about members shares (see member.c): whose
+ * person record the logged-in user is, whether a listing may be shown,
+ * the choices of the member forms and checks of their values, the keyed
+ * rate limit of the public forms, the audit of reads and the pagination
+ * of the member API. Nothing here includes another feature file, so
+ * membership.c, person.c, profile.c, organisation.c, invitation.c,
+ * password.c, group.c, coalition.c and letter.c all stand on it.
  */
 #ifndef RATIFY_MEMBER_H
 #define RATIFY_MEMBER_H
 
 #include <jansson.h>
 
+#include "svc/audit.h"
 #include "svc/http.h"
 
-/* What someone asks for when joining, as typed (validated by member_join). */
-typedef struct {
-    const char *kind; /* "individual" or "organisation" */
-    const char *name; /* the person's name (the contact, for an organisation) */
-    const char *email;
-    const char *iso3;
-    const char *languages;     /* space-separated codes */
-    const char *org_name;      /* organisation only */
-    const char *org_type;      /* organisation only: see org_type_codes */
-    const char *website;       /* organisation only, optional */
-    const char *listing;       /* "public", "members" or "hidden" */
-    const char *const *groups; /* working group slugs, NULL-terminated, may be NULL */
-    int not_government;        /* must be 1 */
-    int consent_store;         /* must be 1 */
-    int consent_updates;       /* optional */
-} JoinRequest;
+/* Hits per window on the public forms that send email (joining, asking
+ * for a new password), per network. */
+enum { JOIN_LIMIT = 5, JOIN_WINDOW = 3600 };
 
 /* The organisation types, NULL-terminated, and their English labels. */
 extern const char *const org_type_codes[];
 extern const char *const org_type_labels[];
 
-/* Signs someone up: validates every field (messages per field in r->errors,
- * translated), then in one transaction creates the person, organisation,
- * pending membership and working-group interests and queues the
- * confirmation email with a single-use link. An email that already belongs
- * to someone changes nothing and queues a notice to that address instead;
- * the result is the same R_OK, so the response never reveals which.
- * Returns R_OK, R_BAD_REQUEST (errors set) or R_INTERNAL. */
-Result member_join(Request *r, const JoinRequest *j);
+/* "individual", "organisation"; NULL-terminated. */
+extern const char *const member_kind_codes[];
+/* "public", "members", "hidden" and their English labels (msgids). */
+extern const char *const member_listing_codes[];
+extern const char *const member_listing_labels[];
+/* "pending", "active", "lapsed", "left", "declined". */
+extern const char *const member_status_codes[];
 
 /* The id of the logged-in user's person record, or 0. */
 int64_t member_person_id(Request *r);
@@ -46,5 +37,50 @@ int64_t member_person_id(Request *r);
 /* 1 if the logged-in user may see a member listed with listing (public,
  * members, hidden): hidden ones only by admins and the person themself. */
 int member_listing_visible(Request *r, const char *listing, int64_t person_id);
+
+/* Countries for a select, in the request's language, states first;
+ * selected (may be NULL) is marked. */
+json_t *member_country_options(Request *r, const char *selected);
+
+/* The working groups for checkboxes, those in selected (NULL-terminated,
+ * may be NULL) ticked. */
+json_t *member_group_options(Request *r, const char *const *selected);
+
+/* Keyed-hash rate limit: 1 when key has had more than limit hits in the
+ * last window seconds, this one included (it is committed on its own). */
+int member_rate_limited(Db *db, const char *key, int limit, int window);
+
+/* Space-separated language codes (a-z and '-'), at most 64 bytes; NULL is
+ * valid (none). */
+int member_valid_languages(const char *s);
+
+/* 1 if v (may be NULL) is one of the NULL-terminated list. */
+int member_in_list(const char *const *list, const char *v);
+
+/* The absolute link to path (for emails), in the request's arena. */
+char *member_link(Request *r, const char *path);
+
+/* 1 if a person or a user already has this email address. */
+int member_email_registered(Db *db, const char *email);
+
+/* A ticked checkbox: consent is only ever a value the person sent. */
+int member_checked(Request *r, const char *name);
+
+/* Logs the reads in seen (audit_read_set makes its own db_write). A view
+ * that showed nobody writes nothing. */
+Result member_log_reads(Request *r, const char *action, const char *object, const AuditSet *seen);
+
+/* The pagination and filters of the member API's lists. */
+typedef struct {
+    int64_t page, per_page;
+    const char *country, *status, *kind;
+} MemberQuery;
+
+/* Reads ?page, per_page, country, status, kind; bad values are
+ * R_BAD_REQUEST with the field named, as for forms. */
+Result member_read_query(Request *r, MemberQuery *q);
+
+/* {page, per_page, total, items, next?} around items (which it takes). */
+json_t *member_page_envelope(Request *r, const MemberQuery *q, int64_t total, json_t *items);
 
 #endif

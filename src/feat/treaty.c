@@ -1,6 +1,8 @@
 /*
  * treaty.c: instruments, treaty actions, the status derived from them, the
- * ask, and loading of the depositary records shipped in data/.
+ * ask, loading of the depositary records shipped in data/, every country's
+ * standing folded from the actions (for the country list and a treaty's
+ * page), and the treaty page /treaties/{slug} with its API twin.
  *
  * Invariant: status is never stored. It is folded from the actions, in
  * date order, every time it is needed, so a corrected action corrects
@@ -9,6 +11,7 @@
 #include "feat/handlers.h"
 #include "feat/treaty.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -660,4 +663,169 @@ Result treaty_import_post(Request *r)
     else if (res == R_BAD_REQUEST)
         r->message = tr(r, "Nothing was written: fix the problems listed below and try again.");
     return res;
+}
+
+/* ---- every country's standing ---- */
+
+const char *treaty_name_column(const char *lang)
+{
+    if (strcmp(lang, "es") == 0)
+        return "es";
+    if (strcmp(lang, "fr") == 0)
+        return "fr";
+    if (strcmp(lang, "ar") == 0)
+        return "ar";
+    return "en";
+}
+
+int treaty_row_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const CountryRow *)elem)->iso3);
+}
+
+/* Folds every action of an instrument into the rows (sorted by iso3). */
+static void fold_actions(Db *db, int64_t instrument, CountryRow *rows, size_t n, int protocol)
+{
+    Stmt *st = db_prepare(db, "SELECT iso3, kind, article, action_date "
+                              "FROM treaty_actions WHERE instrument_id = :id "
+                              "ORDER BY iso3, action_date, id");
+    db_bind_int(st, ":id", instrument);
+    while (db_row(st)) {
+        CountryRow *row = bsearch(db_text(st, 0), rows, n, sizeof *rows, treaty_row_cmp);
+        if (row)
+            treaty_apply_action(protocol ? &row->protocol : &row->covenant, db_text(st, 1),
+                                db_text(st, 2), db_text(st, 3));
+    }
+    db_done(st);
+}
+
+/* Every country (states only unless all), sorted by iso3, in the arena. */
+CountryRow *treaty_countries(Request *r, int all, size_t *count)
+{
+    const char *lang = treaty_name_column(r->lang);
+    Stmt *st = db_prepare(
+        r->db, "SELECT iso3, CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
+               "WHEN 'ar' THEN name_ar ELSE name_en END, un_status, un_group, organisations "
+               "FROM countries WHERE :all = 1 OR un_status <> 'other' ORDER BY iso3");
+    db_bind_text(st, ":lang", lang);
+    db_bind_int(st, ":all", all);
+    size_t n = 0, cap = 256;
+    CountryRow *rows = arena_alloc(r->arena, cap * sizeof *rows);
+    while (db_row(st)) {
+        if (n == cap) {
+            CountryRow *bigger = arena_alloc(r->arena, cap * 2 * sizeof *rows);
+            memcpy(bigger, rows, n * sizeof *rows);
+            rows = bigger;
+            cap *= 2;
+        }
+        CountryRow *row = &rows[n++];
+        snprintf(row->iso3, sizeof row->iso3, "%s", db_text(st, 0));
+        row->name = arena_strdup(r->arena, db_text(st, 1));
+        row->un_status = arena_strdup(r->arena, db_text(st, 2));
+        row->un_group = arena_strdup(r->arena, db_text(st, 3));
+        row->organisations = arena_strdup(r->arena, db_text(st, 4));
+    }
+    db_done(st);
+    fold_actions(r->db, INSTRUMENT_COVENANT, rows, n, 0);
+    fold_actions(r->db, INSTRUMENT_PROTOCOL, rows, n, 1);
+    *count = n;
+    return rows;
+}
+
+const char *treaty_status_label(TreatyStatus s)
+{
+    return s == STATUS_PARTY       ? N_("Party")
+           : s == STATUS_SIGNATORY ? N_("Signatory")
+                                   : N_("No action");
+}
+
+static SortKey sort_key;
+
+static int compare_rows(const void *a, const void *b)
+{
+    const CountryRow *x = a, *y = b;
+    int c = 0;
+    switch (sort_key) {
+    case SORT_STATUS:
+        c = (int)y->protocol.status - (int)x->protocol.status;
+        break;
+    case SORT_SIGNATURE:
+        c = strcmp(y->protocol.signature_date, x->protocol.signature_date);
+        break;
+    case SORT_PARTY:
+        c = strcmp(y->protocol.party_date, x->protocol.party_date);
+        break;
+    case SORT_NAME:
+        break;
+    }
+    return c ? c : strcoll(x->name, y->name);
+}
+
+static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void treaty_sort_countries(CountryRow *rows, size_t n, SortKey key)
+{
+    /* qsort has no context argument in C11; the lock keeps the key
+     * per call. Sorting 195 rows takes microseconds. */
+    pthread_mutex_lock(&sort_lock);
+    sort_key = key;
+    qsort(rows, n, sizeof *rows, compare_rows);
+    pthread_mutex_unlock(&sort_lock);
+}
+
+/* ---- /treaties/{slug} ---- */
+
+Result treaty_page(Request *r)
+{
+    const char *slug = param_raw(r, "slug");
+    Stmt *st =
+        db_prepare(r->db, "SELECT i.id, i.slug, i.short_name, i.title, i.adopted_on, i.opened_on, "
+                          "coalesce(i.in_force_on, ''), i.in_force_condition, i.depositary_ref, "
+                          "i.source_url, i.opt_in_articles, coalesce(i.status_as_of, ''), "
+                          "coalesce(p.short_name, ''), coalesce(p.slug, '') "
+                          "FROM instruments i LEFT JOIN instruments p ON p.id = i.parent_id "
+                          "WHERE i.slug = :slug");
+    db_bind_text(st, ":slug", slug ? slug : "");
+    if (!db_row(st)) {
+        db_done(st);
+        return R_NOT_FOUND;
+    }
+    int64_t id = db_int(st, 0);
+    json_t *instrument = json_build(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "slug", db_text(st, 1),
+        "short_name", db_text(st, 2), "title", db_text(st, 3), "adopted_on", db_text(st, 4),
+        "opened_on", db_text(st, 5), "in_force_on", db_text(st, 6), "in_force_condition",
+        db_text(st, 7), "depositary_ref", db_text(st, 8), "source_url", db_text(st, 9),
+        "opt_in_articles", db_text(st, 10), "status_as_of", db_text(st, 11), "parent_short_name",
+        db_text(st, 12), "parent_slug", db_text(st, 13));
+    db_done(st);
+    size_t n;
+    CountryRow *rows = treaty_countries(r, 0, &n);
+    if (id != INSTRUMENT_PROTOCOL) /* the rows fold the protocol into .protocol */
+        for (size_t i = 0; i < n; i++)
+            rows[i].protocol = rows[i].covenant;
+    treaty_sort_countries(rows, n, SORT_PARTY);
+    int parties = 0, signatories = 0, signatures = 0;
+    json_t *states = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const Standing *s = &rows[i].protocol;
+        parties += s->status == STATUS_PARTY;
+        signatories += s->status == STATUS_SIGNATORY;
+        signatures += s->signature_date[0] != 0;
+        if (s->status == STATUS_NONE && !s->withdrawn)
+            continue;
+        json_array_append_new(states, json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3",
+                                                 rows[i].iso3, "name", rows[i].name, "status",
+                                                 treaty_status_code(s->status), "status_label",
+                                                 tr(r, treaty_status_label(s->status)),
+                                                 "signature_date", s->signature_date, "party_date",
+                                                 s->party_date, "party_kind", s->party_kind));
+    }
+    r->cache_public = 1;
+    r->page = "treaty";
+    r->title = arena_strdup(r->arena, json_string_value(json_object_get(instrument, "title")));
+    r->data = json_build("{s:o, s:{s:i, s:i, s:i, s:i}, s:o}", "instrument", instrument, "counts",
+                         "parties", parties, "signatories", signatories, "signatures", signatures,
+                         "states", (int)n, "participants", states);
+    return R_OK;
 }

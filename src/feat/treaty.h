@@ -66,6 +66,34 @@ Result treaty_seed(Db *db);
 /* Instrument by slug: fills id and parent id, returns R_NOT_FOUND if none. */
 Result treaty_find(Db *db, const char *slug, int64_t *id, int64_t *parent_id);
 
+/* ---- every country's standing (the country list and a treaty's page) ---- */
+
+/* A country with its standing under the Covenant and the Protocol. */
+typedef struct {
+    char iso3[4];
+    const char *name;
+    const char *un_status, *un_group, *organisations;
+    Standing protocol, covenant;
+} CountryRow;
+
+/* "es", "fr", "ar" or "en": the countries table's name column for lang. */
+const char *treaty_name_column(const char *lang);
+
+/* bsearch comparator: an iso3 key against a CountryRow. */
+int treaty_row_cmp(const void *key, const void *elem);
+
+/* Every country (states only unless all), sorted by iso3, each with its
+ * standing folded from the actions, in the request's arena. */
+CountryRow *treaty_countries(Request *r, int all, size_t *count);
+
+/* The English label (a msgid) of a status: "Party", "Signatory", "No action". */
+const char *treaty_status_label(TreatyStatus s);
+
+typedef enum { SORT_NAME, SORT_STATUS, SORT_SIGNATURE, SORT_PARTY } SortKey;
+
+/* Sorts rows by key under the Protocol, then by name. */
+void treaty_sort_countries(CountryRow *rows, size_t n, SortKey key);
+
 #endif
 
 /* ---- importing a depositary record ---- */

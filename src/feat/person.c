@@ -1,0 +1,137 @@
+/*
+ * person.c: people as other members see them: the directory at /members
+ * (active members only, each as they chose to be listed) and, for API
+ * tokens with the right to read, GET /api/v1/people with contact details.
+ *
+ * Invariants: a member appears in the directory only where
+ * member_listing_visible allows, the others are only counted; every
+ * non-public person or organisation shown, and every person the API
+ * lists, is a read in the audit log (ids only).
+ */
+#include "feat/handlers.h"
+#include "feat/member.h"
+
+#include <string.h>
+
+#include "svc/audit.h"
+
+/* ---- the directory ---- */
+
+/* Filters: country, type (an org type or "individual"), working group,
+ * language. Only active members, and only as each chose to be listed. */
+Result person_directory_page(Request *r)
+{
+    const char *iso3 = param_raw(r, "country");
+    const char *type = param_raw(r, "type");
+    const char *group = param_raw(r, "group");
+    const char *lang = param_raw(r, "language");
+    if (iso3 && !valid_iso3(iso3))
+        iso3 = NULL;
+    if (type && !member_in_list(org_type_codes, type) && strcmp(type, "individual") != 0)
+        type = NULL;
+    if (lang && (strlen(lang) < 2 || strlen(lang) > 3 || !member_valid_languages(lang)))
+        lang = NULL;
+    json_t *list = json_array();
+    int unlisted = 0;
+    AuditSet seen;
+    audit_set_init(&seen, r->arena);
+    Stmt *st = db_prepare(
+        r->db,
+        "SELECT m.kind, m.iso3, p.id, p.name, p.listing, coalesce(o.name, ''), "
+        "coalesce(o.org_type, ''), coalesce(o.website, ''), coalesce(o.listing, ''), "
+        "CASE WHEN o.id IS NULL THEN p.languages ELSE o.languages END, "
+        "CASE :lang WHEN 'es' THEN c.name_es WHEN 'fr' THEN c.name_fr WHEN 'ar' THEN c.name_ar "
+        "ELSE c.name_en END, coalesce(o.id, 0) FROM memberships m JOIN people p ON p.id = "
+        "m.person_id "
+        "LEFT JOIN organisations o ON o.id = m.org_id JOIN countries c ON c.iso3 = m.iso3 "
+        "WHERE m.status = 'active' AND (:iso3 IS NULL OR m.iso3 = :iso3) "
+        "AND (:type IS NULL OR (:type = 'individual' AND m.kind = 'individual') "
+        "     OR o.org_type = :type) "
+        "AND (:grp IS NULL OR EXISTS (SELECT 1 FROM working_group_members g "
+        "     JOIN working_groups w ON w.id = g.group_id "
+        "     WHERE w.slug = :grp AND g.person_id = p.id)) "
+        "AND (:language IS NULL OR ' ' || (CASE WHEN o.id IS NULL THEN p.languages "
+        "     ELSE o.languages END) || ' ' LIKE '% ' || :language || ' %') "
+        "ORDER BY coalesce(o.name, p.name)");
+    db_bind_text(st, ":lang", r->lang);
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":type", type);
+    db_bind_text(st, ":grp", group && *group ? group : NULL);
+    db_bind_text(st, ":language", lang);
+    while (db_row(st)) {
+        int org = strcmp(db_text(st, 0), "organisation") == 0;
+        const char *listing = org ? db_text(st, 8) : db_text(st, 4);
+        if (!member_listing_visible(r, listing, org ? 0 : db_int(st, 2))) {
+            unlisted++;
+            continue;
+        }
+        /* What anyone may see without logging in leaves no trace to
+         * report; the rest was shown because of who is looking. */
+        if (strcmp(listing, "public") != 0)
+            audit_set_add(&seen, org ? "organisation" : "person",
+                          org ? db_int(st, 11) : db_int(st, 2));
+        json_array_append_new(
+            list, json_build(
+                      "{s:b, s:s, s:s, s:s, s:s, s:s, s:s}", "is_organisation", org, "name",
+                      org ? db_text(st, 5) : db_text(st, 3), "org_type",
+                      org ? tr(r, code_label(org_type_codes, org_type_labels, db_text(st, 6))) : "",
+                      "website", db_text(st, 7), "languages", db_text(st, 9), "iso3",
+                      db_text(st, 1), "country", db_text(st, 10)));
+    }
+    db_done(st);
+    if (member_log_reads(r, "members directory viewed", "directory", &seen) != R_OK) {
+        json_decref(list);
+        return R_INTERNAL;
+    }
+    r->page = "members";
+    r->title = tr(r, "Members");
+    r->data = json_build("{s:o, s:i, s:o, s:o, s:o}", "members", list, "unlisted", unlisted,
+                         "countries", member_country_options(r, iso3), "types",
+                         form_options(r, org_type_codes, org_type_labels, type), "groups",
+                         member_group_options(r, (const char *const[]){group, NULL}));
+    json_object_set_new(r->data, "individual_selected",
+                        json_boolean(type && strcmp(type, "individual") == 0));
+    json_object_set_new(r->data, "language", json_string(lang ? lang : ""));
+    return R_OK;
+}
+
+/* ---- the API ---- */
+
+Result person_list_api(Request *r)
+{
+    MemberQuery q;
+    if (member_read_query(r, &q) != R_OK)
+        return R_BAD_REQUEST;
+    Stmt *st = db_prepare(r->db, "SELECT count(*) FROM people WHERE :c IS NULL OR iso3 = :c");
+    db_bind_text(st, ":c", q.country);
+    int64_t total = db_row(st) ? db_int(st, 0) : 0;
+    db_done(st);
+    json_t *items = json_array();
+    st = db_prepare(r->db, "SELECT id, name, email, coalesce(iso3, ''), languages, listing, "
+                           "created_at, updated_at, user_id IS NOT NULL FROM people "
+                           "WHERE :c IS NULL OR iso3 = :c ORDER BY id LIMIT :limit OFFSET :offset");
+    db_bind_text(st, ":c", q.country);
+    db_bind_int(st, ":limit", q.per_page);
+    db_bind_int(st, ":offset", (q.page - 1) * q.per_page);
+    AuditSet seen;
+    audit_set_init(&seen, r->arena);
+    while (db_row(st)) {
+        audit_set_add(&seen, "person", db_int(st, 0));
+        json_array_append_new(
+            items,
+            json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "id",
+                       (json_int_t)db_int(st, 0), "name", db_text(st, 1), "email", db_text(st, 2),
+                       "country", db_text(st, 3), "languages", db_text(st, 4), "listing",
+                       db_text(st, 5), "created_at", (json_int_t)db_int(st, 6), "updated_at",
+                       (json_int_t)db_int(st, 7), "has_account", (int)db_int(st, 8)));
+    }
+    db_done(st);
+    if (member_log_reads(r, "people listed through the API",
+                         arena_printf(r->arena, "people page %lld", (long long)q.page),
+                         &seen) != R_OK) {
+        json_decref(items);
+        return R_INTERNAL;
+    }
+    r->data = member_page_envelope(r, &q, total, items);
+    return R_OK;
+}
