@@ -18,6 +18,10 @@ Fails (exit 1) and names file:line when:
   - a handler in src/feat/routes.def is not named after its file
     (letter_page lives in src/feat/letter.c), or the table is not grouped by
     file;
+  - a table written by a file other than its owner: every CREATE TABLE in
+    schema/ is preceded by "-- owner: src/FLOOR/FILE.c", and only that file's
+    SQL may INSERT INTO, UPDATE, DELETE FROM or REPLACE INTO it (others call
+    the owner's functions);
   - a file includes a header of a higher floor (src/base < db < svc < feat <
     web < main.c), or two feature files include each other, directly or in a
     circle.
@@ -205,6 +209,54 @@ def cycles(graph):
     return found
 
 
+# ---- table owners ----
+
+OWNER = re.compile(r"^--\s*owner:\s*(\S+)\s*\n\s*CREATE TABLE (?:IF NOT EXISTS )?(\w+)", re.M)
+CREATE = re.compile(r"^\s*CREATE TABLE (?:IF NOT EXISTS )?(\w+)", re.M)
+WRITE = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|"
+                   r"DELETE\s+FROM)\s+(\w+)", re.I)
+STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+LITERALS = re.compile(r'"(?:[^"\\]|\\.)*"(?:\s*"(?:[^"\\]|\\.)*")*')
+
+
+def table_owners():
+    """table -> owner file, from the "-- owner:" line above each CREATE TABLE;
+    a table created without one is reported."""
+    owners = {}
+    for path in sorted(glob.glob("schema/*.sql")):
+        text = open(path, encoding="utf-8").read()
+        named = {m.group(2): m.group(1) for m in OWNER.finditer(text)}
+        for m in CREATE.finditer(text):
+            table = m.group(1)
+            line = text.count("\n", 0, m.start()) + 1
+            if table in named:
+                owners.setdefault(table, named[table])
+            elif table not in owners and not table.endswith("_new"):
+                report(path, line, f"table {table} names no owner (-- owner: src/...c above it)")
+    return owners
+
+
+def check_table_owners(sources):
+    owners = table_owners()
+    for owner in sorted(set(owners.values())):
+        if owner not in sources:
+            report("schema", 0, f"owner {owner} is no file of src/")
+    for path in sources:
+        if not path.endswith(".c"):
+            continue
+        text = strip_comments(open(path, encoding="utf-8").read())
+        for lit in LITERALS.finditer(text):
+            sql = "".join(STRING.findall(lit.group(0)))  # adjacent literals are one string
+            for m in WRITE.finditer(sql):
+                table = m.group(1)
+                if table.upper() in ("SET", "OR") or table not in owners:
+                    continue
+                if owners[table] != path:
+                    line = text.count("\n", 0, lit.start()) + 1
+                    report(path, line, f"writes {table}, which {owners[table]} owns: "
+                                       "call a function of the owner")
+
+
 # ---- handlers ----
 
 ROUTE_LINE = re.compile(r"^ROUTE\(\s*\w+\s*,\s*\"[^\"]*\"\s*,\s*(\w+)", re.M)
@@ -254,6 +306,8 @@ def main():
             report(path, line, f"{m.group(0)}: tests use the storage API (db.h), not the engine")
     check_floors(sources)
     check_handlers(sources)
+    if glob.glob("schema/*.sql"):
+        check_table_owners(sources)
     for path in sorted(glob.glob("templates/**/*.html", recursive=True)):
         check_template(path)
     for p in problems:
