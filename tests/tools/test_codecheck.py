@@ -130,3 +130,16 @@ def test_routes_of_a_file_apart_fail(tmp_path):
                              "Result letter_list_page(Request *r)\n{\n}\n",
         "src/feat/target.c": "Result target_page(Request *r)\n{\n}\n"})
     assert r.returncode == 1 and "the routes of src/feat/letter.c are not together" in r.stdout
+
+
+def test_a_table_written_by_another_file_fails(tmp_path):
+    r = run_on(tmp_path, files={
+        "schema/001_x.sql": "-- owner: src/feat/letter.c\nCREATE TABLE letters (id INTEGER);\n"
+                            "CREATE TABLE orphans (id INTEGER);\n",
+        "src/feat/letter.c": 'void f(Db *w) { db_prepare(w, "DELETE FROM letters"); }\n',
+        "src/feat/target.c": 'void g(Db *w) {\n  db_prepare(w, "UPDATE "\n'
+                             '                    "letters SET x = 1");\n}\n'})
+    assert r.returncode == 1
+    assert "src/feat/target.c:2: writes letters, which src/feat/letter.c owns" in r.stdout
+    assert "src/feat/letter.c" not in r.stdout.replace("which src/feat/letter.c owns", "")
+    assert "schema/001_x.sql:3: table orphans names no owner" in r.stdout
