@@ -1,0 +1,40 @@
+/*
+ * model_letter.h: model letters, their merge fields and rendering (see
+ * model_letter.c), for letter.c, which writes letters from them.
+ */
+#ifndef RATIFY_MODEL_LETTER_H
+#define RATIFY_MODEL_LETTER_H
+
+#include <jansson.h>
+
+#include "db/db.h"
+#include "svc/http.h"
+
+/* Loads the model letters in data/model-letters/ into an empty table. */
+Result model_letter_seed(Db *db);
+
+/* A date given as YYYY-MM-DD written out in a letter's language ("3 de
+ * marzo de 2025"), in the arena; "" when iso is not such a date. */
+const char *model_letter_date(Request *r, const char *iso, const char *lang);
+
+/* Today's date (UTC) as YYYY-MM-DD, in a per-thread buffer. */
+const char *model_letter_today(void);
+
+/* The merge fields of a letter in lang to iso3 for target (0: none), from
+ * organisation and sender_name (either may be NULL). The caller owns the
+ * object. */
+json_t *model_letter_fields(Request *r, const char *iso3, int64_t target, const char *lang,
+                            const char *organisation, const char *sender_name);
+
+/* Renders a model letter's text with the fields into *out (in the arena);
+ * R_BAD_REQUEST if the template does not compile or uses anything but the
+ * merge fields (the message goes to *err, in the arena). */
+Result model_letter_render(Request *r, const char *text, json_t *fields, const char **out,
+                           const char **err);
+
+/* The model letters for an ask (treaty_ask_code) as a new array the caller
+ * owns: id, slug, lang, title, selected (slug == selected_slug, which may
+ * be NULL); the page's language first, then English. */
+json_t *model_letter_choices(Request *r, const char *ask, const char *selected_slug);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * target.h: government targets, per country (see target.c), and the small
+ * helpers the other letter files share; target.c is the lowest of them.
+ */
+#ifndef RATIFY_TARGET_H
+#define RATIFY_TARGET_H
+
+#include <jansson.h>
+
+#include "svc/http.h"
+
+/* The name of country iso3 in the page's language, in the arena; NULL when
+ * there is no such country (so it also checks an ISO3 code from a form). */
+const char *target_country_name(Request *r, const char *iso3);
+
+/* The targets of country iso3 as a new array the caller owns: id, kind,
+ * kind_label, name, title, ministry, address, email, language, source_url,
+ * last_verified. */
+json_t *target_list_json(Request *r, const char *iso3);
+
+/* Whether s is a date written YYYY-MM-DD, between 1945 and 2100. */
+int target_valid_date(const char *s);
+
+#endif
