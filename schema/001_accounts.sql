@@ -2,11 +2,13 @@
 -- tokens, login throttling, server settings and the audit log.
 -- Portable SQL: standard types, no AUTOINCREMENT, times as Unix seconds.
 
+-- owner: src/svc/auth.c
 CREATE TABLE settings (
     name  TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 
+-- owner: src/svc/auth.c
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
     email         TEXT NOT NULL UNIQUE,          -- stored lowercased
@@ -19,6 +21,7 @@ CREATE TABLE users (
 );
 
 -- Countries a coordinator is responsible for (ISO 3166-1 alpha-3).
+-- owner: src/svc/auth.c
 CREATE TABLE user_countries (
     user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     iso3    TEXT NOT NULL CHECK (length(iso3) = 3),
@@ -27,6 +30,7 @@ CREATE TABLE user_countries (
 
 -- Server-side sessions. Only a hash of the token is stored, so a copy of
 -- the database does not let anyone log in.
+-- owner: src/svc/auth.c
 CREATE TABLE sessions (
     token_hash  TEXT PRIMARY KEY,
     user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -36,6 +40,7 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions (user_id);
 
 -- Single-use links that let a user set a password (first admin, resets).
+-- owner: src/svc/auth.c
 CREATE TABLE login_tokens (
     token_hash TEXT PRIMARY KEY,
     user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -46,12 +51,14 @@ CREATE TABLE login_tokens (
 
 -- Failed login counters per account and per client address. The key is a
 -- keyed hash, so no address is stored in clear.
+-- owner: src/svc/auth.c
 CREATE TABLE login_failures (
     key          TEXT PRIMARY KEY,
     failures     INTEGER NOT NULL,
     window_start INTEGER NOT NULL
 );
 
+-- owner: src/svc/audit.c
 CREATE TABLE audit_log (
     id         INTEGER PRIMARY KEY,
     at         INTEGER NOT NULL,

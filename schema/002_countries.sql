@@ -3,6 +3,7 @@
 -- A country's status under an instrument is derived from its actions
 -- (treaty.c), never stored.
 
+-- owner: src/feat/country.c
 CREATE TABLE countries (
     iso3          TEXT PRIMARY KEY CHECK (length(iso3) = 3),
     iso2          TEXT NOT NULL UNIQUE,
@@ -16,6 +17,7 @@ CREATE TABLE countries (
     organisations TEXT NOT NULL DEFAULT ''    -- space-separated: AU OAS EU COE ASEAN LAS OIC
 );
 
+-- owner: src/feat/treaty.c
 CREATE TABLE instruments (
     id                 INTEGER PRIMARY KEY,
     slug               TEXT NOT NULL UNIQUE,     -- in URLs: /treaties/op-icescr
@@ -32,6 +34,7 @@ CREATE TABLE instruments (
     status_as_of       TEXT                      -- date of the depositary record loaded
 );
 
+-- owner: src/feat/treaty.c
 CREATE TABLE treaty_actions (
     id            INTEGER PRIMARY KEY,
     instrument_id INTEGER NOT NULL REFERENCES instruments (id),
@@ -48,6 +51,7 @@ CREATE TABLE treaty_actions (
 );
 CREATE INDEX treaty_actions_country ON treaty_actions (iso3);
 
+-- owner: src/feat/stage.c
 CREATE TABLE domestic_stages (
     id            INTEGER PRIMARY KEY,
     instrument_id INTEGER NOT NULL REFERENCES instruments (id),

@@ -6,6 +6,7 @@
 -- person is a change to a few rows (member.c, member_erase) and the audit
 -- log refers to people by id, never by name or email.
 
+-- owner: src/feat/person.c
 CREATE TABLE people (
     id          INTEGER PRIMARY KEY,
     user_id     INTEGER UNIQUE REFERENCES users (id) ON DELETE SET NULL, -- once approved
@@ -20,6 +21,7 @@ CREATE TABLE people (
 );
 CREATE INDEX people_country ON people (iso3);
 
+-- owner: src/feat/organisation.c
 CREATE TABLE organisations (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -38,6 +40,7 @@ CREATE INDEX organisations_country ON organisations (iso3);
 
 -- People of an organisation, with their role there. A person may belong to
 -- several organisations.
+-- owner: src/feat/organisation.c
 CREATE TABLE org_people (
     org_id      INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
     person_id   INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
@@ -49,6 +52,7 @@ CREATE INDEX org_people_person ON org_people (person_id);
 
 -- A membership of the coalition: of a person (individual) or of an
 -- organisation (applied for by its contact person).
+-- owner: src/feat/membership.c
 CREATE TABLE memberships (
     id               INTEGER PRIMARY KEY,
     kind             TEXT NOT NULL CHECK (kind IN ('individual', 'organisation')),
@@ -72,6 +76,7 @@ CREATE INDEX memberships_person ON memberships (person_id);
 
 -- Single-use links sent by email: confirming a membership application.
 -- (Setting a password uses login_tokens.)
+-- owner: src/feat/membership.c
 CREATE TABLE confirm_tokens (
     token_hash    TEXT PRIMARY KEY,
     membership_id INTEGER NOT NULL REFERENCES memberships (id) ON DELETE CASCADE,
@@ -79,6 +84,7 @@ CREATE TABLE confirm_tokens (
     used_at       INTEGER
 );
 
+-- owner: src/feat/group.c
 CREATE TABLE working_groups (
     id          INTEGER PRIMARY KEY,
     slug        TEXT NOT NULL UNIQUE,
@@ -87,6 +93,7 @@ CREATE TABLE working_groups (
     created_at  INTEGER NOT NULL
 );
 
+-- owner: src/feat/group.c
 CREATE TABLE working_group_members (
     group_id     INTEGER NOT NULL REFERENCES working_groups (id) ON DELETE CASCADE,
     person_id    INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
@@ -96,6 +103,7 @@ CREATE TABLE working_group_members (
 );
 
 -- Working groups an applicant said they are interested in.
+-- owner: src/feat/membership.c
 CREATE TABLE membership_interests (
     membership_id INTEGER NOT NULL REFERENCES memberships (id) ON DELETE CASCADE,
     group_id      INTEGER NOT NULL REFERENCES working_groups (id) ON DELETE CASCADE,
@@ -103,6 +111,7 @@ CREATE TABLE membership_interests (
 );
 
 -- One national coalition per country.
+-- owner: src/feat/coalition.c
 CREATE TABLE coalitions (
     iso3            TEXT PRIMARY KEY REFERENCES countries (iso3),
     lead_org_id     INTEGER REFERENCES organisations (id) ON DELETE SET NULL,
@@ -113,6 +122,7 @@ CREATE TABLE coalitions (
     updated_at      INTEGER NOT NULL
 );
 
+-- owner: src/feat/coalition.c
 CREATE TABLE coalition_members (
     iso3     TEXT NOT NULL REFERENCES coalitions (iso3) ON DELETE CASCADE,
     org_id   INTEGER NOT NULL REFERENCES organisations (id) ON DELETE CASCADE,
@@ -121,6 +131,7 @@ CREATE TABLE coalition_members (
 
 -- Outgoing mail, written in the same transaction as the change that causes
 -- it and sent by a worker thread, so a crash loses nothing.
+-- owner: src/svc/mail.c
 CREATE TABLE mail_queue (
     id              INTEGER PRIMARY KEY,
     to_addr         TEXT NOT NULL,
@@ -135,6 +146,7 @@ CREATE TABLE mail_queue (
 CREATE INDEX mail_queue_due ON mail_queue (sent_at, next_attempt_at);
 
 -- API tokens that admins issue; only a hash is stored.
+-- owner: src/svc/auth.c
 CREATE TABLE api_tokens (
     id          INTEGER PRIMARY KEY,
     token_hash  TEXT NOT NULL UNIQUE,
@@ -148,6 +160,7 @@ CREATE TABLE api_tokens (
 
 -- Generic counters for rate limits (the join form per client address).
 -- The key is a keyed hash: no address is stored in clear.
+-- owner: src/feat/member.c
 CREATE TABLE rate_limits (
     key          TEXT PRIMARY KEY,
     hits         INTEGER NOT NULL,

@@ -2,6 +2,7 @@
 -- them, government responses, and requests for the coalition's help.
 
 -- Who to write to in a government.
+-- owner: src/feat/target.c
 CREATE TABLE targets (
     id            INTEGER PRIMARY KEY,
     iso3          TEXT NOT NULL REFERENCES countries (iso3),
@@ -21,6 +22,7 @@ CREATE TABLE targets (
 CREATE INDEX targets_country ON targets (iso3);
 
 -- Corrections members propose to a target; coordinators apply or reject.
+-- owner: src/feat/target.c
 CREATE TABLE target_corrections (
     id          INTEGER PRIMARY KEY,
     target_id   INTEGER NOT NULL REFERENCES targets (id) ON DELETE CASCADE,
@@ -31,6 +33,7 @@ CREATE TABLE target_corrections (
 );
 
 -- Model letters: templates in the pages' own safe template language.
+-- owner: src/feat/model_letter.c
 CREATE TABLE model_letters (
     id         INTEGER PRIMARY KEY,
     slug       TEXT NOT NULL,
@@ -44,6 +47,7 @@ CREATE TABLE model_letters (
     UNIQUE (slug, lang)
 );
 
+-- owner: src/feat/letter.c
 CREATE TABLE letters (
     id          INTEGER PRIMARY KEY,
     author_id   INTEGER REFERENCES users (id) ON DELETE SET NULL,
@@ -70,6 +74,7 @@ CREATE TABLE letters (
 CREATE INDEX letters_country ON letters (iso3, status);
 CREATE INDEX letters_author ON letters (author_id);
 
+-- owner: src/feat/response.c
 CREATE TABLE responses (
     id          INTEGER PRIMARY KEY,
     letter_id   INTEGER REFERENCES letters (id) ON DELETE CASCADE,
@@ -91,6 +96,7 @@ CREATE INDEX responses_country ON responses (iso3);
 
 -- A member asks the coalition for help: to reply to a refusal now, with
 -- national events and other kinds to come (issue: assistance requests).
+-- owner: src/feat/assistance.c
 CREATE TABLE assistance_requests (
     id           INTEGER PRIMARY KEY,
     kind         TEXT NOT NULL CHECK (kind IN ('refusal_reply', 'national_event', 'other')),

@@ -2,6 +2,7 @@
 -- organisation's profile. Only a hash of the emailed token is stored; the
 -- invited address is kept until the invitation is used or expires.
 
+-- owner: src/feat/invitation.c
 CREATE TABLE invitations (
     id          INTEGER PRIMARY KEY,
     token_hash  TEXT NOT NULL UNIQUE,

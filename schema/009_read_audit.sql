@@ -19,6 +19,7 @@ ALTER TABLE audit_log ADD COLUMN api_token_id INTEGER
     REFERENCES api_tokens (id) ON DELETE SET NULL;
 CREATE INDEX audit_log_user ON audit_log (user_id, at);
 
+-- owner: src/svc/audit.c
 CREATE TABLE audit_subjects (
     entry_id     INTEGER NOT NULL REFERENCES audit_log (id) ON DELETE CASCADE,
     subject_type TEXT NOT NULL
