@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "svc/twofactor.h"
+#include "feat/two_factor.h"
 
 static const unsigned char RFC_SECRET[] = "12345678901234567890"; /* 20 bytes, SHA-1 */
 
