@@ -1,6 +1,6 @@
 /*
  * test_auth.c: session and CSRF token handling, password hashing,
- * permissions and country scope (src/auth.c), and the request framing
+ * permissions and country scope (src/svc/auth.c), and the request framing
  * check (src/server.c).
  */
 #include <setjmp.h>
