@@ -4,7 +4,7 @@
 -- recovery codes kept only as keyed hashes, and the short-lived half-logins
 -- that wait for the second factor.
 
--- owner: src/svc/twofactor.c
+-- owner: src/feat/two_factor.c
 CREATE TABLE two_factor (
     user_id    INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     secret     TEXT NOT NULL,             -- hex: nonce, then the sealed secret
@@ -13,7 +13,7 @@ CREATE TABLE two_factor (
     last_step  INTEGER NOT NULL DEFAULT 0 -- the newest 30-second step accepted
 );
 
--- owner: src/svc/twofactor.c
+-- owner: src/feat/two_factor.c
 CREATE TABLE recovery_codes (
     id        INTEGER PRIMARY KEY,
     user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -24,7 +24,7 @@ CREATE INDEX recovery_codes_user ON recovery_codes (user_id);
 
 -- A correct password for an account with a second factor gives one of
 -- these, not a session: it allows nothing but the code form.
--- owner: src/svc/twofactor.c
+-- owner: src/feat/two_factor.c
 CREATE TABLE pending_logins (
     token_hash TEXT PRIMARY KEY,
     user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,

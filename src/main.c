@@ -12,6 +12,8 @@
 
 #include "svc/auth.h"
 #include "db/backup.h"
+#include "feat/account.h"
+#include "feat/api_token.h"
 #include "feat/country.h"
 #include "db/db.h"
 #include "base/i18n.h"
@@ -22,6 +24,7 @@
 #include "web/server.h"
 #include "base/template.h"
 #include "feat/treaty.h"
+#include "feat/two_factor.h"
 #include "base/version.h"
 
 typedef struct {
@@ -175,8 +178,8 @@ static Result open_db(const Options *o, Db **db)
     if (!*db)
         return R_INTERNAL;
     /* Reference data loads once, into empty tables only. */
-    if (auth_init(*db) != R_OK || country_seed(*db) != R_OK || treaty_seed(*db) != R_OK ||
-        letter_seed(*db) != R_OK) {
+    if (auth_init(*db) != R_OK || two_factor_init() != R_OK || country_seed(*db) != R_OK ||
+        treaty_seed(*db) != R_OK || letter_seed(*db) != R_OK) {
         db_close(*db);
         *db = NULL;
         return R_INTERNAL;
@@ -197,7 +200,7 @@ static Result init_cmd(Options *o, int argc, char **argv)
     if (r != R_OK)
         return r;
     printf("Database %s is at schema version %d.\n", o->db_path, db_schema_version(db));
-    r = auth_first_admin(db, o->admin_email, base_url(o));
+    r = account_first_admin(db, o->admin_email, base_url(o));
     db_close(db);
     return r;
 }
@@ -210,7 +213,7 @@ static Result serve_cmd(Options *o, int argc, char **argv)
     Result r = open_db(o, &db);
     if (r != R_OK)
         return r;
-    r = auth_first_admin(db, o->admin_email, base_url(o));
+    r = account_first_admin(db, o->admin_email, base_url(o));
     db_close(db);
     if (r != R_OK)
         return r;
@@ -470,7 +473,7 @@ static Result user_cmd(Options *o, int argc, char **argv)
     Result r = open_db(o, &db);
     if (r != R_OK)
         return r;
-    r = auth_user_cmd(db, argc, argv, base_url(o));
+    r = account_user_cmd(db, argc, argv, base_url(o));
     db_close(db);
     return r;
 }

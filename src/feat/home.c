@@ -1,5 +1,8 @@
 /*
  * home.c: the front page, the public status endpoint and static files.
+ * Static files stay a route here rather than a special case in web/: the
+ * route table (and so `ratify help routes`, the access tests and the
+ * router's permission check) then covers every path the server answers.
  */
 #include <string.h>
 
@@ -17,7 +20,7 @@ Result home_page(Request *r)
     return R_OK;
 }
 
-Result status_api(Request *r)
+Result home_status_api(Request *r)
 {
     r->data = json_build("{s:s, s:s, s:i, s:i}", "name", "ratify", "version", RATIFY_VERSION,
                          "schema_version", db_schema_version(r->db), "migrations_embedded",
@@ -48,7 +51,7 @@ static const char *mime_type(const char *path)
 /* Static files are compiled in and never change while the binary runs, so
  * the ETag is a hash of the content and caches may keep them for a year
  * (pages link them with ?v=<version>). */
-Result static_file_page(Request *r)
+Result home_static_file_page(Request *r)
 {
     const char *file = param_raw(r, "file");
     char path[128];

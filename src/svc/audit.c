@@ -1,7 +1,8 @@
 /*
- * audit.c: the audit log (see audit.h): appending changes and reads, the
- * administrators' page /admin/audit, and each member's page of who has
- * seen their details (/profile/views).
+ * audit.c: the audit log (see audit.h): appending changes and reads,
+ * expiring old reads, the words entries are shown in, and who has read a
+ * person's details. The pages that show the log (/admin/audit,
+ * /profile/views) are feat/audit_log.c's.
  *
  * Invariants: entries hold ids, codes and counts, never a name, an email
  * or any other content of what was read; a read is recorded before the
@@ -9,7 +10,6 @@
  * shown; reads are kept AUDIT_READ_DAYS days, changes for good. Actions
  * are stored in English and shown through the catalogues.
  */
-#include "feat/handlers.h"
 #include "svc/audit.h"
 
 #include <stdio.h>
@@ -36,7 +36,7 @@ Result audit_log(Db *w, int64_t user_id, const char *action, const char *object,
 
 /* Every action the code writes, so the page can show it in words and offer
  * it as a filter. An action missing here is shown as stored. */
-static const char *const action_codes[] = {
+const char *const audit_action_codes[] = {
     /* reads */
     "members directory viewed", "membership applications viewed", "people listed through the API",
     "organisations listed through the API", "memberships listed through the API",
@@ -53,65 +53,65 @@ static const char *const action_codes[] = {
     "target deleted", "treaty action deleted", "treaty action imported", "treaty action recorded",
     "user added", "working group created", "working group edited", "working group joined",
     "working group left", "working group moderator named", "working group moderator removed", NULL};
-static const char *const action_labels[] = {N_("members directory viewed"),
-                                            N_("membership applications viewed"),
-                                            N_("people listed through the API"),
-                                            N_("organisations listed through the API"),
-                                            N_("memberships listed through the API"),
-                                            N_("members exported"),
-                                            N_("coalition viewed"),
-                                            N_("coalition form viewed"),
-                                            N_("working group viewed"),
-                                            N_("person viewed"),
-                                            N_("organisation viewed"),
-                                            N_("letter viewed"),
-                                            N_("response viewed"),
-                                            N_("account closed and personal data erased"),
-                                            N_("api token issued"),
-                                            N_("api token revoked"),
-                                            N_("assistance requested"),
-                                            N_("assistance updated"),
-                                            N_("coalition updated"),
-                                            N_("colleague invited"),
-                                            N_("domestic stage deleted"),
-                                            N_("domestic stage recorded"),
-                                            N_("invitation accepted"),
-                                            N_("letter drafted"),
-                                            N_("letter sent"),
-                                            N_("login"),
-                                            N_("members imported"),
-                                            N_("membership applied"),
-                                            N_("membership approved"),
-                                            N_("membership confirmed"),
-                                            N_("membership declined"),
-                                            N_("membership status changed"),
-                                            N_("model letter saved"),
-                                            N_("organisation profile changed"),
-                                            N_("password set"),
-                                            N_("profile changed"),
-                                            N_("response recorded"),
-                                            N_("target added"),
-                                            N_("target correction closed"),
-                                            N_("target correction proposed"),
-                                            N_("target deleted"),
-                                            N_("treaty action deleted"),
-                                            N_("treaty action imported"),
-                                            N_("treaty action recorded"),
-                                            N_("user added"),
-                                            N_("working group created"),
-                                            N_("working group edited"),
-                                            N_("working group joined"),
-                                            N_("working group left"),
-                                            N_("working group moderator named"),
-                                            N_("working group moderator removed"),
-                                            NULL};
+const char *const audit_action_labels[] = {N_("members directory viewed"),
+                                           N_("membership applications viewed"),
+                                           N_("people listed through the API"),
+                                           N_("organisations listed through the API"),
+                                           N_("memberships listed through the API"),
+                                           N_("members exported"),
+                                           N_("coalition viewed"),
+                                           N_("coalition form viewed"),
+                                           N_("working group viewed"),
+                                           N_("person viewed"),
+                                           N_("organisation viewed"),
+                                           N_("letter viewed"),
+                                           N_("response viewed"),
+                                           N_("account closed and personal data erased"),
+                                           N_("api token issued"),
+                                           N_("api token revoked"),
+                                           N_("assistance requested"),
+                                           N_("assistance updated"),
+                                           N_("coalition updated"),
+                                           N_("colleague invited"),
+                                           N_("domestic stage deleted"),
+                                           N_("domestic stage recorded"),
+                                           N_("invitation accepted"),
+                                           N_("letter drafted"),
+                                           N_("letter sent"),
+                                           N_("login"),
+                                           N_("members imported"),
+                                           N_("membership applied"),
+                                           N_("membership approved"),
+                                           N_("membership confirmed"),
+                                           N_("membership declined"),
+                                           N_("membership status changed"),
+                                           N_("model letter saved"),
+                                           N_("organisation profile changed"),
+                                           N_("password set"),
+                                           N_("profile changed"),
+                                           N_("response recorded"),
+                                           N_("target added"),
+                                           N_("target correction closed"),
+                                           N_("target correction proposed"),
+                                           N_("target deleted"),
+                                           N_("treaty action deleted"),
+                                           N_("treaty action imported"),
+                                           N_("treaty action recorded"),
+                                           N_("user added"),
+                                           N_("working group created"),
+                                           N_("working group edited"),
+                                           N_("working group joined"),
+                                           N_("working group left"),
+                                           N_("working group moderator named"),
+                                           N_("working group moderator removed"),
+                                           NULL};
 
 /* The first word(s) of an object ("person 5", "api token 3"). */
-static const char *const type_codes[] = {
+const char *const audit_type_codes[] = {
     "person", "organisation", "membership", "memberships", "country",       "group",
     "letter", "response",     "target",     "correction",  "assistance",    "api token",
     "model",  "directory",    "coalition",  "people",      "organisations", NULL};
-static const char *const type_labels[] = {
+const char *const audit_type_labels[] = {
     N_("Person"),       N_("Organisation"),      N_("Membership"),
     N_("Memberships"),  N_("Country"),           N_("Working group"),
     N_("Letter"),       N_("Response"),          N_("Target"),
@@ -277,9 +277,9 @@ Result audit_expire_reads(Db *w, int64_t now)
     return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
-/* ---- showing entries ---- */
+/* ---- the log in words (for the pages: feat/audit_log.c, member.c) ---- */
 
-static const char *when(Request *r, int64_t at)
+const char *audit_when(Request *r, int64_t at)
 {
     time_t t = (time_t)at;
     struct tm tm;
@@ -290,26 +290,31 @@ static const char *when(Request *r, int64_t at)
     return arena_strdup(r->arena, buf);
 }
 
-static const char *action_words(Request *r, const char *action)
+const char *audit_action_words(Request *r, const char *action)
 {
-    for (int i = 0; action_codes[i]; i++)
-        if (strcmp(action_codes[i], action) == 0)
-            return tr(r, action_labels[i]);
+    for (int i = 0; audit_action_codes[i]; i++)
+        if (strcmp(audit_action_codes[i], action) == 0)
+            return tr(r, audit_action_labels[i]);
     return action;
 }
 
 /* "person 5" -> "Person 5", in the request's language. */
-static const char *object_words(Request *r, const char *object)
+const char *audit_object_words(Request *r, const char *object)
 {
-    for (int i = 0; type_codes[i]; i++) {
-        size_t n = strlen(type_codes[i]);
-        if (strncmp(object, type_codes[i], n) == 0 && (object[n] == 0 || object[n] == ' '))
-            return arena_printf(r->arena, "%s%s", tr(r, type_labels[i]), object + n);
+    for (int i = 0; audit_type_codes[i]; i++) {
+        size_t n = strlen(audit_type_codes[i]);
+        if (strncmp(object, audit_type_codes[i], n) == 0 && (object[n] == 0 || object[n] == ' '))
+            return arena_printf(r->arena, "%s%s", tr(r, audit_type_labels[i]), object + n);
     }
     return object;
 }
 
-/* ---- /profile/views: who has seen my details ---- */
+const char *audit_role_words(Request *r, const char *role)
+{
+    return tr(r, code_label(role_codes, role_labels, role));
+}
+
+/* ---- who has seen a person's details ---- */
 
 json_t *audit_views_of(Request *r, int64_t person, int64_t limit, int64_t offset, int *more)
 {
@@ -347,237 +352,12 @@ json_t *audit_views_of(Request *r, int64_t person, int64_t limit, int64_t offset
             viewer = db_text(st, 5);
         else
             viewer = "";
-        json_array_append_new(
-            list, json_build("{s:s, s:s, s:s, s:s, s:s}", "at", when(r, db_int(st, 0)), "action",
-                             action_words(r, db_text(st, 1)), "viewer", viewer, "role",
-                             tr(r, code_label(role_codes, role_labels, role)), "what",
-                             object_words(r, db_text(st, 6))));
+        json_array_append_new(list, json_build("{s:s, s:s, s:s, s:s, s:s}", "at",
+                                               audit_when(r, db_int(st, 0)), "action",
+                                               audit_action_words(r, db_text(st, 1)), "viewer",
+                                               viewer, "role", audit_role_words(r, role), "what",
+                                               audit_object_words(r, db_text(st, 6))));
     }
     db_done(st);
     return list;
-}
-
-enum { VIEWS_PER_PAGE = 50, AUDIT_PER_PAGE = 50 };
-
-Result profile_views_page(Request *r)
-{
-    int64_t person = (r->user ? r->user->person_id : 0);
-    if (!person) {
-        r->message = tr(r, "Your account has no member profile. Profiles belong to members "
-                           "who joined through the membership form.");
-        return R_NOT_FOUND;
-    }
-    int64_t page = 1;
-    if (param_raw(r, "page") && param_int(r, "page", 1, 100000, &page) != R_OK)
-        return R_BAD_REQUEST;
-    int more;
-    json_t *views = audit_views_of(r, person, VIEWS_PER_PAGE, (page - 1) * VIEWS_PER_PAGE, &more);
-    r->page = "profile_views";
-    r->title = tr(r, "Who has seen your details");
-    r->data = json_build("{s:o, s:i, s:I, s:I, s:b, s:b}", "views", views, "days",
-                         (int)AUDIT_READ_DAYS, "next", (json_int_t)page + 1, "prev",
-                         (json_int_t)page - 1, "has_next", more, "has_prev", page > 1);
-    return R_OK;
-}
-
-/* ---- /admin/audit ---- */
-
-/* "YYYY-MM-DD" as the Unix time of that day's start (UTC), or -1. */
-static int64_t parse_day(const char *s)
-{
-    int y, m, d;
-    char end;
-    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || y < 2000 ||
-        y > 2999 || m < 1 || m > 12 || d < 1 || d > 31)
-        return -1;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
-    time_t t = timegm(&tm);
-    /* timegm moves 31 April to 1 May: refuse what it had to move. */
-    if (tm.tm_mday != d || tm.tm_mon != m - 1)
-        return -1;
-    return (int64_t)t;
-}
-
-typedef struct {
-    const char *who, *who_like, *action, *type, *kind, *from_text, *to_text;
-    int64_t from, to, person, page;
-} AuditFilter;
-
-/* Reads the filters; every bad one is named in r->errors. */
-static Result read_filter(Request *r, AuditFilter *f)
-{
-    static const char *const kinds[] = {"change", "read", NULL};
-    memset(f, 0, sizeof *f);
-    f->page = 1;
-    f->from = f->to = -1;
-    Result res = R_OK;
-    if (param_optional_text(r, "who", 200, 0, &f->who) != R_OK)
-        res = R_BAD_REQUEST;
-    if (f->who && *f->who) {
-        Buf b = {0};
-        buf_putc(&b, '%');
-        for (const char *p = f->who; *p; p++) {
-            if (*p == '%' || *p == '_' || *p == '\\')
-                buf_putc(&b, '\\');
-            buf_putc(&b, *p);
-        }
-        buf_putc(&b, '%');
-        f->who_like = arena_strdup(r->arena, b.data);
-        buf_free(&b);
-    } else {
-        f->who = NULL;
-    }
-    int i;
-    f->action = param_raw(r, "action");
-    if (f->action && !*f->action)
-        f->action = NULL;
-    if (f->action && param_enum(r, "action", action_codes, &i) != R_OK)
-        res = R_BAD_REQUEST;
-    f->type = param_raw(r, "type");
-    if (f->type && !*f->type)
-        f->type = NULL;
-    if (f->type && param_enum(r, "type", type_codes, &i) != R_OK)
-        res = R_BAD_REQUEST;
-    f->kind = param_raw(r, "kind");
-    if (f->kind && !*f->kind)
-        f->kind = NULL;
-    if (f->kind && param_enum(r, "kind", kinds, &i) != R_OK)
-        res = R_BAD_REQUEST;
-    f->from_text = param_raw(r, "from");
-    if (f->from_text && *f->from_text && (f->from = parse_day(f->from_text)) < 0)
-        res = param_error(r, "from", N_("Please enter a date as YYYY-MM-DD."));
-    f->to_text = param_raw(r, "to");
-    if (f->to_text && *f->to_text && (f->to = parse_day(f->to_text)) < 0)
-        res = param_error(r, "to", N_("Please enter a date as YYYY-MM-DD."));
-    if (f->to >= 0)
-        f->to += 86400; /* the whole last day */
-    const char *person = param_raw(r, "person");
-    if (person && *person && param_int(r, "person", 1, INT64_MAX, &f->person) != R_OK)
-        res = R_BAD_REQUEST;
-    if (param_raw(r, "page") && param_int(r, "page", 1, 100000, &f->page) != R_OK)
-        res = R_BAD_REQUEST;
-    return res;
-}
-
-static void bind_opt_int(Stmt *st, const char *name, int64_t v, int64_t none)
-{
-    if (v == none)
-        db_bind_null(st, name);
-    else
-        db_bind_int(st, name, v);
-}
-
-static json_t *audit_entries(Request *r, const AuditFilter *f, int *more)
-{
-    Stmt *st = db_prepare(
-        r->db,
-        "SELECT a.at, a.action, a.object, a.detail, a.kind, a.actor_role, coalesce(u.email, ''), "
-        "coalesce(u.display_name, ''), coalesce(u.role, ''), a.user_id IS NOT NULL, "
-        "coalesce(t.name, ''), a.api_token_id IS NOT NULL, "
-        "(SELECT count(*) FROM audit_subjects s WHERE s.entry_id = a.id) FROM audit_log a "
-        "LEFT JOIN users u ON u.id = a.user_id LEFT JOIN api_tokens t ON t.id = a.api_token_id "
-        "WHERE (:who IS NULL OR u.email LIKE :who ESCAPE '\\' "
-        "       OR u.display_name LIKE :who ESCAPE '\\') "
-        "AND (:action IS NULL OR a.action = :action) "
-        "AND (:type IS NULL OR a.object = :type "
-        "     OR substr(a.object, 1, length(:type) + 1) = :type || ' ') "
-        "AND (:kind IS NULL OR a.kind = :kind) "
-        "AND (:from IS NULL OR a.at >= :from) AND (:to IS NULL OR a.at < :to) "
-        "AND (:person IS NULL OR a.object = 'person ' || :person OR a.id IN "
-        "     (SELECT entry_id FROM audit_subjects WHERE subject_type = 'person' "
-        "      AND subject_id = :person)) "
-        "ORDER BY a.at DESC, a.id DESC LIMIT :limit OFFSET :offset");
-    db_bind_text(st, ":who", f->who_like);
-    db_bind_text(st, ":action", f->action);
-    db_bind_text(st, ":type", f->type);
-    db_bind_text(st, ":kind", f->kind);
-    bind_opt_int(st, ":from", f->from, -1);
-    bind_opt_int(st, ":to", f->to, -1);
-    bind_opt_int(st, ":person", f->person, 0);
-    db_bind_int(st, ":limit", AUDIT_PER_PAGE + 1);
-    db_bind_int(st, ":offset", (f->page - 1) * AUDIT_PER_PAGE);
-    json_t *list = json_array();
-    int n = 0;
-    *more = 0;
-    while (db_row(st)) {
-        if (++n > AUDIT_PER_PAGE) {
-            *more = 1;
-            break;
-        }
-        /* The role recorded with a read, else the account's role now. */
-        const char *role = *db_text(st, 5) ? db_text(st, 5) : db_text(st, 8);
-        const char *who;
-        if (db_int(st, 11))
-            who = db_text(st, 10);
-        else if (db_int(st, 9))
-            who = *db_text(st, 7) ? db_text(st, 7) : db_text(st, 6);
-        else if (!strcmp(role, "cli") || !*role)
-            who = "";
-        else
-            who = tr(r, "a closed account");
-        if (!*role && !db_int(st, 9) && !db_int(st, 11))
-            role = "cli";
-        json_array_append_new(
-            list, json_build("{s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:s}", "at",
-                             when(r, db_int(st, 0)), "action", action_words(r, db_text(st, 1)),
-                             "object", object_words(r, db_text(st, 2)), "detail", db_text(st, 3),
-                             "who", who, "is_read", strcmp(db_text(st, 4), "read") == 0, "subjects",
-                             (json_int_t)db_int(st, 12), "role",
-                             tr(r, code_label(role_codes, role_labels, role))));
-    }
-    db_done(st);
-    return list;
-}
-
-/* The query string of the filters, for the pager's links. */
-static const char *filter_query(Request *r, const AuditFilter *f, int64_t page)
-{
-    Buf b = {0};
-    const char *names[] = {"who", "action", "type", "kind", "from", "to"};
-    const char *values[] = {f->who, f->action, f->type, f->kind, f->from_text, f->to_text};
-    for (int i = 0; i < 6; i++) {
-        if (!values[i] || !*values[i])
-            continue;
-        buf_printf(&b, "%s=", names[i]);
-        escape_url_component(&b, values[i], strlen(values[i]));
-        buf_putc(&b, '&');
-    }
-    if (f->person)
-        buf_printf(&b, "person=%lld&", (long long)f->person);
-    buf_printf(&b, "page=%lld", (long long)page);
-    const char *q = arena_strdup(r->arena, b.data);
-    buf_free(&b);
-    return q;
-}
-
-Result audit_page(Request *r)
-{
-    AuditFilter f;
-    Result res = read_filter(r, &f);
-    int more = 0;
-    json_t *entries = res == R_OK ? audit_entries(r, &f, &more) : json_array();
-    json_t *typed = json_build("{s:s, s:s, s:s}", "who", f.who ? f.who : "", "from",
-                               f.from_text && res == R_OK ? f.from_text : "", "to",
-                               f.to_text && res == R_OK ? f.to_text : "");
-    if (res != R_OK) {
-        /* Shown again as typed, when it is text. */
-        const char *from = param_raw(r, "from"), *to = param_raw(r, "to");
-        if (from && utf8_valid_text(from, strlen(from)))
-            json_object_set_new(typed, "from", json_string(from));
-        if (to && utf8_valid_text(to, strlen(to)))
-            json_object_set_new(typed, "to", json_string(to));
-    }
-    r->page = "admin_audit";
-    r->title = tr(r, "Audit log");
-    r->data = json_build(
-        "{s:o, s:o, s:o, s:o, s:o, s:I, s:b, s:b, s:s, s:s, s:i}", "entries", entries, "form",
-        typed, "actions", form_options(r, action_codes, action_labels, f.action), "types",
-        form_options(r, type_codes, type_labels, f.type), "kinds",
-        form_options(r, (const char *const[]){"change", "read", NULL},
-                     (const char *const[]){N_("Changes"), N_("Reads of personal data"), NULL},
-                     f.kind),
-        "person", (json_int_t)f.person, "has_next", more, "has_prev", f.page > 1, "next",
-        filter_query(r, &f, f.page + 1), "prev", filter_query(r, &f, f.page > 1 ? f.page - 1 : 1),
-        "days", (int)AUDIT_READ_DAYS);
-    return res;
 }

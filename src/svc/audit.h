@@ -1,6 +1,6 @@
 /*
  * audit.h: the audit log: who changed what, and who read whose personal
- * data, and when.
+ * data, and when. The pages that show it are feat/audit_log.c's.
  *
  * A change is written in the same transaction as the change it records,
  * so neither exists without the other. A read is written before the page
@@ -70,6 +70,29 @@ Result audit_read_entry(Db *w, int64_t user_id, int64_t api_token_id, const char
  * inside the caller's write on w (housekeeping). Changes are kept. */
 enum { AUDIT_READ_DAYS = 365 };
 Result audit_expire_reads(Db *w, int64_t now);
+
+/* ---- the log in words ---- */
+
+/* Every action the code writes (NULL-terminated) and, at the same index,
+ * its label (an English msgid): to show an entry's action and to offer
+ * the actions as a filter (/admin/audit). An action missing here is shown
+ * as stored. */
+extern const char *const audit_action_codes[];
+extern const char *const audit_action_labels[];
+
+/* The first word(s) of an entry's object ("person 5", "api token 3") and
+ * their labels, the same way. */
+extern const char *const audit_type_codes[];
+extern const char *const audit_type_labels[];
+
+/* An entry in the request's language: its time ("2025-01-31 14:05 UTC"),
+ * its action, its object ("Person 5") and the actor's role ("admin",
+ * "coordinator", "member", "cli", "token"). Unknown codes are shown as
+ * stored. Strings in r's arena or static. */
+const char *audit_when(Request *r, int64_t at);
+const char *audit_action_words(Request *r, const char *action);
+const char *audit_object_words(Request *r, const char *object);
+const char *audit_role_words(Request *r, const char *role);
 
 /* Who has read the data of person (their own record, and the organisations
  * they belong to), newest first: [{at, action (translated), viewer,

@@ -1,6 +1,7 @@
 /*
- * auth.h: users, passwords, sessions, CSRF tokens, login throttling and the
- * `ratify user` commands.
+ * auth.h: users, passwords, sessions, CSRF tokens, API token checks, login
+ * throttling, permissions and the visibility rule. The login pages and
+ * `ratify user` are feat/account.h's.
  */
 #ifndef RATIFY_AUTH_H
 #define RATIFY_AUTH_H
@@ -68,6 +69,10 @@ void auth_session_prepare(Request *r, NewSession *s);
 Result auth_session_write(Db *w, const NewSession *s, int64_t user_id);
 void auth_session_cookie(Request *r, const NewSession *s);
 
+/* Ends the session named by token (the cookie's value) in a write of its
+ * own: logging out. R_OK once it is gone. */
+Result auth_session_end(Db *db, const char *token);
+
 /* Failed-attempt counters (login_failures), shared by the password and the
  * second-factor steps. key is a keyed hash (auth_token_hash).
  * auth_count_failure and auth_clear_failures write on w inside the
@@ -93,17 +98,5 @@ int auth_verify_password(const char *hash, const char *password);
  * w: the link is written in the caller's transaction (with the mail that
  * carries it). */
 Result auth_issue_welcome(Db *w, const char *email, const char *purpose, int hours, char out[96]);
-
-/* `ratify user add|passwd|list|reset-2fa ...`; argv starts after "user". Returns a
- * Result for the exit code. */
-Result auth_user_cmd(Db *db, int argc, char **argv, const char *base_url);
-
-/* `ratify token add NAME [--scope read|write]` (apitoken.c). */
-Result api_token_cmd(Db *db, int argc, char **argv);
-
-/* On a database with no admin, creates one with email and prints a
- * one-time link to set its password; with an admin that never set a
- * password, prints a fresh link; otherwise prints how to log in. */
-Result auth_first_admin(Db *db, const char *email, const char *base_url);
 
 #endif

@@ -31,12 +31,12 @@
 #include "svc/auth.h"
 #include "web/cache.h"
 #include "svc/housekeeping.h"
-#include "svc/twofactor.h"
 #include "db/db.h"
 #include "svc/http.h"
 #include "base/i18n.h"
 #include "web/router.h"
 #include "web/view.h"
+#include "feat/two_factor.h"
 
 /* What we keep about a connection's current request between calls. */
 typedef struct {

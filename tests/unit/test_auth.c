@@ -1,6 +1,6 @@
 /*
  * test_auth.c: session and CSRF token handling, password hashing,
- * permissions and country scope (src/auth.c), and the request framing
+ * permissions and country scope (src/svc/auth.c), and the request framing
  * check (src/server.c).
  */
 #include <setjmp.h>
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feat/account.h"
 #include "svc/auth.h"
 #include "web/server.h"
 
@@ -207,19 +208,19 @@ static void test_writes_only_through_the_writer(void **state)
     char email[] = "Coord@Example.org", role_opt[] = "--role", role[] = "coordinator",
          country_opt[] = "--country", country[] = "ARG";
     char add[] = "add", *add_argv[] = {add, email, role_opt, role, country_opt, country};
-    assert_int_equal(auth_user_cmd(ro, 6, add_argv, "http://localhost"), R_OK);
+    assert_int_equal(account_user_cmd(ro, 6, add_argv, "http://localhost"), R_OK);
     /* The user and their link in one write: the link is there. */
     assert_int_equal(count_where(ro, "coord@example.org"), 1);
     char again[] = "coord@example.org";
     add_argv[1] = again;
-    assert_int_equal(auth_user_cmd(ro, 6, add_argv, "http://localhost"), R_CONFLICT);
+    assert_int_equal(account_user_cmd(ro, 6, add_argv, "http://localhost"), R_CONFLICT);
     assert_int_equal(count_where(ro, "coord@example.org"), 1);
 
     char reset[] = "reset-2fa", who[] = "coord@example.org", *reset_argv[] = {reset, who};
-    assert_int_equal(auth_user_cmd(ro, 2, reset_argv, "http://localhost"), R_OK);
+    assert_int_equal(account_user_cmd(ro, 2, reset_argv, "http://localhost"), R_OK);
     char nobody[] = "nobody@example.org";
     reset_argv[1] = nobody;
-    assert_int_equal(auth_user_cmd(ro, 2, reset_argv, "http://localhost"), R_NOT_FOUND);
+    assert_int_equal(account_user_cmd(ro, 2, reset_argv, "http://localhost"), R_NOT_FOUND);
 
     db_close(ro);
     db_writer_stop();

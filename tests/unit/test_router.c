@@ -30,10 +30,10 @@ static void test_literal_routes(void **state)
     assert_string_equal(rt->name, "home_page");
     assert_int_equal(res, R_OK);
     rt = match("POST", "/login", &p, &res, a);
-    assert_string_equal(rt->name, "auth_login_post");
+    assert_string_equal(rt->name, "account_login_post");
     assert_int_equal(rt->csrf, 1);
     rt = match("GET", "/login", &p, &res, a);
-    assert_string_equal(rt->name, "auth_login_page");
+    assert_string_equal(rt->name, "account_login_page");
     assert_int_equal(rt->csrf, 0);
     arena_free(a);
 }
@@ -46,7 +46,7 @@ static void test_captures(void **state)
     Result res;
     const Route *rt = match("GET", "/welcome/abc123", &p, &res, a);
     assert_non_null(rt);
-    assert_string_equal(rt->name, "auth_welcome_page");
+    assert_string_equal(rt->name, "account_welcome_page");
     assert_int_equal(p.count, 1);
     assert_string_equal(form_get(&p, "token")->value, "abc123");
     rt = match("GET", "/static/style.css", &p, &res, a);

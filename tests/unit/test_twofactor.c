@@ -1,5 +1,5 @@
 /*
- * test_twofactor.c: the TOTP check (src/twofactor.c) against RFC 6238's
+ * test_twofactor.c: the TOTP check (src/feat/two_factor.c) against RFC 6238's
  * test vectors (appendix B, SHA-1), its window, and what it refuses.
  */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "svc/twofactor.h"
+#include "feat/two_factor.h"
 
 static const unsigned char RFC_SECRET[] = "12345678901234567890"; /* 20 bytes, SHA-1 */
 

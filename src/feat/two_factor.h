@@ -1,12 +1,12 @@
 /*
- * twofactor.h: the second factor at login. TOTP codes (RFC 6238: SHA-1,
+ * two_factor.h: the second factor at login. TOTP codes (RFC 6238: SHA-1,
  * 30-second steps, 6 digits, the settings every authenticator app knows)
  * checked with liboath, single-use recovery codes, the half-login that
  * waits for the code, the enrolment page with its QR code, and the rule
  * that admins and coordinators reach nothing before they have enrolled.
  */
-#ifndef RATIFY_TWOFACTOR_H
-#define RATIFY_TWOFACTOR_H
+#ifndef RATIFY_TWO_FACTOR_H
+#define RATIFY_TWO_FACTOR_H
 
 #include "svc/auth.h"
 #include "svc/http.h"
@@ -22,8 +22,8 @@ enum {
     THROTTLE_CODE = 5,        /* wrong codes per account per throttling window */
 };
 
-/* Initialises liboath; once at start-up, before any thread checks a code.
- * Returns R_OK or R_INTERNAL. */
+/* Initialises liboath; once at start-up (main.c, after auth_init), before
+ * any thread checks a code. Returns R_OK or R_INTERNAL. */
 Result two_factor_init(void);
 
 /* 1 if code (only digits; 6 to 8 of them, the length is the code's
@@ -60,5 +60,10 @@ Result two_factor_after_password_finish(Request *r, const AfterPassword *a);
  * the enrolment page (r->redirect set, R_OK), anything else is
  * R_FORBIDDEN. API tokens are not concerned. */
 Result two_factor_gate(Request *r);
+
+/* `ratify user reset-2fa`: user_id's second factor and recovery codes
+ * removed and their sessions ended, with the audit line, in a write of its
+ * own. For someone who lost both their phone and their recovery codes. */
+Result two_factor_reset(Db *db, int64_t user_id);
 
 #endif

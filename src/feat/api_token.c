@@ -1,7 +1,8 @@
 /*
- * apitoken.c: API tokens that admins issue to other systems, with a scope
+ * api_token.c: API tokens that admins issue to other systems, with a scope
  * (read, or write too): the admin page, `ratify token`, and nothing else.
- * Checking a token is auth.c's job (load_api_token).
+ * Checking a token is svc/auth.c's job (load_api_token): every request
+ * needs it, so it lives below the features.
  *
  * Invariant: a token is shown once, when it is made; only its keyed hash
  * is stored, so a copy of the database grants no access.
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "feat/api_token.h"
 #include "feat/handlers.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
@@ -65,7 +67,7 @@ static json_t *token_list(Request *r)
     return list;
 }
 
-Result api_tokens_page(Request *r)
+Result api_token_list_page(Request *r)
 {
     r->page = "admin_tokens";
     r->title = tr(r, "API tokens");
@@ -81,13 +83,13 @@ Result api_token_create_post(Request *r)
     int bad = param_text(r, "name", 2, 100, 0, &name) != R_OK;
     bad |= param_enum(r, "scope", scope_codes, &scope) != R_OK;
     if (bad) {
-        api_tokens_page(r);
+        api_token_list_page(r);
         return R_BAD_REQUEST;
     }
     NewToken t = {.name = name, .scope = scope_codes[scope], .user_id = r->user->id};
     if (db_write(r->db, token_create_apply, &t) != R_OK)
         return R_INTERNAL;
-    api_tokens_page(r);
+    api_token_list_page(r);
     /* Shown this once: the page is no-store, as every logged-in page. */
     json_object_set_new(r->data, "new_token", json_string(t.token));
     return R_OK;

@@ -1,5 +1,10 @@
 /*
- * twofactor.c: TOTP second factor and recovery codes; see twofactor.h.
+ * two_factor.c: the second factor, all of it (see two_factor.h): TOTP
+ * codes and recovery codes, the half-login between the password and the
+ * code (/login/code), enrolment (/account/two-factor), and the gate that
+ * web/server.c calls for every request. It is a feature, not a service:
+ * nothing below feat calls it (the session only reads whether a user has
+ * one), and the gate names its own handlers.
  *
  * Invariants: the TOTP secret is stored sealed (XChaCha20-Poly1305 under a
  * key derived from the server's secret, the user id as associated data, so
@@ -11,8 +16,7 @@
  * accepts it; a half-login is a hashed, five-minute, single-use token in
  * its own table and cookie, never a session.
  */
-#include "feat/handlers.h"
-#include "svc/twofactor.h"
+#include "feat/two_factor.h"
 
 #include <cairo.h>
 #include <liboath/oath.h>
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "feat/handlers.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
 
@@ -826,11 +831,40 @@ Result two_factor_gate(Request *r)
     if (!r->user || r->api_scope || r->user->two_factor || !two_factor_required(r->user))
         return R_OK;
     Handler h = r->route->handler;
-    if (h == two_factor_page || h == two_factor_post || h == auth_logout_post)
+    if (h == two_factor_page || h == two_factor_post || h == account_logout_post)
         return R_OK;
     if (!r->is_api && (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0))
         return http_redirect(r, "/account/two-factor");
     r->message = tr(r, "Your role requires two-factor sign-in. Set it up on your account "
                        "page first.");
     return R_FORBIDDEN;
+}
+
+/* ---- `ratify user reset-2fa` ---- */
+
+/* The second factor of user *ctx (an int64_t) removed, with its recovery
+ * codes and sessions. */
+static Result two_factor_reset_apply(Db *w, void *ctx)
+{
+    int64_t id = *(const int64_t *)ctx;
+    Stmt *st = db_prepare(w, "DELETE FROM two_factor WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "DELETE FROM recovery_codes WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "DELETE FROM sessions WHERE user_id = :id");
+    db_bind_int(st, ":id", id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    char object[32];
+    snprintf(object, sizeof object, "user %lld", (long long)id);
+    return audit_log(w, 0, "two-factor reset", object, "by the command line");
+}
+
+Result two_factor_reset(Db *db, int64_t user_id)
+{
+    return db_write(db, two_factor_reset_apply, &user_id);
 }

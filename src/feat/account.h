@@ -1,0 +1,20 @@
+/*
+ * account.h: what the command line calls of account.c (its pages are
+ * declared by handlers.h).
+ */
+#ifndef RATIFY_ACCOUNT_H
+#define RATIFY_ACCOUNT_H
+
+#include "db/db.h"
+#include "svc/http.h"
+
+/* `ratify user add|passwd|list|reset-2fa ...`; argv starts after "user". Returns a
+ * Result for the exit code. */
+Result account_user_cmd(Db *db, int argc, char **argv, const char *base_url);
+
+/* On a database with no admin, creates one with email and prints a
+ * one-time link to set its password; with an admin that never set a
+ * password, prints a fresh link; otherwise prints how to log in. */
+Result account_first_admin(Db *db, const char *email, const char *base_url);
+
+#endif
