@@ -8,7 +8,7 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 
--- owner: src/svc/auth.c
+-- owner: src/feat/account.c
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
     email         TEXT NOT NULL UNIQUE,          -- stored lowercased
@@ -21,7 +21,7 @@ CREATE TABLE users (
 );
 
 -- Countries a coordinator is responsible for (ISO 3166-1 alpha-3).
--- owner: src/svc/auth.c
+-- owner: src/feat/account.c
 CREATE TABLE user_countries (
     user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     iso3    TEXT NOT NULL CHECK (length(iso3) = 3),
