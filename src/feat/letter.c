@@ -395,10 +395,22 @@ static const char *mailto(Request *r, const Letter *l)
     return link;
 }
 
+/* Who read a letter that is not public, other than its author, goes to
+ * the audit log before the letter is shown (fail closed, like every read
+ * of what people at risk wrote). */
+static Result letter_log_read(Request *r, const Letter *l)
+{
+    if (!strcmp(l->visibility, "public") || (r->user && r->user->id == l->author_id))
+        return R_OK;
+    return audit_read(r->db, r->user ? r->user->id : 0, "letter", l->id);
+}
+
 Result letter_page(Request *r)
 {
     Letter l;
     Result res = visible_letter(r, &l);
+    if (res == R_OK)
+        res = letter_log_read(r, &l);
     if (res != R_OK)
         return res;
     json_t *letter = letter_json(&l);
@@ -522,6 +534,8 @@ Result letter_pdf_page(Request *r)
 {
     Letter l;
     Result res = visible_letter(r, &l);
+    if (res == R_OK)
+        res = letter_log_read(r, &l);
     if (res != R_OK)
         return res;
     const char *paper = param_raw(r, "paper");

@@ -222,6 +222,11 @@ Result response_file_page(Request *r)
     char iso3[4];
     if (response_visible(r, &id, iso3, &recorder, &letter) != R_OK)
         return R_NOT_FOUND;
+    /* A government's answer can name people: who opened its file is
+     * logged, unless they recorded it. */
+    if ((!r->user || r->user->id != recorder) &&
+        audit_read(r->db, r->user ? r->user->id : 0, "response", id) != R_OK)
+        return R_INTERNAL;
     Stmt *st = db_prepare(r->db, "SELECT file_name, file_type, file_data FROM responses "
                                  "WHERE id = :id AND file_data IS NOT NULL");
     db_bind_int(st, ":id", id);

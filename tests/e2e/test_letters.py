@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from factories import DAY, Factory, mail_count, next_mail_to, past_server
+from factories import DAY, Factory, audit_entries, mail_count, next_mail_to, past_server
 from ratify_server import RatifyServer, scrape_csrf
 from smtp_capture import SmtpCapture, smtp  # noqa: F401  (the smtp fixture)
 
@@ -302,3 +302,27 @@ def test_housekeeping_reminds_and_forgets(site, smtp):
     assert reminder.msg["Subject"] == "Todavía no hay respuesta a su carta"  # their language
     # The writer's own session is still good.
     assert writer.get("/letters").status_code == 200
+
+
+def test_who_read_a_letter_is_in_the_audit_log(site, smtp):
+    """Issue 8: a letter that is not public, read by someone other than its
+    author, is logged (who, which letter, never its text); the author's own
+    reads are not."""
+    _, writer = member_of(site, "AGO")
+    coordinator, coord = member_of(site, "AGO", role="coordinator", countries=("AGO",))
+    path = write_ratify_letter(writer)
+    letter_id = path.rsplit("/", 1)[1]
+    page = writer.get(path).text
+    r = writer.post(path + "/sent", data={"csrf_token": scrape_csrf(page), "sent_on": "2026-10-01",
+                                          "sent_via": "post", "remind_weeks": "8",
+                                          "visibility": "country"})
+    assert r.status_code == 303
+    admin = site.login_user(site.member("admin"))
+    assert not [row for row in audit_entries(admin, action="letter viewed")
+                if f"letter {letter_id}" in row[1].lower()]
+    assert coord.get(path).status_code == 200
+    assert coord.get(path + "/pdf").status_code == 200
+    rows = [row for row in audit_entries(admin, action="letter viewed")
+            if f"letter {letter_id}" in row[1].lower()]
+    assert len(rows) == 2, rows
+    assert "Mosaiko" not in str(rows)
