@@ -155,16 +155,6 @@ static const char *group_label(const char *code)
     return "";
 }
 
-/* The protocol's opt-in articles ("10 11"), in the request's arena. */
-static const char *protocol_opt_in(Request *r)
-{
-    Stmt *st = db_prepare(r->db, "SELECT opt_in_articles FROM instruments WHERE id = :id");
-    db_bind_int(st, ":id", INSTRUMENT_PROTOCOL);
-    const char *articles = arena_strdup(r->arena, db_row(st) ? db_text(st, 0) : "");
-    db_done(st);
-    return articles;
-}
-
 static json_t *country_json(Request *r, const CountryRow *row, const char *opt_in)
 {
     Ask ask = treaty_ask(&row->protocol, &row->covenant, opt_in);
@@ -282,7 +272,7 @@ Result country_list_page(Request *r)
 {
     size_t n;
     CountryRow *rows = treaty_countries(r, 1, &n);
-    const char *opt_in = protocol_opt_in(r);
+    const char *opt_in = treaty_opt_in_articles(r->db, INSTRUMENT_PROTOCOL, r->arena);
     const char *f_status = filter_value(r, "status", status_codes);
     const char *f_group = filter_value(r, "group", group_codes);
     const char *f_org = filter_value(r, "org", org_codes);
@@ -452,7 +442,8 @@ static Result country_data(Request *r, const char *iso3)
     row.protocol = treaty_standing(r->db, INSTRUMENT_PROTOCOL, iso3);
     row.covenant = treaty_standing(r->db, INSTRUMENT_COVENANT, iso3);
     int can_edit = auth_covers_country(r->user, iso3);
-    json_t *country = country_json(r, &row, protocol_opt_in(r));
+    json_t *country =
+        country_json(r, &row, treaty_opt_in_articles(r->db, INSTRUMENT_PROTOCOL, r->arena));
     json_object_set_new(country, "iso2", json_string(iso2));
     json_object_set_new(country, "is_state", json_boolean(strcmp(row.un_status, "other") != 0));
     json_object_set_new(country, "protocol", standing_json(r, &row.protocol));

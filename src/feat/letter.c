@@ -141,7 +141,8 @@ static Ask country_ask(Request *r, const char *iso3)
 {
     Standing protocol = treaty_standing(r->db, INSTRUMENT_PROTOCOL, iso3);
     Standing covenant = treaty_standing(r->db, INSTRUMENT_COVENANT, iso3);
-    return treaty_ask(&protocol, &covenant, "10 11");
+    return treaty_ask(&protocol, &covenant,
+                      treaty_opt_in_articles(r->db, INSTRUMENT_PROTOCOL, r->arena));
 }
 
 /* The sender choices: the member's organisations, then their own name. */

@@ -67,6 +67,15 @@ static int declared_all(const char *wanted, const char *have)
     return 1;
 }
 
+const char *treaty_opt_in_articles(Db *db, int64_t instrument, Arena *arena)
+{
+    Stmt *st = db_prepare(db, "SELECT opt_in_articles FROM instruments WHERE id = :id");
+    db_bind_int(st, ":id", instrument);
+    const char *articles = arena_strdup(arena, db_row(st) ? db_text(st, 0) : "");
+    db_done(st);
+    return articles;
+}
+
 Ask treaty_ask(const Standing *protocol, const Standing *covenant, const char *opt_in_articles)
 {
     if (protocol->status == STATUS_PARTY)

@@ -47,6 +47,11 @@ void treaty_apply_action(Standing *s, const char *kind, const char *article, con
  * space-separated list of articles needing a declaration. */
 Ask treaty_ask(const Standing *protocol, const Standing *covenant, const char *opt_in_articles);
 
+/* The articles of instrument that states opt in to by declaration ("10 11"
+ * for the Protocol), from the treaty record, in arena: the one place every
+ * page, the API and letters read them from. "" when it has none. */
+const char *treaty_opt_in_articles(Db *db, int64_t instrument, Arena *arena);
+
 /* Stable identifier ("sign_and_ratify") and plain-words text (English
  * msgid, translate with tr()) of an ask. */
 const char *treaty_ask_code(Ask ask);
