@@ -623,3 +623,30 @@ Result account_first_admin(Db *db, const char *email, const char *base_url)
            existing, base_url, path);
     return R_OK;
 }
+
+/* ---- writes, for the files that open or close a member's account ---- */
+
+Result account_insert_member(Db *w, const char *email, int64_t now, int64_t *id)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO users (email, role, created_at) "
+                             "VALUES (:email, 'member', :now) RETURNING id");
+    db_bind_text(st, ":email", email);
+    db_bind_int(st, ":now", now);
+    return db_insert(st, id);
+}
+
+Result account_ensure_member(Db *w, const char *email, int64_t now)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO users (email, role, created_at) VALUES (:email, "
+                             "'member', :now) ON CONFLICT (email) DO NOTHING");
+    db_bind_text(st, ":email", email);
+    db_bind_int(st, ":now", now);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result account_delete(Db *w, int64_t user)
+{
+    Stmt *st = db_prepare(w, "DELETE FROM users WHERE id = :id");
+    db_bind_int(st, ":id", user);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}

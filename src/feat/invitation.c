@@ -10,9 +10,13 @@
  * uses it); the link alone never attaches someone else's account; the
  * invitee's address is blanked once the invitation is used.
  */
+#include "feat/invitation.h"
+
+#include "feat/account.h"
 #include "feat/handlers.h"
 #include "feat/member.h"
 #include "feat/organisation.h"
+#include "feat/person.h"
 #include "feat/profile.h"
 
 #include <string.h>
@@ -187,14 +191,7 @@ static Result spend_invitation(Db *w, const Acceptance *a)
 static Result join_organisation(Db *w, const Acceptance *a)
 {
     Request *r = a->r;
-    Stmt *st = db_prepare(
-        w, "INSERT INTO org_people (org_id, person_id, role, title) VALUES (:org, :person, "
-           ":role, :title) ON CONFLICT (org_id, person_id) DO UPDATE SET role = excluded.role");
-    db_bind_int(st, ":org", a->inv->org);
-    db_bind_int(st, ":person", a->person);
-    db_bind_text(st, ":role", a->inv->role);
-    db_bind_text(st, ":title", a->inv->title);
-    if (db_run(st) != R_OK)
+    if (organisation_set_role(w, a->inv->org, a->person, a->inv->role, a->inv->title) != R_OK)
         return R_INTERNAL;
     return audit_log(w, r->user ? r->user->id : 0, "invitation accepted",
                      arena_printf(r->arena, "organisation %lld", (long long)a->inv->org),
@@ -220,22 +217,10 @@ static Result invitation_join_apply(Db *w, void *ctx)
     if (member_email_registered(w, a->inv->email))
         return R_CONFLICT;
     int64_t now = now_seconds(), user;
-    Stmt *st = db_prepare(w, "INSERT INTO users (email, role, created_at) "
-                             "VALUES (:email, 'member', :now) RETURNING id");
-    db_bind_text(st, ":email", a->inv->email);
-    db_bind_int(st, ":now", now);
-    if (db_insert(st, &user) != R_OK)
+    if (account_insert_member(w, a->inv->email, now, &user) != R_OK)
         return R_INTERNAL;
-    st = db_prepare(w, "INSERT INTO people (user_id, name, email, iso3, listing, created_at, "
-                       "updated_at) VALUES (:user, :name, :email, :iso3, :listing, :now, :now) "
-                       "RETURNING id");
-    db_bind_int(st, ":user", user);
-    db_bind_text(st, ":name", a->name);
-    db_bind_text(st, ":email", a->inv->email);
-    db_bind_text(st, ":iso3", a->inv->iso3);
-    db_bind_text(st, ":listing", a->listing);
-    db_bind_int(st, ":now", now);
-    if (db_insert(st, &a->person) != R_OK)
+    if (person_insert_for_user(w, user, a->name, a->inv->email, a->inv->iso3, a->listing, now,
+                               &a->person) != R_OK)
         return R_INTERNAL;
     if ((res = join_organisation(w, a)) != R_OK)
         return res;
@@ -297,4 +282,29 @@ Result invitation_post(Request *r)
         return res;
     /* Straight on to choosing a password: the link was theirs. */
     return http_redirect(r, arena_strdup(r->arena, a.path));
+}
+
+/* ---- writes, for closing an account and the hourly cleanup ---- */
+
+Result invitation_forget_email(Db *w, const char *email)
+{
+    Stmt *st = db_prepare(w, "DELETE FROM invitations WHERE email = :email");
+    db_bind_text(st, ":email", email);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+static Result invitation_expire_apply(Db *w, void *ctx)
+{
+    int64_t now = *(const int64_t *)ctx;
+    Stmt *st =
+        db_prepare(w, "DELETE FROM invitations WHERE used_at IS NOT NULL OR expires_at < :now");
+    db_bind_int(st, ":now", now);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result invitation_expire(Db *db, const char *base_url)
+{
+    (void)base_url; /* an hourly job's signature: no links here */
+    int64_t now = now_seconds();
+    return db_write(db, invitation_expire_apply, &now);
 }

@@ -140,6 +140,21 @@ int member_rate_limited(Db *db, const char *key, int limit, int window)
     return db_write(db, rate_hit_apply, &h) == R_OK && h.hits > limit;
 }
 
+static Result rate_limits_expire_apply(Db *w, void *ctx)
+{
+    int64_t now = *(const int64_t *)ctx;
+    Stmt *st = db_prepare(w, "DELETE FROM rate_limits WHERE window_start < :old");
+    db_bind_int(st, ":old", now - 24 * 3600);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result member_rate_limits_expire(Db *db, const char *base_url)
+{
+    (void)base_url; /* an hourly job's signature: no links here */
+    int64_t now = now_seconds();
+    return db_write(db, rate_limits_expire_apply, &now);
+}
+
 int member_valid_languages(const char *s)
 {
     if (!s)

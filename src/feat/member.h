@@ -50,6 +50,10 @@ json_t *member_group_options(Request *r, const char *const *selected);
  * last window seconds, this one included (it is committed on its own). */
 int member_rate_limited(Db *db, const char *key, int limit, int window);
 
+/* Hourly job: deletes the rate limit windows older than a day, which no
+ * limit looks at any more (its own db_write). */
+Result member_rate_limits_expire(Db *db, const char *base_url);
+
 /* Space-separated language codes (a-z and '-'), at most 64 bytes; NULL is
  * valid (none). */
 int member_valid_languages(const char *s);

@@ -11,8 +11,13 @@
  * applicant); the answer to a sign-up never tells whether the address was
  * already registered; the audit log names memberships by id only.
  */
+#include "feat/membership.h"
+
+#include "feat/account.h"
 #include "feat/handlers.h"
 #include "feat/member.h"
+#include "feat/organisation.h"
+#include "feat/person.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,41 +140,20 @@ typedef struct {
 static Result insert_person(Db *w, Join *jn)
 {
     const JoinRequest *j = jn->j;
-    Stmt *st = db_prepare(w, "INSERT INTO people (name, email, iso3, languages, listing, "
-                             "created_at, updated_at) VALUES (:name, :email, :iso3, :languages, "
-                             ":listing, :now, :now) RETURNING id");
-    db_bind_text(st, ":name", j->name);
-    db_bind_text(st, ":email", j->email);
-    db_bind_text(st, ":iso3", j->iso3);
-    db_bind_text(st, ":languages", j->languages ? j->languages : "");
     /* An organisation's contact person is not listed unless they say so
      * on their own profile: the listing choice is the organisation's. */
-    db_bind_text(st, ":listing", jn->organisation ? "hidden" : j->listing);
-    db_bind_int(st, ":now", jn->now);
-    return db_insert(st, &jn->person) == R_OK ? R_OK : R_INTERNAL;
+    return person_insert(w, j->name, j->email, j->iso3, j->languages ? j->languages : "",
+                         jn->organisation ? "hidden" : j->listing, jn->now, &jn->person);
 }
 
 static Result insert_organisation(Db *w, Join *jn)
 {
     const JoinRequest *j = jn->j;
-    Stmt *st = db_prepare(
-        w, "INSERT INTO organisations (name, iso3, org_type, website, languages, listing, "
-           "created_at, updated_at) VALUES (:name, :iso3, :type, :website, :languages, "
-           ":listing, :now, :now) RETURNING id");
-    db_bind_text(st, ":name", j->org_name);
-    db_bind_text(st, ":iso3", j->iso3);
-    db_bind_text(st, ":type", j->org_type);
-    db_bind_text(st, ":website", j->website ? j->website : "");
-    db_bind_text(st, ":languages", j->languages ? j->languages : "");
-    db_bind_text(st, ":listing", j->listing);
-    db_bind_int(st, ":now", jn->now);
-    if (db_insert(st, &jn->org) != R_OK)
+    if (organisation_insert(w, j->org_name, j->iso3, j->org_type, j->website ? j->website : "",
+                            j->languages ? j->languages : "", j->listing, jn->now,
+                            &jn->org) != R_OK)
         return R_INTERNAL;
-    st = db_prepare(w, "INSERT INTO org_people (org_id, person_id, role) "
-                       "VALUES (:org, :person, 'contact')");
-    db_bind_int(st, ":org", jn->org);
-    db_bind_int(st, ":person", jn->person);
-    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+    return organisation_add_contact(w, jn->org, jn->person);
 }
 
 static Result insert_membership(Db *w, Join *jn)
@@ -627,21 +611,9 @@ static Result set_status(Db *w, const Decision *d, const char *status)
  * the person, and a single-use link to choose a password. */
 static Result open_account(Db *w, const MembershipRow *m, char path[96])
 {
-    if (!m->user_id) {
-        Stmt *st = db_prepare(
-            w, "INSERT INTO users (email, role, created_at) VALUES (:email, 'member', :now) "
-               "ON CONFLICT (email) DO NOTHING");
-        db_bind_text(st, ":email", m->email);
-        db_bind_int(st, ":now", now_seconds());
-        if (db_run(st) != R_OK)
-            return R_INTERNAL;
-        st = db_prepare(w, "UPDATE people SET user_id = "
-                           "(SELECT id FROM users WHERE email = :email) WHERE id = :person");
-        db_bind_text(st, ":email", m->email);
-        db_bind_int(st, ":person", m->person_id);
-        if (db_run(st) != R_OK)
-            return R_INTERNAL;
-    }
+    if (!m->user_id && (account_ensure_member(w, m->email, now_seconds()) != R_OK ||
+                        person_link_user(w, m->person_id, m->email) != R_OK))
+        return R_INTERNAL;
     return auth_issue_welcome(w, m->email, "welcome", WELCOME_HOURS, path);
 }
 
@@ -853,4 +825,22 @@ Result membership_create_api(Request *r)
     r->status = 202;
     r->data = json_build("{s:s}", "status", "accepted: a confirmation email was sent");
     return R_OK;
+}
+
+/* ---- the hourly cleanup ---- */
+
+static Result confirm_tokens_expire_apply(Db *w, void *ctx)
+{
+    int64_t now = *(const int64_t *)ctx;
+    Stmt *st =
+        db_prepare(w, "DELETE FROM confirm_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
+    db_bind_int(st, ":now", now);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result membership_expire(Db *db, const char *base_url)
+{
+    (void)base_url; /* an hourly job's signature: no links here */
+    int64_t now = now_seconds();
+    return db_write(db, confirm_tokens_expire_apply, &now);
 }

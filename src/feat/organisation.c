@@ -172,3 +172,45 @@ Result organisation_list_api(Request *r)
     r->data = member_page_envelope(r, &q, total, items);
     return R_OK;
 }
+
+/* ---- writes, for the files that create organisations or add people ---- */
+
+Result organisation_insert(Db *w, const char *name, const char *iso3, const char *type,
+                           const char *website, const char *languages, const char *listing,
+                           int64_t now, int64_t *id)
+{
+    Stmt *st = db_prepare(
+        w, "INSERT INTO organisations (name, iso3, org_type, website, languages, listing, "
+           "created_at, updated_at) VALUES (:name, :iso3, :type, :website, :languages, "
+           ":listing, :now, :now) RETURNING id");
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":type", type);
+    db_bind_text(st, ":website", website);
+    db_bind_text(st, ":languages", languages);
+    db_bind_text(st, ":listing", listing);
+    db_bind_int(st, ":now", now);
+    return db_insert(st, id) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result organisation_add_contact(Db *w, int64_t org, int64_t person)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO org_people (org_id, person_id, role) "
+                             "VALUES (:org, :person, 'contact')");
+    db_bind_int(st, ":org", org);
+    db_bind_int(st, ":person", person);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result organisation_set_role(Db *w, int64_t org, int64_t person, const char *role,
+                             const char *title)
+{
+    Stmt *st = db_prepare(
+        w, "INSERT INTO org_people (org_id, person_id, role, title) VALUES (:org, :person, "
+           ":role, :title) ON CONFLICT (org_id, person_id) DO UPDATE SET role = excluded.role");
+    db_bind_int(st, ":org", org);
+    db_bind_int(st, ":person", person);
+    db_bind_text(st, ":role", role);
+    db_bind_text(st, ":title", title);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}

@@ -1,6 +1,7 @@
 /*
  * organisation.h: who may see and change an organisation, for the files
- * that act on one (invitation.c).
+ * that act on one (invitation.c), and the writes of organisations and
+ * org_people, which organisation.c owns (membership.c, invitation.c).
  */
 #ifndef RATIFY_ORGANISATION_H
 #define RATIFY_ORGANISATION_H
@@ -18,5 +19,21 @@ int organisation_is_contact(Request *r, int64_t org, int64_t person);
 /* The answer to someone who is not a contact person: R_FORBIDDEN, with
  * the message. */
 Result organisation_not_contact(Request *r);
+
+/* The writes below run on the w of a db_write apply, in the caller's
+ * transaction. */
+
+/* A new applicant organisation; the new id in *id. */
+Result organisation_insert(Db *w, const char *name, const char *iso3, const char *type,
+                           const char *website, const char *languages, const char *listing,
+                           int64_t now, int64_t *id);
+
+/* Makes person a contact person of org (its applicant). */
+Result organisation_add_contact(Db *w, int64_t org, int64_t person);
+
+/* Gives person the role (and title) in org, replacing the role they had:
+ * an accepted invitation. */
+Result organisation_set_role(Db *w, int64_t org, int64_t person, const char *role,
+                             const char *title);
 
 #endif

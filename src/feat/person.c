@@ -10,6 +10,7 @@
  */
 #include "feat/handlers.h"
 #include "feat/member.h"
+#include "feat/person.h"
 
 #include <string.h>
 
@@ -134,4 +135,69 @@ Result person_list_api(Request *r)
     }
     r->data = member_page_envelope(r, &q, total, items);
     return R_OK;
+}
+
+/* ---- writes, for the files that create, change or erase a person ---- */
+
+Result person_insert(Db *w, const char *name, const char *email, const char *iso3,
+                     const char *languages, const char *listing, int64_t now, int64_t *id)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO people (name, email, iso3, languages, listing, "
+                             "created_at, updated_at) VALUES (:name, :email, :iso3, :languages, "
+                             ":listing, :now, :now) RETURNING id");
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":email", email);
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":languages", languages);
+    db_bind_text(st, ":listing", listing);
+    db_bind_int(st, ":now", now);
+    return db_insert(st, id) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result person_insert_for_user(Db *w, int64_t user, const char *name, const char *email,
+                              const char *iso3, const char *listing, int64_t now, int64_t *id)
+{
+    Stmt *st =
+        db_prepare(w, "INSERT INTO people (user_id, name, email, iso3, listing, created_at, "
+                      "updated_at) VALUES (:user, :name, :email, :iso3, :listing, :now, :now) "
+                      "RETURNING id");
+    db_bind_int(st, ":user", user);
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":email", email);
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":listing", listing);
+    db_bind_int(st, ":now", now);
+    return db_insert(st, id) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result person_link_user(Db *w, int64_t person, const char *email)
+{
+    Stmt *st = db_prepare(w, "UPDATE people SET user_id = "
+                             "(SELECT id FROM users WHERE email = :email) WHERE id = :person");
+    db_bind_text(st, ":email", email);
+    db_bind_int(st, ":person", person);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result person_update_profile(Db *w, int64_t person, const char *name, const char *languages,
+                             const char *listing, int64_t now)
+{
+    Stmt *st =
+        db_prepare(w, "UPDATE people SET name = :name, languages = :languages, listing = :listing, "
+                      "updated_at = :now WHERE id = :id");
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":languages", languages);
+    db_bind_text(st, ":listing", listing);
+    db_bind_int(st, ":now", now);
+    db_bind_int(st, ":id", person);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return db_changes(w) == 0 ? R_NOT_FOUND : R_OK;
+}
+
+Result person_delete(Db *w, int64_t person)
+{
+    Stmt *st = db_prepare(w, "DELETE FROM people WHERE id = :id");
+    db_bind_int(st, ":id", person);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }

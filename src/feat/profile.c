@@ -1,19 +1,17 @@
 /*
  * profile.c: a member's own record: /profile (their details, listing
  * choice, organisations and memberships, who looked at them), the export
- * of everything Ratify holds about them (/profile/export) and closing the
- * account with the erasure of their personal data (/profile/close).
+ * of everything Ratify holds about them (/profile/export). Closing the
+ * account is erasure.c's (it writes the tables of several owners).
  *
  * Invariants: only the person's own record is shown or changed (the
- * user's person id, never one from the request); erasing a person leaves
- * none of their personal data in the database file (secure_delete, then
- * a checkpoint).
+ * user's person id, never one from the request).
  */
 #include "feat/handlers.h"
 #include "feat/member.h"
+#include "feat/person.h"
 #include "feat/profile.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,18 +146,10 @@ typedef struct {
 static Result profile_update_apply(Db *w, void *ctx)
 {
     ProfileEdit *p = ctx;
-    Stmt *st =
-        db_prepare(w, "UPDATE people SET name = :name, languages = :languages, listing = :listing, "
-                      "updated_at = :now WHERE id = :id");
-    db_bind_text(st, ":name", p->name);
-    db_bind_text(st, ":languages", p->languages ? p->languages : "");
-    db_bind_text(st, ":listing", p->listing);
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", p->person);
-    if (db_run(st) != R_OK)
-        return R_INTERNAL;
-    if (db_changes(w) == 0)
-        return R_NOT_FOUND; /* the account was closed meanwhile */
+    Result res = person_update_profile(w, p->person, p->name, p->languages ? p->languages : "",
+                                       p->listing, now_seconds());
+    if (res != R_OK)
+        return res; /* R_NOT_FOUND: the account was closed meanwhile */
     return audit_log(w, p->r->user->id, "profile changed",
                      arena_printf(p->r->arena, "person %lld", (long long)p->person), "");
 }
@@ -210,81 +200,5 @@ Result profile_export_page(Request *r)
     json_decref(doc);
     r->content_type = "application/json";
     http_add_header(r, "Content-Disposition", "attachment; filename=\"ratify-my-data.json\"");
-    return R_OK;
-}
-
-/* ---- closing an account ---- */
-
-/* What closing an account writes: every row that names the person
- * deleted, and an audit line that keeps only "person N". */
-typedef struct {
-    Request *r;
-    int64_t person, user;
-} Erasure;
-
-static Result delete_by_email(Db *w, const char *email, const char *throttle)
-{
-    Stmt *st = db_prepare(w, "DELETE FROM mail_queue WHERE to_addr = :email");
-    db_bind_text(st, ":email", email);
-    int ok = db_run(st) == R_OK;
-    st = db_prepare(w, "DELETE FROM invitations WHERE email = :email");
-    db_bind_text(st, ":email", email);
-    ok &= db_run(st) == R_OK;
-    st = db_prepare(w, "DELETE FROM login_failures WHERE key = :key");
-    db_bind_text(st, ":key", throttle);
-    ok &= db_run(st) == R_OK;
-    return ok ? R_OK : R_INTERNAL;
-}
-
-static Result person_erase_apply(Db *w, void *ctx)
-{
-    Erasure *e = ctx;
-    char email[256] = "";
-    Stmt *st = db_prepare(w, "SELECT email FROM people WHERE id = :id");
-    db_bind_int(st, ":id", e->person);
-    if (db_row(st))
-        snprintf(email, sizeof email, "%s", db_text(st, 0));
-    if (db_done(st) != R_OK)
-        return R_INTERNAL;
-    char throttle[65];
-    auth_token_hash("throttle-account", email, throttle);
-    if (delete_by_email(w, email, throttle) != R_OK)
-        return R_INTERNAL;
-    /* Memberships, organisation roles, group memberships and confirmation
-     * tokens go with the person (ON DELETE CASCADE); sessions and login
-     * tokens with the user. */
-    st = db_prepare(w, "DELETE FROM people WHERE id = :id");
-    db_bind_int(st, ":id", e->person);
-    int ok = db_run(st) == R_OK;
-    st = db_prepare(w, "DELETE FROM users WHERE id = :id");
-    db_bind_int(st, ":id", e->user);
-    ok &= db_run(st) == R_OK;
-    if (!ok)
-        return R_INTERNAL;
-    return audit_log(w, 0, "account closed and personal data erased",
-                     arena_printf(e->r->arena, "person %lld", (long long)e->person), "");
-}
-
-Result profile_close_post(Request *r)
-{
-    int64_t person;
-    Result res = profile_own_person(r, &person);
-    if (res != R_OK)
-        return res;
-    if (!member_checked(r, "confirm")) {
-        profile_form(r, person);
-        param_error(r, "confirm", N_("Please tick the box to confirm."));
-        return R_BAD_REQUEST;
-    }
-    Erasure e = {.r = r, .person = person, .user = r->user->id};
-    if ((res = db_write(r->db, person_erase_apply, &e)) != R_OK)
-        return res;
-    /* secure_delete zeroed the rows in the pages; copying those pages into
-     * the database file and emptying the log removes the older copies. */
-    db_checkpoint(r->db);
-    r->user = NULL;
-    http_set_cookie(r, "session", "", -1);
-    r->page = "closed";
-    r->title = tr(r, "Your account is closed");
     return R_OK;
 }

@@ -723,3 +723,10 @@ void mail_stop(void)
     sender.state = SENDER_IDLE;
     pthread_mutex_unlock(&sender.lock);
 }
+
+Result mail_forget_address(Db *w, const char *email)
+{
+    Stmt *st = db_prepare(w, "DELETE FROM mail_queue WHERE to_addr = :email");
+    db_bind_text(st, ":email", email);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}

@@ -63,4 +63,8 @@ void mail_stop(void);
 void mail_format(Buf *out, const MailConfig *cfg, const char *to, const char *subject,
                  const char *body, int64_t queued_at, int64_t id);
 
+/* Deletes every queued message to email (a closed account's), on the w
+ * of a db_write apply, in the caller's transaction. */
+Result mail_forget_address(Db *w, const char *email);
+
 #endif
