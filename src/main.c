@@ -188,8 +188,9 @@ static Result open_db(const Options *o, Db **db)
 }
 
 /* What the server runs every hour besides its own cleaning (housekeeping.c),
- * and what `ratify housekeeping` runs once. */
-static const HourlyJob hourly_jobs[] = {letter_remind, NULL};
+ * and what `ratify housekeeping` runs once: the features' chores, and the
+ * cleaning of the tables they own, which housekeeping.c may not call. */
+static const HourlyJob hourly_jobs[] = {letter_remind, two_factor_expire, NULL};
 
 static Result init_cmd(Options *o, int argc, char **argv)
 {

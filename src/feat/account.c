@@ -182,16 +182,10 @@ static Result password_set_apply(Db *w, void *ctx)
     PasswordSet *p = ctx;
     /* Spending the link is the check that it is still good: two forms
      * sent with one link cannot both set a password. */
-    Stmt *st = db_prepare(w, "UPDATE login_tokens SET used_at = :now WHERE token_hash = :hash "
-                             "AND user_id = :id AND used_at IS NULL AND expires_at > :now");
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_text(st, ":hash", p->token_hash);
-    db_bind_int(st, ":id", p->user_id);
-    if (db_run(st) != R_OK)
-        return R_INTERNAL;
-    if (db_changes(w) != 1)
-        return R_NOT_FOUND;
-    st = db_prepare(w, "UPDATE users SET password_hash = :hash WHERE id = :id");
+    Result rc = auth_login_token_spend(w, p->token_hash, p->user_id);
+    if (rc != R_OK)
+        return rc;
+    Stmt *st = db_prepare(w, "UPDATE users SET password_hash = :hash WHERE id = :id");
     db_bind_text(st, ":hash", p->password_hash);
     db_bind_int(st, ":id", p->user_id);
     if (db_run(st) != R_OK || audit_log(w, p->user_id, "password set", "", "") != R_OK)
@@ -496,10 +490,7 @@ static Result password_reset_apply(Db *w, void *ctx)
         return R_INTERNAL;
     if (db_changes(w) == 0)
         return R_NOT_FOUND;
-    st = db_prepare(w, "DELETE FROM sessions WHERE user_id = "
-                       "(SELECT id FROM users WHERE email = :email)");
-    db_bind_text(st, ":email", p->email);
-    if (db_run(st) != R_OK)
+    if (auth_sessions_end_email(w, p->email) != R_OK)
         return R_INTERNAL;
     return audit_log(w, 0, "password set", "by the command line", "");
 }

@@ -33,18 +33,7 @@ static Result token_create_apply(Db *w, void *ctx)
     char hash[65];
     random_hex(t->token, 32);
     auth_token_hash("api-token", t->token, hash);
-    Stmt *st =
-        db_prepare(w, "INSERT INTO api_tokens (token_hash, name, scope, created_by, created_at) "
-                      "VALUES (:hash, :name, :scope, :user, :now) RETURNING id");
-    db_bind_text(st, ":hash", hash);
-    db_bind_text(st, ":name", t->name);
-    db_bind_text(st, ":scope", t->scope);
-    if (t->user_id)
-        db_bind_int(st, ":user", t->user_id);
-    else
-        db_bind_null(st, ":user");
-    db_bind_int(st, ":now", now_seconds());
-    if (db_insert(st, &t->id) != R_OK)
+    if (auth_api_token_insert(w, hash, t->name, t->scope, t->user_id, &t->id) != R_OK)
         return R_INTERNAL;
     char object[32];
     snprintf(object, sizeof object, "api token %lld", (long long)t->id);
@@ -103,14 +92,9 @@ typedef struct {
 static Result token_revoke_apply(Db *w, void *ctx)
 {
     Revoke *v = ctx;
-    Stmt *st = db_prepare(w, "UPDATE api_tokens SET revoked_at = :now "
-                             "WHERE id = :id AND revoked_at IS NULL");
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", v->id);
-    if (db_run(st) != R_OK)
-        return R_INTERNAL;
-    if (db_changes(w) == 0)
-        return R_NOT_FOUND;
+    Result rc = auth_api_token_revoke(w, v->id);
+    if (rc != R_OK)
+        return rc;
     return audit_log(w, v->r->user->id, "api token revoked",
                      arena_printf(v->r->arena, "api token %lld", (long long)v->id), "");
 }

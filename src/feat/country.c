@@ -562,8 +562,7 @@ int64_t country_instrument_param(Request *r)
  * its date, source and note). */
 typedef struct {
     Request *r;
-    const char *iso3, *kind, *article, *date, *source, *note;
-    int64_t instrument;
+    TreatyAction action;
 } ActionRecord;
 
 static Result action_record_apply(Db *w, void *ctx);
@@ -593,13 +592,13 @@ Result country_action_post(Request *r)
     if (bad)
         return country_form_failed(r, iso3, "action_form");
     ActionRecord a = {.r = r,
-                      .iso3 = iso3,
-                      .instrument = instrument,
-                      .kind = kind_codes[kind],
-                      .article = article ? article : "",
-                      .date = date,
-                      .source = source ? source : "",
-                      .note = note ? note : ""};
+                      .action = {.iso3 = iso3,
+                                 .instrument = instrument,
+                                 .kind = kind_codes[kind],
+                                 .article = article ? article : "",
+                                 .date = date,
+                                 .source = source ? source : "",
+                                 .note = note ? note : ""}};
     if (db_write(r->db, action_record_apply, &a) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/countries/%s#actions", iso3));
@@ -609,29 +608,13 @@ static Result action_record_apply(Db *w, void *ctx)
 {
     ActionRecord *a = ctx;
     Request *r = a->r;
-    Stmt *st = db_prepare(
-        w, "INSERT INTO treaty_actions (instrument_id, iso3, kind, article, action_date, "
-           "source_url, note, recorded_by, recorded_at) VALUES (:instrument, :iso3, :kind, "
-           ":article, :date, :source, :note, :user, :now) "
-           "ON CONFLICT (instrument_id, iso3, kind, article) DO UPDATE SET "
-           "action_date = excluded.action_date, source_url = excluded.source_url, "
-           "note = excluded.note, recorded_by = excluded.recorded_by, "
-           "recorded_at = excluded.recorded_at");
-    db_bind_int(st, ":instrument", a->instrument);
-    db_bind_text(st, ":iso3", a->iso3);
-    db_bind_text(st, ":kind", a->kind);
-    db_bind_text(st, ":article", a->article);
-    db_bind_text(st, ":date", a->date);
-    db_bind_text(st, ":source", a->source);
-    db_bind_text(st, ":note", a->note);
-    db_bind_int(st, ":user", r->user->id);
-    db_bind_int(st, ":now", now_seconds());
-    if (db_run(st) != R_OK)
+    const TreatyAction *t = &a->action;
+    if (treaty_action_record(w, t, r->user->id) != R_OK)
         return R_INTERNAL;
-    char *detail = arena_printf(r->arena, "instrument %lld %s %s %s", (long long)a->instrument,
-                                a->kind, a->article, a->date);
+    char *detail = arena_printf(r->arena, "instrument %lld %s %s %s", (long long)t->instrument,
+                                t->kind, t->article, t->date);
     return audit_log(w, r->user->id, "treaty action recorded",
-                     arena_printf(r->arena, "country %s", a->iso3), detail);
+                     arena_printf(r->arena, "country %s", t->iso3), detail);
 }
 
 /* A treaty action to delete, in the path's country. */
@@ -644,13 +627,9 @@ typedef struct {
 static Result country_delete_apply(Db *w, void *ctx)
 {
     CountryDelete *d = ctx;
-    Stmt *st = db_prepare(w, "DELETE FROM treaty_actions WHERE id = :id AND iso3 = :iso3");
-    db_bind_int(st, ":id", d->id);
-    db_bind_text(st, ":iso3", d->iso3);
-    if (db_run(st) != R_OK)
-        return R_INTERNAL;
-    if (db_changes(w) == 0)
-        return R_NOT_FOUND;
+    Result rc = treaty_action_delete(w, d->id, d->iso3);
+    if (rc != R_OK)
+        return rc;
     return audit_log(w, d->r->user->id, "treaty action deleted",
                      arena_printf(d->r->arena, "country %s", d->iso3),
                      arena_printf(d->r->arena, "id %lld", (long long)d->id));

@@ -632,6 +632,15 @@ Result letter_sent_post(Request *r)
     return http_redirect(r, arena_printf(r->arena, "/letters/%lld", (long long)l.id));
 }
 
+Result letter_response_received(Db *w, int64_t id)
+{
+    Stmt *st = db_prepare(w, "UPDATE letters SET status = 'response_received', updated_at = :now "
+                             "WHERE id = :id");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", id);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
 /* ---- lists ---- */
 
 static json_t *letters_json(Request *r, const char *iso3, int mine)

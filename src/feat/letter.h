@@ -46,4 +46,9 @@ Result letter_editable(Request *r, Letter *l);
  * handler recorded them, R_BAD_REQUEST (or the page's own error). */
 Result letter_show_again(Request *r);
 
+/* Inside the caller's apply, on w: letter id's status becomes
+ * response_received (response.c, as it records a response).
+ * R_OK or R_INTERNAL. */
+Result letter_response_received(Db *w, int64_t id);
+
 #endif

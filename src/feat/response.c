@@ -114,11 +114,7 @@ static Result response_add_apply(Db *w, void *ctx)
     int64_t id;
     if (response_insert(w, a, &id) != R_OK)
         return R_INTERNAL;
-    Stmt *st = db_prepare(w, "UPDATE letters SET status = 'response_received', updated_at = :now "
-                             "WHERE id = :id");
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":id", a->letter->id);
-    if (db_run(st) != R_OK)
+    if (letter_response_received(w, a->letter->id) != R_OK)
         return R_INTERNAL;
     if (audit_log(w, a->r->user->id, "response recorded",
                   arena_printf(a->r->arena, "response %lld", (long long)id),

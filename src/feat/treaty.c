@@ -152,6 +152,38 @@ Standing treaty_standing(Db *db, int64_t instrument_id, const char *iso3)
     return s;
 }
 
+Result treaty_action_record(Db *w, const TreatyAction *a, int64_t user_id)
+{
+    Stmt *st = db_prepare(
+        w, "INSERT INTO treaty_actions (instrument_id, iso3, kind, article, action_date, "
+           "source_url, note, recorded_by, recorded_at) VALUES (:instrument, :iso3, :kind, "
+           ":article, :date, :source, :note, :user, :now) "
+           "ON CONFLICT (instrument_id, iso3, kind, article) DO UPDATE SET "
+           "action_date = excluded.action_date, source_url = excluded.source_url, "
+           "note = excluded.note, recorded_by = excluded.recorded_by, "
+           "recorded_at = excluded.recorded_at");
+    db_bind_int(st, ":instrument", a->instrument);
+    db_bind_text(st, ":iso3", a->iso3);
+    db_bind_text(st, ":kind", a->kind);
+    db_bind_text(st, ":article", a->article);
+    db_bind_text(st, ":date", a->date);
+    db_bind_text(st, ":source", a->source);
+    db_bind_text(st, ":note", a->note);
+    db_bind_int(st, ":user", user_id);
+    db_bind_int(st, ":now", now_seconds());
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result treaty_action_delete(Db *w, int64_t id, const char *iso3)
+{
+    Stmt *st = db_prepare(w, "DELETE FROM treaty_actions WHERE id = :id AND iso3 = :iso3");
+    db_bind_int(st, ":id", id);
+    db_bind_text(st, ":iso3", iso3);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return db_changes(w) == 0 ? R_NOT_FOUND : R_OK;
+}
+
 Result treaty_find(Db *db, const char *slug, int64_t *id, int64_t *parent_id)
 {
     Stmt *st =

@@ -63,6 +63,21 @@ const char *treaty_status_code(TreatyStatus s);
 /* Standing of iso3 under instrument id. */
 Standing treaty_standing(Db *db, int64_t instrument_id, const char *iso3);
 
+/* A treaty action as recorded by hand on a country's page. */
+typedef struct {
+    int64_t instrument;
+    const char *iso3, *kind, *article, *date, *source, *note;
+} TreatyAction;
+
+/* Inside the caller's apply, on w: records a (or replaces the action of
+ * the same instrument, country, kind and article) as user_id's.
+ * R_OK or R_INTERNAL. */
+Result treaty_action_record(Db *w, const TreatyAction *a, int64_t user_id);
+
+/* Inside the caller's apply, on w: deletes action id if it is iso3's;
+ * R_NOT_FOUND when there is no such action in that country. */
+Result treaty_action_delete(Db *w, int64_t id, const char *iso3);
+
 /* Loads the depositary record shipped in data/ (UNTC status CSVs) for an
  * instrument with no actions yet. Returns R_OK, or R_INTERNAL with the file
  * and line of a problem on stderr. */

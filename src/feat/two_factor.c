@@ -460,6 +460,23 @@ Result two_factor_login_post(Request *r)
     return http_redirect(r, c.step ? next : "/account/two-factor");
 }
 
+/* Half-logins past PENDING_LOGIN_TTL: pending_user no longer finds them,
+ * so they only keep a user id and a next page on disk. */
+static Result pending_expire_apply(Db *w, void *ctx)
+{
+    int64_t now = *(const int64_t *)ctx;
+    Stmt *st = db_prepare(w, "DELETE FROM pending_logins WHERE expires_at < :now");
+    db_bind_int(st, ":now", now);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result two_factor_expire(Db *db, const char *base_url)
+{
+    (void)base_url;
+    int64_t now = now_seconds();
+    return db_write(db, pending_expire_apply, &now);
+}
+
 /* ---- enrolment ---- */
 
 /* The otpauth:// URI authenticator apps read (Key Uri Format). */
@@ -645,10 +662,7 @@ static Result two_factor_enable_apply(Db *w, void *ctx)
     if (recovery_codes_store(w, e->user_id, &e->codes) != R_OK)
         return R_INTERNAL;
     /* Sessions opened with the password alone end: this one goes on. */
-    st = db_prepare(w, "DELETE FROM sessions WHERE user_id = :id AND token_hash <> :current");
-    db_bind_int(st, ":id", e->user_id);
-    db_bind_text(st, ":current", e->current);
-    if (db_run(st) != R_OK)
+    if (auth_sessions_end_others(w, e->user_id, e->current) != R_OK)
         return R_INTERNAL;
     return audit_log(w, e->user_id, "two-factor enabled", "", "");
 }
@@ -855,9 +869,7 @@ static Result two_factor_reset_apply(Db *w, void *ctx)
     db_bind_int(st, ":id", id);
     if (db_run(st) != R_OK)
         return R_INTERNAL;
-    st = db_prepare(w, "DELETE FROM sessions WHERE user_id = :id");
-    db_bind_int(st, ":id", id);
-    if (db_run(st) != R_OK)
+    if (auth_sessions_end_user(w, id) != R_OK)
         return R_INTERNAL;
     char object[32];
     snprintf(object, sizeof object, "user %lld", (long long)id);

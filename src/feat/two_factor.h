@@ -66,4 +66,8 @@ Result two_factor_gate(Request *r);
  * own. For someone who lost both their phone and their recovery codes. */
 Result two_factor_reset(Db *db, int64_t user_id);
 
+/* An hourly job (main.c's hourly_jobs): deletes the half-logins whose
+ * time to answer has passed, in a write of its own. base_url is unused. */
+Result two_factor_expire(Db *db, const char *base_url);
+
 #endif

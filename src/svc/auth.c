@@ -242,6 +242,36 @@ static Result load_api_token(Request *r, const char *header)
     return R_OK;
 }
 
+/* ---- issuing and revoking API tokens (the pages are feat/api_token.c's) ---- */
+
+Result auth_api_token_insert(Db *w, const char *hash, const char *name, const char *scope,
+                             int64_t user_id, int64_t *id)
+{
+    Stmt *st =
+        db_prepare(w, "INSERT INTO api_tokens (token_hash, name, scope, created_by, created_at) "
+                      "VALUES (:hash, :name, :scope, :user, :now) RETURNING id");
+    db_bind_text(st, ":hash", hash);
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":scope", scope);
+    if (user_id)
+        db_bind_int(st, ":user", user_id);
+    else
+        db_bind_null(st, ":user");
+    db_bind_int(st, ":now", now_seconds());
+    return db_insert(st, id) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result auth_api_token_revoke(Db *w, int64_t id)
+{
+    Stmt *st = db_prepare(w, "UPDATE api_tokens SET revoked_at = :now "
+                             "WHERE id = :id AND revoked_at IS NULL");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return db_changes(w) == 0 ? R_NOT_FOUND : R_OK;
+}
+
 Result auth_load(Request *r)
 {
     const char *authorization = r->is_api ? r->header(r, "Authorization") : NULL;
@@ -442,7 +472,63 @@ Result auth_session_end(Db *db, const char *token)
     return db_write(db, session_end_apply, &ref);
 }
 
+Result auth_sessions_end_user(Db *w, int64_t user_id)
+{
+    Stmt *st = db_prepare(w, "DELETE FROM sessions WHERE user_id = :id");
+    db_bind_int(st, ":id", user_id);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result auth_sessions_end_email(Db *w, const char *email)
+{
+    Stmt *st = db_prepare(w, "DELETE FROM sessions WHERE user_id = "
+                             "(SELECT id FROM users WHERE email = :email)");
+    db_bind_text(st, ":email", email);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result auth_sessions_end_others(Db *w, int64_t user_id, const char *current_hash)
+{
+    Stmt *st = db_prepare(w, "DELETE FROM sessions WHERE user_id = :id AND token_hash <> :current");
+    db_bind_int(st, ":id", user_id);
+    db_bind_text(st, ":current", current_hash);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+/* ---- expiry (housekeeping) ---- */
+
+Result auth_expire(Db *w, int64_t now)
+{
+    /* The session limits are the ones auth_load enforces on every
+     * request: rows past them can never be used again. */
+    Stmt *st =
+        db_prepare(w, "DELETE FROM sessions WHERE last_seen < :idle OR created_at < :absolute");
+    db_bind_int(st, ":idle", now - SESSION_IDLE);
+    db_bind_int(st, ":absolute", now - SESSION_ABSOLUTE);
+    int ok = db_run(st) == R_OK;
+    st = db_prepare(w, "DELETE FROM login_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
+    db_bind_int(st, ":now", now);
+    ok &= db_run(st) == R_OK;
+    /* A day: far past THROTTLE_WINDOW, so no counter still in use goes. */
+    st = db_prepare(w, "DELETE FROM login_failures WHERE window_start < :old");
+    db_bind_int(st, ":old", now - 24 * 3600);
+    ok &= db_run(st) == R_OK;
+    return ok ? R_OK : R_INTERNAL;
+}
+
 /* ---- links to set a password ---- */
+
+Result auth_login_token_spend(Db *w, const char *token_hash, int64_t user_id)
+{
+    Stmt *st = db_prepare(w, "UPDATE login_tokens SET used_at = :now WHERE token_hash = :hash "
+                             "AND user_id = :id AND used_at IS NULL AND expires_at > :now");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_text(st, ":hash", token_hash);
+    db_bind_int(st, ":id", user_id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return db_changes(w) != 1 ? R_NOT_FOUND : R_OK;
+}
 
 /* A single-use link to set a password: the token is drawn by the
  * caller, only its hash stored. */

@@ -73,6 +73,28 @@ void auth_session_cookie(Request *r, const NewSession *s);
  * own: logging out. R_OK once it is gone. */
 Result auth_session_end(Db *db, const char *token);
 
+/* Ending sessions inside the caller's apply, on w: every session of
+ * user_id (its password or second factor changed from the command line),
+ * every session of the user with email, or every one but current_hash's
+ * (the keyed hash of the session that goes on). */
+Result auth_sessions_end_user(Db *w, int64_t user_id);
+Result auth_sessions_end_email(Db *w, const char *email);
+Result auth_sessions_end_others(Db *w, int64_t user_id, const char *current_hash);
+
+/* Housekeeping's pass, on w: deletes the sessions past SESSION_IDLE or
+ * SESSION_ABSOLUTE at now, the login links used or expired, and the
+ * failed-login counters older than a day. R_OK or R_INTERNAL. */
+Result auth_expire(Db *w, int64_t now);
+
+/* API tokens (the pages that issue them are feat/api_token.c's), inside
+ * the caller's apply. auth_api_token_insert stores a token by its keyed
+ * hash (auth_token_hash("api-token", ...)) as issued by user_id (0: the
+ * command line) and sets *id. auth_api_token_revoke returns R_NOT_FOUND
+ * when the token is unknown or already revoked. */
+Result auth_api_token_insert(Db *w, const char *hash, const char *name, const char *scope,
+                             int64_t user_id, int64_t *id);
+Result auth_api_token_revoke(Db *w, int64_t id);
+
 /* Failed-attempt counters (login_failures), shared by the password and the
  * second-factor steps. key is a keyed hash (auth_token_hash).
  * auth_count_failure and auth_clear_failures write on w inside the
@@ -91,6 +113,12 @@ void auth_csrf_token(const char *binding, char out[65]);
  * R_INTERNAL only if memory for the hash cannot be had. */
 Result auth_hash_password(const char *password, char out[128]);
 int auth_verify_password(const char *hash, const char *password);
+
+/* Spends the set-password link stored under token_hash (its keyed hash)
+ * for user_id, inside the caller's apply: spending it is the check that it
+ * is still good, so two forms sent with one link cannot both use it.
+ * R_NOT_FOUND when it is unknown, used or expired. */
+Result auth_login_token_spend(Db *w, const char *token_hash, int64_t user_id);
 
 /* Creates a single-use link to set a password for the user with email,
  * valid for hours; writes the URL path ("/welcome/TOKEN") to out[96].

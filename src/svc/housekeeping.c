@@ -4,7 +4,9 @@
  * longer serves anyone (expired sessions, used or expired login and
  * confirmation tokens, half-logins, old rate-limit counters, records of reads
  * older than a year), so that a copy of the database holds as little as
- * possible.
+ * possible. Each table is cleaned by the file that owns it: the svc ones
+ * (auth.c, audit.c) from cleanup_apply, the features' through the hourly
+ * jobs main.c hands over.
  */
 #include "svc/housekeeping.h"
 
@@ -13,6 +15,7 @@
 #include <time.h>
 
 #include "svc/audit.h"
+#include "svc/auth.h"
 
 enum { HOUSEKEEPING_PERIOD = 3600 };
 
@@ -23,33 +26,27 @@ static int running, stopping;
 static char *db_path, *base_url;
 static const HourlyJob *hourly_jobs;
 
-/* Deletes what can never be used again, in one transaction. */
+/* Deletes what can never be used again, in one transaction. The svc
+ * tables are cleaned through their owners here; the features' tables are
+ * cleaned by their own hourly jobs, listed in main.c's hourly_jobs
+ * (two_factor_expire: pending_logins), since this file may not call a
+ * feature. */
 static Result cleanup_apply(Db *w, void *ctx)
 {
     int64_t now = *(const int64_t *)ctx;
-    /* The session limits are the ones auth.h enforces on every request:
-     * rows past them can never be used again. */
+    int ok = auth_expire(w, now) == R_OK;
+    /* TEMPORARY (issue 9, item 4): these three belong to feature files
+     * (confirm_tokens: membership.c, invitations: invitation.c,
+     * rate_limits: member.c) and move to hourly jobs of theirs once the
+     * branch that edits those files is merged. */
     Stmt *st =
-        db_prepare(w, "DELETE FROM sessions WHERE last_seen < :idle OR created_at < :absolute");
-    db_bind_int(st, ":idle", now - 8 * 3600);
-    db_bind_int(st, ":absolute", now - 7 * 24 * 3600);
-    int ok = db_run(st) == R_OK;
-    st = db_prepare(w, "DELETE FROM login_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
-    db_bind_int(st, ":now", now);
-    ok &= db_run(st) == R_OK;
-    st = db_prepare(w, "DELETE FROM confirm_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
-    db_bind_int(st, ":now", now);
-    ok &= db_run(st) == R_OK;
-    st = db_prepare(w, "DELETE FROM pending_logins WHERE expires_at < :now");
+        db_prepare(w, "DELETE FROM confirm_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
     db_bind_int(st, ":now", now);
     ok &= db_run(st) == R_OK;
     st = db_prepare(w, "DELETE FROM invitations WHERE used_at IS NOT NULL OR expires_at < :now");
     db_bind_int(st, ":now", now);
     ok &= db_run(st) == R_OK;
     st = db_prepare(w, "DELETE FROM rate_limits WHERE window_start < :old");
-    db_bind_int(st, ":old", now - 24 * 3600);
-    ok &= db_run(st) == R_OK;
-    st = db_prepare(w, "DELETE FROM login_failures WHERE window_start < :old");
     db_bind_int(st, ":old", now - 24 * 3600);
     ok &= db_run(st) == R_OK;
     ok &= audit_expire_reads(w, now) == R_OK;

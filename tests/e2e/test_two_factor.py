@@ -3,7 +3,8 @@ Two-factor sign-in (issue 8, item 5): enrolment with a QR code that decodes
 to the otpauth:// URI, login with a code computed here from the secret
 (RFC 6238), wrong and replayed codes refused, recovery codes single use,
 admins and coordinators forced to enrol, members free to turn it off, reset
-links that do not skip the code, API tokens unaffected, throttling.
+links that do not skip the code, API tokens unaffected, throttling, and
+half-logins forgotten by housekeeping once past their time.
 """
 
 import base64
@@ -15,6 +16,7 @@ import subprocess
 
 import pytest
 
+from factories import cli_at
 from ratify_server import (
     RatifyServer,
     assert_security_headers,
@@ -315,3 +317,26 @@ def test_reset_2fa_on_the_command_line(server):
     assert r.headers["Location"] == "/account/two-factor"
     assert server.cli("user", "reset-2fa", "nobody@example.org").returncode == 3
     assert server.cli("user", "reset-2fa").returncode == 2
+
+
+def test_housekeeping_forgets_half_logins_past_their_time(server):
+    """two_factor_expire, one of the hourly jobs: a half-login still in
+    time stays; once PENDING_LOGIN_TTL (300 s) is past it is deleted, and
+    its cookie leads back to the login form."""
+    user = enrolled_member(server)
+    c, _ = password_step(server, user)
+
+    def pending():
+        with sqlite3.connect(f"file:{server.db}?mode=ro", uri=True) as db:
+            return db.execute("SELECT count(*) FROM pending_logins p JOIN users u "
+                              "ON u.id = p.user_id WHERE u.email = ?", (user.email,)
+                              ).fetchone()[0]
+
+    assert pending() == 1
+    p = server.cli("housekeeping")
+    assert p.returncode == 0, p.stderr
+    assert pending() == 1
+    p = cli_at(server, 301, "housekeeping")
+    assert p.returncode == 0, p.stderr
+    assert pending() == 0
+    assert c.get("/login/code").headers["Location"] == "/login"
