@@ -19,6 +19,9 @@
 #include "base/i18n.h"
 #include "svc/housekeeping.h"
 #include "feat/letter.h"
+#include "feat/member.h"
+#include "feat/invitation.h"
+#include "feat/membership.h"
 #include "feat/member_io.h"
 #include "web/router.h"
 #include "web/server.h"
@@ -190,7 +193,9 @@ static Result open_db(const Options *o, Db **db)
 /* What the server runs every hour besides its own cleaning (housekeeping.c),
  * and what `ratify housekeeping` runs once: the features' chores, and the
  * cleaning of the tables they own, which housekeeping.c may not call. */
-static const HourlyJob hourly_jobs[] = {letter_remind, two_factor_expire, NULL};
+static const HourlyJob hourly_jobs[] = {
+    letter_remind,     two_factor_expire,         membership_expire,
+    invitation_expire, member_rate_limits_expire, NULL};
 
 static Result init_cmd(Options *o, int argc, char **argv)
 {

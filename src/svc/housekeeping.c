@@ -29,26 +29,13 @@ static const HourlyJob *hourly_jobs;
 /* Deletes what can never be used again, in one transaction. The svc
  * tables are cleaned through their owners here; the features' tables are
  * cleaned by their own hourly jobs, listed in main.c's hourly_jobs
- * (two_factor_expire: pending_logins), since this file may not call a
+ * (pending logins, confirmation links, invitations, rate-limit counters),
+ * since this file may not call a
  * feature. */
 static Result cleanup_apply(Db *w, void *ctx)
 {
     int64_t now = *(const int64_t *)ctx;
     int ok = auth_expire(w, now) == R_OK;
-    /* TEMPORARY (issue 9, item 4): these three belong to feature files
-     * (confirm_tokens: membership.c, invitations: invitation.c,
-     * rate_limits: member.c) and move to hourly jobs of theirs once the
-     * branch that edits those files is merged. */
-    Stmt *st =
-        db_prepare(w, "DELETE FROM confirm_tokens WHERE used_at IS NOT NULL OR expires_at < :now");
-    db_bind_int(st, ":now", now);
-    ok &= db_run(st) == R_OK;
-    st = db_prepare(w, "DELETE FROM invitations WHERE used_at IS NOT NULL OR expires_at < :now");
-    db_bind_int(st, ":now", now);
-    ok &= db_run(st) == R_OK;
-    st = db_prepare(w, "DELETE FROM rate_limits WHERE window_start < :old");
-    db_bind_int(st, ":old", now - 24 * 3600);
-    ok &= db_run(st) == R_OK;
     ok &= audit_expire_reads(w, now) == R_OK;
     return ok ? R_OK : R_INTERNAL;
 }
