@@ -21,6 +21,7 @@
 #include "svc/audit.h"
 #include "svc/auth.h"
 #include "feat/coalition.h"
+#include "feat/country_name.h"
 #include "feat/member.h"
 
 enum { GAPS_MAX = 2000, TYPE_COUNT = 9 };
@@ -64,18 +65,8 @@ static int has_word(const char *list, const char *word)
  * R_NOT_FOUND. */
 static Result country_name(Request *r, const char *iso3, const char **name)
 {
-    if (!valid_iso3(iso3))
-        return R_NOT_FOUND;
-    Stmt *st = db_prepare(
-        r->db, "SELECT CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
-               "WHEN 'ar' THEN name_ar ELSE name_en END FROM countries WHERE iso3 = :iso3");
-    db_bind_text(st, ":lang", r->lang ? r->lang : "en");
-    db_bind_text(st, ":iso3", iso3);
-    int found = db_row(st);
-    if (found)
-        *name = arena_strdup(r->arena, db_text(st, 0));
-    db_done(st);
-    return found ? R_OK : R_NOT_FOUND;
+    *name = country_name_of(r, iso3);
+    return *name ? R_OK : R_NOT_FOUND;
 }
 
 /* ---- the public part ---- */

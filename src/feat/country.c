@@ -30,10 +30,52 @@
 
 /* ---- reference data ---- */
 
-/* Inserts every row of data/countries.csv: one transaction, all or none. */
+/* The languages of data/countries.csv's names: one column name_LANG each. */
+typedef struct {
+    int col[16];
+    char lang[16][9];
+    int count;
+} NameColumns;
+
+static void name_columns(const CsvReader *csv, NameColumns *names)
+{
+    names->count = 0;
+    for (size_t i = 0; i < csv->count && names->count < 16; i++) {
+        const char *h = csv->fields[i];
+        if (strncmp(h, "name_", 5) != 0 || strlen(h + 5) < 2 || strlen(h + 5) > 8)
+            continue;
+        names->col[names->count] = (int)i;
+        snprintf(names->lang[names->count++], sizeof names->lang[0], "%s", h + 5);
+    }
+}
+
+/* One row of country_names per language the CSV names the country in; an
+ * empty name is left out, so readers fall back to English. */
+static Result country_names_insert(Db *w, const CsvReader *csv, const char *iso3,
+                                   const NameColumns *names)
+{
+    for (int i = 0; i < names->count; i++) {
+        if (names->col[i] >= (int)csv->count || !*csv->fields[names->col[i]])
+            continue;
+        const char *name = csv->fields[names->col[i]];
+        Stmt *st = db_prepare(
+            w, "INSERT INTO country_names (iso3, lang, name) VALUES (:iso3, :lang, :name)");
+        db_bind_text(st, ":iso3", iso3);
+        db_bind_text(st, ":lang", names->lang[i]);
+        db_bind_text(st, ":name", name);
+        if (db_run(st) != R_OK)
+            return R_INTERNAL;
+    }
+    return R_OK;
+}
+
+/* Inserts every row of data/countries.csv, and its names in each language:
+ * one transaction, all or none. */
 static Result country_seed_apply(Db *w, void *ctx)
 {
     CsvReader *csv = ctx;
+    NameColumns names;
+    name_columns(csv, &names);
     static const char *const columns[] = {"iso2",     "iso3",         "numeric", "name_en",
                                           "name_es",  "name_fr",      "name_ar", "un_status",
                                           "un_group", "organisations"};
@@ -61,7 +103,7 @@ static Result country_seed_apply(Db *w, void *ctx)
         db_bind_text(st, ":un", csv->fields[col[7]]);
         db_bind_text(st, ":grp", csv->fields[col[8]]);
         db_bind_text(st, ":orgs", csv->fields[col[9]]);
-        if (db_run(st) != R_OK)
+        if (db_run(st) != R_OK || country_names_insert(w, csv, csv->fields[col[1]], &names) != R_OK)
             goto bad_row;
     }
     if (rc == 0)
@@ -422,10 +464,12 @@ static json_t *standing_json(Request *r, const Standing *s)
 static Result country_data(Request *r, const char *iso3)
 {
     Stmt *st = db_prepare(
-        r->db, "SELECT CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
-               "WHEN 'ar' THEN name_ar ELSE name_en END, un_status, un_group, organisations, "
-               "iso2, numeric_code FROM countries WHERE iso3 = :iso3");
-    db_bind_text(st, ":lang", treaty_name_column(r->lang));
+        r->db, "SELECT coalesce(n.name, e.name), c.un_status, c.un_group, c.organisations, "
+               "c.iso2, c.numeric_code FROM countries c "
+               "LEFT JOIN country_names n ON n.iso3 = c.iso3 AND n.lang = :lang "
+               "JOIN country_names e ON e.iso3 = c.iso3 AND e.lang = 'en' "
+               "WHERE c.iso3 = :iso3");
+    db_bind_text(st, ":lang", r->lang);
     db_bind_text(st, ":iso3", iso3);
     if (!db_row(st)) {
         db_done(st);

@@ -156,10 +156,10 @@ static Result group_data(Request *r, const Group *g)
     int is_member = 0;
     Stmt *st =
         db_prepare(r->db, "SELECT p.id, p.name, p.listing, m.is_moderator, "
-                          "coalesce(CASE :lang WHEN 'es' THEN c.name_es WHEN 'fr' THEN c.name_fr "
-                          "WHEN 'ar' THEN c.name_ar ELSE c.name_en END, '') "
+                          "coalesce(n.name, e.name, '') "
                           "FROM working_group_members m JOIN people p ON p.id = m.person_id "
-                          "LEFT JOIN countries c ON c.iso3 = p.iso3 "
+                          "LEFT JOIN country_names n ON n.iso3 = p.iso3 AND n.lang = :lang "
+                          "LEFT JOIN country_names e ON e.iso3 = p.iso3 AND e.lang = 'en' "
                           "WHERE m.group_id = :group ORDER BY m.is_moderator DESC, p.name, p.id");
     db_bind_text(st, ":lang", r->lang ? r->lang : "en");
     db_bind_int(st, ":group", g->id);

@@ -27,6 +27,7 @@
 #include "svc/mail.h"
 #include "feat/letter.h"
 #include "feat/member.h"
+#include "feat/country_name.h"
 #include "feat/model_letter.h"
 #include "feat/target.h"
 #include "feat/treaty.h"
@@ -171,13 +172,14 @@ Result letter_new_page(Request *r)
     json_decref(r->data);
     r->page = "letter_new";
     r->title = tr(r, "Write a letter");
-    if (!iso3 || !valid_iso3(iso3) || !target_country_name(r, iso3)) {
+    if (!iso3 || !valid_iso3(iso3) || !country_name_of(r, iso3)) {
         r->data = json_build("{s:b}", "choose_country", 1);
         json_object_set_new(r->data, "countries", json_array());
-        Stmt *st = db_prepare(
-            r->db, "SELECT iso3, CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
-                   "WHEN 'ar' THEN name_ar ELSE name_en END AS n FROM countries "
-                   "WHERE un_status <> 'other' ORDER BY n");
+        Stmt *st =
+            db_prepare(r->db, "SELECT c.iso3, coalesce(n.name, e.name) AS label FROM countries c "
+                              "LEFT JOIN country_names n ON n.iso3 = c.iso3 AND n.lang = :lang "
+                              "JOIN country_names e ON e.iso3 = c.iso3 AND e.lang = 'en' "
+                              "WHERE c.un_status <> 'other' ORDER BY label");
         db_bind_text(st, ":lang", r->lang);
         while (db_row(st))
             json_array_append_new(
@@ -191,7 +193,7 @@ Result letter_new_page(Request *r)
     int known = typed && code_label(letter_visibilities, letter_visibility_labels, typed) != typed;
     r->data =
         json_build("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "iso3", iso3, "country",
-                   target_country_name(r, iso3), "ask", treaty_ask_code(ask), "ask_text",
+                   country_name_of(r, iso3), "ask", treaty_ask_code(ask), "ask_text",
                    tr(r, treaty_ask_text(ask)), "targets", target_list_json(r, iso3), "models",
                    model_letter_choices(r, treaty_ask_code(ask), NULL), "senders", senders(r),
                    "letter_visibilities", letter_visibility_choices(r, known ? typed : "private"));
@@ -202,7 +204,7 @@ Result letter_new_page(Request *r)
  * address ends (the country alone when no target was chosen). */
 static const char *recipient_block(Request *r, int64_t target, const char *iso3)
 {
-    const char *country = target_country_name(r, iso3);
+    const char *country = country_name_of(r, iso3);
     const char *block = country ? country : "";
     Stmt *st = db_prepare(r->db, "SELECT name, title, ministry, address FROM targets "
                                  "WHERE id = :id AND iso3 = :iso3");
@@ -263,7 +265,7 @@ static Result letter_add_apply(Db *w, void *ctx)
 Result letter_create_post(Request *r)
 {
     const char *iso3 = param_raw(r, "country");
-    if (!valid_iso3(iso3) || !target_country_name(r, iso3))
+    if (!valid_iso3(iso3) || !country_name_of(r, iso3))
         return R_NOT_FOUND;
     int64_t model = 0, target = 0;
     const char *sender = NULL;
@@ -415,7 +417,7 @@ Result letter_page(Request *r)
     if (res != R_OK)
         return res;
     json_t *letter = letter_json(&l);
-    json_object_set_new(letter, "country", json_string(target_country_name(r, l.iso3)));
+    json_object_set_new(letter, "country", json_string(country_name_of(r, l.iso3)));
     json_object_set_new(letter, "responses", responses_json(r, l.id, l.iso3, 0));
     json_decref(r->data);
     r->data = json_build("{s:o, s:b, s:b}", "letter", letter, "can_edit", can_edit_letter(r, &l),
@@ -774,11 +776,11 @@ Result letter_admin_page(Request *r)
     for (int i = 0; i < n; i++)
         json_array_append_new(
             list, json_build("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:s}", "iso3",
-                             rows[i].iso3, "country", target_country_name(r, rows[i].iso3),
-                             "letters", rows[i].letters, "sent", rows[i].sent, "answered",
-                             rows[i].answered, "positive", rows[i].positive, "non_committal",
-                             rows[i].non_committal, "refusals", rows[i].refusals, "last_sent",
-                             rows[i].last_sent, "reasons", rows[i].reasons));
+                             rows[i].iso3, "country", country_name_of(r, rows[i].iso3), "letters",
+                             rows[i].letters, "sent", rows[i].sent, "answered", rows[i].answered,
+                             "positive", rows[i].positive, "non_committal", rows[i].non_committal,
+                             "refusals", rows[i].refusals, "last_sent", rows[i].last_sent,
+                             "reasons", rows[i].reasons));
     json_decref(r->data);
     r->data = json_build("{s:o}", "countries", list);
     r->page = "admin_letters";
@@ -794,7 +796,7 @@ Result letter_admin_csv_page(Request *r)
     buf_puts(b, "iso3,country,letters,sent,answered,positive,non_committal,refusals,last_sent,"
                 "refusal_reasons\r\n");
     for (int i = 0; i < n; i++) {
-        const char *name = target_country_name(r, rows[i].iso3);
+        const char *name = country_name_of(r, rows[i].iso3);
         escape_csv(b, rows[i].iso3, strlen(rows[i].iso3));
         buf_putc(b, ',');
         escape_csv(b, name, strlen(name));

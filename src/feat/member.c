@@ -76,9 +76,10 @@ json_t *member_country_options(Request *r, const char *selected)
 {
     json_t *list = json_array();
     Stmt *st =
-        db_prepare(r->db, "SELECT iso3, CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
-                          "WHEN 'ar' THEN name_ar ELSE name_en END AS name FROM countries "
-                          "ORDER BY un_status = 'other', name");
+        db_prepare(r->db, "SELECT c.iso3, coalesce(n.name, e.name) AS label FROM countries c "
+                          "LEFT JOIN country_names n ON n.iso3 = c.iso3 AND n.lang = :lang "
+                          "JOIN country_names e ON e.iso3 = c.iso3 AND e.lang = 'en' "
+                          "ORDER BY c.un_status = 'other', label");
     db_bind_text(st, ":lang", r->lang);
     while (db_row(st))
         json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", db_text(st, 0), "label",

@@ -4,7 +4,7 @@
  * and deleting them (the country's coordinators), and corrections that
  * members propose and coordinators close. It is the lowest of the letter
  * files (target, model_letter, letter, response, assistance): the others
- * use its country name, its target list and its date check (target.h),
+ * use its target list and its date check (target.h),
  * and it uses none of them.
  *
  * Invariants: targets are public facts about a government, shown to any
@@ -19,6 +19,7 @@
 #include "svc/audit.h"
 #include "svc/auth.h"
 #include "svc/http.h"
+#include "feat/country_name.h"
 #include "feat/target.h"
 
 static const char *const target_kinds[] = {"ministry",       "official",         "committee",
@@ -29,18 +30,6 @@ static const char *const target_kind_labels[] = {N_("Ministry"),
                                                  N_("Permanent mission in Geneva"),
                                                  N_("Permanent mission in New York"),
                                                  NULL};
-
-const char *target_country_name(Request *r, const char *iso3)
-{
-    Stmt *st = db_prepare(
-        r->db, "SELECT CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
-               "WHEN 'ar' THEN name_ar ELSE name_en END FROM countries WHERE iso3 = :iso3");
-    db_bind_text(st, ":lang", r->lang);
-    db_bind_text(st, ":iso3", iso3);
-    const char *name = db_row(st) ? arena_strdup(r->arena, db_text(st, 0)) : NULL;
-    db_done(st);
-    return name;
-}
 
 /* ---- targets ---- */
 
@@ -85,7 +74,7 @@ static json_t *corrections_json(Request *r, const char *iso3)
 static Result country_param(Request *r, const char **iso3)
 {
     *iso3 = param_raw(r, "iso3");
-    if (!valid_iso3(*iso3) || !target_country_name(r, *iso3))
+    if (!valid_iso3(*iso3) || !country_name_of(r, *iso3))
         return R_NOT_FOUND;
     return R_OK;
 }
@@ -98,9 +87,9 @@ Result target_list_page(Request *r)
     int can_edit = auth_covers_country(r->user, iso3);
     json_decref(r->data);
     r->data =
-        json_build("{s:s, s:s, s:o, s:b, s:o}", "iso3", iso3, "country",
-                   target_country_name(r, iso3), "targets", target_list_json(r, iso3), "can_edit",
-                   can_edit, "kinds", form_options(r, target_kinds, target_kind_labels, NULL));
+        json_build("{s:s, s:s, s:o, s:b, s:o}", "iso3", iso3, "country", country_name_of(r, iso3),
+                   "targets", target_list_json(r, iso3), "can_edit", can_edit, "kinds",
+                   form_options(r, target_kinds, target_kind_labels, NULL));
     if (can_edit)
         json_object_set_new(r->data, "corrections", corrections_json(r, iso3));
     r->page = "targets";

@@ -9,10 +9,6 @@
 
 #include "svc/http.h"
 
-/* The name of country iso3 in the page's language, in the arena; NULL when
- * there is no such country (so it also checks an ISO3 code from a form). */
-const char *target_country_name(Request *r, const char *iso3);
-
 /* The targets of country iso3 as a new array the caller owns: id, kind,
  * kind_label, name, title, ministry, address, email, language, source_url,
  * last_verified. */

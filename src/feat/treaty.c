@@ -362,8 +362,8 @@ static void clean_name(const char *in, char out[128])
 /* Exact lookup of a participant name; never fuzzy. */
 static int find_participant(Db *db, const char *name, char iso3[4])
 {
-    Stmt *st = db_prepare(
-        db, "SELECT iso3 FROM countries WHERE lower(name_en) = lower(:name) OR iso3 = :name");
+    Stmt *st = db_prepare(db, "SELECT iso3 FROM country_names WHERE lang = 'en' "
+                              "AND (lower(name) = lower(:name) OR iso3 = :name)");
     db_bind_text(st, ":name", name);
     int found = db_row(st);
     if (found)
@@ -708,17 +708,6 @@ Result treaty_import_post(Request *r)
 
 /* ---- every country's standing ---- */
 
-const char *treaty_name_column(const char *lang)
-{
-    if (strcmp(lang, "es") == 0)
-        return "es";
-    if (strcmp(lang, "fr") == 0)
-        return "fr";
-    if (strcmp(lang, "ar") == 0)
-        return "ar";
-    return "en";
-}
-
 int treaty_row_cmp(const void *key, const void *elem)
 {
     return strcmp(key, ((const CountryRow *)elem)->iso3);
@@ -743,12 +732,13 @@ static void fold_actions(Db *db, int64_t instrument, CountryRow *rows, size_t n,
 /* Every country (states only unless all), sorted by iso3, in the arena. */
 CountryRow *treaty_countries(Request *r, int all, size_t *count)
 {
-    const char *lang = treaty_name_column(r->lang);
-    Stmt *st = db_prepare(
-        r->db, "SELECT iso3, CASE :lang WHEN 'es' THEN name_es WHEN 'fr' THEN name_fr "
-               "WHEN 'ar' THEN name_ar ELSE name_en END, un_status, un_group, organisations "
-               "FROM countries WHERE :all = 1 OR un_status <> 'other' ORDER BY iso3");
-    db_bind_text(st, ":lang", lang);
+    Stmt *st =
+        db_prepare(r->db, "SELECT c.iso3, coalesce(n.name, e.name), c.un_status, c.un_group, "
+                          "c.organisations FROM countries c "
+                          "LEFT JOIN country_names n ON n.iso3 = c.iso3 AND n.lang = :lang "
+                          "JOIN country_names e ON e.iso3 = c.iso3 AND e.lang = 'en' "
+                          "WHERE :all = 1 OR c.un_status <> 'other' ORDER BY c.iso3");
+    db_bind_text(st, ":lang", r->lang);
     db_bind_int(st, ":all", all);
     size_t n = 0, cap = 256;
     CountryRow *rows = arena_alloc(r->arena, cap * sizeof *rows);

@@ -96,9 +96,6 @@ typedef struct {
     Standing protocol, covenant;
 } CountryRow;
 
-/* "es", "fr", "ar" or "en": the countries table's name column for lang. */
-const char *treaty_name_column(const char *lang);
-
 /* bsearch comparator: an iso3 key against a CountryRow. */
 int treaty_row_cmp(const void *key, const void *elem);
 
