@@ -519,28 +519,35 @@ void i18n_catalog_free(Catalog *c)
 
 /* ---- Languages ----------------------------------------------------------- */
 
-/* Each language's name for itself, for the language picker. A catalogue for
- * a language missing here still works and is listed under its code. */
-static const Language native_names[] = {
-    {"en", "English"},   {"es", "Español"}, {"fr", "Français"},  {"ar", "العربية"},
-    {"de", "Deutsch"},   {"fa", "فارسی"},   {"he", "עברית"},     {"it", "Italiano"},
-    {"pt", "Português"}, {"ru", "Русский"}, {"sw", "Kiswahili"}, {"ur", "اردو"},
-    {"zh", "中文"},
+/* The one list of languages Ratify knows: each one's name for itself and its
+ * direction. Members say which of them they work in (all of them); the UI
+ * is offered in those it is translated into (English, and each with a
+ * catalogue: i18n_init sets .translated). A catalogue for a language missing
+ * here still works and is listed under its code. Letters are in the
+ * languages their model letters are written in (model_letters.lang). */
+static Language known[] = {
+    {"en", "English", 0, 1}, {"es", "Español", 0, 0},   {"fr", "Français", 0, 0},
+    {"ar", "العربية", 1, 0}, {"de", "Deutsch", 0, 0},   {"fa", "فارسی", 1, 0},
+    {"he", "עברית", 1, 0},   {"it", "Italiano", 0, 0},  {"pt", "Português", 0, 0},
+    {"ru", "Русский", 0, 0}, {"sw", "Kiswahili", 0, 0}, {"ur", "اردو", 1, 0},
+    {"zh", "中文", 0, 0},    {NULL, NULL, 0, 0},
 };
+enum { KNOWN_COUNT = sizeof known / sizeof known[0] - 1 };
 
 /* Before i18n_init (and after i18n_free) only English is offered. */
-static const Language english_only[] = {{"en", "English"}, {NULL, NULL}};
+static const Language english_only[] = {{"en", "English", 0, 1}, {NULL, NULL, 0, 0}};
 
 static Language *languages;   /* "en" first, then one per catalogue; NULL-terminated */
 static Catalog **catalogs;    /* catalogs[i] translates into languages[i]; may be NULL */
 static size_t language_count; /* entries in languages before the terminator */
 
-static const char *native_name(const char *code)
+/* The entry of known[] for code, or NULL. */
+static Language *known_language(const char *code)
 {
-    for (size_t i = 0; i < sizeof native_names / sizeof native_names[0]; i++)
-        if (strcmp(native_names[i].code, code) == 0)
-            return native_names[i].native_name;
-    return code;
+    for (size_t i = 0; i < KNOWN_COUNT; i++)
+        if (strcmp(known[i].code, code) == 0)
+            return &known[i];
+    return NULL;
 }
 
 static const Language *offered(size_t *count)
@@ -613,8 +620,11 @@ int i18n_init(void)
             free(code);
             continue;
         }
+        Language *k = known_language(code);
+        if (k)
+            k->translated = 1;
+        langs[count] = k ? *k : (Language){code, code, 0, 1};
         langs[count].code = code;
-        langs[count].native_name = native_name(code);
         cats[count++] = c;
     }
     languages = langs;
@@ -628,6 +638,8 @@ void i18n_free(void)
     if (!languages)
         return;
     free_tables(languages, catalogs, language_count);
+    for (size_t i = 1; i < KNOWN_COUNT; i++)
+        known[i].translated = 0;
     languages = NULL;
     catalogs = NULL;
     language_count = 0;
@@ -637,6 +649,11 @@ const Language *i18n_languages(void)
 {
     size_t count;
     return offered(&count);
+}
+
+const Language *i18n_known_languages(void)
+{
+    return known;
 }
 
 /* Compares the tag s[0..n) with a language code, ignoring case and treating
@@ -857,12 +874,11 @@ const char *i18n_gettext(const char *lang, const char *msgid)
 
 int i18n_is_rtl(const char *lang)
 {
-    static const char *const rtl[] = {"ar", "fa", "he", "ur"};
     if (!lang)
         return 0;
     size_t primary = strcspn(lang, "-_");
-    for (size_t i = 0; i < sizeof rtl / sizeof rtl[0]; i++)
-        if (tag_equals(lang, primary, rtl[i]))
+    for (size_t i = 0; i < KNOWN_COUNT; i++)
+        if (known[i].rtl && tag_equals(lang, primary, known[i].code))
             return 1;
     return 0;
 }

@@ -36,13 +36,24 @@ const char *i18n_gettext(const char *lang, const char *msgid);
 /* 1 for languages written right to left (ar, fa, he, ur). */
 int i18n_is_rtl(const char *lang);
 
-/* The languages offered, NULL-terminated, "en" first, each with its own
- * name in that language (for a language picker). */
+/* A language: its code, its own name for itself, whether it is written
+ * right to left, and whether the UI is translated into it (English always;
+ * another once i18n_init has found its catalogue). */
 typedef struct {
     const char *code;
     const char *native_name;
+    int rtl;
+    int translated;
 } Language;
+
+/* The languages the UI is offered in, NULL-terminated, "en" first (for a
+ * language picker): the translated ones, and any catalogue's language that
+ * is not in the known list, under its code. */
 const Language *i18n_languages(void);
+
+/* Every language Ratify knows, NULL-terminated, "en" first, translated or
+ * not: the languages members can say they work in. */
+const Language *i18n_known_languages(void);
 
 /* Parses one .po file's text into an opaque catalogue; used by i18n_init and
  * by the fuzzer. Returns NULL on a syntax error and writes "LINE: message"

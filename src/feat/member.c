@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
 
@@ -86,6 +87,15 @@ json_t *member_country_options(Request *r, const char *selected)
                                                db_text(st, 1), "selected",
                                                selected && !strcmp(selected, db_text(st, 0))));
     db_done(st);
+    return list;
+}
+
+json_t *member_language_options(void)
+{
+    json_t *list = json_array();
+    for (const Language *l = i18n_known_languages(); l->code; l++)
+        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", l->code, "label",
+                                               l->native_name, "selected", 0));
     return list;
 }
 

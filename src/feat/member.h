@@ -42,6 +42,10 @@ int member_listing_visible(Request *r, const char *listing, int64_t person_id);
  * selected (may be NULL) is marked. */
 json_t *member_country_options(Request *r, const char *selected);
 
+/* The languages a member can say they work in, for checkboxes: every
+ * language of i18n's one list, each under its own name. */
+json_t *member_language_options(void);
+
 /* The working groups for checkboxes, those in selected (NULL-terminated,
  * may be NULL) ticked. */
 json_t *member_group_options(Request *r, const char *const *selected);

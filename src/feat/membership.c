@@ -304,16 +304,12 @@ static void join_form(Request *r, const JoinRequest *j)
                    "is_organisation", j->kind && strcmp(j->kind, "organisation") == 0,
                    "not_government", j->not_government, "consent_updates", j->consent_updates);
     json_decref(r->data);
-    r->data = json_build(
-        "{s:o, s:o, s:o, s:o, s:o, s:o}", "form", typed, "countries",
-        member_country_options(r, j->iso3), "org_types",
-        form_options(r, org_type_codes, org_type_labels, j->org_type), "listings",
-        form_options(r, member_listing_codes, member_listing_labels, j->listing), "groups",
-        member_group_options(r, j->groups), "languages_offered",
-        form_options(r, (const char *const[]){"en", "es", "fr", "ar", "pt", "ru", "zh", NULL},
-                     (const char *const[]){"English", "Español", "Français", "العربية", "Português",
-                                           "Русский", "中文", NULL},
-                     NULL));
+    r->data = json_build("{s:o, s:o, s:o, s:o, s:o, s:o}", "form", typed, "countries",
+                         member_country_options(r, j->iso3), "org_types",
+                         form_options(r, org_type_codes, org_type_labels, j->org_type), "listings",
+                         form_options(r, member_listing_codes, member_listing_labels, j->listing),
+                         "groups", member_group_options(r, j->groups), "languages_offered",
+                         member_language_options());
 }
 
 Result membership_join_page(Request *r)

@@ -345,6 +345,30 @@ static void test_languages_list(void **state)
     assert_int_equal(seen, 7);
 }
 
+/* One list: members' languages are all of it, the UI the translated ones. */
+static void test_known_languages(void **state)
+{
+    (void)state;
+    const Language *k = i18n_known_languages();
+    assert_string_equal(k[0].code, "en");
+    assert_true(k[0].translated);
+    int pt = 0, es = 0;
+    for (size_t i = 0; k[i].code; i++) {
+        if (strcmp(k[i].code, "pt") == 0) {
+            pt = 1;
+            assert_string_equal(k[i].native_name, "Português");
+            assert_false(k[i].translated); /* no po/pt.po */
+        }
+        if (strcmp(k[i].code, "es") == 0)
+            es = k[i].translated;
+        assert_int_equal(k[i].rtl, i18n_is_rtl(k[i].code));
+    }
+    assert_true(pt);
+    assert_true(es);
+    for (const Language *l = i18n_languages(); l->code; l++)
+        assert_true(l->translated);
+}
+
 static void test_supported(void **state)
 {
     (void)state;
@@ -528,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_negotiate_profile_first),
         cmocka_unit_test(test_negotiate_returns_static_string),
         cmocka_unit_test(test_is_rtl),
+        cmocka_unit_test(test_known_languages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
