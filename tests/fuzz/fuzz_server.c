@@ -44,7 +44,10 @@
  * set FUZZ_SERVER_ABORT_ON_500=1 to stop at the first one instead, and
  * FUZZ_SERVER_VERBOSE=1 to see each request's status.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,7 +89,7 @@ typedef struct {
     size_t count;
 } HeaderList;
 
-static char tmpdir[64];
+static char tmpdir[80];
 static Db *db;
 static sqlite3 *snapshot; /* the database after setup, in memory */
 static const char *presession = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -329,6 +332,26 @@ static void cleanup(void)
     i18n_free();
 }
 
+/* A crash ends the process without atexit handlers, leaving its
+ * directory (several MB) behind: each start removes those of processes
+ * that are gone, which the pid in their names tells. */
+static void remove_stale_directories(void)
+{
+    DIR *d = opendir("/tmp");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        long pid;
+        char path[300];
+        if (sscanf(e->d_name, "ratify-fuzz-%ld-", &pid) == 1 && pid > 0 &&
+            kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+            snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+            nftw(path, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
 static void copy_database(sqlite3 *to, sqlite3 *from)
 {
     sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
@@ -344,7 +367,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         die("libsodium or catalogues");
     abort_on_500 = getenv("FUZZ_SERVER_ABORT_ON_500") != NULL;
     verbose = getenv("FUZZ_SERVER_VERBOSE") != NULL; /* one line per request */
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ratify-fuzz-XXXXXX");
+    remove_stale_directories();
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/ratify-fuzz-%ld-XXXXXX", (long)getpid());
     if (!mkdtemp(tmpdir))
         die("mkdtemp");
     atexit(cleanup);
