@@ -46,6 +46,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <sodium.h>
@@ -374,6 +375,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     atexit(cleanup);
     char path[128];
     snprintf(path, sizeof path, "%s/ratify.db", tmpdir);
+    /* The welcome links that `init` and `user add` print are not wanted
+     * (they would end up last in the fuzzer's log): stdout goes to
+     * /dev/null until the setup is done. */
+    fflush(stdout);
+    int saved_stdout = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY);
+    if (saved_stdout < 0 || null < 0 || dup2(null, STDOUT_FILENO) < 0)
+        die("stdout");
+    close(null);
     /* As `ratify init` (main.c open_db, then the first admin). */
     db = db_open(path);
     if (!db || auth_init(db) != R_OK || country_seed(db) != R_OK || treaty_seed(db) != R_OK ||
@@ -390,6 +399,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     add_letter();
     add_group();
     throttle_default_client();
+    fflush(stdout);
+    dup2(saved_stdout, STDOUT_FILENO);
+    close(saved_stdout);
     for (const Route *rt = routes; rt->method; rt++)
         route_count++;
     if (sqlite3_open(":memory:", &snapshot) != SQLITE_OK)
