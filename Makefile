@@ -37,6 +37,10 @@ UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 FUZZ_SECONDS_IN_TEST ?= 10
+# Per input: the server harness renders PDFs and may hash a password (argon2,
+# 64 MiB) under ASan, well under these; tests/fuzz/NAME.dict is passed when
+# it exists (tools/make-fuzz-dict writes server.dict).
+FUZZ_LIMITS := -timeout=25 -rss_limit_mb=2560
 
 OBJS      := $(patsubst src/%.c,build/obj/%.o,$(SRCS)) build/obj/assets.o
 ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS)) build/asan/obj/assets.o
@@ -131,17 +135,20 @@ fuzz-short: $(addprefix build/fuzz/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
 	    echo "== $$f for $(FUZZ_SECONDS_IN_TEST)s"; \
 	    seeds=tests/fuzz/corpus/$${f#fuzz_}; [ -d $$seeds ] || seeds=; \
+	    dict=tests/fuzz/$${f#fuzz_}.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
 	    mkdir -p build/corpus/$$f; \
 	    $(LSAN) build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS_IN_TEST) -print_final_stats=0 \
-	        build/corpus/$$f $$seeds > build/$$f.log 2>&1 || { tail -n 40 build/$$f.log; exit 1; }; \
+	        $(FUZZ_LIMITS) $$dict build/corpus/$$f $$seeds > build/$$f.log 2>&1 || { tail -n 40 build/$$f.log; exit 1; }; \
 	    tail -n 1 build/$$f.log; \
 	done
 
 fuzz: $(addprefix build/fuzz/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
 	    seeds=tests/fuzz/corpus/$${f#fuzz_}; [ -d $$seeds ] || seeds=; \
+	    dict=tests/fuzz/$${f#fuzz_}.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
 	    mkdir -p build/corpus/$$f; \
-	    $(LSAN) build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) build/corpus/$$f $$seeds; \
+	    $(LSAN) build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_LIMITS) $$dict \
+	        build/corpus/$$f $$seeds; \
 	done
 
 tools-test:

@@ -123,6 +123,11 @@ Result db_exec_(Db *db, const char *sql);
 /* Rows changed by the last statement. */
 int db_changes(Db *db);
 
+/* For the fuzzer and tests: an empty database in memory, and a copy of all
+ * of from into to (the state before each input, restored in one step). */
+Db *db_open_memory(void);
+Result db_copy(Db *to, Db *from);
+
 /* The engine and its version, for `ratify version`: "SQLite 3.40.1". */
 const char *db_engine_version(void);
 

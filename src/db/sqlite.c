@@ -618,6 +618,21 @@ DbWriterStats db_writer_stats(void)
     return s;
 }
 
+Db *db_open_memory(void)
+{
+    return open_handle(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+}
+
+Result db_copy(Db *to, Db *from)
+{
+    sqlite3_backup *b = sqlite3_backup_init(to->handle, "main", from->handle, "main");
+    if (!b)
+        return R_INTERNAL;
+    int rc = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
+}
+
 const char *db_engine_version(void)
 {
     static char version[32];

@@ -444,7 +444,7 @@ static Result parse_body(Request *r)
 {
     if (r->body_len == 0)
         return R_OK;
-    const char *type = request_header(r, "Content-Type");
+    const char *type = r->header(r, "Content-Type");
     if (!type)
         return R_UNSUPPORTED;
     if (strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0)

@@ -114,6 +114,113 @@ def assert_security_headers(headers, what=""):
     ), f"{what}: weak Referrer-Policy {headers.get('Referrer-Policy')}"
 
 
+# ---- seeds for tests/fuzz/fuzz_server.c ----
+
+# With RATIFY_FUZZ_SEEDS=DIR, every request a Client sends is also written to
+# DIR in the server harness's input format (its header comment describes it),
+# to seed the fuzzer with requests that reach deep into the handlers.
+FUZZ_SEEDS = os.environ.get("RATIFY_FUZZ_SEEDS")
+_ROUTE_RE = re.compile(r'^ROUTE\(\s*(\w+),\s*"([^"]+)",\s*\w+,\s*(\w+)', re.M)
+_IDENTITY = {"MEMBER": 1, "COORDINATOR": 2, "ADMIN": 3, "API_READ": 3, "API_WRITE": 3}
+_SKIP_HEADERS = {"host", "user-agent", "accept-encoding", "accept", "connection",
+                 "content-length", "cookie", "authorization", "x-csrf-token", "content-type"}
+_routes = None
+
+
+def _fuzz_routes():
+    global _routes
+    if _routes is None:
+        text = (REPO / "src" / "routes.def").read_text()
+        _routes = [(m, p.split("/"), perm) for m, p, perm in _ROUTE_RE.findall(text)]
+    return _routes
+
+
+def _match_route(method, path):
+    """(index, params, method flag) of the route for path, or None."""
+    segments = path.split("/")
+    found = None
+    for i, (m, pattern, _) in enumerate(_fuzz_routes()):
+        if len(pattern) != len(segments):
+            continue
+        if all(p.startswith("{") or p == s for p, s in zip(pattern, segments)):
+            params = [s for p, s in zip(pattern, segments) if p.startswith("{")]
+            if m == method or (m == "GET" and method == "HEAD"):
+                return i, params, 0x20 if method == "HEAD" else 0
+            found = found or (i, params, 0x10)
+    return found
+
+
+def _multipart_fields(body, content_type):
+    """The fields of a multipart body, as the harness's kind 3 wants them."""
+    m = re.search(r'boundary="?([^";]+)', content_type)
+    if not m:
+        return None
+    fields = []
+    for part in body.split(b"--" + m.group(1).encode())[1:]:
+        head, _, value = part.partition(b"\r\n\r\n")
+        name = re.search(rb'name="([^"]*)"', head)
+        if not name or name.group(1) == b"csrf_token":
+            continue
+        filename = re.search(rb'filename="([^"]*)"', head)
+        field = name.group(1) + (b";" + filename.group(1) if filename else b"")
+        fields.append(field + b"=" + value[:-2] if value.endswith(b"\r\n") else field + b"=" + value)
+    return b"\x1f".join(fields)
+
+
+def record_fuzz_seed(request):
+    """Writes request (a requests.PreparedRequest) as one harness input."""
+    url = requests.utils.urlparse(request.url)
+    route = _match_route(request.method, url.path)
+    headers = request.headers
+    cookies = headers.get("Cookie", "")
+    if route:
+        index, params, flags = route
+        permission = _fuzz_routes()[index][2]
+    else:
+        index, params, flags, permission = 0, [url.path[1:]], 0x40, "PUBLIC"
+    if headers.get("Authorization", "").startswith("Bearer "):
+        identity = 5 if request.method == "POST" else 4
+    elif "session=" in cookies and "presession=" not in cookies.replace("session=", "", 1):
+        identity = _IDENTITY.get(permission, 1)
+    else:
+        identity = 0
+    if identity == 2:  # the harness's coordinator covers ARG only
+        pattern = _fuzz_routes()[index][1]
+        names = [p for p in pattern if p.startswith("{")]
+        params = ["ARG" if n == "{iso3}" else v for n, v in zip(names, params)]
+    body = request.body or b""
+    if isinstance(body, str):
+        body = body.encode()
+    content_type = headers.get("Content-Type", "")
+    kind, extra = 0, []
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        kind = 1
+        body = b"&".join(p for p in body.split(b"&") if not p.startswith(b"csrf_token="))
+    elif content_type.startswith("multipart/form-data"):
+        fields = _multipart_fields(body, content_type)
+        if fields is not None:
+            kind, body = 3, fields
+    elif content_type.startswith("application/json"):
+        kind = 4
+    elif content_type:
+        extra.append(f"Content-Type: {content_type}")
+    for name, value in headers.items():
+        if name.lower() not in _SKIP_HEADERS:
+            extra.append(f"{name}: {value}")
+    sections = [
+        "\x1f".join(params).encode(),
+        url.query.encode(),
+        "".join(h + "\n" for h in extra).encode("utf-8", "replace"),
+        b"",
+        body,
+    ]
+    data = bytes([index, identity | flags, kind]) + b"\x1e".join(sections)
+    os.makedirs(FUZZ_SEEDS, exist_ok=True)
+    name = hashlib.sha1(data).hexdigest()
+    with open(os.path.join(FUZZ_SEEDS, name), "wb") as f:
+        f.write(data)
+
+
 class Client(requests.Session):
     """A requests.Session (one browser) bound to a base URL: paths starting
     with '/' are relative to it, every call has a timeout, and redirects are
@@ -137,6 +244,11 @@ class Client(requests.Session):
     def get(self, url, **kwargs):
         kwargs.setdefault("allow_redirects", False)
         return self.request("GET", url, **kwargs)
+
+    def send(self, request, **kwargs):
+        if FUZZ_SEEDS:
+            record_fuzz_seed(request)
+        return super().send(request, **kwargs)
 
     def csrf(self, path="/login"):
         """The CSRF token of the form on path, for this browser."""
