@@ -185,7 +185,9 @@ json_t *form_options(Request *r, const char *const *codes, const char *const *la
 /* The label (an English msgid) of code in parallel lists, or code. */
 const char *code_label(const char *const *codes, const char *const *labels, const char *code);
 
-/* The raw value of a parameter (path, then body, then query) or NULL. */
+/* The raw value of a parameter (path, then body, then query) or NULL,
+ * unchecked: for the typed getters above, and in src/feat/ only with a
+ * "raw:" comment saying why no getter fits (tools/codecheck.py). */
 const char *param_raw(Request *r, const char *name);
 
 /* Validators shared by params, the CLI and tests. */
