@@ -38,9 +38,11 @@ static void login_form(Request *r, const char *email, const char *next)
 
 Result account_login_page(Request *r)
 {
+    /* raw: next is a local path that safe_next checks before any use */
+    const char *next = param_raw(r, "next");
     if (r->user)
-        return http_redirect(r, safe_next(param_raw(r, "next")));
-    login_form(r, NULL, param_raw(r, "next"));
+        return http_redirect(r, safe_next(next));
+    login_form(r, NULL, next);
     return R_OK;
 }
 
@@ -59,7 +61,7 @@ static const char *dummy_hash(void)
 
 static Result login_failed(Request *r, const char *email, const char *message, Result code)
 {
-    login_form(r, email, param_raw(r, "next"));
+    login_form(r, email, param_raw(r, "next")); /* raw: safe_next checks it */
     r->message = tr(r, message);
     if (code == R_TOO_MANY)
         r->status = 429;
@@ -84,10 +86,11 @@ static Result login_open_apply(Db *w, void *ctx)
 Result account_login_post(Request *r)
 {
     const char *email = NULL, *password = NULL;
+    /* raw: the email shown again as typed; the form escapes it */
     const char *typed = param_raw(r, "email");
     if (param_email(r, "email", &email) != R_OK ||
         param_text(r, "password", 1, PASSWORD_MAX, 0, &password) != R_OK) {
-        login_form(r, typed, param_raw(r, "next"));
+        login_form(r, typed, param_raw(r, "next")); /* raw: safe_next checks it */
         return R_BAD_REQUEST;
     }
     char account_key[65], client_key[65];
@@ -114,6 +117,7 @@ Result account_login_post(Request *r)
         return login_failed(r, email, N_("The email or password is not right."), R_BAD_REQUEST);
     }
     LoginOpen l = {.account_key = account_key};
+    /* raw: next is a local path that safe_next checks */
     two_factor_after_password_prepare(r, &l.after, id, safe_next(param_raw(r, "next")));
     if (db_write(r->db, login_open_apply, &l) != R_OK)
         return R_INTERNAL;
@@ -159,9 +163,9 @@ static Result link_spent(Request *r)
 
 Result account_welcome_page(Request *r)
 {
-    const char *token = param_raw(r, "token");
+    const char *token = NULL;
     char hash[65];
-    if (!token_user(r, token, hash))
+    if (param_token(r, "token", &token) != R_OK || !token_user(r, token, hash))
         return link_spent(r);
     welcome_form(r, token);
     return R_OK;
@@ -195,9 +199,9 @@ static Result password_set_apply(Db *w, void *ctx)
 
 Result account_welcome_post(Request *r)
 {
-    const char *token = param_raw(r, "token");
+    const char *token = NULL;
     char hash[65];
-    int64_t user_id = token_user(r, token, hash);
+    int64_t user_id = param_token(r, "token", &token) == R_OK ? token_user(r, token, hash) : 0;
     if (!user_id)
         return link_spent(r);
     const char *password = NULL, *confirm = NULL;

@@ -23,7 +23,7 @@ Result audit_log_views_page(Request *r)
         return R_NOT_FOUND;
     }
     int64_t page = 1;
-    if (param_raw(r, "page") && param_int(r, "page", 1, 100000, &page) != R_OK)
+    if (param_optional_int(r, "page", 1, 100000, 1, &page) != R_OK)
         return R_BAD_REQUEST;
     int more;
     json_t *views = audit_views_of(r, person, VIEWS_PER_PAGE, (page - 1) * VIEWS_PER_PAGE, &more);
@@ -37,20 +37,15 @@ Result audit_log_views_page(Request *r)
 
 /* ---- /admin/audit ---- */
 
-/* "YYYY-MM-DD" as the Unix time of that day's start (UTC), or -1. */
-static int64_t parse_day(const char *s)
+/* A date param_date accepted, as the Unix time of that day's start (UTC);
+ * -1 (no bound) when absent. */
+static int64_t day_start(const char *date)
 {
     int y, m, d;
-    char end;
-    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || y < 2000 ||
-        y > 2999 || m < 1 || m > 12 || d < 1 || d > 31)
+    if (!date || sscanf(date, "%4d-%2d-%2d", &y, &m, &d) != 3)
         return -1;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
-    time_t t = timegm(&tm);
-    /* timegm moves 31 April to 1 May: refuse what it had to move. */
-    if (tm.tm_mday != d || tm.tm_mon != m - 1)
-        return -1;
-    return (int64_t)t;
+    return (int64_t)timegm(&tm);
 }
 
 typedef struct {
@@ -82,34 +77,27 @@ static Result read_filter(Request *r, AuditFilter *f)
     } else {
         f->who = NULL;
     }
-    int i;
-    f->action = param_raw(r, "action");
-    if (f->action && !*f->action)
-        f->action = NULL;
-    if (f->action && param_enum(r, "action", audit_action_codes, &i) != R_OK)
+    int action = -1, type = -1, kind = -1;
+    if (param_optional_enum(r, "action", audit_action_codes, -1, &action) != R_OK)
         res = R_BAD_REQUEST;
-    f->type = param_raw(r, "type");
-    if (f->type && !*f->type)
-        f->type = NULL;
-    if (f->type && param_enum(r, "type", audit_type_codes, &i) != R_OK)
+    f->action = action >= 0 ? audit_action_codes[action] : NULL;
+    if (param_optional_enum(r, "type", audit_type_codes, -1, &type) != R_OK)
         res = R_BAD_REQUEST;
-    f->kind = param_raw(r, "kind");
-    if (f->kind && !*f->kind)
-        f->kind = NULL;
-    if (f->kind && param_enum(r, "kind", kinds, &i) != R_OK)
+    f->type = type >= 0 ? audit_type_codes[type] : NULL;
+    if (param_optional_enum(r, "kind", kinds, -1, &kind) != R_OK)
         res = R_BAD_REQUEST;
-    f->from_text = param_raw(r, "from");
-    if (f->from_text && *f->from_text && (f->from = parse_day(f->from_text)) < 0)
-        res = param_error(r, "from", N_("Please enter a date as YYYY-MM-DD."));
-    f->to_text = param_raw(r, "to");
-    if (f->to_text && *f->to_text && (f->to = parse_day(f->to_text)) < 0)
-        res = param_error(r, "to", N_("Please enter a date as YYYY-MM-DD."));
+    f->kind = kind >= 0 ? kinds[kind] : NULL;
+    if (param_optional_date(r, "from", &f->from_text) != R_OK)
+        res = R_BAD_REQUEST;
+    f->from = day_start(f->from_text);
+    if (param_optional_date(r, "to", &f->to_text) != R_OK)
+        res = R_BAD_REQUEST;
+    f->to = day_start(f->to_text);
     if (f->to >= 0)
         f->to += 86400; /* the whole last day */
-    const char *person = param_raw(r, "person");
-    if (person && *person && param_int(r, "person", 1, INT64_MAX, &f->person) != R_OK)
+    if (param_optional_int(r, "person", 1, INT64_MAX, 0, &f->person) != R_OK)
         res = R_BAD_REQUEST;
-    if (param_raw(r, "page") && param_int(r, "page", 1, 100000, &f->page) != R_OK)
+    if (param_optional_int(r, "page", 1, 100000, 1, &f->page) != R_OK)
         res = R_BAD_REQUEST;
     return res;
 }
@@ -215,7 +203,7 @@ Result audit_log_page(Request *r)
                                f.from_text && res == R_OK ? f.from_text : "", "to",
                                f.to_text && res == R_OK ? f.to_text : "");
     if (res != R_OK) {
-        /* Shown again as typed, when it is text. */
+        /* raw: shown again as typed, when it is text */
         const char *from = param_raw(r, "from"), *to = param_raw(r, "to");
         if (from && utf8_valid_text(from, strlen(from)))
             json_object_set_new(typed, "from", json_string(from));

@@ -195,7 +195,10 @@ Result coalition_public_json(Request *r, const char *iso3, json_t **out)
 Result coalition_api(Request *r)
 {
     json_t *coalition;
-    Result res = coalition_public_json(r, param_raw(r, "iso3"), &coalition);
+    const char *iso3;
+    if (param_iso3(r, "iso3", &iso3) != R_OK)
+        return R_NOT_FOUND;
+    Result res = coalition_public_json(r, iso3, &coalition);
     if (res != R_OK)
         return res;
     json_decref(r->data);
@@ -340,12 +343,13 @@ static void load_form(Request *r, const char *iso3, CoalitionForm *f)
  * one of choices. Returns 0 and sets an error for name when it is not. */
 static int choice_param(Request *r, const char *name, const Choices *choices, int64_t *out)
 {
+    int64_t id = 0;
     *out = 0;
-    const char *v = param_raw(r, name);
-    if (!v || !*v)
+    if (param_optional_int(r, name, 1, INT64_MAX, 0, &id) != R_OK)
+        return 0;
+    if (!id)
         return 1;
-    int64_t id = parse_id(v);
-    if (!id || !has_choice(choices, id)) {
+    if (!has_choice(choices, id)) {
         param_error(r, name, N_("Please choose one of the options."));
         return 0;
     }
@@ -385,7 +389,7 @@ static int parse_form(Request *r, const Choices *orgs, const Choices *people, Co
     }
     if (param_optional_text(r, "gaps", GAPS_MAX, 1, &f->gaps) != R_OK) {
         ok = 0;
-        const char *raw = param_raw(r, "gaps"); /* shown again as typed, if it is text */
+        const char *raw = param_raw(r, "gaps"); /* raw: shown again as typed, if it is text */
         f->gaps = raw && utf8_valid_text(raw, strlen(raw)) ? raw : "";
     }
     if (!f->gaps)
@@ -396,7 +400,8 @@ static int parse_form(Request *r, const Choices *orgs, const Choices *people, Co
 /* Checks the path's country exists and the user covers it. */
 static Result editable(Request *r, const char **iso3, const char **name)
 {
-    *iso3 = param_raw(r, "iso3");
+    if (param_iso3(r, "iso3", iso3) != R_OK)
+        return R_NOT_FOUND;
     Result res = country_name(r, *iso3, name);
     if (res != R_OK)
         return res;
@@ -461,14 +466,14 @@ static void edit_data(Request *r, const char *iso3, const char *name, const Choi
         json_array_append_new(types,
                               json_build("{s:s, s:s, s:b}", "code", org_type_codes[i], "label",
                                          tr(r, org_type_labels[i]), "selected", f->types[i]));
-    const char *saved = param_raw(r, "saved");
+    const char *saved = param_filter(r, "saved", (const char *const[]){"1", NULL});
     json_decref(r->data);
-    r->data = json_build("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:s, s:o, s:b}", "country", "iso3",
-                         iso3, "name", name, "lead_options", org_options(r, orgs, f, 1),
-                         "focal_options", person_options(r, people, f->focal), "type_options",
-                         types, "member_options", org_options(r, orgs, f, 0), "gaps", f->gaps,
-                         "coalition", coalition_json(r, iso3, 1), "saved",
-                         strcmp(r->method, "GET") == 0 && saved && !strcmp(saved, "1"));
+    r->data =
+        json_build("{s:{s:s, s:s}, s:o, s:o, s:o, s:o, s:s, s:o, s:b}", "country", "iso3", iso3,
+                   "name", name, "lead_options", org_options(r, orgs, f, 1), "focal_options",
+                   person_options(r, people, f->focal), "type_options", types, "member_options",
+                   org_options(r, orgs, f, 0), "gaps", f->gaps, "coalition",
+                   coalition_json(r, iso3, 1), "saved", strcmp(r->method, "GET") == 0 && saved);
     r->page = "coalition_edit";
     r->title = arena_printf(r->arena, "%s: %s", tr(r, "National coalition"), name);
 }

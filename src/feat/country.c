@@ -303,11 +303,7 @@ static const char *const sort_codes[] = {"name", "status", "signature", "party",
  * rather than an error, as filters come from links people edit. */
 static const char *filter_value(Request *r, const char *name, const char *const *codes)
 {
-    const char *v = param_raw(r, name);
-    for (int i = 0; v && codes[i]; i++)
-        if (strcmp(v, codes[i]) == 0)
-            return codes[i];
-    return NULL;
+    return param_filter(r, name, codes);
 }
 
 Result country_list_page(Request *r)
@@ -516,8 +512,8 @@ static Result country_data(Request *r, const char *iso3)
 
 Result country_page(Request *r)
 {
-    const char *iso3 = param_raw(r, "iso3");
-    if (!valid_iso3(iso3))
+    const char *iso3;
+    if (param_iso3(r, "iso3", &iso3) != R_OK)
         return R_NOT_FOUND;
     return country_data(r, iso3);
 }
@@ -527,8 +523,7 @@ Result country_page(Request *r)
 /* Checks the country exists and the user covers it. */
 Result country_editable(Request *r, const char **iso3)
 {
-    *iso3 = param_raw(r, "iso3");
-    if (!valid_iso3(*iso3))
+    if (param_iso3(r, "iso3", iso3) != R_OK)
         return R_NOT_FOUND;
     Stmt *st = db_prepare(r->db, "SELECT 1 FROM countries WHERE iso3 = :iso3");
     db_bind_text(st, ":iso3", *iso3);
@@ -540,41 +535,6 @@ Result country_editable(Request *r, const char **iso3)
         r->message = tr(r, "Only the coordinators of this country and the administrators can "
                            "change its record.");
         return R_FORBIDDEN;
-    }
-    return R_OK;
-}
-
-static int valid_date(const char *s)
-{
-    int y, m, d;
-    char tail;
-    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
-        return 0;
-    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1945 || y > 2100 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
-        return 0;
-    return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
-}
-
-Result country_param_date(Request *r, const char *name, const char **out)
-{
-    const char *v = param_raw(r, name);
-    if (!valid_date(v)) {
-        param_error(r, name, N_("Please enter a date as YYYY-MM-DD."));
-        return R_BAD_REQUEST;
-    }
-    *out = v;
-    return R_OK;
-}
-
-Result country_param_link(Request *r, const char *name, const char **out)
-{
-    Result res = param_optional_text(r, name, 2000, 0, out);
-    if (res != R_OK)
-        return res;
-    if (*out && **out && strncmp(*out, "https://", 8) != 0 && strncmp(*out, "http://", 7) != 0) {
-        param_error(r, name, N_("A source must be a web address (https://...)."));
-        return R_BAD_REQUEST;
     }
     return R_OK;
 }
@@ -595,10 +555,11 @@ Result country_form_failed(Request *r, const char *iso3, const char *form)
 
 int64_t country_instrument_param(Request *r)
 {
-    const char *slug = param_raw(r, "instrument");
+    const char *slug = NULL;
     int64_t id = 0, parent = 0;
-    if (!slug || treaty_find(r->db, slug, &id, &parent) != R_OK)
-        return 0;
+    if (param_slug(r, "instrument", 1, 64, &slug) != R_OK ||
+        treaty_find(r->db, slug, &id, &parent) != R_OK)
+        return 0; /* an unknown one: the caller names the field */
     return id;
 }
 
@@ -625,9 +586,9 @@ Result country_action_post(Request *r)
         param_error(r, "instrument", N_("Please choose one of the options."));
     }
     bad |= param_enum(r, "kind", kind_codes, &kind) != R_OK;
-    bad |= country_param_date(r, "date", &date) != R_OK;
+    bad |= param_date(r, "date", &date) != R_OK;
     bad |= param_optional_text(r, "article", 10, 0, &article) != R_OK;
-    bad |= country_param_link(r, "source_url", &source) != R_OK;
+    bad |= param_link(r, "source_url", &source) != R_OK;
     bad |= param_optional_text(r, "note", 2000, 1, &note) != R_OK;
     if (!bad && strcmp(kind_codes[kind], "declaration") == 0 && (!article || !*article)) {
         param_error(r, "article", N_("A declaration needs the article it is made under."));

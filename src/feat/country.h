@@ -24,11 +24,6 @@ extern const char *const country_visibility_codes[];
  * user covers it (R_FORBIDDEN, with a message). */
 Result country_editable(Request *r, const char **iso3);
 
-/* A date "YYYY-MM-DD" (1945 to 2100) and an optional web address, read
- * from the form with a translated error per field. */
-Result country_param_date(Request *r, const char *name, const char **out);
-Result country_param_link(Request *r, const char *name, const char **out);
-
 /* The instrument named by the form's slug, or 0 if none. */
 int64_t country_instrument_param(Request *r);
 

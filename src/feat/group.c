@@ -34,40 +34,13 @@ static int is_admin(const Request *r)
     return r->user && r->user->role == ROLE_ADMIN;
 }
 
-/* 1 if s is a valid slug: SLUG_MIN to SLUG_MAX of a-z, 0-9 and '-'. The
- * slug becomes a path segment and the audit log's object, so nothing else
- * may be in it. */
-static int valid_slug(const char *s)
-{
-    if (!s)
-        return 0;
-    size_t n = strlen(s);
-    if (n < SLUG_MIN || n > SLUG_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-            return 0;
-    return 1;
-}
-
-/* The new group's slug from the form field name. */
-static Result param_slug(Request *r, const char *name, const char **out)
-{
-    Result res = param_text(r, name, SLUG_MIN, SLUG_MAX, 0, out);
-    if (res != R_OK)
-        return res;
-    if (!valid_slug(*out)) {
-        param_error(r, name, N_("Use only lowercase letters, digits and hyphens (-)."));
-        return R_BAD_REQUEST;
-    }
-    return R_OK;
-}
-
 /* Finds the group named by the path's {slug}. Returns R_OK or R_NOT_FOUND. */
 static Result group_find(Request *r, Group *g)
 {
-    const char *slug = param_raw(r, "slug");
-    if (!valid_slug(slug))
+    /* The slug becomes a path segment and the audit log's object, so
+     * nothing but a-z, 0-9 and '-' may be in it. */
+    const char *slug;
+    if (param_slug(r, "slug", SLUG_MIN, SLUG_MAX, &slug) != R_OK)
         return R_NOT_FOUND;
     Stmt *st = db_prepare(
         r->db, "SELECT id, slug, name, description FROM working_groups WHERE slug = :slug");
@@ -91,7 +64,7 @@ static json_t *typed_fields(Request *r, const char *const *fields)
 {
     json_t *typed = json_object();
     for (int i = 0; fields[i]; i++) {
-        const char *v = param_raw(r, fields[i]);
+        const char *v = param_raw(r, fields[i]); /* raw: shown again as typed, if text */
         if (v && utf8_valid_text(v, strlen(v)))
             json_object_set_new(typed, fields[i], json_string(v));
     }
@@ -244,7 +217,7 @@ Result group_create_post(Request *r)
 {
     static const char *const fields[] = {"slug", "name", "description", NULL};
     const char *slug = NULL, *name = NULL, *description = NULL;
-    int bad = param_slug(r, "slug", &slug) != R_OK;
+    int bad = param_slug(r, "slug", SLUG_MIN, SLUG_MAX, &slug) != R_OK;
     bad |= param_text(r, "name", NAME_MIN, NAME_MAX, 0, &name) != R_OK;
     bad |= param_optional_text(r, "description", DESCRIPTION_MAX, 1, &description) != R_OK;
     if (!bad) {
@@ -312,8 +285,7 @@ Result group_edit_post(Request *r)
  * on it (from=list), else to the group's page. */
 static Result back(Request *r, const Group *g)
 {
-    const char *from = param_raw(r, "from");
-    if (from && strcmp(from, "list") == 0)
+    if (param_filter(r, "from", (const char *const[]){"list", NULL}))
         return http_redirect(r, arena_printf(r->arena, "/groups#group-%s", g->slug));
     return http_redirect(r, arena_printf(r->arena, "/groups/%s", g->slug));
 }

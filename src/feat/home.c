@@ -53,6 +53,7 @@ static const char *mime_type(const char *path)
  * (pages link them with ?v=<version>). */
 Result home_static_file_page(Request *r)
 {
+    /* raw: a path looked up among the compiled-in files, nothing else */
     const char *file = param_raw(r, "file");
     char path[128];
     if (!file || strlen(file) > 100 || file[0] == '.')

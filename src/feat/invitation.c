@@ -114,12 +114,18 @@ Result invitation_create_post(Request *r)
 typedef struct {
     int64_t id, org;
     const char *email, *role, *title, *org_name, *iso3;
+    const char *token; /* the link's, checked by load_invitation */
 } Invitation;
 
 static Result load_invitation(Request *r, Invitation *inv)
 {
     char hash[65];
-    auth_token_hash("invitation", param_raw(r, "token") ? param_raw(r, "token") : "", hash);
+    const char *token = NULL;
+    if (param_token(r, "token", &token) != R_OK) {
+        r->message = tr(r, "This link has expired or was already used.");
+        return R_NOT_FOUND;
+    }
+    auth_token_hash("invitation", token, hash);
     Stmt *st = db_prepare(
         r->db, "SELECT i.id, i.org_id, i.email, i.role, i.title, o.name, o.iso3 "
                "FROM invitations i JOIN organisations o ON o.id = i.org_id "
@@ -138,6 +144,7 @@ static Result load_invitation(Request *r, Invitation *inv)
         res = R_OK;
     }
     db_done(st);
+    inv->token = token;
     if (res != R_OK)
         r->message = tr(r, "This link has expired or was already used.");
     return res;
@@ -146,9 +153,9 @@ static Result load_invitation(Request *r, Invitation *inv)
 static void invitation_form(Request *r, const Invitation *inv)
 {
     json_decref(r->data);
-    r->data = json_build("{s:s, s:s, s:s, s:s, s:b, s:o}", "token", param_raw(r, "token"),
-                         "organisation", inv->org_name, "email", inv->email, "role", inv->role,
-                         "registered", member_email_registered(r->db, inv->email), "listings",
+    r->data = json_build("{s:s, s:s, s:s, s:s, s:b, s:o}", "token", inv->token, "organisation",
+                         inv->org_name, "email", inv->email, "role", inv->role, "registered",
+                         member_email_registered(r->db, inv->email), "listings",
                          form_options(r, member_listing_codes, member_listing_labels, "hidden"));
     r->page = "invitation";
     r->title = tr(r, "An invitation to join your organisation");

@@ -166,8 +166,9 @@ static json_t *senders(Request *r)
 
 Result letter_new_page(Request *r)
 {
-    const char *iso3 = param_raw(r, "country");
-    if (!iso3 && r->user->home_iso3)
+    /* A bad ?country= shows the choice of countries, as an unknown one does. */
+    const char *iso3 = NULL;
+    if (param_optional_iso3(r, "country", &iso3) == R_OK && !iso3)
         iso3 = r->user->home_iso3;
     json_decref(r->data);
     r->page = "letter_new";
@@ -189,8 +190,8 @@ Result letter_new_page(Request *r)
         return R_OK;
     }
     Ask ask = country_ask(r, iso3);
-    const char *typed = param_raw(r, "visibility");
-    int known = typed && code_label(letter_visibilities, letter_visibility_labels, typed) != typed;
+    const char *typed = param_filter(r, "visibility", letter_visibilities);
+    int known = typed != NULL;
     r->data =
         json_build("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "iso3", iso3, "country",
                    country_name_of(r, iso3), "ask", treaty_ask_code(ask), "ask_text",
@@ -264,19 +265,17 @@ static Result letter_add_apply(Db *w, void *ctx)
 
 Result letter_create_post(Request *r)
 {
-    const char *iso3 = param_raw(r, "country");
-    if (!valid_iso3(iso3) || !country_name_of(r, iso3))
+    const char *iso3;
+    if (param_iso3(r, "country", &iso3) != R_OK || !country_name_of(r, iso3))
         return R_NOT_FOUND;
     int64_t model = 0, target = 0;
     const char *sender = NULL;
     int bad = param_int(r, "model", 1, INT64_MAX, &model) != R_OK;
-    if (param_raw(r, "target") && *param_raw(r, "target"))
-        bad |= param_int(r, "target", 1, INT64_MAX, &target) != R_OK;
+    bad |= param_optional_int(r, "target", 1, INT64_MAX, 0, &target) != R_OK;
     bad |= param_text(r, "sender", 2, 200, 0, &sender) != R_OK;
     /* Private unless the author chose otherwise: a draft is theirs. */
     int vis = 0;
-    if (param_raw(r, "visibility"))
-        bad |= param_enum(r, "visibility", letter_visibilities, &vis) != R_OK;
+    bad |= param_optional_enum(r, "visibility", letter_visibilities, 0, &vis) != R_OK;
     Stmt *st =
         db_prepare(r->db, "SELECT lang, ask, subject, body FROM model_letters WHERE id = :id");
     db_bind_int(st, ":id", model);
@@ -502,10 +501,11 @@ Result letter_edit_post(Request *r)
     /* Sharing is the author's (or an admin's) to decide: a coordinator's
      * edit keeps the letter's audience. */
     const char *visibility = l.visibility;
-    if (param_raw(r, "visibility") && can_share_letter(r, &l)) {
-        int vis = 0;
-        bad |= param_enum(r, "visibility", letter_visibilities, &vis) != R_OK;
-        visibility = letter_visibilities[vis];
+    if (can_share_letter(r, &l)) {
+        int vis = -1; /* absent: the letter keeps its audience */
+        bad |= param_optional_enum(r, "visibility", letter_visibilities, -1, &vis) != R_OK;
+        if (vis >= 0)
+            visibility = letter_visibilities[vis];
     }
     if (!bad) {
         LetterPdf check = {.lang = l.lang,
@@ -541,7 +541,8 @@ Result letter_pdf_page(Request *r)
         res = letter_log_read(r, &l);
     if (res != R_OK)
         return res;
-    const char *paper = param_raw(r, "paper");
+    static const char *const papers[] = {"a4", "letter", NULL};
+    const char *paper = param_filter(r, "paper", papers);
     const char *place_date =
         model_letter_date(r, l.sent_on[0] ? l.sent_on : model_letter_today(), l.lang);
     LetterPdf pdf = {
@@ -606,12 +607,10 @@ Result letter_sent_post(Request *r)
         return res;
     int via = 0;
     int64_t weeks = 8;
-    const char *date = param_raw(r, "sent_on");
+    const char *date = NULL;
     int bad = param_enum(r, "sent_via", sent_vias, &via) != R_OK;
-    if (!target_valid_date(date))
-        bad |= param_error(r, "sent_on", N_("Please enter a date as YYYY-MM-DD.")) != R_OK;
-    if (param_raw(r, "remind_weeks") && *param_raw(r, "remind_weeks"))
-        bad |= param_int(r, "remind_weeks", 1, 52, &weeks) != R_OK;
+    bad |= param_date(r, "sent_on", &date) != R_OK;
+    bad |= param_optional_int(r, "remind_weeks", 1, 52, 8, &weeks) != R_OK;
     /* The author (or an admin) says who sees it once sent; a coordinator
      * recording it keeps the author's choice. */
     const char *visibility = l.visibility;

@@ -205,8 +205,9 @@ int member_email_registered(Db *db, const char *email)
 /* A ticked checkbox: consent is only ever a value the person sent. */
 int member_checked(Request *r, const char *name)
 {
-    const char *v = param_raw(r, name);
-    return v && *v;
+    int on = 0;
+    param_checkbox(r, name, &on); /* anything but "1" or "on" is not a yes */
+    return on;
 }
 
 /* ---- reads of personal data ---- */
@@ -230,19 +231,19 @@ Result member_read_query(Request *r, MemberQuery *q)
     q->page = 1;
     q->per_page = PER_PAGE_DEFAULT;
     Result res = R_OK;
-    if (param_raw(r, "page") && param_int(r, "page", 1, 1000000, &q->page) != R_OK)
+    if (param_optional_int(r, "page", 1, 1000000, 1, &q->page) != R_OK)
         res = R_BAD_REQUEST;
-    if (param_raw(r, "per_page") && param_int(r, "per_page", 1, PER_PAGE_MAX, &q->per_page) != R_OK)
+    if (param_optional_int(r, "per_page", 1, PER_PAGE_MAX, PER_PAGE_DEFAULT, &q->per_page) != R_OK)
         res = R_BAD_REQUEST;
-    q->country = param_raw(r, "country");
-    if (q->country && !valid_iso3(q->country))
-        res = param_error(r, "country", N_("Please choose a country."));
-    q->status = param_raw(r, "status");
-    if (q->status && !member_in_list(member_status_codes, q->status))
-        res = param_error(r, "status", N_("Please choose one of the options."));
-    q->kind = param_raw(r, "kind");
-    if (q->kind && !member_in_list(member_kind_codes, q->kind))
-        res = param_error(r, "kind", N_("Please choose one of the options."));
+    if (param_optional_iso3(r, "country", &q->country) != R_OK)
+        res = R_BAD_REQUEST;
+    int status = -1, kind = -1;
+    if (param_optional_enum(r, "status", member_status_codes, -1, &status) != R_OK)
+        res = R_BAD_REQUEST;
+    q->status = status >= 0 ? member_status_codes[status] : NULL;
+    if (param_optional_enum(r, "kind", member_kind_codes, -1, &kind) != R_OK)
+        res = R_BAD_REQUEST;
+    q->kind = kind >= 0 ? member_kind_codes[kind] : NULL;
     return res;
 }
 

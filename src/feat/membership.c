@@ -288,7 +288,7 @@ static const char *trimmed_param(Request *r, const char *name)
 {
     const char *v = NULL;
     if (param_optional_text(r, name, 100000, 0, &v) != R_OK)
-        return param_raw(r, name); /* validate_join reports it */
+        return param_raw(r, name); /* raw: shown again; validate_join reports it */
     return v;
 }
 
@@ -330,7 +330,9 @@ static void join_done(Request *r)
 Result membership_join_post(Request *r)
 {
     JoinRequest j = {0};
-    j.kind = param_raw(r, "kind");
+    /* kind, iso3, org_type and listing are checked by validate_join, which
+     * the API shares, after the honeypot. */
+    j.kind = param_raw(r, "kind"); /* raw: validate_join checks it */
     j.name = trimmed_param(r, "name");
     const char *email = trimmed_param(r, "email");
     char *lower = email ? arena_strdup(r->arena, email) : NULL;
@@ -338,7 +340,7 @@ Result membership_join_post(Request *r)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
     j.email = lower;
-    j.iso3 = param_raw(r, "iso3");
+    j.iso3 = param_raw(r, "iso3"); /* raw: validate_join checks it */
     const char **langs = all_values(r, "languages");
     Buf joined = {0};
     for (int i = 0; langs[i]; i++)
@@ -346,16 +348,16 @@ Result membership_join_post(Request *r)
     j.languages = arena_strdup(r->arena, joined.data ? joined.data : "");
     buf_free(&joined);
     j.org_name = trimmed_param(r, "org_name");
-    j.org_type = param_raw(r, "org_type");
+    j.org_type = param_raw(r, "org_type"); /* raw: validate_join checks it */
     j.website = trimmed_param(r, "website");
-    j.listing = param_raw(r, "listing");
+    j.listing = param_raw(r, "listing"); /* raw: validate_join checks it */
     j.groups = all_values(r, "groups");
     j.not_government = member_checked(r, "not_government");
     j.consent_store = member_checked(r, "consent_store");
     j.consent_updates = member_checked(r, "consent_updates");
 
     /* A bot that fills the hidden field is told it worked. */
-    const char *honeypot = param_raw(r, "homepage");
+    const char *honeypot = param_raw(r, "homepage"); /* raw: only empty or not matters */
     if (honeypot && *honeypot) {
         join_done(r);
         return R_OK;
@@ -400,13 +402,14 @@ static int confirm_token_valid(Request *r, const char *token)
 
 Result membership_confirm_page(Request *r)
 {
-    if (!confirm_token_valid(r, param_raw(r, "token"))) {
+    const char *token = NULL;
+    if (param_token(r, "token", &token) != R_OK || !confirm_token_valid(r, token)) {
         r->message = tr(r, "This link has expired or was already used.");
         return R_NOT_FOUND;
     }
     r->page = "join_confirm";
     r->title = tr(r, "Confirm your application");
-    r->data = json_build("{s:s}", "token", param_raw(r, "token"));
+    r->data = json_build("{s:s}", "token", token);
     return R_OK;
 }
 
@@ -444,8 +447,12 @@ static Result membership_confirm_apply(Db *w, void *ctx)
 Result membership_confirm_post(Request *r)
 {
     Confirm c = {.r = r};
-    const char *token = param_raw(r, "token");
-    auth_token_hash("confirm", token ? token : "", c.hash);
+    const char *token = NULL;
+    if (param_token(r, "token", &token) != R_OK) {
+        r->message = tr(r, "This link has expired or was already used.");
+        return R_NOT_FOUND;
+    }
+    auth_token_hash("confirm", token, c.hash);
     Result res = db_write(r->db, membership_confirm_apply, &c);
     if (res == R_NOT_FOUND) {
         r->message = tr(r, "This link has expired or was already used.");
@@ -465,8 +472,8 @@ static const char *const status_labels[] = {N_("Pending"), N_("Active"),   N_("L
 
 Result membership_admin_page(Request *r)
 {
-    const char *status = param_raw(r, "status");
-    if (!member_in_list(member_status_codes, status))
+    const char *status = param_filter(r, "status", member_status_codes);
+    if (!status)
         status = "pending";
     json_t *list = json_array();
     AuditSet seen;
@@ -785,6 +792,9 @@ Result membership_list_api(Request *r)
 Result membership_create_api(Request *r)
 {
     JoinRequest j = {0};
+    /* kind, country, languages, org_type and listing are checked by
+     * validate_join, as for the form. */
+    /* raw: validate_join checks it */
     j.kind = param_raw(r, "kind") ? param_raw(r, "kind") : "individual";
     j.name = trimmed_param(r, "name");
     const char *email = trimmed_param(r, "email");
@@ -793,11 +803,12 @@ Result membership_create_api(Request *r)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
     j.email = lower;
-    j.iso3 = param_raw(r, "country");
-    j.languages = param_raw(r, "languages");
+    j.iso3 = param_raw(r, "country");        /* raw: validate_join checks it */
+    j.languages = param_raw(r, "languages"); /* raw: validate_join checks it */
     j.org_name = trimmed_param(r, "organisation");
-    j.org_type = param_raw(r, "org_type");
+    j.org_type = param_raw(r, "org_type"); /* raw: validate_join checks it */
     j.website = trimmed_param(r, "website");
+    /* raw: validate_join checks it */
     j.listing = param_raw(r, "listing") ? param_raw(r, "listing") : "hidden";
     j.not_government = member_checked(r, "not_government");
     j.consent_store = member_checked(r, "consent_store");

@@ -52,6 +52,7 @@ Result password_reset_post(Request *r)
     const char *email = NULL;
     if (param_email(r, "email", &email) != R_OK) {
         password_reset_page(r);
+        /* raw: shown again as typed (param_email refused it) */
         json_object_set_new(r->data, "email", json_string(param_raw(r, "email")));
         return R_BAD_REQUEST;
     }

@@ -22,15 +22,17 @@
  * language. Only active members, and only as each chose to be listed. */
 Result person_directory_page(Request *r)
 {
-    const char *iso3 = param_raw(r, "country");
-    const char *type = param_raw(r, "type");
-    const char *group = param_raw(r, "group");
-    const char *lang = param_raw(r, "language");
-    if (iso3 && !valid_iso3(iso3))
+    /* Filters come from links people edit: a bad one is ignored. */
+    const char *iso3 = NULL, *group = NULL, *lang = NULL;
+    if (param_optional_iso3(r, "country", &iso3) != R_OK)
         iso3 = NULL;
-    if (type && !member_in_list(org_type_codes, type) && strcmp(type, "individual") != 0)
-        type = NULL;
-    if (lang && (strlen(lang) < 2 || strlen(lang) > 3 || !member_valid_languages(lang)))
+    const char *type = param_filter(r, "type", org_type_codes);
+    if (!type)
+        type = param_filter(r, "type", (const char *const[]){"individual", NULL});
+    if (param_optional_text(r, "group", 100, 0, &group) != R_OK)
+        group = NULL;
+    if (param_optional_text(r, "language", 3, 0, &lang) != R_OK || !lang || strlen(lang) < 2 ||
+        !member_valid_languages(lang))
         lang = NULL;
     json_t *list = json_array();
     int unlisted = 0;

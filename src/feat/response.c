@@ -130,10 +130,9 @@ Result response_add_post(Request *r)
     if (res != R_OK)
         return res;
     int class = 0, vis = 0;
-    const char *received = param_raw(r, "received_on"), *text = NULL, *note = NULL;
+    const char *received = NULL, *text = NULL, *note = NULL;
     int bad = param_enum(r, "class", letter_response_classes, &class) != R_OK;
-    if (!target_valid_date(received))
-        bad |= param_error(r, "received_on", N_("Please enter a date as YYYY-MM-DD.")) != R_OK;
+    bad |= param_date(r, "received_on", &received) != R_OK;
     bad |= param_optional_text(r, "text", 20000, 1, &text) != R_OK;
     bad |= param_optional_text(r, "reason_note", 2000, 1, &note) != R_OK;
     bad |= param_enum(r, "visibility", letter_response_visibilities, &vis) != R_OK;

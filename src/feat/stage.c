@@ -40,9 +40,9 @@ Result stage_post(Request *r)
         param_error(r, "instrument", N_("Please choose one of the options."));
     }
     bad |= param_enum(r, "stage", country_stage_codes, &stage) != R_OK;
-    bad |= country_param_date(r, "date", &date) != R_OK;
+    bad |= param_date(r, "date", &date) != R_OK;
     bad |= param_optional_text(r, "evidence", 5000, 1, &evidence) != R_OK;
-    bad |= country_param_link(r, "source_url", &source) != R_OK;
+    bad |= param_link(r, "source_url", &source) != R_OK;
     bad |= param_enum(r, "visibility", country_visibility_codes, &visibility) != R_OK;
     if (bad)
         return country_form_failed(r, iso3, "stage_form");
@@ -121,9 +121,9 @@ static Result stage_delete(Request *r, const char *iso3)
  * may not see is a 404, whoever they are. */
 static Result visible_stage(Request *r)
 {
-    const char *iso3 = param_raw(r, "iso3");
+    const char *iso3;
     int64_t id;
-    if (!valid_iso3(iso3) || param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+    if (param_iso3(r, "iso3", &iso3) != R_OK || param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
         return R_NOT_FOUND;
     Stmt *st = db_prepare(r->db, "SELECT visibility, coalesce(recorded_by, 0) "
                                  "FROM domestic_stages WHERE id = :id AND iso3 = :iso3");

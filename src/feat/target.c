@@ -73,8 +73,7 @@ static json_t *corrections_json(Request *r, const char *iso3)
 
 static Result country_param(Request *r, const char **iso3)
 {
-    *iso3 = param_raw(r, "iso3");
-    if (!valid_iso3(*iso3) || !country_name_of(r, *iso3))
+    if (param_iso3(r, "iso3", iso3) != R_OK || !country_name_of(r, *iso3))
         return R_NOT_FOUND;
     return R_OK;
 }
@@ -95,19 +94,6 @@ Result target_list_page(Request *r)
     r->page = "targets";
     r->title = tr(r, "Who to write to");
     return R_OK;
-}
-
-static int is_link(const char *s)
-{
-    return !s || !*s || !strncmp(s, "https://", 8) || !strncmp(s, "http://", 7);
-}
-
-int target_valid_date(const char *s)
-{
-    int y, m, d;
-    char tail;
-    return s && strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 &&
-           y >= 1945 && y <= 2100 && m >= 1 && m <= 12 && d >= 1 && d <= 31;
 }
 
 /* What target_add_post writes: one target and its audit line. */
@@ -163,13 +149,8 @@ Result target_add_post(Request *r)
     if (email && *email && !valid_email(email))
         bad |= param_error(r, "email", N_("Please enter a valid email address.")) != R_OK;
     bad |= param_optional_text(r, "language", 8, 0, &language) != R_OK;
-    bad |= param_optional_text(r, "source_url", 2000, 0, &source) != R_OK;
-    if (!is_link(source))
-        bad |= param_error(r, "source_url", N_("A source must be a web address (https://...).")) !=
-               R_OK;
-    bad |= param_optional_text(r, "last_verified", 10, 0, &verified) != R_OK;
-    if (verified && *verified && !target_valid_date(verified))
-        bad |= param_error(r, "last_verified", N_("Please enter a date as YYYY-MM-DD.")) != R_OK;
+    bad |= param_link(r, "source_url", &source) != R_OK;
+    bad |= param_optional_date(r, "last_verified", &verified) != R_OK;
     if (bad) {
         target_list_page(r);
         return R_BAD_REQUEST;

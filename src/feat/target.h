@@ -14,7 +14,4 @@
  * last_verified. */
 json_t *target_list_json(Request *r, const char *iso3);
 
-/* Whether s is a date written YYYY-MM-DD, between 1945 and 2100. */
-int target_valid_date(const char *s);
-
 #endif

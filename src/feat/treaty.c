@@ -675,9 +675,11 @@ Result treaty_import_post(Request *r)
     const Param *file = form_get(&r->form, "file");
     const Param *pasted = form_get(&r->form, "csv");
     const Param *src = file && file->len ? file : pasted;
-    const char *slug = param_raw(r, "instrument");
+    const char *slug = NULL;
     int64_t id, parent;
-    if (!slug || treaty_find(r->db, slug, &id, &parent) != R_OK) {
+    if (param_slug(r, "instrument", 1, 64, &slug) != R_OK ||
+        treaty_find(r->db, slug, &id, &parent) != R_OK) {
+        json_decref(r->errors);
         r->errors = json_build("{s:s}", "instrument", tr(r, "Please choose one of the options."));
         return R_BAD_REQUEST;
     }
@@ -689,7 +691,9 @@ Result treaty_import_post(Request *r)
         r->errors = json_build("{s:s}", "file", tr(r, "The file must be CSV text in UTF-8."));
         return R_BAD_REQUEST;
     }
-    int apply = param_raw(r, "apply") != NULL;
+    int apply = 0;
+    if (param_checkbox(r, "apply", &apply) != R_OK)
+        return R_BAD_REQUEST;
     ImportReport rep;
     Result res = treaty_import(r->db, id, src->value, src->len, apply, r->user->id, &rep);
     json_object_set_new(r->data, "report", report_json(r, &rep));
@@ -808,7 +812,9 @@ void treaty_sort_countries(CountryRow *rows, size_t n, SortKey key)
 
 Result treaty_page(Request *r)
 {
-    const char *slug = param_raw(r, "slug");
+    const char *slug = "";
+    if (param_slug(r, "slug", 1, 64, &slug) != R_OK)
+        slug = ""; /* no instrument has it: the 404 below */
     Stmt *st =
         db_prepare(r->db, "SELECT i.id, i.slug, i.short_name, i.title, i.adopted_on, i.opened_on, "
                           "coalesce(i.in_force_on, ''), i.in_force_condition, i.depositary_ref, "

@@ -151,6 +151,27 @@ Result param_int(Request *r, const char *name, int64_t min, int64_t max, int64_t
 Result param_enum(Request *r, const char *name, const char *const *allowed, int *out);
 Result param_iso3(Request *r, const char *name, const char **out);  /* "ARG" */
 Result param_email(Request *r, const char *name, const char **out); /* lowercased */
+Result param_optional_iso3(Request *r, const char *name, const char **out);
+Result param_optional_int(Request *r, const char *name, int64_t min, int64_t max, int64_t def,
+                          int64_t *out);
+Result param_optional_enum(Request *r, const char *name, const char *const *allowed, int def,
+                           int *out);
+/* A real calendar date "YYYY-MM-DD" from 1945 (no treaty, letter or
+ * answer the platform records is older than the UN) to 2100. */
+Result param_date(Request *r, const char *name, const char **out);
+Result param_optional_date(Request *r, const char *name, const char **out);
+/* A checkbox: absent or "" is 0, "1" or "on" is 1, anything else an error
+ * (and 0). */
+Result param_checkbox(Request *r, const char *name, int *out);
+/* min_len to max_len of a-z, 0-9 and '-': safe in a path and a log. */
+Result param_slug(Request *r, const char *name, size_t min_len, size_t max_len, const char **out);
+/* Optional: "" or an http:// or https:// address, at most 2000 characters. */
+Result param_link(Request *r, const char *name, const char **out);
+/* A token from a link we mailed: 64 lowercase hex digits. */
+Result param_token(Request *r, const char *name, const char **out);
+/* A filter from a link people edit: one of codes (NULL-terminated), or
+ * NULL when absent or anything else. Never an error. */
+const char *param_filter(Request *r, const char *name, const char *const *codes);
 
 /* Records message (an English msgid, translated here) as the problem with
  * field name, unless one is recorded already; returns R_BAD_REQUEST. */
@@ -164,12 +185,16 @@ json_t *form_options(Request *r, const char *const *codes, const char *const *la
 /* The label (an English msgid) of code in parallel lists, or code. */
 const char *code_label(const char *const *codes, const char *const *labels, const char *code);
 
-/* The raw value of a parameter (path, then body, then query) or NULL. */
+/* The raw value of a parameter (path, then body, then query) or NULL,
+ * unchecked: for the typed getters above, and in src/feat/ only with a
+ * "raw:" comment saying why no getter fits (tools/codecheck.py). */
 const char *param_raw(Request *r, const char *name);
 
 /* Validators shared by params, the CLI and tests. */
 int valid_email(const char *s);
 int valid_iso3(const char *s);
+int valid_date(const char *s);
+int valid_slug(const char *s, size_t min_len, size_t max_len);
 
 /* Checks every text the request carries (path, query, form names and
  * values, file names, JSON strings) as UTF-8 without control characters

@@ -313,6 +313,144 @@ Result param_iso3(Request *r, const char *name, const char **out)
     return R_OK;
 }
 
+Result param_optional_iso3(Request *r, const char *name, const char **out)
+{
+    *out = NULL;
+    const char *s = param_raw(r, name);
+    if (!s || !*s)
+        return R_OK;
+    return param_iso3(r, name, out);
+}
+
+Result param_optional_int(Request *r, const char *name, int64_t min, int64_t max, int64_t def,
+                          int64_t *out)
+{
+    const char *s = param_raw(r, name);
+    if (!s || !*s) {
+        *out = def;
+        return R_OK;
+    }
+    return param_int(r, name, min, max, out);
+}
+
+Result param_optional_enum(Request *r, const char *name, const char *const *allowed, int def,
+                           int *out)
+{
+    const char *s = param_raw(r, name);
+    if (!s || !*s) {
+        *out = def;
+        return R_OK;
+    }
+    return param_enum(r, name, allowed, out);
+}
+
+const char *param_filter(Request *r, const char *name, const char *const *codes)
+{
+    const char *s = param_raw(r, name);
+    for (int i = 0; s && codes[i]; i++)
+        if (strcmp(s, codes[i]) == 0)
+            return codes[i];
+    return NULL;
+}
+
+Result param_checkbox(Request *r, const char *name, int *out)
+{
+    /* A browser sends a ticked box's value ("on" unless the form says
+     * "1"), a JSON body true as "1"; an unticked box sends nothing. */
+    const char *s = param_raw(r, name);
+    *out = 0;
+    if (!s || !*s)
+        return R_OK;
+    if (strcmp(s, "1") != 0 && strcmp(s, "on") != 0)
+        return param_error(r, name, N_("Please tick the box or leave it empty."));
+    *out = 1;
+    return R_OK;
+}
+
+int valid_date(const char *s)
+{
+    int y, m, d;
+    char tail;
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
+            return 0;
+    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+        return 0;
+    static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1945 || y > 2100 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
+        return 0;
+    return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+Result param_optional_date(Request *r, const char *name, const char **out)
+{
+    *out = NULL;
+    const char *raw = param_raw(r, name);
+    if (!raw)
+        return R_OK;
+    const char *s = trimmed(r, raw);
+    if (!*s)
+        return R_OK;
+    if (!valid_date(s))
+        return param_error(r, name, N_("Please enter a date as YYYY-MM-DD."));
+    *out = s;
+    return R_OK;
+}
+
+Result param_date(Request *r, const char *name, const char **out)
+{
+    Result res = param_optional_date(r, name, out);
+    if (res == R_OK && !*out)
+        return param_error(r, name, N_("Please enter a date as YYYY-MM-DD."));
+    return res;
+}
+
+int valid_slug(const char *s, size_t min_len, size_t max_len)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < min_len || n > max_len)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+Result param_slug(Request *r, const char *name, size_t min_len, size_t max_len, const char **out)
+{
+    Result res = param_text(r, name, min_len, max_len, 0, out);
+    if (res != R_OK)
+        return res;
+    if (!valid_slug(*out, min_len, max_len))
+        return param_error(r, name, N_("Use only lowercase letters, digits and hyphens (-)."));
+    return R_OK;
+}
+
+Result param_link(Request *r, const char *name, const char **out)
+{
+    Result res = param_optional_text(r, name, 2000, 0, out);
+    if (res != R_OK)
+        return res;
+    if (*out && **out && strncmp(*out, "https://", 8) != 0 && strncmp(*out, "http://", 7) != 0)
+        return param_error(r, name, N_("A source must be a web address (https://...)."));
+    return R_OK;
+}
+
+Result param_token(Request *r, const char *name, const char **out)
+{
+    const char *s = param_raw(r, name);
+    size_t n = s ? strlen(s) : 0;
+    int ok = n == 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+    if (!ok)
+        return param_error(r, name, N_("This link is not complete: please copy all of it."));
+    *out = s;
+    return R_OK;
+}
+
 /* A pragmatic check, not RFC 5322: one '@', a non-empty local part without
  * spaces or quotes, a domain with a dot, letters, digits, '-' and '.', and
  * nothing that could break a mail header. */

@@ -143,3 +143,29 @@ def test_a_table_written_by_another_file_fails(tmp_path):
     assert "src/feat/target.c:2: writes letters, which src/feat/letter.c owns" in r.stdout
     assert "src/feat/letter.c" not in r.stdout.replace("which src/feat/letter.c owns", "")
     assert "schema/001_x.sql:3: table orphans names no owner" in r.stdout
+
+
+def test_param_raw_without_a_reason_fails(tmp_path):
+    r = run_on(tmp_path, files={"src/feat/a.c": 'void f(Request *r) {\n'
+                                                '  const char *v = param_raw(r, "v");\n}\n'})
+    assert r.returncode == 1
+    assert "src/feat/a.c:2: param_raw() without a /* raw: why */ comment" in r.stdout
+
+
+def test_param_raw_with_a_reason_passes(tmp_path):
+    r = run_on(tmp_path, files={
+        "src/feat/a.c": 'void f(Request *r) {\n'
+                        '  /* raw: shown again as typed */\n'
+                        '  const char *v = param_raw(r, "v");\n'
+                        '  const char *w = param_raw(r, "w"); /* raw: only empty or not matters */\n'
+                        '}\n',
+        "src/svc/request.c": 'const char *g(Request *r) { return param_raw(r, "x"); }\n'})
+    assert r.returncode == 0, r.stdout
+
+
+def test_param_raw_in_a_string_or_far_from_its_reason_fails(tmp_path):
+    r = run_on(tmp_path, files={"src/feat/a.c": '/* raw: not this one */\n\n'
+                                                'void f(Request *r) { param_raw(r, "v"); }\n'
+                                                'const char *s = "param_raw(";\n'})
+    assert r.returncode == 1
+    assert "src/feat/a.c:3:" in r.stdout and "src/feat/a.c:4:" not in r.stdout

@@ -228,6 +228,133 @@ static void test_check_text(void **state)
     done(r);
 }
 
+static void test_optional_int_enum_iso3(void **state)
+{
+    (void)state;
+    static const char *const roles[] = {"admin", "coordinator", "member", NULL};
+    Request *r = post("a=7&b=&c=x&d=0&e=admin&f=&g=boss&h=ARG&i=&j=arg");
+    int64_t n = 0;
+    assert_int_equal(param_optional_int(r, "a", 1, 10, 5, &n), R_OK);
+    assert_int_equal(n, 7);
+    assert_int_equal(param_optional_int(r, "b", 1, 10, 5, &n), R_OK); /* empty: the default */
+    assert_int_equal(n, 5);
+    assert_int_equal(param_optional_int(r, "missing", 1, 10, 3, &n), R_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(param_optional_int(r, "c", 1, 10, 5, &n), R_BAD_REQUEST);
+    assert_string_equal(error_for(r, "c"), "Please enter a whole number.");
+    assert_int_equal(param_optional_int(r, "d", 1, 10, 5, &n), R_BAD_REQUEST);
+    int v = 9;
+    assert_int_equal(param_optional_enum(r, "e", roles, -1, &v), R_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(param_optional_enum(r, "f", roles, -1, &v), R_OK);
+    assert_int_equal(v, -1);
+    assert_int_equal(param_optional_enum(r, "missing", roles, 2, &v), R_OK);
+    assert_int_equal(v, 2);
+    assert_int_equal(param_optional_enum(r, "g", roles, -1, &v), R_BAD_REQUEST);
+    assert_string_equal(error_for(r, "g"), "Please choose one of the options.");
+    const char *s = "x";
+    assert_int_equal(param_optional_iso3(r, "h", &s), R_OK);
+    assert_string_equal(s, "ARG");
+    assert_int_equal(param_optional_iso3(r, "i", &s), R_OK);
+    assert_null(s);
+    assert_int_equal(param_optional_iso3(r, "missing", &s), R_OK);
+    assert_null(s);
+    assert_int_equal(param_optional_iso3(r, "j", &s), R_BAD_REQUEST);
+    assert_string_equal(error_for(r, "j"), "Please choose a country.");
+    done(r);
+}
+
+static void test_date(void **state)
+{
+    (void)state;
+    Request *r = post("a=2024-02-29&b=2023-02-29&c=2024-04-31&d=1944-12-31&e=2101-01-01"
+                      "&f=2024-2-01&g=+2020-01-01+&h=&i=2024-01-01x&j=+024-01-01&k=2000-02-29"
+                      "&l=1900-02-29");
+    const char *v = NULL;
+    assert_int_equal(param_date(r, "a", &v), R_OK);
+    assert_string_equal(v, "2024-02-29");
+    assert_int_equal(param_date(r, "b", &v), R_BAD_REQUEST); /* not a leap year */
+    assert_string_equal(error_for(r, "b"), "Please enter a date as YYYY-MM-DD.");
+    assert_int_equal(param_date(r, "c", &v), R_BAD_REQUEST); /* April has 30 days */
+    assert_int_equal(param_date(r, "d", &v), R_BAD_REQUEST); /* before 1945 */
+    assert_int_equal(param_date(r, "e", &v), R_BAD_REQUEST); /* after 2100 */
+    assert_int_equal(param_date(r, "f", &v), R_BAD_REQUEST);
+    assert_int_equal(param_date(r, "g", &v), R_OK); /* trimmed like text */
+    assert_string_equal(v, "2020-01-01");
+    assert_int_equal(param_date(r, "h", &v), R_BAD_REQUEST);
+    assert_int_equal(param_date(r, "missing", &v), R_BAD_REQUEST);
+    assert_string_equal(error_for(r, "missing"), "Please enter a date as YYYY-MM-DD.");
+    assert_int_equal(param_date(r, "i", &v), R_BAD_REQUEST);
+    assert_int_equal(param_date(r, "j", &v), R_BAD_REQUEST); /* sscanf would take " 024" */
+    assert_int_equal(param_date(r, "k", &v), R_OK);          /* 2000 is a leap year */
+    assert_int_equal(valid_date("1900-02-29"), 0);
+    assert_int_equal(param_optional_date(r, "h", &v), R_OK);
+    assert_null(v);
+    assert_int_equal(param_optional_date(r, "missing2", &v), R_OK);
+    assert_null(v);
+    assert_int_equal(param_optional_date(r, "a", &v), R_OK);
+    assert_string_equal(v, "2024-02-29");
+    assert_int_equal(param_optional_date(r, "c", &v), R_BAD_REQUEST);
+    done(r);
+}
+
+static void test_checkbox_and_filter(void **state)
+{
+    (void)state;
+    static const char *const papers[] = {"a4", "letter", NULL};
+    Request *r = post("a=1&b=on&c=&d=yes&p=letter&q=legal");
+    int on = 7;
+    assert_int_equal(param_checkbox(r, "a", &on), R_OK);
+    assert_int_equal(on, 1);
+    assert_int_equal(param_checkbox(r, "b", &on), R_OK);
+    assert_int_equal(on, 1);
+    assert_int_equal(param_checkbox(r, "c", &on), R_OK);
+    assert_int_equal(on, 0);
+    assert_int_equal(param_checkbox(r, "missing", &on), R_OK);
+    assert_int_equal(on, 0);
+    assert_int_equal(param_checkbox(r, "d", &on), R_BAD_REQUEST);
+    assert_int_equal(on, 0); /* never a yes by accident */
+    assert_string_equal(error_for(r, "d"), "Please tick the box or leave it empty.");
+    assert_string_equal(param_filter(r, "p", papers), "letter");
+    assert_null(param_filter(r, "q", papers));
+    assert_null(param_filter(r, "missing", papers));
+    assert_null(json_object_get(r->errors, "q")); /* a filter is never an error */
+    done(r);
+}
+
+static void test_slug_link_token(void **state)
+{
+    (void)state;
+    Request *r = post("a=op-icescr&b=Op&c=a%2Fb&d=x&e=abcdefghijk&f=https%3A%2F%2Fun.org%2Fx"
+                      "&g=http%3A%2F%2Fa.b&h=javascript%3Aalert(1)&i=&t1="
+                      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef&t2="
+                      "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef&t3=abc");
+    const char *v = NULL;
+    assert_int_equal(param_slug(r, "a", 2, 10, &v), R_OK);
+    assert_string_equal(v, "op-icescr");
+    assert_int_equal(param_slug(r, "b", 2, 10, &v), R_BAD_REQUEST);
+    assert_string_equal(error_for(r, "b"), "Use only lowercase letters, digits and hyphens (-).");
+    assert_int_equal(param_slug(r, "c", 2, 10, &v), R_BAD_REQUEST);
+    assert_int_equal(param_slug(r, "d", 2, 10, &v), R_BAD_REQUEST); /* too short */
+    assert_int_equal(param_slug(r, "e", 2, 10, &v), R_BAD_REQUEST); /* too long */
+    assert_int_equal(param_slug(r, "missing", 2, 10, &v), R_BAD_REQUEST);
+    assert_int_equal(valid_slug("../x", 1, 10), 0);
+    assert_int_equal(param_link(r, "f", &v), R_OK);
+    assert_string_equal(v, "https://un.org/x");
+    assert_int_equal(param_link(r, "g", &v), R_OK);
+    assert_int_equal(param_link(r, "i", &v), R_OK); /* optional */
+    assert_string_equal(v, "");
+    assert_int_equal(param_link(r, "h", &v), R_BAD_REQUEST);
+    assert_string_equal(error_for(r, "h"), "A source must be a web address (https://...).");
+    assert_int_equal(param_token(r, "t1", &v), R_OK);
+    assert_int_equal(strlen(v), 64);
+    assert_int_equal(param_token(r, "t2", &v), R_BAD_REQUEST); /* we mail lowercase */
+    assert_int_equal(param_token(r, "t3", &v), R_BAD_REQUEST);
+    assert_int_equal(param_token(r, "missing", &v), R_BAD_REQUEST);
+    assert_string_equal(error_for(r, "t3"), "This link is not complete: please copy all of it.");
+    done(r);
+}
+
 int main(void)
 {
     i18n_init();
@@ -237,6 +364,10 @@ int main(void)
         cmocka_unit_test(test_int),
         cmocka_unit_test(test_enum),
         cmocka_unit_test(test_iso3_and_email),
+        cmocka_unit_test(test_optional_int_enum_iso3),
+        cmocka_unit_test(test_date),
+        cmocka_unit_test(test_checkbox_and_filter),
+        cmocka_unit_test(test_slug_link_token),
         cmocka_unit_test(test_valid_email),
         cmocka_unit_test(test_errors_are_translated),
         cmocka_unit_test(test_escape_contexts),
