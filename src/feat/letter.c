@@ -237,6 +237,11 @@ typedef struct {
 static Result letter_add_apply(Db *w, void *ctx)
 {
     LetterAdd *l = ctx;
+    /* The contact must be one of this country's (found by the server
+     * fuzzer: an unknown id failed the foreign key with a 500, and another
+     * country's would have been stored). */
+    if (l->target && !target_in_country(w, l->target, l->iso3))
+        return R_BAD_REQUEST;
     Stmt *st = db_prepare(
         w, "INSERT INTO letters (author_id, iso3, target_id, model_id, lang, ask, sender, "
            "recipient, subject, body, visibility, created_at, updated_at) VALUES (:author, "
@@ -314,7 +319,13 @@ Result letter_create_post(Request *r)
                      .visibility = letter_visibilities[vis],
                      .target = target,
                      .model = model};
-    if (db_write(r->db, letter_add_apply, &add) != R_OK)
+    res = db_write(r->db, letter_add_apply, &add);
+    if (res == R_BAD_REQUEST) {
+        param_error(r, "target", N_("Please choose one of the government contacts listed."));
+        letter_new_page(r);
+        return R_BAD_REQUEST;
+    }
+    if (res != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/letters/%lld", (long long)add.id));
 }

@@ -294,3 +294,13 @@ Result target_delete_post(Request *r)
         return res == R_NOT_FOUND ? R_NOT_FOUND : R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/countries/%s/targets", iso3));
 }
+
+int target_in_country(Db *db, int64_t id, const char *iso3)
+{
+    Stmt *st = db_prepare(db, "SELECT 1 FROM targets WHERE id = :id AND iso3 = :iso3");
+    db_bind_int(st, ":id", id);
+    db_bind_text(st, ":iso3", iso3);
+    int found = db_row(st);
+    db_done(st);
+    return found;
+}

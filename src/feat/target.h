@@ -14,4 +14,7 @@
  * last_verified. */
 json_t *target_list_json(Request *r, const char *iso3);
 
+/* 1 if target id is one of iso3's government contacts. */
+int target_in_country(Db *db, int64_t id, const char *iso3);
+
 #endif

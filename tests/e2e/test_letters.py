@@ -326,3 +326,15 @@ def test_who_read_a_letter_is_in_the_audit_log(site, smtp):
             if f"letter {letter_id}" in row[1].lower()]
     assert len(rows) == 2, rows
     assert "Mosaiko" not in str(rows)
+
+
+def test_an_unknown_contact_is_refused_with_the_form_again(site, smtp):
+    """Found by the server fuzzer: an unknown contact id answered 500."""
+    _, writer = member_of(site, "AGO")
+    page = writer.get("/letters/new", params={"country": "AGO"})
+    model = re.search(r'<option value="(\d+)">[^<]+\(en\)</option>', page.text).group(1)
+    for target in ("999999",):
+        r = writer.post("/letters", data={"csrf_token": scrape_csrf(page.text), "country": "AGO",
+                                          "model": model, "target": target, "sender": "Mosaiko"})
+        assert r.status_code == 400, r.status_code
+        assert "government contacts" in r.text
