@@ -578,11 +578,70 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* ---- checkpoints, off the writer's path ----
+ * SQLite copies the WAL back into the database file every 1000 pages, by
+ * default in the commit that crosses the mark: the writer, with every
+ * request of its batch waiting. Here the writer only signals, and a thread
+ * of its own runs a PASSIVE checkpoint, which never blocks the writer. */
+
+enum { CHECKPOINT_PAGES = 1000 };
+
+static struct {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int due, stopping;
+    Db *db;
+} checkpointer = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static int wal_grew(void *arg, sqlite3 *h, const char *name, int pages)
+{
+    (void)arg;
+    (void)h;
+    (void)name;
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&checkpointer.lock);
+        checkpointer.due = 1;
+        pthread_cond_signal(&checkpointer.wake);
+        pthread_mutex_unlock(&checkpointer.lock);
+    }
+    return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&checkpointer.lock);
+    while (!checkpointer.stopping) {
+        if (!checkpointer.due) {
+            pthread_cond_wait(&checkpointer.wake, &checkpointer.lock);
+            continue;
+        }
+        checkpointer.due = 0;
+        pthread_mutex_unlock(&checkpointer.lock);
+        sqlite3_wal_checkpoint_v2(checkpointer.db->handle, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                  NULL);
+        pthread_mutex_lock(&checkpointer.lock);
+    }
+    pthread_mutex_unlock(&checkpointer.lock);
+    return NULL;
+}
+
 int db_writer_start(const char *path)
 {
     writer.db = db_open_existing(path);
     if (!writer.db)
         return -1;
+    checkpointer.db = db_open_existing(path);
+    checkpointer.stopping = checkpointer.due = 0;
+    if (checkpointer.db &&
+        pthread_create(&checkpointer.thread, NULL, checkpointer_main, NULL) == 0) {
+        sqlite3_wal_autocheckpoint(writer.db->handle, 0);
+        sqlite3_wal_hook(writer.db->handle, wal_grew, NULL);
+    } else {
+        db_close(checkpointer.db); /* the writer checkpoints as SQLite does by default */
+        checkpointer.db = NULL;
+    }
     writer.stopping = 0;
     memset(&writer.stats, 0, sizeof writer.stats);
     writer_running = 1;
@@ -606,6 +665,15 @@ void db_writer_stop(void)
     pthread_mutex_unlock(&writer.lock);
     pthread_join(writer.thread, NULL);
     writer_running = 0;
+    if (checkpointer.db) {
+        pthread_mutex_lock(&checkpointer.lock);
+        checkpointer.stopping = 1;
+        pthread_cond_signal(&checkpointer.wake);
+        pthread_mutex_unlock(&checkpointer.lock);
+        pthread_join(checkpointer.thread, NULL);
+        db_close(checkpointer.db);
+        checkpointer.db = NULL;
+    }
     db_close(writer.db);
     writer.db = NULL;
 }
