@@ -1,8 +1,8 @@
 /*
- * test_member_io.c: bulk import and export of members (src/member_io.c):
- * column mapping and aliases, row validation, the three duplicate
- * strategies, dry runs that write nothing, jobs that resume where they
- * stopped, and formula neutralisation in exported cells.
+ * test_member_io.c: bulk import and export of members (src/feat/member_io.c, member_import.c,
+ * member_export.c): column mapping and aliases, row validation, the three duplicate strategies, dry
+ * runs that write nothing, jobs that resume where they stopped, and formula neutralisation in
+ * exported cells.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +18,8 @@
 
 #include "svc/audit.h"
 #include "feat/country.h"
-#include "feat/member_io.h"
+#include "feat/member_export.h"
+#include "feat/member_import.h"
 
 static Db *db;
 static char dir[64];
@@ -327,10 +328,11 @@ static ImportTotals import_text(const char *text, OnDuplicate dup)
     csv_free(&csv);
     char *options = member_io_options(&m, dup);
     ImportJob job;
-    assert_int_equal(member_io_job_create(db, text, strlen(text), options, 0, 0, 0, &job), R_OK);
+    assert_int_equal(member_import_job_create(db, text, strlen(text), options, 0, 0, 0, &job),
+                     R_OK);
     free(options);
-    assert_int_equal(member_io_job_run(db, &job, text, strlen(text), &m, dup, 0, NULL, NULL, NULL,
-                                       error, sizeof error),
+    assert_int_equal(member_import_job_run(db, &job, text, strlen(text), &m, dup, 0, NULL, NULL,
+                                           NULL, error, sizeof error),
                      R_OK);
     assert_string_equal(job.status, "done");
     return job.totals;
@@ -401,8 +403,8 @@ static void test_dry_run_writes_nothing(void **state)
     ImportTotals t;
     int counts[3] = {0};
     char error[200] = "";
-    assert_int_equal(member_io_dry_run(db, text, strlen(text), &m, DUP_SKIP, count_rows, counts, &t,
-                                       error, sizeof error),
+    assert_int_equal(member_import_dry_run(db, text, strlen(text), &m, DUP_SKIP, count_rows, counts,
+                                           &t, error, sizeof error),
                      R_OK);
     /* Exactly what applying would do, the repeated address included. */
     assert_int_equal(t.rows, 4);
@@ -420,8 +422,8 @@ static void test_dry_run_writes_nothing(void **state)
 
     /* A CSV syntax error is about the file, with its line. */
     const char *broken = "email,name,country\na@example.org,\"A,ARG\n";
-    assert_int_equal(member_io_dry_run(db, broken, strlen(broken), &m, DUP_SKIP, NULL, NULL, &t,
-                                       error, sizeof error),
+    assert_int_equal(member_import_dry_run(db, broken, strlen(broken), &m, DUP_SKIP, NULL, NULL, &t,
+                                           error, sizeof error),
                      R_BAD_REQUEST);
     assert_non_null(strstr(error, "line 2"));
 }
@@ -437,24 +439,24 @@ static void test_job_resumes(void **state)
     MemberMapping m = mapping_of(text.data);
     char *options = member_io_options(&m, DUP_SKIP);
     ImportJob job;
-    assert_int_equal(member_io_job_create(db, text.data, text.len, options, 2500, 1, 0, &job),
+    assert_int_equal(member_import_job_create(db, text.data, text.len, options, 2500, 1, 0, &job),
                      R_OK);
     assert_true(job.has_content);
     char error[200] = "";
     /* The first run stops after 1200 rows: the job says so, and no later
      * row was written. */
-    assert_int_equal(member_io_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 1200, NULL,
-                                       NULL, NULL, error, sizeof error),
+    assert_int_equal(member_import_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 1200, NULL,
+                                           NULL, NULL, error, sizeof error),
                      R_OK);
     assert_string_equal(job.status, "running");
     assert_int_equal(job.rows_done, 1200);
     assert_int_equal(count_people(), 1200);
     ImportJob found;
-    assert_int_equal(member_io_job_find(db, job.sha256, options, &found), R_OK);
+    assert_int_equal(member_import_job_find(db, job.sha256, options, &found), R_OK);
     assert_int_equal(found.id, job.id);
     /* The rest. */
-    assert_int_equal(member_io_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL, NULL,
-                                       NULL, error, sizeof error),
+    assert_int_equal(member_import_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL,
+                                           NULL, NULL, error, sizeof error),
                      R_OK);
     assert_string_equal(job.status, "done");
     assert_int_equal(job.rows_done, 2500);
@@ -463,8 +465,8 @@ static void test_job_resumes(void **state)
     assert_false(job.has_content); /* the uploaded file is not kept */
     assert_int_equal(count_people(), 2000);
     /* A finished job does nothing more. */
-    assert_int_equal(member_io_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL, NULL,
-                                       NULL, error, sizeof error),
+    assert_int_equal(member_import_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL,
+                                           NULL, NULL, error, sizeof error),
                      R_OK);
     assert_int_equal(job.totals.created, 2000);
     /* The audit log has the counts and nothing about anyone. */
@@ -490,7 +492,7 @@ static void test_export_neutralises_formulas(void **state)
                 "Plain,e@example.org,ARG,\n",
                 DUP_SKIP);
     Buf out = {0};
-    assert_int_equal(member_io_export_csv(db, &out), 5);
+    assert_int_equal(member_export_csv(db, &out), 5);
     assert_non_null(strstr(out.data, "name,email,country,kind,organisation,org_type,website,"
                                      "languages,listing,status,consent_updates,created\r\n"));
     assert_non_null(strstr(out.data, "\r\n\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\","
@@ -544,8 +546,8 @@ static void test_writes_only_through_db_write(void **state)
     ImportTotals t;
     int counts[3] = {0};
     char error[200] = "";
-    assert_int_equal(member_io_dry_run(ro, text.data, text.len, &m, DUP_SKIP, count_rows, counts,
-                                       &t, error, sizeof error),
+    assert_int_equal(member_import_dry_run(ro, text.data, text.len, &m, DUP_SKIP, count_rows,
+                                           counts, &t, error, sizeof error),
                      R_OK);
     assert_int_equal(t.rows, 1500);
     assert_int_equal(t.created + t.skipped, 1500);
@@ -554,10 +556,10 @@ static void test_writes_only_through_db_write(void **state)
 
     char *options = member_io_options(&m, DUP_SKIP);
     ImportJob job;
-    assert_int_equal(member_io_job_create(ro, text.data, text.len, options, 1500, 1, 0, &job),
+    assert_int_equal(member_import_job_create(ro, text.data, text.len, options, 1500, 1, 0, &job),
                      R_OK);
-    assert_int_equal(member_io_job_run(ro, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL, NULL,
-                                       NULL, error, sizeof error),
+    assert_int_equal(member_import_job_run(ro, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL,
+                                           NULL, NULL, error, sizeof error),
                      R_OK);
     assert_string_equal(job.status, "done");
     assert_int_equal(job.rows_done, 1500);
@@ -569,7 +571,7 @@ static void test_writes_only_through_db_write(void **state)
     snprintf(out, sizeof out, "%s/export.csv", dir);
     char *argv[] = {"--out", out};
     int64_t reads = count_of(ro, "reads"), subjects = count_of(ro, "subjects");
-    assert_int_equal(member_io_export_cmd(ro, 2, argv), R_OK);
+    assert_int_equal(member_export_cmd(ro, 2, argv), R_OK);
     assert_int_equal(count_of(ro, "reads"), reads + 1);
     assert_true(count_of(ro, "subjects") > subjects + 1200);
     assert_int_equal(audit_read(ro, 0, "person", 1), R_OK);
