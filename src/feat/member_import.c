@@ -30,10 +30,19 @@
  * always shown). */
 enum { BATCH_ROWS = 1000, WEB_ROWS_PER_VIEW = 2000, PREVIEW_ROWS_SHOWN = 2000 };
 
-/* The largest file the pages take: the later steps post it back in base64,
- * a third larger, and a body over 1 MiB (the server's default limit) is
- * refused. Larger files go through `ratify import members`. */
-enum { WEB_MAX_FILE = 700 * 1024 };
+/* The largest file the pages take. The file is stored on the server at
+ * its upload and the later steps carry only its id, so the limit is the
+ * server's --max-body (1 MiB by default) up to this: a dry run of the page
+ * holds the write lock for the whole file (about a second per 50,000
+ * rows), which stays a few seconds at 16 MiB. Larger files go through
+ * `ratify import members`. */
+enum { WEB_MAX_FILE = 16 * 1024 * 1024 };
+
+/* How long the file of an abandoned web import is kept: an upload that was
+ * never applied, a day after it was sent; the file of a web job nobody
+ * has viewed (each view runs the next rows), a week after its last batch,
+ * so that a failed job can still be retried after a weekend. */
+enum { UPLOAD_TTL = 24 * 3600, WEB_JOB_TTL = 7 * 24 * 3600 };
 
 static const char *const field_labels[] = {N_("Name"),
                                            N_("Email"),
@@ -565,8 +574,31 @@ typedef struct {
     size_t len;
     int64_t total_rows, user_id;
     int keep_content;
-    int64_t id; /* out: the new job */
+    int64_t upload_id; /* the job's file is this upload's content, moved (web) */
+    int64_t id;        /* out: the new job */
 } JobCreate;
+
+/* Moves the content of upload c->upload_id, if it is still c->user_id's
+ * and not applied yet, into the new job c->id's file. R_NOT_FOUND if not:
+ * another request applied it meanwhile. */
+static Result import_job_take_upload(Db *w, const JobCreate *c)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO member_import_files (import_id, content) "
+                             "SELECT :id, content FROM member_import_uploads "
+                             "WHERE id = :upload AND user_id = :user AND content IS NOT NULL");
+    db_bind_int(st, ":id", c->id);
+    db_bind_int(st, ":upload", c->upload_id);
+    db_bind_int(st, ":user", c->user_id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    if (db_changes(w) != 1)
+        return R_NOT_FOUND;
+    st = db_prepare(w, "UPDATE member_import_uploads SET content = NULL, import_id = :id "
+                       "WHERE id = :upload");
+    db_bind_int(st, ":id", c->id);
+    db_bind_int(st, ":upload", c->upload_id);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
 
 static Result import_job_add_apply(Db *w, void *ctx)
 {
@@ -585,6 +617,8 @@ static Result import_job_add_apply(Db *w, void *ctx)
     db_bind_int(st, ":now", now_seconds());
     if (db_insert(st, &c->id) != R_OK)
         return R_INTERNAL;
+    if (c->upload_id)
+        return import_job_take_upload(w, c);
     if (!c->keep_content)
         return R_OK;
     st = db_prepare(w, "INSERT INTO member_import_files (import_id, content) "
@@ -610,6 +644,47 @@ Result member_import_job_create(Db *db, const char *csv, size_t len, const char 
     if (db_write(db, import_job_add_apply, &c) != R_OK)
         return R_INTERNAL;
     return member_import_job_load(db, c.id, job);
+}
+
+/* The web's apply: the job, its file taken from upload upload_id of
+ * user_id in the same transaction. R_NOT_FOUND when the upload is gone or
+ * was applied meanwhile. */
+static Result job_create_from_upload(Db *db, const char *csv, size_t len, const char *options,
+                                     int64_t total_rows, int64_t upload_id, int64_t user_id,
+                                     ImportJob *job)
+{
+    char sha[65];
+    sha256_hex(csv, len, sha);
+    JobCreate c = {.sha = sha,
+                   .options = options,
+                   .total_rows = total_rows,
+                   .user_id = user_id,
+                   .upload_id = upload_id};
+    Result res = db_write(db, import_job_add_apply, &c);
+    if (res != R_OK)
+        return res == R_NOT_FOUND ? R_NOT_FOUND : R_INTERNAL;
+    return member_import_job_load(db, c.id, job);
+}
+
+Result member_import_expire(Db *w, int64_t now)
+{
+    Stmt *st = db_prepare(w, "DELETE FROM member_import_uploads WHERE uploaded_at < :old");
+    db_bind_int(st, ":old", now - UPLOAD_TTL);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    /* A web job stands still between views: one nobody has run for a week
+     * is abandoned. It stops as failed, and without its file it cannot be
+     * retried: its page says so. */
+    st = db_prepare(w, "UPDATE member_imports SET status = 'failed' WHERE status = 'running' "
+                       "AND updated_at < :old AND id IN (SELECT import_id FROM "
+                       "member_import_files)");
+    db_bind_int(st, ":old", now - WEB_JOB_TTL);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "DELETE FROM member_import_files WHERE import_id IN "
+                       "(SELECT id FROM member_imports WHERE updated_at < :old)");
+    db_bind_int(st, ":old", now - WEB_JOB_TTL);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* Marks the running job *(int64_t *)ctx failed, after a batch of it failed
@@ -1100,34 +1175,79 @@ static Result upload_error(Request *r, const char *message)
     return R_BAD_REQUEST;
 }
 
-/* The file of the form: an upload, or the base64 copy the later steps
- * carry (base64, so that every byte survives the round trip through the
- * page, and the file's hash stays the same). NULL if none or not decodable. */
-static const char *posted_file(Request *r, size_t *len)
+/* The file of the import, stored on the server from the first step on: the
+ * later steps carry only its id, so the browser never sends it back. */
+typedef struct {
+    int64_t user_id;
+    const char *csv;
+    size_t len;
+    int64_t id; /* out: the new upload */
+} UploadAdd;
+
+static Result import_upload_add_apply(Db *w, void *ctx)
 {
-    const Param *file = form_get(&r->form, "file");
-    if (file && file->len) {
-        *len = file->len;
-        return file->value;
-    }
-    const Param *b64 = form_get(&r->form, "content");
-    if (!b64 || !b64->len)
-        return NULL;
-    size_t cap = b64->len / 4 * 3 + 3;
-    unsigned char *out = arena_alloc(r->arena, cap + 1);
-    if (sodium_base642bin(out, cap, b64->value, b64->len, " \r\n", len, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0)
-        return NULL;
-    out[*len] = 0;
-    return (const char *)out;
+    UploadAdd *u = ctx;
+    Stmt *st = db_prepare(w, "INSERT INTO member_import_uploads (user_id, content, uploaded_at) "
+                             "VALUES (:user, :content, :now) RETURNING id");
+    db_bind_int(st, ":user", u->user_id);
+    db_bind_blob(st, ":content", u->csv, u->len);
+    db_bind_int(st, ":now", now_seconds());
+    return db_insert(st, &u->id) == R_OK ? R_OK : R_INTERNAL;
 }
 
-static const char *to_base64(Request *r, const char *data, size_t len)
+/* An upload of the request's user, as a later step reads it. */
+typedef struct {
+    const char *csv; /* NULL once applied */
+    size_t len;
+    int64_t import_id; /* the job it became, 0 before */
+} Upload;
+
+/* Upload id of the request's user: another admin's id, or one expired, is
+ * not found, exactly as an id that never existed. */
+static Result upload_load(Request *r, int64_t id, Upload *u)
 {
-    size_t n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-    char *out = arena_alloc(r->arena, n);
-    sodium_bin2base64(out, n, (const unsigned char *)data, len, sodium_base64_VARIANT_ORIGINAL);
-    return out;
+    memset(u, 0, sizeof *u);
+    Stmt *st = db_prepare(r->db, "SELECT content IS NOT NULL, content, coalesce(import_id, 0) "
+                                 "FROM member_import_uploads WHERE id = :id AND user_id = :user");
+    db_bind_int(st, ":id", id);
+    db_bind_int(st, ":user", r->user->id);
+    int found = db_row(st);
+    if (found && db_int(st, 0)) {
+        u->len = db_len(st, 1);
+        char *csv = arena_alloc(r->arena, u->len + 1);
+        if (u->len)
+            memcpy(csv, db_blob(st, 1), u->len);
+        csv[u->len] = 0;
+        u->csv = csv;
+    }
+    if (found)
+        u->import_id = db_int(st, 2);
+    Result res = db_done(st);
+    return res != R_OK ? res : found ? R_OK : R_NOT_FOUND;
+}
+
+/* When the file was imported already, or its import is under way: the
+ * upload's content goes (that job has the file, or the command line
+ * reads it) and the upload points at the job, so a second apply of the
+ * same upload (a double click) leads to it too. */
+typedef struct {
+    int64_t upload_id, user_id, import_id;
+} UploadLink;
+
+static Result import_upload_link_apply(Db *w, void *ctx)
+{
+    const UploadLink *l = ctx;
+    Stmt *st = db_prepare(w, "UPDATE member_import_uploads SET content = NULL, import_id = :job "
+                             "WHERE id = :id AND user_id = :user");
+    db_bind_int(st, ":job", l->import_id);
+    db_bind_int(st, ":id", l->upload_id);
+    db_bind_int(st, ":user", l->user_id);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+static Result job_redirect(Request *r, int64_t id)
+{
+    return http_redirect(r, arena_printf(r->arena, "/admin/members/import/%lld", (long long)id));
 }
 
 /* Text for a page: a cell that is not valid UTF-8 is shown as "?", since
@@ -1227,30 +1347,64 @@ static void preview_row(void *ctx, const MemberRow *row, const char *action, con
     json_array_append_new(p->rows, j);
 }
 
-static void set_base(Request *r, const char *content, const MemberMapping *m, OnDuplicate dup)
+static void set_base(Request *r, int64_t upload_id, const MemberMapping *m, OnDuplicate dup)
 {
-    json_object_set_new(r->data, "content", json_string(content));
+    json_object_set_new(r->data, "upload", json_integer(upload_id));
     json_object_set_new(r->data, "mapping", mapping_fields(m));
     json_object_set_new(r->data, "on_duplicate", json_string(member_io_duplicate_codes[dup]));
 }
 
-Result member_import_post(Request *r)
+/* The file of the step: the upload of the first step ("map"), stored
+ * then, or the stored upload a later step names. Returns R_OK,
+ * R_BAD_REQUEST with the form shown again, R_NOT_FOUND or R_INTERNAL. */
+static Result step_file(Request *r, const char *step, Upload *u, int64_t *upload_id)
 {
-    size_t len = 0;
-    const char *csv = posted_file(r, &len);
-    if (!csv)
+    if (strcmp(step, "map") != 0) {
+        if (param_int(r, "upload", 1, INT64_MAX, upload_id) != R_OK)
+            return R_NOT_FOUND;
+        return upload_load(r, *upload_id, u);
+    }
+    const Param *file = form_get(&r->form, "file");
+    if (!file || !file->len)
         return upload_error(r, tr(r, "Please choose a CSV file."));
-    if (len > WEB_MAX_FILE)
+    if (file->len > WEB_MAX_FILE)
         return upload_error(r, tr(r, "This file is too large to import here. Import it on the "
                                      "server with: ratify import members FILE.csv"));
+    CsvReader header;
+    csv_open(&header, file->value, file->len);
+    int readable = csv_next(&header) == 1;
+    csv_free(&header);
+    if (!readable)
+        return upload_error(r, tr(r, "The file is empty or is not CSV."));
+    UploadAdd add = {r->user->id, file->value, file->len, 0};
+    if (db_write(r->db, import_upload_add_apply, &add) != R_OK)
+        return R_INTERNAL;
+    *u = (Upload){file->value, file->len, 0};
+    *upload_id = add.id;
+    return R_OK;
+}
+
+Result member_import_post(Request *r)
+{
+    const char *step = param_raw(r, "step");
+    if (!step)
+        step = "map";
+    Upload u;
+    int64_t upload_id = 0;
+    Result res = step_file(r, step, &u, &upload_id);
+    if (res != R_OK)
+        return res;
+    if (u.import_id && strcmp(step, "apply") == 0)
+        return job_redirect(r, u.import_id);
+    if (!u.csv) /* applied: its file is the job's now */
+        return R_NOT_FOUND;
+    const char *csv = u.csv;
+    size_t len = u.len;
     OnDuplicate dup = DUP_SKIP;
     const char *d = param_raw(r, "on_duplicate");
     for (int i = 0; d && member_io_duplicate_codes[i]; i++)
         if (strcmp(member_io_duplicate_codes[i], d) == 0)
             dup = (OnDuplicate)i;
-    const char *step = param_raw(r, "step");
-    if (!step)
-        step = "map";
     char error[300] = "";
     CsvReader header, first;
     csv_open(&header, csv, len);
@@ -1259,7 +1413,6 @@ Result member_import_post(Request *r)
         return upload_error(r, tr(r, "The file is empty or is not CSV."));
     }
     MemberMapping m;
-    Result res;
     if (strcmp(step, "map") == 0)
         res = member_io_mapping(&header, NULL, 0, &m, error, sizeof error);
     else
@@ -1269,8 +1422,7 @@ Result member_import_post(Request *r)
     r->data = json_object();
     r->page = "admin_member_import";
     r->title = tr(r, "Import members");
-    const char *content = to_base64(r, csv, len);
-    set_base(r, content, &m, dup);
+    set_base(r, upload_id, &m, dup);
     json_object_set_new(r->data, "duplicates",
                         choice_list(r, member_io_duplicate_codes, duplicate_labels,
                                     member_io_duplicate_codes[dup]));
@@ -1328,19 +1480,27 @@ Result member_import_post(Request *r)
         char *options = member_io_options(&m, dup);
         ImportJob job;
         res = member_import_job_find(r->db, sha, options, &job);
-        if (res == R_OK && strcmp(job.status, "done") == 0) {
-            /* Applying twice (a double click, a reload) never imports twice. */
+        if (res == R_OK) {
+            /* The same file with the same options: applying twice (a
+             * double click, a reload, another upload of it) never
+             * imports twice. */
             free(options);
+            UploadLink link = {upload_id, r->user->id, job.id};
+            if (db_write(r->db, import_upload_link_apply, &link) != R_OK)
+                return R_INTERNAL;
+            if (strcmp(job.status, "done") != 0)
+                return job_redirect(r, job.id);
             json_object_set_new(r->data, "already_imported", json_integer(job.id));
             return R_OK;
         }
-        if (res != R_OK)
-            res = member_import_job_create(r->db, csv, len, options, t.rows, 1, r->user->id, &job);
+        res =
+            job_create_from_upload(r->db, csv, len, options, t.rows, upload_id, r->user->id, &job);
         free(options);
+        if (res == R_NOT_FOUND && upload_load(r, upload_id, &u) == R_OK && u.import_id)
+            return job_redirect(r, u.import_id); /* applied meanwhile by another request */
         if (res != R_OK)
-            return R_INTERNAL;
-        return http_redirect(
-            r, arena_printf(r->arena, "/admin/members/import/%lld", (long long)job.id));
+            return res == R_NOT_FOUND ? R_NOT_FOUND : R_INTERNAL;
+        return job_redirect(r, job.id);
     }
 
     /* The dry run. */

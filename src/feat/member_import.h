@@ -65,6 +65,12 @@ Result member_import_job_create(Db *db, const char *csv, size_t len, const char 
                                 int64_t total_rows, int keep_content, int64_t user_id,
                                 ImportJob *job);
 
+/* Housekeeping, inside its db_write: deletes the files of abandoned web
+ * imports, which hold personal data: uploads a day old (applied or not:
+ * an applied one has moved its file into its job) and the file of a web
+ * job nobody has run for a week (a running one is marked failed). */
+Result member_import_expire(Db *w, int64_t now);
+
 /* Continues job: processes up to max_rows more rows of csv[0..len) (0: no
  * limit) in batches, each batch and the job's counters committed together.
  * The last batch marks the job done, drops any stored file and writes the
