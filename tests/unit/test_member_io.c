@@ -523,6 +523,92 @@ static int64_t count_of(Db *d, const char *what)
     return n;
 }
 
+/* Abandoned web imports: uploads a day old, and the files of web jobs nobody
+ * has run for a week, at the time housekeeping gives. */
+static Result expire_fixture_apply(Db *w, void *ctx)
+{
+    const int64_t *now = ctx;
+    int ok = db_exec(w, "DELETE FROM member_import_uploads") == R_OK;
+    ok &=
+        db_exec(w, "INSERT INTO users (id, email, role, created_at) "
+                   "VALUES (900, 'expire@example.org', 'admin', 0) ON CONFLICT DO NOTHING") == R_OK;
+    static const struct {
+        int64_t id, age;
+    } uploads[] = {{1, 25 * 3600}, {2, 3600}};
+    for (size_t i = 0; i < 2; i++) {
+        Stmt *st = db_prepare(w, "INSERT INTO member_import_uploads (id, user_id, content, "
+                                 "uploaded_at) VALUES (:id, 900, 'name,email,country', :at)");
+        db_bind_int(st, ":id", uploads[i].id);
+        db_bind_int(st, ":at", *now - uploads[i].age);
+        ok &= db_run(st) == R_OK;
+    }
+    /* 1: running, idle for 8 days; 2: failed a day ago; 3: running now. */
+    static const struct {
+        int64_t id, age;
+        const char *status;
+    } jobs[] = {{1, 8 * 24 * 3600, "running"}, {2, 24 * 3600, "failed"}, {3, 0, "running"}};
+    for (size_t i = 0; i < 3; i++) {
+        Stmt *st = db_prepare(w, "INSERT INTO member_imports (id, file_sha256, options, "
+                                 "total_rows, status, started_by, started_at, updated_at) "
+                                 "VALUES (:id, 'x', '{}', 10, :status, 900, :at, :at)");
+        db_bind_int(st, ":id", jobs[i].id);
+        db_bind_text(st, ":status", jobs[i].status);
+        db_bind_int(st, ":at", *now - jobs[i].age);
+        ok &= db_run(st) == R_OK;
+        st = db_prepare(w, "INSERT INTO member_import_files (import_id, content) "
+                           "VALUES (:id, 'name,email,country')");
+        db_bind_int(st, ":id", jobs[i].id);
+        ok &= db_run(st) == R_OK;
+    }
+    return ok ? R_OK : R_INTERNAL;
+}
+
+static Result expire_apply(Db *w, void *ctx)
+{
+    return member_import_expire(w, *(const int64_t *)ctx);
+}
+
+/* The ids of what (uploads, job files, failed jobs) as one number, in
+ * order: "2,3" -> 23 (enough for a handful of one-digit ids). */
+static int64_t ids_of(const char *what)
+{
+    Stmt *st;
+    if (strcmp(what, "uploads") == 0)
+        st = db_prepare(db, "SELECT coalesce(group_concat(id, ''), '') FROM "
+                            "(SELECT id FROM member_import_uploads ORDER BY id)");
+    else if (strcmp(what, "files") == 0)
+        st = db_prepare(db, "SELECT coalesce(group_concat(import_id, ''), '') FROM "
+                            "(SELECT import_id FROM member_import_files ORDER BY import_id)");
+    else
+        st = db_prepare(db, "SELECT coalesce(group_concat(id, ''), '') FROM "
+                            "(SELECT id FROM member_imports WHERE status = 'failed' ORDER BY id)");
+    int64_t n = db_row(st) ? strtoll(db_text(st, 0), NULL, 10) : -1;
+    db_done(st);
+    return n;
+}
+
+static void test_expire_abandoned_imports(void **state)
+{
+    (void)state;
+    clear_members();
+    int64_t now = now_seconds();
+    assert_int_equal(db_write(db, expire_fixture_apply, &now), R_OK);
+    assert_int_equal(ids_of("uploads"), 12);
+    assert_int_equal(ids_of("files"), 123);
+    assert_int_equal(db_write(db, expire_apply, &now), R_OK);
+    assert_int_equal(ids_of("uploads"), 2); /* the day-old upload is gone */
+    assert_int_equal(ids_of("files"), 23);  /* job 1's file is gone ... */
+    assert_int_equal(ids_of("failed"), 12); /* ... and job 1 stopped */
+    /* Nothing more goes until time passes. */
+    assert_int_equal(db_write(db, expire_apply, &now), R_OK);
+    assert_int_equal(ids_of("files"), 23);
+    now += 8 * 24 * 3600;
+    assert_int_equal(db_write(db, expire_apply, &now), R_OK);
+    assert_int_equal(ids_of("uploads"), 0);
+    assert_int_equal(ids_of("files"), 0);
+    assert_int_equal(ids_of("failed"), 123);
+}
+
 /* With the writer thread running, every other connection is read-only
  * (query_only): an import, its dry run, an export's audit entry and a
  * read's audit entry all work through such a connection, so none of them
@@ -598,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_dry_run_writes_nothing),
         cmocka_unit_test(test_job_resumes),
         cmocka_unit_test(test_export_neutralises_formulas),
+        cmocka_unit_test(test_expire_abandoned_imports),
         cmocka_unit_test(test_writes_only_through_db_write),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
