@@ -24,13 +24,17 @@
 #include "svc/audit.h"
 #include "feat/member.h"
 
-/* Rows per db_write (measured on 100,000 rows: 500 per batch took 6 s,
- * 1000 took 4.8 s, 2000 took 4 s; on 1,000,000 rows 1000 took 57 s and
- * 10,000 with a larger page cache 36 s: fewer commits, each with its
- * fsync; a crash loses at most one batch, a fraction of a second of
- * work), per page view of a web job (its batches stop there), and shown
- * in a web dry run (rows with errors are always shown). */
-enum { BATCH_ROWS = 10000, WEB_ROWS_PER_VIEW = 2000, PREVIEW_ROWS_SHOWN = 2000 };
+/* Rows per db_write, per page view of a web job (its batches stop there),
+ * and shown in a web dry run (rows with errors are always shown).
+ * Batches: every batch rewrites the index pages its rows land on (emails
+ * land anywhere in their index), and commits them with an fsync, so
+ * larger batches write much less; a crash loses at most one batch, and a
+ * batch holds the write lock for about half a second, well under the 5 s
+ * others wait for it. Measured with `ratify import members` (bench/
+ * import_members.py): on 100,000 rows 500 took 6 s, 1000 took 4.8 s; on
+ * 1,000,000 rows 1000 took 57 s, 10,000 36 s, 25,000 21 to 28 s (with the
+ * cache and checkpoint settings of member_import_cmd), 50,000 no better. */
+enum { BATCH_ROWS = 25000, WEB_ROWS_PER_VIEW = 2000, PREVIEW_ROWS_SHOWN = 2000 };
 
 /* The largest file the pages take. The file is stored on the server at
  * its upload and the later steps carry only its id, so the limit is the
@@ -394,8 +398,12 @@ static Result write_row(Db *w, RowWriter *rw, const MemberRow *row)
     return R_OK;
 }
 
-/* Counts the data rows and, when errors is not NULL, writes the rejected
- * ones there as CSV: the original columns and an "error" column. */
+/* Counts the data rows, which also checks that the whole file is CSV, and
+ * when errors is not NULL validates them and writes the rejected ones
+ * there as CSV (the original columns and an "error" column), with their
+ * number in t->rejected. Without errors, the rows are only counted: the
+ * import validates each row anyway (a tenth of the time of a large
+ * import). */
 static Result check_file(const char *csv, size_t len, const MemberMapping *m,
                          const CountryNames *countries, Buf *errors, ImportTotals *t, char *error,
                          size_t error_size)
@@ -418,6 +426,14 @@ static Result check_file(const char *csv, size_t len, const MemberMapping *m,
     }
     MemberRow row;
     int rc;
+    if (!errors) {
+        while ((rc = csv_next(&rr.csv)) == 1)
+            t->rows++;
+        if (rc < 0)
+            snprintf(error, error_size, "line %zu: %s", rr.csv.line, rr.csv.error);
+        csv_free(&rr.csv);
+        return rc < 0 ? R_BAD_REQUEST : R_OK;
+    }
     while ((rc = member_io_reader_next(&rr, &row, error, error_size)) == 1) {
         t->rows++;
         if (!row.error)
@@ -1030,12 +1046,12 @@ Result member_import_cmd(Db *db, int argc, char **argv)
     /* A larger page cache for this one connection: with SQLite's default
      * 2 MB, a large import keeps reading back the index pages it has just
      * written (measured: a third of the time of 100,000 rows); 256 MB holds
-     * the indexes of a million members. And checkpoints every 20,000 pages
-     * (80 MB of WAL) instead of 1,000: each checkpoint copies back the
-     * index pages that every batch rewrites (measured on 1,000,000 rows:
-     * 36 s -> 31 s). Commits stay synchronous=FULL. */
+     * the indexes of a million members. A checkpoint every 40,000 pages
+     * (160 MB of WAL) instead of 1,000: each one copies back into the
+     * database the index pages that every batch rewrites (measured on
+     * 1,000,000 rows: 36 s -> 31 s). Commits stay synchronous=FULL. */
     db_exec(db, "PRAGMA cache_size = -262144");
-    db_exec(db, "PRAGMA wal_autocheckpoint = 20000");
+    db_exec(db, "PRAGMA wal_autocheckpoint = 40000");
 
     /* First pass: count and check every row, and write the rejected ones. */
     CountryNames countries;

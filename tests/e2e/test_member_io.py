@@ -441,7 +441,7 @@ def run_until_stopped(srv, path, total):
 
 
 def test_resumes_after_a_crash(tmp_path):
-    total = 20_000
+    total = 100_000  # four batches of 25,000 rows (BATCH_ROWS)
     rng = random.Random(3)
     # Some addresses come back later in the file (and in another case).
     emails = [f"person{i}@example.org" for i in range(total)]
@@ -481,11 +481,12 @@ def test_resumes_after_a_crash(tmp_path):
 
 
 def test_progress_on_stderr(site, tmp_path):
-    path = write_csv(tmp_path / "m.csv", member_rows(3000))
+    # Four batches of 25,000 rows (BATCH_ROWS): progress after each.
+    path = write_csv(tmp_path / "m.csv", member_rows(100_000, domain="progress.example.org"))
     p = import_cli(site, path, "--apply")
     # Not a terminal: a line every tenth, on stderr only.
     lines = [line for line in p.stderr.splitlines() if line.startswith("import: ")]
-    assert lines[-1] == "import: 100% (3000 of 3000 rows)"
+    assert lines[-1] == "import: 100% (100000 of 100000 rows)"
     assert 3 <= len(lines) <= 11
     assert "import:" not in p.stdout
 
