@@ -705,6 +705,18 @@ Result member_import_expire(Db *w, int64_t now)
     return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
+static Result import_expire_apply(Db *w, void *ctx)
+{
+    return member_import_expire(w, *(const int64_t *)ctx);
+}
+
+Result member_import_hourly(Db *db, const char *base_url)
+{
+    (void)base_url;
+    int64_t now = now_seconds();
+    return db_write(db, import_expire_apply, &now);
+}
+
 /* Marks the running job *(int64_t *)ctx failed, after a batch of it failed
  * and was rolled back; running it again retries. */
 static Result import_job_fail_apply(Db *w, void *ctx)

@@ -71,6 +71,11 @@ Result member_import_job_create(Db *db, const char *csv, size_t len, const char 
  * job nobody has run for a week (a running one is marked failed). */
 Result member_import_expire(Db *w, int64_t now);
 
+/* The same as an hourly job of housekeeping (an HourlyJob, for main.c's
+ * table: housekeeping.c, a floor below, cannot call into feat), in its own
+ * db_write. */
+Result member_import_hourly(Db *db, const char *base_url);
+
 /* Continues job: processes up to max_rows more rows of csv[0..len) (0: no
  * limit) in batches, each batch and the job's counters committed together.
  * The last batch marks the job done, drops any stored file and writes the

@@ -607,6 +607,9 @@ static void test_expire_abandoned_imports(void **state)
     assert_int_equal(ids_of("uploads"), 0);
     assert_int_equal(ids_of("files"), 0);
     assert_int_equal(ids_of("failed"), 123);
+    /* The hourly job's form of it, at the present time: nothing more. */
+    assert_int_equal(member_import_hourly(db, NULL), R_OK);
+    assert_int_equal(ids_of("failed"), 123);
 }
 
 /* With the writer thread running, every other connection is read-only
