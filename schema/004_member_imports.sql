@@ -8,7 +8,7 @@
 -- resume. The counters hold numbers only: no personal data, which lives in
 -- people and organisations (003).
 
--- owner: src/feat/member_io.c
+-- owner: src/feat/member_import.c
 CREATE TABLE member_imports (
     id           INTEGER PRIMARY KEY,
     file_sha256  TEXT NOT NULL,                -- lowercase hex
@@ -32,7 +32,7 @@ CREATE INDEX member_imports_file ON member_imports (file_sha256, options);
 -- per page view; deleted when the job is done. The command line reads its
 -- file again to resume and stores none. Apart from member_imports, so that
 -- updating a job's counters does not rewrite the file.
--- owner: src/feat/member_io.c
+-- owner: src/feat/member_import.c
 CREATE TABLE member_import_files (
     import_id    INTEGER PRIMARY KEY REFERENCES member_imports (id) ON DELETE CASCADE,
     content      BLOB NOT NULL

@@ -19,10 +19,11 @@
 #include "base/i18n.h"
 #include "svc/housekeeping.h"
 #include "feat/letter.h"
-#include "feat/member.h"
 #include "feat/invitation.h"
+#include "feat/member.h"
+#include "feat/member_export.h"
+#include "feat/member_import.h"
 #include "feat/membership.h"
-#include "feat/member_io.h"
 #include "web/router.h"
 #include "web/server.h"
 #include "base/template.h"
@@ -496,7 +497,7 @@ static Result import_cmd(Options *o, int argc, char **argv)
     Result r = open_db(o, &db);
     if (r != R_OK)
         return r;
-    r = members ? member_io_import_cmd(db, argc - 1, argv + 1)
+    r = members ? member_import_cmd(db, argc - 1, argv + 1)
                 : treaty_import_cmd(db, argc - 1, argv + 1);
     db_close(db);
     return r;
@@ -512,7 +513,7 @@ static Result export_cmd(Options *o, int argc, char **argv)
     Result r = open_db(o, &db);
     if (r != R_OK)
         return r;
-    r = member_io_export_cmd(db, argc - 1, argv + 1);
+    r = member_export_cmd(db, argc - 1, argv + 1);
     db_close(db);
     return r;
 }

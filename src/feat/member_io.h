@@ -1,23 +1,16 @@
 /*
- * member_io.h: members in and out in bulk: `ratify import members`,
- * `ratify export members`, the admin pages /admin/members/import (upload,
- * column mapping, dry run, apply with a progress page) and
- * /admin/members/export (CSV and XLSX downloads).
- *
- * An import reads a CSV file whose columns are mapped to the fields below,
- * validates every row on its own (a bad row is rejected, never guessed),
- * and dedupes people by their lowercased email. A dry run executes the
- * import inside one db_write whose apply ends with a non-OK result, so it
- * is rolled back: it reports exactly what applying would do and writes
- * nothing. Applying runs as a job (table member_imports): rows are written
- * in batches, each batch's rows and the job's rows_done counter in one
- * db_write, so a crash loses at most the batch in progress and running
- * the same import again resumes after the last committed batch.
+ * member_io.h: what importing and exporting members share, with no request
+ * and no handler: the fields a column can be mapped to, the mapping, the
+ * validation of one row, reading a file as validated rows, merging a
+ * duplicate's values, the countries an import accepts and private files.
+ * The import engine, `ratify import members` and its pages are
+ * member_import.h; the exports member_export.h.
  */
 #ifndef RATIFY_MEMBER_IO_H
 #define RATIFY_MEMBER_IO_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "base/csv.h"
 #include "svc/http.h"
@@ -137,81 +130,34 @@ int member_io_parse_row(const MemberMapping *m, const CountryNames *countries, c
  * Returns one of its two arguments. */
 const char *member_io_merge(OnDuplicate dup, const char *current, const char *incoming);
 
-/* What an import did, or would do, in all. */
+/* A CSV file read as validated member rows. */
 typedef struct {
-    int64_t rows; /* data rows read */
-    int64_t created, updated, filled, skipped, rejected;
-} ImportTotals;
+    CsvReader csv;
+    const MemberMapping *m;
+    const CountryNames *countries;
+    int64_t position; /* data rows read so far */
+} MemberReader;
 
-/* Called for every row an import processes: action is "create", "update",
- * "fill", "skip" or "error"; note is a msgid or a list of field names. */
-typedef void (*ImportRowFn)(void *ctx, const MemberRow *row, const char *action, const char *note);
+/* Opens csv[0..len) and reads its header; the caller then sets rr->m and
+ * rr->countries. Returns R_OK or R_BAD_REQUEST (error set, in English).
+ * Free with csv_free(&rr->csv). */
+Result member_io_reader_open(MemberReader *rr, const char *csv, size_t len, char *error,
+                             size_t error_size);
 
-/* Dry run: executes the import of csv[0..len) under m and dup inside one
- * db_write that is rolled back, so that it reports exactly what applying
- * would do (rows repeated in the file included); it holds the write lock
- * meanwhile (about a second per 50,000 rows). Calls on_row (may be NULL)
- * for each row. Fills totals. Returns R_OK, R_BAD_REQUEST (the file itself is
- * unreadable: error says why, in English) or R_INTERNAL. */
-Result member_io_dry_run(Db *db, const char *csv, size_t len, const MemberMapping *m,
-                         OnDuplicate dup, ImportRowFn on_row, void *ctx, ImportTotals *totals,
-                         char *error, size_t error_size);
+/* Reads and validates the next data row (member_io_parse_row, and a NUL
+ * byte in the record is an error). Returns 1, 0 at the end of the file,
+ * or -1 when the CSV is malformed (error set). */
+int member_io_reader_next(MemberReader *rr, MemberRow *row, char *error, size_t error_size);
 
-/* An import job (a row of member_imports). */
-typedef struct {
-    int64_t id;
-    char status[8]; /* running, done, failed */
-    char sha256[65];
-    int64_t total_rows, rows_done;
-    ImportTotals totals; /* so far */
-    int64_t started_by;  /* user id, 0 for the command line */
-    int64_t started_at, updated_at;
-    int has_content; /* the file is stored in the job (web uploads) */
-} ImportJob;
+/* Files of personal data (an export, rejected rows): created readable by
+ * their owner only. member_io_create_private returns NULL on failure
+ * (errno set); member_io_write_file writes b to path and says on stderr
+ * what failed. */
+FILE *member_io_create_private(const char *path);
+Result member_io_write_file(const char *path, const Buf *b);
 
-/* The latest job for a file (its SHA-256 in hex) and options. Returns
- * R_OK, R_NOT_FOUND or R_INTERNAL. */
-Result member_io_job_find(Db *db, const char *sha256, const char *options, ImportJob *job);
-
-/* Job by id. Returns R_OK or R_NOT_FOUND. */
-Result member_io_job_load(Db *db, int64_t id, ImportJob *job);
-
-/* Creates a running job for csv[0..len) with total_rows data rows; stores
- * the file in the job when keep_content is set (web uploads, which must
- * survive between requests). Returns R_OK or R_INTERNAL. */
-Result member_io_job_create(Db *db, const char *csv, size_t len, const char *options,
-                            int64_t total_rows, int keep_content, int64_t user_id, ImportJob *job);
-
-/* Continues job: processes up to max_rows more rows of csv[0..len) (0: no
- * limit) in batches, each batch and the job's counters committed together.
- * The last batch marks the job done, drops any stored file and writes the
- * audit entry "members imported" with the counts. on_row (may be NULL) is
- * called per row; progress (may be NULL) after every batch with the rows
- * done and the total. On a failure the job is marked failed; running it
- * again retries. Returns R_OK (job reloaded into *job), R_BAD_REQUEST with
- * error set, or R_INTERNAL. */
-Result member_io_job_run(Db *db, ImportJob *job, const char *csv, size_t len,
-                         const MemberMapping *m, OnDuplicate dup, int64_t max_rows,
-                         ImportRowFn on_row, void *ctx,
-                         void (*progress)(void *ctx, int64_t done, int64_t total), char *error,
-                         size_t error_size);
-
-/* Writes every membership as CSV (header: the field names) to out: one row
- * per membership with the person, organisation, country, kind, status,
- * languages, listing, consent to updates and date created, every cell
- * through escape_csv. Returns the number of rows. */
-int64_t member_io_export_csv(Db *db, Buf *out);
-
-/* The same as an XLSX workbook at path, every cell a string (never a
- * formula) neutralised like escape_csv's. Returns the number of rows, or
- * -1 with the reason on stderr. */
-int64_t member_io_export_xlsx(Db *db, const char *path);
-
-/* `ratify import members FILE.csv [--map COLUMN=FIELD]... [--on-duplicate
- * skip|update|fill] [--apply] [--errors ERRORS.csv]`. */
-Result member_io_import_cmd(Db *db, int argc, char **argv);
-
-/* `ratify export members [--format csv|xlsx] [--out FILE]`. */
-Result member_io_export_cmd(Db *db, int argc, char **argv);
+/* The whole file at path, NUL-terminated, its length in *len; free() it.
+ * NULL if it cannot be read. */
+char *member_io_read_file(const char *path, size_t *len);
 
 #endif

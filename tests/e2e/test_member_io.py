@@ -441,7 +441,7 @@ def run_until_stopped(srv, path, total):
 
 
 def test_resumes_after_a_crash(tmp_path):
-    total = 20_000
+    total = 100_000  # four batches of 25,000 rows (BATCH_ROWS)
     rng = random.Random(3)
     # Some addresses come back later in the file (and in another case).
     emails = [f"person{i}@example.org" for i in range(total)]
@@ -481,11 +481,12 @@ def test_resumes_after_a_crash(tmp_path):
 
 
 def test_progress_on_stderr(site, tmp_path):
-    path = write_csv(tmp_path / "m.csv", member_rows(3000))
+    # Four batches of 25,000 rows (BATCH_ROWS): progress after each.
+    path = write_csv(tmp_path / "m.csv", member_rows(100_000, domain="progress.example.org"))
     p = import_cli(site, path, "--apply")
     # Not a terminal: a line every tenth, on stderr only.
     lines = [line for line in p.stderr.splitlines() if line.startswith("import: ")]
-    assert lines[-1] == "import: 100% (3000 of 3000 rows)"
+    assert lines[-1] == "import: 100% (100000 of 100000 rows)"
     assert 3 <= len(lines) <= 11
     assert "import:" not in p.stdout
 
@@ -545,10 +546,27 @@ def test_admin_imports_a_spreadsheet_of_1000_members_with_a_dry_run_first(server
         ("1000 rows: 1000 created, 0 updated, 0 filled, 0 skipped, 0 rejected", admin.email)]
     # The uploaded file is not kept once imported.
     assert scalar(server.db, "SELECT count(*) FROM member_import_files") == 0
-    # Applying the same form again imports nothing twice.
+    # The upload gave its file to the job, which dropped it when done.
+    assert scalar(server.db, "SELECT count(*) FROM member_import_uploads "
+                             "WHERE content IS NOT NULL") == 0
+    # Applying the same form again (a double click) leads to the same job
+    # and imports nothing twice.
     r = post_form(c, apply)
+    assert r.status_code == 303 and r.headers["Location"] == job
+    assert scalar(server.db, count) == 1000
+    # Another upload of it: an upload of its own, whose dry run skips all.
+    r = post_form(c, form, files={"file": ("members.csv", data, "text/csv")})
+    again = Forms(r.text).with_step("preview")
+    assert again["upload"] != mapping["upload"]
+    r = post_form(c, again)
+    assert "<strong>1000</strong> to skip" in r.text
+    assert scalar(server.db, count) == 1000
+    # A second upload's apply posted anyway finds the job done: not twice.
+    r = post_form(c, dict(apply, upload=again["upload"]))
     assert r.status_code == 200 and "already imported" in r.text
     assert scalar(server.db, count) == 1000
+    assert scalar(server.db, "SELECT count(*) FROM member_import_uploads "
+                             "WHERE content IS NOT NULL") == 0
 
 
 def test_admin_import_runs_over_several_page_views(server, tmp_path):
@@ -579,6 +597,100 @@ def test_admin_import_runs_over_several_page_views(server, tmp_path):
                              "WHERE email LIKE '%@views.example.org'") == 4500
     listing = c.get("/admin/members/import").text
     assert job in listing
+
+
+def csv_bytes(rows):
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\r\n").writerows([HEADER] + rows)
+    return text.getvalue().encode("utf-8")
+
+
+def hidden_fields_are_small(html):
+    """The pages carry the upload's id, never the file: no field of any
+    form is longer than a token."""
+    for form in Forms(html).forms:
+        for name, value in form["fields"].items():
+            assert value is None or len(value) <= 128, (name, len(value))
+
+
+def test_admin_imports_a_file_over_700_kib_with_only_its_id_in_the_pages(server):
+    """The file is stored on the server at its upload: the mapping step, the
+    dry run and the apply carry its id, not the file (issue 9, item 7)."""
+    import base64
+    c = server.login_user(server.member("admin"))
+    rows = member_rows(7000, seed=23, domain="large.example.org")
+    for r in rows:  # longer names, so that 7000 rows make more than 700 KiB
+        r[0] = r[0] + " de la Fuente y Ochoa-Mbeki"
+    data = csv_bytes(rows)
+    assert 700 * 1024 < len(data) < 1000 * 1024, len(data)
+    chunks = [base64.b64encode(data[i:i + 300]).decode()[:200] for i in (0, 90_000, 700_000)]
+    raw = data[500_000:500_400].decode("utf-8", "replace")
+    last_email = rows[-1][1]
+
+    def carries_no_file(r):
+        assert r.status_code == 200, r.text[:3000]
+        for chunk in chunks:
+            assert chunk not in r.text
+        assert raw not in r.text and last_email not in r.text
+        hidden_fields_are_small(r.text)
+
+    token = Forms(c.get("/admin/members/import").text).with_step("map")["csrf_token"]
+    r = post_form(c, {"csrf_token": token, "step": "map", "on_duplicate": "skip"},
+                  files={"file": ("large.csv", data, "text/csv")})
+    carries_no_file(r)
+    mapping = Forms(r.text).with_step("preview")
+    assert re.fullmatch(r"\d+", mapping["upload"])
+    assert "content" not in mapping
+    r = post_form(c, mapping)
+    carries_no_file(r)
+    assert "<strong>7000</strong> to create" in r.text
+    apply = Forms(r.text).with_step("apply")
+    assert sum(len(v or "") for v in apply.values()) < 1000
+    r = post_form(c, apply)
+    assert r.status_code == 303, r.text[:2000]
+    job = r.headers["Location"]
+    for _ in range(6):
+        r = c.get(job)
+        assert r.status_code == 200
+        if "7000 of 7000 rows" in r.text:
+            break
+    assert "7000 of 7000 rows" in r.text
+    assert scalar(server.db, "SELECT count(*) FROM people "
+                             "WHERE email LIKE '%@large.example.org'") == 7000
+    assert scalar(server.db, "SELECT count(*) FROM member_import_files") == 0
+    assert scalar(server.db, "SELECT count(*) FROM member_import_uploads "
+                             "WHERE content IS NOT NULL") == 0
+
+
+def test_another_admins_upload_is_not_found(server):
+    owner = server.login_user(server.member("admin"))
+    token = Forms(owner.get("/admin/members/import").text).with_step("map")["csrf_token"]
+    data = csv_bytes(member_rows(20, seed=31, domain="theirs.example.org"))
+    r = post_form(owner, {"csrf_token": token, "step": "map", "on_duplicate": "skip"},
+                  files={"file": ("m.csv", data, "text/csv")})
+    mapping = Forms(r.text).with_step("preview")
+    upload = mapping["upload"]
+    assert scalar(server.db, "SELECT count(*) FROM member_import_uploads WHERE id = ?",
+                  int(upload)) == 1
+
+    other = server.login_user(server.member("admin"))
+    other_token = Forms(other.get("/admin/members/import").text).with_step("map")["csrf_token"]
+    for step in ("preview", "errors", "apply"):
+        form = dict(mapping, csrf_token=other_token, step=step)
+        r = post_form(other, form)
+        assert r.status_code == 404, (step, r.status_code)
+        assert "theirs.example.org" not in r.text
+    # Ids that do not exist, or are not ids, are not found either.
+    for bad in (str(int(upload) + 1000), "0", "-1", "x", ""):
+        r = post_form(other, dict(mapping, csrf_token=other_token, upload=bad))
+        assert r.status_code == 404, (bad, r.status_code)
+    assert scalar(server.db, "SELECT count(*) FROM people "
+                             "WHERE email LIKE '%@theirs.example.org'") == 0
+    assert scalar(server.db, "SELECT count(*) FROM member_import_uploads WHERE id = ? "
+                             "AND content IS NOT NULL AND import_id IS NULL", int(upload)) == 1
+    # The owner still can.
+    r = post_form(owner, mapping)
+    assert r.status_code == 200 and "<strong>20</strong> to create" in r.text
 
 
 def test_admin_dry_run_lists_errors_and_offers_them_as_csv(server):
@@ -628,10 +740,14 @@ def test_admin_mapping_errors_are_shown(server):
     r = post_form(c, {"csrf_token": token, "step": "map"},
                   files={"file": ("m.csv", b"", "text/csv")})
     assert r.status_code == 400 and "Please choose a CSV file" in r.text
-    big = b"name,email,country\n" + b"Ana,ana@big.example.org,ARG\n" * 30000
+    # Over the server's --max-body (1 MiB by default): refused before it is
+    # read, and nothing is stored.
+    uploads = scalar(server.db, "SELECT count(*) FROM member_import_uploads")
+    big = b"name,email,country\n" + b"Ana,ana@big.example.org,ARG\n" * 40000
     r = post_form(c, {"csrf_token": token, "step": "map"},
                   files={"file": ("m.csv", big, "text/csv")})
-    assert r.status_code == 400 and "ratify import members FILE.csv" in r.text
+    assert r.status_code == 413
+    assert scalar(server.db, "SELECT count(*) FROM member_import_uploads") == uploads
 
 
 def test_admin_downloads(server, tmp_path):

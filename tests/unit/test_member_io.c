@@ -1,8 +1,8 @@
 /*
- * test_member_io.c: bulk import and export of members (src/member_io.c):
- * column mapping and aliases, row validation, the three duplicate
- * strategies, dry runs that write nothing, jobs that resume where they
- * stopped, and formula neutralisation in exported cells.
+ * test_member_io.c: bulk import and export of members (src/feat/member_io.c, member_import.c,
+ * member_export.c): column mapping and aliases, row validation, the three duplicate strategies, dry
+ * runs that write nothing, jobs that resume where they stopped, and formula neutralisation in
+ * exported cells.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +18,8 @@
 
 #include "svc/audit.h"
 #include "feat/country.h"
-#include "feat/member_io.h"
+#include "feat/member_export.h"
+#include "feat/member_import.h"
 
 static Db *db;
 static char dir[64];
@@ -327,10 +328,11 @@ static ImportTotals import_text(const char *text, OnDuplicate dup)
     csv_free(&csv);
     char *options = member_io_options(&m, dup);
     ImportJob job;
-    assert_int_equal(member_io_job_create(db, text, strlen(text), options, 0, 0, 0, &job), R_OK);
+    assert_int_equal(member_import_job_create(db, text, strlen(text), options, 0, 0, 0, &job),
+                     R_OK);
     free(options);
-    assert_int_equal(member_io_job_run(db, &job, text, strlen(text), &m, dup, 0, NULL, NULL, NULL,
-                                       error, sizeof error),
+    assert_int_equal(member_import_job_run(db, &job, text, strlen(text), &m, dup, 0, NULL, NULL,
+                                           NULL, error, sizeof error),
                      R_OK);
     assert_string_equal(job.status, "done");
     return job.totals;
@@ -401,8 +403,8 @@ static void test_dry_run_writes_nothing(void **state)
     ImportTotals t;
     int counts[3] = {0};
     char error[200] = "";
-    assert_int_equal(member_io_dry_run(db, text, strlen(text), &m, DUP_SKIP, count_rows, counts, &t,
-                                       error, sizeof error),
+    assert_int_equal(member_import_dry_run(db, text, strlen(text), &m, DUP_SKIP, count_rows, counts,
+                                           &t, error, sizeof error),
                      R_OK);
     /* Exactly what applying would do, the repeated address included. */
     assert_int_equal(t.rows, 4);
@@ -420,8 +422,8 @@ static void test_dry_run_writes_nothing(void **state)
 
     /* A CSV syntax error is about the file, with its line. */
     const char *broken = "email,name,country\na@example.org,\"A,ARG\n";
-    assert_int_equal(member_io_dry_run(db, broken, strlen(broken), &m, DUP_SKIP, NULL, NULL, &t,
-                                       error, sizeof error),
+    assert_int_equal(member_import_dry_run(db, broken, strlen(broken), &m, DUP_SKIP, NULL, NULL, &t,
+                                           error, sizeof error),
                      R_BAD_REQUEST);
     assert_non_null(strstr(error, "line 2"));
 }
@@ -437,24 +439,24 @@ static void test_job_resumes(void **state)
     MemberMapping m = mapping_of(text.data);
     char *options = member_io_options(&m, DUP_SKIP);
     ImportJob job;
-    assert_int_equal(member_io_job_create(db, text.data, text.len, options, 2500, 1, 0, &job),
+    assert_int_equal(member_import_job_create(db, text.data, text.len, options, 2500, 1, 0, &job),
                      R_OK);
     assert_true(job.has_content);
     char error[200] = "";
     /* The first run stops after 1200 rows: the job says so, and no later
      * row was written. */
-    assert_int_equal(member_io_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 1200, NULL,
-                                       NULL, NULL, error, sizeof error),
+    assert_int_equal(member_import_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 1200, NULL,
+                                           NULL, NULL, error, sizeof error),
                      R_OK);
     assert_string_equal(job.status, "running");
     assert_int_equal(job.rows_done, 1200);
     assert_int_equal(count_people(), 1200);
     ImportJob found;
-    assert_int_equal(member_io_job_find(db, job.sha256, options, &found), R_OK);
+    assert_int_equal(member_import_job_find(db, job.sha256, options, &found), R_OK);
     assert_int_equal(found.id, job.id);
     /* The rest. */
-    assert_int_equal(member_io_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL, NULL,
-                                       NULL, error, sizeof error),
+    assert_int_equal(member_import_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL,
+                                           NULL, NULL, error, sizeof error),
                      R_OK);
     assert_string_equal(job.status, "done");
     assert_int_equal(job.rows_done, 2500);
@@ -463,8 +465,8 @@ static void test_job_resumes(void **state)
     assert_false(job.has_content); /* the uploaded file is not kept */
     assert_int_equal(count_people(), 2000);
     /* A finished job does nothing more. */
-    assert_int_equal(member_io_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL, NULL,
-                                       NULL, error, sizeof error),
+    assert_int_equal(member_import_job_run(db, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL,
+                                           NULL, NULL, error, sizeof error),
                      R_OK);
     assert_int_equal(job.totals.created, 2000);
     /* The audit log has the counts and nothing about anyone. */
@@ -490,7 +492,7 @@ static void test_export_neutralises_formulas(void **state)
                 "Plain,e@example.org,ARG,\n",
                 DUP_SKIP);
     Buf out = {0};
-    assert_int_equal(member_io_export_csv(db, &out), 5);
+    assert_int_equal(member_export_csv(db, &out), 5);
     assert_non_null(strstr(out.data, "name,email,country,kind,organisation,org_type,website,"
                                      "languages,listing,status,consent_updates,created\r\n"));
     assert_non_null(strstr(out.data, "\r\n\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\","
@@ -521,6 +523,95 @@ static int64_t count_of(Db *d, const char *what)
     return n;
 }
 
+/* Abandoned web imports: uploads a day old, and the files of web jobs nobody
+ * has run for a week, at the time housekeeping gives. */
+static Result expire_fixture_apply(Db *w, void *ctx)
+{
+    const int64_t *now = ctx;
+    int ok = db_exec(w, "DELETE FROM member_import_uploads") == R_OK;
+    ok &=
+        db_exec(w, "INSERT INTO users (id, email, role, created_at) "
+                   "VALUES (900, 'expire@example.org', 'admin', 0) ON CONFLICT DO NOTHING") == R_OK;
+    static const struct {
+        int64_t id, age;
+    } uploads[] = {{1, 25 * 3600}, {2, 3600}};
+    for (size_t i = 0; i < 2; i++) {
+        Stmt *st = db_prepare(w, "INSERT INTO member_import_uploads (id, user_id, content, "
+                                 "uploaded_at) VALUES (:id, 900, 'name,email,country', :at)");
+        db_bind_int(st, ":id", uploads[i].id);
+        db_bind_int(st, ":at", *now - uploads[i].age);
+        ok &= db_run(st) == R_OK;
+    }
+    /* 1: running, idle for 8 days; 2: failed a day ago; 3: running now. */
+    static const struct {
+        int64_t id, age;
+        const char *status;
+    } jobs[] = {{1, 8 * 24 * 3600, "running"}, {2, 24 * 3600, "failed"}, {3, 0, "running"}};
+    for (size_t i = 0; i < 3; i++) {
+        Stmt *st = db_prepare(w, "INSERT INTO member_imports (id, file_sha256, options, "
+                                 "total_rows, status, started_by, started_at, updated_at) "
+                                 "VALUES (:id, 'x', '{}', 10, :status, 900, :at, :at)");
+        db_bind_int(st, ":id", jobs[i].id);
+        db_bind_text(st, ":status", jobs[i].status);
+        db_bind_int(st, ":at", *now - jobs[i].age);
+        ok &= db_run(st) == R_OK;
+        st = db_prepare(w, "INSERT INTO member_import_files (import_id, content) "
+                           "VALUES (:id, 'name,email,country')");
+        db_bind_int(st, ":id", jobs[i].id);
+        ok &= db_run(st) == R_OK;
+    }
+    return ok ? R_OK : R_INTERNAL;
+}
+
+static Result expire_apply(Db *w, void *ctx)
+{
+    return member_import_expire(w, *(const int64_t *)ctx);
+}
+
+/* The ids of what (uploads, job files, failed jobs) as one number, in
+ * order: "2,3" -> 23 (enough for a handful of one-digit ids). */
+static int64_t ids_of(const char *what)
+{
+    Stmt *st;
+    if (strcmp(what, "uploads") == 0)
+        st = db_prepare(db, "SELECT coalesce(group_concat(id, ''), '') FROM "
+                            "(SELECT id FROM member_import_uploads ORDER BY id)");
+    else if (strcmp(what, "files") == 0)
+        st = db_prepare(db, "SELECT coalesce(group_concat(import_id, ''), '') FROM "
+                            "(SELECT import_id FROM member_import_files ORDER BY import_id)");
+    else
+        st = db_prepare(db, "SELECT coalesce(group_concat(id, ''), '') FROM "
+                            "(SELECT id FROM member_imports WHERE status = 'failed' ORDER BY id)");
+    int64_t n = db_row(st) ? strtoll(db_text(st, 0), NULL, 10) : -1;
+    db_done(st);
+    return n;
+}
+
+static void test_expire_abandoned_imports(void **state)
+{
+    (void)state;
+    clear_members();
+    int64_t now = now_seconds();
+    assert_int_equal(db_write(db, expire_fixture_apply, &now), R_OK);
+    assert_int_equal(ids_of("uploads"), 12);
+    assert_int_equal(ids_of("files"), 123);
+    assert_int_equal(db_write(db, expire_apply, &now), R_OK);
+    assert_int_equal(ids_of("uploads"), 2); /* the day-old upload is gone */
+    assert_int_equal(ids_of("files"), 23);  /* job 1's file is gone ... */
+    assert_int_equal(ids_of("failed"), 12); /* ... and job 1 stopped */
+    /* Nothing more goes until time passes. */
+    assert_int_equal(db_write(db, expire_apply, &now), R_OK);
+    assert_int_equal(ids_of("files"), 23);
+    now += 8 * 24 * 3600;
+    assert_int_equal(db_write(db, expire_apply, &now), R_OK);
+    assert_int_equal(ids_of("uploads"), 0);
+    assert_int_equal(ids_of("files"), 0);
+    assert_int_equal(ids_of("failed"), 123);
+    /* The hourly job's form of it, at the present time: nothing more. */
+    assert_int_equal(member_import_hourly(db, NULL), R_OK);
+    assert_int_equal(ids_of("failed"), 123);
+}
+
 /* With the writer thread running, every other connection is read-only
  * (query_only): an import, its dry run, an export's audit entry and a
  * read's audit entry all work through such a connection, so none of them
@@ -544,8 +635,8 @@ static void test_writes_only_through_db_write(void **state)
     ImportTotals t;
     int counts[3] = {0};
     char error[200] = "";
-    assert_int_equal(member_io_dry_run(ro, text.data, text.len, &m, DUP_SKIP, count_rows, counts,
-                                       &t, error, sizeof error),
+    assert_int_equal(member_import_dry_run(ro, text.data, text.len, &m, DUP_SKIP, count_rows,
+                                           counts, &t, error, sizeof error),
                      R_OK);
     assert_int_equal(t.rows, 1500);
     assert_int_equal(t.created + t.skipped, 1500);
@@ -554,10 +645,10 @@ static void test_writes_only_through_db_write(void **state)
 
     char *options = member_io_options(&m, DUP_SKIP);
     ImportJob job;
-    assert_int_equal(member_io_job_create(ro, text.data, text.len, options, 1500, 1, 0, &job),
+    assert_int_equal(member_import_job_create(ro, text.data, text.len, options, 1500, 1, 0, &job),
                      R_OK);
-    assert_int_equal(member_io_job_run(ro, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL, NULL,
-                                       NULL, error, sizeof error),
+    assert_int_equal(member_import_job_run(ro, &job, text.data, text.len, &m, DUP_SKIP, 0, NULL,
+                                           NULL, NULL, error, sizeof error),
                      R_OK);
     assert_string_equal(job.status, "done");
     assert_int_equal(job.rows_done, 1500);
@@ -569,7 +660,7 @@ static void test_writes_only_through_db_write(void **state)
     snprintf(out, sizeof out, "%s/export.csv", dir);
     char *argv[] = {"--out", out};
     int64_t reads = count_of(ro, "reads"), subjects = count_of(ro, "subjects");
-    assert_int_equal(member_io_export_cmd(ro, 2, argv), R_OK);
+    assert_int_equal(member_export_cmd(ro, 2, argv), R_OK);
     assert_int_equal(count_of(ro, "reads"), reads + 1);
     assert_true(count_of(ro, "subjects") > subjects + 1200);
     assert_int_equal(audit_read(ro, 0, "person", 1), R_OK);
@@ -596,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_dry_run_writes_nothing),
         cmocka_unit_test(test_job_resumes),
         cmocka_unit_test(test_export_neutralises_formulas),
+        cmocka_unit_test(test_expire_abandoned_imports),
         cmocka_unit_test(test_writes_only_through_db_write),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
