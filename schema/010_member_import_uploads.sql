@@ -12,6 +12,7 @@
 -- old, and the file of a web job left idle for a week
 -- (member_import_expire): personal data is not kept once abandoned.
 
+-- owner: src/feat/member_import.c
 CREATE TABLE member_import_uploads (
     id           INTEGER PRIMARY KEY,
     user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
