@@ -90,7 +90,7 @@ void server_defaults(ServerConfig *cfg)
     cfg->db_path = "ratify.db";
     cfg->listen = "127.0.0.1:8080";
     cfg->max_body = 1024 * 1024;
-    cfg->threads = 4;
+    cfg->threads = 64; /* a worker blocks while its write waits for the group commit: see HACKING */
     cfg->max_connections = 512;
     cfg->per_ip_connections = 64;
     cfg->timeout_seconds = 30;
