@@ -1278,14 +1278,10 @@ static Result posted_mapping(Request *r, size_t columns, MemberMapping *m, char 
             continue;
         char name[16];
         snprintf(name, sizeof name, "map_%zu", c);
-        const char *v = param_raw(r, name);
-        if (!v || !*v)
-            continue;
+        /* An empty select (or none) leaves the column unmapped. */
         int f;
-        for (f = 0; f < MF_COUNT && strcmp(member_io_fields[f], v); f++)
-            ;
-        if (f == MF_COUNT) {
-            snprintf(error, error_size, "unknown field '%s'", v);
+        if (param_optional_enum(r, name, member_io_fields, -1, &f) != R_OK) {
+            snprintf(error, error_size, "unknown field for column %zu", c + 1);
             return R_BAD_REQUEST;
         }
         m->field_of[c] = f;
@@ -1358,9 +1354,13 @@ static Result step_file(Request *r, const char *step, Upload *u, int64_t *upload
     return R_OK;
 }
 
+/* The steps of the import form, in order. */
+static const char *const import_steps[] = {"map", "preview", "errors", "apply", NULL};
+
 Result member_import_post(Request *r)
 {
-    const char *step = param_raw(r, "step");
+    /* No step (or one the form never sends) is the first: the upload. */
+    const char *step = param_filter(r, "step", import_steps);
     if (!step)
         step = "map";
     Upload u;
@@ -1375,7 +1375,7 @@ Result member_import_post(Request *r)
     const char *csv = u.csv;
     size_t len = u.len;
     OnDuplicate dup = DUP_SKIP;
-    const char *d = param_raw(r, "on_duplicate");
+    const char *d = param_filter(r, "on_duplicate", member_io_duplicate_codes);
     for (int i = 0; d && member_io_duplicate_codes[i]; i++)
         if (strcmp(member_io_duplicate_codes[i], d) == 0)
             dup = (OnDuplicate)i;
@@ -1500,6 +1500,9 @@ Result member_import_post(Request *r)
     return R_OK;
 }
 
+/* The "Try again" link of a failed job: ?retry=1. */
+static const char *const retry_codes[] = {"1", NULL};
+
 Result member_import_job_page(Request *r)
 {
     int64_t id;
@@ -1508,7 +1511,7 @@ Result member_import_job_page(Request *r)
         member_import_job_load(r->db, id, &job) != R_OK)
         return R_NOT_FOUND;
     char error[300] = "";
-    const char *retry = param_raw(r, "retry");
+    const char *retry = param_filter(r, "retry", retry_codes);
     if (strcmp(job.status, "failed") == 0 && retry && job.has_content) {
         if (db_write(r->db, import_job_retry_apply, &id) != R_OK)
             return R_INTERNAL;
