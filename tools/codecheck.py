@@ -296,15 +296,10 @@ def check_handlers(sources):
         last = path
 
 
-# Being split into one file per noun by another branch (issue 9, item 4):
-# its param_raw() calls are converted once the split has landed.
-PARAM_RAW_EXEMPT = {"src/feat/member_io.c"}
-
-
 def check_param_raw(path):
     """A typed getter validates and names the field; param_raw() is for the
     few values that need no checking, and the line says why."""
-    if not path.startswith("src/feat/") or not path.endswith(".c") or path in PARAM_RAW_EXEMPT:
+    if not path.startswith("src/feat/") or not path.endswith(".c"):
         return
     lines = open(path, encoding="utf-8").read().split("\n")
     code = strip_comments("\n".join(lines)).split("\n")

@@ -117,18 +117,8 @@ static Result export_read_add_apply(Db *w, void *ctx)
     if (audit_read_entry(w, e->user_id, 0, "members exported", "memberships", e->detail, &entry) !=
         R_OK)
         return R_INTERNAL;
-    /* Two statements, whatever the number of members: the subjects are
-     * exactly the rows export_rows read. */
-    Stmt *st = db_prepare(w, "INSERT INTO audit_subjects (entry_id, subject_type, subject_id) "
-                             "SELECT DISTINCT :entry, 'person', person_id FROM memberships");
-    db_bind_int(st, ":entry", entry);
-    if (db_run(st) != R_OK)
-        return R_INTERNAL;
-    st = db_prepare(w, "INSERT INTO audit_subjects (entry_id, subject_type, subject_id) "
-                       "SELECT DISTINCT :entry, 'organisation', org_id FROM memberships "
-                       "WHERE org_id IS NOT NULL");
-    db_bind_int(st, ":entry", entry);
-    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+    /* The subjects are exactly the rows export_rows read. */
+    return audit_subjects_of_export(w, entry);
 }
 
 static Result audit_export(Db *db, int64_t user_id, int64_t rows, const char *format)

@@ -23,6 +23,9 @@
 
 #include "svc/audit.h"
 #include "feat/member.h"
+#include "feat/membership.h"
+#include "feat/organisation.h"
+#include "feat/person.h"
 
 /* Rows per db_write, per page view of a web job (its batches stop there),
  * and shown in a web dry run (rows with errors are always shown).
@@ -109,68 +112,30 @@ static int merge_into(RowWriter *rw, char *current, size_t size, const char *inc
 static Result insert_membership(Db *w, RowWriter *rw, const MemberRow *row, int64_t person,
                                 int64_t org)
 {
-    Stmt *st = db_prepare(
-        w, "INSERT INTO memberships (kind, person_id, org_id, iso3, status, not_government, "
-           "consent_store_at, consent_updates, created_at) VALUES (:kind, :person, :org, "
-           ":iso3, :status, 1, :now, :updates, :created)");
-    db_bind_text(st, ":kind", row->organisation ? "organisation" : "individual");
-    db_bind_int(st, ":person", person);
-    if (org)
-        db_bind_int(st, ":org", org);
-    else
-        db_bind_null(st, ":org");
-    db_bind_text(st, ":iso3", row->iso3);
-    db_bind_text(st, ":status", row->status);
     /* Consent to store the data: the coalition held it before and imports
      * it now, so the record of consent starts with the import. */
-    db_bind_int(st, ":now", rw->now);
-    db_bind_int(st, ":updates", row->consent_updates == 1);
-    db_bind_int(st, ":created", row->created_at ? row->created_at : rw->now);
-    Result rc = db_run(st);
-    return rc == R_OK ? R_OK : R_INTERNAL;
+    return membership_import_insert(w, row->organisation ? "organisation" : "individual", person,
+                                    org, row->iso3, row->status, rw->now, row->consent_updates == 1,
+                                    row->created_at ? row->created_at : rw->now);
 }
 
 static Result insert_organisation(Db *w, RowWriter *rw, const MemberRow *row, int64_t person,
                                   int64_t *org)
 {
-    Stmt *st = db_prepare(
-        w, "INSERT INTO organisations (name, iso3, org_type, website, languages, listing, "
-           "created_at, updated_at) VALUES (:name, :iso3, :type, :website, :languages, "
-           ":listing, :now, :now) RETURNING id");
-    db_bind_text(st, ":name", row->org_name);
-    db_bind_text(st, ":iso3", row->iso3);
-    db_bind_text(st, ":type", row->org_type);
-    db_bind_text(st, ":website", row->website);
-    db_bind_text(st, ":languages", row->languages);
-    db_bind_text(st, ":listing", row->listing);
-    db_bind_int(st, ":now", rw->now);
-    if (db_insert(st, org) != R_OK)
+    if (organisation_insert(w, row->org_name, row->iso3, row->org_type, row->website,
+                            row->languages, row->listing, rw->now, org) != R_OK)
         return R_INTERNAL;
-    st = db_prepare(w, "INSERT INTO org_people (org_id, person_id, role) "
-                       "VALUES (:org, :person, 'contact') ON CONFLICT DO NOTHING");
-    db_bind_int(st, ":org", *org);
-    db_bind_int(st, ":person", person);
-    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+    return organisation_import_add_contact(w, *org, person);
 }
 
 /* A new person, or 0 in *person when the email is registered already: one
  * statement either way, so the common case costs no lookup. */
 static Result insert_person(Db *w, RowWriter *rw, const MemberRow *row, int64_t *person)
 {
-    Stmt *st =
-        db_prepare(w, "INSERT INTO people (name, email, iso3, languages, listing, created_at, "
-                      "updated_at) VALUES (:name, :email, :iso3, :languages, :listing, :now, :now) "
-                      "ON CONFLICT (email) DO NOTHING RETURNING id");
-    db_bind_text(st, ":name", row->name);
-    db_bind_text(st, ":email", row->email);
-    db_bind_text(st, ":iso3", row->iso3);
-    db_bind_text(st, ":languages", row->languages);
     /* An organisation's contact is not listed unless they say so on their
      * own profile, as when joining: the listing is the organisation's. */
-    db_bind_text(st, ":listing", row->organisation ? "hidden" : row->listing);
-    db_bind_int(st, ":now", rw->now);
-    *person = db_row(st) ? db_int(st, 0) : 0;
-    return db_done(st);
+    return person_import_insert(w, row->name, row->email, row->iso3, row->languages,
+                                row->organisation ? "hidden" : row->listing, rw->now, person);
 }
 
 /* Merges the row into an existing person (not under DUP_SKIP). */
@@ -204,15 +169,7 @@ static Result merge_person(Db *w, RowWriter *rw, const MemberRow *row, int64_t *
     }
     if (!changed)
         return R_OK;
-    st = db_prepare(w, "UPDATE people SET name = :name, iso3 = :iso3, languages = :languages, "
-                       "listing = :listing, updated_at = :now WHERE id = :id");
-    db_bind_text(st, ":name", name);
-    db_bind_text(st, ":iso3", iso3);
-    db_bind_text(st, ":languages", languages);
-    db_bind_text(st, ":listing", listing);
-    db_bind_int(st, ":now", rw->now);
-    db_bind_int(st, ":id", *person);
-    return db_run(st);
+    return person_import_merge(w, *person, name, iso3, languages, listing, rw->now);
 }
 
 /* Merges the row into an existing membership (not under DUP_SKIP). */
@@ -237,15 +194,8 @@ static Result merge_membership(Db *w, RowWriter *rw, const MemberRow *row, int64
     changed |= merge_into(rw, created, sizeof created, in_created, "created");
     if (!changed)
         return R_OK;
-    Stmt *st = db_prepare(w, "UPDATE memberships SET iso3 = :iso3, status = :status, "
-                             "consent_updates = :updates, created_at = :created WHERE id = :id");
-    db_bind_text(st, ":iso3", iso3);
-    db_bind_text(st, ":status", status);
-    db_bind_int(st, ":updates", strcmp(updates, "1") == 0);
-    db_bind_int(st, ":created", strtoll(created, NULL, 10));
-    db_bind_int(st, ":id", id);
-    Result rc = db_run(st);
-    return rc == R_OK ? R_OK : R_INTERNAL;
+    return membership_import_merge(w, id, iso3, status, strcmp(updates, "1") == 0,
+                                   strtoll(created, NULL, 10));
 }
 
 /* Merges the row into an existing organisation (not under DUP_SKIP). */
@@ -268,18 +218,7 @@ static Result merge_organisation(Db *w, RowWriter *rw, const MemberRow *row, int
         changed |= merge_into(rw, listing, sizeof listing, row->listing, "listing");
     if (!changed)
         return R_OK;
-    Stmt *st = db_prepare(
-        w, "UPDATE organisations SET iso3 = :iso3, org_type = :type, website = :website, "
-           "languages = :languages, listing = :listing, updated_at = :now WHERE id = :id");
-    db_bind_text(st, ":iso3", iso3);
-    db_bind_text(st, ":type", type);
-    db_bind_text(st, ":website", website);
-    db_bind_text(st, ":languages", languages);
-    db_bind_text(st, ":listing", listing);
-    db_bind_int(st, ":now", rw->now);
-    db_bind_int(st, ":id", id);
-    Result rc = db_run(st);
-    return rc == R_OK ? R_OK : R_INTERNAL;
+    return organisation_import_merge(w, id, iso3, type, website, languages, listing, rw->now);
 }
 
 /* The existing person's membership the row describes: their individual
@@ -1339,14 +1278,10 @@ static Result posted_mapping(Request *r, size_t columns, MemberMapping *m, char 
             continue;
         char name[16];
         snprintf(name, sizeof name, "map_%zu", c);
-        const char *v = param_raw(r, name);
-        if (!v || !*v)
-            continue;
+        /* An empty select (or none) leaves the column unmapped. */
         int f;
-        for (f = 0; f < MF_COUNT && strcmp(member_io_fields[f], v); f++)
-            ;
-        if (f == MF_COUNT) {
-            snprintf(error, error_size, "unknown field '%s'", v);
+        if (param_optional_enum(r, name, member_io_fields, -1, &f) != R_OK) {
+            snprintf(error, error_size, "unknown field for column %zu", c + 1);
             return R_BAD_REQUEST;
         }
         m->field_of[c] = f;
@@ -1419,9 +1354,13 @@ static Result step_file(Request *r, const char *step, Upload *u, int64_t *upload
     return R_OK;
 }
 
+/* The steps of the import form, in order. */
+static const char *const import_steps[] = {"map", "preview", "errors", "apply", NULL};
+
 Result member_import_post(Request *r)
 {
-    const char *step = param_raw(r, "step");
+    /* No step (or one the form never sends) is the first: the upload. */
+    const char *step = param_filter(r, "step", import_steps);
     if (!step)
         step = "map";
     Upload u;
@@ -1436,7 +1375,7 @@ Result member_import_post(Request *r)
     const char *csv = u.csv;
     size_t len = u.len;
     OnDuplicate dup = DUP_SKIP;
-    const char *d = param_raw(r, "on_duplicate");
+    const char *d = param_filter(r, "on_duplicate", member_io_duplicate_codes);
     for (int i = 0; d && member_io_duplicate_codes[i]; i++)
         if (strcmp(member_io_duplicate_codes[i], d) == 0)
             dup = (OnDuplicate)i;
@@ -1561,6 +1500,9 @@ Result member_import_post(Request *r)
     return R_OK;
 }
 
+/* The "Try again" link of a failed job: ?retry=1. */
+static const char *const retry_codes[] = {"1", NULL};
+
 Result member_import_job_page(Request *r)
 {
     int64_t id;
@@ -1569,7 +1511,7 @@ Result member_import_job_page(Request *r)
         member_import_job_load(r->db, id, &job) != R_OK)
         return R_NOT_FOUND;
     char error[300] = "";
-    const char *retry = param_raw(r, "retry");
+    const char *retry = param_filter(r, "retry", retry_codes);
     if (strcmp(job.status, "failed") == 0 && retry && job.has_content) {
         if (db_write(r->db, import_job_retry_apply, &id) != R_OK)
             return R_INTERNAL;

@@ -834,6 +834,45 @@ Result membership_create_api(Request *r)
     return R_OK;
 }
 
+/* ---- writes of the member import ---- */
+
+Result membership_import_insert(Db *w, const char *kind, int64_t person, int64_t org,
+                                const char *iso3, const char *status, int64_t now, int updates,
+                                int64_t created)
+{
+    Stmt *st = db_prepare(
+        w, "INSERT INTO memberships (kind, person_id, org_id, iso3, status, not_government, "
+           "consent_store_at, consent_updates, created_at) VALUES (:kind, :person, :org, "
+           ":iso3, :status, 1, :now, :updates, :created)");
+    db_bind_text(st, ":kind", kind);
+    db_bind_int(st, ":person", person);
+    if (org)
+        db_bind_int(st, ":org", org);
+    else
+        db_bind_null(st, ":org");
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":status", status);
+    db_bind_int(st, ":now", now);
+    db_bind_int(st, ":updates", updates);
+    db_bind_int(st, ":created", created);
+    Result rc = db_run(st);
+    return rc == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result membership_import_merge(Db *w, int64_t id, const char *iso3, const char *status, int updates,
+                               int64_t created)
+{
+    Stmt *st = db_prepare(w, "UPDATE memberships SET iso3 = :iso3, status = :status, "
+                             "consent_updates = :updates, created_at = :created WHERE id = :id");
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":status", status);
+    db_bind_int(st, ":updates", updates);
+    db_bind_int(st, ":created", created);
+    db_bind_int(st, ":id", id);
+    Result rc = db_run(st);
+    return rc == R_OK ? R_OK : R_INTERNAL;
+}
+
 /* ---- the hourly cleanup ---- */
 
 static Result confirm_tokens_expire_apply(Db *w, void *ctx)

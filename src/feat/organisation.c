@@ -202,6 +202,33 @@ Result organisation_add_contact(Db *w, int64_t org, int64_t person)
     return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
+Result organisation_import_add_contact(Db *w, int64_t org, int64_t person)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO org_people (org_id, person_id, role) "
+                             "VALUES (:org, :person, 'contact') ON CONFLICT DO NOTHING");
+    db_bind_int(st, ":org", org);
+    db_bind_int(st, ":person", person);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result organisation_import_merge(Db *w, int64_t id, const char *iso3, const char *type,
+                                 const char *website, const char *languages, const char *listing,
+                                 int64_t now)
+{
+    Stmt *st = db_prepare(
+        w, "UPDATE organisations SET iso3 = :iso3, org_type = :type, website = :website, "
+           "languages = :languages, listing = :listing, updated_at = :now WHERE id = :id");
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":type", type);
+    db_bind_text(st, ":website", website);
+    db_bind_text(st, ":languages", languages);
+    db_bind_text(st, ":listing", listing);
+    db_bind_int(st, ":now", now);
+    db_bind_int(st, ":id", id);
+    Result rc = db_run(st);
+    return rc == R_OK ? R_OK : R_INTERNAL;
+}
+
 Result organisation_set_role(Db *w, int64_t org, int64_t person, const char *role,
                              const char *title)
 {

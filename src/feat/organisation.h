@@ -1,7 +1,8 @@
 /*
  * organisation.h: who may see and change an organisation, for the files
  * that act on one (invitation.c), and the writes of organisations and
- * org_people, which organisation.c owns (membership.c, invitation.c).
+ * org_people, which organisation.c owns (membership.c, invitation.c,
+ * member_import.c).
  */
 #ifndef RATIFY_ORGANISATION_H
 #define RATIFY_ORGANISATION_H
@@ -30,6 +31,16 @@ Result organisation_insert(Db *w, const char *name, const char *iso3, const char
 
 /* Makes person a contact person of org (its applicant). */
 Result organisation_add_contact(Db *w, int64_t org, int64_t person);
+
+/* Makes person a contact person of org for the member import: nothing
+ * when they are one already. */
+Result organisation_import_add_contact(Db *w, int64_t org, int64_t person);
+
+/* The member import's merge of a row into an existing organisation: every
+ * field it may change, as merged by the caller. */
+Result organisation_import_merge(Db *w, int64_t id, const char *iso3, const char *type,
+                                 const char *website, const char *languages, const char *listing,
+                                 int64_t now);
 
 /* Gives person the role (and title) in org, replacing the role they had:
  * an accepted invitation. */

@@ -157,6 +157,38 @@ Result person_insert(Db *w, const char *name, const char *email, const char *iso
     return db_insert(st, id) == R_OK ? R_OK : R_INTERNAL;
 }
 
+Result person_import_insert(Db *w, const char *name, const char *email, const char *iso3,
+                            const char *languages, const char *listing, int64_t now, int64_t *id)
+{
+    Stmt *st =
+        db_prepare(w, "INSERT INTO people (name, email, iso3, languages, listing, created_at, "
+                      "updated_at) VALUES (:name, :email, :iso3, :languages, :listing, :now, :now) "
+                      "ON CONFLICT (email) DO NOTHING RETURNING id");
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":email", email);
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":languages", languages);
+    db_bind_text(st, ":listing", listing);
+    db_bind_int(st, ":now", now);
+    *id = db_row(st) ? db_int(st, 0) : 0;
+    return db_done(st);
+}
+
+Result person_import_merge(Db *w, int64_t person, const char *name, const char *iso3,
+                           const char *languages, const char *listing, int64_t now)
+{
+    Stmt *st =
+        db_prepare(w, "UPDATE people SET name = :name, iso3 = :iso3, languages = :languages, "
+                      "listing = :listing, updated_at = :now WHERE id = :id");
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":languages", languages);
+    db_bind_text(st, ":listing", listing);
+    db_bind_int(st, ":now", now);
+    db_bind_int(st, ":id", person);
+    return db_run(st);
+}
+
 Result person_insert_for_user(Db *w, int64_t user, const char *name, const char *email,
                               const char *iso3, const char *listing, int64_t now, int64_t *id)
 {

@@ -174,6 +174,21 @@ Result audit_read_entry(Db *w, int64_t user_id, int64_t api_token_id, const char
     return db_insert(st, entry) == R_OK ? R_OK : R_INTERNAL;
 }
 
+Result audit_subjects_of_export(Db *w, int64_t entry)
+{
+    /* Two statements, whatever the number of members. */
+    Stmt *st = db_prepare(w, "INSERT INTO audit_subjects (entry_id, subject_type, subject_id) "
+                             "SELECT DISTINCT :entry, 'person', person_id FROM memberships");
+    db_bind_int(st, ":entry", entry);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "INSERT INTO audit_subjects (entry_id, subject_type, subject_id) "
+                       "SELECT DISTINCT :entry, 'organisation', org_id FROM memberships "
+                       "WHERE org_id IS NOT NULL");
+    db_bind_int(st, ":entry", entry);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
 static Result insert_subject(Db *w, int64_t entry, const char *type, int64_t id)
 {
     Stmt *st = db_prepare(w, "INSERT INTO audit_subjects (entry_id, subject_type, "

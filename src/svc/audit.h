@@ -59,12 +59,18 @@ Result audit_read_set(Request *r, const char *action, const char *object, const 
  * entry joins that write. Same failure rules as audit_read_set. */
 Result audit_read(Db *db, int64_t user_id, const char *type, int64_t id);
 
-/* Starts a read entry for a bulk read whose subjects the caller inserts
- * with one INSERT ... SELECT in the same write (the member exports): called
- * inside an apply function with its connection w; fills *entry with the
- * new entry's id. Returns R_OK or R_INTERNAL. */
+/* Starts a read entry for a bulk read whose subjects are inserted by
+ * INSERT ... SELECT in the same write (the member exports, with
+ * audit_subjects_of_export): called inside an apply function with its
+ * connection w; fills *entry with the new entry's id. Returns R_OK or
+ * R_INTERNAL. */
 Result audit_read_entry(Db *w, int64_t user_id, int64_t api_token_id, const char *action,
                         const char *object, const char *detail, int64_t *entry);
+
+/* The subjects of a member export's read entry (from audit_read_entry, in
+ * the same write on w): every person and every organisation that has a
+ * membership, which is what the export read. Returns R_OK or R_INTERNAL. */
+Result audit_subjects_of_export(Db *w, int64_t entry);
 
 /* Deletes read entries (and their subjects) older than AUDIT_READ_DAYS,
  * inside the caller's write on w (housekeeping). Changes are kept. */

@@ -733,6 +733,10 @@ def test_admin_mapping_errors_are_shown(server):
     form.update({"map_0": "name", "map_1": "name", "map_2": "country"})
     r = post_form(c, form)
     assert r.status_code == 400 and "both mapped to name" in r.text
+    # A field the form never offers is refused, naming the column.
+    form.update({"map_1": "password"})
+    r = post_form(c, form)
+    assert r.status_code == 400 and "unknown field for column 2" in r.text
     form.update({"map_1": "email"})
     r = post_form(c, form)
     assert r.status_code == 200 and "<strong>1</strong> to create" in r.text
