@@ -10,7 +10,7 @@
  * Invariants: status comes from treaty.c's fold over the actions, never
  * from a stored column; every write checks that the user covers the
  * country (auth_covers_country) and is logged in the audit log in the same
- * transaction; stages are shown only where auth_can_see allows.
+ * transaction; stages are shown only where visibility_can_see allows.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include "base/assets.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
+#include "svc/visibility.h"
 #include "feat/coalition.h"
 #include "feat/country.h"
 #include "base/csv.h"
@@ -429,7 +430,7 @@ static json_t *stages_json(Request *r, const char *iso3, int can_edit)
     db_bind_text(st, ":iso3", iso3);
     while (db_row(st)) {
         const char *visibility = db_text(st, 6);
-        if (!auth_can_see(r->user, visibility, iso3, db_int(st, 7)))
+        if (!visibility_can_see(r->user, visibility, iso3, db_int(st, 7)))
             continue;
         json_array_append_new(
             list,

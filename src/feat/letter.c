@@ -8,7 +8,7 @@
  * model_letter.c's; responses (response.c) and help with a refusal
  * (assistance.c) build on this file through letter.h.
  *
- * Invariants: every letter is read or changed only after auth_can_see
+ * Invariants: every letter is read or changed only after visibility_can_see
  * allowed it (visible_letter), on pages, PDFs, lists, exports and the API
  * alike, before any right to edit is looked at: what a user may not see is
  * a 404. Who sees a letter is its author's choice (drafts are private
@@ -25,6 +25,7 @@
 #include "svc/auth.h"
 #include "svc/http.h"
 #include "svc/mail.h"
+#include "svc/visibility.h"
 #include "feat/letter.h"
 #include "feat/member.h"
 #include "feat/country_name.h"
@@ -106,7 +107,7 @@ static Result load_letter(Request *r, int64_t id, Letter *l)
 
 static int can_see_letter(Request *r, const Letter *l)
 {
-    return auth_can_see(r->user, l->visibility, l->iso3, l->author_id);
+    return visibility_can_see(r->user, l->visibility, l->iso3, l->author_id);
 }
 
 /* Editing comes after seeing: only for a letter can_see_letter allowed. */
@@ -345,7 +346,7 @@ static json_t *responses_json(Request *r, int64_t letter, const char *iso3, int 
     while (db_row(st)) {
         const char *visibility = db_text(st, 6);
         if (public_only ? strcmp(visibility, "public") != 0
-                        : !auth_can_see(r->user, visibility, iso3, db_int(st, 8)))
+                        : !visibility_can_see(r->user, visibility, iso3, db_int(st, 8)))
             continue;
         json_t *why = json_array();
         char list_copy[128];
@@ -703,7 +704,7 @@ Result letter_list_api(Request *r)
                "LEFT JOIN targets t ON t.id = l.target_id ORDER BY l.id");
     while (db_row(st)) {
         const char *iso3 = db_text(st, 1);
-        if (!r->api_scope && !auth_can_see(r->user, db_text(st, 6), iso3, db_int(st, 7)))
+        if (!r->api_scope && !visibility_can_see(r->user, db_text(st, 6), iso3, db_int(st, 7)))
             continue;
         json_array_append_new(
             items, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:I, s:s, s:s}", "id",

@@ -21,7 +21,7 @@
 
 #include "base/i18n.h"
 #include "svc/audit.h"
-#include "svc/auth.h"
+#include "svc/visibility.h"
 
 int64_t member_person_id(Request *r)
 {
@@ -37,7 +37,7 @@ int member_listing_visible(Request *r, const char *listing, int64_t person_id)
     int64_t owner = 0;
     if (r->user && person_id && !strcmp(visibility, "private") && person_id == member_person_id(r))
         owner = r->user->id;
-    return auth_can_see(r->user, visibility, "", owner);
+    return visibility_can_see(r->user, visibility, "", owner);
 }
 
 /* ---- shared lists ---- */

@@ -7,7 +7,7 @@
  * changes (lapsed, left, renewed); and GET /api/v1/memberships.
  *
  * Invariants: an application is seen and decided only by those
- * auth_can_see lets see it (its country's coordinators, the admins, the
+ * visibility_can_see lets see it (its country's coordinators, the admins, the
  * applicant); the answer to a sign-up never tells whether the address was
  * already registered; the audit log names memberships by id only.
  */
@@ -26,6 +26,7 @@
 #include "svc/audit.h"
 #include "svc/auth.h"
 #include "svc/mail.h"
+#include "svc/visibility.h"
 
 enum { CONFIRM_HOURS = 7 * 24, WELCOME_HOURS = 72 };
 
@@ -557,10 +558,10 @@ static Result load_membership(Request *r, int64_t id, MembershipRow *m)
 }
 
 /* An application is seen by its country's coordinators (the steering
- * level), the admins and the applicant: the one rule, auth_can_see. */
+ * level), the admins and the applicant: the one rule, visibility_can_see. */
 static int membership_visible(Request *r, const MembershipRow *m)
 {
-    return auth_can_see(r->user, "steering", m->iso3, m->user_id);
+    return visibility_can_see(r->user, "steering", m->iso3, m->user_id);
 }
 
 /* The membership named in the path, if this coordinator may decide it. */

@@ -4,7 +4,7 @@
  * tokens with the right to read, GET /api/v1/organisations. Inviting
  * colleagues is invitation.c's.
  *
- * Invariants: an organisation is looked at only after auth_can_see said
+ * Invariants: an organisation is looked at only after visibility_can_see said
  * its listing may be seen (404 otherwise), and changed only by its
  * contact people, checked again in the write; every organisation the API
  * lists is a read in the audit log.
@@ -17,10 +17,10 @@
 #include <string.h>
 
 #include "svc/audit.h"
-#include "svc/auth.h"
+#include "svc/visibility.h"
 
 /* The organisation of the path's {id}, if this user may see it (its
- * listing, through auth_can_see: a hidden one is its own people's and the
+ * listing, through visibility_can_see: a hidden one is its own people's and the
  * admins'); R_NOT_FOUND otherwise, before any question of who may edit. */
 Result organisation_visible(Request *r, int64_t person, int64_t *org)
 {
@@ -34,8 +34,8 @@ Result organisation_visible(Request *r, int64_t person, int64_t *org)
     int seen = 0;
     if (db_row(st)) {
         const char *listing = db_text(st, 0);
-        seen = auth_can_see(r->user, strcmp(listing, "hidden") ? listing : "private", "",
-                            db_int(st, 1) ? r->user->id : 0);
+        seen = visibility_can_see(r->user, strcmp(listing, "hidden") ? listing : "private", "",
+                                  db_int(st, 1) ? r->user->id : 0);
     }
     db_done(st);
     return seen ? R_OK : R_NOT_FOUND;

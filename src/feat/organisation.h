@@ -10,7 +10,7 @@
 #include "svc/http.h"
 
 /* The organisation of the path's {id} in *org, if this user may see it
- * (its listing, through auth_can_see); R_NOT_FOUND otherwise, before any
+ * (its listing, through visibility_can_see); R_NOT_FOUND otherwise, before any
  * question of who may edit. person is the user's own. */
 Result organisation_visible(Request *r, int64_t person, int64_t *org);
 

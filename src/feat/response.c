@@ -5,7 +5,7 @@
  * GET /api/v1/responses. The letter page shows responses and holds the
  * form (letter.c); help with a refusal is assistance.c's.
  *
- * Invariants: a response is read only after auth_can_see allowed it
+ * Invariants: a response is read only after visibility_can_see allowed it
  * (response_visible), and recorded only on a letter this user may see and
  * then edit (letter_editable): what a user may not see is a 404. Uploaded
  * files are kept only when their first bytes say PDF, PNG or JPEG, stored
@@ -16,9 +16,9 @@
 
 #include "feat/handlers.h"
 #include "svc/audit.h"
-#include "svc/auth.h"
 #include "svc/http.h"
 #include "svc/mail.h"
+#include "svc/visibility.h"
 #include "feat/letter.h"
 #include "feat/response.h"
 #include "feat/target.h"
@@ -202,7 +202,7 @@ Result response_visible(Request *r, int64_t *id, char iso3[4], int64_t *recorder
         snprintf(iso3, 4, "%s", db_text(st, 0));
         *recorder = db_int(st, 2);
         *letter = db_int(st, 3);
-        if (auth_can_see(r->user, db_text(st, 1), iso3, *recorder))
+        if (visibility_can_see(r->user, db_text(st, 1), iso3, *recorder))
             res = R_OK;
     }
     db_done(st);
@@ -254,7 +254,7 @@ Result response_list_api(Request *r)
                "visibility, coalesce(recorded_by, 0), file_name FROM responses ORDER BY id");
     while (db_row(st)) {
         const char *iso3 = db_text(st, 2);
-        if (!r->api_scope && !auth_can_see(r->user, db_text(st, 7), iso3, db_int(st, 8)))
+        if (!r->api_scope && !visibility_can_see(r->user, db_text(st, 7), iso3, db_int(st, 8)))
             continue;
         json_array_append_new(
             items, json_build("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",

@@ -5,7 +5,7 @@
  * each with the audience its author chose. The country page lists them
  * (country.c); this file changes them.
  *
- * Invariants: a stage is seen (auth_can_see) before it may be deleted, so
+ * Invariants: a stage is seen (visibility_can_see) before it may be deleted, so
  * one this user may not see is a 404 whoever they are; every change checks
  * that the user covers the country and is logged in the audit log in the
  * same transaction.
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "svc/audit.h"
-#include "svc/auth.h"
+#include "svc/visibility.h"
 
 typedef struct {
     Request *r;
@@ -117,7 +117,7 @@ static Result stage_delete(Request *r, const char *iso3)
     return http_redirect(r, arena_printf(r->arena, "/countries/%s#stages", iso3));
 }
 
-/* A stage is seen (auth_can_see) before it may be deleted: one this user
+/* A stage is seen (visibility_can_see) before it may be deleted: one this user
  * may not see is a 404, whoever they are. */
 static Result visible_stage(Request *r)
 {
@@ -129,7 +129,7 @@ static Result visible_stage(Request *r)
                                  "FROM domestic_stages WHERE id = :id AND iso3 = :iso3");
     db_bind_int(st, ":id", id);
     db_bind_text(st, ":iso3", iso3);
-    int seen = db_row(st) && auth_can_see(r->user, db_text(st, 0), iso3, db_int(st, 1));
+    int seen = db_row(st) && visibility_can_see(r->user, db_text(st, 0), iso3, db_int(st, 1));
     db_done(st);
     return seen ? R_OK : R_NOT_FOUND;
 }

@@ -1,9 +1,10 @@
 /*
  * auth.c: what every request and every feature needs to know who is
  * asking: the server's secret, passwords, sessions, CSRF tokens, API token
- * checks, login throttling, the permission check and the visibility rule
- * (auth_can_see), and the single-use links to set a password. The pages
- * that log people in and out, and `ratify user`, are feat/account.c's.
+ * checks, login throttling, the permission check, and the single-use
+ * links to set a password. The visibility rule is svc/visibility.c's; the
+ * pages that log people in and out, and `ratify user`, are
+ * feat/account.c's.
  *
  * Invariants: only hashes of session and login tokens are stored; a new
  * session token is issued at every login; a CSRF token is an HMAC of the
@@ -339,29 +340,6 @@ int auth_covers_country(const User *u, const char *iso3)
     for (size_t i = 0; i < u->country_count; i++)
         if (strcmp(u->countries[i], iso3) == 0)
             return 1;
-    return 0;
-}
-
-int auth_can_see(const User *u, const char *visibility, const char *iso3, int64_t author_id)
-{
-    if (strcmp(visibility, "public") == 0)
-        return 1;
-    if (!u)
-        return 0;
-    /* The author always sees what they wrote; admins see everything. */
-    if (u->role == ROLE_ADMIN || (author_id && u->id == author_id))
-        return 1;
-    if (strcmp(visibility, "members") == 0)
-        return 1;
-    int coordinates = iso3 && *iso3 && auth_covers_country(u, iso3);
-    /* The national coalition: the country's coordinators and members. */
-    if (strcmp(visibility, "country") == 0)
-        return coordinates || (iso3 && *iso3 && u->home_iso3 && !strcmp(u->home_iso3, iso3));
-    /* The steering committee: the country's coordinators only. */
-    if (strcmp(visibility, "steering") == 0)
-        return coordinates;
-    /* "private" (the author and the admins, never a coordinator) and
-     * anything unknown. */
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * auth.h: users, passwords, sessions, CSRF tokens, API token checks, login
- * throttling, permissions and the visibility rule. The login pages and
- * `ratify user` are feat/account.h's.
+ * throttling and permissions. The login pages and `ratify user` are
+ * feat/account.h's; the visibility rule is svc/visibility.h's.
  */
 #ifndef RATIFY_AUTH_H
 #define RATIFY_AUTH_H
@@ -30,15 +30,6 @@ Result auth_require(Request *r, Permission p);
 /* 1 if the user may act for the country (admins for all, coordinators for
  * theirs). */
 int auth_covers_country(const User *u, const char *iso3);
-
-/* The one visibility rule, applied to every record read, listed, exported,
- * served by the API or changed, BEFORE any right to edit: a record the
- * user may not see answers 404. visibility is public (everyone), members
- * (anyone logged in), country (the country's members and coordinators),
- * steering (the country's coordinators) or private (nobody else); the
- * author (author_id, 0 if none) and the admins always see it. iso3 is the
- * record's country ("" if none). Unknown visibilities are not visible. */
-int auth_can_see(const User *u, const char *visibility, const char *iso3, int64_t author_id);
 
 /* 1 if the POST carries the CSRF token bound to this browser (form field
  * csrf_token or header X-CSRF-Token). Constant-time comparison. */
