@@ -3,7 +3,9 @@
 
 Fails (exit 1) and names file:line when:
   - SQL reaches SQLite other than as a string literal through db.c: a call
-    to db_prepare()/db_exec() whose SQL argument is not a literal, a direct
+    to db_prepare()/db_exec() whose SQL argument is not made of literals
+    and of the fragments that src/svc/visibility.h defines as literals
+    (macros named *_SQL, such as VISIBILITY_SQL), a direct
     call to db_prepare_()/db_exec_() outside db.c (it skips the macro that
     forces a literal), or any sqlite3_prepare*/sqlite3_exec/sqlite3_*printf
     outside db.c;
@@ -94,7 +96,33 @@ def call_arguments(text, open_paren):
     return args
 
 
-LITERAL = re.compile(r'^\s*("([^"\\]|\\.)*"\s*)+$')
+STRING_LITERAL = r'"([^"\\]|\\.)*"'
+LITERAL = re.compile(r'^\s*(' + STRING_LITERAL + r'\s*)+$')
+# The header whose *_SQL macros may stand among the literals: fragments
+# shared by many queries (the visibility rule), literals themselves.
+SQL_FRAGMENTS = "src/svc/visibility.h"
+SQL_DEFINE = re.compile(r'^#define\s+(\w+_SQL)\s+((?:.*\\\n)*.*)$', re.M)
+
+
+def sql_fragments():
+    """The *_SQL macros of SQL_FRAGMENTS whose whole body is string literals."""
+    try:
+        text = strip_comments(open(SQL_FRAGMENTS, encoding="utf-8").read())
+    except FileNotFoundError:
+        return set()
+    return {m.group(1) for m in SQL_DEFINE.finditer(text)
+            if LITERAL.match(m.group(2).replace("\\\n", " "))}
+
+
+def sql_argument_ok(arg, fragments):
+    """A literal, or literals and known fragments pasted together."""
+    if LITERAL.match(arg):
+        return True
+    rest = re.sub(STRING_LITERAL, " ", arg)
+    names = rest.split()
+    return bool(names) and all(n in fragments for n in names)
+
+
 FORBIDDEN = re.compile(r"\b(sqlite3_prepare\w*|sqlite3_exec|sqlite3_\w*printf)\s*\(")
 DB_CALL = re.compile(r"\b(db_prepare|db_exec)(_?)\s*\(")
 ENGINE = re.compile(r"\b(sqlite3\w*|SQLITE_\w+)")
@@ -102,7 +130,7 @@ BY_HAND = re.compile(r'\bdb_(begin|commit|rollback)\s*\(|"\s*(BEGIN|COMMIT|ROLLB
 HTML_BY_HAND = re.compile(r'\bbuf_(puts|printf|append)\s*\([^,]+,\s*"\s*<')
 
 
-def check_c(path):
+def check_c(path, fragments=frozenset()):
     text = strip_comments(open(path, encoding="utf-8").read())
     in_db = path.endswith("src/db/sqlite.c") or path.endswith("src/db/db.h")
     for m in DB_CALL.finditer(text):
@@ -114,7 +142,7 @@ def check_c(path):
         if text[max(0, m.start() - 8):m.start()].strip().endswith("define"):
             continue
         args = call_arguments(text, m.end() - 1)
-        if len(args) < 2 or not LITERAL.match(args[1]):
+        if len(args) < 2 or not sql_argument_ok(args[1], fragments):
             report(path, line, f"{m.group(1)}() needs a string literal as its SQL")
     if not in_db:
         for m in FORBIDDEN.finditer(text):
@@ -314,9 +342,10 @@ def check_param_raw(path):
 def main():
     sources = sorted(glob.glob("src/**/*.[ch]", recursive=True) + glob.glob("src/**/*.def",
                                                                              recursive=True))
+    fragments = sql_fragments()
     for path in sources:
         if not path.endswith(".def"):
-            check_c(path)
+            check_c(path, fragments)
     for path in sorted(glob.glob("tests/unit/*.c") + glob.glob("tests/fuzz/*.c")):
         text = strip_comments(open(path, encoding="utf-8").read())
         for m in ENGINE.finditer(text):

@@ -46,6 +46,37 @@ def test_literal_sql_passes(tmp_path):
     assert r.returncode == 0, r.stdout
 
 
+VISIBILITY_H = ('#define VISIBILITY_SQL \\\n  "(vis.visibility = \'public\' " \\\n'
+                '  "OR :viewer_id > 0)"\n'
+                '#define NOT_A_LITERAL_SQL some_function()\n')
+
+
+def test_a_fragment_of_visibility_h_passes(tmp_path):
+    r = run_on(tmp_path, 'void f(Db *db) {\n  db_prepare(db, "SELECT id FROM letters vis "\n'
+                         '  "WHERE " VISIBILITY_SQL " ORDER BY id");\n}\n',
+               files={"src/svc/visibility.h": VISIBILITY_H})
+    assert r.returncode == 0, r.stdout
+
+
+def test_an_unknown_identifier_among_literals_fails(tmp_path):
+    r = run_on(tmp_path, 'void f(Db *db) {\n  db_prepare(db, "SELECT id FROM t WHERE " OTHER_SQL);\n}\n',
+               files={"src/svc/visibility.h": VISIBILITY_H})
+    assert r.returncode == 1
+    assert "x.c:2: db_prepare() needs a string literal" in r.stdout
+
+
+def test_a_fragment_that_is_not_a_literal_fails(tmp_path):
+    r = run_on(tmp_path, 'void f(Db *db) { db_prepare(db, "SELECT 1 WHERE " NOT_A_LITERAL_SQL); }\n',
+               files={"src/svc/visibility.h": VISIBILITY_H})
+    assert r.returncode == 1 and "x.c:1: db_prepare() needs a string literal" in r.stdout
+
+
+def test_a_fragment_defined_elsewhere_fails(tmp_path):
+    r = run_on(tmp_path, 'void f(Db *db) { db_prepare(db, "SELECT 1 WHERE " VISIBILITY_SQL); }\n',
+               files={"src/feat/letter.h": VISIBILITY_H})
+    assert r.returncode == 1 and "x.c:1: db_prepare() needs a string literal" in r.stdout
+
+
 def test_raw_template_output_without_reason_fails(tmp_path):
     r = run_on(tmp_path, template="<p>{{& body}}</p>\n")
     assert r.returncode == 1 and "without a '// reason'" in r.stdout
