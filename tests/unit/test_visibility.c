@@ -4,7 +4,8 @@
  * kind of viewer and every visibility: both must give the expected truth
  * table, and agree with each other on records with no country or no author
  * too. A list filtered in SQL then shows exactly what a record checked in C
- * would.
+ * would: the letters' and responses' API lists, called for every viewer,
+ * list exactly the records the C predicate allows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "feat/handlers.h"
 #include "fixture.h"
 #include "svc/visibility.h"
 
@@ -89,6 +91,38 @@ static Result demote_apply(Db *w, void *ctx)
     return db_run(st);
 }
 
+/* Letters and responses of Kenya, one of each visibility by the author and
+ * one of each by nobody (an author since deleted): what the API lists are
+ * checked against. */
+static Result records_apply(Db *w, void *ctx)
+{
+    (void)ctx;
+    for (int i = 0; i < VISIBILITIES * 2; i++) {
+        Stmt *st = db_prepare(
+            w, "INSERT INTO letters (author_id, iso3, lang, ask, sender, recipient, subject, "
+               "body, visibility, created_at, updated_at) VALUES (:author, 'KEN', 'en', "
+               "'ratify', 'Us', 'Them', :visibility, 'Text', :visibility, 0, 0)");
+        if (i < VISIBILITIES)
+            db_bind_int(st, ":author", viewers[AUTHOR].user->id);
+        else
+            db_bind_null(st, ":author");
+        db_bind_text(st, ":visibility", visibilities[i % VISIBILITIES]);
+        if (db_run(st) != R_OK)
+            return R_INTERNAL;
+        st = db_prepare(w, "INSERT INTO responses (letter_id, iso3, received_on, class, "
+                           "visibility, recorded_by, created_at) VALUES ((SELECT max(id) FROM "
+                           "letters), 'KEN', '2024-01-01', 'positive', :visibility, :author, 0)");
+        if (i < VISIBILITIES)
+            db_bind_int(st, ":author", viewers[AUTHOR].user->id);
+        else
+            db_bind_null(st, ":author");
+        db_bind_text(st, ":visibility", visibilities[i % VISIBILITIES]);
+        if (db_run(st) != R_OK)
+            return R_INTERNAL;
+    }
+    return R_OK;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -114,7 +148,7 @@ static int setup(void **state)
         give_profile(viewers[MEMBER_ELSEWHERE].user, "FRA") != 0 ||
         give_profile(viewers[AUTHOR].user, "FRA") != 0)
         return -1;
-    return 0;
+    return db_write(f.db, records_apply, NULL) == R_OK ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -231,6 +265,65 @@ static void test_where_keeps_what_c_allows(void **state)
     }
 }
 
+/* The ids an API list handler gave, as a string "1 2 3" in out. */
+static void listed(Result (*handler)(Request *), User *u, const char *token, const char *path,
+                   char *out, size_t size)
+{
+    Request r = fixture_request(&f, u, "GET", path, NULL);
+    r.api_scope = token;
+    assert_int_equal(handler(&r), R_OK);
+    json_t *items = json_object_get(r.data, "items");
+    assert_non_null(items);
+    size_t i, used = 0;
+    json_t *item;
+    out[0] = '\0';
+    json_array_foreach(items, i, item)
+    {
+        used += (size_t)snprintf(out + used, size - used, "%lld ",
+                                 (long long)json_integer_value(json_object_get(item, "id")));
+        assert_true(used < size);
+    }
+    fixture_request_free(&r);
+}
+
+/* The ids the C predicate lets u (any, with a token) see, as listed() gives them. */
+static void allowed(const char *table, User *u, int token, char *out, size_t size)
+{
+    Stmt *st = !strcmp(table, "letters")
+                   ? db_prepare(f.db, "SELECT id, visibility, iso3, coalesce(author_id, 0) "
+                                      "FROM letters ORDER BY id")
+                   : db_prepare(f.db, "SELECT id, visibility, iso3, coalesce(recorded_by, 0) "
+                                      "FROM responses ORDER BY id");
+    size_t used = 0;
+    out[0] = '\0';
+    while (db_row(st))
+        if (token || visibility_can_see(u, db_text(st, 1), db_text(st, 2), db_int(st, 3))) {
+            used += (size_t)snprintf(out + used, size - used, "%lld ", (long long)db_int(st, 0));
+            assert_true(used < size);
+        }
+    assert_int_equal(db_done(st), R_OK);
+}
+
+static void test_api_lists_show_what_c_allows(void **state)
+{
+    (void)state;
+    char got[512], want[512];
+    for (int v = 0; v <= VIEWERS; v++) {
+        User *u = v < VIEWERS ? viewers[v].user : NULL;
+        const char *token = v < VIEWERS ? NULL : "read"; /* last: an API token */
+        listed(letter_list_api, u, token, "/api/v1/letters", got, sizeof got);
+        allowed("letters", u, token != NULL, want, sizeof want);
+        if (strcmp(got, want))
+            fail_msg("letters, %s: listed %s, allowed %s", u ? viewers[v].name : "token", got,
+                     want);
+        listed(response_list_api, u, token, "/api/v1/responses", got, sizeof got);
+        allowed("responses", u, token != NULL, want, sizeof want);
+        if (strcmp(got, want))
+            fail_msg("responses, %s: listed %s, allowed %s", u ? viewers[v].name : "token", got,
+                     want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_sql_fragment_agrees_with_c),
         cmocka_unit_test(test_no_country_is_nobody_s_country),
         cmocka_unit_test(test_where_keeps_what_c_allows),
+        cmocka_unit_test(test_api_lists_show_what_c_allows),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
