@@ -10,7 +10,8 @@
  * Invariants: status comes from treaty.c's fold over the actions, never
  * from a stored column; every write checks that the user covers the
  * country (auth_covers_country) and is logged in the audit log in the same
- * transaction; stages are shown only where visibility_can_see allows.
+ * transaction; stages are listed only where the visibility rule allows
+ * (VISIBILITY_SQL, in the query).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -422,16 +423,17 @@ static const char *const kind_labels[] = {N_("Signature"),
 static json_t *stages_json(Request *r, const char *iso3, int can_edit)
 {
     json_t *list = json_array();
+    /* Who recorded a stage is its author for the visibility rule. */
     Stmt *st = db_prepare(
-        r->db, "SELECT s.id, i.short_name, s.stage, s.stage_date, s.evidence, s.source_url, "
-               "s.visibility, coalesce(s.recorded_by, 0) FROM domestic_stages s "
-               "JOIN instruments i ON i.id = s.instrument_id "
-               "WHERE s.iso3 = :iso3 ORDER BY s.stage_date, s.id");
+        r->db, "SELECT vis.id, i.short_name, vis.stage, vis.stage_date, vis.evidence, "
+               "vis.source_url, vis.visibility "
+               "FROM (SELECT *, recorded_by AS author_id FROM domestic_stages) vis "
+               "JOIN instruments i ON i.id = vis.instrument_id "
+               "WHERE vis.iso3 = :iso3 AND " VISIBILITY_SQL " ORDER BY vis.stage_date, vis.id");
     db_bind_text(st, ":iso3", iso3);
+    visibility_bind(st, r->user);
     while (db_row(st)) {
         const char *visibility = db_text(st, 6);
-        if (!visibility_can_see(r->user, visibility, iso3, db_int(st, 7)))
-            continue;
         json_array_append_new(
             list,
             json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
