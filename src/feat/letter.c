@@ -8,11 +8,13 @@
  * model_letter.c's; responses (response.c) and help with a refusal
  * (assistance.c) build on this file through letter.h.
  *
- * Invariants: every letter is read or changed only after visibility_can_see
- * allowed it (visible_letter), on pages, PDFs, lists, exports and the API
- * alike, before any right to edit is looked at: what a user may not see is
- * a 404. Who sees a letter is its author's choice (drafts are private
- * until shared); a coordinator who may edit it keeps its audience.
+ * Invariants: every letter is read or changed only after the visibility
+ * rule allowed it, on pages, PDFs, lists, exports and the API alike: one
+ * letter through visibility_can_see (visible_letter), lists through its
+ * SQL twin VISIBILITY_SQL in their query, so that they page in SQL; before
+ * any right to edit is looked at: what a user may not see is a 404. Who sees a letter is its
+ * author's choice (drafts are private until shared); a coordinator who may edit it keeps its
+ * audience.
  */
 #include <stdio.h>
 #include <string.h>

@@ -5,8 +5,9 @@
  * GET /api/v1/responses. The letter page shows responses and holds the
  * form (letter.c); help with a refusal is assistance.c's.
  *
- * Invariants: a response is read only after visibility_can_see allowed it
- * (response_visible), and recorded only on a letter this user may see and
+ * Invariants: a response is read only after the visibility rule allowed it
+ * (visibility_can_see in response_visible, VISIBILITY_SQL in lists), and
+ * recorded only on a letter this user may see and
  * then edit (letter_editable): what a user may not see is a 404. Uploaded
  * files are kept only when their first bytes say PDF, PNG or JPEG, stored
  * under a name of ours, and only ever served as attachments in a sandbox.
