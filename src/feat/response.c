@@ -7,8 +7,8 @@
  *
  * Invariants: a response is read only after the visibility rule allowed it
  * (visibility_can_see in response_visible, VISIBILITY_SQL in lists), and
- * recorded only on a letter this user may see and
- * then edit (letter_editable): what a user may not see is a 404. Uploaded
+ * recorded only on a letter this user may see and then edit
+ * (letter_editable): what a user may not see is a 404. Uploaded
  * files are kept only when their first bytes say PDF, PNG or JPEG, stored
  * under a name of ours, and only ever served as attachments in a sandbox.
  */
