@@ -209,7 +209,8 @@ def write_results(results):
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `make bench` on {now}: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Written by `make bench` on {now}: {platform.machine()}, {os.cpu_count()} cores "
+        f"(load average {os.getloadavg()[0]:.2f} at the end), "
         f"wrk -t{THREADS} -c{CONNECTIONS} -d{DURATION} against 127.0.0.1, each case after a "
         "1 s warm-up. The reference is nginx serving a static file in the same run; compare "
         "the ratio column between runs, not the absolute figures.",
