@@ -6,9 +6,9 @@ Fails (exit 1) and names file:line when:
     to db_prepare()/db_exec() whose SQL argument is not made of literals
     and of the fragments that src/svc/visibility.h defines as literals
     (macros named *_SQL, such as VISIBILITY_SQL), a direct
-    call to db_prepare_()/db_exec_() outside db.c (it skips the macro that
+    call to db_prepare_()/db_exec_() outside src/db/sqlite.c (it skips the macro that
     forces a literal), or any sqlite3_prepare*/sqlite3_exec/sqlite3_*printf
-    outside db.c;
+    outside src/db/sqlite.c;
   - a template prints raw output without a stated reason: a "{{& name}}"
     tag without "// reason", or a triple mustache "{{{name}}}";
   - C code builds HTML by hand outside the escaping helpers (a string
@@ -147,7 +147,7 @@ def check_c(path, fragments=frozenset()):
     if not in_db:
         for m in FORBIDDEN.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
-            report(path, line, f"{m.group(1)} outside db.c: go through db_prepare()")
+            report(path, line, f"{m.group(1)} outside src/db/sqlite.c: go through db_prepare()")
     if not path.endswith("src/db/sqlite.c"):
         for m in ENGINE.finditer(text):
             line = text.count("\n", 0, m.start()) + 1

@@ -1,6 +1,6 @@
 /*
  * backup.h: the encrypted backup file format, the secrets that open it, and
- * writing files atomically with mode 0600. No database engine here: db.c
+ * writing files atomically with mode 0600. No database engine here: sqlite.c
  * turns a database into bytes (db_snapshot) and checks bytes before a
  * restore (db_check_image); this module encrypts and decrypts bytes.
  *

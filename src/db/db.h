@@ -1,6 +1,6 @@
 /*
  * db.h: the storage API. Feature code sees Db and Stmt and never an
- * engine's own types: SQLite is the engine today (db.c), and PostgreSQL
+ * engine's own types: SQLite is the engine today (sqlite.c), and PostgreSQL
  * comes behind the same calls.
  *
  * SQL is always a string literal with named parameters (":name"); values go

@@ -33,7 +33,7 @@ def test_sql_from_a_variable_fails(tmp_path):
 
 def test_sql_built_with_printf_fails(tmp_path):
     r = run_on(tmp_path, 'void f(void) { char *q = sqlite3_mprintf("SELECT %s", x); }\n')
-    assert r.returncode == 1 and "sqlite3_mprintf outside db.c" in r.stdout
+    assert r.returncode == 1 and "sqlite3_mprintf outside src/db/sqlite.c" in r.stdout
 
 
 def test_bypassing_the_macro_fails(tmp_path):
