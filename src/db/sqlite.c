@@ -686,21 +686,6 @@ DbWriterStats db_writer_stats(void)
     return s;
 }
 
-Db *db_open_memory(void)
-{
-    return open_handle(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-}
-
-Result db_copy(Db *to, Db *from)
-{
-    sqlite3_backup *b = sqlite3_backup_init(to->handle, "main", from->handle, "main");
-    if (!b)
-        return R_INTERNAL;
-    int rc = sqlite3_backup_step(b, -1);
-    sqlite3_backup_finish(b);
-    return rc == SQLITE_DONE ? R_OK : R_INTERNAL;
-}
-
 const char *db_engine_version(void)
 {
     static char version[32];
@@ -716,23 +701,17 @@ int db_schema_version(Db *db)
     return n;
 }
 
-Result db_backup(Db *db, const char *path)
+/* SQLite's online backup of src into dest, in steps so that writers are
+ * not held off for the whole copy; a write in between restarts the copy,
+ * which is what keeps it consistent. Returns R_OK, or R_INTERNAL with the
+ * reason on stderr. */
+static Result copy_online(sqlite3 *dest, sqlite3 *src)
 {
-    sqlite3 *dest = NULL;
-    Result r = R_INTERNAL;
-    if (sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        fprintf(stderr, "ratify: cannot create %s: %s\n", path, sqlite3_errmsg(dest));
-        goto done;
-    }
-    sqlite3_backup *b = sqlite3_backup_init(dest, "main", db->handle, "main");
+    sqlite3_backup *b = sqlite3_backup_init(dest, "main", src, "main");
     if (!b) {
         fprintf(stderr, "ratify: backup failed: %s\n", sqlite3_errmsg(dest));
-        goto done;
+        return R_INTERNAL;
     }
-    /* Copy in steps so that writers are not held off for the whole copy;
-     * a write in between restarts the copy, which is what keeps it
-     * consistent. */
     int rc;
     do {
         rc = sqlite3_backup_step(b, 256);
@@ -742,9 +721,31 @@ Result db_backup(Db *db, const char *path)
     sqlite3_backup_finish(b);
     if (rc != SQLITE_DONE) {
         fprintf(stderr, "ratify: backup failed: %s\n", sqlite3_errstr(rc));
+        return R_INTERNAL;
+    }
+    return R_OK;
+}
+
+Db *db_open_memory(void)
+{
+    return open_handle(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+}
+
+Result db_copy(Db *to, Db *from)
+{
+    return copy_online(to->handle, from->handle);
+}
+
+Result db_backup(Db *db, const char *path)
+{
+    sqlite3 *dest = NULL;
+    Result r = R_INTERNAL;
+    if (sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        fprintf(stderr, "ratify: cannot create %s: %s\n", path, sqlite3_errmsg(dest));
         goto done;
     }
-    r = R_OK;
+    r = copy_online(dest, db->handle);
 done:
     sqlite3_close(dest);
     return r;
@@ -814,22 +815,8 @@ Result db_snapshot(Db *db, unsigned char **bytes, size_t *len)
     }
     /* The same stepped online backup as db_backup, into memory: the copy
      * is consistent, and no plaintext copy is ever written to a file. */
-    sqlite3_backup *b = sqlite3_backup_init(mem, "main", db->handle, "main");
-    if (!b) {
-        fprintf(stderr, "ratify: backup failed: %s\n", sqlite3_errmsg(mem));
+    if (copy_online(mem, db->handle) != R_OK)
         goto done;
-    }
-    int rc;
-    do {
-        rc = sqlite3_backup_step(b, 256);
-        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-            sqlite3_sleep(10);
-    } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
-    sqlite3_backup_finish(b);
-    if (rc != SQLITE_DONE) {
-        fprintf(stderr, "ratify: backup failed: %s\n", sqlite3_errstr(rc));
-        goto done;
-    }
     sqlite3_int64 size = 0;
     unsigned char *image = sqlite3_serialize(mem, "main", &size, 0);
     if (!image || size <= 0) {
