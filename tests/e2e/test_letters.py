@@ -338,3 +338,21 @@ def test_an_unknown_contact_is_refused_with_the_form_again(site, smtp):
                                           "model": model, "target": target, "sender": "Mosaiko"})
         assert r.status_code == 400, r.status_code
         assert "government contacts" in r.text
+
+
+def test_the_author_sees_who_read_their_letter(site, smtp):
+    """Issue 8: what a member wrote is part of what others may have seen of
+    them: /profile/views lists reads of their letters, naming coordinators."""
+    _, writer = member_of(site, "AGO")
+    coordinator, coord = member_of(site, "AGO", role="coordinator", countries=("AGO",))
+    path = write_ratify_letter(writer)
+    page = writer.get(path).text
+    assert writer.post(path + "/sent", data={"csrf_token": scrape_csrf(page),
+                                             "sent_on": "2026-10-01", "sent_via": "post",
+                                             "remind_weeks": "8",
+                                             "visibility": "country"}).status_code == 303
+    assert "letter viewed" not in writer.get("/profile/views").text.lower()
+    assert coord.get(path).status_code == 200
+    views = writer.get("/profile/views").text
+    assert "letter viewed" in views.lower(), views[-3000:]
+    assert coordinator.email in views
