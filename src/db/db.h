@@ -44,14 +44,16 @@ Db *db_open_existing(const char *path);
 void db_close(Db *db); /* db may be NULL */
 
 /* Returns the cached statement for sql, reset and with bindings cleared.
- * Aborts on a programmer's error (SQL that does not compile, or a
- * positional "?" parameter). Do not finalize it; call db_done when finished
- * reading. Use the db_prepare macro. */
+ * A programmer's error (SQL that does not compile, or a positional "?"
+ * parameter) is a fault (util.h: the request answers 500, the process goes
+ * on) and gives a statement with no rows. Do not finalize it; call db_done
+ * when finished reading. Use the db_prepare macro. */
 Stmt *db_prepare_(Db *db, const char *sql);
 #define db_prepare(db, sql) db_prepare_((db), "" sql "")
 
-/* Binds by name (":email"). Aborts if the statement has no such
- * parameter: that is a programmer's error. text may be NULL (binds NULL). */
+/* Binds by name (":email"). A name the statement does not have is a
+ * programmer's error: a fault, and nothing is bound. text may be NULL
+ * (binds NULL). */
 void db_bind_text(Stmt *st, const char *name, const char *text);
 void db_bind_textn(Stmt *st, const char *name, const char *text, size_t len);
 void db_bind_int(Stmt *st, const char *name, int64_t value);

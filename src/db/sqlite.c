@@ -36,6 +36,7 @@ struct Db {
     int write_depth;                /* db_write calls running on this connection */
     void (*hooks[MAX_HOOKS])(void); /* db_after_commit, until the commit */
     int hook_count;
+    sqlite3_stmt *no_rows; /* see no_rows() */
 };
 
 /* Transactions by hand are this file's alone (migrations, db_write). */
@@ -197,6 +198,7 @@ void db_close(Db *db)
         return;
     for (size_t i = 0; i < db->cache_size; i++)
         sqlite3_finalize(db->cache[i].stmt);
+    sqlite3_finalize(db->no_rows);
     free(db->cache);
     sqlite3_close(db->handle);
     free(db);
@@ -204,16 +206,28 @@ void db_close(Db *db)
 
 /* Named parameters only: a positional "?" would let values be bound in the
  * wrong order without anyone noticing. */
-static void check_parameters(sqlite3_stmt *st, const char *sql)
+static int named_parameters_only(sqlite3_stmt *st)
 {
     int n = sqlite3_bind_parameter_count(st);
     for (int i = 1; i <= n; i++) {
         const char *name = sqlite3_bind_parameter_name(st, i);
-        if (!name || name[0] != ':') {
-            fprintf(stderr, "ratify: SQL must use :named parameters: %s\n", sql);
-            abort();
-        }
+        if (!name || name[0] != ':')
+            return 0;
     }
+    return 1;
+}
+
+/* What a programmer's error in SQL (it does not compile, or has a "?")
+ * gets instead of a process that aborts: a fault (util.h: the request
+ * answers 500) and a statement that yields no row. */
+static Stmt *no_rows(Db *db)
+{
+    if (!db->no_rows &&
+        sqlite3_prepare_v3(db->handle, "SELECT 1 WHERE 0", -1, SQLITE_PREPARE_PERSISTENT,
+                           &db->no_rows, NULL) != SQLITE_OK)
+        abort(); /* out of memory: nothing sensible is left */
+    sqlite3_reset(db->no_rows);
+    return (Stmt *)db->no_rows;
 }
 
 Stmt *db_prepare_(Db *db, const char *sql)
@@ -231,10 +245,14 @@ Stmt *db_prepare_(Db *db, const char *sql)
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
         SQLITE_OK) {
-        fprintf(stderr, "ratify: bad SQL: %s\n  in: %s\n", sqlite3_errmsg(db->handle), sql);
-        abort();
+        fault("bad SQL: %s in: %s", sqlite3_errmsg(db->handle), sql);
+        return no_rows(db);
     }
-    check_parameters(st, sql);
+    if (!named_parameters_only(st)) {
+        fault("SQL must use :named parameters: %s", sql);
+        sqlite3_finalize(st);
+        return no_rows(db);
+    }
     db->cache[h].sql = sql;
     db->cache[h].stmt = st;
     if (++db->cache_used * 2 > db->cache_size)
@@ -245,10 +263,8 @@ Stmt *db_prepare_(Db *db, const char *sql)
 static int param_index(sqlite3_stmt *st, const char *name)
 {
     int i = sqlite3_bind_parameter_index(st, name);
-    if (i == 0) {
-        fprintf(stderr, "ratify: no parameter %s in: %s\n", name, sqlite3_sql(st));
-        abort();
-    }
+    if (i == 0) /* binding index 0 then does nothing */
+        fault("no parameter %s in: %s", name, sqlite3_sql(st));
     return i;
 }
 

@@ -313,6 +313,28 @@ static void test_group_commit(void **state)
     db_close(reader);
 }
 
+/* A programmer's error in SQL costs the request, not the process. */
+static void test_bad_sql_is_a_fault_not_an_abort(void **state)
+{
+    (void)state;
+    Db *db = db_open(path);
+    fault_take();
+    Stmt *st = db_prepare(db, "SELEC nonsense FROM nowhere");
+    assert_int_equal(fault_take(), 1);
+    assert_false(db_row(st));
+    assert_int_equal(db_done(st), R_OK);
+    st = db_prepare(db, "SELECT 1 WHERE 1 = ?");
+    assert_int_equal(fault_take(), 1);
+    assert_false(db_row(st));
+    db_done(st);
+    st = db_prepare(db, "SELECT :a");
+    db_bind_int(st, ":b", 1);
+    assert_int_equal(fault_take(), 1);
+    db_done(st);
+    assert_int_equal(fault_take(), 0);
+    db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_backup_and_check),
         cmocka_unit_test(test_db_write_without_writer),
         cmocka_unit_test(test_group_commit),
+        cmocka_unit_test(test_bad_sql_is_a_fault_not_an_abort),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
