@@ -62,7 +62,7 @@ static void usage(FILE *out)
             "Ratify %s: a campaign platform for treaty ratification.\n\n"
             "usage: ratify COMMAND [OPTIONS]\n\n"
             "  serve [--db FILE] [--listen ADDR:PORT] [--public-url URL] [--behind-proxy]\n"
-            "        [--threads N] [--max-body BYTES] [--admin EMAIL]\n"
+            "        [--threads N] [--dispatch suspend|block] [--max-body BYTES] [--admin EMAIL]\n"
             "        [--smtp smtp://HOST:PORT] [--mail-from ADDRESS]\n"
             "                      create the database if needed and serve HTTP\n"
             "  init [--db FILE] [--admin EMAIL]\n"
@@ -124,10 +124,10 @@ static Result parse_options(int *argc, char **argv, Options *o)
             o->server.behind_proxy = 1;
             continue;
         }
-        int takes_value = !strcmp(a, "--db") || !strcmp(a, "--listen") ||
-                          !strcmp(a, "--public-url") || !strcmp(a, "--admin") ||
-                          !strcmp(a, "--threads") || !strcmp(a, "--max-body") ||
-                          !strcmp(a, "--smtp") || !strcmp(a, "--mail-from");
+        int takes_value =
+            !strcmp(a, "--db") || !strcmp(a, "--listen") || !strcmp(a, "--public-url") ||
+            !strcmp(a, "--admin") || !strcmp(a, "--threads") || !strcmp(a, "--max-body") ||
+            !strcmp(a, "--dispatch") || !strcmp(a, "--smtp") || !strcmp(a, "--mail-from");
         if (!takes_value) {
             argv[kept++] = argv[i];
             continue;
@@ -151,6 +151,8 @@ static Result parse_options(int *argc, char **argv, Options *o)
             o->server.mail.from = v;
         else if (!strcmp(a, "--threads") && parse_unsigned(v, 256, &n) == 0)
             o->server.threads = (unsigned)n;
+        else if (!strcmp(a, "--dispatch") && (!strcmp(v, "suspend") || !strcmp(v, "block")))
+            o->server.block_workers = !strcmp(v, "block");
         else if (!strcmp(a, "--max-body") && parse_unsigned(v, 1ul << 30, &n) == 0)
             o->server.max_body = n;
         else {

@@ -16,7 +16,8 @@ typedef struct {
     const char *public_url; /* "https://ratify.example.org": https turns on Secure cookies */
     int behind_proxy;       /* trust X-Forwarded-For/-Proto from the proxy; no per-IP limit */
     size_t max_body;        /* bytes; larger bodies get 413 before they are read */
-    unsigned threads;       /* worker threads */
+    unsigned threads;       /* threads that run requests */
+    int block_workers;      /* 1: run requests in libmicrohttpd's own threads (--dispatch block) */
     unsigned max_connections;
     unsigned per_ip_connections; /* when not behind a proxy */
     unsigned timeout_seconds;    /* idle connection timeout */
