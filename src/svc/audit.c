@@ -337,21 +337,22 @@ json_t *audit_views_of(Request *r, int64_t person, int64_t limit, int64_t offset
      * they wrote or a response they recorded; each IN list is an index
      * range on audit_subjects' key. */
     Stmt *st = db_prepare(
-        r->db, "SELECT a.at, a.action, a.actor_role, coalesce(u.display_name, ''), "
-               "coalesce(u.email, ''), coalesce(t.name, ''), a.object FROM audit_log a "
-               "LEFT JOIN users u ON u.id = a.user_id "
-               "LEFT JOIN api_tokens t ON t.id = a.api_token_id "
-               "WHERE a.id IN (SELECT entry_id FROM audit_subjects WHERE subject_type = 'person' "
-               "AND subject_id = :person UNION SELECT s.entry_id FROM audit_subjects s "
-               "JOIN org_people op ON op.org_id = s.subject_id AND op.person_id = :person "
-               "WHERE s.subject_type = 'organisation' "
-               "UNION SELECT s.entry_id FROM audit_subjects s JOIN letters l ON l.id = s.subject_id "
-               "JOIN people p ON p.user_id = l.author_id AND p.id = :person "
-               "WHERE s.subject_type = 'letter' "
-               "UNION SELECT s.entry_id FROM audit_subjects s JOIN responses rs "
-               "ON rs.id = s.subject_id JOIN people p ON p.user_id = rs.recorded_by "
-               "AND p.id = :person WHERE s.subject_type = 'response') "
-               "ORDER BY a.id DESC LIMIT :limit OFFSET :offset");
+        r->db,
+        "SELECT a.at, a.action, a.actor_role, coalesce(u.display_name, ''), "
+        "coalesce(u.email, ''), coalesce(t.name, ''), a.object FROM audit_log a "
+        "LEFT JOIN users u ON u.id = a.user_id "
+        "LEFT JOIN api_tokens t ON t.id = a.api_token_id "
+        "WHERE a.id IN (SELECT entry_id FROM audit_subjects WHERE subject_type = 'person' "
+        "AND subject_id = :person UNION SELECT s.entry_id FROM audit_subjects s "
+        "JOIN org_people op ON op.org_id = s.subject_id AND op.person_id = :person "
+        "WHERE s.subject_type = 'organisation' "
+        "UNION SELECT s.entry_id FROM audit_subjects s JOIN letters l ON l.id = s.subject_id "
+        "JOIN people p ON p.user_id = l.author_id AND p.id = :person "
+        "WHERE s.subject_type = 'letter' "
+        "UNION SELECT s.entry_id FROM audit_subjects s JOIN responses rs "
+        "ON rs.id = s.subject_id JOIN people p ON p.user_id = rs.recorded_by "
+        "AND p.id = :person WHERE s.subject_type = 'response') "
+        "ORDER BY a.id DESC LIMIT :limit OFFSET :offset");
     db_bind_int(st, ":person", person);
     db_bind_int(st, ":limit", limit + 1);
     db_bind_int(st, ":offset", offset);
