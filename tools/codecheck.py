@@ -6,15 +6,16 @@ Fails (exit 1) and names file:line when:
     to db_prepare()/db_exec() whose SQL argument is not made of literals
     and of the fragments that src/svc/visibility.h defines as literals
     (macros named *_SQL, such as VISIBILITY_SQL), a direct
-    call to db_prepare_()/db_exec_() outside src/db/sqlite.c (it skips the macro that
-    forces a literal), or any sqlite3_prepare*/sqlite3_exec/sqlite3_*printf
-    outside src/db/sqlite.c;
+    call to db_prepare_()/db_exec_() outside the storage floor's db.c and
+    engines (it skips the macro that forces a literal), or any
+    sqlite3_prepare*/sqlite3_exec/sqlite3_*printf outside src/db/sqlite.c;
   - a template prints raw output without a stated reason: a "{{& name}}"
     tag without "// reason", or a triple mustache "{{{name}}}";
   - C code builds HTML by hand outside the escaping helpers (a string
     literal starting with "<" passed to buf_puts/buf_printf outside view.c);
-  - the storage engine shows outside src/db/sqlite.c: any sqlite3 or
-    SQLITE_ name in src/ or the C tests;
+  - a storage engine shows outside its file: any sqlite3 or SQLITE_ name
+    outside src/db/sqlite.c, any libpq name (PQexec, PGresult, ...) outside
+    src/db/postgres.c, in src/ or the C tests;
   - a transaction is written by hand outside src/db/ (db_begin, BEGIN,
     COMMIT, ROLLBACK, SAVEPOINT in SQL): data changes only through db_write;
   - a handler in src/feat/routes.def is not named after its file
@@ -126,13 +127,15 @@ def sql_argument_ok(arg, fragments):
 FORBIDDEN = re.compile(r"\b(sqlite3_prepare\w*|sqlite3_exec|sqlite3_\w*printf)\s*\(")
 DB_CALL = re.compile(r"\b(db_prepare|db_exec)(_?)\s*\(")
 ENGINE = re.compile(r"\b(sqlite3\w*|SQLITE_\w+)")
+PG_ENGINE = re.compile(r"\b(PQ[a-z]\w*|PGconn|PGresult|PGRES_\w+|PG_DIAG_\w+|libpq-fe)\b")
+ENGINE_FILES = ("src/db/db.c", "src/db/db.h", "src/db/sqlite.c", "src/db/postgres.c")
 BY_HAND = re.compile(r'\bdb_(begin|commit|rollback)\s*\(|"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b')
 HTML_BY_HAND = re.compile(r'\bbuf_(puts|printf|append)\s*\([^,]+,\s*"\s*<')
 
 
 def check_c(path, fragments=frozenset()):
     text = strip_comments(open(path, encoding="utf-8").read())
-    in_db = path.endswith("src/db/sqlite.c") or path.endswith("src/db/db.h")
+    in_db = path.endswith(ENGINE_FILES)
     for m in DB_CALL.finditer(text):
         line = text.count("\n", 0, m.start()) + 1
         if m.group(2) == "_":
@@ -152,6 +155,10 @@ def check_c(path, fragments=frozenset()):
         for m in ENGINE.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
             report(path, line, f"{m.group(0)}: the engine is src/db/sqlite.c's alone (db.h)")
+    if not path.endswith("src/db/postgres.c"):
+        for m in PG_ENGINE.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            report(path, line, f"{m.group(0)}: the engine is src/db/postgres.c's alone (db.h)")
     if "/src/db/" not in "/" + path and "src/db/" not in path:
         for m in BY_HAND.finditer(text):
             line = text.count("\n", 0, m.start()) + 1

@@ -32,14 +32,19 @@ typedef struct Stmt Stmt;
 
 typedef struct Db Db;
 
-/* Opens (creating if needed) the database file at path with WAL, foreign
- * keys, a busy timeout and synchronous=FULL, then applies any embedded
- * migration not yet applied (each in its own transaction). Returns NULL and
- * prints the reason to stderr on failure. Free with db_close. */
-Db *db_open(const char *path);
+/* Opens the database target names, then applies any embedded migration
+ * not yet applied (each in its own transaction). target is a file path
+ * (SQLite: created if needed, with WAL, foreign keys, a busy timeout and
+ * synchronous=FULL) or a "postgresql://" URL (PostgreSQL: the database must
+ * exist). Returns NULL and prints the reason to stderr on failure. Free
+ * with db_close. */
+Db *db_open(const char *target);
 
 /* Opens without applying migrations: for `ratify check` and backups. */
-Db *db_open_existing(const char *path);
+Db *db_open_existing(const char *target);
+
+/* "SQLite" or "PostgreSQL". */
+const char *db_engine_name(Db *db);
 
 void db_close(Db *db); /* db may be NULL */
 
@@ -122,6 +127,13 @@ DbWriterStats db_writer_stats(void);
 Result db_exec_(Db *db, const char *sql);
 #define db_exec(db, sql) db_exec_((db), "" sql "")
 
+/* A lock named name held by at most one connection of every node (so an
+ * hourly job runs on one node at a time): 1 when this connection got it,
+ * 0 when another holds it. PostgreSQL: an advisory lock; SQLite, with one
+ * node: always 1. Release with db_unlock. */
+int db_try_lock(Db *db, const char *name);
+void db_unlock(Db *db, const char *name);
+
 /* Rows changed by the last statement. */
 int db_changes(Db *db);
 
@@ -130,7 +142,8 @@ int db_changes(Db *db);
 Db *db_open_memory(void);
 Result db_copy(Db *to, Db *from);
 
-/* The engine and its version, for `ratify version`: "SQLite 3.40.1". */
+/* The engines and their versions, for `ratify version`:
+ * "SQLite 3.40.1, libpq 15.18". */
 const char *db_engine_version(void);
 
 /* The number of migrations applied and the number embedded. */

@@ -1,5 +1,5 @@
 /*
- * db.c: SQLite connections, the per-connection statement cache, named
+ * sqlite.c: the SQLite engine (engine.h): connections, the per-connection statement cache, named
  * binding, transactions, embedded migrations, backup (to a file, or to bytes
  * in memory for an encrypted backup) and integrity checks (of a file, or of
  * bytes before a restore puts them in place).
@@ -8,7 +8,7 @@
  * timeout and synchronous=FULL (a commit acknowledged to a user survives a
  * power cut). Statements live in the cache until db_close finalises them.
  */
-#include "db/db.h"
+#include "db/engine.h"
 
 #include <sodium.h>
 #include <pthread.h>
@@ -17,18 +17,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/assets.h"
-
 /* One cached statement. The key is the address of the SQL literal: the
  * same call site always passes the same address, so no hashing of text. */
 typedef struct {
+    Stmt base; /* engine.h */
+    sqlite3_stmt *st;
+} SqlStmt;
+
+typedef struct {
     const char *sql;
-    sqlite3_stmt *stmt;
+    SqlStmt *stmt;
 } CacheEntry;
 
 enum { MAX_HOOKS = 8 };
 
-struct Db {
+typedef struct {
+    Db base; /* engine.h */
     sqlite3 *handle;
     CacheEntry *cache; /* open addressing, power-of-two size */
     size_t cache_size;
@@ -36,13 +40,22 @@ struct Db {
     int write_depth;                /* db_write calls running on this connection */
     void (*hooks[MAX_HOOKS])(void); /* db_after_commit, until the commit */
     int hook_count;
-    sqlite3_stmt *no_rows; /* see no_rows() */
-};
+    SqlStmt no_rows; /* see no_rows() */
+} SqlDb;
+
+#define SDB(db) ((SqlDb *)(db))
+#define SST(s) (((SqlStmt *)(s))->st)
+
+/* Inside this file, db_exec and db_prepare take an SqlDb. */
+#undef db_exec
+#undef db_prepare
+#define db_exec(db, sql) db_exec_(&(db)->base, "" sql "")
+#define db_prepare(db, sql) db_prepare_(&(db)->base, "" sql "")
 
 /* Transactions by hand are this file's alone (migrations, db_write). */
-static Result db_begin(Db *db);
-static Result db_commit(Db *db);
-static void db_rollback(Db *db);
+static Result db_begin(SqlDb *db);
+static Result db_commit(SqlDb *db);
+static void db_rollback(SqlDb *db);
 
 /* Set by db_writer_start: connections opened afterwards are read-only. */
 static int writer_running;
@@ -57,7 +70,7 @@ static size_t hash_ptr(const void *p, size_t size)
     return (size_t)(x >> 7) & (size - 1);
 }
 
-static void cache_grow(Db *db)
+static void cache_grow(SqlDb *db)
 {
     size_t old_size = db->cache_size;
     CacheEntry *old = db->cache;
@@ -85,7 +98,7 @@ static Result exec_script(sqlite3 *h, const char *sql, const char *what)
     return R_OK;
 }
 
-static Db *open_handle(const char *path, int flags)
+static SqlDb *open_handle(const char *path, int flags)
 {
     sqlite3 *h = NULL;
     if (sqlite3_open_v2(path, &h, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -111,29 +124,14 @@ static Db *open_handle(const char *path, int flags)
         sqlite3_close(h);
         return NULL;
     }
-    Db *db = xcalloc(1, sizeof(Db));
+    SqlDb *db = xcalloc(1, sizeof(SqlDb));
+    db->base.engine = &sqlite_engine;
     db->handle = h;
     cache_grow(db);
     return db;
 }
 
-/* Migrations are the embedded files schema/NNN_name.sql, applied in path
- * order (the assets table is sorted), each recorded in schema_migrations. */
-static int is_migration(const Asset *a)
-{
-    size_t n = strlen(a->path);
-    return strncmp(a->path, "schema/", 7) == 0 && n > 11 && strcmp(a->path + n - 4, ".sql") == 0;
-}
-
-int db_migrations_available(void)
-{
-    int n = 0;
-    for (const Asset *a = assets; a->path; a++)
-        n += is_migration(a);
-    return n;
-}
-
-static int migration_applied(Db *db, const char *name)
+static int migration_applied(SqlDb *db, const char *name)
 {
     Stmt *st = db_prepare(db, "SELECT 1 FROM schema_migrations WHERE name = :name");
     db_bind_text(st, ":name", name);
@@ -142,7 +140,7 @@ static int migration_applied(Db *db, const char *name)
     return found;
 }
 
-static Result apply_migration(Db *db, const Asset *a)
+static Result apply_migration(SqlDb *db, const Asset *a)
 {
     if (db_begin(db) != R_OK)
         return R_INTERNAL;
@@ -163,13 +161,13 @@ static Result apply_migration(Db *db, const Asset *a)
     return db_commit(db);
 }
 
-static Result migrate(Db *db)
+static Result migrate(SqlDb *db)
 {
     if (db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                     "name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)") != R_OK)
         return R_INTERNAL;
-    for (const Asset *a = assets; a->path; a++) {
-        if (!is_migration(a) || migration_applied(db, a->path))
+    for (const Asset *a = db_next_migration(NULL); a; a = db_next_migration(a)) {
+        if (migration_applied(db, a->path))
             continue;
         if (apply_migration(db, a) != R_OK)
             return R_INTERNAL;
@@ -177,28 +175,30 @@ static Result migrate(Db *db)
     return R_OK;
 }
 
-Db *db_open(const char *path)
+static Db *sq_open(const char *path, int migrate_now)
 {
-    Db *db = open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    if (db && migrate(db) != R_OK) {
-        db_close(db);
+    SqlDb *db = open_handle(path, SQLITE_OPEN_READWRITE | (migrate_now ? SQLITE_OPEN_CREATE : 0));
+    if (db && migrate_now && migrate(db) != R_OK) {
+        db_close(&db->base);
         return NULL;
     }
-    return db;
+    return db ? &db->base : NULL;
 }
 
-Db *db_open_existing(const char *path)
+static SqlDb *open_existing(const char *path)
 {
     return open_handle(path, SQLITE_OPEN_READWRITE);
 }
 
-void db_close(Db *db)
+static void sq_close(Db *d)
 {
-    if (!db)
-        return;
-    for (size_t i = 0; i < db->cache_size; i++)
-        sqlite3_finalize(db->cache[i].stmt);
-    sqlite3_finalize(db->no_rows);
+    SqlDb *db = SDB(d);
+    for (size_t i = 0; i < db->cache_size; i++) {
+        if (db->cache[i].stmt)
+            sqlite3_finalize(db->cache[i].stmt->st);
+        free(db->cache[i].stmt);
+    }
+    sqlite3_finalize(db->no_rows.st);
     free(db->cache);
     sqlite3_close(db->handle);
     free(db);
@@ -220,25 +220,27 @@ static int named_parameters_only(sqlite3_stmt *st)
 /* What a programmer's error in SQL (it does not compile, or has a "?")
  * gets instead of a process that aborts: a fault (util.h: the request
  * answers 500) and a statement that yields no row. */
-static Stmt *no_rows(Db *db)
+static Stmt *no_rows(SqlDb *db)
 {
-    if (!db->no_rows &&
+    if (!db->no_rows.st &&
         sqlite3_prepare_v3(db->handle, "SELECT 1 WHERE 0", -1, SQLITE_PREPARE_PERSISTENT,
-                           &db->no_rows, NULL) != SQLITE_OK)
+                           &db->no_rows.st, NULL) != SQLITE_OK)
         abort(); /* out of memory: nothing sensible is left */
-    sqlite3_reset(db->no_rows);
-    return (Stmt *)db->no_rows;
+    db->no_rows.base.engine = &sqlite_engine;
+    sqlite3_reset(db->no_rows.st);
+    return &db->no_rows.base;
 }
 
-Stmt *db_prepare_(Db *db, const char *sql)
+static Stmt *sq_prepare(Db *d, const char *sql)
 {
+    SqlDb *db = SDB(d);
     size_t h = hash_ptr(sql, db->cache_size);
     while (db->cache[h].sql) {
         if (db->cache[h].sql == sql) {
-            sqlite3_stmt *st = db->cache[h].stmt;
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
-            return (Stmt *)st;
+            SqlStmt *cached = db->cache[h].stmt;
+            sqlite3_reset(cached->st);
+            sqlite3_clear_bindings(cached->st);
+            return &cached->base;
         }
         h = (h + 1) & (db->cache_size - 1);
     }
@@ -253,11 +255,14 @@ Stmt *db_prepare_(Db *db, const char *sql)
         sqlite3_finalize(st);
         return no_rows(db);
     }
+    SqlStmt *entry = xcalloc(1, sizeof(SqlStmt));
+    entry->base.engine = &sqlite_engine;
+    entry->st = st;
     db->cache[h].sql = sql;
-    db->cache[h].stmt = st;
+    db->cache[h].stmt = entry;
     if (++db->cache_used * 2 > db->cache_size)
         cache_grow(db);
-    return (Stmt *)st;
+    return &entry->base;
 }
 
 static int param_index(sqlite3_stmt *st, const char *name)
@@ -268,42 +273,33 @@ static int param_index(sqlite3_stmt *st, const char *name)
     return i;
 }
 
-void db_bind_text(Stmt *stmt, const char *name, const char *text)
+static void sq_bind_text(Stmt *stmt, const char *name, const char *text, size_t len)
 {
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
-    if (text)
-        sqlite3_bind_text(st, param_index(st, name), text, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, param_index(st, name));
-}
-
-void db_bind_textn(Stmt *stmt, const char *name, const char *text, size_t len)
-{
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
+    sqlite3_stmt *st = SST(stmt);
     sqlite3_bind_text64(st, param_index(st, name), text, len, SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
-void db_bind_int(Stmt *stmt, const char *name, int64_t value)
+static void sq_bind_int(Stmt *stmt, const char *name, int64_t value)
 {
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
+    sqlite3_stmt *st = SST(stmt);
     sqlite3_bind_int64(st, param_index(st, name), value);
 }
 
-void db_bind_blob(Stmt *stmt, const char *name, const void *data, size_t len)
+static void sq_bind_blob(Stmt *stmt, const char *name, const void *data, size_t len)
 {
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
+    sqlite3_stmt *st = SST(stmt);
     sqlite3_bind_blob64(st, param_index(st, name), data, len, SQLITE_TRANSIENT);
 }
 
-void db_bind_null(Stmt *stmt, const char *name)
+static void sq_bind_null(Stmt *stmt, const char *name)
 {
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
+    sqlite3_stmt *st = SST(stmt);
     sqlite3_bind_null(st, param_index(st, name));
 }
 
-int db_row(Stmt *stmt)
+static int sq_row(Stmt *stmt)
 {
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
+    sqlite3_stmt *st = SST(stmt);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         return 1;
@@ -320,77 +316,52 @@ static Result result_of(int rc)
     return (rc & 0xff) == SQLITE_CONSTRAINT ? R_CONFLICT : R_INTERNAL;
 }
 
-Result db_done(Stmt *stmt)
+static Result sq_done(Stmt *stmt)
 {
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
+    sqlite3_stmt *st = SST(stmt);
     /* sqlite3_reset returns the error of the last step, if it failed. */
     int rc = sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return result_of(rc);
 }
 
-Result db_run(Stmt *st)
+static const char *sq_text(Stmt *stmt, int col)
 {
-    while (db_row(st))
-        ;
-    return db_done(st);
-}
-
-Result db_insert(Stmt *st, int64_t *id)
-{
-    int found = db_row(st);
-    if (found)
-        *id = db_int(st, 0);
-    while (found && db_row(st))
-        ;
-    Result r = db_done(st);
-    return r == R_OK && !found ? R_INTERNAL : r;
-}
-
-const char *db_text(Stmt *stmt, int col)
-{
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
+    sqlite3_stmt *st = SST(stmt);
     const unsigned char *t = sqlite3_column_text(st, col);
     return t ? (const char *)t : "";
 }
 
-size_t db_len(Stmt *stmt, int col)
+static size_t sq_len(Stmt *stmt, int col)
 {
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
+    sqlite3_stmt *st = SST(stmt);
     return (size_t)sqlite3_column_bytes(st, col);
 }
 
-const void *db_blob(Stmt *stmt, int col)
+static const void *sq_blob(Stmt *stmt, int col)
 {
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
+    sqlite3_stmt *st = SST(stmt);
     return sqlite3_column_blob(st, col);
 }
 
-int64_t db_int(Stmt *stmt, int col)
+static int64_t sq_int(Stmt *stmt, int col)
 {
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
+    sqlite3_stmt *st = SST(stmt);
     return sqlite3_column_int64(st, col);
 }
 
-int db_is_null(Stmt *stmt, int col)
+static int sq_is_null(Stmt *stmt, int col)
 {
-    sqlite3_stmt *st = (sqlite3_stmt *)stmt;
+    sqlite3_stmt *st = SST(stmt);
     return sqlite3_column_type(st, col) == SQLITE_NULL;
 }
 
-Result db_exec_(Db *db, const char *sql)
-{
-    Stmt *st = db_prepare_(db, sql);
-    db_row(st); /* a pragma may answer with a row: only the error matters */
-    return db_done(st) == R_OK ? R_OK : R_INTERNAL;
-}
-
-static Result db_begin(Db *db)
+static Result db_begin(SqlDb *db)
 {
     return db_exec(db, "BEGIN IMMEDIATE");
 }
 
-static Result db_commit(Db *db)
+static Result db_commit(SqlDb *db)
 {
     if (db_exec(db, "COMMIT") != R_OK) {
         db_rollback(db);
@@ -399,15 +370,15 @@ static Result db_commit(Db *db)
     return R_OK;
 }
 
-static void db_rollback(Db *db)
+static void db_rollback(SqlDb *db)
 {
     if (!sqlite3_get_autocommit(db->handle))
         db_exec(db, "ROLLBACK");
 }
 
-int db_changes(Db *db)
+static int sq_changes(Db *d)
 {
-    return sqlite3_changes(db->handle);
+    return sqlite3_changes(SDB(d)->handle);
 }
 
 /* ---- db_write and the writer thread ---- */
@@ -431,14 +402,15 @@ static struct {
     pthread_cond_t work;
     Job *head, *tail;
     int stopping;
-    Db *db;
+    SqlDb *db;
     DbWriterStats stats;
 } writer = {.lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
 
 static _Thread_local int on_writer_thread;
 
-void db_after_commit(Db *w, void (*hook)(void))
+static void sq_after_commit(Db *d, void (*hook)(void))
 {
+    SqlDb *w = SDB(d);
     for (int i = 0; i < w->hook_count; i++)
         if (w->hooks[i] == hook)
             return;
@@ -448,7 +420,7 @@ void db_after_commit(Db *w, void (*hook)(void))
         fault("db_after_commit: more than %d hooks", MAX_HOOKS);
 }
 
-static void run_hooks(Db *w)
+static void run_hooks(SqlDb *w)
 {
     int n = w->hook_count;
     w->hook_count = 0;
@@ -464,14 +436,14 @@ static void run_hooks(Db *w)
  * import spent 2.5 s of system time instead of 0.7 s with it). A fault in
  * apply fails its job: the fault mark is per thread, and this may be the
  * writer's. */
-static Result apply_job(Db *w, DbApply apply, void *ctx, int alone)
+static Result apply_job(SqlDb *w, DbApply apply, void *ctx, int alone)
 {
     int saved_hooks = w->hook_count;
     if (!alone && db_exec(w, "SAVEPOINT job") != R_OK)
         return R_INTERNAL;
     int faulted_before = fault_take();
     w->write_depth++;
-    Result r = apply(w, ctx);
+    Result r = apply(&w->base, ctx);
     w->write_depth--;
     if (fault_take() && r == R_OK)
         r = R_INTERNAL;
@@ -489,7 +461,7 @@ static Result apply_job(Db *w, DbApply apply, void *ctx, int alone)
 
 /* Without the writer thread (the command line, tests): the job runs on db
  * in a transaction of its own, or joins the one already open. */
-static Result write_direct(Db *db, DbApply apply, void *ctx)
+static Result write_direct(SqlDb *db, DbApply apply, void *ctx)
 {
     if (db->write_depth > 0)
         return apply_job(db, apply, ctx, 0);
@@ -507,8 +479,9 @@ static Result write_direct(Db *db, DbApply apply, void *ctx)
     return R_OK;
 }
 
-Result db_write(Db *db, DbApply apply, void *ctx)
+static Result sq_write(Db *d, DbApply apply, void *ctx)
 {
+    SqlDb *db = SDB(d);
     if (!writer_running || on_writer_thread || db->write_depth > 0)
         return write_direct(db, apply, ctx);
     Job job = {.apply = apply, .ctx = ctx};
@@ -532,7 +505,7 @@ Result db_write(Db *db, DbApply apply, void *ctx)
  * nothing of the batch was written, and each job gets R_INTERNAL. */
 static void run_batch(Job *jobs)
 {
-    Db *w = writer.db;
+    SqlDb *w = writer.db;
     int began = db_exec(w, "BEGIN IMMEDIATE") == R_OK;
     int alone = !jobs->next;
     for (Job *j = jobs; j; j = j->next) {
@@ -607,7 +580,7 @@ static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     int due, stopping;
-    Db *db;
+    SqlDb *db;
 } checkpointer = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 static int wal_grew(void *arg, sqlite3 *h, const char *name, int pages)
@@ -645,17 +618,21 @@ static void *checkpointer_main(void *arg)
 
 int db_writer_start(const char *path)
 {
-    writer.db = db_open_existing(path);
+    if (db_target_is_postgres(path))
+        return 0; /* PostgreSQL runs each db_write in its own transaction */
+    writer.db = open_existing(path);
     if (!writer.db)
         return -1;
-    checkpointer.db = db_open_existing(path);
+    checkpointer.db = open_existing(path);
     checkpointer.stopping = checkpointer.due = 0;
     if (checkpointer.db &&
         pthread_create(&checkpointer.thread, NULL, checkpointer_main, NULL) == 0) {
         sqlite3_wal_autocheckpoint(writer.db->handle, 0);
         sqlite3_wal_hook(writer.db->handle, wal_grew, NULL);
     } else {
-        db_close(checkpointer.db); /* the writer checkpoints as SQLite does by default */
+        if (checkpointer.db) /* the writer checkpoints as SQLite does by default */
+            db_close(&checkpointer.db->base);
+        /* the writer checkpoints as SQLite does by default */
         checkpointer.db = NULL;
     }
     writer.stopping = 0;
@@ -664,7 +641,7 @@ int db_writer_start(const char *path)
     if (pthread_create(&writer.thread, NULL, writer_main, NULL) != 0) {
         fprintf(stderr, "ratify: cannot start the writer thread\n");
         writer_running = 0;
-        db_close(writer.db);
+        db_close(&writer.db->base);
         writer.db = NULL;
         return -1;
     }
@@ -687,10 +664,10 @@ void db_writer_stop(void)
         pthread_cond_signal(&checkpointer.wake);
         pthread_mutex_unlock(&checkpointer.lock);
         pthread_join(checkpointer.thread, NULL);
-        db_close(checkpointer.db);
+        db_close(&checkpointer.db->base);
         checkpointer.db = NULL;
     }
-    db_close(writer.db);
+    db_close(&writer.db->base);
     writer.db = NULL;
 }
 
@@ -700,21 +677,6 @@ DbWriterStats db_writer_stats(void)
     DbWriterStats s = writer.stats;
     pthread_mutex_unlock(&writer.lock);
     return s;
-}
-
-const char *db_engine_version(void)
-{
-    static char version[32];
-    snprintf(version, sizeof version, "SQLite %s", sqlite3_libversion());
-    return version;
-}
-
-int db_schema_version(Db *db)
-{
-    Stmt *st = db_prepare(db, "SELECT count(*) FROM schema_migrations");
-    int n = db_row(st) ? (int)db_int(st, 0) : 0;
-    db_done(st);
-    return n;
 }
 
 /* SQLite's online backup of src into dest, in steps so that writers are
@@ -744,16 +706,20 @@ static Result copy_online(sqlite3 *dest, sqlite3 *src)
 
 Db *db_open_memory(void)
 {
-    return open_handle(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    SqlDb *db = open_handle(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    return db ? &db->base : NULL;
 }
 
 Result db_copy(Db *to, Db *from)
 {
-    return copy_online(to->handle, from->handle);
+    if (to->engine != &sqlite_engine || from->engine != &sqlite_engine)
+        return R_UNSUPPORTED;
+    return copy_online(SDB(to)->handle, SDB(from)->handle);
 }
 
-Result db_backup(Db *db, const char *path)
+static Result sq_backup(Db *d, const char *path)
 {
+    SqlDb *db = SDB(d);
     sqlite3 *dest = NULL;
     Result r = R_INTERNAL;
     if (sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
@@ -767,8 +733,9 @@ done:
     return r;
 }
 
-Result db_check(Db *db)
+static Result sq_check(Db *d)
 {
+    SqlDb *db = SDB(d);
     Result r = R_OK;
     Stmt *st = db_prepare(db, "PRAGMA integrity_check");
     while (db_row(st)) {
@@ -789,8 +756,9 @@ Result db_check(Db *db)
     return r;
 }
 
-int db_statements_in_use(Db *db)
+static int sq_statements_in_use(Db *d)
 {
+    SqlDb *db = SDB(d);
     int n = 0;
     for (sqlite3_stmt *st = sqlite3_next_stmt(db->handle, NULL); st;
          st = sqlite3_next_stmt(db->handle, st))
@@ -798,28 +766,32 @@ int db_statements_in_use(Db *db)
     return n;
 }
 
-void db_reset_all(Db *db)
+static void sq_reset_all(Db *d)
 {
+    SqlDb *db = SDB(d);
     for (sqlite3_stmt *st = sqlite3_next_stmt(db->handle, NULL); st;
          st = sqlite3_next_stmt(db->handle, st))
         sqlite3_reset(st);
 }
 
-int64_t db_data_version(Db *db)
+static int64_t sq_data_version(Db *d)
 {
+    SqlDb *db = SDB(d);
     Stmt *st = db_prepare(db, "PRAGMA data_version");
     int64_t v = db_row(st) ? db_int(st, 0) : -1;
     db_done(st);
     return v;
 }
 
-void db_checkpoint(Db *db)
+static void sq_checkpoint(Db *d)
 {
+    SqlDb *db = SDB(d);
     sqlite3_wal_checkpoint_v2(db->handle, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 }
 
-Result db_snapshot(Db *db, unsigned char **bytes, size_t *len)
+static Result sq_snapshot(Db *d, unsigned char **bytes, size_t *len)
 {
+    SqlDb *db = SDB(d);
     sqlite3 *mem = NULL;
     Result r = R_INTERNAL;
     *bytes = NULL;
@@ -915,13 +887,14 @@ Result db_check_image(unsigned char *bytes, size_t len, int *schema_version)
         sqlite3_close(h);
         return R_UNSUPPORTED;
     }
-    Db *db = xcalloc(1, sizeof(Db));
+    SqlDb *db = xcalloc(1, sizeof(SqlDb));
+    db->base.engine = &sqlite_engine;
     db->handle = h;
     cache_grow(db);
-    r = db_check(db);
+    r = db_check(&db->base);
     if (r == R_OK)
-        *schema_version = db_schema_version(db);
-    db_close(db);
+        *schema_version = db_schema_version(&db->base);
+    db_close(&db->base);
     return r;
 fail:
     fprintf(stderr, "ratify: cannot read the database image: %s\n",
@@ -929,3 +902,54 @@ fail:
     sqlite3_close(h);
     return r;
 }
+
+static int sq_try_lock(Db *db, const char *name)
+{
+    (void)db;
+    (void)name;
+    return 1; /* one node: the hourly jobs' own thread is the only taker */
+}
+
+static void sq_unlock(Db *db, const char *name)
+{
+    (void)db;
+    (void)name;
+}
+
+static const char *sq_version(void)
+{
+    static char version[32];
+    snprintf(version, sizeof version, "SQLite %s", sqlite3_libversion());
+    return version;
+}
+
+const DbEngine sqlite_engine = {
+    .name = "SQLite",
+    .open = sq_open,
+    .close = sq_close,
+    .prepare = sq_prepare,
+    .bind_text = sq_bind_text,
+    .bind_int = sq_bind_int,
+    .bind_blob = sq_bind_blob,
+    .bind_null = sq_bind_null,
+    .row = sq_row,
+    .done = sq_done,
+    .text = sq_text,
+    .len = sq_len,
+    .blob = sq_blob,
+    .integer = sq_int,
+    .is_null = sq_is_null,
+    .write = sq_write,
+    .after_commit = sq_after_commit,
+    .changes = sq_changes,
+    .data_version = sq_data_version,
+    .checkpoint = sq_checkpoint,
+    .statements_in_use = sq_statements_in_use,
+    .reset_all = sq_reset_all,
+    .check = sq_check,
+    .backup = sq_backup,
+    .snapshot = sq_snapshot,
+    .try_lock = sq_try_lock,
+    .unlock = sq_unlock,
+    .version = sq_version,
+};

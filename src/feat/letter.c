@@ -882,19 +882,34 @@ static Result letter_remind_apply(Db *w, void *ctx)
     return mail_queue(w, m->email, m->subject, m->body) == R_OK ? R_OK : R_INTERNAL;
 }
 
+/* Whether a letter sent on the day sent_on (YYYY-MM-DD) has waited more
+ * than its reminder weeks at now. In C, not SQL: date arithmetic is not
+ * portable between the engines. */
+static int reminder_due(const char *sent_on, int64_t weeks, int64_t now)
+{
+    struct tm tm = {0};
+    const char *end = strptime(sent_on, "%Y-%m-%d", &tm);
+    if (!end || *end)
+        return 0;
+    return (int64_t)timegm(&tm) + weeks * 7 * 86400 < now;
+}
+
 Result letter_remind(Db *db, const char *base_url)
 {
     /* Sent letters past their reminder with no response: the author is
      * told once, in the language of their profile (else the letter's), and
      * the letter is marked as having had no response. */
-    Stmt *st = db_prepare(db, "SELECT l.id, u.email, coalesce(u.lang, l.lang) FROM letters l "
+    Stmt *st = db_prepare(db, "SELECT l.id, u.email, coalesce(u.lang, l.lang), l.sent_on, "
+                              "l.remind_weeks FROM letters l "
                               "JOIN users u ON u.id = l.author_id WHERE l.status = 'sent' "
-                              "AND l.sent_on IS NOT NULL "
-                              "AND julianday('now') - julianday(l.sent_on) > l.remind_weeks * 7");
+                              "AND l.sent_on IS NOT NULL ORDER BY l.sent_on");
     int64_t ids[100];
     char emails[100][256], langs[100][8];
     int n = 0;
-    while (db_row(st) && n < 100) {
+    int64_t now = now_seconds();
+    while (n < 100 && db_row(st)) {
+        if (!reminder_due(db_text(st, 3), db_int(st, 4), now))
+            continue;
         ids[n] = db_int(st, 0);
         snprintf(emails[n], sizeof emails[n], "%s", db_text(st, 1));
         snprintf(langs[n], sizeof langs[n], "%s", db_text(st, 2));

@@ -131,8 +131,10 @@ static Result rate_hit_apply(Db *w, void *ctx)
     Stmt *st = db_prepare(
         w, "INSERT INTO rate_limits (key, hits, window_start) VALUES (:key, 1, :now) "
            "ON CONFLICT (key) DO UPDATE SET "
-           "hits = CASE WHEN window_start > :since THEN hits + 1 ELSE 1 END, "
-           "window_start = CASE WHEN window_start > :since THEN window_start ELSE :now END "
+           "hits = CASE WHEN rate_limits.window_start > :since THEN rate_limits.hits + 1 "
+           "ELSE 1 END, "
+           "window_start = CASE WHEN rate_limits.window_start > :since "
+           "THEN rate_limits.window_start ELSE :now END "
            "RETURNING hits");
     db_bind_text(st, ":key", h->key);
     db_bind_int(st, ":now", now);

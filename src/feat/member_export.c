@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
 
@@ -31,15 +32,23 @@ static int64_t export_rows(Db *db, void (*put)(void *ctx, int64_t row, int col, 
             "coalesce(o.org_type, ''), coalesce(o.website, ''), "
             "CASE WHEN o.id IS NULL THEN p.languages ELSE o.languages END, "
             "CASE WHEN o.id IS NULL THEN p.listing ELSE o.listing END, m.status, "
-            "CASE WHEN m.consent_updates THEN 'yes' ELSE 'no' END, "
-            "strftime('%Y-%m-%d', m.created_at, 'unixepoch') FROM memberships m "
+            "CASE WHEN m.consent_updates = 1 THEN 'yes' ELSE 'no' END, "
+            "m.created_at FROM memberships m "
             "JOIN people p ON p.id = m.person_id LEFT JOIN organisations o ON o.id = m.org_id "
             "ORDER BY m.id");
     int64_t n = 0;
     while (db_row(st)) {
         n++;
-        for (int f = 0; f < MF_COUNT; f++)
+        for (int f = 0; f < MF_COUNT - 1; f++)
             put(ctx, n, f, db_text(st, f));
+        /* The day joined, formatted here: date functions differ between
+         * the engines. */
+        time_t joined = (time_t)db_int(st, MF_COUNT - 1);
+        struct tm tm;
+        char day[16] = "";
+        if (gmtime_r(&joined, &tm))
+            strftime(day, sizeof day, "%Y-%m-%d", &tm);
+        put(ctx, n, MF_COUNT - 1, day);
     }
     db_done(st);
     return n;

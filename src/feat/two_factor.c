@@ -546,7 +546,7 @@ static Result secret_store_apply(Db *w, void *ctx)
     Stmt *st = db_prepare(
         w, "INSERT INTO two_factor (user_id, secret, created_at) VALUES (:id, :secret, :now) "
            "ON CONFLICT (user_id) DO UPDATE SET secret = :secret, created_at = :now "
-           "WHERE enabled_at IS NULL");
+           "WHERE two_factor.enabled_at IS NULL");
     db_bind_int(st, ":id", s->user_id);
     db_bind_text(st, ":secret", s->sealed);
     db_bind_int(st, ":now", now_seconds());

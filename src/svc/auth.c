@@ -371,8 +371,10 @@ Result auth_count_failure(Db *w, const char *key)
     Stmt *st = db_prepare(
         w, "INSERT INTO login_failures (key, failures, window_start) VALUES (:key, 1, :now) "
            "ON CONFLICT (key) DO UPDATE SET "
-           "failures = CASE WHEN window_start > :since THEN failures + 1 ELSE 1 END, "
-           "window_start = CASE WHEN window_start > :since THEN window_start ELSE :now END");
+           "failures = CASE WHEN login_failures.window_start > :since "
+           "THEN login_failures.failures + 1 ELSE 1 END, "
+           "window_start = CASE WHEN login_failures.window_start > :since "
+           "THEN login_failures.window_start ELSE :now END");
     db_bind_text(st, ":key", key);
     db_bind_int(st, ":now", now);
     db_bind_int(st, ":since", now - THROTTLE_WINDOW);

@@ -8,7 +8,17 @@ SIGTERM, checking that it exits 0 and that its log holds no sanitizer report.
 
 Both tests/e2e/conftest.py and tests/browser/conftest.py import the fixtures
 defined at the bottom of this file.
+
+RATIFY_TEST_ENGINE=postgresql runs every server on a database of its own in
+a throw-away PostgreSQL cluster that this module starts (initdb in a
+temporary directory, a Unix socket only, no TCP port) and stops when the
+test run ends; otherwise each server has an SQLite file.
 """
+
+import atexit
+import glob
+import shutil
+import tempfile
 
 import base64
 import hashlib
@@ -43,6 +53,79 @@ TOTP_STEP = 30
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
 
 _counter = itertools.count(1)
+ENGINE = os.environ.get("RATIFY_TEST_ENGINE", "sqlite")
+assert ENGINE in ("sqlite", "postgresql"), f"RATIFY_TEST_ENGINE={ENGINE}: sqlite or postgresql"
+
+
+class PostgresCluster:
+    """A PostgreSQL cluster of the test run's own, in a temporary directory,
+    reachable only through a Unix socket there. As root it runs as the
+    postgres user (PostgreSQL refuses root)."""
+
+    def __init__(self):
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        assert found, "no PostgreSQL server: run scripts/install-deps"
+        self.bin = Path(found[-1]).parent
+        self.dir = Path(tempfile.mkdtemp(prefix="ratify-pg-"))
+        self.as_user = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()  # names the socket file; nothing listens on TCP
+        self.names = itertools.count(1)
+        data = self.dir / "data"
+        self._run(self.bin / "initdb", "-D", data, "-A", "trust", "-U", "postgres",
+                  "-E", "UTF8", "--locale=C")
+        # Durability is not what these tests are about: no fsync, for speed.
+        opts = (f"-k {self.dir} -p {self.port} -c listen_addresses='' "
+                "-c max_connections=400 -c fsync=off -c full_page_writes=off "
+                "-c synchronous_commit=off")
+        self._run(self.bin / "pg_ctl", "-D", data, "-l", self.dir / "server.log", "-o", opts,
+                  "-w", "start")
+        atexit.register(self.stop)
+
+    def _run(self, *cmd):
+        p = subprocess.run([*self.as_user, *map(str, cmd)], capture_output=True, text=True,
+                           cwd=self.dir)
+        assert p.returncode == 0, f"{cmd[0]} failed:\n{p.stdout}{p.stderr}"
+
+    def url(self, dbname):
+        return f"postgresql://postgres@/{dbname}?host={self.dir}&port={self.port}"
+
+    def new_database(self):
+        name = f"ratify_{next(self.names)}"
+        import psycopg2  # Debian's python3-psycopg2 (scripts/install-deps)
+        con = psycopg2.connect(self.url("postgres"))
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute(f"CREATE DATABASE {name}")
+        con.close()
+        return self.url(name)
+
+    def stop(self):
+        if self.dir.exists():
+            subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D",
+                            str(self.dir / "data"), "-m", "immediate", "stop"],
+                           capture_output=True, cwd=self.dir)
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_cluster = None
+
+
+def postgres_cluster():
+    global _cluster
+    if _cluster is None:
+        _cluster = PostgresCluster()
+    return _cluster
+
+
+def new_database(workdir):
+    """Where a new server keeps its data: an SQLite file in workdir, or a
+    new database in the test run's PostgreSQL cluster."""
+    if ENGINE == "postgresql":
+        return postgres_cluster().new_database()
+    return str(Path(workdir) / "ratify.db")
 
 
 def ratify_bin():
@@ -263,7 +346,7 @@ class RatifyServer:
     def __init__(self, workdir, serve_args=(), admin_email=None):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.db = str(self.dir / "ratify.db")
+        self.db = new_database(self.dir)
         self.serve_args = list(serve_args)
         self.admin_email = admin_email or "admin@example.org"
         self.proc = None

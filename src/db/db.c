@@ -1,0 +1,236 @@
+/*
+ * db.c: the storage API's front door. Each call goes to the engine of the
+ * connection or statement it is given (engine.h); what does not depend on
+ * the engine (running a statement to its end, the list of migrations) is
+ * written here once.
+ */
+#include "db/db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db/engine.h"
+
+int db_target_is_postgres(const char *target)
+{
+    return strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
+}
+
+static const DbEngine *engine_for(const char *target)
+{
+    return db_target_is_postgres(target) ? &postgres_engine : &sqlite_engine;
+}
+
+Db *db_open(const char *target)
+{
+    return engine_for(target)->open(target, 1);
+}
+
+Db *db_open_existing(const char *target)
+{
+    return engine_for(target)->open(target, 0);
+}
+
+void db_close(Db *db)
+{
+    if (db)
+        db->engine->close(db);
+}
+
+const char *db_engine_name(Db *db)
+{
+    return db->engine->name;
+}
+
+Stmt *db_prepare_(Db *db, const char *sql)
+{
+    return db->engine->prepare(db, sql);
+}
+
+void db_bind_text(Stmt *st, const char *name, const char *text)
+{
+    if (text)
+        st->engine->bind_text(st, name, text, strlen(text));
+    else
+        st->engine->bind_null(st, name);
+}
+
+void db_bind_textn(Stmt *st, const char *name, const char *text, size_t len)
+{
+    st->engine->bind_text(st, name, text, len);
+}
+
+void db_bind_int(Stmt *st, const char *name, int64_t value)
+{
+    st->engine->bind_int(st, name, value);
+}
+
+void db_bind_blob(Stmt *st, const char *name, const void *data, size_t len)
+{
+    st->engine->bind_blob(st, name, data, len);
+}
+
+void db_bind_null(Stmt *st, const char *name)
+{
+    st->engine->bind_null(st, name);
+}
+
+int db_row(Stmt *st)
+{
+    return st->engine->row(st);
+}
+
+Result db_done(Stmt *st)
+{
+    return st->engine->done(st);
+}
+
+Result db_run(Stmt *st)
+{
+    while (db_row(st))
+        ;
+    return db_done(st);
+}
+
+Result db_insert(Stmt *st, int64_t *id)
+{
+    int found = db_row(st);
+    if (found)
+        *id = db_int(st, 0);
+    while (found && db_row(st))
+        ;
+    Result r = db_done(st);
+    return r == R_OK && !found ? R_INTERNAL : r;
+}
+
+const char *db_text(Stmt *st, int col)
+{
+    return st->engine->text(st, col);
+}
+
+size_t db_len(Stmt *st, int col)
+{
+    return st->engine->len(st, col);
+}
+
+const void *db_blob(Stmt *st, int col)
+{
+    return st->engine->blob(st, col);
+}
+
+int64_t db_int(Stmt *st, int col)
+{
+    return st->engine->integer(st, col);
+}
+
+int db_is_null(Stmt *st, int col)
+{
+    return st->engine->is_null(st, col);
+}
+
+Result db_exec_(Db *db, const char *sql)
+{
+    Stmt *st = db_prepare_(db, sql);
+    db_row(st); /* a pragma may answer with a row: only the error matters */
+    return db_done(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result db_write(Db *db, DbApply apply, void *ctx)
+{
+    return db->engine->write(db, apply, ctx);
+}
+
+void db_after_commit(Db *w, void (*hook)(void))
+{
+    w->engine->after_commit(w, hook);
+}
+
+int db_changes(Db *db)
+{
+    return db->engine->changes(db);
+}
+
+int64_t db_data_version(Db *db)
+{
+    return db->engine->data_version(db);
+}
+
+void db_checkpoint(Db *db)
+{
+    db->engine->checkpoint(db);
+}
+
+int db_statements_in_use(Db *db)
+{
+    return db->engine->statements_in_use(db);
+}
+
+void db_reset_all(Db *db)
+{
+    db->engine->reset_all(db);
+}
+
+Result db_check(Db *db)
+{
+    return db->engine->check(db);
+}
+
+Result db_backup(Db *db, const char *path)
+{
+    return db->engine->backup(db, path);
+}
+
+Result db_snapshot(Db *db, unsigned char **bytes, size_t *len)
+{
+    return db->engine->snapshot(db, bytes, len);
+}
+
+int db_try_lock(Db *db, const char *name)
+{
+    return db->engine->try_lock(db, name);
+}
+
+void db_unlock(Db *db, const char *name)
+{
+    db->engine->unlock(db, name);
+}
+
+const char *db_engine_version(void)
+{
+    static char version[96];
+    snprintf(version, sizeof version, "%s, %s", sqlite_engine.version(), postgres_engine.version());
+    return version;
+}
+
+int db_schema_version(Db *db)
+{
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM schema_migrations");
+    int n = db_row(st) ? (int)db_int(st, 0) : 0;
+    db_done(st);
+    return n;
+}
+
+/* Migrations are the embedded files schema/NNN_name.sql, applied in path
+ * order (the assets table is sorted), each recorded in schema_migrations. */
+static int is_migration(const Asset *a)
+{
+    size_t n = strlen(a->path);
+    return strncmp(a->path, "schema/", 7) == 0 && strchr(a->path + 7, '/') == NULL && n > 11 &&
+           strcmp(a->path + n - 4, ".sql") == 0;
+}
+
+const Asset *db_next_migration(const Asset *after)
+{
+    for (const Asset *a = after ? after + 1 : assets; a->path; a++)
+        if (is_migration(a))
+            return a;
+    return NULL;
+}
+
+int db_migrations_available(void)
+{
+    int n = 0;
+    for (const Asset *a = db_next_migration(NULL); a; a = db_next_migration(a))
+        n++;
+    return n;
+}

@@ -1,0 +1,68 @@
+/*
+ * engine.h: what a storage engine gives db.c; private to src/db.
+ *
+ * db.h is the API the rest of Ratify uses; db.c turns each call into a
+ * call through the engine of the connection (or statement) it is given.
+ * sqlite.c and postgres.c each fill one DbEngine. A Db and a Stmt of any
+ * engine start with the common header below, so db.c can find the engine
+ * without knowing the rest.
+ */
+#ifndef RATIFY_DB_ENGINE_H
+#define RATIFY_DB_ENGINE_H
+
+#include "base/assets.h"
+#include "db/db.h"
+
+typedef struct DbEngine DbEngine;
+
+/* The first member of every engine's connection and statement. */
+struct Db {
+    const DbEngine *engine;
+};
+struct Stmt {
+    const DbEngine *engine;
+};
+
+struct DbEngine {
+    const char *name; /* "SQLite", "PostgreSQL" */
+    Db *(*open)(const char *target, int migrate);
+    void (*close)(Db *db);
+    Stmt *(*prepare)(Db *db, const char *sql);
+    void (*bind_text)(Stmt *st, const char *name, const char *text, size_t len);
+    void (*bind_int)(Stmt *st, const char *name, int64_t value);
+    void (*bind_blob)(Stmt *st, const char *name, const void *data, size_t len);
+    void (*bind_null)(Stmt *st, const char *name);
+    int (*row)(Stmt *st);
+    Result (*done)(Stmt *st);
+    const char *(*text)(Stmt *st, int col);
+    size_t (*len)(Stmt *st, int col);
+    const void *(*blob)(Stmt *st, int col);
+    int64_t (*integer)(Stmt *st, int col);
+    int (*is_null)(Stmt *st, int col);
+    Result (*write)(Db *db, DbApply apply, void *ctx);
+    void (*after_commit)(Db *w, void (*hook)(void));
+    int (*changes)(Db *db);
+    int64_t (*data_version)(Db *db);
+    void (*checkpoint)(Db *db);
+    int (*statements_in_use)(Db *db);
+    void (*reset_all)(Db *db);
+    Result (*check)(Db *db);
+    Result (*backup)(Db *db, const char *path);
+    Result (*snapshot)(Db *db, unsigned char **bytes, size_t *len);
+    int (*try_lock)(Db *db, const char *name);
+    void (*unlock)(Db *db, const char *name);
+    const char *(*version)(void);
+};
+
+extern const DbEngine sqlite_engine;
+extern const DbEngine postgres_engine;
+
+/* Shared by the engines: the next embedded migration (schema/NNN_x.sql,
+ * in path order) after the one given, or the first for NULL; NULL at the
+ * end. */
+const Asset *db_next_migration(const Asset *after);
+
+/* Whether target names a PostgreSQL database rather than a file. */
+int db_target_is_postgres(const char *target);
+
+#endif
