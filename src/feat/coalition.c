@@ -7,10 +7,12 @@
  * /api/v1/countries/{ISO3}/coalition show.
  *
  * Invariants: an organisation or a focal point is shown only where
- * member_listing_visible allows (visitors see only those listed
- * publicly); the others are counted, never named. Partner types and gaps
- * are facts about the coalition and always public. Only coordinators of
- * the country and administrators change it (auth_covers_country); the
+ * the one visibility rule allows for its listing (member_listing_visible
+ * for the lead and the focal point, VISIBILITY_SQL in the query of the
+ * member list; visitors see only those listed publicly); the others are
+ * counted, never named. Partner types and gaps are facts about the
+ * coalition and always public. Only coordinators of the country and
+ * administrators change it (auth_covers_country); the
  * coalitions row and its members are replaced in one transaction with the
  * audit entry, which names organisations and people by id only.
  */
@@ -20,6 +22,7 @@
 #include "feat/handlers.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
+#include "svc/visibility.h"
 #include "feat/coalition.h"
 #include "feat/country_name.h"
 #include "feat/member.h"
@@ -100,6 +103,46 @@ static json_t *partner_types_json(Request *r, const char *stored)
     return list;
 }
 
+/* The coalition's member organisations the viewer may see (as a visitor
+ * when public_only), filtered in the query by the one visibility rule: an
+ * organisation's listing read as a visibility ("hidden" is "private"),
+ * whose author is its first contact person's account, as
+ * member_listing_visible has it for one record. The non-public ones shown
+ * go into seen; *unlisted is the number of the others. */
+static json_t *member_list(Request *r, const char *iso3, int public_only, AuditSet *seen,
+                           int64_t *unlisted)
+{
+    Stmt *st = db_prepare(r->db, "SELECT count(*) FROM coalition_members cm "
+                                 "JOIN organisations o ON o.id = cm.org_id WHERE cm.iso3 = :iso3");
+    db_bind_text(st, ":iso3", iso3);
+    int64_t all = db_row(st) ? db_int(st, 0) : 0;
+    db_done(st);
+    json_t *members = json_array();
+    st = db_prepare(
+        r->db,
+        "SELECT vis.name, vis.org_type, vis.website, vis.listing, vis.id FROM "
+        "(SELECT o.id, o.name, o.org_type, o.website, o.listing, "
+        "CASE WHEN o.listing = 'hidden' THEN 'private' ELSE o.listing END AS visibility, "
+        "'' AS iso3, (SELECT p.user_id FROM org_people op JOIN people p ON p.id = op.person_id "
+        "WHERE op.org_id = o.id AND op.role = 'contact' ORDER BY op.person_id LIMIT 1) "
+        "AS author_id FROM coalition_members cm JOIN organisations o ON o.id = cm.org_id "
+        "WHERE cm.iso3 = :iso3) vis WHERE " VISIBILITY_SQL " ORDER BY vis.name, vis.id");
+    db_bind_text(st, ":iso3", iso3);
+    visibility_bind(st, public_only ? NULL : r->user);
+    int64_t shown_count = 0;
+    while (db_row(st)) {
+        shown_count++;
+        if (strcmp(db_text(st, 3), "public") != 0)
+            audit_set_add(seen, "organisation", db_int(st, 4));
+        json_array_append_new(
+            members, org_json(r, db_text(st, 0), db_text(st, 1), db_text(st, 2), db_text(st, 3)));
+    }
+    db_done(st);
+    /* Two reads: a member added between them must not make it negative. */
+    *unlisted = all > shown_count ? all - shown_count : 0;
+    return members;
+}
+
 /* The coalition of an existing country as the viewer may see it (see
  * coalition.h); a new object, or NULL when the read of records that are
  * not public could not be put in the audit log (then nothing is shown). */
@@ -149,26 +192,8 @@ static json_t *coalition_json(Request *r, const char *iso3, int public_only)
             audit_set_add(&seen, "person", focal_id);
     }
 
-    json_t *members = json_array();
-    int unlisted = 0;
-    st =
-        db_prepare(r->db, "SELECT o.name, o.org_type, o.website, o.listing, "
-                          "coalesce((SELECT op.person_id FROM org_people op WHERE op.org_id = o.id "
-                          "AND op.role = 'contact' ORDER BY op.person_id LIMIT 1), 0), o.id "
-                          "FROM coalition_members cm JOIN organisations o ON o.id = cm.org_id "
-                          "WHERE cm.iso3 = :iso3 ORDER BY o.name, o.id");
-    db_bind_text(st, ":iso3", iso3);
-    while (db_row(st)) {
-        if (!shown(r, public_only, db_text(st, 3), db_int(st, 4))) {
-            unlisted++;
-            continue;
-        }
-        if (strcmp(db_text(st, 3), "public") != 0)
-            audit_set_add(&seen, "organisation", db_int(st, 5));
-        json_array_append_new(
-            members, org_json(r, db_text(st, 0), db_text(st, 1), db_text(st, 2), db_text(st, 3)));
-    }
-    db_done(st);
+    int64_t unlisted = 0;
+    json_t *members = member_list(r, iso3, public_only, &seen, &unlisted);
     if (audit_read_set(r, "coalition viewed", arena_printf(r->arena, "coalition %s", iso3),
                        &seen) != R_OK) {
         json_decref(lead);
@@ -178,7 +203,7 @@ static json_t *coalition_json(Request *r, const char *iso3, int public_only)
     }
     return json_build("{s:s, s:b, s:o, s:s, s:o?, s:o?, s:o, s:i}", "iso3", iso3, "recorded", 1,
                       "partner_types", partner_types_json(r, types), "gaps", gaps, "lead", lead,
-                      "focal_point", focal, "members", members, "unlisted_count", unlisted);
+                      "focal_point", focal, "members", members, "unlisted_count", (int)unlisted);
 }
 
 Result coalition_public_json(Request *r, const char *iso3, json_t **out)

@@ -1,7 +1,9 @@
 /*
- * member_import.h: members in, in bulk: `ratify import members`, the
- * admin pages /admin/members/import (upload, column mapping, dry run,
- * apply with a progress page).
+ * member_import.h: members in, in bulk: the import engine and `ratify
+ * import members`. The admin pages /admin/members/import (upload, column
+ * mapping, dry run, apply with a progress page) are
+ * member_import_wizard.c, which writes the import tables only through the
+ * functions here.
  *
  * An import reads a CSV file whose columns are mapped to the fields of
  * member_io.h, validates every row on its own (a bad row is rejected,
@@ -39,6 +41,21 @@ Result member_import_dry_run(Db *db, const char *csv, size_t len, const MemberMa
                              OnDuplicate dup, ImportRowFn on_row, void *ctx, ImportTotals *totals,
                              char *error, size_t error_size);
 
+/* Counts the data rows of csv[0..len), which also checks that the whole
+ * file is CSV, and when errors is not NULL validates them (against
+ * countries) and appends the rejected ones to errors as CSV (the original
+ * columns and an "error" column), with their number in t->rejected.
+ * Without errors the rows are only counted: the import validates each row
+ * anyway. Fills t. Returns R_OK, or R_BAD_REQUEST with error set (in
+ * English) when the file is not CSV. */
+Result member_import_check_file(const char *csv, size_t len, const MemberMapping *m,
+                                const CountryNames *countries, Buf *errors, ImportTotals *t,
+                                char *error, size_t error_size);
+
+/* The SHA-256 of data[0..len) in lowercase hex, by which a job knows its
+ * file (member_import_job_find). */
+void member_import_sha256(const char *data, size_t len, char out[65]);
+
 /* An import job (a row of member_imports). */
 typedef struct {
     int64_t id;
@@ -64,6 +81,32 @@ Result member_import_job_load(Db *db, int64_t id, ImportJob *job);
 Result member_import_job_create(Db *db, const char *csv, size_t len, const char *options,
                                 int64_t total_rows, int keep_content, int64_t user_id,
                                 ImportJob *job);
+
+/* The web's apply: creates a running job like member_import_job_create
+ * (csv[0..len) is the upload's content, for its hash), whose file is
+ * taken from upload upload_id of user_id in the same transaction. Returns
+ * R_OK, R_NOT_FOUND when the upload is gone or was applied meanwhile, or
+ * R_INTERNAL. */
+Result member_import_job_create_from_upload(Db *db, const char *csv, size_t len,
+                                            const char *options, int64_t total_rows,
+                                            int64_t upload_id, int64_t user_id, ImportJob *job);
+
+/* Sets the failed job id running again, to be retried (the same command
+ * run again, or the retry link of its page); a job that is not failed is
+ * left as it is. Returns R_OK or R_INTERNAL. */
+Result member_import_job_retry(Db *db, int64_t id);
+
+/* Stores the file of a web import (csv[0..len), user_id's upload) from
+ * the wizard's first step on, so that the later steps carry only *id and
+ * the browser never sends the file back. Returns R_OK or R_INTERNAL. */
+Result member_import_upload_add(Db *db, int64_t user_id, const char *csv, size_t len, int64_t *id);
+
+/* When the file was imported already, or its import is under way: drops
+ * upload upload_id's content (that job has the file, or the command line
+ * reads it) and points it at job import_id, so that a second apply of the
+ * same upload (a double click) leads to the job too. Returns R_OK or
+ * R_INTERNAL. */
+Result member_import_upload_link(Db *db, int64_t upload_id, int64_t user_id, int64_t import_id);
 
 /* Housekeeping, inside its db_write: deletes the files of abandoned web
  * imports, which hold personal data: uploads a day old (applied or not:

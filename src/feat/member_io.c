@@ -257,19 +257,50 @@ done:
 
 /* ---- countries ---- */
 
+/* Writes s folded to lower case into out (size bytes, cut short on a
+ * character boundary): ASCII letters and the capitals of Latin-1 (U+00C0
+ * to U+00DE but the multiplication sign), which covers every capital the
+ * shipped names have (É in "États-Unis", Î in "Îles Salomon"). The same
+ * fold is applied to the names and to the value sought, in C rather than
+ * with SQL's lower(): SQLite's lower() folds ASCII only and PostgreSQL's
+ * the whole of Unicode, so an import would accept different names on each
+ * engine. */
+static void fold_case(const char *s, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && n + 1 < size; p++) {
+        unsigned char ch = *p;
+        if (ch >= 'A' && ch <= 'Z') {
+            ch = (unsigned char)(ch + 32);
+        } else if (ch == 0xC3 && p[1] >= 0x80 && p[1] <= 0x9E && p[1] != 0x97) {
+            if (n + 2 >= size)
+                break;
+            out[n++] = (char)ch;
+            out[n++] = (char)(*++p + 0x20);
+            continue;
+        }
+        out[n++] = (char)ch;
+    }
+    out[n] = 0;
+}
+
 Result member_io_countries(Db *db, CountryNames *c)
 {
     memset(c, 0, sizeof *c);
     size_t cap = 0;
-    Stmt *st = db_prepare(db, "SELECT iso3, name_en FROM countries ORDER BY iso3");
+    /* Every language's name; English first, so that a name that were
+     * another country's in some other language still means the English
+     * one. */
+    Stmt *st = db_prepare(db, "SELECT iso3, name FROM country_names "
+                              "ORDER BY CASE WHEN lang = 'en' THEN 0 ELSE 1 END, iso3, lang");
     while (db_row(st)) {
         if (c->count == cap) {
-            cap = cap ? cap * 2 : 256;
+            cap = cap ? cap * 2 : 1024;
             c->iso3 = xrealloc(c->iso3, cap * sizeof *c->iso3);
-            c->name_en = xrealloc(c->name_en, cap * sizeof *c->name_en);
+            c->name = xrealloc(c->name, cap * sizeof *c->name);
         }
         snprintf(c->iso3[c->count], sizeof c->iso3[0], "%s", db_text(st, 0));
-        snprintf(c->name_en[c->count], sizeof c->name_en[0], "%s", db_text(st, 1));
+        fold_case(db_text(st, 1), c->name[c->count], sizeof c->name[0]);
         c->count++;
     }
     return db_done(st);
@@ -278,11 +309,12 @@ Result member_io_countries(Db *db, CountryNames *c)
 void member_io_countries_free(CountryNames *c)
 {
     free(c->iso3);
-    free(c->name_en);
+    free(c->name);
     memset(c, 0, sizeof *c);
 }
 
-/* An ISO3 code (any case) or an English name matched exactly, case aside. */
+/* An ISO3 code (any case) or a name in any language matched exactly, case
+ * aside (fold_case). */
 static const char *find_country(const CountryNames *c, const char *value)
 {
     if (strlen(value) == 3) {
@@ -294,8 +326,10 @@ static const char *find_country(const CountryNames *c, const char *value)
             if (strcmp(c->iso3[i], code) == 0)
                 return c->iso3[i];
     }
+    char folded[128];
+    fold_case(value, folded, sizeof folded);
     for (size_t i = 0; i < c->count; i++)
-        if (strcasecmp(c->name_en[i], value) == 0)
+        if (strcmp(c->name[i], folded) == 0)
             return c->iso3[i];
     return NULL;
 }
@@ -433,7 +467,7 @@ int member_io_parse_row(const MemberMapping *m, const CountryNames *countries, c
     char country[128];
     if ((e = take(cell(m, fields, count, MF_COUNTRY), country, sizeof country, 100)))
         row_error(row, MF_COUNTRY,
-                  e == MSG_TOO_LONG ? N_("unknown country (use an ISO3 code or the English name)")
+                  e == MSG_TOO_LONG ? N_("unknown country (use an ISO3 code or the country's name)")
                                     : e);
     else if (!country[0])
         row_error(row, MF_COUNTRY, MSG_REQUIRED);
@@ -443,7 +477,7 @@ int member_io_parse_row(const MemberMapping *m, const CountryNames *countries, c
             snprintf(row->iso3, sizeof row->iso3, "%s", iso3);
         else
             row_error(row, MF_COUNTRY,
-                      N_("unknown country (use an ISO3 code or the English name)"));
+                      N_("unknown country (use an ISO3 code or the country's name)"));
     }
 
     if ((e = take(cell(m, fields, count, MF_ORGANISATION), row->org_name, sizeof row->org_name,

@@ -103,10 +103,12 @@ typedef struct {
     const char *error_field; /* the field the error concerns, or NULL */
 } MemberRow;
 
-/* The countries an import accepts (ISO3 codes and English names). */
+/* The countries an import accepts: their ISO3 codes, and their names in
+ * every language of country_names, folded to lower case. One entry per
+ * country and language, English first. */
 typedef struct {
-    char (*iso3)[4];
-    char (*name_en)[96];
+    char (*iso3)[4];   /* per entry: the country */
+    char (*name)[128]; /* per entry: one of its names, folded */
     size_t count;
 } CountryNames;
 
@@ -119,9 +121,10 @@ void member_io_countries_free(CountryNames *c);
  * mapping m and fills row; row->error says what is wrong, if anything:
  * a required field missing (name, email, country; organisation and org_type
  * for an organisation), an invalid email, a country that is neither an ISO3
- * code nor exactly an English name, a value outside an enumeration, a name
- * or organisation over 200 characters, invalid UTF-8 or control characters,
- * more fields than the header. Returns 1 when the row is valid, 0 if not. */
+ * code nor exactly one of its names in some language (case aside), a value
+ * outside an enumeration, a name or organisation over 200 characters,
+ * invalid UTF-8 or control characters, more fields than the header. Returns 1 when the row is
+ * valid, 0 if not. */
 int member_io_parse_row(const MemberMapping *m, const CountryNames *countries, char *const *fields,
                         size_t count, size_t line, MemberRow *row);
 

@@ -185,6 +185,13 @@ def test_coordinator_describes_the_coalition_and_the_public_sees_only_public_par
                                                       "Wanachama Members Union"]
     assert c["unlisted_count"] == 1
 
+    # An administrator sees the hidden one too (the rule's private), and
+    # nothing is left uncounted.
+    c = public_api(server, iso3, server.factory.admin).json()["coalition"]
+    assert [m["name"] for m in c["members"]] == ["Haki Public Rights", "Siri Hidden Defenders",
+                                                 "Wanachama Members Union"]
+    assert c["unlisted_count"] == 0
+
     # The coordinator's preview shows what visitors see.
     preview = client.get(f"/countries/{iso3}/coalition").text.split('class="preview"')[1]
     assert "Haki Public Rights" in preview and 'href="https://haki.example.org/"' in preview

@@ -274,6 +274,22 @@ def test_mapping_by_hand(site, tmp_path):
     assert "no column 'Nada'" in p.stderr
 
 
+def test_country_names_in_any_language(site, tmp_path):
+    # A coalition's spreadsheet names countries in its own language: any
+    # language's name is accepted, case aside; a near miss is still refused.
+    path = write_csv(tmp_path / "m.csv", [
+        ["Ana", "ana@example.org", "ALEMANIA"],
+        ["Bea", "bea@example.org", "égypte"],
+        ["Chi", "chi@example.org", "الأرجنتين"],
+        ["Dee", "dee@example.org", "Allemagn"],
+    ], header=["name", "email", "country"])
+    p = import_cli(site, path, "--apply")
+    assert actions(p.stdout) == {2: "create", 3: "create", 4: "create", 5: "error"}
+    assert "country: unknown country (use an ISO3 code or the country's name)" in p.stdout
+    assert query(site.db, "SELECT email, iso3 FROM people ORDER BY email") == [
+        ("ana@example.org", "DEU"), ("bea@example.org", "EGY"), ("chi@example.org", "ARG")]
+
+
 def test_duplicates_with_each_strategy(site, tmp_path):
     base = write_csv(tmp_path / "base.csv", [
         ["Ana Pérez", "ana@example.org", "ARG", "", "", "", "", "", "public", "", "", ""],
@@ -717,7 +733,7 @@ def test_admin_dry_run_lists_errors_and_offers_them_as_csv(server):
         ["name", "email", "country", "error"],
         ["No Email", "", "ARG", "email: required"],
         ["Bad Country", "bad@errors.example.org", "Narnia",
-         "country: unknown country (use an ISO3 code or the English name)"]]
+         "country: unknown country (use an ISO3 code or the country's name)"]]
     assert scalar(server.db, "SELECT count(*) FROM people "
                              "WHERE email LIKE '%@errors.example.org'") == 0
 

@@ -135,6 +135,9 @@ def test_directory_respects_listing_choices(site, smtp):
     assert "more members match but chose not to be listed" in directory
     filtered = vera.get("/members", params={"country": "AGO"}).text
     assert "Public Paz" not in filtered
+    # A hidden member sees themself, as the rule's author would.
+    hana = first_login(site, smtp, "hana@example.org", 6)
+    assert "Hidden Hana" in hana.get("/members").text
     # An admin sees everyone through moderation, not the directory's rules.
     admin = site.login_user(site.member("admin"))
     assert "Hidden Hana" in admin.get("/admin/members", params={"status": "active"}).text
@@ -449,3 +452,49 @@ def test_a_pending_application_changes_status_only_by_a_decision(site, smtp):
             ("pending", None)
         assert db.execute("SELECT count(*) FROM audit_log "
                           "WHERE action = 'membership status changed'").fetchone() == (0,)
+
+
+DIRECTORY_ROW = re.compile(r'<tr><th scope="row">(?:<a [^>]*>)?([^<]+)')
+UNLISTED = re.compile(r"(\d+) more members match but chose not to be listed")
+
+
+def directory_page(client, **params):
+    """(names listed, unlisted count, has a next page) of one directory page."""
+    r = client.get("/members", params=params)
+    assert r.status_code == 200, r.text
+    unlisted = UNLISTED.search(r.text)
+    return (DIRECTORY_ROW.findall(r.text), int(unlisted.group(1)) if unlisted else 0,
+            ">Next page<" in r.text)
+
+
+def test_directory_pages_and_counts_only_what_the_viewer_may_see(site, tmp_path):
+    # 160 imported members whose listings alternate, so that every page of
+    # the query's order has rows the viewer may not see mixed in: public,
+    # hidden, members, public ... A page holds 50 rows the viewer may see,
+    # and the counts are of the whole match, not of a page.
+    listings = ["public", "hidden", "members", "public"]
+    rows = ["name,email,country,listing"]
+    rows += [f"Member {i:03d},m{i:03d}@example.org,ARG,{listings[i % 4]}" for i in range(160)]
+    path = tmp_path / "members.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    p = site.cli("import", "members", str(path), "--apply", timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    seen_by_members = [f"Member {i:03d}" for i in range(160) if listings[i % 4] != "hidden"]
+
+    # The directory is for members: hidden listings are what they may not
+    # see (one row in four, spread over every page of the query).
+    member = site.login_user(site.member("member"))
+    pages = [directory_page(member, page=n) for n in (1, 2, 3)]
+    assert [len(names) for names, _, _ in pages] == [50, 50, 20]
+    assert sum((names for names, _, _ in pages), []) == seen_by_members
+    assert [u for _, u, _ in pages] == [40, 40, 40]
+    assert [more for _, _, more in pages] == [True, True, False]
+    # The pager keeps the filters: another country matches nobody.
+    assert directory_page(member, country="AGO") == ([], 0, False)
+    assert "country=ARG&amp;page=2" in member.get("/members", params={"country": "ARG"}).text
+
+    # An administrator is shown everyone (hidden listings too): 4 pages.
+    admin = site.login_user(site.member("admin"))
+    names, unlisted, more = directory_page(admin, page=4)
+    assert len(names) == 10 and unlisted == 0 and not more
+

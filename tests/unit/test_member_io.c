@@ -244,6 +244,14 @@ static void test_valid_rows(void **state)
     assert_string_equal(row.listing, "public");
     assert_true(row.listing_given);
 
+    /* A country's name in any language of country_names, case aside, the
+     * capitals of Latin-1 too. */
+    assert_string_equal(parse("Di,di@example.org,argentine,,,,,,,,,").iso3, "ARG"); /* fr */
+    assert_string_equal(parse("Di,di@example.org,ÉTATS-UNIS,,,,,,,,,").iso3, "USA");
+    assert_string_equal(parse("Di,di@example.org,égypte,,,,,,,,,").iso3, "EGY");
+    assert_string_equal(parse("Di,di@example.org,EGIPTO,,,,,,,,,").iso3, "EGY");    /* es */
+    assert_string_equal(parse("Di,di@example.org,الأرجنتين,,,,,,,,,").iso3, "ARG"); /* ar */
+
     /* 200 characters of two bytes each is not too long. */
     char line[1200] = "";
     for (int i = 0; i < 200; i++)
