@@ -96,6 +96,12 @@ int fault_take(void);
 /* Current time in seconds since the epoch (UTC). */
 int64_t now_seconds(void);
 
+/* Writes the time t (seconds since the epoch) in UTC as strftime's fmt
+ * into out (size bytes); "" when t cannot be shown. Times are formatted
+ * here, not in SQL: the engines' date functions differ. */
+void format_utc(int64_t t, const char *fmt, char *out, size_t size)
+    __attribute__((format(strftime, 2, 0)));
+
 /* Writes a random token of nbytes bytes as lowercase hex to out, which must
  * hold 2 * nbytes + 1 bytes. */
 void random_hex(char *out, size_t nbytes);

@@ -185,6 +185,11 @@ Result db_snapshot(Db *db, unsigned char **bytes, size_t *len)
     return db->engine->snapshot(db, bytes, len);
 }
 
+void db_tune_for_bulk_load(Db *db)
+{
+    db->engine->tune_for_bulk_load(db);
+}
+
 int db_try_lock(Db *db, const char *name)
 {
     return db->engine->try_lock(db, name);

@@ -134,6 +134,10 @@ Result db_exec_(Db *db, const char *sql);
 int db_try_lock(Db *db, const char *name);
 void db_unlock(Db *db, const char *name);
 
+/* Tunes the connection db for a load of many rows in many transactions
+ * (the member import); commits stay durable. */
+void db_tune_for_bulk_load(Db *db);
+
 /* Rows changed by the last statement. */
 int db_changes(Db *db);
 

@@ -49,6 +49,7 @@ struct DbEngine {
     Result (*check)(Db *db);
     Result (*backup)(Db *db, const char *path);
     Result (*snapshot)(Db *db, unsigned char **bytes, size_t *len);
+    void (*tune_for_bulk_load)(Db *db);
     int (*try_lock)(Db *db, const char *name);
     void (*unlock)(Db *db, const char *name);
     const char *(*version)(void);

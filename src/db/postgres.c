@@ -7,8 +7,8 @@
  *    and each statement is prepared on the server at its first run with
  *    the kinds of values bound (integers as bigint, blobs as bytea, text
  *    and NULL left for the server to infer from the context), once per
- *    combination of kinds; a NULL whose type the context does not tell is
- *    tried as text, then as bigint;
+ *    combination of kinds; a parameter whose type the context does not
+ *    tell is tried as text;
  *  - the portable schema's types become PostgreSQL's at migration time
  *    (INTEGER PRIMARY KEY: a bigint identity; INTEGER: bigint; BLOB: bytea);
  *  - booleans come back as 1 and 0, bytea as its bytes;
@@ -428,25 +428,52 @@ static void take_result(PgStmt *st, PGresult *res)
     PQclear(res);
 }
 
-/* Prepares the statement for the kinds bound now, trying NULLs as no
- * type, then text, then bigint. Returns the variant, or NULL. */
+/* The parameter PostgreSQL could not type ("could not determine data type
+ * of parameter $3"), 0-based, or -1. */
+static int untyped_parameter(PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *dollar = msg ? strchr(msg, '$') : NULL;
+    if (!state || (strcmp(state, "42P18") != 0 && strcmp(state, "42P08") != 0) || !dollar)
+        return -1;
+    return atoi(dollar + 1) - 1;
+}
+
+/* A failed PREPARE inside a transaction would fail the transaction: there
+ * it runs in a savepoint. */
+static PGresult *try_prepare(PgStmt *st, const char *name, const Oid *types)
+{
+    PgDb *db = st->db;
+    if (db->in_transaction && run_plain(db, "SAVEPOINT prepare") != 0)
+        return PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+    PGresult *res = PQprepare(db->conn, name, st->text, st->nparams, types);
+    if (db->in_transaction)
+        run_plain(db, PQresultStatus(res) == PGRES_COMMAND_OK
+                          ? "RELEASE SAVEPOINT prepare"
+                          : "ROLLBACK TO SAVEPOINT prepare; RELEASE SAVEPOINT prepare");
+    return res;
+}
+
+/* Prepares the statement for the kinds bound now: integers as bigint,
+ * blobs as bytea, text and NULL as the context says; a parameter whose
+ * type nothing says (a NULL in ":c IS NULL OR iso3 = :c") is tried as
+ * text. Returns the variant, or NULL. */
 static Variant *prepare_variant(PgStmt *st)
 {
-    static const Oid null_types[] = {0, TEXTOID, INT8OID};
     Oid *types = xcalloc((size_t)st->nparams + 1, sizeof(Oid));
+    for (int i = 0; i < st->nparams; i++)
+        types[i] = st->kinds[i] == K_INT ? INT8OID : st->kinds[i] == K_BLOB ? BYTEAOID : 0;
     Variant *v = xcalloc(1, sizeof(Variant));
     snprintf(v->name, sizeof v->name, "r%u", st->db->next_name++);
-    PGresult *res = NULL;
-    for (size_t attempt = 0; attempt < sizeof null_types / sizeof null_types[0]; attempt++) {
-        for (int i = 0; i < st->nparams; i++)
-            types[i] = st->kinds[i] == K_INT    ? INT8OID
-                       : st->kinds[i] == K_BLOB ? BYTEAOID
-                       : st->kinds[i] == K_NULL ? null_types[attempt]
-                                                : 0;
-        PQclear(res);
-        res = PQprepare(st->db->conn, v->name, st->text, st->nparams, types);
-        if (PQresultStatus(res) == PGRES_COMMAND_OK || !strchr(st->kinds, K_NULL))
+    PGresult *res = try_prepare(st, v->name, types);
+    for (int tries = 0; tries < st->nparams && PQresultStatus(res) != PGRES_COMMAND_OK; tries++) {
+        int i = untyped_parameter(res);
+        if (i < 0 || i >= st->nparams || types[i] != 0)
             break;
+        types[i] = TEXTOID;
+        PQclear(res);
+        res = try_prepare(st, v->name, types);
     }
     free(types);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -911,6 +938,11 @@ static long long lock_key(const char *name)
     return (long long)(h >> 1);
 }
 
+static void pg_tune_for_bulk_load(Db *d)
+{
+    (void)d; /* the server's settings are the operator's (doc/OPERATIONS.md) */
+}
+
 static int pg_try_lock(Db *d, const char *name)
 {
     char key[24];
@@ -966,6 +998,7 @@ const DbEngine postgres_engine = {
     .check = pg_check,
     .backup = pg_backup,
     .snapshot = pg_snapshot,
+    .tune_for_bulk_load = pg_tune_for_bulk_load,
     .try_lock = pg_try_lock,
     .unlock = pg_unlock,
     .version = pg_version,

@@ -119,16 +119,17 @@ static json_t *audit_entries(Request *r, const AuditFilter *f, int *more)
         "coalesce(t.name, ''), a.api_token_id IS NOT NULL, "
         "(SELECT count(*) FROM audit_subjects s WHERE s.entry_id = a.id) FROM audit_log a "
         "LEFT JOIN users u ON u.id = a.user_id LEFT JOIN api_tokens t ON t.id = a.api_token_id "
-        "WHERE (:who IS NULL OR u.email LIKE :who ESCAPE '\\' "
-        "       OR u.display_name LIKE :who ESCAPE '\\') "
+        "WHERE (:who IS NULL OR lower(u.email) LIKE lower(:who) ESCAPE '\\' "
+        "       OR lower(u.display_name) LIKE lower(:who) ESCAPE '\\') "
         "AND (:action IS NULL OR a.action = :action) "
         "AND (:type IS NULL OR a.object = :type "
         "     OR substr(a.object, 1, length(:type) + 1) = :type || ' ') "
         "AND (:kind IS NULL OR a.kind = :kind) "
         "AND (:from IS NULL OR a.at >= :from) AND (:to IS NULL OR a.at < :to) "
-        "AND (:person IS NULL OR a.object = 'person ' || :person OR a.id IN "
+        "AND (CAST(:person AS BIGINT) IS NULL "
+        "     OR a.object = 'person ' || CAST(:person AS BIGINT) OR a.id IN "
         "     (SELECT entry_id FROM audit_subjects WHERE subject_type = 'person' "
-        "      AND subject_id = :person)) "
+        "      AND subject_id = CAST(:person AS BIGINT))) "
         "ORDER BY a.at DESC, a.id DESC LIMIT :limit OFFSET :offset");
     db_bind_text(st, ":who", f->who_like);
     db_bind_text(st, ":action", f->action);

@@ -43,11 +43,8 @@ static int64_t export_rows(Db *db, void (*put)(void *ctx, int64_t row, int col, 
             put(ctx, n, f, db_text(st, f));
         /* The day joined, formatted here: date functions differ between
          * the engines. */
-        time_t joined = (time_t)db_int(st, MF_COUNT - 1);
-        struct tm tm;
-        char day[16] = "";
-        if (gmtime_r(&joined, &tm))
-            strftime(day, sizeof day, "%Y-%m-%d", &tm);
+        char day[16];
+        format_utc(db_int(st, MF_COUNT - 1), "%Y-%m-%d", day, sizeof day);
         put(ctx, n, MF_COUNT - 1, day);
     }
     db_done(st);

@@ -223,7 +223,7 @@ static Result find_existing(Db *w, const MemberRow *row, int64_t person, Existin
                        "coalesce(m.consent_updates, 0), coalesce(m.created_at, 0) "
                        "FROM org_people op JOIN organisations o ON o.id = op.org_id "
                        "LEFT JOIN memberships m ON m.org_id = o.id AND m.person_id = op.person_id "
-                       "WHERE op.person_id = :person AND o.name = :name COLLATE NOCASE "
+                       "WHERE op.person_id = :person AND lower(o.name) = lower(:name) "
                        "ORDER BY o.id, m.id LIMIT 1");
     db_bind_int(st, ":person", person);
     db_bind_text(st, ":name", row->org_name);
@@ -702,12 +702,12 @@ Result member_import_job_retry(Db *db, int64_t id)
 static Result job_record_batch(Db *w, const ImportJob *job, const ImportTotals *batch,
                                int64_t position, int finished)
 {
-    Stmt *st =
-        db_prepare(w, "UPDATE member_imports SET rows_done = :done, created = created + :created, "
-                      "updated = updated + :updated, filled = filled + :filled, "
-                      "skipped = skipped + :skipped, rejected = rejected + :rejected, "
-                      "status = CASE WHEN :finished THEN 'done' ELSE status END, updated_at = :now "
-                      "WHERE id = :id RETURNING created, updated, filled, skipped, rejected");
+    Stmt *st = db_prepare(
+        w, "UPDATE member_imports SET rows_done = :done, created = created + :created, "
+           "updated = updated + :updated, filled = filled + :filled, "
+           "skipped = skipped + :skipped, rejected = rejected + :rejected, "
+           "status = CASE WHEN :finished = 1 THEN 'done' ELSE status END, updated_at = :now "
+           "WHERE id = :id RETURNING created, updated, filled, skipped, rejected");
     db_bind_int(st, ":done", position);
     db_bind_int(st, ":created", batch->created);
     db_bind_int(st, ":updated", batch->updated);
@@ -943,10 +943,7 @@ static void usage_import(void)
 
 static void date_of(int64_t t, char out[24])
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 24, "%Y-%m-%d %H:%M UTC", &tm);
+    format_utc(t, "%Y-%m-%d %H:%M UTC", out, 24);
 }
 
 Result member_import_cmd(Db *db, int argc, char **argv)
@@ -1012,15 +1009,8 @@ Result member_import_cmd(Db *db, int argc, char **argv)
         goto done;
     }
 
-    /* A larger page cache for this one connection: with SQLite's default
-     * 2 MB, a large import keeps reading back the index pages it has just
-     * written (measured: a third of the time of 100,000 rows); 256 MB holds
-     * the indexes of a million members. A checkpoint every 40,000 pages
-     * (160 MB of WAL) instead of 1,000: each one copies back into the
-     * database the index pages that every batch rewrites (measured on
-     * 1,000,000 rows: 36 s -> 31 s). Commits stay synchronous=FULL. */
-    db_exec(db, "PRAGMA cache_size = -262144");
-    db_exec(db, "PRAGMA wal_autocheckpoint = 40000");
+    /* Its batches rewrite the same index pages again and again. */
+    db_tune_for_bulk_load(db);
 
     /* First pass: count and check every row, and write the rejected ones. */
     CountryNames countries;

@@ -76,9 +76,11 @@ static json_t *recent_jobs(Request *r)
     json_t *list = json_array();
     Stmt *st = db_prepare(
         r->db, "SELECT id, status, rows_done, total_rows, created, updated, filled, skipped, "
-               "rejected, strftime('%Y-%m-%d %H:%M', started_at, 'unixepoch') "
+               "rejected, started_at "
                "FROM member_imports ORDER BY id DESC LIMIT 10");
-    while (db_row(st))
+    while (db_row(st)) {
+        char started[24];
+        format_utc(db_int(st, 9), "%Y-%m-%d %H:%M", started, sizeof started);
         json_array_append_new(
             list,
             json_build("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "id",
@@ -87,7 +89,8 @@ static json_t *recent_jobs(Request *r)
                        (json_int_t)db_int(st, 3), "created", (json_int_t)db_int(st, 4), "updated",
                        (json_int_t)db_int(st, 5), "filled", (json_int_t)db_int(st, 6), "skipped",
                        (json_int_t)db_int(st, 7), "rejected", (json_int_t)db_int(st, 8), "started",
-                       db_text(st, 9)));
+                       started));
+    }
     db_done(st);
     return list;
 }

@@ -296,12 +296,8 @@ Result audit_expire_reads(Db *w, int64_t now)
 
 const char *audit_when(Request *r, int64_t at)
 {
-    time_t t = (time_t)at;
-    struct tm tm;
     char buf[32];
-    if (!gmtime_r(&t, &tm))
-        return "";
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+    format_utc(at, "%Y-%m-%d %H:%M UTC", buf, sizeof buf);
     return arena_strdup(r->arena, buf);
 }
 
