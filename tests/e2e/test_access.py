@@ -145,6 +145,8 @@ EXPECT = {
     "GET /admin/tokens":                     (303, 403, 403, 403, 403, 200, 403),
     "POST /admin/tokens":                    (401, 403, 403, 403, 403, 400, 403),
     "POST /admin/tokens/{id}/revoke":        (401, 403, 403, 403, 403, 404, 403),
+    "GET /admin/mail":                       (303, 403, 403, 403, 403, 200, 403),
+    "POST /admin/mail/{id}/retry":           (401, 403, 403, 403, 403, 404, 403),
     "GET /api/v1/people":                    (401, 403, 403, 403, 403, 200, 403),
     "GET /api/v1/organisations":             (401, 403, 403, 403, 403, 200, 403),
     "GET /api/v1/memberships":               (401, 403, 403, 403, 403, 200, 403),

@@ -448,3 +448,17 @@ def test_a_pending_application_changes_status_only_by_a_decision(site, smtp):
     assert site.query("SELECT status, decided_by FROM memberships") == [("pending", None)]
     assert site.query("SELECT count(*) FROM audit_log "
                       "WHERE action = 'membership status changed'") == [(0,)]
+
+
+def test_the_mail_queue_page_is_an_audited_read(site, smtp):
+    """/admin/mail shows recipients: its view is logged with the people it
+    names, by id."""
+    assert join(site, name="Queue Quique", email="quique@example.org", iso3="ARG",
+                ).status_code == 200
+    admin = site.login_user(site.member("admin"))
+    page = admin.get("/admin/mail").text
+    assert "quique@example.org" in page
+    pid = site.scalar("SELECT id FROM people WHERE email = ?", "quique@example.org")
+    assert ("person", pid) in site.query(
+        "SELECT s.subject_type, s.subject_id FROM audit_log a JOIN audit_subjects s "
+        "ON s.entry_id = a.id WHERE a.action = 'mail queue viewed'")
