@@ -240,6 +240,14 @@ static void test_queue_refuses_bad_input(void **state)
     for (size_t i = 0; i < sizeof bad_bodies / sizeof *bad_bodies; i++)
         assert_int_equal(mail_queue(db, "ana@example.org", "Hello", bad_bodies[i]), R_BAD_REQUEST);
     assert_int_equal(count_rows(db), 0);
+    /* mail_problem says why, in the order the command line reports it. */
+    assert_null(mail_problem("ana@example.org", "Hello", "Body\n"));
+    assert_string_equal(mail_problem(bad_addresses[7], "Hello", "Body"),
+                        "This is not a valid email address.");
+    assert_string_equal(mail_problem("ana@example.org", bad_subjects[0], "Body"),
+                        "The subject must be one line of text.");
+    assert_string_equal(mail_problem("ana@example.org", "Hello", bad_bodies[4]),
+                        "The message must be UTF-8 text without control characters.");
     db_close(db);
 }
 
