@@ -24,6 +24,7 @@
 #include "feat/member_export.h"
 #include "feat/member_import.h"
 #include "feat/membership.h"
+#include "feat/outbox.h"
 #include "web/router.h"
 #include "web/server.h"
 #include "base/template.h"
@@ -80,6 +81,11 @@ static void usage(FILE *out)
             "  export members [--format csv|xlsx] [--out FILE]\n"
             "                      one row per membership; CSV to standard output by default\n"
             "  token add NAME [--scope read|write]  issue an API token\n"
+            "  mail send --to ADDRESS --subject TEXT\n"
+            "                      queue a message (its body read from standard input),\n"
+            "                      to test the SMTP set-up\n"
+            "  mail list           the queue: id, state, attempts, next attempt, last error\n"
+            "  mail retry ID       make a message waiting for its next attempt due now\n"
             "  housekeeping        one pass of what serve does hourly: delete expired sessions\n"
             "                      and tokens, remind the authors of unanswered letters\n"
             "  backup FILE [--db FILE] [--encrypt --key-file KEY | --passphrase-file FILE]\n"
@@ -562,6 +568,16 @@ static Result token_cmd(Options *o, int argc, char **argv)
     return r;
 }
 
+static Result mail_cmd(Options *o, int argc, char **argv)
+{
+    Db *db;
+    Result r = open_db(o, &db);
+    if (r == R_OK)
+        r = outbox_cmd(db, argc, argv);
+    db_close(db);
+    return r;
+}
+
 /* Every command: its name, whether it takes arguments after the shared
  * options, and the function that runs it. */
 typedef struct {
@@ -576,6 +592,7 @@ static const Command commands[] = {
     {"user", 1, user_cmd},
     {"housekeeping", 0, housekeeping_cmd},
     {"token", 1, token_cmd},
+    {"mail", 1, mail_cmd},
     {"import", 1, import_cmd},
     {"export", 1, export_cmd},
     {"backup", 1, backup_cmd},

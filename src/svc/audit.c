@@ -41,18 +41,19 @@ const char *const audit_action_codes[] = {
     "members directory viewed", "membership applications viewed", "people listed through the API",
     "organisations listed through the API", "memberships listed through the API",
     "members exported", "coalition viewed", "coalition form viewed", "working group viewed",
-    "person viewed", "organisation viewed", "letter viewed", "response viewed",
+    "person viewed", "organisation viewed", "letter viewed", "response viewed", "mail queue viewed",
     /* changes */
     "account closed and personal data erased", "api token issued", "api token revoked",
     "assistance requested", "assistance updated", "coalition updated", "colleague invited",
     "domestic stage deleted", "domestic stage recorded", "invitation accepted", "letter drafted",
-    "letter sent", "login", "members imported", "membership applied", "membership approved",
-    "membership confirmed", "membership declined", "membership status changed",
-    "model letter saved", "organisation profile changed", "password set", "profile changed",
-    "response recorded", "target added", "target correction closed", "target correction proposed",
-    "target deleted", "treaty action deleted", "treaty action imported", "treaty action recorded",
-    "user added", "working group created", "working group edited", "working group joined",
-    "working group left", "working group moderator named", "working group moderator removed", NULL};
+    "letter sent", "login", "mail queued", "mail retried", "members imported", "membership applied",
+    "membership approved", "membership confirmed", "membership declined",
+    "membership status changed", "model letter saved", "organisation profile changed",
+    "password set", "profile changed", "response recorded", "target added",
+    "target correction closed", "target correction proposed", "target deleted",
+    "treaty action deleted", "treaty action imported", "treaty action recorded", "user added",
+    "working group created", "working group edited", "working group joined", "working group left",
+    "working group moderator named", "working group moderator removed", NULL};
 const char *const audit_action_labels[] = {N_("members directory viewed"),
                                            N_("membership applications viewed"),
                                            N_("people listed through the API"),
@@ -66,6 +67,7 @@ const char *const audit_action_labels[] = {N_("members directory viewed"),
                                            N_("organisation viewed"),
                                            N_("letter viewed"),
                                            N_("response viewed"),
+                                           N_("mail queue viewed"),
                                            N_("account closed and personal data erased"),
                                            N_("api token issued"),
                                            N_("api token revoked"),
@@ -79,6 +81,8 @@ const char *const audit_action_labels[] = {N_("members directory viewed"),
                                            N_("letter drafted"),
                                            N_("letter sent"),
                                            N_("login"),
+                                           N_("mail queued"),
+                                           N_("mail retried"),
                                            N_("members imported"),
                                            N_("membership applied"),
                                            N_("membership approved"),
@@ -108,16 +112,15 @@ const char *const audit_action_labels[] = {N_("members directory viewed"),
 
 /* The first word(s) of an object ("person 5", "api token 3"). */
 const char *const audit_type_codes[] = {
-    "person", "organisation", "membership", "memberships", "country",       "group",
-    "letter", "response",     "target",     "correction",  "assistance",    "api token",
-    "model",  "directory",    "coalition",  "people",      "organisations", NULL};
+    "person",    "organisation", "membership",    "memberships", "country",   "group", "letter",
+    "response",  "target",       "correction",    "assistance",  "api token", "model", "directory",
+    "coalition", "people",       "organisations", "mail queue",  "mail",      NULL};
 const char *const audit_type_labels[] = {
-    N_("Person"),       N_("Organisation"),      N_("Membership"),
-    N_("Memberships"),  N_("Country"),           N_("Working group"),
-    N_("Letter"),       N_("Response"),          N_("Target"),
-    N_("Correction"),   N_("Request for help"),  N_("API token"),
-    N_("Model letter"), N_("Members directory"), N_("Coalition"),
-    N_("People"),       N_("Organisations"),     NULL};
+    N_("Person"),        N_("Organisation"),      N_("Membership"),       N_("Memberships"),
+    N_("Country"),       N_("Working group"),     N_("Letter"),           N_("Response"),
+    N_("Target"),        N_("Correction"),        N_("Request for help"), N_("API token"),
+    N_("Model letter"),  N_("Members directory"), N_("Coalition"),        N_("People"),
+    N_("Organisations"), N_("Mail queue"),        N_("Message"),          NULL};
 
 static const char *const role_codes[] = {"admin", "coordinator", "member", "cli", "token", NULL};
 static const char *const role_labels[] = {N_("Administrator"), N_("Coordinator"), N_("Member"),

@@ -37,12 +37,9 @@
 #include "svc/http.h" /* valid_email */
 
 enum {
-    MAIL_MAX_ATTEMPTS = 20,        /* then the row is kept with its last error */
     MAIL_FIRST_RETRY = 30,         /* seconds after the first failure */
     MAIL_MAX_RETRY = 6 * 3600,     /* the backoff's ceiling */
     MAIL_BATCH = 50,               /* rows read from the queue at a time */
-    MAIL_SUBJECT_MAX = 1000,       /* bytes */
-    MAIL_BODY_MAX = 1024 * 1024,   /* bytes */
     MAIL_CONNECT_TIMEOUT = 10,     /* seconds */
     MAIL_TRANSFER_TIMEOUT = 60,    /* seconds, the whole SMTP exchange */
     QP_LINE_MAX = 76,              /* RFC 2045 6.7 (5) */
@@ -57,28 +54,72 @@ static const char FALLBACK_FROM[] = "ratify@localhost.localdomain";
 
 /* ---- queuing ---- */
 
-Result mail_queue(Db *db, const char *to, const char *subject, const char *body)
+const char *mail_problem(const char *to, const char *subject, const char *body)
 {
-    if (!to || !subject || !body || !valid_email(to))
-        return R_BAD_REQUEST;
-    size_t subject_len = strlen(subject), body_len = strlen(body);
-    if (subject_len > MAIL_SUBJECT_MAX || !utf8_valid_text(subject, subject_len) ||
-        strpbrk(subject, "\r\n"))
-        return R_BAD_REQUEST;
-    if (body_len > MAIL_BODY_MAX || !utf8_valid_text(body, body_len))
+    if (!to || !valid_email(to))
+        return "This is not a valid email address.";
+    if (!subject || strpbrk(subject, "\r\n") || !utf8_valid_text(subject, strlen(subject)))
+        return "The subject must be one line of text.";
+    if (strlen(subject) > MAIL_SUBJECT_MAX)
+        return "The subject is too long.";
+    if (!body || !utf8_valid_text(body, strlen(body)))
+        return "The message must be UTF-8 text without control characters.";
+    if (strlen(body) > MAIL_BODY_MAX)
+        return "The message is too long.";
+    return NULL;
+}
+
+Result mail_queue_id(Db *db, const char *to, const char *subject, const char *body, int64_t *id)
+{
+    if (mail_problem(to, subject, body))
         return R_BAD_REQUEST;
     Stmt *st = db_prepare(
         db, "INSERT INTO mail_queue (to_addr, subject, body, created_at, next_attempt_at) "
-            "VALUES (:to, :subject, :body, :now, :now)");
+            "VALUES (:to, :subject, :body, :now, :now) RETURNING id");
     db_bind_text(st, ":to", to);
     db_bind_text(st, ":subject", subject);
     db_bind_text(st, ":body", body);
     db_bind_int(st, ":now", now_seconds());
-    Result rc = db_run(st);
-    db_done(st);
+    Result rc = db_insert(st, id);
     if (rc == R_OK)
         db_after_commit(db, mail_wake);
     return rc == R_OK ? R_OK : R_INTERNAL;
+}
+
+Result mail_queue(Db *db, const char *to, const char *subject, const char *body)
+{
+    int64_t id;
+    return mail_queue_id(db, to, subject, body, &id);
+}
+
+MailState mail_state(int64_t attempts, int sent)
+{
+    if (sent)
+        return MAIL_SENT;
+    if (attempts >= MAIL_MAX_ATTEMPTS)
+        return MAIL_GIVEN_UP;
+    return attempts > 0 ? MAIL_FAILING : MAIL_WAITING;
+}
+
+Result mail_retry(Db *w, int64_t id)
+{
+    Stmt *st = db_prepare(w, "SELECT attempts, sent_at IS NOT NULL FROM mail_queue WHERE id = :id");
+    db_bind_int(st, ":id", id);
+    int found = db_row(st);
+    MailState state = found ? mail_state(db_int(st, 0), (int)db_int(st, 1)) : MAIL_WAITING;
+    if (db_done(st) != R_OK)
+        return R_INTERNAL;
+    if (!found)
+        return R_NOT_FOUND;
+    if (state == MAIL_SENT || state == MAIL_GIVEN_UP)
+        return R_CONFLICT;
+    st = db_prepare(w, "UPDATE mail_queue SET next_attempt_at = :now WHERE id = :id");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":id", id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    db_after_commit(w, mail_wake);
+    return R_OK;
 }
 
 /* ---- formatting ---- */

@@ -19,14 +19,42 @@ typedef struct {
     int require_tls;      /* STARTTLS required on smtp:// (CURLUSESSL_ALL) */
 } MailConfig;
 
+enum {
+    MAIL_MAX_ATTEMPTS = 20,      /* then the row is kept with its last error */
+    MAIL_SUBJECT_MAX = 1000,     /* bytes */
+    MAIL_BODY_MAX = 1024 * 1024, /* bytes */
+};
+
+/* Why mail_queue would refuse to, subject and body, as an English
+ * sentence (for `ratify mail send`), or NULL when they would be queued: an address that is not
+ * valid_email(), a subject holding CR or LF (so no header can be injected) or longer than
+ * MAIL_SUBJECT_MAX, a subject or body that is not valid UTF-8 text (utf8_valid_text), or a body
+ * over MAIL_BODY_MAX. */
+const char *mail_problem(const char *to, const char *subject, const char *body);
+
 /* Queues a plain-text UTF-8 message to one address, due now. Refuses
- * (R_BAD_REQUEST) an address that is not valid_email(), a subject holding
- * CR or LF (so no header can be injected) or longer than 1000 bytes, and a
- * subject or body that is not valid UTF-8 text (utf8_valid_text) or a body
- * over 1 MiB. Returns R_INTERNAL if the insert fails. Call inside the
- * caller's db_write, on its connection: the sender is woken once that
- * commits (db_after_commit), so the caller need not call mail_wake(). */
+ * (R_BAD_REQUEST) what mail_problem() names. Returns R_INTERNAL if the
+ * insert fails. Call inside the caller's db_write, on its connection: the
+ * sender is woken once that commits (db_after_commit), so the caller need
+ * not call mail_wake(). */
 Result mail_queue(Db *db, const char *to, const char *subject, const char *body);
+
+/* mail_queue, writing the new message's id to *id. */
+Result mail_queue_id(Db *db, const char *to, const char *subject, const char *body, int64_t *id);
+
+/* Where a queued message stands, from its row: sent (sent_at set), given
+ * up (MAIL_MAX_ATTEMPTS reached), failing (tried, to be tried again) or
+ * waiting (never tried yet). */
+typedef enum { MAIL_WAITING, MAIL_FAILING, MAIL_SENT, MAIL_GIVEN_UP } MailState;
+MailState mail_state(int64_t attempts, int sent);
+
+/* Makes message id due now (an operator's "retry now" after fixing the
+ * SMTP set-up), inside the caller's db_write on w; the sender is woken
+ * after the commit. The attempts so far are kept, so the backoff goes on
+ * from there if it fails again. Returns R_NOT_FOUND when there is no such
+ * message, R_CONFLICT when it was sent or given up (an address that is not
+ * one, or twenty failures: a one-time link in it has expired by then). */
+Result mail_retry(Db *w, int64_t id);
 
 /* Sends every due message once, in id order, one SMTP transaction each
  * (attempts bumped, next attempt scheduled with exponential backoff from

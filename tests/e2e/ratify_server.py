@@ -32,6 +32,7 @@ import ssl
 import struct
 import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -340,6 +341,53 @@ class Client(requests.Session):
         return scrape_csrf(r.text)
 
 
+# ---- reading the server's database ----
+
+
+class QueryError(Exception):
+    """A read of the server's database failed (no such table yet, the
+    file not there yet, ...), whatever the engine."""
+
+
+def db_query(db, sql, *params):
+    """Runs one read-only SELECT on the database db (a RatifyServer's
+    .db) and returns its rows as a list of tuples. Parameters are `?`
+    placeholders.
+
+    The only place in the end-to-end tests that opens the server's
+    database: tests make and change data through the product (the command
+    line, the API, the pages) and only read here, to verify what no page
+    shows. Keep the SQL portable (no SQLite-only functions, no rowid, no
+    PRAGMA, no sqlite_master: see db_tables) so that a PostgreSQL branch
+    here, for a db that starts with postgresql://, is all another database
+    needs."""
+    if db.startswith("postgresql://"):
+        raise NotImplementedError("db_query: no PostgreSQL branch yet")
+    import sqlite3  # here only: see the docstring
+
+    uri = "file:" + urllib.parse.quote(db) + "?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True, timeout=10 * SLOW)
+        try:
+            return [tuple(row) for row in con.execute(sql, params).fetchall()]
+        finally:
+            con.close()
+    except sqlite3.Error as e:
+        raise QueryError(str(e)) from e
+
+
+def db_tables(db):
+    """The names of the database's tables, sorted: the catalogue query is
+    the one thing that differs between engines, so it lives beside
+    db_query."""
+    if db.startswith("postgresql://"):
+        sql = ("SELECT table_name FROM information_schema.tables "
+               "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'")
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    return sorted(name for (name,) in db_query(db, sql))
+
+
 class RatifyServer:
     """One database and one `ratify serve` process."""
 
@@ -413,6 +461,24 @@ class RatifyServer:
         """A user with a password, ready to log in."""
         password = f"pw-{role}-{next(_counter)}-correct horse"
         return self.add_user(role, password=password, countries=countries)
+
+    # ---- reading the database (verification only) ----
+
+    def query(self, sql, *params):
+        """Rows (tuples) of a read-only SELECT with `?` placeholders: see
+        db_query. Tests never write to the database."""
+        return db_query(self.db, sql, *params)
+
+    def query_one(self, sql, *params):
+        """The first row of query(), or None."""
+        rows = self.query(sql, *params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql, *params):
+        """The first column of the first row (the query must give one)."""
+        rows = self.query(sql, *params)
+        assert rows, f"no row for {sql}"
+        return rows[0][0]
 
     # ---- HTTP ----
 

@@ -4,12 +4,11 @@ pagination and filters, and sign-ups through the same function as the form.
 """
 
 import re
-import sqlite3
 import time
 
 import pytest
 
-from factories import import_people
+from factories import import_people, past_server
 from ratify_server import RatifyServer, scrape_csrf
 from smtp_capture import SmtpCapture, smtp  # noqa: F401  (the smtp fixture)
 
@@ -23,8 +22,8 @@ def site(tmp_path, smtp):
     srv.stop_and_check()
 
 
-def token(site, scope):
-    p = site.cli("token", "add", f"test {scope}", "--scope", scope)
+def token(site, scope, name=None):
+    p = site.cli("token", "add", name or f"test {scope}", "--scope", scope)
     assert p.returncode == 0, p.stderr
     return re.search(r"^([0-9a-f]{64})$", p.stdout, re.M).group(1)
 
@@ -61,28 +60,33 @@ def test_tokens_and_scopes(site, smtp):
 
 
 def test_token_use_is_recorded_at_most_once_a_minute(site, smtp):
-    t = token(site, "read")
+    """A token's use is written only when the last one recorded is over a
+    minute old. The earlier uses are made on servers whose clock is behind
+    (past_server), so the token's last_used is in the past."""
+    names = {}
+
+    def used(t):
+        return site.scalar("SELECT last_used FROM api_tokens WHERE name = ?", names[t])
+
+    for n in ("fresh", "recent", "stale"):
+        names[token(site, "read", name=f"last used {n}")] = f"last used {n}"
+    fresh, recent, stale = names
     c = site.client()
-    with sqlite3.connect(site.db) as db:
-        (tid,) = db.execute("SELECT max(id) FROM api_tokens").fetchone()
-
-    def last_used(set_to=None):
-        with sqlite3.connect(site.db) as db:
-            if set_to is not None:
-                db.execute("UPDATE api_tokens SET last_used = ? WHERE id = ?", (set_to, tid))
-            return db.execute("SELECT last_used FROM api_tokens WHERE id = ?",
-                              (tid,)).fetchone()[0]
-
-    assert c.get("/api/v1/people", headers=bearer(t)).status_code == 200
-    first = last_used()
-    assert first and first >= int(time.time()) - 5  # the first use is recorded
-    recent = int(time.time()) - 30
-    last_used(set_to=recent)
-    assert c.get("/api/v1/people", headers=bearer(t)).status_code == 200
-    assert last_used() == recent  # within the minute: nothing written
-    last_used(set_to=int(time.time()) - 120)
-    assert c.get("/api/v1/people", headers=bearer(t)).status_code == 200
-    assert last_used() >= int(time.time()) - 5
+    assert c.get("/api/v1/people", headers=bearer(fresh)).status_code == 200
+    assert used(fresh) >= int(time.time()) - 5  # the first use is recorded
+    with past_server(site, -120) as old:
+        assert old.client().get("/api/v1/people", headers=bearer(stale)).status_code == 200
+    assert used(stale) <= int(time.time()) - 119
+    assert c.get("/api/v1/people", headers=bearer(stale)).status_code == 200
+    assert used(stale) >= int(time.time()) - 5
+    # The last use 30 s ago (by the clock of the server that saw it): this
+    # one is not written. Used on this server at once, before the minute is up.
+    with past_server(site, -30) as old:
+        assert old.client().get("/api/v1/people", headers=bearer(recent)).status_code == 200
+        then = used(recent)
+        assert then <= int(time.time()) - 29
+        assert c.get("/api/v1/people", headers=bearer(recent)).status_code == 200
+    assert used(recent) == then  # within the minute: nothing written
 
 
 def test_revoked_tokens_stop_working(site, smtp):
@@ -96,10 +100,9 @@ def test_revoked_tokens_stop_working(site, smtp):
     assert t not in admin.get("/admin/tokens").text  # shown once only
     page = admin.get("/admin/tokens").text
     (tid,) = re.findall(r"<td>CRM sync</td>.*?action=\"/admin/tokens/(\d+)/revoke\"", page)
-    # SQLite-only: the token itself must be nowhere in the table (only its
-    # hash); no page or API shows what is stored, so this looks in the file.
-    with sqlite3.connect(site.db) as db:
-        assert not db.execute("SELECT 1 FROM api_tokens WHERE token_hash = ?", (t,)).fetchall()
+    # A read: the token itself must be nowhere in the table (only its hash);
+    # no page or API shows what is stored.
+    assert not site.query("SELECT 1 FROM api_tokens WHERE token_hash = ?", t)
     r = admin.post(f"/admin/tokens/{tid}/revoke", data={"csrf_token": scrape_csrf(page)})
     assert r.status_code == 303
     assert site.client().get("/api/v1/memberships", headers=bearer(t)).status_code == 401

@@ -8,7 +8,7 @@ replaces a live database by accident.
 """
 
 import os
-import sqlite3
+import sqlite3  # SQLite file format: backup files only, never the live database
 import stat
 import subprocess
 import threading
@@ -226,6 +226,7 @@ def test_a_file_that_is_not_a_backup_is_refused(server, tmp_path):
     assert_refused(p, tmp_path / "out.db", "not a Ratify backup")
     # An SQLite database that is not Ratify's.
     other = tmp_path / "other.db"
+    # SQLite file format: a file made for the test, not the server's database.
     with sqlite3.connect(other) as c:
         c.execute("CREATE TABLE t (x)")
     c.close()
@@ -259,7 +260,9 @@ def test_a_database_that_fails_its_checks_is_not_restored(server, tmp_path):
     server.member()
     broken_key = tmp_path / "broken-key.db"
     assert run(server, "backup", str(broken_key), "--db", server.db).returncode == 0
-    with sqlite3.connect(broken_key) as c:  # foreign keys are off in this connection
+    # SQLite file format: a backup file broken on purpose (foreign keys are
+    # off in this connection), never the live database.
+    with sqlite3.connect(broken_key) as c:
         c.execute("INSERT INTO user_countries (user_id, iso3) VALUES (999999, 'FRA')")
     c.close()
     target = tmp_path / "restored.db"
@@ -269,6 +272,7 @@ def test_a_database_that_fails_its_checks_is_not_restored(server, tmp_path):
 
     broken_page = tmp_path / "broken-page.db"
     assert run(server, "backup", str(broken_page), "--db", server.db).returncode == 0
+    # SQLite file format: where the users table's root page is in the copy.
     with sqlite3.connect(broken_page) as c:
         page_size = c.execute("PRAGMA page_size").fetchone()[0]
         root = c.execute("SELECT rootpage FROM sqlite_master WHERE name = 'users'").fetchone()[0]

@@ -4,11 +4,10 @@ the real UNTC data that `ratify init` loads.
 """
 
 import re
-import sqlite3
 
 import pytest
 
-from ratify_server import RatifyServer, scrape_csrf
+from ratify_server import RatifyServer, db_query, scrape_csrf
 
 # The shipped depositary record (data/op-icescr-status.csv, UNTC as at
 # 2026-02-03): 31 parties, 24 signatories that have not ratified, 46
@@ -145,12 +144,10 @@ def test_coordinator_records_a_cabinet_approval(server):
     public = server.client().get("/countries/AGO").text
     assert "Cabinet approval" in public and "2026-06-01" in public
     assert "Council of Ministers, decree 12/2026" in public
-    # Audited, with who. SQLite-only (a read): the stored row, with the
-    # user id it names.
-    db = sqlite3.connect(server.db)
-    row = db.execute("SELECT a.action, a.object, u.email FROM audit_log a JOIN users u "
-                     "ON u.id = a.user_id WHERE a.action = 'domestic stage recorded' "
-                     "ORDER BY a.id DESC LIMIT 1").fetchone()
+    # Audited, with who. A read: the stored row, with the user id it names.
+    row = server.query_one("SELECT a.action, a.object, u.email FROM audit_log a JOIN users u "
+                           "ON u.id = a.user_id WHERE a.action = 'domestic stage recorded' "
+                           "ORDER BY a.id DESC LIMIT 1")
     assert row == ("domestic stage recorded", "country AGO", coord.email)
 
 
@@ -226,10 +223,9 @@ UNTC_CSV = (
 
 
 def action_rows(db_path):
-    # SQLite-only (a read): every column of every treaty action, to show a
-    # refused or repeated import left the table exactly as it was.
-    with sqlite3.connect(db_path) as db:
-        return db.execute("SELECT * FROM treaty_actions ORDER BY id").fetchall()
+    # A read: every column of every treaty action, to show a refused or
+    # repeated import left the table exactly as it was.
+    return db_query(db_path, "SELECT * FROM treaty_actions ORDER BY id")
 
 
 def test_import_dry_run_changes_nothing_then_applies(fresh_server, tmp_path):

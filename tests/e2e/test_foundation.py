@@ -10,12 +10,12 @@ import json
 import re
 import signal
 import socket
-import sqlite3
 import threading
 import time
 
 import pytest
 
+from factories import past_server
 from ratify_server import (
     HTTP_TIMEOUT,
     REPO,
@@ -320,31 +320,40 @@ def test_logout_ends_the_session(server):
     assert r.status_code == 401
 
 
-def session_last_seen(site, email, set_to=None):
-    """The last_seen of the user's session, after setting it to set_to."""
-    with sqlite3.connect(site.db) as db:
-        where = "user_id = (SELECT id FROM users WHERE email = ?)"
-        if set_to is not None:
-            db.execute(f"UPDATE sessions SET last_seen = ? WHERE {where}", (set_to, email))
-        return db.execute(f"SELECT last_seen FROM sessions WHERE {where}", (email,)).fetchone()
+def session_last_seen(site, email):
+    """The last_seen of the user's session (None: no session)."""
+    return site.query_one("SELECT s.last_seen FROM sessions s JOIN users u "
+                          "ON u.id = s.user_id WHERE u.email = ?", email)
+
+
+def logged_in_earlier(site, offset):
+    """A new member who logged in on a server whose clock was offset
+    seconds behind (so the session was made and last seen then), and a
+    client of site holding that session."""
+    user = site.member()
+    with past_server(site, -offset) as old:
+        session = old.login_user(user).cookies.get("session")
+    c = site.client()
+    c.cookies.set("session", session, domain="127.0.0.1", path="/")
+    return user, c
 
 
 def test_session_use_is_written_at_most_every_five_minutes(server):
     """A page view writes nothing unless the session was last seen over five
     minutes ago: most logged-in page views do not wait for a commit."""
-    user = server.member()
-    c = server.login_user(user)
-    recent = int(time.time()) - 120
-    session_last_seen(server, user.email, set_to=recent)
-    assert c.get("/account").status_code == 200
-    assert session_last_seen(server, user.email) == (recent,)
-    stale = int(time.time()) - 6 * 60
-    session_last_seen(server, user.email, set_to=stale)
+    user, c = logged_in_earlier(server, 6 * 60)
+    (stale,) = session_last_seen(server, user.email)
+    assert stale <= int(time.time()) - 6 * 60
     assert c.get("/account").status_code == 200
     (seen,) = session_last_seen(server, user.email)
     assert seen >= int(time.time()) - 5
+    user, c = logged_in_earlier(server, 120)
+    (recent,) = session_last_seen(server, user.email)
+    assert c.get("/account").status_code == 200
+    assert session_last_seen(server, user.email) == (recent,)
     # Idle for more than eight hours: refused, and the row is gone.
-    session_last_seen(server, user.email, set_to=int(time.time()) - 8 * 3600 - 10)
+    user, c = logged_in_earlier(server, 8 * 3600 + 10)
+    assert session_last_seen(server, user.email) is not None
     r = c.get("/account")
     assert r.status_code == 303 and r.headers["Location"].startswith("/login")
     assert session_last_seen(server, user.email) is None

@@ -2,27 +2,28 @@
 Outgoing mail, end to end: `ratify serve --smtp ... --mail-from ...` against
 a real SMTP server (smtp_capture.py).
 
-SQLite-only (the whole file): these tests are of the sender thread and the
-queue table themselves, so they queue mail the way mail_queue() does, by
-inserting a row into mail_queue from another connection (Python's sqlite3):
-bodies and subjects that no page's message has (dot lines, long lines, two
-scripts), a row that bypassed mail_queue() with a header in its address,
-and the row's state afterwards (attempts, backoff, last_error), which no
-page or API shows. On another database they need these four helpers ported. The sender thread polls every second and sees rows that another
-process committed. The tests then check what arrives over SMTP, what the
-row says afterwards, and that the server log never names a recipient or a
-subject: these messages carry one-time links and the names of people at
-risk.
+Messages are queued the way an operator testing the SMTP set-up queues
+them, with `ratify mail send` (mail_queue() and its checks, from another
+process: the sender thread polls every second and sees what another
+process committed), so bodies and subjects can be ones no page's message
+has (dot lines, long lines, two scripts). `ratify mail retry` and the
+"retry now" button of /admin/mail skip a backoff. The tests check what
+arrives over SMTP, the row afterwards (read through RatifyServer.query:
+attempts, backoff, last_error), and that the server log and `ratify mail
+list` never name a recipient or a subject: these messages carry one-time
+links and the names of people at risk. A row with a header smuggled into
+its address cannot be made through the product; the sender's defence
+against one is tests/unit/test_mail.c's.
 """
 
 import email.utils
+import html
 import re
-import sqlite3
 import time
 
 import pytest
 
-from ratify_server import SLOW, RatifyServer
+from ratify_server import SLOW, RatifyServer, scrape_csrf
 from smtp_capture import smtp  # noqa: F401  (pytest fixture)
 
 FROM = "ratify@example.org"
@@ -52,43 +53,42 @@ def mail_server(tmp_path, smtp):  # noqa: F811  (the fixture imported above)
     srv.stop_and_check()
 
 
-# ---- the queue, from another process ----
+# ---- the queue, through the command line ----
+
+QUEUED_RE = re.compile(r"^Message (\d+) queued", re.M)
+COLUMNS = ("id", "to_addr", "subject", "created_at", "attempts", "next_attempt_at", "sent_at",
+           "last_error")
 
 
 def queue(srv, to, subject, body):
-    """Inserts a due row as mail_queue() does; returns its id."""
-    now = int(time.time())
-    con = sqlite3.connect(srv.db, timeout=10)
-    try:
-        with con:
-            cur = con.execute(
-                "INSERT INTO mail_queue (to_addr, subject, body, created_at, next_attempt_at) "
-                "VALUES (?, ?, ?, ?, ?)", (to, subject, body, now, now))
-        return cur.lastrowid
-    finally:
-        con.close()
+    """`ratify mail send` with the body on stdin; returns the message's id."""
+    p = srv.cli("mail", "send", "--to", to, "--subject", subject, input=body)
+    assert p.returncode == 0, p.stderr
+    return int(QUEUED_RE.search(p.stdout).group(1))
 
 
 def row(srv, mail_id):
-    con = sqlite3.connect(srv.db, timeout=10)
-    con.row_factory = sqlite3.Row
-    try:
-        r = con.execute("SELECT * FROM mail_queue WHERE id = ?", (mail_id,)).fetchone()
-        return dict(r)
-    finally:
-        con.close()
+    """The message's row (a read: no page shows created_at to the second)."""
+    found = srv.query_one(f"SELECT {', '.join(COLUMNS)} FROM mail_queue WHERE id = ?", mail_id)
+    assert found, f"no message {mail_id}"
+    return dict(zip(COLUMNS, found))
 
 
 def make_due_now(srv, mail_id):
-    """Skips the backoff through the data, as an operator could.
-    SQLite-only, like the rest of this file's queue helpers."""
-    con = sqlite3.connect(srv.db, timeout=10)
-    try:
-        with con:
-            con.execute("UPDATE mail_queue SET next_attempt_at = ? WHERE id = ?",
-                        (int(time.time()), mail_id))
-    finally:
-        con.close()
+    """Skips the backoff as an operator does: `ratify mail retry ID`."""
+    p = srv.cli("mail", "retry", str(mail_id))
+    assert p.returncode == 0, p.stderr
+    assert f"Message {mail_id} is due now" in p.stdout
+
+
+def listed(srv, mail_id):
+    """The line of `ratify mail list` for mail_id, split in columns."""
+    p = srv.cli("mail", "list")
+    assert p.returncode == 0, p.stderr
+    for line in p.stdout.splitlines()[1:]:
+        if line.split()[0] == str(mail_id):
+            return line
+    raise AssertionError(f"message {mail_id} not in:\n{p.stdout}")
 
 
 def wait_for_row(srv, mail_id, done, timeout=WAIT):
@@ -178,28 +178,41 @@ def test_message_arrives_with_headers_and_body(mail_server, smtp):  # noqa: F811
                          "Confirmaci", TOKEN)
 
 
-def test_each_recipient_gets_its_own_message_and_bad_rows_are_given_up(mail_server, smtp):  # noqa: F811
+def test_each_recipient_gets_its_own_message(mail_server, smtp):  # noqa: F811
     people = [(f"member{i}@example.org", f"Welcome, member {i}", f"Hello {i}.\n")
               for i in range(1, 4)]
-    # A row that bypassed mail_queue(): a header smuggled in the address.
-    hostile = queue(mail_server, "victim@example.org\r\nBcc: spy@evil.example", "Hi", "x\n")
     ids = [queue(mail_server, *p) for p in people]
     got = smtp.wait_for(3, timeout=WAIT)
-    assert [m.rcpt_tos for m in got] == [[p[0]] for p in people]  # in queue order
+    assert sorted(m.rcpt_tos for m in got) == [[p[0]] for p in people]
     for (to, subject, body), mail_id in zip(people, ids):
         [m] = smtp.messages_to(to)
         assert m.msg["Subject"] == subject
         assert m.msg.get_content() == body
-        wait_for_row(mail_server, mail_id, lambda r: r["sent_at"] is not None)
-    r = wait_for_row(mail_server, hostile, lambda r: r["attempts"] > 0)
-    assert r["attempts"] == 20  # never tried again
-    assert r["sent_at"] is None
-    assert r["last_error"] == "invalid recipient address"
+        r = wait_for_row(mail_server, mail_id, lambda r: r["sent_at"] is not None)
+        assert r["attempts"] == 0
     time.sleep(1.5)
     assert len(smtp.messages) == 3
-    assert not smtp.messages_to("spy@evil.example")
-    assert not any(b"Bcc" in m.raw for m in smtp.messages)
-    assert_not_in_output(mail_server, "member1@", "victim", "spy@", "Welcome, member")
+    assert_not_in_output(mail_server, "member1@", "Welcome, member")
+
+
+def test_the_command_line_refuses_what_mail_queue_refuses(tmp_path):
+    srv = MailServer(tmp_path / "ratify")
+    p = srv.cli("init")
+    assert p.returncode == 0, p.stderr
+    for to, subject, body, why in [
+        ("victim@example.org\r\nBcc: spy@evil.example", "Hi", "x\n", "not a valid email"),
+        ("Ana <ana@example.org>", "Hi", "x\n", "not a valid email"),
+        ("ana@example.org", "Hi\nBcc: spy@evil.example", "x\n", "one line"),
+        ("ana@example.org", "S" * 1001, "x\n", "too long"),
+        ("ana@example.org", "Hi", "escape \x1b[31m\n", "UTF-8 text"),
+    ]:
+        p = srv.cli("mail", "send", "--to", to, "--subject", subject, input=body)
+        assert p.returncode == 2 and why in p.stderr, (to, subject, p.stderr)
+    assert srv.cli("mail", "send", "--to", "ana@example.org", input="x").returncode == 2
+    assert srv.query("SELECT count(*) FROM mail_queue") == [(0,)]
+    p = srv.cli("mail", "retry", "999")
+    assert p.returncode == 3 and "no message 999" in p.stderr
+    assert srv.cli("mail", "retry", "x").returncode == 2
 
 
 def test_outage_keeps_the_message_and_it_arrives_later(tmp_path, smtp):  # noqa: F811
@@ -216,20 +229,54 @@ def test_outage_keeps_the_message_and_it_arrives_later(tmp_path, smtp):  # noqa:
         assert "@" not in r["last_error"]
         assert r["next_attempt_at"] >= before + 30  # the first backoff: 30 s
         assert f"mail {mail_id} failed (attempt 1): " in srv.log()
+        line = listed(srv, mail_id)
+        assert line.split()[1:3] == ["failing", "1"] and r["last_error"] in line
+        assert to not in line and "persona" not in line
+
+        # The operator retries before the server is back: a second failure,
+        # and the backoff doubles.
+        at = int(time.time())
+        make_due_now(srv, mail_id)
+        r = wait_for_row(srv, mail_id, lambda r: r["attempts"] >= 2)
+        assert r["attempts"] == 2 and r["next_attempt_at"] >= at + 60
 
         smtp.start()  # back, on the same port
         time.sleep(2)
         assert smtp.messages == [], "sent before the backoff expired"
-        assert row(srv, mail_id)["attempts"] == 1
+        assert row(srv, mail_id)["attempts"] == 2
 
-        make_due_now(srv, mail_id)
+        # An administrator sees it on /admin/mail and presses "retry now".
+        admin = srv.login_user(srv.member("admin"))
+        page = admin.get("/admin/mail")
+        assert page.status_code == 200
+        entry = html.unescape(page.text.split(f'id="mail-{mail_id}"')[1].split("</tr>")[0])
+        assert to in entry and "Failed; will be tried again" in entry
+        assert r["last_error"] in entry and "Retry now" in entry
+        assert "Estimada" not in page.text and TOKEN not in page.text  # never the body
+        r = admin.post(f"/admin/mail/{mail_id}/retry", data={"csrf_token": scrape_csrf(page.text)})
+        assert r.status_code == 303 and r.headers["Location"] == f"/admin/mail?retried={mail_id}"
         [m] = smtp.wait_for(1, timeout=WAIT)
         assert m.rcpt_tos == [to]
         assert m.msg["Subject"] == SUBJECT
         assert m.msg.get_content() == BODY
         r = wait_for_row(srv, mail_id, lambda r: r["sent_at"] is not None)
-        assert r["attempts"] == 1
+        assert r["attempts"] == 2
         srv.wait_for_log(f"mail {mail_id} sent")
+        page = admin.get(f"/admin/mail?retried={mail_id}").text
+        assert "The message will be tried again now." in page
+        entry = page.split(f'id="mail-{mail_id}"')[1].split("</tr>")[0]
+        assert ">Sent<" in entry and "Retry now" not in entry
+        # Sent: nothing left to retry, on the page or the command line.
+        r = admin.post(f"/admin/mail/{mail_id}/retry", data={"csrf_token": scrape_csrf(page)})
+        assert r.status_code == 409 and "cannot be tried again" in r.text
+        p = srv.cli("mail", "retry", str(mail_id))
+        assert p.returncode == 4 and "sent or given up" in p.stderr
+        assert listed(srv, mail_id).split()[1] == "sent"
+        # Who queued and who retried is in the audit log. (The page's read
+        # is logged with the people it names; this recipient is nobody's.)
+        actions = [a for (a,) in srv.query("SELECT action FROM audit_log ORDER BY id")]
+        assert actions.count("mail retried") == 2  # the command line's, the admin's
+        assert "mail queued" in actions
         assert_not_in_output(srv, to, "persona", SUBJECT, "Confirmaci", TOKEN)
     finally:
         srv.stop_and_check()
@@ -244,6 +291,7 @@ def test_without_smtp_messages_stay_queued(tmp_path):
         assert r["attempts"] == 0
         assert r["sent_at"] is None
         assert r["last_error"] == ""
+        assert listed(srv, mail_id).split()[1:3] == ["waiting", "0"]
         assert srv.log().count("mail: no --smtp configured; messages stay queued") == 1
     finally:
         srv.stop_and_check()

@@ -13,7 +13,6 @@ import os
 import random
 import re
 import signal
-import sqlite3
 import stat
 import subprocess
 import time
@@ -23,7 +22,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ratify_server import SLOW, RatifyServer, ratify_bin
+from ratify_server import SLOW, QueryError, RatifyServer, db_query, ratify_bin
 
 HEADER = ["name", "email", "country", "kind", "organisation", "org_type", "website",
           "languages", "listing", "status", "consent_updates", "created"]
@@ -51,12 +50,11 @@ def write_csv(path, rows, header=None):
 
 
 def query(db, sql, *args):
-    # SQLite-only (reads): the import's effect on every table (and that a
-    # dry run or a refused file writes nothing anywhere, mail and accounts
-    # included), its job row's progress while it runs, and the audit rows'
-    # content. The data itself is only ever made by the import under test.
-    with sqlite3.connect(db) as c:
-        return c.execute(sql, args).fetchall()
+    # Reads: the import's effect on every table (and that a dry run or a
+    # refused file writes nothing anywhere, mail and accounts included), its
+    # job row's progress while it runs, and the audit rows' content. The
+    # data itself is only ever made by the import under test.
+    return db_query(db, sql, *args)
 
 
 def scalar(db, sql, *args):
@@ -438,7 +436,7 @@ def run_until_stopped(srv, path, total):
         while time.monotonic() < deadline and proc.poll() is None:
             try:
                 rows = query(srv.db, "SELECT rows_done FROM member_imports")
-            except sqlite3.OperationalError:  # the table is being created
+            except QueryError:  # the database or the table is being created
                 rows = []
             if rows and rows[0][0] > 0:
                 proc.send_signal(signal.SIGSTOP)

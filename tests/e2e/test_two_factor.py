@@ -11,7 +11,6 @@ import base64
 import html
 import re
 import shutil
-import sqlite3
 import subprocess
 
 import pytest
@@ -206,12 +205,10 @@ def test_member_turns_it_off_with_the_password(server):
     assert "This is neither your password nor a current code." in html.unescape(r.text)
     r = c.post("/account/two-factor/off", data={"confirm": user.password, "csrf_token": token})
     assert r.status_code == 303
-    # SQLite-only (a read): nothing of the second factor is left behind.
-    with sqlite3.connect(server.db) as db:
-        uid = db.execute("SELECT id FROM users WHERE email = ?", (user.email,)).fetchone()[0]
-        assert db.execute("SELECT count(*) FROM two_factor WHERE user_id = ?", (uid,)).fetchone()[0] == 0
-        assert db.execute("SELECT count(*) FROM recovery_codes WHERE user_id = ?",
-                          (uid,)).fetchone()[0] == 0
+    # A read: nothing of the second factor is left behind.
+    uid = server.scalar("SELECT id FROM users WHERE email = ?", user.email)
+    assert server.scalar("SELECT count(*) FROM two_factor WHERE user_id = ?", uid) == 0
+    assert server.scalar("SELECT count(*) FROM recovery_codes WHERE user_id = ?", uid) == 0
     _, r = password_step(server, user)
     assert r.headers["Location"] == "/"
 
@@ -235,11 +232,10 @@ def test_secrets_are_stored_sealed_and_codes_hashed(server):
     user = enrolled_member(server)
     secret = server.totp_secrets[user.email]
     raw = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    # SQLite-only (a read): no secret or recovery code in the clear in the tables.
-    with sqlite3.connect(server.db) as db:
-        stored = db.execute("SELECT t.secret FROM two_factor t JOIN users u ON u.id = t.user_id "
-                            "WHERE u.email = ?", (user.email,)).fetchone()[0]
-        hashes = [h for (h,) in db.execute("SELECT code_hash FROM recovery_codes")]
+    # A read: no secret or recovery code in the clear in the tables.
+    stored = server.scalar("SELECT t.secret FROM two_factor t JOIN users u ON u.id = t.user_id "
+                           "WHERE u.email = ?", user.email)
+    hashes = [h for (h,) in server.query("SELECT code_hash FROM recovery_codes")]
     assert raw.hex() not in stored and secret not in stored
     for code in server.recovery_codes[user.email]:
         assert code not in hashes and code.replace("-", "") not in hashes
@@ -328,10 +324,8 @@ def test_housekeeping_forgets_half_logins_past_their_time(server):
     c, _ = password_step(server, user)
 
     def pending():
-        with sqlite3.connect(f"file:{server.db}?mode=ro", uri=True) as db:
-            return db.execute("SELECT count(*) FROM pending_logins p JOIN users u "
-                              "ON u.id = p.user_id WHERE u.email = ?", (user.email,)
-                              ).fetchone()[0]
+        return server.scalar("SELECT count(*) FROM pending_logins p JOIN users u "
+                             "ON u.id = p.user_id WHERE u.email = ?", user.email)
 
     assert pending() == 1
     p = server.cli("housekeeping")

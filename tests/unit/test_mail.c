@@ -240,6 +240,14 @@ static void test_queue_refuses_bad_input(void **state)
     for (size_t i = 0; i < sizeof bad_bodies / sizeof *bad_bodies; i++)
         assert_int_equal(mail_queue(db, "ana@example.org", "Hello", bad_bodies[i]), R_BAD_REQUEST);
     assert_int_equal(count_rows(db), 0);
+    /* mail_problem says why, in the order the command line reports it. */
+    assert_null(mail_problem("ana@example.org", "Hello", "Body\n"));
+    assert_string_equal(mail_problem(bad_addresses[7], "Hello", "Body"),
+                        "This is not a valid email address.");
+    assert_string_equal(mail_problem("ana@example.org", bad_subjects[0], "Body"),
+                        "The subject must be one line of text.");
+    assert_string_equal(mail_problem("ana@example.org", "Hello", bad_bodies[4]),
+                        "The message must be UTF-8 text without control characters.");
     db_close(db);
 }
 
@@ -610,14 +618,27 @@ static void test_failure_backs_off(void **state)
     r = pass(db, &cfg, id, &t);
     assert_int_equal(r.attempts, 20);
 
-    /* A row that bypassed mail_queue with a bad address is given up at once. */
+    /* A row that bypassed mail_queue with a header smuggled into its
+     * address (no page, API or command can make one: tests/e2e cannot) is
+     * given up at once, never handed to SMTP, and does not hold up the
+     * message queued after it. */
     db_exec(db, "INSERT INTO mail_queue (to_addr, subject, body, created_at, next_attempt_at) "
                 "VALUES ('x@example.org' || char(13, 10) || 'Bcc: spy@evil.example', 's', "
                 "'b', 0, 0)");
     int64_t bad = last_mail_id(db);
+    assert_int_equal(mail_queue(db, "next.person@example.org", "Hi", "Body"), R_OK);
+    int64_t next = last_mail_id(db);
     r = pass(db, &cfg, bad, &t);
     assert_int_equal(r.attempts, 20);
     assert_string_equal(r.last_error, "invalid recipient address");
+    r = read_row(db, next);
+    assert_int_equal(r.attempts, 1); /* tried: the refusing port's error */
+    assert_string_not_equal(r.last_error, "invalid recipient address");
+    /* A given-up row cannot be retried; a waiting one is made due now. */
+    assert_int_equal(mail_retry(db, bad), R_CONFLICT);
+    assert_int_equal(mail_retry(db, next), R_OK);
+    assert_true(read_row(db, next).next_attempt_at <= now_seconds());
+    assert_int_equal(mail_retry(db, 999999), R_NOT_FOUND);
     db_exec(db, "DELETE FROM mail_queue");
     db_close(db);
     close(fd);
