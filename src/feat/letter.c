@@ -750,7 +750,8 @@ static int overview_rows(Request *r, Row *rows, int max)
 {
     int n = 0;
     Stmt *st = db_prepare(
-        r->db, "SELECT iso3, count(*), sum(status <> 'draft'), sum(status = 'response_received'), "
+        r->db, "SELECT iso3, count(*), sum(CASE WHEN status <> 'draft' THEN 1 ELSE 0 END), "
+               "sum(CASE WHEN status = 'response_received' THEN 1 ELSE 0 END), "
                "max(coalesce(sent_on, '')) FROM letters GROUP BY iso3 ORDER BY iso3");
     while (db_row(st) && n < max) {
         if (!auth_covers_country(r->user, db_text(st, 0)))

@@ -159,9 +159,11 @@ Result audit_read_entry(Db *w, int64_t user_id, int64_t api_token_id, const char
      * accounts close, and "who looked" must still read right then. */
     Stmt *st = db_prepare(
         w, "INSERT INTO audit_log (at, user_id, api_token_id, kind, actor_role, action, object, "
-           "detail) VALUES (:at, :user, :token, 'read', CASE WHEN :token IS NOT NULL THEN 'token' "
-           "WHEN :user IS NULL THEN 'cli' ELSE coalesce((SELECT role FROM users WHERE id = :user), "
-           "'') END, :action, :object, :detail) RETURNING id");
+           "detail) VALUES (:at, CAST(:user AS BIGINT), CAST(:token AS BIGINT), 'read', "
+           "CASE WHEN CAST(:token AS BIGINT) IS NOT NULL THEN 'token' "
+           "WHEN CAST(:user AS BIGINT) IS NULL THEN 'cli' "
+           "ELSE coalesce((SELECT role FROM users WHERE id = CAST(:user AS BIGINT)), '') END, "
+           ":action, :object, :detail) RETURNING id");
     db_bind_int(st, ":at", now_seconds());
     if (user_id)
         db_bind_int(st, ":user", user_id);

@@ -362,7 +362,7 @@ def db_query(db, sql, *params):
     here, for a db that starts with postgresql://, is all another database
     needs."""
     if db.startswith("postgresql://"):
-        raise NotImplementedError("db_query: no PostgreSQL branch yet")
+        return _pg_query(db, sql, params)
     import sqlite3  # here only: see the docstring
 
     uri = "file:" + urllib.parse.quote(db) + "?mode=ro"
@@ -373,6 +373,24 @@ def db_query(db, sql, *params):
         finally:
             con.close()
     except sqlite3.Error as e:
+        raise QueryError(str(e)) from e
+
+
+def _pg_query(db, sql, params):
+    import psycopg2  # Debian's python3-psycopg2 (scripts/install-deps)
+
+    sql = sql.replace("%", "%%").replace("?", "%s")
+    try:
+        con = psycopg2.connect(db)
+        try:
+            con.set_session(readonly=True, autocommit=True)
+            with con.cursor() as cur:
+                cur.execute(sql, params)
+                return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                        for row in cur.fetchall()]
+        finally:
+            con.close()
+    except psycopg2.Error as e:
         raise QueryError(str(e)) from e
 
 
