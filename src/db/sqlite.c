@@ -231,6 +231,23 @@ static Stmt *no_rows(SqlDb *db)
     return &db->no_rows.base;
 }
 
+/* " FOR UPDATE SKIP LOCKED" is how several nodes on PostgreSQL take rows
+ * without taking each other's (the mail queue); SQLite has one writer and
+ * no row locks, and does not parse it. Returns sql without it (to free),
+ * or NULL when sql has none. */
+static char *without_row_locks(const char *sql)
+{
+    static const char clause[] = " FOR UPDATE SKIP LOCKED";
+    const char *at = strstr(sql, clause);
+    if (!at)
+        return NULL;
+    size_t head = (size_t)(at - sql), n = sizeof clause - 1;
+    char *own = xmalloc(strlen(sql) - n + 1);
+    memcpy(own, sql, head);
+    strcpy(own + head, at + n);
+    return own;
+}
+
 static Stmt *sq_prepare(Db *d, const char *sql)
 {
     SqlDb *db = SDB(d);
@@ -245,8 +262,11 @@ static Stmt *sq_prepare(Db *d, const char *sql)
         h = (h + 1) & (db->cache_size - 1);
     }
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-        SQLITE_OK) {
+    char *own = without_row_locks(sql);
+    int rc =
+        sqlite3_prepare_v3(db->handle, own ? own : sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    free(own);
+    if (rc != SQLITE_OK) {
         fault("bad SQL: %s in: %s", sqlite3_errmsg(db->handle), sql);
         return no_rows(db);
     }

@@ -18,6 +18,7 @@
 #include "svc/auth.h"
 
 enum { HOUSEKEEPING_PERIOD = 3600 };
+static const char HOURLY_LOCK[] = "ratify hourly jobs";
 
 static pthread_t thread;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -50,6 +51,21 @@ Result housekeeping_run(Db *db, const char *url, const HourlyJob *jobs)
     return r;
 }
 
+/* With several nodes on one PostgreSQL database, the node that holds the
+ * lock runs the pass and the others skip it: reminders go out once. */
+static void run_on_one_node(Db *db)
+{
+    if (!db_try_lock(db, HOURLY_LOCK)) {
+        log_info("housekeeping: another node is running the hourly jobs");
+        return;
+    }
+    if (housekeeping_run(db, base_url, hourly_jobs) != R_OK)
+        log_info("housekeeping: a pass failed; the next one retries");
+    else
+        log_info("housekeeping: pass done");
+    db_unlock(db, HOURLY_LOCK);
+}
+
 static void *loop(void *unused)
 {
     (void)unused;
@@ -57,8 +73,8 @@ static void *loop(void *unused)
     pthread_mutex_lock(&lock);
     while (!stopping) {
         pthread_mutex_unlock(&lock);
-        if (db && housekeeping_run(db, base_url, hourly_jobs) != R_OK)
-            log_info("housekeeping: a pass failed; the next one retries");
+        if (db)
+            run_on_one_node(db);
         pthread_mutex_lock(&lock);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);

@@ -40,6 +40,7 @@ enum {
     MAIL_FIRST_RETRY = 30,         /* seconds after the first failure */
     MAIL_MAX_RETRY = 6 * 3600,     /* the backoff's ceiling */
     MAIL_BATCH = 50,               /* rows read from the queue at a time */
+    MAIL_CLAIM_SECONDS = 300,      /* a claimed batch is this node's for so long */
     MAIL_CONNECT_TIMEOUT = 10,     /* seconds */
     MAIL_TRANSFER_TIMEOUT = 60,    /* seconds, the whole SMTP exchange */
     QP_LINE_MAX = 76,              /* RFC 2045 6.7 (5) */
@@ -560,6 +561,82 @@ static int send_due_mail(Db *db, const MailConfig *cfg, const DueMail *m)
     return ok;
 }
 
+/* The due messages this sender took: see claim_apply. */
+typedef struct {
+    DueMail due[MAIL_BATCH];
+    size_t count;
+    int64_t now;
+} Claim;
+
+static void claim_free(Claim *c)
+{
+    for (size_t i = 0; i < c->count; i++)
+        due_mail_free(&c->due[i]);
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const DueMail *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Takes up to MAIL_BATCH due messages for this sender by moving their next
+ * attempt MAIL_CLAIM_SECONDS ahead: with several nodes on one PostgreSQL
+ * database, another node's sender skips the rows this claim has locked
+ * (SKIP LOCKED; SQLite, with one node, has nothing to skip) and, once it
+ * commits, no longer sees them as due, so each message goes out once. A
+ * node that dies holding a claim delays its messages by the claim's
+ * length, then another node sends them. Runs again from the start if
+ * PostgreSQL retries the transaction. */
+static Result claim_apply(Db *w, void *ctx)
+{
+    Claim *c = ctx;
+    claim_free(c);
+    c->count = 0;
+    Stmt *st = db_prepare(
+        w, "UPDATE mail_queue SET next_attempt_at = :until WHERE id IN "
+           "(SELECT id FROM mail_queue WHERE sent_at IS NULL AND next_attempt_at <= :now "
+           "AND attempts < :max ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+           "RETURNING id, to_addr, subject, body, created_at, attempts");
+    db_bind_int(st, ":until", c->now + MAIL_CLAIM_SECONDS);
+    db_bind_int(st, ":now", c->now);
+    db_bind_int(st, ":max", MAIL_MAX_ATTEMPTS);
+    db_bind_int(st, ":limit", MAIL_BATCH);
+    while (c->count < MAIL_BATCH && db_row(st)) {
+        DueMail *m = &c->due[c->count++];
+        m->id = db_int(st, 0);
+        m->to = xstrdup(db_text(st, 1));
+        m->subject = xstrdup(db_text(st, 2));
+        m->body = xstrdup(db_text(st, 3));
+        m->created_at = db_int(st, 4);
+        m->attempts = db_int(st, 5);
+    }
+    Result r = db_done(st);
+    qsort(c->due, c->count, sizeof c->due[0], by_id); /* oldest first */
+    return r;
+}
+
+/* Gives back the claimed messages a stopping sender did not try. */
+typedef struct {
+    const DueMail *due;
+    size_t count;
+    int64_t now;
+} Release;
+
+static Result release_apply(Db *w, void *ctx)
+{
+    const Release *c = ctx;
+    for (size_t i = 0; i < c->count; i++) {
+        Stmt *st = db_prepare(w, "UPDATE mail_queue SET next_attempt_at = :now "
+                                 "WHERE id = :id AND sent_at IS NULL");
+        db_bind_int(st, ":now", c->now);
+        db_bind_int(st, ":id", c->due[i].id);
+        if (db_run(st) != R_OK)
+            return R_INTERNAL;
+    }
+    return R_OK;
+}
+
 /* mail_send_due, stopping between two messages once *stop is set (stop
  * may be NULL). */
 static Result send_due(Db *db, const MailConfig *cfg, int *sent, atomic_int *stop)
@@ -577,36 +654,17 @@ static Result send_due(Db *db, const MailConfig *cfg, int *sent, atomic_int *sto
         .password = cfg->password,
         .require_tls = cfg->require_tls,
     };
-    int64_t after = 0;
     for (;;) {
-        DueMail due[MAIL_BATCH];
-        size_t count = 0;
-        Stmt *st = db_prepare(db, "SELECT id, to_addr, subject, body, created_at, attempts "
-                                  "FROM mail_queue WHERE sent_at IS NULL "
-                                  "AND next_attempt_at <= :now AND attempts < :max "
-                                  "AND id > :after ORDER BY id LIMIT :limit");
-        db_bind_int(st, ":now", now_seconds());
-        db_bind_int(st, ":max", MAIL_MAX_ATTEMPTS);
-        db_bind_int(st, ":after", after);
-        db_bind_int(st, ":limit", MAIL_BATCH);
-        while (count < MAIL_BATCH && db_row(st)) {
-            DueMail *m = &due[count++];
-            m->id = db_int(st, 0);
-            m->to = xstrdup(db_text(st, 1));
-            m->subject = xstrdup(db_text(st, 2));
-            m->body = xstrdup(db_text(st, 3));
-            m->created_at = db_int(st, 4);
-            m->attempts = db_int(st, 5);
-        }
-        Result res = db_done(st);
-        for (size_t i = 0; i < count; i++) {
-            if (res == R_OK && !(stop && atomic_load(stop))) {
-                *sent += send_due_mail(db, &use, &due[i]);
-                after = due[i].id;
-            }
-            due_mail_free(&due[i]);
-        }
-        if (res != R_OK || count < MAIL_BATCH || (stop && atomic_load(stop)))
+        Claim claim = {.now = now_seconds()};
+        Result res = db_write(db, claim_apply, &claim);
+        size_t i = 0;
+        for (; res == R_OK && i < claim.count && !(stop && atomic_load(stop)); i++)
+            *sent += send_due_mail(db, &use, &claim.due[i]);
+        if (i < claim.count)
+            db_write(db, release_apply,
+                     &(Release){.due = claim.due + i, .count = claim.count - i, .now = claim.now});
+        claim_free(&claim);
+        if (res != R_OK || claim.count < MAIL_BATCH || (stop && atomic_load(stop)))
             return res;
     }
 }

@@ -109,8 +109,31 @@ def make_certificate(directory):
     return cert, key
 
 
+NODES = REPO / "deploy" / "nginx-nodes.conf"
+
+
+def with_nodes(site, ports):
+    """site with its upstream block replaced by deploy/nginx-nodes.conf's,
+    which lists one server per port."""
+    block = re.search(r"^upstream ratify \{.*?^\}", NODES.read_text(), re.M | re.S).group(0)
+    lines, written = [], False
+    for line in block.splitlines():
+        if re.search(r"#\s*@test:\s*node\s*$", line):
+            if not written:
+                lines += [re.sub(r"\bserver\s+\S+", f"server 127.0.0.1:{p}",
+                                 line.split("#")[0].rstrip()) for p in ports]
+                written = True
+            continue
+        lines.append(line)
+    assert written, "no @test: node line in deploy/nginx-nodes.conf"
+    site, n = re.subn(r"^upstream ratify \{.*?^\}", lambda _: "\n".join(lines), site,
+                      flags=re.M | re.S)
+    assert n == 1
+    return site
+
+
 class Nginx:
-    def __init__(self, prefix, upstream_port, cert, key, https_port=None):
+    def __init__(self, prefix, upstream_port, cert, key, https_port=None, nodes=None):
         self.prefix = Path(prefix)
         (self.prefix / "tmp").mkdir(parents=True, exist_ok=True)
         (self.prefix / "cache").mkdir(exist_ok=True)
@@ -119,6 +142,8 @@ class Nginx:
         site = render_site(SHIPPED.read_text(), upstream_port=upstream_port,
                            http_port=self.http_port, https_port=self.https_port, cert=cert,
                            key=key, cache_dir=self.prefix / "cache")
+        if nodes:
+            site = with_nodes(site, nodes)
         self.site_path = self.prefix / "site.conf"
         self.site_path.write_text(site)
         self.conf = self.prefix / "nginx.conf"
