@@ -45,7 +45,7 @@ FUZZ_LIMITS := -timeout=25 -rss_limit_mb=2560
 OBJS      := $(patsubst src/%.c,build/obj/%.o,$(SRCS)) build/obj/assets.o
 ASAN_OBJS := $(patsubst src/%.c,build/asan/obj/%.o,$(SRCS)) build/asan/obj/assets.o
 
-.PHONY: all serve test check asan fuzz bench deps clean unit unit-asan e2e e2e-asan fuzz-short \
+.PHONY: all serve test check asan fuzz bench deps clean unit unit-asan e2e e2e-asan e2e-pg fuzz-short \
         format tools-test
 
 all: build/ratify
@@ -130,6 +130,13 @@ e2e-asan: build/asan/ratify
 	$(LSAN) RATIFY_BIN=$(CURDIR)/build/asan/ratify RATIFY_SANITIZED=1 \
 	    $(PYTHON) -m pytest -q tests/e2e tests/browser
 
+# The same suite on PostgreSQL: tests/e2e/ratify_server.py starts a
+# throw-away cluster (initdb in a temporary directory, a Unix socket only,
+# no TCP port) and stops it at the end.
+e2e-pg: build/ratify
+	RATIFY_TEST_ENGINE=postgresql RATIFY_BIN=$(CURDIR)/build/ratify \
+	    $(PYTHON) -m pytest -q tests/e2e tests/browser
+
 # A fuzzer that finds a crash fails the build, with the end of its report.
 fuzz-short: $(addprefix build/fuzz/,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
@@ -157,7 +164,7 @@ tools-test:
 test: deps
 	$(MAKE) check tools-test
 	$(MAKE) unit unit-asan
-	$(MAKE) e2e e2e-asan
+	$(MAKE) e2e e2e-asan e2e-pg
 	$(MAKE) fuzz-short
 
 check: build/assets.c
