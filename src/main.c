@@ -214,7 +214,9 @@ static Result init_cmd(Options *o, int argc, char **argv)
     Result r = open_db(o, &db);
     if (r != R_OK)
         return r;
-    printf("Database %s is at schema version %d.\n", o->db_path, db_schema_version(db));
+    char shown[512];
+    printf("Database %s is at schema version %d.\n",
+           db_target_shown(o->db_path, shown, sizeof shown), db_schema_version(db));
     r = account_first_admin(db, o->admin_email, base_url(o));
     db_close(db);
     return r;

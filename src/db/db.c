@@ -16,6 +16,44 @@ int db_target_is_postgres(const char *target)
     return strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
 }
 
+/* Appends to out what follows from in, with the password ("user:SECRET@"
+ * or "password=SECRET") masked. */
+static void mask_password(const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+    const char *host = strchr(in, '@'), *path = strchr(in, '/');
+    for (const char *p = in; *p && n + 4 < size;) {
+        int user_secret = *p == ':' && host && p < host && (!path || host < path);
+        int param_secret = strncmp(p, "password=", 9) == 0 &&
+                           (p == in || p[-1] == '?' || p[-1] == '&' || p[-1] == ' ');
+        if (user_secret || param_secret) {
+            size_t keep = user_secret ? 1 : 9;
+            memcpy(out + n, p, keep);
+            n += keep;
+            memcpy(out + n, "***", 3);
+            n += 3;
+            p += keep;
+            p += user_secret ? strcspn(p, "@") : strcspn(p, "& ");
+            continue;
+        }
+        out[n++] = *p++;
+    }
+    out[n] = '\0';
+}
+
+const char *db_target_shown(const char *target, char *buf, size_t size)
+{
+    if (!db_target_is_postgres(target) || size < 16)
+        return target;
+    const char *rest = strstr(target, "://") + 3;
+    size_t scheme = (size_t)(rest - target);
+    if (scheme >= size)
+        return target;
+    memcpy(buf, target, scheme);
+    mask_password(rest, buf + scheme, size - scheme);
+    return buf;
+}
+
 static const DbEngine *engine_for(const char *target)
 {
     return db_target_is_postgres(target) ? &postgres_engine : &sqlite_engine;

@@ -43,6 +43,11 @@ Db *db_open(const char *target);
 /* Opens without applying migrations: for `ratify check` and backups. */
 Db *db_open_existing(const char *target);
 
+/* target as it may be shown (printed, logged): a PostgreSQL URL with its
+ * password, in the user part or as password=, replaced by "***". Returns
+ * target itself or buf (size bytes). */
+const char *db_target_shown(const char *target, char *buf, size_t size);
+
 /* "SQLite" or "PostgreSQL". */
 const char *db_engine_name(Db *db);
 

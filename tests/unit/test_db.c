@@ -335,6 +335,22 @@ static void test_bad_sql_is_a_fault_not_an_abort(void **state)
     db_close(db);
 }
 
+/* What `ratify init` and the log print of a --db URL never shows the
+ * password, in the user part or as a parameter. */
+static void test_a_shown_target_hides_its_password(void **state)
+{
+    (void)state;
+    char buf[256];
+    assert_string_equal(db_target_shown("ratify.db", buf, sizeof buf), "ratify.db");
+    assert_string_equal(db_target_shown("postgresql://u:pw@db.internal:5432/r", buf, sizeof buf),
+                        "postgresql://u:***@db.internal:5432/r");
+    assert_string_equal(
+        db_target_shown("postgres://u@/r?host=/s&password=pw&port=5", buf, sizeof buf),
+        "postgres://u@/r?host=/s&password=***&port=5");
+    assert_string_equal(db_target_shown("postgresql://u@h:5432/r", buf, sizeof buf),
+                        "postgresql://u@h:5432/r");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_db_write_without_writer),
         cmocka_unit_test(test_group_commit),
         cmocka_unit_test(test_bad_sql_is_a_fault_not_an_abort),
+        cmocka_unit_test(test_a_shown_target_hides_its_password),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
