@@ -143,6 +143,10 @@ static void cache_grow(PgDb *db)
 
 static Result migrate(PgDb *db);
 
+/* UTC and ISO dates whatever the server's defaults. */
+static const char SESSION_SETTINGS[] =
+    "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'";
+
 static Db *pg_open(const char *url, int migrate_now)
 {
     PGconn *conn = PQconnectdb(url);
@@ -157,10 +161,7 @@ static Db *pg_open(const char *url, int migrate_now)
     db->base.engine = &postgres_engine;
     db->conn = conn;
     cache_grow(db);
-    /* UTC and ISO dates whatever the server's defaults. */
-    if (run_plain(db, "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; "
-                      "SET client_encoding = 'UTF8'") != 0 ||
-        (migrate_now && migrate(db) != R_OK)) {
+    if (run_plain(db, SESSION_SETTINGS) != 0 || (migrate_now && migrate(db) != R_OK)) {
         db_close(&db->base);
         return NULL;
     }
@@ -482,6 +483,8 @@ static Variant *prepare_variant(PgStmt *st)
             st->db->retry = 1;
         else if (state && strcmp(state, "25P02") == 0)
             ; /* the transaction failed before: the job is failing anyway */
+        else if (PQstatus(st->db->conn) == CONNECTION_BAD)
+            log_info("postgresql: the connection is lost: %s", PQerrorMessage(st->db->conn));
         else
             fault("bad SQL: %s in: %s", PQresultErrorMessage(res), st->sql);
         PQclear(res);
@@ -503,14 +506,63 @@ static Variant *variant_for_kinds(PgStmt *st)
     return prepare_variant(st);
 }
 
+/* A connection PostgreSQL closed (a restart, a failover to a standby at
+ * the same address) is opened again between transactions; the statements
+ * prepared on it are gone with it and are prepared again when next run.
+ * Returns 0 when the connection is usable. */
+static int ensure_connected(PgDb *db)
+{
+    if (PQstatus(db->conn) == CONNECTION_OK)
+        return 0;
+    if (db->in_transaction)
+        return -1; /* the transaction is lost: its job fails and is not retried */
+    PQreset(db->conn);
+    if (PQstatus(db->conn) != CONNECTION_OK)
+        return -1;
+    for (size_t i = 0; i < db->cache_size; i++) {
+        PgStmt *st = db->cache[i].stmt;
+        for (Variant *v = st ? st->variants : NULL, *next; v; v = next) {
+            next = v->next;
+            free(v->kinds);
+            free(v);
+        }
+        if (st)
+            st->variants = NULL;
+    }
+    log_info("postgresql: connected again");
+    return run_plain(db, SESSION_SETTINGS);
+}
+
 /* Runs the statement: inside a transaction, a changing statement runs in
  * a savepoint so that its failure takes back only itself. */
+/* PQexec, once more on a new connection if PostgreSQL closed this one
+ * since its last use (outside a transaction only). */
+static PGresult *exec_reconnecting(PgDb *db, const char *sql)
+{
+    PGresult *res = PQexec(db->conn, sql);
+    ExecStatusType s = PQresultStatus(res);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && PQstatus(db->conn) == CONNECTION_BAD &&
+        !db->in_transaction && ensure_connected(db) == 0) {
+        PQclear(res);
+        res = PQexec(db->conn, sql);
+    }
+    return res;
+}
+
+static PGresult *run_prepared(PgStmt *st)
+{
+    Variant *v = variant_for_kinds(st);
+    if (!v)
+        return NULL;
+    return PQexecPrepared(st->db->conn, v->name, st->nparams, (const char *const *)st->values,
+                          st->lengths, st->formats, 0);
+}
+
 static void execute(PgStmt *st)
 {
     PgDb *db = st->db;
     st->in_use = 1;
-    Variant *v = st->broken ? NULL : variant_for_kinds(st);
-    if (!v) {
+    if (st->broken || ensure_connected(db) != 0) {
         st->status = R_INTERNAL;
         return;
     }
@@ -519,9 +571,17 @@ static void execute(PgStmt *st)
         st->status = R_INTERNAL;
         return;
     }
-    PGresult *res = PQexecPrepared(db->conn, v->name, st->nparams, (const char *const *)st->values,
-                                   st->lengths, st->formats, 0);
-    take_result(st, res);
+    PGresult *res = run_prepared(st);
+    /* The connection was found broken only now (PostgreSQL restarted since
+     * the last statement): outside a transaction, connect and run again. */
+    if (PQstatus(db->conn) == CONNECTION_BAD && !db->in_transaction && ensure_connected(db) == 0) {
+        PQclear(res);
+        res = run_prepared(st);
+    }
+    if (res)
+        take_result(st, res);
+    else
+        st->status = R_INTERNAL;
     if (guarded)
         run_plain(db, st->status == R_OK ? "RELEASE SAVEPOINT stmt"
                                          : "ROLLBACK TO SAVEPOINT stmt; RELEASE SAVEPOINT stmt");
@@ -692,7 +752,10 @@ static Result pg_write(Db *d, DbApply apply, void *ctx)
     for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
         db->retry = 0;
         db->hook_count = 0;
-        if (run_plain(db, "BEGIN ISOLATION LEVEL SERIALIZABLE") != 0)
+        PGresult *begun = exec_reconnecting(db, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+        int ok = PQresultStatus(begun) == PGRES_COMMAND_OK;
+        PQclear(begun);
+        if (!ok)
             return R_INTERNAL;
         db->in_transaction = 1;
         Result r = apply_job(db, apply, ctx);
@@ -721,7 +784,7 @@ static int pg_changes(Db *d)
 static int64_t pg_data_version(Db *d)
 {
     PgDb *db = PDB(d);
-    PGresult *res = PQexec(db->conn, "SELECT last_value FROM ratify_changes");
+    PGresult *res = exec_reconnecting(db, "SELECT last_value FROM ratify_changes");
     int64_t v = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
                     ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
                     : -1;

@@ -81,9 +81,15 @@ class PostgresCluster:
         opts = (f"-k {self.dir} -p {self.port} -c listen_addresses='' "
                 "-c max_connections=400 -c fsync=off -c full_page_writes=off "
                 "-c synchronous_commit=off")
+        self.opts = opts
         self._run(self.bin / "pg_ctl", "-D", data, "-l", self.dir / "server.log", "-o", opts,
                   "-w", "start")
         atexit.register(self.stop)
+
+    def restart(self):
+        """Stops PostgreSQL (closing every connection) and starts it again."""
+        self._run(self.bin / "pg_ctl", "-D", self.dir / "data", "-l", self.dir / "server.log",
+                  "-o", self.opts, "-m", "fast", "-w", "restart")
 
     def _run(self, *cmd):
         p = subprocess.run([*self.as_user, *map(str, cmd)], capture_output=True, text=True,

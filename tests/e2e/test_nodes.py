@@ -124,6 +124,16 @@ def test_each_queued_message_goes_out_once_with_both_nodes_sending(nodes):
     assert len(ids) == len(set(ids)) >= MESSAGES
 
 
+def test_nodes_connect_again_after_postgresql_restarts(nodes):
+    c = nodes.b.login_user(nodes.b.member())
+    assert c.get("/account").status_code == 200
+    postgres_cluster().restart()  # every connection of both nodes is closed
+    # The next requests find their connections broken and open new ones.
+    assert c.get("/account").status_code == 200
+    assert Client(nodes.b.base_url).get("/api/v1/countries/ARG").status_code == 200
+    assert "connected again" in nodes.b.log()
+
+
 def test_killing_one_node_mid_load_does_not_interrupt_the_service(nodes):
     through_nginx = nodes.nginx.client()
     statuses, stop = [], threading.Event()

@@ -36,6 +36,13 @@ def test_sql_built_with_printf_fails(tmp_path):
     assert r.returncode == 1 and "sqlite3_mprintf outside src/db/sqlite.c" in r.stdout
 
 
+def test_libpq_outside_its_engine_fails(tmp_path):
+    r = run_on(tmp_path, 'void f(PGconn *c) { PQexec(c, "DELETE FROM users"); }\n')
+    assert r.returncode == 1
+    assert "PGconn: the engine is src/db/postgres.c's alone" in r.stdout
+    assert "PQexec: the engine is src/db/postgres.c's alone" in r.stdout
+
+
 def test_bypassing_the_macro_fails(tmp_path):
     r = run_on(tmp_path, 'void f(Db *db) { db_exec_(db, "DELETE FROM users"); }\n')
     assert r.returncode == 1 and "not db_exec_()" in r.stdout
