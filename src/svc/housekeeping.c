@@ -51,18 +51,41 @@ Result housekeeping_run(Db *db, const char *url, const HourlyJob *jobs)
     return r;
 }
 
-/* With several nodes on one PostgreSQL database, the node that holds the
- * lock runs the pass and the others skip it: reminders go out once. */
+/* When the last pass was done, by any node: 0 for never. */
+static int64_t last_pass(Db *db)
+{
+    Stmt *st = db_prepare(db, "SELECT last_at FROM hourly_runs WHERE name = 'housekeeping'");
+    int64_t at = db_row(st) ? db_int(st, 0) : 0;
+    db_done(st);
+    return at;
+}
+
+static Result record_pass_apply(Db *w, void *ctx)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO hourly_runs (name, last_at) VALUES ('housekeeping', :at) "
+                             "ON CONFLICT (name) DO UPDATE SET last_at = excluded.last_at");
+    db_bind_int(st, ":at", *(const int64_t *)ctx);
+    return db_run(st);
+}
+
+/* With several nodes on one PostgreSQL database, one pass an hour for all
+ * of them: the node that holds the lock runs it, unless another node did
+ * within the hour (a minute of slack for timers that drift). */
 static void run_on_one_node(Db *db)
 {
     if (!db_try_lock(db, HOURLY_LOCK)) {
         log_info("housekeeping: another node is running the hourly jobs");
         return;
     }
-    if (housekeeping_run(db, base_url, hourly_jobs) != R_OK)
+    int64_t now = now_seconds(), last = last_pass(db);
+    if (last && last <= now && now - last < HOUSEKEEPING_PERIOD - 60) {
+        log_info("housekeeping: done %llds ago, by this or another node", (long long)(now - last));
+    } else if (housekeeping_run(db, base_url, hourly_jobs) != R_OK) {
         log_info("housekeeping: a pass failed; the next one retries");
-    else
+    } else {
+        db_write(db, record_pass_apply, &now);
         log_info("housekeeping: pass done");
+    }
     db_unlock(db, HOURLY_LOCK);
 }
 

@@ -7,7 +7,8 @@ Whatever RATIFY_TEST_ENGINE says, these tests run on PostgreSQL: several
 nodes need a database server. They check what a coalition running Ratify
 on several machines relies on: a login made through one node holds on the
 other, a page cached by one node is not served after the other's write,
-each queued message goes out exactly once with both nodes sending, and
+each queued message goes out exactly once with both nodes sending, the
+hourly jobs run once for both, a restart of PostgreSQL is survived, and
 killing one node does not interrupt the service.
 """
 
@@ -122,6 +123,14 @@ def test_each_queued_message_goes_out_once_with_both_nodes_sending(nodes):
             if re.search(r" mail \d+ sent$", line)]
     ids = [line.split(" mail ")[1] for line in sent]
     assert len(ids) == len(set(ids)) >= MESSAGES
+
+
+def test_the_hourly_jobs_run_once_for_both_nodes(nodes):
+    # Node A ran the pass when it started; node B, started just after,
+    # found it done within the hour and skipped its own.
+    assert nodes.a.log().count("housekeeping: pass done") == 1
+    assert "housekeeping: pass done" not in nodes.b.log()
+    assert "by this or another node" in nodes.b.log()
 
 
 def test_nodes_connect_again_after_postgresql_restarts(nodes):
