@@ -532,7 +532,7 @@ static Result same_version(Db *to, Db *from)
         return R_OK;
     fprintf(stderr,
             "ratify: the source is at schema version %d and the target at %d, this ratify at "
-            "%d: open the older one once with this version (ratify check or init) first\n",
+            "%d: open the older one once with `ratify init` of this version first\n",
             source, target, db_migrations_available());
     return R_UNSUPPORTED;
 }
