@@ -380,8 +380,9 @@ static int holds_data(Db *db, const Schema *s)
              count_rows(fresh, s->tables[i].name, &seeded) != R_OK))
             found = -1;
         else if (have != seeded) {
-            fprintf(stderr, "ratify: the target's table %s has %lld rows%s\n", s->tables[i].name,
-                    (long long)have, seeded ? ", not the ones migrations seed" : "");
+            fprintf(stderr,
+                    "ratify: the target's table %s holds %lld row%s (%lld from migrations)\n",
+                    s->tables[i].name, (long long)have, have == 1 ? "" : "s", (long long)seeded);
             found = 1;
         }
     }
