@@ -1007,7 +1007,8 @@ static Stmt *sq_foreign_keys(Db *d)
 static Result sq_begin_snapshot(Db *d)
 {
     SqlDb *db = SDB(d);
-    if (db_exec(db, "BEGIN DEFERRED") != R_OK)
+    /* Read-only as well: a copy's source is never written. */
+    if (db_exec(db, "PRAGMA query_only=ON") != R_OK || db_exec(db, "BEGIN DEFERRED") != R_OK)
         return R_INTERNAL;
     Stmt *st = db_prepare(db, "SELECT count(*) FROM sqlite_master");
     db_row(st);
@@ -1021,6 +1022,8 @@ static Result sq_begin_snapshot(Db *d)
 static void sq_end_snapshot(Db *d)
 {
     db_rollback(SDB(d)); /* it only read */
+    if (!writer_running)
+        db_exec(SDB(d), "PRAGMA query_only=OFF");
 }
 
 static Result sq_after_copy(Db *d)
