@@ -95,8 +95,13 @@ static void usage(FILE *out)
             "  backup-key FILE     create a random backup key file (mode 0600)\n"
             "  restore BACKUP [--db FILE] [--key-file KEY | --passphrase-file FILE] [--force]\n"
             "                      decrypt and check a backup, then put it in place as the\n"
-            "                      database; --force replaces an existing one (stop the server)\n"
+            "                      database (a file, or copied into a postgresql:// one);\n"
+            "                      --force replaces an existing one (stop the server)\n"
             "  check [--db FILE]   check the database's integrity and foreign keys\n"
+            "  migrate --from SOURCE --to TARGET\n"
+            "                      copy a whole database between SQLite files and PostgreSQL\n"
+            "                      (postgresql://...) into a new, empty one, checking every\n"
+            "                      table's rows and checksum on both sides\n"
             "  version             print the version\n"
             "  help [routes]       this text, or the table of routes\n\n"
             "Environment: RATIFY_DB, RATIFY_PUBLIC_URL, RATIFY_ADMIN_EMAIL, RATIFY_SMTP_URL,\n"
@@ -214,9 +219,9 @@ static Result init_cmd(Options *o, int argc, char **argv)
     Result r = open_db(o, &db);
     if (r != R_OK)
         return r;
-    char shown[512];
-    printf("Database %s is at schema version %d.\n",
-           db_target_shown(o->db_path, shown, sizeof shown), db_schema_version(db));
+    char name[1024];
+    printf("Database %s is at schema version %d.\n", db_target_shown(o->db_path, name, sizeof name),
+           db_schema_version(db));
     r = account_first_admin(db, o->admin_email, base_url(o));
     db_close(db);
     return r;
@@ -346,8 +351,9 @@ static Result backup_cmd(Options *o, int argc, char **argv)
     else
         r = write_encrypted_backup(db, a.file, &s);
     db_close(db);
+    char name[1024];
     if (r == R_OK)
-        printf("Backed up %s to %s%s.\n", o->db_path, a.file,
+        printf("Backed up %s to %s%s.\n", db_target_shown(o->db_path, name, sizeof name), a.file,
                s.kind == BACKUP_SECRET_KEY          ? ", encrypted with the key file"
                : s.kind == BACKUP_SECRET_PASSPHRASE ? ", encrypted with the passphrase"
                                                     : "");
@@ -424,6 +430,74 @@ static Result put_database_in_place(const unsigned char *image, size_t len, cons
     return backup_file_commit(fd, tmp, path, force);
 }
 
+/* Every table's rows and checksum, as a copy compared them. */
+static void print_copy_report(const DbCopyReport *rep)
+{
+    for (int i = 0; i < rep->count; i++) {
+        const DbTableSum *t = &rep->tables[i];
+        int same = t->rows == t->target_rows && !strcmp(t->source_sum, t->target_sum);
+        printf("  %-28s %9lld rows  sha256 %s%s\n", t->table, (long long)t->rows, t->source_sum,
+               same ? "" : "  DIFFERS");
+        if (!same)
+            printf("  %-28s %9lld rows  sha256 %s  (target)\n", "", (long long)t->target_rows,
+                   t->target_sum);
+    }
+}
+
+/* restore into PostgreSQL: the checked image copied in, table by table, in
+ * one transaction (copy.c), so one backup format restores to either
+ * engine. */
+static Result restore_into_database(Options *o, const BackupArgs *a)
+{
+    char name[1024];
+    Db *to = db_open(o->db_path);
+    if (!to)
+        return R_INTERNAL;
+    Result r = R_OK;
+    int held = a->force ? 0 : db_holds_data(to);
+    if (held != 0) {
+        if (held > 0)
+            fprintf(stderr,
+                    "ratify: %s already holds data; stop the servers and add --force to "
+                    "replace it\n",
+                    db_target_shown(o->db_path, name, sizeof name));
+        db_close(to);
+        return held > 0 ? R_CONFLICT : R_INTERNAL;
+    }
+    unsigned char *image;
+    size_t len;
+    r = open_backup(a, &image, &len);
+    if (r != R_OK) {
+        db_close(to);
+        return r;
+    }
+    int version;
+    DbCopyReport rep = {0};
+    r = db_check_image(image, len, &version);
+    if (r == R_UNSUPPORTED)
+        fprintf(stderr, "ratify: %s does not hold a Ratify database\n", a->file);
+    else if (r != R_OK)
+        fprintf(stderr, "ratify: the database in %s fails its checks; nothing was restored\n",
+                a->file);
+    if (r == R_OK) {
+        Db *from = db_open_image(image, len);
+        r = from ? db_copy_tables(to, from, a->force, &rep) : R_INTERNAL;
+        db_close(from);
+        print_copy_report(&rep);
+    }
+    if (r == R_OK)
+        printf("Restored %s into %s: integrity ok, foreign keys ok, schema version %d of %d; "
+               "%d tables, %lld rows, every count and checksum matches.\n",
+               a->file, db_target_shown(o->db_path, name, sizeof name), version,
+               db_migrations_available(), rep.count, (long long)rep.rows);
+    else if (version)
+        fprintf(stderr, "ratify: nothing was restored\n");
+    db_copy_report_free(&rep);
+    backup_plain_free(image, len);
+    db_close(to);
+    return r;
+}
+
 static const char RESTORE_USAGE[] =
     "ratify restore BACKUP [--db FILE] [--key-file KEY | --passphrase-file FILE] [--force]";
 
@@ -436,6 +510,8 @@ static Result restore_cmd(Options *o, int argc, char **argv)
         fprintf(stderr, "usage: %s\n", RESTORE_USAGE);
         return R_BAD_REQUEST;
     }
+    if (db_target_is_postgres(o->db_path))
+        return restore_into_database(o, &a);
     /* Said before the passphrase is stretched, and checked again when the
      * file is linked into place. */
     if (!a.force && access(o->db_path, F_OK) == 0) {
@@ -477,10 +553,65 @@ static Result check_cmd(Options *o, int argc, char **argv)
     if (!db)
         return R_NOT_FOUND;
     Result r = db_check(db);
+    char name[1024];
     if (r == R_OK)
-        printf("%s: integrity ok, foreign keys ok, schema version %d of %d.\n", o->db_path,
-               db_schema_version(db), db_migrations_available());
+        printf("%s: integrity ok, foreign keys ok, schema version %d of %d.\n",
+               db_target_shown(o->db_path, name, sizeof name), db_schema_version(db),
+               db_migrations_available());
     db_close(db);
+    return r;
+}
+
+static const char MIGRATE_USAGE[] = "ratify migrate --from SOURCE --to TARGET";
+
+/* ratify migrate: the source read in one snapshot, copied into a new, empty
+ * target in one transaction, every table counted and summed on both
+ * sides (copy.c). */
+static Result migrate_cmd(Options *o, int argc, char **argv)
+{
+    (void)o;
+    const char *from = NULL, *to = NULL;
+    for (int i = 0; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--from") && !from)
+            from = argv[i + 1];
+        else if (!strcmp(argv[i], "--to") && !to)
+            to = argv[i + 1];
+        else
+            from = to = NULL, argc = 0;
+    }
+    if (!from || !to || argc != 4 || !*from || !*to) {
+        fprintf(stderr, "usage: %s\n", MIGRATE_USAGE);
+        return R_BAD_REQUEST;
+    }
+    if (!strcmp(from, to)) {
+        fprintf(stderr, "ratify: the source and the target are the same database\n");
+        return R_BAD_REQUEST;
+    }
+    char from_buf[1024], to_buf[1024];
+    const char *from_name = db_target_shown(from, from_buf, sizeof from_buf);
+    const char *to_name = db_target_shown(to, to_buf, sizeof to_buf);
+    Db *source = db_open_existing(from);
+    if (!source)
+        return R_NOT_FOUND;
+    Db *target = db_open(to);
+    if (!target) {
+        db_close(source);
+        return R_INTERNAL;
+    }
+    printf("Copying %s (%s) into %s (%s).\n", from_name, db_engine_name(source), to_name,
+           db_engine_name(target));
+    DbCopyReport rep = {0};
+    Result r = db_copy_tables(target, source, 0, &rep);
+    print_copy_report(&rep);
+    if (r == R_OK)
+        printf("Copied %d tables, %lld rows, schema version %d: every count and checksum "
+               "matches.\n",
+               rep.count, (long long)rep.rows, db_schema_version(target));
+    else
+        fprintf(stderr, "ratify: nothing was copied into %s\n", to_name);
+    db_copy_report_free(&rep);
+    db_close(target);
+    db_close(source);
     return r;
 }
 
@@ -589,23 +720,15 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
-    {"serve", 0, serve_cmd},
-    {"init", 0, init_cmd},
-    {"user", 1, user_cmd},
-    {"housekeeping", 0, housekeeping_cmd},
-    {"token", 1, token_cmd},
-    {"mail", 1, mail_cmd},
-    {"import", 1, import_cmd},
-    {"export", 1, export_cmd},
-    {"backup", 1, backup_cmd},
-    {"backup-key", 1, backup_key_cmd},
-    {"restore", 1, restore_cmd},
-    {"check", 0, check_cmd},
-    {"version", 0, version_cmd},
-    {"help", 1, help_cmd},
-    {"--help", 1, help_cmd},
-    {"-h", 1, help_cmd},
-    {NULL, 0, NULL},
+    {"serve", 0, serve_cmd},     {"init", 0, init_cmd},
+    {"user", 1, user_cmd},       {"housekeeping", 0, housekeeping_cmd},
+    {"token", 1, token_cmd},     {"mail", 1, mail_cmd},
+    {"import", 1, import_cmd},   {"export", 1, export_cmd},
+    {"backup", 1, backup_cmd},   {"backup-key", 1, backup_key_cmd},
+    {"restore", 1, restore_cmd}, {"check", 0, check_cmd},
+    {"migrate", 1, migrate_cmd}, {"version", 0, version_cmd},
+    {"help", 1, help_cmd},       {"--help", 1, help_cmd},
+    {"-h", 1, help_cmd},         {NULL, 0, NULL},
 };
 
 static Result run(int argc, char **argv)

@@ -9,6 +9,13 @@ Fails (exit 1) and names file:line when:
     call to db_prepare_()/db_exec_() outside the storage floor's db.c and
     engines (it skips the macro that forces a literal), or any
     sqlite3_prepare*/sqlite3_exec/sqlite3_*printf outside src/db/sqlite.c;
+  - SQL built at run time (db_prepare_dynamic) outside src/db/copy.c and
+    the engines: copying every table between engines, backups of
+    PostgreSQL and restores into it need table and column names read from
+    the catalogue, so copy.c alone builds SQL, quoting names that never
+    come from input; everywhere else a literal keeps injection impossible
+    and lets db_prepare cache each statement by the literal's address
+    (dynamic statements are prepared uncached and finalized by the caller);
   - a template prints raw output without a stated reason: a "{{& name}}"
     tag without "// reason", or a triple mustache "{{{name}}}";
   - C code builds HTML by hand outside the escaping helpers (a string
@@ -129,6 +136,8 @@ DB_CALL = re.compile(r"\b(db_prepare|db_exec)(_?)\s*\(")
 ENGINE = re.compile(r"\b(sqlite3\w*|SQLITE_\w+)")
 PG_ENGINE = re.compile(r"\b(PQ[a-z]\w*|PGconn|PGresult|PGRES_\w+|PG_DIAG_\w+|libpq-fe)\b")
 ENGINE_FILES = ("src/db/db.c", "src/db/db.h", "src/db/sqlite.c", "src/db/postgres.c")
+DYNAMIC = re.compile(r"\bdb_prepare_dynamic\s*\(")
+DYNAMIC_FILES = ENGINE_FILES + ("src/db/copy.c",)
 BY_HAND = re.compile(r'\bdb_(begin|commit|rollback)\s*\(|"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b')
 HTML_BY_HAND = re.compile(r'\bbuf_(puts|printf|append)\s*\([^,]+,\s*"\s*<')
 
@@ -147,6 +156,11 @@ def check_c(path, fragments=frozenset()):
         args = call_arguments(text, m.end() - 1)
         if len(args) < 2 or not sql_argument_ok(args[1], fragments):
             report(path, line, f"{m.group(1)}() needs a string literal as its SQL")
+    if not path.endswith(DYNAMIC_FILES):
+        for m in DYNAMIC.finditer(text):
+            line = text.count("\n", 0, m.start()) + 1
+            report(path, line, "SQL built at run time outside src/db/copy.c: "
+                               "use db_prepare() with a literal")
     if not in_db:
         for m in FORBIDDEN.finditer(text):
             line = text.count("\n", 0, m.start()) + 1

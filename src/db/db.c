@@ -277,3 +277,29 @@ int db_migrations_available(void)
         n++;
     return n;
 }
+
+Stmt *db_prepare_dynamic(Db *db, const char *sql)
+{
+    return db->engine->prepare_dynamic(db, sql);
+}
+
+void db_finalize(Stmt *st)
+{
+    if (st)
+        st->engine->finalize(st);
+}
+
+int db_column_count(Stmt *st)
+{
+    return st->engine->column_count(st);
+}
+
+const char *db_column_name(Stmt *st, int col)
+{
+    return st->engine->column_name(st, col);
+}
+
+DbKind db_kind(Stmt *st, int col)
+{
+    return st->engine->kind(st, col);
+}

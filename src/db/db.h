@@ -40,6 +40,10 @@ typedef struct Db Db;
  * with db_close. */
 Db *db_open(const char *target);
 
+/* Whether target names a PostgreSQL database ("postgresql://") rather than
+ * a file. */
+int db_target_is_postgres(const char *target);
+
 /* Opens without applying migrations: for `ratify check` and backups. */
 Db *db_open_existing(const char *target);
 
@@ -94,6 +98,60 @@ size_t db_len(Stmt *st, int col);
 const void *db_blob(Stmt *st, int col);
 int64_t db_int(Stmt *st, int col);
 int db_is_null(Stmt *st, int col);
+
+/* ---- SQL built at run time: src/db/copy.c alone (tools/codecheck.py) ----
+ * Copying every table between databases needs table and column names that
+ * come from the catalogue, so its SQL cannot be a literal. Such a statement
+ * is prepared anew, never cached (the cache is keyed by a literal's
+ * address), and finalized by its caller. Names in it come from the
+ * catalogue only, quoted, never from input. */
+
+/* What a column holds in the current row. */
+typedef enum { DB_NULL, DB_INT, DB_REAL, DB_TEXT, DB_BLOB } DbKind;
+
+/* Prepares sql without the cache: NULL, with the reason on stderr, when it
+ * does not compile. Free with db_finalize. */
+Stmt *db_prepare_dynamic(Db *db, const char *sql);
+void db_finalize(Stmt *st); /* st may be NULL */
+
+/* The columns of a statement's result, and the kind of a value. */
+int db_column_count(Stmt *st);
+const char *db_column_name(Stmt *st, int col);
+DbKind db_kind(Stmt *st, int col);
+
+/* One table's line in a copy's report: its rows and the SHA-256 of its
+ * rows (see copy.c) on each side. */
+typedef struct {
+    char *table;
+    int64_t rows, target_rows;
+    char source_sum[65], target_sum[65];
+} DbTableSum;
+
+typedef struct {
+    DbTableSum *tables;
+    int count;
+    int64_t rows;
+} DbCopyReport;
+
+/* Copies every table of from into to (engines of any kind, same schema
+ * version), ids and all, in one transaction on to, reading from in one
+ * consistent read-only snapshot; then counts and checksums every table on
+ * both sides and rolls back on any difference. Without replace, a target
+ * that holds more than a fresh migration seeds is refused (R_CONFLICT);
+ * with it, its rows are replaced in the same transaction. R_UNSUPPORTED:
+ * the schemas differ. report (may be NULL) is filled even on a mismatch;
+ * free it with db_copy_report_free. */
+Result db_copy_tables(Db *to, Db *from, int replace, DbCopyReport *report);
+void db_copy_report_free(DbCopyReport *report);
+
+/* Whether db holds anything besides what its migrations seed: 1, 0, or -1
+ * on an error. */
+int db_holds_data(Db *db);
+
+/* A read-only connection to the checked database image in bytes (see
+ * db_check_image), which stays the caller's and must outlive it: the
+ * source when a backup is restored into another engine. NULL on error. */
+Db *db_open_image(unsigned char *bytes, size_t len);
 
 /* The one way to change data. apply(w, ctx) runs inside a transaction on
  * connection w (in the server, the writer thread's; otherwise db itself)

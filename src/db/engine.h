@@ -53,6 +53,26 @@ struct DbEngine {
     int (*try_lock)(Db *db, const char *name);
     void (*unlock)(Db *db, const char *name);
     const char *(*version)(void);
+    /* SQL built at run time (copy.c): uncached, finalized by the caller. */
+    Stmt *(*prepare_dynamic)(Db *db, const char *sql);
+    void (*finalize)(Stmt *st);
+    int (*column_count)(Stmt *st);
+    const char *(*column_name)(Stmt *st, int col);
+    DbKind (*kind)(Stmt *st, int col);
+    /* The catalogue, as statements to step through and db_done:
+     * tables: (name), every table of Ratify's (not the engine's own);
+     * columns: (name, position in the primary key or 0) of :table, in order;
+     * foreign_keys: (table, table it refers to). */
+    Stmt *(*tables)(Db *db);
+    Stmt *(*columns)(Db *db, const char *table);
+    Stmt *(*foreign_keys)(Db *db);
+    /* A consistent read-only view of the whole database for the reads
+     * until end_snapshot. */
+    Result (*begin_snapshot)(Db *db);
+    void (*end_snapshot)(Db *db);
+    /* After rows came in with their ids, inside the copy's transaction
+     * (PostgreSQL: identity sequences go on after the largest id). */
+    Result (*after_copy)(Db *db);
 };
 
 extern const DbEngine sqlite_engine;
@@ -63,7 +83,10 @@ extern const DbEngine postgres_engine;
  * end. */
 const Asset *db_next_migration(const Asset *after);
 
-/* Whether target names a PostgreSQL database rather than a file. */
-int db_target_is_postgres(const char *target);
+/* Backups of an engine that has no database file of its own: the
+ * database copied (copy.c) into an in-memory SQLite database, which is
+ * then backed up or serialised as SQLite's own are. */
+Result db_backup_by_copy(Db *db, const char *path);
+Result db_snapshot_by_copy(Db *db, unsigned char **bytes, size_t *len);
 
 #endif

@@ -54,6 +54,7 @@ typedef struct {
     Variant *variants; /* prepared on the server, one per kinds[] */
     char *kinds;       /* of the values bound now: see Kind */
     int broken;        /* does not translate: yields no rows */
+    char *owned_sql;   /* a dynamic statement's SQL (copy.c): not cached */
     int changing;
     int nparams;
     char **names;  /* ":name" of $1.. */
@@ -211,6 +212,7 @@ static void stmt_free(PgStmt *st)
         free(v);
     }
     free(st->text);
+    free(st->owned_sql);
     free(st);
 }
 
@@ -485,6 +487,8 @@ static Variant *prepare_variant(PgStmt *st)
             ; /* the transaction failed before: the job is failing anyway */
         else if (PQstatus(st->db->conn) == CONNECTION_BAD)
             log_info("postgresql: the connection is lost: %s", PQerrorMessage(st->db->conn));
+        else if (st->owned_sql) /* built at run time: the copy fails, not a programmer */
+            fprintf(stderr, "ratify: %s in: %s\n", PQresultErrorMessage(res), st->sql);
         else
             fault("bad SQL: %s in: %s", PQresultErrorMessage(res), st->sql);
         PQclear(res);
@@ -975,23 +979,6 @@ static Result pg_check(Db *d)
     return R_OK;
 }
 
-static Result pg_backup(Db *d, const char *path)
-{
-    (void)d;
-    (void)path;
-    fprintf(stderr, "ratify: on PostgreSQL, back up with pg_dump (doc/OPERATIONS.md)\n");
-    return R_UNSUPPORTED;
-}
-
-static Result pg_snapshot(Db *d, unsigned char **bytes, size_t *len)
-{
-    (void)d;
-    *bytes = NULL;
-    *len = 0;
-    fprintf(stderr, "ratify: on PostgreSQL, back up with pg_dump (doc/OPERATIONS.md)\n");
-    return R_UNSUPPORTED;
-}
-
 /* Advisory locks are keyed by a number: the name's hash. */
 static long long lock_key(const char *name)
 {
@@ -1027,6 +1014,128 @@ static void pg_unlock(Db *d, const char *name)
                          NULL, NULL, 0));
 }
 
+/* ---- SQL built at run time, and the catalogue (copy.c) ---- */
+
+static Stmt *pg_prepare_dynamic(Db *d, const char *sql)
+{
+    char *own = xstrdup(sql);
+    PgStmt *st = stmt_new(PDB(d), own);
+    st->owned_sql = own;
+    /* No savepoint per row: a copy that fails anywhere is rolled back whole. */
+    st->changing = 0;
+    if (st->broken) {
+        stmt_free(st);
+        return NULL;
+    }
+    return &st->base;
+}
+
+static void pg_finalize(Stmt *s)
+{
+    PgStmt *st = PST(s);
+    for (Variant *v = st->variants; v; v = v->next) {
+        char sql[48];
+        snprintf(sql, sizeof sql, "DEALLOCATE %s", v->name);
+        PQclear(PQexec(st->db->conn, sql)); /* fails only in a failed transaction */
+    }
+    stmt_free(st);
+}
+
+static int pg_column_count(Stmt *s)
+{
+    PgStmt *st = PST(s);
+    return st->res ? PQnfields(st->res) : 0;
+}
+
+static const char *pg_column_name(Stmt *s, int col)
+{
+    PgStmt *st = PST(s);
+    const char *name = st->res && col >= 0 && col < st->ncols ? PQfname(st->res, col) : NULL;
+    return name ? name : "";
+}
+
+enum { INT2OID = 21, INT4OID = 23, OIDOID = 26, FLOAT4OID = 700, FLOAT8OID = 701 };
+
+static DbKind pg_kind(Stmt *s, int col)
+{
+    PgStmt *st = PST(s);
+    if (pg_is_null(s, col))
+        return DB_NULL;
+    switch (PQftype(st->res, col)) {
+    case INT8OID:
+    case INT4OID:
+    case INT2OID:
+    case OIDOID:
+    case BOOLOID:
+        return DB_INT;
+    case FLOAT4OID:
+    case FLOAT8OID:
+        return DB_REAL;
+    case BYTEAOID:
+        return DB_BLOB;
+    default:
+        return DB_TEXT;
+    }
+}
+
+static Stmt *pg_tables(Db *d)
+{
+    return db_prepare(d, "SELECT table_name::text FROM information_schema.tables "
+                         "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' "
+                         "ORDER BY 1");
+}
+
+/* The position in the primary key from pg_index.indkey, counted from 1
+ * (the vector itself counts from 0). */
+static Stmt *pg_columns(Db *d, const char *table)
+{
+    Stmt *st = db_prepare(d, "SELECT a.attname::text, COALESCE((SELECT k.n FROM unnest(i.indkey) "
+                             "WITH ORDINALITY AS k(attnum, n) WHERE k.attnum = a.attnum), 0) "
+                             "FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid "
+                             "JOIN pg_namespace n ON n.oid = t.relnamespace "
+                             "LEFT JOIN pg_index i ON i.indrelid = t.oid AND i.indisprimary "
+                             "WHERE n.nspname = current_schema() AND t.relname::text = :table "
+                             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum");
+    db_bind_text(st, ":table", table);
+    return st;
+}
+
+static Stmt *pg_foreign_keys(Db *d)
+{
+    return db_prepare(d, "SELECT a.relname::text, b.relname::text FROM pg_constraint c "
+                         "JOIN pg_class a ON a.oid = c.conrelid "
+                         "JOIN pg_class b ON b.oid = c.confrelid "
+                         "JOIN pg_namespace n ON n.oid = a.relnamespace "
+                         "WHERE c.contype = 'f' AND n.nspname = current_schema() ORDER BY 1, 2");
+}
+
+/* REPEATABLE READ takes its snapshot at the first statement: the one
+ * below, so every read until the end sees the same database. */
+static Result pg_begin_snapshot(Db *d)
+{
+    PgDb *db = PDB(d);
+    if (run_plain(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
+        return R_INTERNAL;
+    if (run_plain(db, "SELECT 1") != 0) {
+        run_plain(db, "ROLLBACK");
+        return R_INTERNAL;
+    }
+    db->in_transaction = 1;
+    return R_OK;
+}
+
+static void pg_end_snapshot(Db *d)
+{
+    PgDb *db = PDB(d);
+    run_plain(db, "ROLLBACK"); /* it only read */
+    db->in_transaction = 0;
+}
+
+static Result pg_after_copy(Db *d)
+{
+    return resync_identities(PDB(d)) == 0 ? R_OK : R_INTERNAL;
+}
+
 static const char *pg_version(void)
 {
     static char version[32];
@@ -1059,10 +1168,21 @@ const DbEngine postgres_engine = {
     .statements_in_use = pg_statements_in_use,
     .reset_all = pg_reset_all,
     .check = pg_check,
-    .backup = pg_backup,
-    .snapshot = pg_snapshot,
+    .backup = db_backup_by_copy,
+    .snapshot = db_snapshot_by_copy,
     .tune_for_bulk_load = pg_tune_for_bulk_load,
     .try_lock = pg_try_lock,
     .unlock = pg_unlock,
     .version = pg_version,
+    .prepare_dynamic = pg_prepare_dynamic,
+    .finalize = pg_finalize,
+    .column_count = pg_column_count,
+    .column_name = pg_column_name,
+    .kind = pg_kind,
+    .tables = pg_tables,
+    .columns = pg_columns,
+    .foreign_keys = pg_foreign_keys,
+    .begin_snapshot = pg_begin_snapshot,
+    .end_snapshot = pg_end_snapshot,
+    .after_copy = pg_after_copy,
 };

@@ -879,48 +879,177 @@ static int image_is_ratify(sqlite3 *h)
     return found;
 }
 
+/* A connection to the image in bytes, in memory and read-only: no copy,
+ * no write. The image may come from anywhere: its schema runs no
+ * functions with side effects, and shadow tables cannot be written. An
+ * in-memory database cannot use a write-ahead log, so the image is marked
+ * as a rollback-journal database first; the first db_open of a file
+ * written from it turns WAL back on. NULL with the reason on stderr. */
+static sqlite3 *open_image(unsigned char *bytes, size_t len)
+{
+    bytes[HEADER_WRITE_VERSION] = 1;
+    bytes[HEADER_READ_VERSION] = 1;
+    sqlite3 *h = NULL;
+    if (sqlite3_open_v2(":memory:", &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_deserialize(h, "main", bytes, (sqlite3_int64)len, (sqlite3_int64)len,
+                            SQLITE_DESERIALIZE_READONLY) != SQLITE_OK) {
+        fprintf(stderr, "ratify: cannot read the database image: %s\n",
+                h ? sqlite3_errmsg(h) : "out of memory");
+        sqlite3_close(h);
+        return NULL;
+    }
+    sqlite3_db_config(h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+    sqlite3_db_config(h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+    sqlite3_extended_result_codes(h, 1);
+    return h;
+}
+
+static Db *db_of_handle(sqlite3 *h)
+{
+    SqlDb *db = xcalloc(1, sizeof(SqlDb));
+    db->base.engine = &sqlite_engine;
+    db->handle = h;
+    cache_grow(db);
+    return &db->base;
+}
+
 Result db_check_image(unsigned char *bytes, size_t len, int *schema_version)
 {
     *schema_version = 0;
     if (!db_image_is_sqlite(bytes, len))
         return R_UNSUPPORTED;
-    /* An in-memory database cannot use a write-ahead log: mark the image
-     * as a rollback-journal database. The first db_open of the restored
-     * file turns WAL back on. */
-    bytes[HEADER_WRITE_VERSION] = 1;
-    bytes[HEADER_READ_VERSION] = 1;
-    sqlite3 *h = NULL;
-    Result r = R_INTERNAL;
-    if (sqlite3_open_v2(":memory:", &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK)
-        goto fail;
-    /* The image is checked where it lies, read-only: no copy, no write. */
-    if (sqlite3_deserialize(h, "main", bytes, (sqlite3_int64)len, (sqlite3_int64)len,
-                            SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
-        goto fail;
-    /* The image may come from anywhere: its schema runs no functions with
-     * side effects, and shadow tables cannot be written. */
-    sqlite3_db_config(h, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-    sqlite3_db_config(h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-    sqlite3_extended_result_codes(h, 1);
+    sqlite3 *h = open_image(bytes, len);
+    if (!h)
+        return R_INTERNAL;
     if (!image_is_ratify(h)) {
         sqlite3_close(h);
         return R_UNSUPPORTED;
     }
-    SqlDb *db = xcalloc(1, sizeof(SqlDb));
-    db->base.engine = &sqlite_engine;
-    db->handle = h;
-    cache_grow(db);
-    r = db_check(&db->base);
+    Db *db = db_of_handle(h);
+    Result r = db_check(db);
     if (r == R_OK)
-        *schema_version = db_schema_version(&db->base);
-    db_close(&db->base);
+        *schema_version = db_schema_version(db);
+    db_close(db);
     return r;
-fail:
-    fprintf(stderr, "ratify: cannot read the database image: %s\n",
-            h ? sqlite3_errmsg(h) : "out of memory");
-    sqlite3_close(h);
-    return r;
+}
+
+Db *db_open_image(unsigned char *bytes, size_t len)
+{
+    if (!db_image_is_sqlite(bytes, len))
+        return NULL;
+    sqlite3 *h = open_image(bytes, len);
+    if (!h)
+        return NULL;
+    sqlite3_exec(h, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    return db_of_handle(h);
+}
+
+/* ---- SQL built at run time, and the catalogue (copy.c) ---- */
+
+static Stmt *sq_prepare_dynamic(Db *d, const char *sql)
+{
+    SqlDb *db = SDB(d);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->handle, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "ratify: %s in: %s\n", sqlite3_errmsg(db->handle), sql);
+        return NULL;
+    }
+    if (!named_parameters_only(st)) {
+        fprintf(stderr, "ratify: SQL must use :named parameters: %s\n", sql);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    SqlStmt *entry = xcalloc(1, sizeof(SqlStmt));
+    entry->base.engine = &sqlite_engine;
+    entry->st = st;
+    return &entry->base;
+}
+
+static void sq_finalize(Stmt *stmt)
+{
+    sqlite3_finalize(SST(stmt));
+    free(stmt);
+}
+
+static int sq_column_count(Stmt *stmt)
+{
+    return sqlite3_column_count(SST(stmt));
+}
+
+static const char *sq_column_name(Stmt *stmt, int col)
+{
+    const char *name = sqlite3_column_name(SST(stmt), col);
+    return name ? name : "";
+}
+
+static DbKind sq_kind(Stmt *stmt, int col)
+{
+    switch (sqlite3_column_type(SST(stmt), col)) {
+    case SQLITE_INTEGER:
+        return DB_INT;
+    case SQLITE_FLOAT:
+        return DB_REAL;
+    case SQLITE_TEXT:
+        return DB_TEXT;
+    case SQLITE_BLOB:
+        return DB_BLOB;
+    default:
+        return DB_NULL;
+    }
+}
+
+static Stmt *sq_tables(Db *d)
+{
+    SqlDb *db = SDB(d);
+    return db_prepare(db, "SELECT name FROM sqlite_master WHERE type = 'table' "
+                          "AND name NOT LIKE 'sqlite^_%' ESCAPE '^' ORDER BY name");
+}
+
+static Stmt *sq_columns(Db *d, const char *table)
+{
+    SqlDb *db = SDB(d);
+    Stmt *st = db_prepare(db, "SELECT name, pk FROM pragma_table_info(:table) ORDER BY cid");
+    db_bind_text(st, ":table", table);
+    return st;
+}
+
+static Stmt *sq_foreign_keys(Db *d)
+{
+    SqlDb *db = SDB(d);
+    return db_prepare(db, "SELECT m.name, f.\"table\" FROM sqlite_master m, "
+                          "pragma_foreign_key_list(m.name) f WHERE m.type = 'table' "
+                          "ORDER BY 1, 2");
+}
+
+/* A read transaction: every read until its end sees the database as it
+ * was at its first read, which the count below makes now. */
+static Result sq_begin_snapshot(Db *d)
+{
+    SqlDb *db = SDB(d);
+    /* Read-only as well: a copy's source is never written. */
+    if (db_exec(db, "PRAGMA query_only=ON") != R_OK || db_exec(db, "BEGIN DEFERRED") != R_OK)
+        return R_INTERNAL;
+    Stmt *st = db_prepare(db, "SELECT count(*) FROM sqlite_master");
+    db_row(st);
+    if (db_done(st) != R_OK) {
+        db_rollback(db);
+        return R_INTERNAL;
+    }
+    return R_OK;
+}
+
+static void sq_end_snapshot(Db *d)
+{
+    db_rollback(SDB(d)); /* it only read */
+    if (!writer_running)
+        db_exec(SDB(d), "PRAGMA query_only=OFF");
+}
+
+static Result sq_after_copy(Db *d)
+{
+    (void)d; /* an INTEGER PRIMARY KEY goes on from the largest id by itself */
+    return R_OK;
 }
 
 /* A larger page cache for this one connection: with SQLite's default
@@ -987,4 +1116,15 @@ const DbEngine sqlite_engine = {
     .try_lock = sq_try_lock,
     .unlock = sq_unlock,
     .version = sq_version,
+    .prepare_dynamic = sq_prepare_dynamic,
+    .finalize = sq_finalize,
+    .column_count = sq_column_count,
+    .column_name = sq_column_name,
+    .kind = sq_kind,
+    .tables = sq_tables,
+    .columns = sq_columns,
+    .foreign_keys = sq_foreign_keys,
+    .begin_snapshot = sq_begin_snapshot,
+    .end_snapshot = sq_end_snapshot,
+    .after_copy = sq_after_copy,
 };

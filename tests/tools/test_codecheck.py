@@ -48,6 +48,17 @@ def test_bypassing_the_macro_fails(tmp_path):
     assert r.returncode == 1 and "not db_exec_()" in r.stdout
 
 
+def test_sql_built_at_run_time_outside_copy_c_fails(tmp_path):
+    dynamic = 'void f(Db *db, const char *q) { Stmt *st = db_prepare_dynamic(db, q); }\n'
+    r = run_on(tmp_path, dynamic)
+    assert r.returncode == 1
+    assert "x.c:1: SQL built at run time outside src/db/copy.c" in r.stdout
+    # The copy of every table, whose names come from the catalogue, may.
+    (tmp_path / "copy").mkdir()
+    r = run_on(tmp_path / "copy", files={"src/db/copy.c": dynamic})
+    assert r.returncode == 0, r.stdout
+
+
 def test_literal_sql_passes(tmp_path):
     r = run_on(tmp_path, 'void f(Db *db) {\n  db_prepare(db, "SELECT 1 "\n "FROM t WHERE a = :a");\n}\n')
     assert r.returncode == 0, r.stdout

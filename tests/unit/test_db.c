@@ -351,6 +351,90 @@ static void test_a_shown_target_hides_its_password(void **state)
                         "postgresql://u@h:5432/r");
 }
 
+/* ---- SQL built at run time, and the copy of a whole database ---- */
+
+static void test_dynamic_statements(void **state)
+{
+    (void)state;
+    Db *db = db_open(path);
+    Stmt *st = db_prepare_dynamic(db, "SELECT 1 AS i, 'a' AS t, x'00ff' AS b, NULL AS n, 1.5 AS r");
+    assert_non_null(st);
+    assert_int_equal(db_row(st), 1);
+    assert_int_equal(db_column_count(st), 5);
+    assert_string_equal(db_column_name(st, 2), "b");
+    assert_int_equal(db_kind(st, 0), DB_INT);
+    assert_int_equal(db_kind(st, 1), DB_TEXT);
+    assert_int_equal(db_kind(st, 2), DB_BLOB);
+    assert_int_equal(db_len(st, 2), 2);
+    assert_int_equal(db_kind(st, 3), DB_NULL);
+    assert_int_equal(db_kind(st, 4), DB_REAL);
+    assert_int_equal(db_done(st), R_OK);
+    db_finalize(st);
+    /* Bad SQL built at run time is the copy's failure, not a fault. */
+    assert_null(db_prepare_dynamic(db, "SELEC nothing"));
+    assert_null(db_prepare_dynamic(db, "SELECT ?"));
+    assert_int_equal(fault_take(), 0);
+    db_close(db);
+}
+
+static const DbTableSum *sum_of(const DbCopyReport *r, const char *table)
+{
+    for (int i = 0; i < r->count; i++)
+        if (strcmp(r->tables[i].table, table) == 0)
+            return &r->tables[i];
+    fail_msg("no table %s in the report", table);
+    return NULL;
+}
+
+static void test_copy_tables(void **state)
+{
+    (void)state;
+    Db *db = db_open(path);
+    TokenJob token = {"copied-token", R_OK, 0};
+    assert_int_equal(db_write(db, token_apply, &token), R_OK);
+    char a[128], b[128];
+    snprintf(a, sizeof a, "%s/copy-a.db", dir);
+    snprintf(b, sizeof b, "%s/copy-b.db", dir);
+    Db *to = db_open(a);
+    assert_int_equal(db_holds_data(to), 0); /* what migrations seed only */
+    DbCopyReport first = {0};
+    assert_int_equal(db_copy_tables(to, db, 0, &first), R_OK);
+    assert_true(first.count > 20);
+    for (int i = 0; i < first.count; i++) {
+        assert_int_equal(first.tables[i].rows, first.tables[i].target_rows);
+        assert_string_equal(first.tables[i].source_sum, first.tables[i].target_sum);
+    }
+    assert_int_equal(tokens_named(to, "copied-token"), 1);
+    assert_int_equal(db_holds_data(to), 1);
+    assert_int_equal(db_check(to), R_OK);
+
+    /* Into a database that holds data: refused, unless replacing. */
+    DbCopyReport again = {0};
+    assert_int_equal(db_copy_tables(to, db, 0, &again), R_CONFLICT);
+    assert_int_equal(db_copy_tables(to, db, 1, &again), R_OK);
+    assert_int_equal(tokens_named(to, "copied-token"), 1);
+    db_copy_report_free(&again);
+
+    /* A change in one row changes that table's sum, and only that one. */
+    TokenJob more = {"one-more", R_OK, 0};
+    assert_int_equal(db_write(db, token_apply, &more), R_OK);
+    Db *other = db_open(b);
+    DbCopyReport second = {0};
+    assert_int_equal(db_copy_tables(other, db, 0, &second), R_OK);
+    assert_string_not_equal(sum_of(&first, "api_tokens")->source_sum,
+                            sum_of(&second, "api_tokens")->source_sum);
+    assert_string_equal(sum_of(&first, "users")->source_sum, sum_of(&second, "users")->source_sum);
+    /* New rows after a copy get new ids. */
+    TokenJob after = {"after-copy", R_OK, 0};
+    assert_int_equal(db_write(other, token_apply, &after), R_OK);
+    assert_true(after.id > more.id);
+    db_copy_report_free(&first);
+    db_copy_report_free(&second);
+    db_close(other);
+    db_close(to);
+    db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +447,8 @@ int main(void)
         cmocka_unit_test(test_group_commit),
         cmocka_unit_test(test_bad_sql_is_a_fault_not_an_abort),
         cmocka_unit_test(test_a_shown_target_hides_its_password),
+        cmocka_unit_test(test_dynamic_statements),
+        cmocka_unit_test(test_copy_tables),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
