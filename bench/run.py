@@ -450,8 +450,9 @@ def compared_table(compared, ref):
         lines.append(f"| {name} | {setup} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {rps / ref:.2f} "
                      f"| {vs} | {us(cpu, 'ratify')} | {us(cpu, 'postgres')} | {us(cpu, 'nginx')} |")
     by = {(r[0], r[1]): r for r in compared}
-    two = PG_SETUPS[2][0]
+    one, two = PG_SETUPS[0][0], PG_SETUPS[2][0]
     write = f"ratify: {WRITE_LABEL}"
+    write8 = write.replace(f"{WRITE_CONNECTIONS} connections", "8 connections")
     cached = by[("ratify: /countries/ARG", two)][5]
     page = by[("ratify: /countries/ARG, logged in (not cached)", two)][5]
     w = by[(write, two)][5]
@@ -482,8 +483,9 @@ def compared_table(compared, ref):
         "other (\"identification as a pivot\", on the inserts into people, memberships, "
         "confirm_tokens, mail_queue and audit_log), and one that fails 30 times answers "
         "500. So the PostgreSQL write rows measure this contention far more than the "
-        "disk: the CPU per sign-up includes the attempts that were thrown away, and the "
-        "rate falls as concurrency grows (compare the 8-connection row). This is the "
+        "disk: the CPU per sign-up includes the attempts that were thrown away, and one "
+        f"node direct acknowledged {by[(write, one)][2]:,.0f} sign-ups/s at "
+        f"{WRITE_CONNECTIONS} connections against {by[(write8, one)][2]:,.0f}/s at 8. This is the "
         "first thing to change for PostgreSQL write throughput (src/db/postgres.c, not "
         "the bench's to change).",
         "",
@@ -507,7 +509,16 @@ def compared_table(compared, ref):
             row = f"| {name} | " + " | ".join(cells) + " |"
             if row not in lines:
                 lines.append(row)
+    groups = {"ratify": "the nodes", "postgres": "the primary", "nginx": "nginx"}
+    limits = []
+    for name, _, _ in COMPARED_READS + [(write, "", False)]:
+        cpu = by[(name, two)][5]
+        g = max(groups, key=lambda k: cpu.get(k, 0))
+        limits.append(f"{name[len('ratify: '):].split(' (')[0]}: {groups[g]}")
     return lines + [
+        "",
+        "In each row the smallest figure is the part that runs out first with the same "
+        "number of cores for each role (in this run: " + "; ".join(limits) + ").",
         "",
         f"Request handling and page rendering are the nodes' ({cached['ratify']:.0f} µs for "
         f"a cached page, {page['ratify']:.0f} µs for a page rendered for a logged-in "
