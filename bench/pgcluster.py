@@ -37,6 +37,13 @@ class DurableCluster:
         self.port = _free_port()  # names the socket file; nothing listens on TCP
         self.data = self.dir / "data"
         self.started = False
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # leave no server or directory behind
+            raise
+
+    def _start(self):
         self._run(self.bin / "initdb", "-D", self.data, "-A", "trust", "-U", "postgres",
                   "-E", "UTF8", "--locale=C")
         # Two nodes hold up to 64 request threads' connections each, plus
@@ -44,9 +51,9 @@ class DurableCluster:
         opts = (f"-k {self.dir} -p {self.port} -c listen_addresses='' "
                 "-c max_connections=300 -c fsync=on -c synchronous_commit=on "
                 "-c full_page_writes=on")
+        self.started = True  # stop() after a failed start stops what did start
         self._run(self.bin / "pg_ctl", "-D", self.data, "-l", self.dir / "server.log",
                   "-o", opts, "-w", "start")
-        self.started = True
 
     def _run(self, *cmd, capture=False):
         p = subprocess.run([*self.as_user, *map(str, cmd)], capture_output=True, text=True,
