@@ -6,7 +6,9 @@ deploy/nginx-nodes.conf (tests/e2e/test_nginx.py renders both).
 Whatever RATIFY_TEST_ENGINE says, these tests run on PostgreSQL: several
 nodes need a database server. They check what a coalition running Ratify
 on several machines relies on: a login made through one node holds on the
-other, a page cached by one node is not served after the other's write,
+other (sessions, CSRF tokens, login throttling), a file uploaded to one
+node is imported by the other, a page cached by one node is not served
+after the other's write,
 each queued message goes out exactly once with both nodes sending, the
 hourly jobs run once for both, a restart of PostgreSQL is survived, and
 killing one node does not interrupt the service.
@@ -29,6 +31,7 @@ from ratify_server import (
     unique_email,
 )
 from smtp_capture import SmtpCapture
+from test_member_io import Forms
 from test_nginx import Nginx, make_certificate
 
 MESSAGES = 40
@@ -89,6 +92,47 @@ def test_a_login_through_one_node_holds_on_the_other(nodes):
     # ... and the session is gone for node A too.
     r = on_a.get("/account")
     assert r.status_code == 303 and r.headers["Location"].startswith("/login")
+
+
+def test_login_throttling_counts_the_failures_on_every_node(nodes):
+    user = nodes.a.member()
+    for i in range(5):
+        node = (nodes.a, nodes.b)[i % 2]
+        c = Client(node.base_url)
+        r = c.post("/login", data={"email": user.email, "password": f"wrong {i}",
+                                   "csrf_token": c.csrf("/login")})
+        assert r.status_code == 400, f"attempt {i + 1} on node {'ab'[i % 2]}: {r.status_code}"
+    # The sixth attempt, with the right password, on either node: refused.
+    for node in (nodes.a, nodes.b):
+        c = Client(node.base_url)
+        r = c.post("/login", data={"email": user.email, "password": user.password,
+                                   "csrf_token": c.csrf("/login")})
+        assert r.status_code == 429
+
+
+def test_a_file_uploaded_to_one_node_is_imported_by_the_other(nodes):
+    admin_a = nodes.a.login_user(nodes.a.member("admin"))
+    admin_b = client_of(nodes.b, admin_a.cookies)
+    rows = [f"Node Import {i},ni{i}@nodes.example.org,ARG,individual" for i in range(30)]
+    data = ("name,email,country,kind\r\n" + "\r\n".join(rows) + "\r\n").encode()
+    token = scrape_csrf(admin_a.get("/admin/members/import").text)
+    r = admin_a.post("/admin/members/import", files={
+        "csrf_token": (None, token), "step": (None, "map"), "on_duplicate": (None, "skip"),
+        "file": ("nodes.csv", data, "text/csv")})
+    assert r.status_code == 200, r.text[:2000]
+    # The next steps go to node B, which finds the file in the database.
+    mapping = Forms(r.text).with_step("preview")
+    r = admin_b.post("/admin/members/import", files={k: (None, v) for k, v in mapping.items()})
+    assert r.status_code == 200 and "<strong>30</strong> to create" in r.text, r.text[:2000]
+    apply = Forms(r.text).with_step("apply")
+    r = admin_b.post("/admin/members/import", files={k: (None, v) for k, v in apply.items()})
+    assert r.status_code == 303, r.text[:2000]
+    for _ in range(20):
+        if "30 of 30 rows" in admin_a.get(r.headers["Location"]).text:
+            break
+        time.sleep(0.2)
+    assert nodes.a.scalar("SELECT count(*) FROM people "
+                          "WHERE email LIKE '%@nodes.example.org'") == 30
 
 
 def test_no_node_serves_a_cached_page_after_another_nodes_write(nodes):
