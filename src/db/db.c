@@ -6,7 +6,9 @@
  */
 #include "db/db.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db/engine.h"
@@ -251,6 +253,74 @@ int db_schema_version(Db *db)
     int n = db_row(st) ? (int)db_int(st, 0) : 0;
     db_done(st);
     return n;
+}
+
+/* ---- shared by the engines ---- */
+
+static size_t hash_ptr(const void *p, size_t size)
+{
+    uintptr_t x = (uintptr_t)p;
+    x ^= x >> 17;
+    x *= 0x9e3779b97f4a7c15ull;
+    return (size_t)(x >> 7) & (size - 1);
+}
+
+static size_t slot_of(const DbCache *c, const char *sql)
+{
+    size_t h = hash_ptr(sql, c->size);
+    while (c->slots[h].sql && c->slots[h].sql != sql)
+        h = (h + 1) & (c->size - 1);
+    return h;
+}
+
+void *db_cache_get(const DbCache *c, const char *sql)
+{
+    return c->size ? c->slots[slot_of(c, sql)].stmt : NULL;
+}
+
+static void cache_grow(DbCache *c)
+{
+    DbCache old = *c;
+    c->size = old.size ? old.size * 2 : 64;
+    c->slots = xcalloc(c->size, sizeof(DbCacheSlot));
+    for (size_t i = 0; i < old.size; i++)
+        if (old.slots[i].sql)
+            c->slots[slot_of(c, old.slots[i].sql)] = old.slots[i];
+    free(old.slots);
+}
+
+void db_cache_put(DbCache *c, const char *sql, void *stmt)
+{
+    if ((c->used + 1) * 2 > c->size)
+        cache_grow(c);
+    size_t h = slot_of(c, sql);
+    c->used += !c->slots[h].sql;
+    c->slots[h] = (DbCacheSlot){sql, stmt};
+}
+
+void db_cache_free(DbCache *c)
+{
+    free(c->slots);
+    *c = (DbCache){0};
+}
+
+void db_hooks_add(DbHooks *h, void (*hook)(void))
+{
+    for (int i = 0; i < h->count; i++)
+        if (h->fn[i] == hook)
+            return;
+    if (h->count < DB_MAX_HOOKS)
+        h->fn[h->count++] = hook;
+    else
+        fault("db_after_commit: more than %d hooks", DB_MAX_HOOKS);
+}
+
+void db_hooks_run(DbHooks *h)
+{
+    int n = h->count;
+    h->count = 0;
+    for (int i = 0; i < n; i++)
+        h->fn[i]();
 }
 
 /* Migrations are the embedded files schema/NNN_name.sql, applied in path

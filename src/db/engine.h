@@ -75,6 +75,31 @@ struct DbEngine {
     Result (*after_copy)(Db *db);
 };
 
+/* Shared by the engines (db.c). A statement cache keyed by the address of
+ * the SQL literal: the same call site always passes the same address, so
+ * no text is hashed. The engine owns the statements; iterate slots[0..size)
+ * to finalise them before db_cache_free. */
+typedef struct {
+    const char *sql;
+    void *stmt;
+} DbCacheSlot;
+typedef struct {
+    DbCacheSlot *slots; /* open addressing, power-of-two size */
+    size_t size, used;
+} DbCache;
+void *db_cache_get(const DbCache *c, const char *sql); /* NULL when absent */
+void db_cache_put(DbCache *c, const char *sql, void *stmt);
+void db_cache_free(DbCache *c);
+
+/* What db_after_commit asked for, run once after the commit. */
+enum { DB_MAX_HOOKS = 8 };
+typedef struct {
+    void (*fn[DB_MAX_HOOKS])(void);
+    int count;
+} DbHooks;
+void db_hooks_add(DbHooks *h, void (*hook)(void));
+void db_hooks_run(DbHooks *h); /* and forgets them */
+
 extern const DbEngine sqlite_engine;
 extern const DbEngine postgres_engine;
 

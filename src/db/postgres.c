@@ -31,7 +31,7 @@
 
 #include "db/engine.h"
 
-enum { MAX_HOOKS = 8, MAX_RETRIES = 30 };
+enum { MAX_RETRIES = 30 };
 enum { BOOLOID = 16, BYTEAOID = 17, INT8OID = 20, TEXTOID = 25 };
 
 typedef struct PgDb PgDb;
@@ -69,24 +69,17 @@ typedef struct {
     int ncols;
 } PgStmt;
 
-typedef struct {
-    const char *sql;
-    PgStmt *stmt;
-} CacheEntry;
-
 struct PgDb {
     Db base; /* engine.h */
     PGconn *conn;
-    CacheEntry *cache;
-    size_t cache_size, cache_used;
+    DbCache cache;
     unsigned next_name;
     int write_depth;
     int in_transaction;
     int retry;            /* a serialization failure: the transaction must run again */
     int statement_failed; /* in the open transaction (or savepoint) */
     int changes;
-    void (*hooks[MAX_HOOKS])(void);
-    int hook_count;
+    DbHooks hooks; /* db_after_commit, until the commit */
 };
 
 #define PDB(d) ((PgDb *)(d))
@@ -117,31 +110,6 @@ static int run_plain(PgDb *db, const char *sql)
     return ok ? 0 : -1;
 }
 
-static size_t hash_ptr(const void *p, size_t size)
-{
-    uintptr_t x = (uintptr_t)p;
-    x ^= x >> 17;
-    x *= 0x9e3779b97f4a7c15ull;
-    return (size_t)(x >> 7) & (size - 1);
-}
-
-static void cache_grow(PgDb *db)
-{
-    size_t old_size = db->cache_size;
-    CacheEntry *old = db->cache;
-    db->cache_size = old_size ? old_size * 2 : 64;
-    db->cache = xcalloc(db->cache_size, sizeof(CacheEntry));
-    for (size_t i = 0; i < old_size; i++) {
-        if (!old[i].sql)
-            continue;
-        size_t h = hash_ptr(old[i].sql, db->cache_size);
-        while (db->cache[h].sql)
-            h = (h + 1) & (db->cache_size - 1);
-        db->cache[h] = old[i];
-    }
-    free(old);
-}
-
 static Result migrate(PgDb *db);
 
 /* UTC and ISO dates whatever the server's defaults. */
@@ -161,7 +129,6 @@ static Db *pg_open(const char *url, int migrate_now)
     PgDb *db = xcalloc(1, sizeof(PgDb));
     db->base.engine = &postgres_engine;
     db->conn = conn;
-    cache_grow(db);
     if (run_plain(db, SESSION_SETTINGS) != 0 || (migrate_now && migrate(db) != R_OK)) {
         db_close(&db->base);
         return NULL;
@@ -219,10 +186,10 @@ static void stmt_free(PgStmt *st)
 static void pg_close(Db *d)
 {
     PgDb *db = PDB(d);
-    for (size_t i = 0; i < db->cache_size; i++)
-        if (db->cache[i].stmt)
-            stmt_free(db->cache[i].stmt);
-    free(db->cache);
+    for (size_t i = 0; i < db->cache.size; i++)
+        if (db->cache.slots[i].stmt)
+            stmt_free(db->cache.slots[i].stmt);
+    db_cache_free(&db->cache);
     PQfinish(db->conn);
     free(db);
 }
@@ -324,21 +291,14 @@ static void stmt_reset(PgStmt *st)
 static Stmt *pg_prepare(Db *d, const char *sql)
 {
     PgDb *db = PDB(d);
-    size_t h = hash_ptr(sql, db->cache_size);
-    while (db->cache[h].sql) {
-        if (db->cache[h].sql == sql) {
-            PgStmt *st = db->cache[h].stmt;
-            stmt_reset(st);
-            stmt_clear_bindings(st);
-            return &st->base;
-        }
-        h = (h + 1) & (db->cache_size - 1);
+    PgStmt *st = db_cache_get(&db->cache, sql);
+    if (st) {
+        stmt_reset(st);
+        stmt_clear_bindings(st);
+        return &st->base;
     }
-    PgStmt *st = stmt_new(db, sql);
-    db->cache[h].sql = sql;
-    db->cache[h].stmt = st;
-    if (++db->cache_used * 2 > db->cache_size)
-        cache_grow(db);
+    st = stmt_new(db, sql);
+    db_cache_put(&db->cache, sql, st);
     return &st->base;
 }
 
@@ -513,8 +473,8 @@ static int ensure_connected(PgDb *db)
     PQreset(db->conn);
     if (PQstatus(db->conn) != CONNECTION_OK)
         return -1;
-    for (size_t i = 0; i < db->cache_size; i++) {
-        PgStmt *st = db->cache[i].stmt;
+    for (size_t i = 0; i < db->cache.size; i++) {
+        PgStmt *st = db->cache.slots[i].stmt;
         for (Variant *v = st ? st->variants : NULL, *next; v; v = next) {
             next = v->next;
             free(v->kinds);
@@ -671,22 +631,7 @@ static int pg_is_null(Stmt *s, int col)
 
 static void pg_after_commit(Db *d, void (*hook)(void))
 {
-    PgDb *w = PDB(d);
-    for (int i = 0; i < w->hook_count; i++)
-        if (w->hooks[i] == hook)
-            return;
-    if (w->hook_count < MAX_HOOKS)
-        w->hooks[w->hook_count++] = hook;
-    else
-        fault("db_after_commit: more than %d hooks", MAX_HOOKS);
-}
-
-static void run_hooks(PgDb *w)
-{
-    int n = w->hook_count;
-    w->hook_count = 0;
-    for (int i = 0; i < n; i++)
-        w->hooks[i]();
+    db_hooks_add(&PDB(d)->hooks, hook);
 }
 
 /* Runs apply inside the open transaction; a fault in it fails the job. */
@@ -735,13 +680,13 @@ static int commit(PgDb *db)
 /* A db_write inside another joins its transaction in a savepoint. */
 static Result write_nested(PgDb *db, DbApply apply, void *ctx)
 {
-    int saved_hooks = db->hook_count, failed_before = db->statement_failed;
+    int saved_hooks = db->hooks.count, failed_before = db->statement_failed;
     if (run_plain(db, "SAVEPOINT job") != 0)
         return R_INTERNAL;
     db->statement_failed = 0;
     Result r = went_on_after_failure(db, apply_job(db, apply, ctx));
     if (r != R_OK) {
-        db->hook_count = saved_hooks;
+        db->hooks.count = saved_hooks;
         run_plain(db, "ROLLBACK TO SAVEPOINT job"); /* usable again */
     }
     run_plain(db, "RELEASE SAVEPOINT job");
@@ -783,7 +728,7 @@ static Result pg_write(Db *d, DbApply apply, void *ctx)
     for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
         db->retry = 0;
         db->statement_failed = 0;
-        db->hook_count = 0;
+        db->hooks.count = 0;
         PGresult *begun = exec_reconnecting(db, BEGIN_WRITE);
         int ok = PQresultStatus(begun) == PGRES_TUPLES_OK;
         PQclear(begun);
@@ -796,12 +741,12 @@ static Result pg_write(Db *d, DbApply apply, void *ctx)
         if (r == R_OK && !db->retry && commit(db) == 0) {
             db->in_transaction = 0;
             announce_change(db);
-            run_hooks(db);
+            db_hooks_run(&db->hooks);
             return R_OK;
         }
         run_plain(db, "ROLLBACK");
         db->in_transaction = 0;
-        db->hook_count = 0;
+        db->hooks.count = 0;
         if (!db->retry)
             return r == R_OK ? R_INTERNAL : r;
         backoff(attempt);
@@ -837,18 +782,19 @@ static int pg_statements_in_use(Db *d)
 {
     PgDb *db = PDB(d);
     int n = 0;
-    for (size_t i = 0; i < db->cache_size; i++)
-        n += db->cache[i].stmt && db->cache[i].stmt->in_use && db->cache[i].stmt->res &&
-             db->cache[i].stmt->cur < db->cache[i].stmt->nrows;
+    for (size_t i = 0; i < db->cache.size; i++) {
+        const PgStmt *st = db->cache.slots[i].stmt;
+        n += st && st->in_use && st->res && st->cur < st->nrows;
+    }
     return n;
 }
 
 static void pg_reset_all(Db *d)
 {
     PgDb *db = PDB(d);
-    for (size_t i = 0; i < db->cache_size; i++)
-        if (db->cache[i].stmt)
-            stmt_reset(db->cache[i].stmt);
+    for (size_t i = 0; i < db->cache.size; i++)
+        if (db->cache.slots[i].stmt)
+            stmt_reset(db->cache.slots[i].stmt);
 }
 
 /* ---- migrations ---- */

@@ -25,21 +25,11 @@ typedef struct {
 } SqlStmt;
 
 typedef struct {
-    const char *sql;
-    SqlStmt *stmt;
-} CacheEntry;
-
-enum { MAX_HOOKS = 8 };
-
-typedef struct {
     Db base; /* engine.h */
     sqlite3 *handle;
-    CacheEntry *cache; /* open addressing, power-of-two size */
-    size_t cache_size;
-    size_t cache_used;
-    int write_depth;                /* db_write calls running on this connection */
-    void (*hooks[MAX_HOOKS])(void); /* db_after_commit, until the commit */
-    int hook_count;
+    DbCache cache;
+    int write_depth; /* db_write calls running on this connection */
+    DbHooks hooks;   /* db_after_commit, until the commit */
     SqlStmt no_rows; /* see no_rows() */
 } SqlDb;
 
@@ -61,31 +51,6 @@ static void db_rollback(SqlDb *db);
 static int writer_running;
 
 enum { BUSY_TIMEOUT_MS = 5000 };
-
-static size_t hash_ptr(const void *p, size_t size)
-{
-    uintptr_t x = (uintptr_t)p;
-    x ^= x >> 17;
-    x *= 0x9e3779b97f4a7c15ull;
-    return (size_t)(x >> 7) & (size - 1);
-}
-
-static void cache_grow(SqlDb *db)
-{
-    size_t old_size = db->cache_size;
-    CacheEntry *old = db->cache;
-    db->cache_size = old_size ? old_size * 2 : 64;
-    db->cache = xcalloc(db->cache_size, sizeof(CacheEntry));
-    for (size_t i = 0; i < old_size; i++) {
-        if (!old[i].sql)
-            continue;
-        size_t h = hash_ptr(old[i].sql, db->cache_size);
-        while (db->cache[h].sql)
-            h = (h + 1) & (db->cache_size - 1);
-        db->cache[h] = old[i];
-    }
-    free(old);
-}
 
 static Result exec_script(sqlite3 *h, const char *sql, const char *what)
 {
@@ -127,7 +92,6 @@ static SqlDb *open_handle(const char *path, int flags)
     SqlDb *db = xcalloc(1, sizeof(SqlDb));
     db->base.engine = &sqlite_engine;
     db->handle = h;
-    cache_grow(db);
     return db;
 }
 
@@ -193,13 +157,14 @@ static SqlDb *open_existing(const char *path)
 static void sq_close(Db *d)
 {
     SqlDb *db = SDB(d);
-    for (size_t i = 0; i < db->cache_size; i++) {
-        if (db->cache[i].stmt)
-            sqlite3_finalize(db->cache[i].stmt->st);
-        free(db->cache[i].stmt);
+    for (size_t i = 0; i < db->cache.size; i++) {
+        SqlStmt *st = db->cache.slots[i].stmt;
+        if (st)
+            sqlite3_finalize(st->st);
+        free(st);
     }
     sqlite3_finalize(db->no_rows.st);
-    free(db->cache);
+    db_cache_free(&db->cache);
     sqlite3_close(db->handle);
     free(db);
 }
@@ -251,15 +216,11 @@ static char *without_row_locks(const char *sql)
 static Stmt *sq_prepare(Db *d, const char *sql)
 {
     SqlDb *db = SDB(d);
-    size_t h = hash_ptr(sql, db->cache_size);
-    while (db->cache[h].sql) {
-        if (db->cache[h].sql == sql) {
-            SqlStmt *cached = db->cache[h].stmt;
-            sqlite3_reset(cached->st);
-            sqlite3_clear_bindings(cached->st);
-            return &cached->base;
-        }
-        h = (h + 1) & (db->cache_size - 1);
+    SqlStmt *cached = db_cache_get(&db->cache, sql);
+    if (cached) {
+        sqlite3_reset(cached->st);
+        sqlite3_clear_bindings(cached->st);
+        return &cached->base;
     }
     sqlite3_stmt *st = NULL;
     char *own = without_row_locks(sql);
@@ -278,10 +239,7 @@ static Stmt *sq_prepare(Db *d, const char *sql)
     SqlStmt *entry = xcalloc(1, sizeof(SqlStmt));
     entry->base.engine = &sqlite_engine;
     entry->st = st;
-    db->cache[h].sql = sql;
-    db->cache[h].stmt = entry;
-    if (++db->cache_used * 2 > db->cache_size)
-        cache_grow(db);
+    db_cache_put(&db->cache, sql, entry);
     return &entry->base;
 }
 
@@ -430,22 +388,7 @@ static _Thread_local int on_writer_thread;
 
 static void sq_after_commit(Db *d, void (*hook)(void))
 {
-    SqlDb *w = SDB(d);
-    for (int i = 0; i < w->hook_count; i++)
-        if (w->hooks[i] == hook)
-            return;
-    if (w->hook_count < MAX_HOOKS)
-        w->hooks[w->hook_count++] = hook;
-    else
-        fault("db_after_commit: more than %d hooks", MAX_HOOKS);
-}
-
-static void run_hooks(SqlDb *w)
-{
-    int n = w->hook_count;
-    w->hook_count = 0;
-    for (int i = 0; i < n; i++)
-        w->hooks[i]();
+    db_hooks_add(&SDB(d)->hooks, hook);
 }
 
 /* Runs one job inside the open transaction. With alone == 0 it runs in a
@@ -458,7 +401,7 @@ static void run_hooks(SqlDb *w)
  * writer's. */
 static Result apply_job(SqlDb *w, DbApply apply, void *ctx, int alone)
 {
-    int saved_hooks = w->hook_count;
+    int saved_hooks = w->hooks.count;
     if (!alone && db_exec(w, "SAVEPOINT job") != R_OK)
         return R_INTERNAL;
     int faulted_before = fault_take();
@@ -470,7 +413,7 @@ static Result apply_job(SqlDb *w, DbApply apply, void *ctx, int alone)
     if (faulted_before)
         fault("(an earlier fault on this thread)");
     if (r != R_OK)
-        w->hook_count = saved_hooks;
+        w->hooks.count = saved_hooks;
     if (alone)
         return r;
     if (r != R_OK)
@@ -492,10 +435,10 @@ static Result write_direct(SqlDb *db, DbApply apply, void *ctx)
         r = R_INTERNAL;
     if (r != R_OK) {
         db_rollback(db);
-        db->hook_count = 0;
+        db->hooks.count = 0;
         return r;
     }
-    run_hooks(db);
+    db_hooks_run(&db->hooks);
     return R_OK;
 }
 
@@ -545,7 +488,7 @@ static void run_batch(Job *jobs)
             j->result = R_INTERNAL;
     }
     if (!began)
-        w->hook_count = 0; /* nothing was committed: nothing to announce */
+        w->hooks.count = 0; /* nothing was committed: nothing to announce */
     for (Job *j = jobs; j; j = j->next)
         writer.stats.failed_jobs += j->result != R_OK;
     writer.stats.batches++;
@@ -580,7 +523,7 @@ static void *writer_main(void *arg)
             pthread_cond_signal(&j->woken);
         }
         pthread_mutex_unlock(&writer.lock);
-        run_hooks(writer.db); /* after the commit, outside the lock */
+        db_hooks_run(&writer.db->hooks); /* after the commit, outside the lock */
         pthread_mutex_lock(&writer.lock);
     }
     pthread_mutex_unlock(&writer.lock);
@@ -910,7 +853,6 @@ static Db *db_of_handle(sqlite3 *h)
     SqlDb *db = xcalloc(1, sizeof(SqlDb));
     db->base.engine = &sqlite_engine;
     db->handle = h;
-    cache_grow(db);
     return &db->base;
 }
 

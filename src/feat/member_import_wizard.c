@@ -52,17 +52,6 @@ static const char *const duplicate_labels[] = {
 /* A job's status, shown translated on the pages. */
 static const char *const job_statuses[] = {N_("running"), N_("done"), N_("failed"), NULL};
 
-static json_t *choice_list(Request *r, const char *const *codes, const char *const *labels,
-                           const char *selected)
-{
-    json_t *list = json_array();
-    for (int i = 0; codes[i]; i++)
-        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", codes[i], "label",
-                                               tr(r, labels[i]), "selected",
-                                               selected && strcmp(selected, codes[i]) == 0));
-    return list;
-}
-
 static const char *job_status_label(Request *r, const char *status)
 {
     for (int i = 0; job_statuses[i]; i++)
@@ -102,7 +91,7 @@ Result member_import_wizard_page(Request *r)
     json_decref(r->data);
     json_t *jobs = recent_jobs(r);
     r->data = json_build("{s:b, s:o, s:b, s:o}", "upload", 1, "duplicates",
-                         choice_list(r, member_io_duplicate_codes, duplicate_labels, "skip"),
+                         form_options(r, member_io_duplicate_codes, duplicate_labels, "skip"),
                          "has_jobs", json_array_size(jobs) > 0, "jobs", jobs);
     return R_OK;
 }
@@ -322,8 +311,8 @@ Result member_import_wizard_post(Request *r)
     r->title = tr(r, "Import members");
     set_base(r, upload_id, &m, dup);
     json_object_set_new(r->data, "duplicates",
-                        choice_list(r, member_io_duplicate_codes, duplicate_labels,
-                                    member_io_duplicate_codes[dup]));
+                        form_options(r, member_io_duplicate_codes, duplicate_labels,
+                                     member_io_duplicate_codes[dup]));
 
     if (strcmp(step, "map") == 0 || res != R_OK) {
         /* The sample is the first data row, so the admin sees what each
