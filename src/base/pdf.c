@@ -300,6 +300,39 @@ static int longest_unbreakable(const char *text, int len, PangoLanguage *languag
     return longest;
 }
 
+/* The alignment to give a layout of text[0..len) in style, whose
+ * direction Pango takes from the text (pango_layout_set_auto_dir): the
+ * first strong character's, or the letter's when there is none, so that a
+ * Latin line in an Arabic letter reads left to right with its full stop
+ * at its end, and an Arabic line in an English letter right to left.
+ *
+ * Where the line goes is another matter. The letterhead, date, recipient
+ * and signature keep their side of the page, mirrored in a right-to-left
+ * letter, whatever the script of each line: a Latin address line under an
+ * Arabic name stays flush right. A justified paragraph ends its last line
+ * on its own side, as running text does: an English paragraph in an Arabic
+ * letter ends flush left. Pango, with auto_dir, swaps left and right for a
+ * line whose direction is not the context's (the letter's), so the
+ * alignment asked of it is swapped beforehand where it must not be. */
+static PangoAlignment flow_alignment(const Flow *f, const char *text, int len, const Style *style)
+{
+    if (style->place == AT_CENTRE)
+        return PANGO_ALIGN_CENTER;
+    /* Deprecated for applications since Pango 1.44, but it is the very
+     * function Pango's auto_dir calls on each paragraph, so the direction
+     * found here is the one Pango will set the line in. */
+    G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+    PangoDirection own = pango_find_base_dir(text, len);
+    G_GNUC_END_IGNORE_DEPRECATIONS
+    int text_rtl = own == PANGO_DIRECTION_NEUTRAL ? f->rtl : own == PANGO_DIRECTION_RTL;
+    /* The side, left or right of the page, the line starts on. */
+    int start_right = style->justify ? text_rtl : f->rtl;
+    int right = style->place == AT_START ? start_right : !start_right;
+    if (text_rtl != f->rtl)
+        right = !right; /* Pango swaps it back */
+    return right ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT;
+}
+
 /* Makes a layout of text[0..len) set in style across the text column. The
  * layout belongs to f. */
 static PangoLayout *flow_layout(Flow *f, const char *text, int len, const Style *style)
@@ -326,14 +359,8 @@ static PangoLayout *flow_layout(Flow *f, const char *text, int len, const Style 
         pango_attr_list_unref(attrs);
     }
 
-    /* Every paragraph takes the letter's direction: an Arabic letter that
-     * opens a line with a Latin name still reads right to left. */
-    pango_layout_set_auto_dir(layout, FALSE);
-    PangoAlignment start = f->rtl ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT;
-    PangoAlignment end = f->rtl ? PANGO_ALIGN_LEFT : PANGO_ALIGN_RIGHT;
-    pango_layout_set_alignment(layout, style->place == AT_START ? start
-                                       : style->place == AT_END ? end
-                                                                : PANGO_ALIGN_CENTER);
+    pango_layout_set_auto_dir(layout, TRUE);
+    pango_layout_set_alignment(layout, flow_alignment(f, text, len, style));
     pango_layout_set_justify(layout, style->justify);
     pango_layout_set_width(layout, (int)(f->width * PANGO_SCALE));
     /* A word longer than the line is broken between characters rather than
@@ -347,18 +374,36 @@ static PangoLayout *flow_layout(Flow *f, const char *text, int len, const Style 
     return layout;
 }
 
-/* Makes the block of text (cleaned: lines end in LF) set in style. */
+/* UTF-8 for U+2029 PARAGRAPH SEPARATOR, which Pango also ends a paragraph
+ * at. */
+#define PARAGRAPH_SEPARATOR "\xe2\x80\xa9"
+
+/* The end of the line that starts at text: its LF or U+2029, or its NUL.
+ * *next is where the next line starts, or NULL after the last. */
+static const char *line_end(const char *text, const char **next)
+{
+    const char *lf = strchr(text, '\n');
+    const char *ps = strstr(text, PARAGRAPH_SEPARATOR);
+    if (ps && (!lf || ps < lf)) {
+        *next = ps + strlen(PARAGRAPH_SEPARATOR);
+        return ps;
+    }
+    *next = lf ? lf + 1 : NULL;
+    return lf ? lf : text + strlen(text);
+}
+
+/* Makes the block of text (cleaned: lines end in LF) set in style. Each
+ * line, and each paragraph a U+2029 ends, gets a layout of its own, which
+ * holds one Pango paragraph and so one direction (see flow_alignment). */
 static Block flow_block(Flow *f, const char *text, const Style *style)
 {
     Block b = {f->nlayouts, 0, style->colour};
-    for (;;) {
-        const char *eol = strchr(text, '\n');
-        size_t len = eol ? (size_t)(eol - text) : strlen(text);
-        flow_layout(f, text, (int)len, style);
+    while (text) {
+        const char *next;
+        const char *end = line_end(text, &next);
+        flow_layout(f, text, (int)(end - text), style);
         b.count++;
-        if (!eol)
-            break;
-        text = eol + 1;
+        text = next;
     }
     return b;
 }
