@@ -379,17 +379,27 @@ static PangoLayout *flow_layout(Flow *f, const char *text, int len, const Style 
 #define PARAGRAPH_SEPARATOR "\xe2\x80\xa9"
 
 /* The end of the line that starts at text: its LF or U+2029, or its NUL.
- * *next is where the next line starts, or NULL after the last. */
+ * *next is where the next line starts, or NULL after the last. One pass,
+ * as a body may hold tens of thousands of lines. */
 static const char *line_end(const char *text, const char **next)
 {
-    const char *lf = strchr(text, '\n');
-    const char *ps = strstr(text, PARAGRAPH_SEPARATOR);
-    if (ps && (!lf || ps < lf)) {
-        *next = ps + strlen(PARAGRAPH_SEPARATOR);
-        return ps;
+    const char *p = text;
+    for (;;) {
+        p += strcspn(p, "\n\xe2");
+        if (!*p) {
+            *next = NULL;
+            return p;
+        }
+        if (*p == '\n') {
+            *next = p + 1;
+            return p;
+        }
+        if (strncmp(p, PARAGRAPH_SEPARATOR, strlen(PARAGRAPH_SEPARATOR)) == 0) {
+            *next = p + strlen(PARAGRAPH_SEPARATOR);
+            return p;
+        }
+        p++;
     }
-    *next = lf ? lf + 1 : NULL;
-    return lf ? lf : text + strlen(text);
 }
 
 /* Makes the block of text (cleaned: lines end in LF) set in style. Each

@@ -34,8 +34,11 @@ typedef struct {
      * "pt-BR") whose first subtag is an ISO 639-1 code; NULL or "" means
      * "en". That code (region and script subtags are ignored) sets the
      * Pango language, which picks fonts and shaping; for ar, fa, he, ur
-     * (and ps, sd, ug, yi, dv) every paragraph runs right to left and the
-     * page is mirrored. */
+     * (and ps, sd, ug, yi, dv) the page is mirrored and lines run right to
+     * left. Each line's direction is that of its first letter of a script
+     * with a direction (Unicode's first strong character), the language's
+     * when it has none (digits, punctuation): a Latin line in an Arabic
+     * letter reads left to right with its full stop at its end. */
     const char *lang;
     const char *org_name;       /* letterhead: the sending organisation, or the person's name */
     const char *org_address;    /* letterhead, small, under the name; may span several lines */
@@ -44,7 +47,9 @@ typedef struct {
     const char *subject;        /* in bold above the body; also the PDF's title */
     /* The letter text: paragraphs separated by one or more blank lines (a
      * line of only spaces or tabs is blank). A single line break inside a
-     * paragraph is kept as a line break. Paragraphs are justified. */
+     * paragraph is kept as a line break, as is U+2029. Paragraphs are
+     * justified, the last line of each at its own start: an English
+     * paragraph in an Arabic letter ends flush left. */
     const char *body;
     const char *signature; /* several lines: name, title, organisation; kept on one page */
 } LetterPdf;
@@ -68,7 +73,10 @@ typedef struct {
  * word wider than the line, between characters (text holding a "word" of
  * more than 500 characters is broken wherever its lines are full). Scripts other than Latin,
  * Greek and Cyrillic come from the other Noto fonts through fontconfig;
- * Arabic is shaped and set right to left.
+ * Arabic is shaped and set right to left. The letterhead, date, recipient
+ * and signature keep the letter's side of the page whatever the direction
+ * of each of their lines (a Latin address line in an Arabic letter is set
+ * left to right, flush right).
  *
  * The PDF's metadata: title = subject (or "Letter" without one), author =
  * org_name, creator "Ratify".

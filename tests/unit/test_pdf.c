@@ -229,6 +229,309 @@ static void test_arabic(void **state)
     free(info);
 }
 
+/* Where the text column's edges are on A4: 25 mm from each side. */
+#define A4_LEFT (25 * 72 / 25.4)
+#define A4_RIGHT (595.276 - A4_LEFT)
+/* How far, in points, a line may stop short of the edge it is set against:
+ * pdftotext's boxes are those of the glyphs, not of the advance widths. */
+#define NEAR 1.5
+
+/* A word as pdftotext -bbox places it on page 1, in points from the top
+ * left. Arabic comes out one glyph a "word", in the order of the page. */
+typedef struct {
+    double x0, y0, x1;
+    char text[64];
+} Word;
+
+typedef struct {
+    Word *w;
+    size_t n;
+} Words;
+
+/* Renders letter and reads back where pdftotext puts each word on page 1. */
+static Words render_words(const LetterPdf *letter)
+{
+    Buf pdf = {0};
+    assert_int_equal(pdf_letter(letter, &pdf), R_OK);
+    char *path = save_temp(&pdf);
+    char command[256];
+    snprintf(command, sizeof command, "pdftotext -bbox -f 1 -l 1 -enc UTF-8 '%s' - 2>/dev/null",
+             path);
+    FILE *p = popen(command, "r");
+    assert_non_null(p);
+    Words ws = {0};
+    size_t cap = 0;
+    char line[512];
+    while (fgets(line, sizeof line, p)) {
+        Word w;
+        if (sscanf(line, " <word xMin=\"%lf\" yMin=\"%lf\" xMax=\"%lf\" yMax=\"%*f\">%63[^<]",
+                   &w.x0, &w.y0, &w.x1, w.text) != 4)
+            continue;
+        if (ws.n == cap) {
+            cap = cap ? 2 * cap : 256;
+            ws.w = realloc(ws.w, cap * sizeof *ws.w);
+        }
+        ws.w[ws.n++] = w;
+    }
+    assert_int_equal(pclose(p), 0);
+    assert_true(ws.n > 0);
+    remove(path);
+    free(path);
+    buf_free(&pdf);
+    return ws;
+}
+
+static double distance(double a, double b)
+{
+    return a > b ? a - b : b - a;
+}
+
+static double larger(double a, double b)
+{
+    return a > b ? a : b;
+}
+
+/* 1 if words a and b are on the same line. Glyphs of one line share their
+ * top in pdftotext's output, to within the difference between fonts;
+ * lines are at least 11 points apart. */
+static int same_line(const Word *a, const Word *b)
+{
+    return distance(a->y0, b->y0) < 3;
+}
+
+/* 1 if word a is left of word b. A ligature comes out as glyphs at the
+ * same place, all but the first with no width (lam-alef: the lam, then
+ * an alef of width 0): the wider is on the right, read first. */
+static int before(const Word *a, const Word *b)
+{
+    return a->x0 < b->x0 || (a->x0 == b->x0 && a->x1 < b->x1);
+}
+
+/* The words on the line of word i, from the left of the page. */
+typedef struct {
+    const Word *w[256];
+    size_t n;
+} Line;
+
+static Line line_at(const Words *ws, size_t i)
+{
+    Line l = {.n = 0};
+    for (size_t k = 0; k < ws->n && l.n < 256; k++) {
+        if (!same_line(&ws->w[i], &ws->w[k]))
+            continue;
+        size_t at = l.n++;
+        while (at > 0 && before(&ws->w[k], l.w[at - 1])) {
+            l.w[at] = l.w[at - 1];
+            at--;
+        }
+        l.w[at] = &ws->w[k];
+    }
+    return l;
+}
+
+/* The line holding the word text (the first such on the page). */
+static Line line_with(const Words *ws, const char *text)
+{
+    for (size_t i = 0; i < ws->n; i++)
+        if (strcmp(ws->w[i].text, text) == 0)
+            return line_at(ws, i);
+    fail_msg("no word \"%s\" on the page", text);
+    return (Line){.n = 0};
+}
+
+/* The text of line l read from right to left, spaces left out: the
+ * logical order of a line of Arabic, whose glyphs pdftotext gives one by
+ * one. */
+static void rtl_text(const Line *l, char *text, size_t size)
+{
+    text[0] = '\0';
+    for (size_t k = l->n; k-- > 0;)
+        strncat(text, l->w[k]->text, size - strlen(text) - 1);
+}
+
+/* The first line whose text read from right to left ends with logical. */
+static Line rtl_line(const Words *ws, const char *logical)
+{
+    char text[2048];
+    size_t n = strlen(logical);
+    for (size_t i = 0; i < ws->n; i++) {
+        Line l = line_at(ws, i);
+        rtl_text(&l, text, sizeof text);
+        size_t len = strlen(text);
+        if (len >= n && strcmp(text + len - n, logical) == 0)
+            return l;
+    }
+    for (size_t i = 0; i < ws->n; i++) {
+        Line l = line_at(ws, i);
+        if (l.w[0] != &ws->w[i])
+            continue; /* once a line */
+        rtl_text(&l, text, sizeof text);
+        print_message("line: %s\n", text);
+    }
+    fail_msg("no line ends with \"%s\" read right to left", logical);
+    return (Line){.n = 0};
+}
+
+static double line_left(const Line *l)
+{
+    return l->w[0]->x0;
+}
+
+static double line_right(const Line *l)
+{
+    double right = 0;
+    for (size_t k = 0; k < l->n; k++)
+        right = larger(right, l->w[k]->x1);
+    return right;
+}
+
+static void assert_near(double x, double edge)
+{
+    if (distance(x, edge) > NEAR)
+        fail_msg("x = %.2f, expected %.2f", x, edge);
+}
+
+/* An Arabic letter reads right to left: its lines start at the right
+ * margin and end, full stop and comma included, towards the left. A Latin
+ * line in it reads left to right with its full stop at its end; in the
+ * letterhead, recipient and signature it keeps the Arabic letter's side. */
+static void test_arabic_layout(void **state)
+{
+    (void)state;
+    LetterPdf letter = {
+        .paper = PAPER_A4,
+        .lang = "ar",
+        .org_name = "التحالف المغربي",
+        .org_address = "Avenue Mohammed V, 12",
+        .place_and_date = "الرباط، 30 نوفمبر 2026",
+        .recipient = "السيد وزير الشؤون الخارجية\nRabat, Kingdom of Morocco\n10000",
+        .subject = "التصديق على البروتوكول الاختياري",
+        .body = "معالي الوزير،\n\n"
+                "نطلب منكم بكل احترام أن تصادق الحكومة على البروتوكول الاختياري للعهد الدولي "
+                "الخاص بالحقوق الاقتصادية والاجتماعية والثقافية، الذي اعتمدته الجمعية العامة "
+                "للأمم المتحدة.\n\n"
+                "We enclose a summary in English.\n\n"
+                "وتفضلوا بقبول فائق الاحترام.",
+        .signature = "مريم العلوي\nMaryam Alaoui",
+    };
+    Words ws = render_words(&letter);
+
+    Line l = rtl_line(&ws, "معاليالوزير،");
+    assert_near(line_right(&l), A4_RIGHT);
+    assert_string_equal(l.w[0]->text, "،"); /* the comma at the line's end, on the left */
+    l = rtl_line(&ws, "وتفضلوابقبولفائقالاحترام.");
+    assert_near(line_right(&l), A4_RIGHT);
+    assert_string_equal(l.w[0]->text, ".");
+    assert_true(line_left(&l) > 300);
+    l = rtl_line(&ws, "مريمالعلوي");
+    assert_near(line_right(&l), A4_RIGHT);
+    l = rtl_line(&ws, "التحالفالمغربي");
+    assert_near(line_right(&l), A4_RIGHT);
+    l = rtl_line(&ws, "السيدوزيرالشؤونالخارجية");
+    assert_near(line_right(&l), A4_RIGHT);
+    /* The paragraph's first line is full (justified); its last starts at
+     * the right and ends with the full stop. */
+    int found = 0;
+    for (size_t i = 0; i < ws.n && !found; i++) {
+        Line first = line_at(&ws, i);
+        /* The line that starts with "نطلب" (at its right). */
+        if (first.n < 40 || strcmp(first.w[first.n - 1]->text, "ن") != 0 ||
+            strcmp(first.w[first.n - 2]->text, "ط") != 0)
+            continue;
+        assert_near(line_right(&first), A4_RIGHT);
+        assert_near(line_left(&first), A4_LEFT);
+        found = 1;
+    }
+    assert_true(found);
+    l = rtl_line(&ws, "للأممالمتحدة.");
+    assert_near(line_right(&l), A4_RIGHT);
+    assert_string_equal(l.w[0]->text, ".");
+
+    /* The date goes at the end of its line: the left. */
+    l = line_with(&ws, "2026");
+    assert_near(line_left(&l), A4_LEFT);
+
+    /* Latin lines: left to right, the full stop last. The paragraph is
+     * running text and starts at the left; the address and the name stay
+     * on the right with the Arabic lines around them. */
+    l = line_with(&ws, "enclose");
+    assert_near(line_left(&l), A4_LEFT);
+    assert_string_equal(l.w[0]->text, "We");
+    assert_string_equal(l.w[l.n - 1]->text, "English.");
+    assert_true(line_right(&l) < 300);
+    l = line_with(&ws, "Kingdom");
+    assert_near(line_right(&l), A4_RIGHT);
+    assert_string_equal(l.w[0]->text, "Rabat,");
+    l = line_with(&ws, "Alaoui");
+    assert_near(line_right(&l), A4_RIGHT);
+    assert_string_equal(l.w[0]->text, "Maryam");
+    l = line_with(&ws, "Mohammed");
+    assert_near(line_right(&l), A4_RIGHT);
+    assert_string_equal(l.w[0]->text, "Avenue");
+    /* Digits alone have no direction: they take the letter's. */
+    l = line_with(&ws, "10000");
+    assert_near(line_right(&l), A4_RIGHT);
+    free(ws.w);
+}
+
+/* An English letter stays left to right and flush left, but a line of
+ * Arabic in it, a quotation say, reads right to left from the right
+ * margin; U+2029 ends a paragraph as a line break does. */
+static void test_english_layout_with_arabic(void **state)
+{
+    (void)state;
+    Words ws = render_words(&ANGOLA);
+    Line l = line_with(&ws, "behalf");
+    assert_near(line_left(&l), A4_LEFT);
+    assert_near(line_right(&l), A4_RIGHT); /* justified */
+    assert_string_equal(l.w[0]->text, "We");
+    l = line_with(&ws, "Excellency,");
+    assert_near(line_left(&l), A4_LEFT);
+    l = line_with(&ws, "November");
+    assert_near(line_right(&l), A4_RIGHT);
+    l = line_with(&ws, "Coordinator");
+    assert_near(line_left(&l), A4_LEFT);
+    free(ws.w);
+
+    LetterPdf letter = ANGOLA;
+    letter.body = "Your Excellency,\n\n"
+                  "شكرا جزيلا.\n\n"
+                  "123\n\n"
+                  "Yours sincerely,\xe2\x80\xa9"
+                  "مع التحية.";
+    ws = render_words(&letter);
+    l = rtl_line(&ws, "شكراجزيلا.");
+    assert_near(line_right(&l), A4_RIGHT);
+    assert_string_equal(l.w[0]->text, ".");
+    l = rtl_line(&ws, "معالتحية.");
+    assert_near(line_right(&l), A4_RIGHT);
+    l = line_with(&ws, "sincerely,");
+    assert_near(line_left(&l), A4_LEFT);
+    assert_string_equal(l.w[0]->text, "Yours");
+    l = line_with(&ws, "123");
+    assert_near(line_left(&l), A4_LEFT);
+    free(ws.w);
+}
+
+/* Hebrew is right to left too (and not in the Arabic script). */
+static void test_hebrew_layout(void **state)
+{
+    (void)state;
+    LetterPdf letter = {.paper = PAPER_A4,
+                        .lang = "he",
+                        .body = "אנו מבקשים לאשרר את הפרוטוקול.",
+                        .signature = "Ratify"};
+    Words ws = render_words(&letter);
+    double right = 0;
+    for (size_t i = 0; i < ws.n; i++)
+        if (strcmp(ws.w[i].text, "Ratify") != 0)
+            right = larger(right, ws.w[i].x1);
+    assert_near(right, A4_RIGHT);
+    Line l = line_with(&ws, "Ratify");
+    assert_near(line_right(&l), A4_RIGHT);
+    free(ws.w);
+}
+
 /* A letter is plain text: markup in it is printed, not obeyed. */
 static void test_markup_is_printed(void **state)
 {
@@ -392,10 +695,17 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_english_a4),     cmocka_unit_test(test_english_letter_paper),
-        cmocka_unit_test(test_minimal_letter), cmocka_unit_test(test_long_letter_flows_onto_pages),
-        cmocka_unit_test(test_arabic),         cmocka_unit_test(test_markup_is_printed),
-        cmocka_unit_test(test_bad_input),      cmocka_unit_test(test_awkward_text),
+        cmocka_unit_test(test_english_a4),
+        cmocka_unit_test(test_english_letter_paper),
+        cmocka_unit_test(test_minimal_letter),
+        cmocka_unit_test(test_long_letter_flows_onto_pages),
+        cmocka_unit_test(test_arabic),
+        cmocka_unit_test(test_arabic_layout),
+        cmocka_unit_test(test_english_layout_with_arabic),
+        cmocka_unit_test(test_hebrew_layout),
+        cmocka_unit_test(test_markup_is_printed),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_awkward_text),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
