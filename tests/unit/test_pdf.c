@@ -1,8 +1,9 @@
 /*
  * test_pdf.c: printable letters (src/pdf.c), read back the way a person or
  * a mail client would: pdftotext for the words, pdfinfo for the page size,
- * page count and metadata. Also hostile text (markup, invalid UTF-8), long
- * letters, Arabic, and several threads rendering at once.
+ * page count and metadata, pdftotext -bbox for where the lines sit (right
+ * to left lines flush right). Also hostile text (markup, invalid UTF-8),
+ * long letters, Arabic, Hebrew and several threads rendering at once.
  *
  * Needs poppler-utils (scripts/install-deps).
  */
