@@ -5,6 +5,7 @@ refusal with reasons shared with the national coalition; who sees it; the
 uploaded file is only ever a download; model letters cannot inject markup.
 """
 
+import html
 import re
 import subprocess
 
@@ -41,6 +42,24 @@ def pdf_text(data, tmp_path):
     path.write_bytes(data)
     return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
                           text=True, check=True).stdout
+
+
+def pdf_lines(data, tmp_path):
+    """The lines of page 1 as pdftotext -bbox places their words, top down:
+    each a list of (xMin, xMax, text) from the left of the page. Arabic comes
+    out one glyph a word."""
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(data)
+    out = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(path), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    lines = {}
+    for x0, y0, x1, text in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" '
+                                       r'xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', out):
+        # Glyphs of one line share their top to within a font's difference.
+        key = next((y for y in lines if abs(y - float(y0)) < 3), float(y0))
+        lines.setdefault(key, []).append((float(x0), float(x1), html.unescape(text)))
+    # Glyphs of a ligature share their start; the wider comes first in reading.
+    return [sorted(lines[y], key=lambda w: (w[0], w[1])) for y in sorted(lines)]
 
 
 def write_ratify_letter(client):
@@ -232,6 +251,52 @@ def test_portuguese_letter_for_angola(site, smtp, tmp_path):
     text = " ".join(pdf_text(pdf, tmp_path).split())
     assert "Angola" in text and "Protocolo Facultativo" in text and "ratifica" in text
     assert "Excelentíssimo(a) Senhor(a) Ministro(a)," in text
+
+
+def test_arabic_letter_reads_right_to_left(site, smtp, tmp_path):
+    """An Arabic letter's lines start at the right margin and end at the left
+    with their punctuation; Latin text in it reads left to right: a paragraph
+    from the left margin, the sender's name on the Arabic side."""
+    admin = site.login_user(site.member("admin"))
+    page = admin.get("/admin/model-letters").text
+    r = admin.post("/admin/model-letters", data={
+        "csrf_token": scrape_csrf(page), "slug": "ratify-ar", "lang": "ar", "ask": "ratify",
+        "title": "رسالة التصديق", "subject": "التصديق على البروتوكول الاختياري",
+        "body": "معالي الوزير،\n\nنطلب منكم بكل احترام التصديق على البروتوكول الاختياري."
+                "\n\nIn English: please ratify the Protocol."
+                "\n\nوتفضلوا بقبول فائق الاحترام."})
+    assert r.status_code == 303
+    _, writer = member_of(site, "AGO")
+    new = writer.get("/letters/new", params={"country": "AGO"}).text
+    (mid,) = re.findall(r'<option value="(\d+)">[^<]+\(ar\)</option>', new)
+    r = writer.post("/letters", data={"csrf_token": scrape_csrf(new), "country": "AGO",
+                                      "model": mid, "sender": "Mosaiko Institute"})
+    assert r.status_code == 303
+    pdf = writer.get(r.headers["Location"] + "/pdf", params={"paper": "a4"})
+    assert pdf.status_code == 200
+    lines = pdf_lines(pdf.content, tmp_path)
+    right = 595.276 - 25 * 72 / 25.4  # A4, 25 mm margins
+
+    def line_reading(logical):
+        """The line that reads logical from right to left, spaces left out."""
+        for line in lines:
+            if "".join(w[2] for w in reversed(line)) == logical:
+                return line
+        raise AssertionError(f"no line {logical!r} in {lines}")
+
+    for logical, end in (("معاليالوزير،", "،"), ("وتفضلوابقبولفائقالاحترام.", ".")):
+        line = line_reading(logical)
+        assert abs(max(w[1] for w in line) - right) < 1.5, line
+        assert line[0][2] == end  # the line's end is on the left
+    # A paragraph in English: left to right, its full stop at its end.
+    (english,) = [line for line in lines if "English:" in [w[2] for w in line]]
+    assert [w[2] for w in english] == ["In", "English:", "please", "ratify", "the", "Protocol."]
+    assert abs(english[0][0] - 25 * 72 / 25.4) < 1.5
+    senders = [line for line in lines if "Institute" in [w[2] for w in line]]
+    assert senders  # the letterhead, and the signature
+    for sender in senders:
+        assert [w[2] for w in sender] == ["Mosaiko", "Institute"]
+        assert abs(sender[-1][1] - right) < 1.5
 
 
 def test_coordinator_closes_corrections_and_deletes_targets(site, smtp):
