@@ -494,3 +494,25 @@ def selected_lang(client, iso3):
     page = client.get("/letters/new", params={"country": iso3}).text
     (lang,) = [lang for _, sel, _, lang in model_options(page) if sel]
     return lang
+
+
+def test_an_edited_model_survives_a_restart(site, smtp):
+    """Seeding adds only the shipped letters a database lacks: an
+    administrator's text is never put back to the shipped one."""
+    admin = site.login_user(site.member("admin"))
+    page = admin.get("/admin/model-letters").text
+    body = "Dear {{target_name}},\n\n{{organisation}} asks the Government to join the Covenant."
+    r = admin.post("/admin/model-letters", data={
+        "csrf_token": scrape_csrf(page), "slug": "join-covenant", "lang": "en",
+        "ask": "join_covenant", "title": "Our own Covenant letter", "subject": "The Covenant",
+        "body": body})
+    assert r.status_code == 303
+    site.stop()
+    site.respawn()
+    admin = site.login_user(site.member("admin"))
+    page = admin.get("/admin/model-letters").text
+    assert "Our own Covenant letter" in page
+    assert "Join the Covenant, then the Optional Protocol" not in page
+    assert page.count("asks the Government to join the Covenant.") == 1
+    # Every other shipped letter is still there once.
+    assert page.count("Ratify the Covenant, then the Optional Protocol") == 1
