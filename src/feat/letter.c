@@ -194,13 +194,19 @@ Result letter_new_page(Request *r)
     }
     Ask ask = country_ask(r, iso3);
     const char *typed = param_filter(r, "visibility", letter_visibilities);
+    /* A form shown again keeps the model that was chosen: only a number
+     * that is one of this ask's models is used (model_letter_choices matches
+     * it); anything else is ignored here (letter_create_post reports it) and
+     * the preselection applies. */
+    const char *typed_model = param_raw(r, "model"); /* raw: matched to an id */
+    int64_t model = typed_model ? strtoll(typed_model, NULL, 10) : 0;
     int known = typed != NULL;
-    r->data =
-        json_build("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "iso3", iso3, "country",
-                   country_name_of(r, iso3), "ask", treaty_ask_code(ask), "ask_text",
-                   tr(r, treaty_ask_text(ask)), "targets", target_list_json(r, iso3), "models",
-                   model_letter_choices(r, treaty_ask_code(ask), NULL), "senders", senders(r),
-                   "letter_visibilities", letter_visibility_choices(r, known ? typed : "private"));
+    r->data = json_build("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "iso3", iso3, "country",
+                         country_name_of(r, iso3), "ask", treaty_ask_code(ask), "ask_text",
+                         tr(r, treaty_ask_text(ask)), "targets", target_list_json(r, iso3),
+                         "models", model_letter_choices(r, treaty_ask_code(ask), iso3, model),
+                         "senders", senders(r), "letter_visibilities",
+                         letter_visibility_choices(r, known ? typed : "private"));
     return R_OK;
 }
 

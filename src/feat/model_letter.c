@@ -58,7 +58,10 @@ static int parse_model(const char *text, char fields[5][512], const char **body)
     return -1;
 }
 
-/* Writes every embedded model letter, or nothing if one is malformed. */
+/* Writes every embedded model letter that the table does not have yet (by
+ * slug and language), or nothing if one is malformed. A model an
+ * administrator has edited keeps their text: only missing ones are added,
+ * so letters shipped with a new release reach an existing database too. */
 static Result model_letters_seed_apply(Db *w, void *unused)
 {
     (void)unused;
@@ -75,7 +78,7 @@ static Result model_letters_seed_apply(Db *w, void *unused)
         }
         Stmt *st = db_prepare(w, "INSERT INTO model_letters (slug, lang, ask, title, subject, "
                                  "body, updated_at) VALUES (:slug, :lang, :ask, :title, :subject, "
-                                 ":body, 0)");
+                                 ":body, 0) ON CONFLICT (slug, lang) DO NOTHING");
         db_bind_text(st, ":slug", f[0]);
         db_bind_text(st, ":ask", f[1]);
         db_bind_text(st, ":lang", f[2]);
@@ -88,12 +91,35 @@ static Result model_letters_seed_apply(Db *w, void *unused)
     return R_OK;
 }
 
+/* 1 if a shipped model letter (an asset of data/model-letters/) is missing
+ * from the table, by slug and language. */
+static int shipped_missing(Db *db)
+{
+    int missing = 0;
+    for (const Asset *a = assets; a->path && !missing; a++) {
+        size_t n = strlen(a->path);
+        char f[5][512];
+        const char *body;
+        if (strncmp(a->path, "data/model-letters/", 19) != 0 || n < 4 ||
+            strcmp(a->path + n - 4, ".txt") != 0)
+            continue;
+        if (parse_model((const char *)a->data, f, &body) != 0)
+            return 1; /* the write reports it */
+        Stmt *st =
+            db_prepare(db, "SELECT 1 FROM model_letters WHERE slug = :slug AND lang = :lang");
+        db_bind_text(st, ":slug", f[0]);
+        db_bind_text(st, ":lang", f[2]);
+        missing = !db_row(st);
+        db_done(st);
+    }
+    return missing;
+}
+
 Result model_letter_seed(Db *db)
 {
-    Stmt *st = db_prepare(db, "SELECT count(*) FROM model_letters");
-    int64_t have = db_row(st) ? db_int(st, 0) : 0;
-    db_done(st);
-    if (have)
+    /* A database that has every shipped letter (the usual start) is not
+     * written to. */
+    if (!shipped_missing(db))
         return R_OK;
     return db_write(db, model_letters_seed_apply, NULL);
 }
@@ -114,6 +140,12 @@ const char *model_letter_date(Request *r, const char *iso, const char *lang)
     static const char *const pt[] = {"janeiro",  "fevereiro", "março",    "abril",
                                      "maio",     "junho",     "julho",    "agosto",
                                      "setembro", "outubro",   "novembro", "dezembro"};
+    /* The United Nations' Arabic usage: both the Syriac and the Latin-derived
+     * name, understood from the Maghreb to the Gulf. */
+    static const char *const ar[] = {
+        "كانون الثاني/يناير", "شباط/فبراير",        "آذار/مارس",           "نيسان/أبريل",
+        "أيار/مايو",          "حزيران/يونيو",       "تموز/يوليو",          "آب/أغسطس",
+        "أيلول/سبتمبر",       "تشرين الأول/أكتوبر", "تشرين الثاني/نوفمبر", "كانون الأول/ديسمبر"};
     int y, m, d;
     if (!iso || sscanf(iso, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12)
         return "";
@@ -123,6 +155,8 @@ const char *model_letter_date(Request *r, const char *iso, const char *lang)
         return arena_printf(r->arena, "%d %s %d", d, fr[m - 1], y);
     if (!strcmp(lang, "pt"))
         return arena_printf(r->arena, "%d de %s de %d", d, pt[m - 1], y);
+    if (!strcmp(lang, "ar"))
+        return arena_printf(r->arena, "%d %s %d", d, ar[m - 1], y);
     return arena_printf(r->arena, "%d %s %d", d, en[m - 1], y);
 }
 
@@ -164,13 +198,16 @@ static int parties_count(Db *db)
 static const char *default_addressee(const char *lang)
 {
     /* Each reads right after the model letters' own salutation:
-     * "Estimado/a señor/a:", "Excelentíssimo(a) Senhor(a) Ministro(a),". */
+     * "Estimado/a señor/a:", "Excelentíssimo(a) Senhor(a) Ministro(a),",
+     * "معالي الوزير/الوزيرة،" (Your Excellency the Minister). */
     if (!strcmp(lang, "es"))
         return "señor/a";
     if (!strcmp(lang, "fr"))
         return "Madame, Monsieur";
     if (!strcmp(lang, "pt"))
         return "Ministro(a)";
+    if (!strcmp(lang, "ar"))
+        return "الوزير/الوزيرة";
     return "Sir or Madam";
 }
 
@@ -234,20 +271,127 @@ Result model_letter_render(Request *r, const char *text, json_t *fields, const c
 
 /* ---- choosing a model ---- */
 
-/* The model letters for an ask, in lang first, then English. */
-json_t *model_letter_choices(Request *r, const char *ask, const char *selected_slug)
+/* The languages of iso3 that model letters may be in, most used by its
+ * government first ("fr ar"), from data/country-languages.csv, in the
+ * arena; "" for a country not listed (English then serves). */
+static const char *country_languages(Request *r, const char *iso3)
 {
-    json_t *list = json_array();
-    Stmt *st = db_prepare(r->db, "SELECT id, slug, lang, title FROM model_letters WHERE ask = :ask "
-                                 "ORDER BY lang = :lang DESC, lang = 'en' DESC, lang");
+    const Asset *a = asset_find("data/country-languages.csv");
+    if (!a || !iso3 || strlen(iso3) != 3)
+        return "";
+    for (const char *line = (const char *)a->data; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        if (n > 4 && strncmp(line, iso3, 3) == 0 && line[3] == ',')
+            return arena_strndup(r->arena, line + 4, n - 4);
+        line = end ? end + 1 : NULL;
+    }
+    return "";
+}
+
+/* Appends the space-separated codes of list to the candidates. */
+static void add_languages(Buf *b, const char *list)
+{
+    if (list && *list)
+        buf_printf(b, " %s", list);
+}
+
+/* The languages to preselect a model in, best first, space-separated: the
+ * member's own (the UI language set on their account, or asked for by
+ * their browser; then the languages their member profile says they work
+ * in), then the target country's, then English. A UI language that is
+ * only the default (no preference, no Accept-Language) is not theirs. */
+static const char *preferred_languages(Request *r, const char *iso3)
+{
+    Buf b = {0};
+    if (r->user && r->user->lang)
+        add_languages(&b, r->user->lang);
+    if (r->header && r->header(r, "Accept-Language"))
+        add_languages(&b, r->lang);
+    if (r->user && r->user->person_id) {
+        Stmt *st = db_prepare(r->db, "SELECT languages FROM people WHERE id = :p");
+        db_bind_int(st, ":p", r->user->person_id);
+        if (db_row(st))
+            add_languages(&b, db_text(st, 0));
+        db_done(st);
+    }
+    add_languages(&b, country_languages(r, iso3));
+    add_languages(&b, "en");
+    const char *out = arena_strndup(r->arena, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return out;
+}
+
+/* Where lang comes in the space-separated list (0 first), or a large
+ * number when it does not. */
+static size_t language_rank(const char *list, const char *lang)
+{
+    size_t rank = 0, n = strlen(lang);
+    for (const char *p = list; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        if (len == n && len && strncmp(p, lang, n) == 0)
+            return rank;
+        rank += len > 0;
+        p += len;
+    }
+    return (size_t)-1 / 2;
+}
+
+typedef struct {
+    int64_t id;
+    const char *slug, *lang, *title;
+    size_t rank;
+} Choice;
+
+static int choice_cmp(const void *pa, const void *pb)
+{
+    const Choice *a = pa, *b = pb;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
+    int c = strcmp(a->lang, b->lang);
+    return c ? c : strcmp(a->slug, b->slug);
+}
+
+json_t *model_letter_choices(Request *r, const char *ask, const char *iso3, int64_t selected)
+{
+    const char *preferred = preferred_languages(r, iso3);
+    Choice *choices = NULL;
+    size_t n = 0, cap = 0;
+    Stmt *st = db_prepare(r->db, "SELECT id, slug, lang, title FROM model_letters "
+                                 "WHERE ask = :ask ORDER BY lang, slug");
     db_bind_text(st, ":ask", ask);
-    db_bind_text(st, ":lang", r->lang);
-    while (db_row(st))
-        json_array_append_new(
-            list, json_build("{s:I, s:s, s:s, s:s, s:b}", "id", (json_int_t)db_int(st, 0), "slug",
-                             db_text(st, 1), "lang", db_text(st, 2), "title", db_text(st, 3),
-                             "selected", selected_slug && !strcmp(selected_slug, db_text(st, 1))));
+    while (db_row(st)) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            Choice *grown = arena_alloc(r->arena, cap * sizeof *grown);
+            if (n)
+                memcpy(grown, choices, n * sizeof *grown);
+            choices = grown;
+        }
+        choices[n] = (Choice){.id = db_int(st, 0),
+                              .slug = arena_strdup(r->arena, db_text(st, 1)),
+                              .lang = arena_strdup(r->arena, db_text(st, 2)),
+                              .title = arena_strdup(r->arena, db_text(st, 3))};
+        choices[n].rank = language_rank(preferred, choices[n].lang);
+        n++;
+    }
     db_done(st);
+    if (n)
+        qsort(choices, n, sizeof *choices, choice_cmp);
+    /* The model chosen before (a form shown again) stays chosen if it is
+     * still one of these; otherwise the best one by language. */
+    int64_t chosen = n ? choices[0].id : 0;
+    for (size_t i = 0; i < n; i++)
+        if (selected && choices[i].id == selected)
+            chosen = selected;
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_build("{s:I, s:s, s:s, s:s, s:b}", "id",
+                                               (json_int_t)choices[i].id, "slug", choices[i].slug,
+                                               "lang", choices[i].lang, "title", choices[i].title,
+                                               "selected", choices[i].id == chosen));
     return list;
 }
 

@@ -6,6 +6,7 @@ uploaded file is only ever a download; model letters cannot inject markup.
 """
 
 import html
+import pathlib
 import re
 import subprocess
 
@@ -244,7 +245,8 @@ def test_targets_are_kept_by_coordinators(site, smtp):
 def test_portuguese_letter_for_angola(site, smtp, tmp_path):
     _, writer = member_of(site, "AGO")
     page = writer.get("/letters/new", params={"country": "AGO"}).text
-    (mid,) = re.findall(r'<option value="(\d+)">[^<]+\(pt\)</option>', page)
+    # Preselected: the member states no language, Angola's is Portuguese.
+    (mid,) = re.findall(r'<option value="(\d+)" selected>[^<]+\(pt\)</option>', page)
     r = writer.post("/letters", data={"csrf_token": scrape_csrf(page), "country": "AGO",
                                       "model": mid, "sender": "Mosaiko"})
     pdf = writer.get(r.headers["Location"] + "/pdf").content
@@ -268,7 +270,7 @@ def test_arabic_letter_reads_right_to_left(site, smtp, tmp_path):
     assert r.status_code == 303
     _, writer = member_of(site, "AGO")
     new = writer.get("/letters/new", params={"country": "AGO"}).text
-    (mid,) = re.findall(r'<option value="(\d+)">[^<]+\(ar\)</option>', new)
+    (mid,) = re.findall(r'<option value="(\d+)"(?: selected)?>رسالة التصديق \(ar\)</option>', new)
     r = writer.post("/letters", data={"csrf_token": scrape_csrf(new), "country": "AGO",
                                       "model": mid, "sender": "Mosaiko Institute"})
     assert r.status_code == 303
@@ -421,3 +423,161 @@ def test_the_author_sees_who_read_their_letter(site, smtp):
     views = writer.get("/profile/views").text
     assert "letter viewed" in views.lower(), views[-3000:]
     assert coordinator.email in views
+
+
+# ---- a model letter for every ask, in every language (issue 11, item 6) ----
+
+ASKS = ("join_covenant", "ratify_covenant_and_sign", "ratify_covenant_first", "sign_and_ratify",
+        "ratify", "declare", "implement")
+LANGUAGES = ("en", "es", "fr", "pt", "ar")
+# A phrase every letter in that language has, whatever the ask: its closing.
+CLOSINGS = {"en": "Yours sincerely,", "es": "Atentamente,", "fr": "haute considération.",
+            "pt": "Com elevada consideração,", "ar": "وتفضلوا بقبول فائق الاحترام والتقدير"}
+OPTION = re.compile(r'<option value="(\d+)"( selected)?>([^<]+) \((\w+)\)</option>')
+
+
+def model_options(page):
+    """The model letters offered on a new-letter page: (id, selected, title,
+    lang) each."""
+    select = re.search(r'<select id="model".*?</select>', page, re.S)
+    assert select, page[:3000]
+    return [(mid, bool(sel), title, lang) for mid, sel, title, lang in
+            OPTION.findall(select.group(0))]
+
+
+def country_languages():
+    """data/country-languages.csv: the languages preselection falls back to."""
+    path = pathlib.Path(__file__).resolve().parents[2] / "data" / "country-languages.csv"
+    rows = path.read_text(encoding="utf-8").splitlines()[1:]
+    return dict(row.split(",", 1) for row in rows)
+
+
+def states_per_ask(site, admin):
+    """One state for each ask, from the API. No state is at
+    "ratify_covenant_first" or "implement" in the depositary record, so one
+    is put there through the country pages, as a coordinator would: a
+    Covenant signatory signs the Protocol, a party makes both declarations."""
+    def asks():
+        rows = site.client().get("/api/v1/countries").json()["countries"]
+        found = {}
+        for row in rows:
+            found.setdefault(row["ask"], row["iso3"])
+        return found
+
+    def record(iso3, **action):
+        token = scrape_csrf(admin.get(f"/countries/{iso3}").text)
+        r = admin.post(f"/countries/{iso3}/actions",
+                       data={"csrf_token": token, "instrument": "op-icescr",
+                             "source_url": "https://treaties.un.org/", **action})
+        assert r.status_code == 303, r.text[:2000]
+
+    found = asks()
+    assert {"join_covenant", "ratify_covenant_and_sign", "sign_and_ratify", "ratify",
+            "declare"} <= set(found), found
+    record(found["ratify_covenant_and_sign"], kind="signature", date="2026-01-15")
+    for article in ("10", "11"):
+        record(found["declare"], kind="declaration", article=article, date="2026-01-15")
+    found = asks()
+    assert set(found) == set(ASKS), found
+    return found
+
+
+def test_a_model_letter_for_every_ask_in_every_language(site, smtp, tmp_path):
+    admin = site.login_user(site.member("admin"))
+    states = states_per_ask(site, admin)
+    langs = country_languages()
+    _, writer = member_of(site, "AGO")
+    for ask, iso3 in states.items():
+        page = writer.get("/letters/new", params={"country": iso3}).text
+        assert "There is no model letter for this ask yet" not in page, (ask, iso3)
+        options = model_options(page)
+        assert sorted(lang for _, _, _, lang in options) == sorted(LANGUAGES), (ask, options)
+        # Preselected: this member states no language (and sends no
+        # Accept-Language), so the country's, else English.
+        want = next((l for l in langs.get(iso3, "").split() if l in LANGUAGES), "en")
+        (selected,) = [lang for _, sel, _, lang in options if sel]
+        assert selected == want, (ask, iso3, selected, want)
+        for mid, _, title, lang in options:
+            r = writer.post("/letters", data={"csrf_token": scrape_csrf(page), "country": iso3,
+                                              "model": mid, "sender": "Mosaiko"})
+            assert r.status_code == 303, (ask, lang, r.text[:2000])
+            letter = writer.get(r.headers["Location"]).text
+            assert CLOSINGS[lang] in letter.replace("&#39;", "'"), (ask, lang)
+            assert "{{" not in letter and "Mosaiko" in letter, (ask, lang)
+    # The letter's ask is the country's: an implement letter asks nothing
+    # of the Covenant, a Covenant-first one does.
+    page = writer.get("/letters/new", params={"country": states["join_covenant"]}).text
+    (mid,) = [m for m, _, _, lang in model_options(page) if lang == "en"]
+    r = writer.post("/letters", data={"csrf_token": scrape_csrf(page),
+                                      "country": states["join_covenant"], "model": mid,
+                                      "sender": "Mosaiko"})
+    text = " ".join(pdf_text(writer.get(r.headers["Location"] + "/pdf").content,
+                             tmp_path).split())
+    assert "become a party to the Covenant, by ratification or accession" in text
+    assert "Dear Sir or Madam," in text
+
+
+def test_an_arabic_letter_has_arabic_dates_and_addressee(site, smtp, tmp_path):
+    _, writer = member_of(site, "AGO")
+    page = writer.get("/letters/new", params={"country": "AGO"}).text
+    (mid,) = [m for m, _, _, lang in model_options(page) if lang == "ar"]
+    r = writer.post("/letters", data={"csrf_token": scrape_csrf(page), "country": "AGO",
+                                      "model": mid, "sender": "Mosaiko"})
+    html = writer.get(r.headers["Location"]).text
+    # Angola signed the Protocol on 24 September 2013 (UNTC).
+    assert "24 أيلول/سبتمبر 2013" in html
+    assert "معالي الوزير/الوزيرة،" in html
+
+
+def test_the_members_language_is_preselected_before_the_countrys(site, smtp):
+    # Angola's language is Portuguese; a member whose profile says they work
+    # in Spanish gets Spanish.
+    _, speaker = member_of(site, "AGO")
+    assert selected_lang(speaker, "AGO") == "pt"
+    hispanic = site.factory.member("AGO", languages="es")
+    assert selected_lang(hispanic.client, "AGO") == "es"
+    # Their browser's language comes before the profile's languages ...
+    hispanic.client.headers["Accept-Language"] = "fr"
+    assert selected_lang(hispanic.client, "AGO") == "fr"
+    # ... and the UI language set on their account before both.
+    page = hispanic.client.get("/account").text
+    r = hispanic.client.post("/account", data={"csrf_token": scrape_csrf(page), "lang": "ar"})
+    assert r.status_code == 303
+    assert selected_lang(hispanic.client, "AGO") == "ar"
+    # A country with none of the letters' languages: English.
+    assert selected_lang(speaker, "CHN") == "en"
+    # A form shown again keeps the model that was chosen.
+    page = speaker.get("/letters/new", params={"country": "AGO"}).text
+    (mid,) = [m for m, _, _, lang in model_options(page) if lang == "fr"]
+    r = speaker.post("/letters", data={"csrf_token": scrape_csrf(page), "country": "AGO",
+                                       "model": mid, "sender": ""})
+    assert r.status_code == 400
+    assert [lang for _, sel, _, lang in model_options(r.text) if sel] == ["fr"]
+
+
+def selected_lang(client, iso3):
+    page = client.get("/letters/new", params={"country": iso3}).text
+    (lang,) = [lang for _, sel, _, lang in model_options(page) if sel]
+    return lang
+
+
+def test_an_edited_model_survives_a_restart(site, smtp):
+    """Seeding adds only the shipped letters a database lacks: an
+    administrator's text is never put back to the shipped one."""
+    admin = site.login_user(site.member("admin"))
+    page = admin.get("/admin/model-letters").text
+    body = "Dear {{target_name}},\n\n{{organisation}} asks the Government to join the Covenant."
+    r = admin.post("/admin/model-letters", data={
+        "csrf_token": scrape_csrf(page), "slug": "join-covenant", "lang": "en",
+        "ask": "join_covenant", "title": "Our own Covenant letter", "subject": "The Covenant",
+        "body": body})
+    assert r.status_code == 303
+    site.stop()
+    site.respawn()
+    admin = site.login_user(site.member("admin"))
+    page = admin.get("/admin/model-letters").text
+    assert "Our own Covenant letter" in page
+    assert "Join the Covenant, then the Optional Protocol" not in page
+    assert page.count("asks the Government to join the Covenant.") == 1
+    # Every other shipped letter is still there once.
+    assert page.count("Ratify the Covenant, then the Optional Protocol") == 1
