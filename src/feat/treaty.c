@@ -352,16 +352,19 @@ static Result status_page_apply(Db *w, void *ctx)
     return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
-/* The pages are UNTC's as at 2026-02-03 (data/untc/README.md). */
-#define UNTC_PAGE(ref)                                                                             \
-    "https://treaties.un.org/Pages/ViewDetails.aspx?src=TREATY&mtdsg_no=" ref "&chapter=4&clang=_" \
-                                                                              "en"
-
+/* The pages are UNTC's as at 2026-02-03 (data/untc/README.md); each action
+ * links to the live page. */
 Result treaty_seed(Db *db)
 {
     static const StatusPage pages[] = {
-        {INSTRUMENT_COVENANT, "data/untc/icescr.html", UNTC_PAGE("IV-3"), "2026-02-03"},
-        {INSTRUMENT_PROTOCOL, "data/untc/icescr_op.html", UNTC_PAGE("IV-3-a"), "2026-02-03"},
+        {INSTRUMENT_COVENANT, "data/untc/icescr.html",
+         "https://treaties.un.org/Pages/"
+         "ViewDetails.aspx?src=TREATY&mtdsg_no=IV-3&chapter=4&clang=_en",
+         "2026-02-03"},
+        {INSTRUMENT_PROTOCOL, "data/untc/icescr_op.html",
+         "https://treaties.un.org/Pages/"
+         "ViewDetails.aspx?src=TREATY&mtdsg_no=IV-3-a&chapter=4&clang=_en",
+         "2026-02-03"},
     };
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         if (has_actions(db, pages[i].instrument))
