@@ -12,7 +12,7 @@ CC       ?= cc
 CLANG    ?= clang
 PYTHON   ?= /usr/bin/python3
 PKGS     := libmicrohttpd sqlite3 jansson libsodium libcurl cairo pangocairo xlsxwriter liboath \
-            libqrencode libpq
+            libqrencode libpq libxml-2.0
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 # CI builds with -Werror; locally warnings show but do not stop you.
 ifdef CI
@@ -32,7 +32,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 SRCS     := $(wildcard src/*/*.c)
 HEADERS  := $(wildcard src/*/*.h) src/feat/routes.def
-ASSETS   := $(sort $(wildcard templates/*.html static/* schema/*.sql schema/postgresql/*.sql po/*.po data/countries.csv data/country-languages.csv data/world-map.csv data/*-status.csv data/model-letters/*.txt))
+ASSETS   := $(sort $(wildcard templates/*.html static/* schema/*.sql schema/postgresql/*.sql po/*.po data/countries.csv data/country-languages.csv data/untc-names.csv data/world-map.csv data/untc/icescr.html data/untc/icescr_op.html data/model-letters/*.txt))
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60

@@ -20,6 +20,7 @@
 #include "base/assets.h"
 #include "svc/audit.h"
 #include "base/csv.h"
+#include "base/untc.h"
 
 static void copy_date(char dst[11], const char *src)
 {
@@ -200,14 +201,16 @@ Result treaty_find(Db *db, const char *slug, int64_t *id, int64_t *parent_id)
 }
 
 static int insert_action(Db *db, int64_t instrument, const char *iso3, const char *kind,
-                         const char *date, const char *source)
+                         const char *article, const char *date, const char *source)
 {
     Stmt *st = db_prepare(
-        db, "INSERT INTO treaty_actions (instrument_id, iso3, kind, action_date, source_url, "
-            "recorded_at) VALUES (:instrument, :iso3, :kind, :date, :source, :now)");
+        db, "INSERT INTO treaty_actions (instrument_id, iso3, kind, article, action_date, "
+            "source_url, recorded_at) VALUES (:instrument, :iso3, :kind, :article, :date, "
+            ":source, :now)");
     db_bind_int(st, ":instrument", instrument);
     db_bind_text(st, ":iso3", iso3);
     db_bind_text(st, ":kind", kind);
+    db_bind_text(st, ":article", article);
     db_bind_text(st, ":date", date);
     db_bind_text(st, ":source", source);
     db_bind_int(st, ":now", now_seconds());
@@ -216,54 +219,109 @@ static int insert_action(Db *db, int64_t instrument, const char *iso3, const cha
     return rc == R_OK ? 0 : -1;
 }
 
-/* Loads one shipped status file (columns iso3, state, signature_date,
- * ratification_date, action_type, source) into the instrument. */
-static Result load_status_file(Db *db, int64_t instrument, const char *path)
+/* The UNTC-name table (data/untc-names.csv), read once: the one way a name
+ * on a UNTC page becomes a country, for the seed and imports alike. */
+static UntcNames untc_names_table;
+static int untc_names_ok;
+static pthread_once_t untc_names_once = PTHREAD_ONCE_INIT;
+
+static void untc_names_load_once(void)
+{
+    const Asset *a = asset_find("data/untc-names.csv");
+    char err[256] = "not in the binary";
+    untc_names_ok = a && untc_names_load(&untc_names_table, (const char *)a->data, a->len, err,
+                                         sizeof err) == R_OK;
+    if (!untc_names_ok)
+        fprintf(stderr, "ratify: data/untc-names.csv: %s\n", err);
+}
+
+/* NULL (said on stderr) if the shipped table is broken. */
+static const UntcNames *untc_names(void)
+{
+    pthread_once(&untc_names_once, untc_names_load_once);
+    return untc_names_ok ? &untc_names_table : NULL;
+}
+
+/* UNTC's kinds that Ratify records under another name: an acceptance (A),
+ * approval (AA) or formal confirmation (c) has a ratification's effect, and
+ * a succession to a signature (d in the signature column) is a signature. */
+static const char *recorded_party_kind(const char *untc_kind)
+{
+    if (!strcmp(untc_kind, "accession") || !strcmp(untc_kind, "succession"))
+        return untc_kind;
+    return "ratification";
+}
+
+/* One participant's actions. A row UNTC puts in brackets was ended by a
+ * denunciation whose date is only in a footnote: it is left out, so the
+ * state counts as neither signatory nor party, as on the page's own counts. */
+static int insert_participant(Db *db, int64_t instrument, const UntcParticipant *p,
+                              const char *source)
+{
+    if (p->withdrawn)
+        return 0;
+    if (p->signature[0] &&
+        insert_action(db, instrument, p->iso3, "signature", "", p->signature, source) != 0)
+        return -1;
+    if (p->party[0] && insert_action(db, instrument, p->iso3, recorded_party_kind(p->party_kind),
+                                     "", p->party, source) != 0)
+        return -1;
+    return 0;
+}
+
+/* A declaration under an opt-in article, dated as UNTC dates them ("unless
+ * otherwise indicated, made upon ratification or accession"): the party
+ * date, else the signature's. */
+static int insert_declarations(Db *db, int64_t instrument, const UntcPage *page,
+                               const UntcStatement *s, const char *source)
+{
+    const char *date = "";
+    for (size_t i = 0; i < page->n_participants; i++)
+        if (!strcmp(page->participants[i].iso3, s->iso3) && !page->participants[i].withdrawn)
+            date = page->participants[i].party[0] ? page->participants[i].party
+                                                  : page->participants[i].signature;
+    if (!*date) {
+        fprintf(stderr, "ratify: %s declares under an article but is not a participant\n", s->name);
+        return -1;
+    }
+    for (size_t a = 0; a < s->n_articles; a++) {
+        char article[16];
+        snprintf(article, sizeof article, "%d", s->articles[a]);
+        if (insert_action(db, instrument, s->iso3, "declaration", article, date, source) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Loads one shipped UNTC page into the instrument, every action with the
+ * live UNTC page as its source. */
+static Result load_untc_page(Db *db, int64_t instrument, const char *path, const char *source)
 {
     const Asset *a = asset_find(path);
-    if (!a) {
-        fprintf(stderr, "ratify: %s is not in the binary\n", path);
+    const UntcNames *names = untc_names();
+    if (!a || !names) {
+        fprintf(stderr, "ratify: %s is not in the binary\n", a ? "data/untc-names.csv" : path);
         return R_INTERNAL;
     }
-    CsvReader csv;
-    csv_open(&csv, (const char *)a->data, a->len);
-    Result r = R_INTERNAL;
-    if (csv_next(&csv) != 1)
-        goto done;
-    int c_iso3 = csv_column(&csv, "iso3"), c_sig = csv_column(&csv, "signature_date"),
-        c_party = csv_column(&csv, "ratification_date"), c_type = csv_column(&csv, "action_type"),
-        c_src = csv_column(&csv, "source");
-    if (c_iso3 < 0 || c_sig < 0 || c_party < 0 || c_type < 0 || c_src < 0) {
-        fprintf(stderr, "ratify: %s: missing columns\n", path);
-        goto done;
+    UntcPage page;
+    char err[256];
+    if (untc_parse((const char *)a->data, a->len, names, &page, err, sizeof err) != R_OK) {
+        fprintf(stderr, "ratify: %s: %s\n", path, err);
+        untc_page_free(&page);
+        return R_INTERNAL;
     }
-    int rc;
-    while ((rc = csv_next(&csv)) == 1) {
-        int need = c_src + 1;
-        if ((int)csv.count < need) {
-            fprintf(stderr, "ratify: %s:%zu: too few fields\n", path, csv.line);
-            goto done;
+    Result r = R_OK;
+    for (size_t i = 0; r == R_OK && i < page.n_participants; i++)
+        if (insert_participant(db, instrument, &page.participants[i], source) != 0) {
+            fprintf(stderr, "ratify: %s: cannot record the actions of %s\n", path,
+                    page.participants[i].name);
+            r = R_INTERNAL;
         }
-        const char *iso3 = csv.fields[c_iso3], *type = csv.fields[c_type];
-        const char *src = csv.fields[c_src];
-        if (*csv.fields[c_sig] &&
-            insert_action(db, instrument, iso3, "signature", csv.fields[c_sig], src) != 0)
-            goto row_failed;
-        if (strcmp(type, "signature_only") != 0 &&
-            insert_action(db, instrument, iso3, type, csv.fields[c_party], src) != 0)
-            goto row_failed;
-        continue;
-    row_failed:
-        fprintf(stderr, "ratify: %s:%zu: cannot record the actions of %s\n", path, csv.line, iso3);
-        goto done;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "ratify: %s:%zu: %s\n", path, csv.line, csv.error);
-        goto done;
-    }
-    r = R_OK;
-done:
-    csv_free(&csv);
+    for (size_t i = 0; r == R_OK && i < page.n_statements; i++)
+        if (page.statements[i].n_articles &&
+            insert_declarations(db, instrument, &page, &page.statements[i], source) != 0)
+            r = R_INTERNAL;
+    untc_page_free(&page);
     return r;
 }
 
@@ -276,16 +334,16 @@ static int has_actions(Db *db, int64_t instrument)
     return found;
 }
 
-/* One shipped status file and its "as at" date. */
+/* One shipped UNTC page, its live address and its "as at" date. */
 typedef struct {
     int64_t instrument;
-    const char *path, *as_of;
-} StatusFile;
+    const char *path, *url, *as_of;
+} StatusPage;
 
-static Result status_file_apply(Db *w, void *ctx)
+static Result status_page_apply(Db *w, void *ctx)
 {
-    const StatusFile *f = ctx;
-    Result r = load_status_file(w, f->instrument, f->path);
+    const StatusPage *f = ctx;
+    Result r = load_untc_page(w, f->instrument, f->path, f->url);
     if (r != R_OK)
         return r;
     Stmt *st = db_prepare(w, "UPDATE instruments SET status_as_of = :date WHERE id = :id");
@@ -294,16 +352,24 @@ static Result status_file_apply(Db *w, void *ctx)
     return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
+/* The pages are UNTC's as at 2026-02-03 (data/untc/README.md); each action
+ * links to the live page. */
 Result treaty_seed(Db *db)
 {
-    static const StatusFile files[] = {
-        {1, "data/icescr-status.csv", "2026-02-03"},
-        {2, "data/op-icescr-status.csv", "2026-02-03"},
+    static const StatusPage pages[] = {
+        {INSTRUMENT_COVENANT, "data/untc/icescr.html",
+         "https://treaties.un.org/Pages/"
+         "ViewDetails.aspx?src=TREATY&mtdsg_no=IV-3&chapter=4&clang=_en",
+         "2026-02-03"},
+        {INSTRUMENT_PROTOCOL, "data/untc/icescr_op.html",
+         "https://treaties.un.org/Pages/"
+         "ViewDetails.aspx?src=TREATY&mtdsg_no=IV-3-a&chapter=4&clang=_en",
+         "2026-02-03"},
     };
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        if (has_actions(db, files[i].instrument))
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        if (has_actions(db, pages[i].instrument))
             continue;
-        Result r = db_write(db, status_file_apply, (void *)&files[i]);
+        Result r = db_write(db, status_page_apply, (void *)&pages[i]);
         if (r != R_OK)
             return r;
     }
@@ -371,25 +437,12 @@ static int find_participant(Db *db, const char *name, char iso3[4])
     db_done(st);
     if (found)
         return 1;
-    /* The UNTC's own names, from the shipped status files. */
-    static const char *const files[] = {"data/icescr-status.csv", "data/op-icescr-status.csv"};
-    for (size_t f = 0; f < 2 && !found; f++) {
-        const Asset *a = asset_find(files[f]);
-        if (!a)
-            continue;
-        CsvReader csv;
-        csv_open(&csv, (const char *)a->data, a->len);
-        if (csv_next(&csv) == 1) {
-            int c_iso = csv_column(&csv, "iso3"), c_state = csv_column(&csv, "state");
-            while (!found && c_iso >= 0 && c_state >= 0 && csv_next(&csv) == 1)
-                if ((int)csv.count > c_state && strcasecmp(csv.fields[c_state], name) == 0) {
-                    snprintf(iso3, 4, "%s", csv.fields[c_iso]);
-                    found = 1;
-                }
-        }
-        csv_free(&csv);
-    }
-    return found;
+    /* The UNTC's own names ("St. Lucia"), from the one table. */
+    const UntcNames *names = untc_names();
+    const char *code = names ? untc_names_find(names, name) : NULL;
+    if (code)
+        snprintf(iso3, 4, "%s", code);
+    return code != NULL;
 }
 
 static ImportLine *report_add(ImportReport *rep)

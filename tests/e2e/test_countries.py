@@ -9,9 +9,10 @@ import pytest
 
 from ratify_server import RatifyServer, db_query, scrape_csrf
 
-# The shipped depositary record (data/op-icescr-status.csv, UNTC as at
-# 2026-02-03): 31 parties, 24 signatories that have not ratified, 46
-# signatures in all, among the 193 UN members and 2 observer states.
+# The shipped depositary record (the UNTC status page data/untc/icescr_op.html,
+# as at 2026-02-03, whose header says 46 signatories and 31 parties): 31
+# parties, 24 signatories that have not ratified, 46 signatures in all, among
+# the 193 UN members and 2 observer states.
 PARTIES, SIGNATORIES, SIGNATURES, STATES = 31, 24, 46, 195
 
 
@@ -75,7 +76,40 @@ def test_counts_match_the_shipped_data(server):
     treaty = api(server, "/treaties/op-icescr/status")
     assert treaty["counts"]["parties"] == PARTIES
     assert treaty["counts"]["signatures"] == SIGNATURES
-    assert api(server, "/treaties/icescr/status")["counts"]["parties"] == 173
+    covenant = api(server, "/treaties/icescr/status")["counts"]
+    assert covenant["parties"] == 173  # data/untc/icescr.html: 72 and 173
+    assert covenant["signatures"] == 72
+
+
+# The five states whose declarations under articles 10 and 11 UNTC lists
+# (Portugal's among the notifications below that section): before the record
+# came from the page itself, Ratify asked them to make these declarations.
+DECLARED = ["BEL", "SLV", "FIN", "PRT", "SMR"]
+
+
+@pytest.mark.parametrize("iso3", DECLARED)
+def test_states_that_declared_are_asked_to_implement(server, iso3):
+    c = api(server, "/countries/" + iso3)["country"]
+    assert c["status"] == "party"
+    assert c["ask"] == "implement"
+    html = server.client().get("/countries/" + iso3).text
+    live = ("https://treaties.un.org/Pages/ViewDetails.aspx?src=TREATY&amp;"
+            "mtdsg_no=IV-3-a&amp;chapter=4&amp;clang=_en")
+    assert live in html
+    assert "github.com" not in html
+
+
+def test_the_record_is_the_untc_pages(server):
+    rows = db_query(server.db, "SELECT iso3, article FROM treaty_actions "
+                               "WHERE kind = 'declaration' AND recorded_by IS NULL "
+                               "ORDER BY iso3, article")
+    assert [(r[0], r[1]) for r in rows] == [(c, a) for c in sorted(DECLARED) for a in ("10", "11")]
+    every = db_query(server.db, "SELECT DISTINCT source_url FROM treaty_actions "
+                                "WHERE recorded_by IS NULL")
+    assert sorted(r[0] for r in every) == [
+        "https://treaties.un.org/Pages/ViewDetails.aspx?src=TREATY&mtdsg_no=IV-3&chapter=4&clang=_en",
+        "https://treaties.un.org/Pages/ViewDetails.aspx?src=TREATY&mtdsg_no=IV-3-a&chapter=4&clang=_en",
+    ]
 
 
 def test_filters_and_sorting(server):
