@@ -365,6 +365,23 @@ Result treaty_seed(Db *db)
          "https://treaties.un.org/Pages/"
          "ViewDetails.aspx?src=TREATY&mtdsg_no=IV-3-a&chapter=4&clang=_en",
          "2026-02-03"},
+        /* The other complaint procedures: a state's record on similar treaties. */
+        {INSTRUMENT_OP_CEDAW, "data/untc/cedaw_op.html",
+         "https://treaties.un.org/Pages/"
+         "ViewDetails.aspx?src=TREATY&mtdsg_no=IV-8-b&chapter=4&clang=_en",
+         "2026-02-03"},
+        {INSTRUMENT_OP_CRPD, "data/untc/crpd_op.html",
+         "https://treaties.un.org/Pages/"
+         "ViewDetails.aspx?src=TREATY&mtdsg_no=IV-15-a&chapter=4&clang=_en",
+         "2026-02-03"},
+        {INSTRUMENT_OP_CRC_IC, "data/untc/crc_op_ic.html",
+         "https://treaties.un.org/Pages/"
+         "ViewDetails.aspx?src=TREATY&mtdsg_no=IV-11-d&chapter=4&clang=_en",
+         "2026-02-03"},
+        {INSTRUMENT_ICCPR_OP1, "data/untc/iccpr_op1.html",
+         "https://treaties.un.org/Pages/"
+         "ViewDetails.aspx?src=TREATY&mtdsg_no=IV-5&chapter=4&clang=_en",
+         "2026-02-03"},
     };
     for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
         if (has_actions(db, pages[i].instrument))
@@ -891,9 +908,14 @@ Result treaty_page(Request *r)
     db_done(st);
     size_t n;
     CountryRow *rows = treaty_countries(r, 0, &n);
-    if (id != INSTRUMENT_PROTOCOL) /* the rows fold the protocol into .protocol */
+    /* The rows fold the Protocol into .protocol: another instrument's
+     * standing takes its place there. */
+    if (id != INSTRUMENT_PROTOCOL) {
         for (size_t i = 0; i < n; i++)
-            rows[i].protocol = rows[i].covenant;
+            rows[i].protocol = id == INSTRUMENT_COVENANT ? rows[i].covenant : (Standing){0};
+        if (id != INSTRUMENT_COVENANT)
+            fold_actions(r->db, id, rows, n, 1);
+    }
     treaty_sort_countries(rows, n, SORT_PARTY);
     int parties = 0, signatories = 0, signatures = 0;
     json_t *states = json_array();

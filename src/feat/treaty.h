@@ -10,8 +10,16 @@
 #include "db/db.h"
 #include "svc/http.h"
 
-/* The instruments seeded by schema/002_countries.sql. */
-enum { INSTRUMENT_COVENANT = 1, INSTRUMENT_PROTOCOL = 2 };
+/* The instruments seeded by schema/002_countries.sql, and the four other
+ * UN complaint procedures (schema/013_complaint_procedures.sql). */
+enum {
+    INSTRUMENT_COVENANT = 1,
+    INSTRUMENT_PROTOCOL = 2,
+    INSTRUMENT_OP_CEDAW = 3,
+    INSTRUMENT_OP_CRPD = 4,
+    INSTRUMENT_OP_CRC_IC = 5,
+    INSTRUMENT_ICCPR_OP1 = 6,
+};
 
 typedef enum { STATUS_NONE = 0, STATUS_SIGNATORY, STATUS_PARTY } TreatyStatus;
 

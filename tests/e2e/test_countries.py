@@ -106,10 +106,43 @@ def test_the_record_is_the_untc_pages(server):
     assert [(r[0], r[1]) for r in rows] == [(c, a) for c in sorted(DECLARED) for a in ("10", "11")]
     every = db_query(server.db, "SELECT DISTINCT source_url FROM treaty_actions "
                                 "WHERE recorded_by IS NULL")
-    assert sorted(r[0] for r in every) == [
+    assert sorted(r[0] for r in every) == sorted([
         "https://treaties.un.org/Pages/ViewDetails.aspx?src=TREATY&mtdsg_no=IV-3&chapter=4&clang=_en",
         "https://treaties.un.org/Pages/ViewDetails.aspx?src=TREATY&mtdsg_no=IV-3-a&chapter=4&clang=_en",
-    ]
+        "https://treaties.un.org/Pages/ViewDetails.aspx?src=TREATY&mtdsg_no=IV-5&chapter=4&clang=_en",
+        "https://treaties.un.org/Pages/ViewDetails.aspx?src=TREATY&mtdsg_no=IV-8-b&chapter=4&clang=_en",
+        "https://treaties.un.org/Pages/ViewDetails.aspx?src=TREATY&mtdsg_no=IV-11-d&chapter=4&clang=_en",
+        "https://treaties.un.org/Pages/ViewDetails.aspx?src=TREATY&mtdsg_no=IV-15-a&chapter=4&clang=_en",
+    ])
+
+
+# The four other UN complaint procedures, seeded from their UNTC pages
+# (data/untc/README.md): each page header's signatories and parties.
+OTHER_PROCEDURES = {
+    "op-cedaw": ("IV-8-b", 80, 116),
+    "op-crpd": ("IV-15-a", 95, 108),
+    "op-crc-ic": ("IV-11-d", 54, 53),
+    "iccpr-op1": ("IV-5", 35, 116),
+}
+
+
+@pytest.mark.parametrize("slug", sorted(OTHER_PROCEDURES))
+def test_other_complaint_procedures_match_their_pages(server, slug):
+    ref, signatures, parties = OTHER_PROCEDURES[slug]
+    data = api(server, f"/treaties/{slug}/status")
+    assert data["instrument"]["depositary_ref"] == ref
+    assert data["instrument"]["status_as_of"] == "2026-02-03"
+    assert f"mtdsg_no={ref}&" in data["instrument"]["source_url"]
+    kinds = dict(db_query(
+        server.db, "SELECT CASE WHEN a.kind = 'signature' THEN 'signature' ELSE 'party' END, "
+                   "count(*) FROM treaty_actions a JOIN instruments i ON i.id = a.instrument_id "
+                   "WHERE i.slug = ? AND a.kind <> 'declaration' GROUP BY 1", slug))
+    assert kinds == {"signature": signatures, "party": parties}
+    # The page counts states only: the Cook Islands (a party to OP-CEDAW and
+    # OP-CRPD) is neither a UN member nor an observer.
+    cook = 1 if slug in ("op-cedaw", "op-crpd") else 0
+    assert data["counts"]["signatures"] == signatures
+    assert data["counts"]["parties"] == parties - cook
 
 
 def test_filters_and_sorting(server):
