@@ -199,10 +199,26 @@ static const char *group_label(const char *code)
     return "";
 }
 
+/* The state's record on the other complaint procedures: a list for the
+ * API and a sentence in the page's language. */
+static void add_procedures(Request *r, json_t *country, const CountryRow *row)
+{
+    AcceptedProcedure accepted[OTHER_PROCEDURES];
+    size_t n = treaty_accepted_procedures(row, accepted);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_build("{s:s, s:i}", "instrument", accepted[i].instrument,
+                                               "year", atoi(accepted[i].year)));
+    json_object_set_new(country, "other_procedures", list);
+    json_object_set_new(
+        country, "other_procedures_text",
+        json_string(treaty_procedures_text(r->arena, r->lang ? r->lang : "en", accepted, n)));
+}
+
 static json_t *country_json(Request *r, const CountryRow *row, const char *opt_in)
 {
     Ask ask = treaty_ask(&row->protocol, &row->covenant, opt_in);
-    return json_build(
+    json_t *country = json_build(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3", row->iso3,
         "name", row->name, "status", treaty_status_code(row->protocol.status), "status_label",
         tr(r, treaty_status_label(row->protocol.status)), "signature_date",
@@ -212,6 +228,8 @@ static json_t *country_json(Request *r, const CountryRow *row, const char *opt_i
         row->un_status, "un_group", row->un_group, "un_group_label",
         *row->un_group ? tr(r, group_label(row->un_group)) : "", "organisations",
         row->organisations);
+    add_procedures(r, country, row);
+    return country;
 }
 
 /* ---- /countries ---- */
@@ -484,6 +502,7 @@ static Result country_data(Request *r, const char *iso3)
     db_done(st);
     row.protocol = treaty_standing(r->db, INSTRUMENT_PROTOCOL, iso3);
     row.covenant = treaty_standing(r->db, INSTRUMENT_COVENANT, iso3);
+    treaty_other_standings(r->db, &row);
     int can_edit = auth_covers_country(r->user, iso3);
     json_t *country =
         country_json(r, &row, treaty_opt_in_articles(r->db, INSTRUMENT_PROTOCOL, r->arena));

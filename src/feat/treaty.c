@@ -21,6 +21,7 @@
 #include "svc/audit.h"
 #include "base/csv.h"
 #include "base/untc.h"
+#include "base/i18n.h"
 
 static void copy_date(char dst[11], const char *src)
 {
@@ -787,8 +788,21 @@ int treaty_row_cmp(const void *key, const void *elem)
     return strcmp(key, ((const CountryRow *)elem)->iso3);
 }
 
+const int64_t treaty_other_ids[OTHER_PROCEDURES] = {INSTRUMENT_OP_CEDAW, INSTRUMENT_OP_CRPD,
+                                                    INSTRUMENT_OP_CRC_IC, INSTRUMENT_ICCPR_OP1};
+/* Their short names, as in schema/013_complaint_procedures.sql. */
+static const char *const other_names[OTHER_PROCEDURES] = {"OP-CEDAW", "OP-CRPD", "OP-CRC-IC",
+                                                          "ICCPR-OP1"};
+
+/* Where an instrument's standing goes in a row: which is 0 for the
+ * Covenant, 1 for the Protocol, 2 + k for treaty_other_ids[k]. */
+static Standing *row_slot(CountryRow *row, int which)
+{
+    return which == 0 ? &row->covenant : which == 1 ? &row->protocol : &row->other[which - 2];
+}
+
 /* Folds every action of an instrument into the rows (sorted by iso3). */
-static void fold_actions(Db *db, int64_t instrument, CountryRow *rows, size_t n, int protocol)
+static void fold_actions(Db *db, int64_t instrument, CountryRow *rows, size_t n, int which)
 {
     Stmt *st = db_prepare(db, "SELECT iso3, kind, article, action_date "
                               "FROM treaty_actions WHERE instrument_id = :id "
@@ -797,8 +811,8 @@ static void fold_actions(Db *db, int64_t instrument, CountryRow *rows, size_t n,
     while (db_row(st)) {
         CountryRow *row = bsearch(db_text(st, 0), rows, n, sizeof *rows, treaty_row_cmp);
         if (row)
-            treaty_apply_action(protocol ? &row->protocol : &row->covenant, db_text(st, 1),
-                                db_text(st, 2), db_text(st, 3));
+            treaty_apply_action(row_slot(row, which), db_text(st, 1), db_text(st, 2),
+                                db_text(st, 3));
     }
     db_done(st);
 }
@@ -833,8 +847,59 @@ CountryRow *treaty_countries(Request *r, int all, size_t *count)
     db_done(st);
     fold_actions(r->db, INSTRUMENT_COVENANT, rows, n, 0);
     fold_actions(r->db, INSTRUMENT_PROTOCOL, rows, n, 1);
+    for (int k = 0; k < OTHER_PROCEDURES; k++)
+        fold_actions(r->db, treaty_other_ids[k], rows, n, 2 + k);
     *count = n;
     return rows;
+}
+
+void treaty_other_standings(Db *db, CountryRow *row)
+{
+    for (int k = 0; k < OTHER_PROCEDURES; k++)
+        row->other[k] = treaty_standing(db, treaty_other_ids[k], row->iso3);
+}
+
+size_t treaty_accepted_procedures(const CountryRow *row, AcceptedProcedure out[OTHER_PROCEDURES])
+{
+    /* The parties' slots, by party date: the record reads as a history. */
+    int order[OTHER_PROCEDURES];
+    size_t n = 0;
+    for (int k = 0; k < OTHER_PROCEDURES; k++) {
+        if (row->other[k].status != STATUS_PARTY)
+            continue;
+        size_t at = n++;
+        while (at > 0 &&
+               strcmp(row->other[k].party_date, row->other[order[at - 1]].party_date) < 0) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = k;
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i].instrument = other_names[order[i]];
+        snprintf(out[i].year, sizeof out[i].year, "%.4s", row->other[order[i]].party_date);
+    }
+    return n;
+}
+
+const char *treaty_procedures_text(Arena *arena, const char *lang, const AcceptedProcedure *p,
+                                   size_t n)
+{
+    if (n == 0)
+        return i18n_gettext(lang, N_("Has not accepted any other UN complaint procedure."));
+    Buf b = {0};
+    buf_printf(&b, "%s ", i18n_gettext(lang, N_("Accepts individual complaints under")));
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && i + 1 == n)
+            buf_printf(&b, " %s ", i18n_gettext(lang, N_("and")));
+        else if (i > 0)
+            buf_printf(&b, ", ");
+        buf_printf(&b, "%s (%s)", p[i].instrument, p[i].year);
+    }
+    buf_printf(&b, ".");
+    const char *text = arena_strndup(arena, b.data, b.len);
+    buf_free(&b);
+    return text;
 }
 
 const char *treaty_status_label(TreatyStatus s)

@@ -96,13 +96,37 @@ Result treaty_find(Db *db, const char *slug, int64_t *id, int64_t *parent_id);
 
 /* ---- every country's standing (the country list and a treaty's page) ---- */
 
-/* A country with its standing under the Covenant and the Protocol. */
+/* The other UN complaint procedures a state's record on "similar
+ * treaties" is made of (issue 11 item 4), in treaty_other_ids order. */
+enum { OTHER_PROCEDURES = 4 };
+extern const int64_t treaty_other_ids[OTHER_PROCEDURES];
+
+/* A country with its standing under the Covenant, the Protocol and the
+ * other complaint procedures. */
 typedef struct {
     char iso3[4];
     const char *name;
     const char *un_status, *un_group, *organisations;
     Standing protocol, covenant;
+    Standing other[OTHER_PROCEDURES];
 } CountryRow;
+
+/* One other complaint procedure a state accepts: it is a party. */
+typedef struct {
+    const char *instrument; /* short name, "OP-CEDAW" */
+    char year[5];           /* of its ratification, accession or succession */
+} AcceptedProcedure;
+
+/* The other complaint procedures row accepts, earliest first; the count. */
+size_t treaty_accepted_procedures(const CountryRow *row, AcceptedProcedure out[OTHER_PROCEDURES]);
+
+/* Fills row->other from the record (one country's page). */
+void treaty_other_standings(Db *db, CountryRow *row);
+
+/* The record as a sentence in lang ("Accepts individual complaints under
+ * OP-CEDAW (2005) and OP-CRPD (2008)."), plain text in the arena. */
+const char *treaty_procedures_text(Arena *arena, const char *lang, const AcceptedProcedure *p,
+                                   size_t n);
 
 /* bsearch comparator: an iso3 key against a CountryRow. */
 int treaty_row_cmp(const void *key, const void *elem);

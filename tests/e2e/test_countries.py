@@ -145,6 +145,33 @@ def test_other_complaint_procedures_match_their_pages(server, slug):
     assert data["counts"]["parties"] == parties - cook
 
 
+# A state's record on the other complaint procedures, straight from the
+# seeded UNTC pages (nothing is made here): Brazil joined all four, in its
+# own order; Saudi Arabia one; the United States none.
+def test_record_on_the_other_complaint_procedures(server):
+    brazil = api(server, "/countries/BRA")["country"]
+    assert brazil["other_procedures"] == [
+        {"instrument": "OP-CEDAW", "year": 2002}, {"instrument": "OP-CRPD", "year": 2008},
+        {"instrument": "ICCPR-OP1", "year": 2009}, {"instrument": "OP-CRC-IC", "year": 2017}]
+    sentence = ("Accepts individual complaints under OP-CEDAW (2002), OP-CRPD (2008), "
+                "ICCPR-OP1 (2009) and OP-CRC-IC (2017).")
+    assert brazil["other_procedures_text"] == sentence
+    assert sentence in server.client().get("/countries/BRA").text
+    saudi = api(server, "/countries/SAU")["country"]
+    assert saudi["other_procedures"] == [{"instrument": "OP-CRPD", "year": 2008}]
+    html = server.client().get("/countries/SAU").text
+    assert "Accepts individual complaints under OP-CRPD (2008)." in html
+    usa = api(server, "/countries/USA")["country"]
+    assert usa["other_procedures"] == []
+    html = server.client().get("/countries/USA").text
+    assert "Has not accepted any other UN complaint procedure." in html
+    # Translated, the list and years as they are.
+    es = server.client().get("/countries/USA", headers={"Accept-Language": "es"}).text
+    assert "No ha aceptado ningún otro procedimiento de denuncia de las Naciones Unidas." in es
+    ar = server.client().get("/countries/BRA", headers={"Accept-Language": "ar"}).text
+    assert "ICCPR-OP1 (2009) و OP-CRC-IC (2017)." in ar
+
+
 def test_filters_and_sorting(server):
     data = api(server, "/countries", params={"status": "party"})
     assert len(data["countries"]) == PARTIES
