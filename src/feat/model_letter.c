@@ -211,6 +211,36 @@ static const char *default_addressee(const char *lang)
     return "Sir or Madam";
 }
 
+/* "and" in the letter's language, for lists in merge fields (a literal like
+ * the month names: Portuguese has no catalogue). */
+static const char *and_word(const char *lang)
+{
+    if (!strcmp(lang, "es"))
+        return "y";
+    if (!strcmp(lang, "fr"))
+        return "et";
+    if (!strcmp(lang, "pt"))
+        return "e";
+    if (!strcmp(lang, "ar"))
+        return "و";
+    return "and";
+}
+
+/* The state's record on the other complaint procedures, for letters that
+ * recall it: {{other_procedures}} lists them ("OP-CEDAW (2002) and
+ * OP-CRPD (2008)", "" for none), {{other_procedures_count}} counts them. */
+static void add_procedure_fields(Request *r, json_t *f, const char *iso3, const char *lang)
+{
+    CountryRow row = {0};
+    snprintf(row.iso3, sizeof row.iso3, "%s", iso3);
+    treaty_other_standings(r->db, &row);
+    AcceptedProcedure accepted[OTHER_PROCEDURES];
+    size_t n = treaty_accepted_procedures(&row, accepted);
+    json_object_set_new(f, "other_procedures",
+                        json_string(treaty_procedures_list(r->arena, and_word(lang), accepted, n)));
+    json_object_set_new(f, "other_procedures_count", json_integer((json_int_t)n));
+}
+
 /* The merge fields of a letter to iso3 for target (0: none). */
 json_t *model_letter_fields(Request *r, const char *iso3, int64_t target, const char *lang,
                             const char *organisation, const char *sender_name)
@@ -229,6 +259,7 @@ json_t *model_letter_fields(Request *r, const char *iso3, int64_t target, const 
                    model_letter_date(r, model_letter_today(), lang), "years_since_signature", years,
                    "parties_count", parties_count(r->db), "target_name", default_addressee(lang),
                    "target_title", "", "target_ministry", "");
+    add_procedure_fields(r, f, iso3, lang);
     if (target) {
         Stmt *st = db_prepare(
             r->db, "SELECT name, title, ministry FROM targets WHERE id = :id AND iso3 = :iso3");

@@ -882,24 +882,30 @@ size_t treaty_accepted_procedures(const CountryRow *row, AcceptedProcedure out[O
     return n;
 }
 
+const char *treaty_procedures_list(Arena *arena, const char *and_word, const AcceptedProcedure *p,
+                                   size_t n)
+{
+    Buf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && i + 1 == n)
+            buf_printf(&b, " %s ", and_word);
+        else if (i > 0)
+            buf_printf(&b, ", ");
+        buf_printf(&b, "%s (%s)", p[i].instrument, p[i].year);
+    }
+    const char *list = arena_strndup(arena, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return list;
+}
+
 const char *treaty_procedures_text(Arena *arena, const char *lang, const AcceptedProcedure *p,
                                    size_t n)
 {
     if (n == 0)
         return i18n_gettext(lang, N_("Has not accepted any other UN complaint procedure."));
-    Buf b = {0};
-    buf_printf(&b, "%s ", i18n_gettext(lang, N_("Accepts individual complaints under")));
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && i + 1 == n)
-            buf_printf(&b, " %s ", i18n_gettext(lang, N_("and")));
-        else if (i > 0)
-            buf_printf(&b, ", ");
-        buf_printf(&b, "%s (%s)", p[i].instrument, p[i].year);
-    }
-    buf_printf(&b, ".");
-    const char *text = arena_strndup(arena, b.data, b.len);
-    buf_free(&b);
-    return text;
+    return arena_printf(arena, "%s %s.",
+                        i18n_gettext(lang, N_("Accepts individual complaints under")),
+                        treaty_procedures_list(arena, i18n_gettext(lang, N_("and")), p, n));
 }
 
 const char *treaty_status_label(TreatyStatus s)

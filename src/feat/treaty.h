@@ -123,6 +123,12 @@ size_t treaty_accepted_procedures(const CountryRow *row, AcceptedProcedure out[O
 /* Fills row->other from the record (one country's page). */
 void treaty_other_standings(Db *db, CountryRow *row);
 
+/* The accepted procedures as a list, "OP-CEDAW (2005), OP-CRPD (2008) and
+ * ICCPR-OP1 (2010)", with and_word before the last; "" for none. Plain
+ * text in the arena. */
+const char *treaty_procedures_list(Arena *arena, const char *and_word, const AcceptedProcedure *p,
+                                   size_t n);
+
 /* The record as a sentence in lang ("Accepts individual complaints under
  * OP-CEDAW (2005) and OP-CRPD (2008)."), plain text in the arena. */
 const char *treaty_procedures_text(Arena *arena, const char *lang, const AcceptedProcedure *p,

@@ -581,3 +581,34 @@ def test_an_edited_model_survives_a_restart(site, smtp):
     assert page.count("asks the Government to join the Covenant.") == 1
     # Every other shipped letter is still there once.
     assert page.count("Ratify the Covenant, then the Optional Protocol") == 1
+
+
+def test_a_model_letter_recalls_the_other_complaint_procedures(site, smtp):
+    """{{other_procedures}} lists what the state accepted, from the seeded
+    UNTC record, joined in the letter's language; the count chooses the
+    sentence."""
+    admin = site.login_user(site.member("admin"))
+    body = ("Madame, Monsieur,\n\n{{#other_procedures_count}}{{country}} accepte déjà les "
+            "communications individuelles au titre de {{other_procedures}}."
+            "{{/other_procedures_count}}{{^other_procedures_count}}Aucune procédure."
+            "{{/other_procedures_count}}\n\nVeuillez agréer nos salutations.")
+    for ask, slug in (("sign_and_ratify", "similar-fr"), ("ratify_covenant_and_sign", "usa-fr")):
+        page = admin.get("/admin/model-letters").text
+        r = admin.post("/admin/model-letters", data={
+            "csrf_token": scrape_csrf(page), "slug": slug, "lang": "fr", "ask": ask,
+            "title": "Procédures " + slug, "subject": "Le Protocole facultatif", "body": body})
+        assert r.status_code == 303, r.text
+    for iso3, slug, expected in (
+            ("BRA", "similar-fr", "accepte déjà les communications individuelles au titre de "
+                                  "OP-CEDAW (2002), OP-CRPD (2008), ICCPR-OP1 (2009) et "
+                                  "OP-CRC-IC (2017)."),
+            ("USA", "usa-fr", "Aucune procédure.")):
+        _, writer = member_of(site, iso3)
+        new = writer.get("/letters/new", params={"country": iso3}).text
+        (mid,) = re.findall(r'<option value="(\d+)"(?: selected)?>Procédures '
+                            + slug + r' \(fr\)</option>', new)
+        r = writer.post("/letters", data={"csrf_token": scrape_csrf(new), "country": iso3,
+                                          "model": mid, "sender": "Conectas"})
+        assert r.status_code == 303, r.text
+        letter = writer.get(r.headers["Location"]).text
+        assert html.escape(expected, quote=False) in letter or expected in letter
