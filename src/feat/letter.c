@@ -207,6 +207,10 @@ Result letter_new_page(Request *r)
                          "models", model_letter_choices(r, treaty_ask_code(ask), iso3, model),
                          "senders", senders(r), "letter_visibilities",
                          letter_visibility_choices(r, known ? typed : "private"));
+    /* The state's record on similar treaties, to argue from. */
+    json_object_set_new(r->data, "other_procedures_text",
+                        json_string(treaty_country_procedures_text(
+                            r->db, r->arena, r->lang ? r->lang : "en", iso3)));
     return R_OK;
 }
 

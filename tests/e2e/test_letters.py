@@ -605,6 +605,9 @@ def test_a_model_letter_recalls_the_other_complaint_procedures(site, smtp):
             ("USA", "usa-fr", "Aucune procédure.")):
         _, writer = member_of(site, iso3)
         new = writer.get("/letters/new", params={"country": iso3}).text
+        # The preparation shows the record too.
+        assert ("Accepts individual complaints under OP-CEDAW (2002)" in new if iso3 == "BRA"
+                else "Has not accepted any other UN complaint procedure." in new)
         (mid,) = re.findall(r'<option value="(\d+)"(?: selected)?>Procédures '
                             + slug + r' \(fr\)</option>', new)
         r = writer.post("/letters", data={"csrf_token": scrape_csrf(new), "country": iso3,
