@@ -210,6 +210,7 @@ static void add_procedures(Request *r, json_t *country, const CountryRow *row)
         json_array_append_new(list, json_build("{s:s, s:i}", "instrument", accepted[i].instrument,
                                                "year", atoi(accepted[i].year)));
     json_object_set_new(country, "other_procedures", list);
+    json_object_set_new(country, "other_procedures_count", json_integer((json_int_t)n));
     json_object_set_new(
         country, "other_procedures_text",
         json_string(treaty_procedures_text(r->arena, r->lang ? r->lang : "en", accepted, n)));
@@ -317,7 +318,14 @@ static const char *const org_labels[] = {N_("African Union"),
                                          N_("League of Arab States"),
                                          N_("Organisation of Islamic Cooperation"),
                                          NULL};
-static const char *const sort_codes[] = {"name", "status", "signature", "party", NULL};
+/* In SortKey order. */
+static const char *const sort_codes[] = {"name",  "status",     "signature",
+                                         "party", "procedures", NULL};
+/* The most persuadable: states that accept other UN complaint procedures
+ * but are not parties to the Protocol (issue 11 item 4). */
+static const char *const similar_codes[] = {"persuadable", NULL};
+static const char *const similar_labels[] = {
+    N_("Accept other complaint procedures, not the OP-ICESCR"), NULL};
 
 /* An optional filter that must be one of codes; anything else is ignored
  * rather than an error, as filters come from links people edit. */
@@ -335,6 +343,10 @@ Result country_list_page(Request *r)
     const char *f_group = filter_value(r, "group", group_codes);
     const char *f_org = filter_value(r, "org", org_codes);
     const char *f_sort = filter_value(r, "sort", sort_codes);
+    const char *f_similar = filter_value(r, "similar", similar_codes);
+    /* The persuadable are ranked by how many they accept, unless asked. */
+    if (f_similar && !f_sort)
+        f_sort = "procedures";
     int parties = 0, signatories = 0, none = 0, signatures = 0, states = 0;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(rows[i].un_status, "other") == 0)
@@ -359,27 +371,33 @@ Result country_list_page(Request *r)
             continue;
         if ((f_status && strcmp(f_status, treaty_status_code(row->protocol.status))) ||
             (f_group && strcmp(f_group, row->un_group)) ||
-            (f_org && !has_word(row->organisations, f_org)))
+            (f_org && !has_word(row->organisations, f_org)) ||
+            (f_similar &&
+             (row->protocol.status == STATUS_PARTY || treaty_accepted_count(row) == 0)))
             continue;
         json_array_append_new(list, country_json(r, row, opt_in));
     }
     r->cache_public = 1;
     r->page = "countries";
     r->title = tr(r, "Countries and the Optional Protocol");
-    r->data = json_build(
-        "{s:{s:i, s:i, s:i, s:i, s:i}, s:o, s:i, s:o, s:o, s:o, s:o, s:b}", "counts", "parties",
-        parties, "signatories", signatories, "none", none, "signatures", signatures, "states",
-        states, "countries", list, "shown", (int)json_array_size(list), "chart", chart,
-        "status_options", form_options(r, status_codes, status_labels, f_status), "group_options",
-        form_options(r, group_codes, group_labels, f_group), "org_options",
-        form_options(r, org_codes, org_labels, f_org), "filtered", f_status || f_group || f_org);
+    r->data = json_build("{s:{s:i, s:i, s:i, s:i, s:i}, s:o, s:i, s:o, s:o, s:o, s:o, s:b}",
+                         "counts", "parties", parties, "signatories", signatories, "none", none,
+                         "signatures", signatures, "states", states, "countries", list, "shown",
+                         (int)json_array_size(list), "chart", chart, "status_options",
+                         form_options(r, status_codes, status_labels, f_status), "group_options",
+                         form_options(r, group_codes, group_labels, f_group), "org_options",
+                         form_options(r, org_codes, org_labels, f_org), "filtered",
+                         f_status || f_group || f_org || f_similar);
+    json_object_set_new(r->data, "similar_options",
+                        form_options(r, similar_codes, similar_labels, f_similar));
     json_object_set_new(r->data, "sort", json_string(f_sort ? f_sort : "name"));
     /* The filters again, for the sorting links; values come from fixed lists. */
-    json_object_set_new(r->data, "filter_query",
-                        json_string(arena_printf(
-                            r->arena, "%s%s%s%s%s%s", f_status ? "status=" : "",
-                            f_status ? f_status : "", f_group ? "&group=" : "",
-                            f_group ? f_group : "", f_org ? "&org=" : "", f_org ? f_org : "")));
+    json_object_set_new(
+        r->data, "filter_query",
+        json_string(arena_printf(r->arena, "%s%s%s%s%s%s%s%s", f_status ? "status=" : "",
+                                 f_status ? f_status : "", f_group ? "&group=" : "",
+                                 f_group ? f_group : "", f_org ? "&org=" : "", f_org ? f_org : "",
+                                 f_similar ? "&similar=" : "", f_similar ? f_similar : "")));
     if (map)
         json_object_set_new(r->data, "map", map);
     return R_OK;

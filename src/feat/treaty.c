@@ -859,6 +859,14 @@ void treaty_other_standings(Db *db, CountryRow *row)
         row->other[k] = treaty_standing(db, treaty_other_ids[k], row->iso3);
 }
 
+int treaty_accepted_count(const CountryRow *row)
+{
+    int n = 0;
+    for (int k = 0; k < OTHER_PROCEDURES; k++)
+        n += row->other[k].status == STATUS_PARTY;
+    return n;
+}
+
 size_t treaty_accepted_procedures(const CountryRow *row, AcceptedProcedure out[OTHER_PROCEDURES])
 {
     /* The parties' slots, by party date: the record reads as a history. */
@@ -930,6 +938,9 @@ static int compare_rows(const void *a, const void *b)
         break;
     case SORT_PARTY:
         c = strcmp(y->protocol.party_date, x->protocol.party_date);
+        break;
+    case SORT_PROCEDURES:
+        c = treaty_accepted_count(y) - treaty_accepted_count(x);
         break;
     case SORT_NAME:
         break;

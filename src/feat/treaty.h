@@ -117,6 +117,9 @@ typedef struct {
     char year[5];           /* of its ratification, accession or succession */
 } AcceptedProcedure;
 
+/* How many other complaint procedures row accepts. */
+int treaty_accepted_count(const CountryRow *row);
+
 /* The other complaint procedures row accepts, earliest first; the count. */
 size_t treaty_accepted_procedures(const CountryRow *row, AcceptedProcedure out[OTHER_PROCEDURES]);
 
@@ -149,7 +152,8 @@ CountryRow *treaty_countries(Request *r, int all, size_t *count);
 /* The English label (a msgid) of a status: "Party", "Signatory", "No action". */
 const char *treaty_status_label(TreatyStatus s);
 
-typedef enum { SORT_NAME, SORT_STATUS, SORT_SIGNATURE, SORT_PARTY } SortKey;
+/* SORT_PROCEDURES: most other complaint procedures accepted first. */
+typedef enum { SORT_NAME, SORT_STATUS, SORT_SIGNATURE, SORT_PARTY, SORT_PROCEDURES } SortKey;
 
 /* Sorts rows by key under the Protocol, then by name. */
 void treaty_sort_countries(CountryRow *rows, size_t n, SortKey key);

@@ -172,6 +172,36 @@ def test_record_on_the_other_complaint_procedures(server):
     assert "ICCPR-OP1 (2009) و OP-CRC-IC (2017)." in ar
 
 
+def test_the_persuadable_are_ranked(server):
+    """?similar=persuadable: states that accept another UN complaint
+    procedure but are not parties to the Protocol, most accepted first."""
+    every = api(server, "/countries")["countries"]
+    expected = [c for c in every
+                if c["status"] != "party" and c["other_procedures_count"] > 0]
+    shown = api(server, "/countries", params={"similar": "persuadable"})["countries"]
+    assert sorted(c["iso3"] for c in shown) == sorted(c["iso3"] for c in expected)
+    assert 40 < len(shown) < 160
+    counts = [c["other_procedures_count"] for c in shown]
+    assert counts == sorted(counts, reverse=True) and counts[0] == 4 and counts[-1] == 1
+    iso3s = [c["iso3"] for c in shown]
+    assert "BRA" in iso3s and "SAU" in iso3s  # four, one: neither a party
+    assert iso3s.index("BRA") < iso3s.index("SAU")
+    for absent in ("ARG", "USA", "CHN"):  # a party; none accepted; none
+        assert absent not in iso3s
+    # Other filters still apply; the page ranks too and keeps the filter.
+    africa = api(server, "/countries", params={"similar": "persuadable", "group": "african"})
+    assert all(c["un_group"] == "african" for c in africa["countries"])
+    assert 0 < len(africa["countries"]) < len(shown)
+    html = server.client().get("/countries", params={"similar": "persuadable"}).text
+    assert f"{len(shown)} states shown" in html
+    assert '<option value="persuadable" selected>' in html
+    assert "similar=persuadable" in html  # in the sorting links
+    table = server.client().get("/countries").text
+    assert 'title="Has not accepted any other UN complaint procedure.">0</td>' in table
+    # Anything else is ignored, as for the other filters.
+    assert len(api(server, "/countries", params={"similar": "x"})["countries"]) == STATES
+
+
 def test_filters_and_sorting(server):
     data = api(server, "/countries", params={"status": "party"})
     assert len(data["countries"]) == PARTIES
