@@ -113,12 +113,44 @@ static void test_ask_words(void **state)
     assert_string_equal(treaty_status_code(STATUS_NONE), "none");
 }
 
+/* The record on the other complaint procedures: parties only (a signature
+ * or a denunciation is not acceptance), in the order they joined, and the
+ * list joined with the word given. */
+static void test_accepted_procedures(void **state)
+{
+    (void)state;
+    CountryRow row = {0};
+    treaty_apply_action(&row.other[0], "ratification", "", "2002-06-28"); /* OP-CEDAW */
+    treaty_apply_action(&row.other[1], "signature", "", "2007-03-30");    /* OP-CRPD */
+    treaty_apply_action(&row.other[2], "accession", "", "2017-09-29");    /* OP-CRC-IC */
+    treaty_apply_action(&row.other[3], "accession", "", "1986-08-08");    /* ICCPR-OP1 */
+    AcceptedProcedure p[OTHER_PROCEDURES];
+    assert_int_equal(treaty_accepted_procedures(&row, p), 3);
+    assert_int_equal(treaty_accepted_count(&row), 3);
+    assert_string_equal(p[0].instrument, "ICCPR-OP1");
+    assert_string_equal(p[0].year, "1986");
+    assert_string_equal(p[1].instrument, "OP-CEDAW");
+    assert_string_equal(p[2].instrument, "OP-CRC-IC");
+    Arena *a = arena_new();
+    assert_string_equal(treaty_procedures_list(a, "et", p, 3),
+                        "ICCPR-OP1 (1986), OP-CEDAW (2002) et OP-CRC-IC (2017)");
+    assert_string_equal(treaty_procedures_list(a, "and", p, 1), "ICCPR-OP1 (1986)");
+    assert_string_equal(treaty_procedures_list(a, "and", p, 0), "");
+    treaty_apply_action(&row.other[3], "withdrawal", "", "1998-01-01");
+    assert_int_equal(treaty_accepted_procedures(&row, p), 2);
+    assert_string_equal(p[0].instrument, "OP-CEDAW");
+    assert_string_equal(treaty_procedures_list(a, "and", p, 2),
+                        "OP-CEDAW (2002) and OP-CRC-IC (2017)");
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_from_actions),
         cmocka_unit_test(test_every_ask),
         cmocka_unit_test(test_ask_words),
+        cmocka_unit_test(test_accepted_procedures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
