@@ -208,9 +208,11 @@ Result letter_new_page(Request *r)
                          "senders", senders(r), "letter_visibilities",
                          letter_visibility_choices(r, known ? typed : "private"));
     /* The state's record on similar treaties, to argue from. */
-    json_object_set_new(r->data, "other_procedures_text",
-                        json_string(treaty_country_procedures_text(
-                            r->db, r->arena, r->lang ? r->lang : "en", iso3)));
+    AcceptedProcedure accepted[OTHER_PROCEDURES];
+    size_t n = treaty_country_accepted(r->db, iso3, accepted);
+    json_object_set_new(
+        r->data, "other_procedures_text",
+        json_string(treaty_procedures_text(r->arena, r->lang ? r->lang : "en", accepted, n)));
     return R_OK;
 }
 

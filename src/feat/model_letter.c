@@ -231,11 +231,8 @@ static const char *and_word(const char *lang)
  * OP-CRPD (2008)", "" for none), {{other_procedures_count}} counts them. */
 static void add_procedure_fields(Request *r, json_t *f, const char *iso3, const char *lang)
 {
-    CountryRow row = {0};
-    snprintf(row.iso3, sizeof row.iso3, "%s", iso3);
-    treaty_other_standings(r->db, &row);
     AcceptedProcedure accepted[OTHER_PROCEDURES];
-    size_t n = treaty_accepted_procedures(&row, accepted);
+    size_t n = treaty_country_accepted(r->db, iso3, accepted);
     json_object_set_new(f, "other_procedures",
                         json_string(treaty_procedures_list(r->arena, and_word(lang), accepted, n)));
     json_object_set_new(f, "other_procedures_count", json_integer((json_int_t)n));

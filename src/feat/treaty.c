@@ -1024,12 +1024,10 @@ Result treaty_page(Request *r)
     return R_OK;
 }
 
-const char *treaty_country_procedures_text(Db *db, Arena *arena, const char *lang, const char *iso3)
+size_t treaty_country_accepted(Db *db, const char *iso3, AcceptedProcedure out[OTHER_PROCEDURES])
 {
     CountryRow row = {0};
     snprintf(row.iso3, sizeof row.iso3, "%s", iso3);
     treaty_other_standings(db, &row);
-    AcceptedProcedure accepted[OTHER_PROCEDURES];
-    size_t n = treaty_accepted_procedures(&row, accepted);
-    return treaty_procedures_text(arena, lang, accepted, n);
+    return treaty_accepted_procedures(&row, out);
 }

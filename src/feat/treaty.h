@@ -126,10 +126,8 @@ size_t treaty_accepted_procedures(const CountryRow *row, AcceptedProcedure out[O
 /* Fills row->other from the record (one country's page). */
 void treaty_other_standings(Db *db, CountryRow *row);
 
-/* iso3's record as treaty_procedures_text says it, read from the record
- * (the preparation of letters). */
-const char *treaty_country_procedures_text(Db *db, Arena *arena, const char *lang,
-                                           const char *iso3);
+/* treaty_accepted_procedures for iso3, read from the record (letters). */
+size_t treaty_country_accepted(Db *db, const char *iso3, AcceptedProcedure out[OTHER_PROCEDURES]);
 
 /* The accepted procedures as a list, "OP-CEDAW (2005), OP-CRPD (2008) and
  * ICCPR-OP1 (2010)", with and_word before the last; "" for none. Plain
