@@ -59,9 +59,10 @@ static int parse_model(const char *text, char fields[5][512], const char **body)
 }
 
 /* Writes every embedded model letter that the table does not have yet (by
- * slug and language), or nothing if one is malformed. A model an
- * administrator has edited keeps their text: only missing ones are added,
- * so letters shipped with a new release reach an existing database too. */
+ * slug and language), and the new text of one no administrator has edited
+ * (updated_at 0), or nothing if one is malformed. A model an administrator
+ * has edited keeps their text; letters shipped or reworded in a new release
+ * reach an existing database too. */
 static Result model_letters_seed_apply(Db *w, void *unused)
 {
     (void)unused;
@@ -76,9 +77,12 @@ static Result model_letters_seed_apply(Db *w, void *unused)
             fprintf(stderr, "ratify: %s: bad model letter header\n", a->path);
             return R_INTERNAL;
         }
-        Stmt *st = db_prepare(w, "INSERT INTO model_letters (slug, lang, ask, title, subject, "
-                                 "body, updated_at) VALUES (:slug, :lang, :ask, :title, :subject, "
-                                 ":body, 0) ON CONFLICT (slug, lang) DO NOTHING");
+        Stmt *st =
+            db_prepare(w, "INSERT INTO model_letters (slug, lang, ask, title, subject, "
+                          "body, updated_at) VALUES (:slug, :lang, :ask, :title, :subject, "
+                          ":body, 0) ON CONFLICT (slug, lang) DO UPDATE SET ask = excluded.ask, "
+                          "title = excluded.title, subject = excluded.subject, "
+                          "body = excluded.body WHERE model_letters.updated_at = 0");
         db_bind_text(st, ":slug", f[0]);
         db_bind_text(st, ":ask", f[1]);
         db_bind_text(st, ":lang", f[2]);
@@ -92,8 +96,8 @@ static Result model_letters_seed_apply(Db *w, void *unused)
 }
 
 /* 1 if a shipped model letter (an asset of data/model-letters/) is missing
- * from the table, by slug and language. */
-static int shipped_missing(Db *db)
+ * from the table, by slug and language, or differs from an unedited row. */
+static int shipped_changed(Db *db)
 {
     int missing = 0;
     for (const Asset *a = assets; a->path && !missing; a++) {
@@ -105,10 +109,15 @@ static int shipped_missing(Db *db)
             continue;
         if (parse_model((const char *)a->data, f, &body) != 0)
             return 1; /* the write reports it */
-        Stmt *st =
-            db_prepare(db, "SELECT 1 FROM model_letters WHERE slug = :slug AND lang = :lang");
+        Stmt *st = db_prepare(db, "SELECT 1 FROM model_letters WHERE slug = :slug AND lang = :lang "
+                                  "AND (updated_at <> 0 OR (ask = :ask AND title = :title "
+                                  "AND subject = :subject AND body = :body))");
         db_bind_text(st, ":slug", f[0]);
         db_bind_text(st, ":lang", f[2]);
+        db_bind_text(st, ":ask", f[1]);
+        db_bind_text(st, ":title", f[3]);
+        db_bind_text(st, ":subject", f[4]);
+        db_bind_text(st, ":body", body);
         missing = !db_row(st);
         db_done(st);
     }
@@ -119,7 +128,7 @@ Result model_letter_seed(Db *db)
 {
     /* A database that has every shipped letter (the usual start) is not
      * written to. */
-    if (!shipped_missing(db))
+    if (!shipped_changed(db))
         return R_OK;
     return db_write(db, model_letters_seed_apply, NULL);
 }

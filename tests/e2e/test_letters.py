@@ -615,3 +615,30 @@ def test_a_model_letter_recalls_the_other_complaint_procedures(site, smtp):
         assert r.status_code == 303, r.text
         letter = writer.get(r.headers["Location"]).text
         assert html.escape(expected, quote=False) in letter or expected in letter
+
+
+def test_the_shipped_letters_recall_the_other_complaint_procedures(site, smtp):
+    """The shipped letters to non-parties recall, in the letter's language,
+    the complaint procedures the state already accepts, and say nothing of
+    them to a state that accepts none."""
+    for iso3, lang, present in (
+            ("BRA", "en", "Our country already allows individuals to bring complaints before "
+                          "United Nations human rights treaty bodies under OP-CEDAW (2002), "
+                          "OP-CRPD (2008), ICCPR-OP1 (2009) and OP-CRC-IC (2017)."),
+            ("BRA", "pt", "ao abrigo de OP-CEDAW (2002), OP-CRPD (2008), ICCPR-OP1 (2009) e "
+                          "OP-CRC-IC (2017)."),
+            ("USA", "en", None)):
+        _, writer = member_of(site, iso3)
+        new = writer.get("/letters/new", params={"country": iso3}).text
+        (mid,) = [m for m, _, _, l in model_options(new) if l == lang]
+        r = writer.post("/letters", data={"csrf_token": scrape_csrf(new), "country": iso3,
+                                          "model": mid, "sender": "Conectas"})
+        assert r.status_code == 303, r.text
+        letter = html.unescape(writer.get(r.headers["Location"]).text)
+        assert "{{" not in letter
+        if present:
+            assert present in letter, (iso3, lang)
+        else:
+            assert "Our country already allows individuals" not in letter
+            # The paragraph that follows the optional one is still there.
+            assert "We therefore respectfully ask the Government" in letter
