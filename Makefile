@@ -32,7 +32,7 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 
 SRCS     := $(wildcard src/*/*.c)
 HEADERS  := $(wildcard src/*/*.h) src/feat/routes.def
-ASSETS   := $(sort $(wildcard templates/*.html static/* schema/*.sql schema/postgresql/*.sql po/*.po data/countries.csv data/country-languages.csv data/untc-names.csv data/world-map.csv data/untc/icescr.html data/untc/icescr_op.html data/untc/cedaw_op.html data/untc/crpd_op.html data/untc/crc_op_ic.html data/untc/iccpr_op1.html data/model-letters/*.txt))
+ASSETS   := $(sort $(wildcard templates/*.html static/* schema/*.sql schema/postgresql/*.sql po/*.po data/countries.csv data/country-languages.csv data/untc-names.csv data/world-map.csv data/country-aliases.csv data/upr-sessions.csv data/upr/upr-info-sessions-1-20-covenant.csv data/untc/icescr.html data/untc/icescr_op.html data/untc/cedaw_op.html data/untc/crpd_op.html data/untc/crc_op_ic.html data/untc/iccpr_op1.html data/model-letters/*.txt))
 UNIT     := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60

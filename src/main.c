@@ -23,6 +23,7 @@
 #include "feat/member.h"
 #include "feat/member_export.h"
 #include "feat/member_import.h"
+#include "feat/upr.h"
 #include "feat/membership.h"
 #include "feat/outbox.h"
 #include "web/router.h"
@@ -78,6 +79,9 @@ static void usage(FILE *out)
             "  import members FILE.csv [--map COLUMN=FIELD]... [--on-duplicate skip|update|fill]\n"
             "        [--apply] [--errors ERRORS.csv]\n"
             "                      import members from CSV: a dry run unless --apply\n"
+            "  import upr FILE.csv [--apply]\n"
+            "                      import UPR Info's export of UPR recommendations: a dry run\n"
+            "                      unless --apply; unknown state names are listed\n"
             "  export members [--format csv|xlsx] [--out FILE]\n"
             "                      one row per membership; CSV to standard output by default\n"
             "  token add NAME [--scope read|write]  issue an API token\n"
@@ -196,7 +200,7 @@ static Result open_db(const Options *o, Db **db)
         return R_INTERNAL;
     /* Reference data loads once, into empty tables only. */
     if (auth_init(*db) != R_OK || two_factor_init() != R_OK || country_seed(*db) != R_OK ||
-        treaty_seed(*db) != R_OK || letter_seed(*db) != R_OK) {
+        treaty_seed(*db) != R_OK || letter_seed(*db) != R_OK || upr_seed(*db) != R_OK) {
         db_close(*db);
         *db = NULL;
         return R_INTERNAL;
@@ -629,9 +633,11 @@ static Result user_cmd(Options *o, int argc, char **argv)
 static Result import_cmd(Options *o, int argc, char **argv)
 {
     int members = argc >= 1 && strcmp(argv[0], "members") == 0;
-    if (argc < 1 || (strcmp(argv[0], "treaty-status") != 0 && !members)) {
+    int upr = argc >= 1 && strcmp(argv[0], "upr") == 0;
+    if (argc < 1 || (strcmp(argv[0], "treaty-status") != 0 && !members && !upr)) {
         fprintf(stderr, "usage: ratify import treaty-status FILE [--instrument SLUG] [--apply]\n"
-                        "       ratify import members FILE.csv [--apply] ...\n");
+                        "       ratify import members FILE.csv [--apply] ...\n"
+                        "       ratify import upr FILE.csv [--apply]\n");
         return R_BAD_REQUEST;
     }
     Db *db;
@@ -639,6 +645,7 @@ static Result import_cmd(Options *o, int argc, char **argv)
     if (r != R_OK)
         return r;
     r = members ? member_import_cmd(db, argc - 1, argv + 1)
+        : upr   ? upr_import_cmd(db, argc - 1, argv + 1)
                 : treaty_import_cmd(db, argc - 1, argv + 1);
     db_close(db);
     return r;

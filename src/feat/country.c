@@ -29,6 +29,7 @@
 #include "base/csv.h"
 #include "feat/letter.h"
 #include "feat/treaty.h"
+#include "feat/upr.h"
 
 /* ---- reference data ---- */
 
@@ -536,6 +537,8 @@ static Result country_data(Request *r, const char *iso3)
     if (coalition_public_json(r, iso3, &coalition) == R_OK)
         json_object_set_new(r->data, "coalition", coalition);
     json_object_set_new(r->data, "letters", letter_country_summary(r, iso3));
+    json_object_set_new(r->data, "upr",
+                        upr_country_json(r, iso3, row.protocol.status == STATUS_PARTY));
     if (can_edit && !r->is_api) {
         json_object_set_new(r->data, "stage_options",
                             form_options(r, country_stage_codes, stage_labels, NULL));

@@ -12,6 +12,8 @@
  */
 #include "feat/member_io.h"
 
+#include "base/assets.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -284,6 +286,42 @@ static void fold_case(const char *s, char *out, size_t size)
     out[n] = 0;
 }
 
+static void add_name(CountryNames *c, size_t *cap, const char *iso3, const char *name)
+{
+    if (c->count == *cap) {
+        *cap = *cap ? *cap * 2 : 1024;
+        c->iso3 = xrealloc(c->iso3, *cap * sizeof *c->iso3);
+        c->name = xrealloc(c->name, *cap * sizeof *c->name);
+    }
+    snprintf(c->iso3[c->count], sizeof c->iso3[0], "%s", iso3);
+    fold_case(name, c->name[c->count], sizeof c->name[0]);
+    c->count++;
+}
+
+/* The other spellings sources give states (data/country-aliases.csv: UPR
+ * Info's "St Kitts & Nevis"), after every name of country_names so that
+ * those win. Each alias is a person's decision, written down with its
+ * source: a name matches one of them exactly or not at all. */
+static Result add_aliases(CountryNames *c, size_t *cap)
+{
+    const Asset *a = asset_find("data/country-aliases.csv");
+    if (!a)
+        return R_INTERNAL;
+    CsvReader csv;
+    csv_open(&csv, (const char *)a->data, a->len);
+    int name = -1, iso3 = -1;
+    if (csv_next(&csv) == 1) {
+        name = csv_column(&csv, "name");
+        iso3 = csv_column(&csv, "iso3");
+    }
+    Result r = name >= 0 && iso3 >= 0 ? R_OK : R_INTERNAL;
+    while (r == R_OK && csv_next(&csv) == 1)
+        if ((size_t)name < csv.count && (size_t)iso3 < csv.count)
+            add_name(c, cap, csv.fields[iso3], csv.fields[name]);
+    csv_free(&csv);
+    return r;
+}
+
 Result member_io_countries(Db *db, CountryNames *c)
 {
     memset(c, 0, sizeof *c);
@@ -294,16 +332,10 @@ Result member_io_countries(Db *db, CountryNames *c)
     Stmt *st = db_prepare(db, "SELECT iso3, name FROM country_names "
                               "ORDER BY CASE WHEN lang = 'en' THEN 0 ELSE 1 END, iso3, lang");
     while (db_row(st)) {
-        if (c->count == cap) {
-            cap = cap ? cap * 2 : 1024;
-            c->iso3 = xrealloc(c->iso3, cap * sizeof *c->iso3);
-            c->name = xrealloc(c->name, cap * sizeof *c->name);
-        }
-        snprintf(c->iso3[c->count], sizeof c->iso3[0], "%s", db_text(st, 0));
-        fold_case(db_text(st, 1), c->name[c->count], sizeof c->name[0]);
-        c->count++;
+        add_name(c, &cap, db_text(st, 0), db_text(st, 1));
     }
-    return db_done(st);
+    Result r = db_done(st);
+    return r == R_OK ? add_aliases(c, &cap) : r;
 }
 
 void member_io_countries_free(CountryNames *c)
@@ -313,9 +345,7 @@ void member_io_countries_free(CountryNames *c)
     memset(c, 0, sizeof *c);
 }
 
-/* An ISO3 code (any case) or a name in any language matched exactly, case
- * aside (fold_case). */
-static const char *find_country(const CountryNames *c, const char *value)
+const char *member_io_country_find(const CountryNames *c, const char *value)
 {
     if (strlen(value) == 3) {
         char code[4];
@@ -472,7 +502,7 @@ int member_io_parse_row(const MemberMapping *m, const CountryNames *countries, c
     else if (!country[0])
         row_error(row, MF_COUNTRY, MSG_REQUIRED);
     else {
-        const char *iso3 = find_country(countries, country);
+        const char *iso3 = member_io_country_find(countries, country);
         if (iso3)
             snprintf(row->iso3, sizeof row->iso3, "%s", iso3);
         else

@@ -104,18 +104,24 @@ typedef struct {
 } MemberRow;
 
 /* The countries an import accepts: their ISO3 codes, and their names in
- * every language of country_names, folded to lower case. One entry per
- * country and language, English first. */
+ * every language of country_names and their aliases, folded to lower case.
+ * One entry per country and language, English first. */
 typedef struct {
     char (*iso3)[4];   /* per entry: the country */
     char (*name)[128]; /* per entry: one of its names, folded */
     size_t count;
 } CountryNames;
 
-/* Loads every country of db into c. Returns R_OK or R_INTERNAL. Free with
+/* Loads every country of db into c, with the other spellings of
+ * data/country-aliases.csv. Returns R_OK or R_INTERNAL. Free with
  * member_io_countries_free. */
 Result member_io_countries(Db *db, CountryNames *c);
 void member_io_countries_free(CountryNames *c);
+
+/* The country value names: an ISO3 code (any case) or a name in any
+ * language or an alias, matched exactly, case aside; NULL if none. Never a
+ * guess. */
+const char *member_io_country_find(const CountryNames *c, const char *value);
 
 /* Validates one data record (fields[0..count) as read by csv_next) under
  * mapping m and fills row; row->error says what is wrong, if anything:
