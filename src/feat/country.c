@@ -29,6 +29,7 @@
 #include "base/csv.h"
 #include "feat/friend.h"
 #include "feat/letter.h"
+#include "feat/position.h"
 #include "feat/treaty.h"
 #include "feat/upr.h"
 
@@ -541,6 +542,7 @@ static Result country_data(Request *r, const char *iso3)
     json_object_set_new(r->data, "upr",
                         upr_country_json(r, iso3, row.protocol.status == STATUS_PARTY));
     json_object_set_new(r->data, "friend", friend_country_json(r, iso3));
+    json_object_set_new(r->data, "position", position_country_json(r, iso3));
     if (can_edit && !r->is_api) {
         json_object_set_new(r->data, "stage_options",
                             form_options(r, country_stage_codes, stage_labels, NULL));
