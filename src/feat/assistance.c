@@ -817,8 +817,8 @@ static Result message_add_apply(Db *w, void *ctx)
                   m->file.len ? "with a file" : "") != R_OK)
         return R_INTERNAL;
     return notify(w, r, m->id,
-                  tr(r, m->file.len ? "A new message, with a file, was written in the request."
-                                    : "A new message was written in the request."));
+                  m->file.len ? tr(r, "A new message, with a file, was written in the request.")
+                              : tr(r, "A new message was written in the request."));
 }
 
 Result assistance_message_post(Request *r)
