@@ -8,13 +8,15 @@ transitions refused, a request declined with its reason, bad input.
 """
 
 import html
+import os
 import re
 
 import pytest
 
 from factories import Factory, audit_entries, mail_count, next_mail_to
-from ratify_server import RatifyServer, scrape_csrf
+from ratify_server import RatifyServer, ratify_bin, scrape_csrf
 from smtp_capture import SmtpCapture, smtp  # noqa: F401  (the smtp fixture)
+from test_letters import write_ratify_letter
 
 PDF = b"%PDF-1.4\nthe programme of the seminar\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -261,3 +263,58 @@ def test_bad_input_is_refused_and_nothing_written(site, smtp, people):
     r = requester.client.post(f"/admin/assistance/{rid}",
                               data={"csrf_token": scrape_csrf(page), "status": "done"})
     assert r.status_code == 403 and state(site, rid) == "new"
+
+
+@pytest.mark.skipif(not os.environ.get("RATIFY_OLD_BIN"),
+                    reason="RATIFY_OLD_BIN: a binary from before schema/017_assistance.sql")
+def test_requests_from_before_017_survive_the_upgrade(tmp_path, smtp, monkeypatch):
+    """Requests made by a binary from before 017 (states open and assigned, a
+    draft) come through the rebuild of assistance_requests with their ids,
+    mapped states and drafts, and go on in the new workflow."""
+    new_bin = ratify_bin()
+    monkeypatch.setenv("RATIFY_BIN", os.environ["RATIFY_OLD_BIN"])
+    site = RatifyServer(tmp_path / "ratify", serve_args=("--smtp", f"smtp://127.0.0.1:{smtp.port}"))
+    site.start()
+    site.factory = Factory(site, smtp)
+    member = site.factory.member("AGO")
+    writer = member.client
+    path = write_ratify_letter(writer)
+    token = scrape_csrf(writer.get(path).text)
+    r = writer.post(path + "/responses",
+                    data={"csrf_token": token, "received_on": "2026-11-15", "class": "refusal",
+                          "reasons": ["cost"], "visibility": "country", "text": "No."})
+    assert r.status_code == 303, r.text[:2000]
+    (rid,) = [x["id"] for x in writer.get("/api/v1" + path).json()["letter"]["responses"]]
+    for details in ("first", "second"):
+        r = writer.post(f"/responses/{rid}/help", data={"csrf_token": token, "details": details})
+        assert r.status_code == 303
+    admin = site.factory.admin
+    page = admin.get("/admin/assistance").text
+    first = min(int(i) for i in re.findall(r'action="/admin/assistance/(\d+)"', page))
+    r = admin.post(f"/admin/assistance/{first}",
+                   data={"csrf_token": scrape_csrf(page), "status": "assigned",
+                         "draft": "Dear Minister, the cost..."})
+    assert r.status_code == 303
+    old = site.query("SELECT id, status, draft FROM assistance_requests ORDER BY id")
+    assert [s for _, s, _ in old] == ["assigned", "open"]
+    site.stop_and_check()
+    # The new binary migrates the same database.
+    monkeypatch.setenv("RATIFY_BIN", new_bin)
+    site.respawn()
+    try:
+        new = site.query("SELECT id, status, draft, kind FROM assistance_requests ORDER BY id")
+        assert new == [(old[0][0], "accepted", "Dear Minister, the cost...", "refusal_reply"),
+                       (old[1][0], "new", "", "refusal_reply")]
+        writer = site.login_user(member)
+        page = writer.get(f"/assistance/{first}").text
+        assert "Dear Minister, the cost..." in page and "Accepted" in page
+        admin = site.login_user(site.member("admin"))
+        page = admin.get(f"/assistance/{first}").text
+        r = admin.post(f"/admin/assistance/{first}",
+                       data={"csrf_token": scrape_csrf(page), "status": "in_progress"})
+        assert r.status_code == 303
+        r = ask(writer)
+        assert r.status_code == 303
+        assert int(r.headers["Location"].rsplit("/", 1)[1]) > old[1][0]
+    finally:
+        site.stop_and_check()
