@@ -149,10 +149,12 @@ def test_an_international_expert_from_new_to_done(site, smtp, people):
     told(smtp, before, rid, com, adm)
     not_told(smtp, before, req)
     page = committee.get(f"/assistance/{rid}").text
+    before = counts(smtp, *everyone)
     r = committee.post(f"/assistance/{rid}/messages",
                        data={"csrf_token": scrape_csrf(page),
                              "body": "Professor X can come <b>on the 12th</b>."})
     assert r.status_code == 303
+    told(smtp, before, rid, req, adm)
     page = requester.client.get(f"/assistance/{rid}").text
     assert "The seminar moved to the 12th." in page
     assert "Professor X can come &lt;b&gt;on the 12th&lt;/b&gt;." in page
@@ -207,9 +209,11 @@ def test_an_international_expert_from_new_to_done(site, smtp, people):
 def test_declined_with_a_reason(site, smtp, people):
     requester, committee = people["requester"], people["committee"]
     req, com, adm = requester.email, people["committee_email"], people["admin_email"]
+    before = counts(smtp, req, com, adm)
     r = ask(requester.client, kind="steering_presence", subject="A committee member in Luanda")
     assert r.status_code == 303
     rid = int(r.headers["Location"].rsplit("/", 1)[1])
+    told(smtp, before, rid, com, adm)
     # Declining needs a reason: the form comes back, nothing changes.
     before = counts(smtp, req, com, adm)
     r = move(committee, rid, status="declined", reason="")
