@@ -41,12 +41,14 @@ def people(site):
     requester = site.factory.member("AGO")
     elsewhere = site.factory.member("KEN")
     user = site.member("member")
-    committee = site.login_user(user)
     page = admin.get("/admin/steering-committee").text
     r = admin.post("/admin/steering-committee",
                    data={"csrf_token": scrape_csrf(page), "email": user.email})
     assert r.status_code == 303, r.text[:2000]
     assert user.email in admin.get("/admin/steering-committee").text
+    # On the committee, a second factor is required: login() enrols it.
+    committee = site.login_user(user)
+    assert user.email in site.totp_secrets
     return dict(admin=admin, admin_email=admin_user.email,
                 requester=requester, elsewhere=elsewhere, committee=committee,
                 committee_email=user.email)
