@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "feat/assistance.h"
 #include "feat/handlers.h"
 #include "svc/audit.h"
 #include "svc/http.h"
@@ -1013,6 +1014,16 @@ Result assistance_admin_post(Request *r)
     if (res != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/assistance/%lld", (long long)a.id));
+}
+
+/* ---- closing an account ---- */
+
+Result assistance_forget_user(Db *w, int64_t user)
+{
+    /* Threads and files go with their request (ON DELETE CASCADE). */
+    Stmt *st = db_prepare(w, "DELETE FROM assistance_requests WHERE requester_id = :user");
+    db_bind_int(st, ":user", user);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
 /* ---- the steering committee ---- */

@@ -324,3 +324,19 @@ def test_requests_from_before_017_survive_the_upgrade(tmp_path, smtp, monkeypatc
         assert int(r.headers["Location"].rsplit("/", 1)[1]) > old[1][0]
     finally:
         site.stop_and_check()
+
+
+def test_closing_the_account_deletes_the_requests(site, smtp, people):
+    requester = people["requester"]
+    r = ask(requester.client, files={"attachment": ("p.pdf", PDF, "application/pdf")})
+    rid = int(r.headers["Location"].rsplit("/", 1)[1])
+    page = people["committee"].get(f"/assistance/{rid}").text
+    assert people["committee"].post(f"/assistance/{rid}/messages",
+                                    data={"csrf_token": scrape_csrf(page),
+                                          "body": "We will help."}).status_code == 303
+    token = requester.client.csrf("/profile")
+    r = requester.client.post("/profile/close", data={"csrf_token": token, "confirm": "1"})
+    assert r.status_code == 200, r.text[:2000]
+    for table in ("assistance_requests", "assistance_messages", "assistance_attachments"):
+        assert site.scalar(f"SELECT count(*) FROM {table}") == 0
+    assert people["committee"].get(f"/assistance/{rid}").status_code == 404
