@@ -1,7 +1,7 @@
 -- 021_positions.sql: what each government has said about the Protocol
 -- and what the coalition makes of it (issue 13, item 4). The secretariat
 -- (administrators) keeps them; each statement and the assessment has a
--- visibility (public, members, steering: svc/visibility.h), and reads of
+-- visibility (public, members, committee: svc/visibility.h), and reads of
 -- what is not public are audited: an assessment ("the minister is against
 -- it") can hurt the people who gave it.
 
@@ -13,7 +13,7 @@ CREATE TABLE position_statements (
     forum       TEXT NOT NULL,              -- "UPR 3rd cycle", "letter to the coalition"
     summary     TEXT NOT NULL,              -- one line
     source_url  TEXT NOT NULL DEFAULT '',
-    visibility  TEXT NOT NULL CHECK (visibility IN ('public', 'members', 'steering')),
+    visibility  TEXT NOT NULL CHECK (visibility IN ('public', 'members', 'committee')),
     author_id   INTEGER REFERENCES users (id) ON DELETE SET NULL,
     recorded_at INTEGER NOT NULL
 );
@@ -26,7 +26,7 @@ CREATE TABLE position_assessments (
     stance     TEXT NOT NULL CHECK (stance IN ('supportive', 'open', 'undecided', 'opposed',
                                                'unknown')),
     assessment TEXT NOT NULL DEFAULT '',
-    visibility TEXT NOT NULL CHECK (visibility IN ('public', 'members', 'steering')),
+    visibility TEXT NOT NULL CHECK (visibility IN ('public', 'members', 'committee')),
     author_id  INTEGER REFERENCES users (id) ON DELETE SET NULL,
     updated_at INTEGER NOT NULL
 );

@@ -446,7 +446,7 @@ const char *const country_visibility_codes[] = {"public",   "members", "country"
 static const char *const visibility_labels[] = {N_("Everyone"),
                                                 N_("Members"),
                                                 N_("The national coalition"),
-                                                N_("The steering committee"),
+                                                N_("The country's coordinators"),
                                                 N_("Only me and the administrators"),
                                                 NULL};
 static const char *const kind_codes[] = {"signature",   "ratification", "accession", "succession",

@@ -3,7 +3,7 @@
  * profile page) with the erasure of their personal data: the person, the
  * user, and every row elsewhere that holds their address. It has a file
  * of its own because it writes the tables of several owners (person.c,
- * account.c, invitation.c, mail.c, auth.c), some of which stand on
+ * account.c, invitation.c, mail.c, auth.c, assistance.c), some of which stand on
  * profile.c themselves (invitation.c shows the profile again on a
  * mistake), so profile.c could not call them without a circle.
  *
@@ -13,6 +13,7 @@
  * the audit log keeps only "person N".
  */
 #include "feat/account.h"
+#include "feat/assistance.h"
 #include "feat/handlers.h"
 #include "feat/invitation.h"
 #include "feat/member.h"
@@ -57,7 +58,8 @@ static Result person_erase_apply(Db *w, void *ctx)
     /* Memberships, organisation roles, group memberships and confirmation
      * tokens go with the person (ON DELETE CASCADE); sessions and login
      * tokens with the user. */
-    int ok = person_delete(w, e->person) == R_OK;
+    int ok = assistance_forget_user(w, e->user) == R_OK;
+    ok &= person_delete(w, e->person) == R_OK;
     ok &= account_delete(w, e->user) == R_OK;
     if (!ok)
         return R_INTERNAL;

@@ -25,7 +25,7 @@
 #include "svc/audit.h"
 #include "svc/visibility.h"
 
-static const char *const visibility_codes[] = {"public", "members", "steering", NULL};
+static const char *const visibility_codes[] = {"public", "members", "committee", NULL};
 static const char *const visibility_labels[] = {N_("Everyone"), N_("Members"),
                                                 N_("The steering committee"), NULL};
 static const char *const stance_codes[] = {"supportive", "open",    "undecided",
@@ -154,7 +154,7 @@ static Result position_data(Request *r, const char *iso3, const char *name)
             assessment ? json_string_value(json_object_get(assessment, "stance")) : "unknown";
         json_object_set_new(r->data, "can_edit", json_true());
         json_object_set_new(r->data, "visibility_options",
-                            form_options(r, visibility_codes, visibility_labels, "steering"));
+                            form_options(r, visibility_codes, visibility_labels, "committee"));
         json_object_set_new(r->data, "stance_options",
                             form_options(r, stance_codes, stance_labels, stance));
     }

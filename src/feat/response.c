@@ -28,9 +28,7 @@ enum { FILE_MAX = 900 * 1024 }; /* under the 1 MiB body limit, with the form aro
 
 /* ---- responses ---- */
 
-/* The type of an uploaded file, from its first bytes, never from what the
- * browser claims: only PDF, PNG and JPEG are kept. */
-static const char *sniff_type(const char *data, size_t len)
+const char *response_file_type(const char *data, size_t len)
 {
     if (len >= 5 && memcmp(data, "%PDF-", 5) == 0)
         return "application/pdf";
@@ -158,7 +156,7 @@ Result response_add_post(Request *r)
     const Param *file = form_get(&r->form, "file");
     const char *type = NULL;
     if (file && file->len) {
-        type = sniff_type(file->value, file->len);
+        type = response_file_type(file->value, file->len);
         if (!type)
             bad |= param_error(r, "file", N_("The file must be a PDF, PNG or JPEG.")) != R_OK;
         else if (file->len > FILE_MAX)

@@ -63,9 +63,11 @@ int totp_check(const unsigned char *secret, size_t secret_len, int64_t now, cons
     return 1;
 }
 
+/* Admins, coordinators and the steering committee read what members at
+ * risk wrote (requests for support among it): a password is not enough. */
 int two_factor_required(const User *u)
 {
-    return u && u->role >= ROLE_COORDINATOR;
+    return u && (u->role >= ROLE_COORDINATOR || u->committee);
 }
 
 /* ---- the stored secret ---- */
@@ -318,6 +320,7 @@ void two_factor_after_password_prepare(Request *r, AfterPassword *a, int64_t use
     a->next = next;
     a->pending = 0;
     a->role = ROLE_MEMBER;
+    a->committee = 0;
     auth_session_prepare(r, &a->session);
 }
 
@@ -328,9 +331,14 @@ Result two_factor_after_password_write(Db *w, AfterPassword *a)
     a->pending = enabled_for(w, a->user_id);
     if (a->pending)
         return pending_insert(w, a);
-    Stmt *st = db_prepare(w, "SELECT role FROM users WHERE id = :id");
+    Stmt *st = db_prepare(w, "SELECT role, (SELECT count(*) FROM steering_committee c WHERE "
+                             "c.user_id = users.id) FROM users WHERE id = :id");
     db_bind_int(st, ":id", a->user_id);
-    a->role = db_row(st) ? role_from_name(db_text(st, 0)) : ROLE_MEMBER;
+    a->role = ROLE_MEMBER;
+    if (db_row(st)) {
+        a->role = role_from_name(db_text(st, 0));
+        a->committee = db_int(st, 1) > 0;
+    }
     if (db_done(st) != R_OK || auth_session_write(w, &a->session, a->user_id) != R_OK)
         return R_INTERNAL;
     return audit_log(w, a->user_id, "login", "", "");
@@ -343,7 +351,7 @@ Result two_factor_after_password_finish(Request *r, const AfterPassword *a)
         return http_redirect(r, "/login/code");
     }
     auth_session_cookie(r, &a->session);
-    User u = {.role = a->role};
+    User u = {.role = a->role, .committee = a->committee};
     return http_redirect(r, two_factor_required(&u) ? "/account/two-factor" : a->next);
 }
 

@@ -49,16 +49,17 @@ typedef struct {
     NewSession session; /* its token names the half-login instead when pending */
     int pending;        /* set by _write */
     Role role;          /* set by _write */
+    int committee;      /* set by _write: on the steering committee */
 } AfterPassword;
 void two_factor_after_password_prepare(Request *r, AfterPassword *a, int64_t user_id,
                                        const char *next);
 Result two_factor_after_password_write(Db *w, AfterPassword *a);
 Result two_factor_after_password_finish(Request *r, const AfterPassword *a);
 
-/* R_OK when the request may proceed. A logged-in admin or coordinator
- * without a second factor may only enrol or log out: GET pages redirect to
- * the enrolment page (r->redirect set, R_OK), anything else is
- * R_FORBIDDEN. API tokens are not concerned. */
+/* R_OK when the request may proceed. A logged-in admin, coordinator or
+ * steering committee member without a second factor may only enrol or log out: GET pages redirect
+ * to the enrolment page (r->redirect set, R_OK), anything else is R_FORBIDDEN. API tokens are not
+ * concerned. */
 Result two_factor_gate(Request *r);
 
 /* `ratify user reset-2fa`: user_id's second factor and recovery codes

@@ -161,7 +161,8 @@ static User *session_user(Request *r, const char *token)
         r->db, "SELECT u.id, u.email, u.display_name, u.role, u.lang, s.created_at, s.last_seen, "
                "(SELECT p.iso3 FROM people p WHERE p.user_id = u.id), "
                "(SELECT t.enabled_at IS NOT NULL FROM two_factor t WHERE t.user_id = u.id), "
-               "coalesce((SELECT p.id FROM people p WHERE p.user_id = u.id), 0) "
+               "coalesce((SELECT p.id FROM people p WHERE p.user_id = u.id), 0), "
+               "(SELECT count(*) FROM steering_committee c WHERE c.user_id = u.id) "
                "FROM sessions s JOIN users u ON u.id = s.user_id "
                "WHERE s.token_hash = :hash AND u.disabled = 0");
     db_bind_text(st, ":hash", hash);
@@ -179,6 +180,7 @@ static User *session_user(Request *r, const char *token)
         u->home_iso3 = db_is_null(st, 7) ? NULL : arena_strdup(r->arena, db_text(st, 7));
         u->two_factor = !db_is_null(st, 8) && db_int(st, 8);
         u->person_id = db_int(st, 9);
+        u->committee = db_int(st, 10) > 0;
     }
     db_done(st);
     if (!u)

@@ -43,6 +43,7 @@ typedef struct {
     int64_t person_id;      /* the user's member profile (people.id), or 0 */
     size_t country_count;
     int two_factor; /* 1: a second factor is enrolled and confirmed */
+    int committee;  /* 1: on the coalition's steering committee (steering_committee) */
 } User;
 
 typedef struct Request Request;

@@ -21,6 +21,9 @@ int visibility_can_see(const User *u, const char *visibility, const char *iso3, 
         return 1;
     if (strcmp(visibility, "members") == 0)
         return 1;
+    /* The coalition's steering committee, across countries. */
+    if (strcmp(visibility, "committee") == 0)
+        return u->committee;
     int coordinates = iso3 && *iso3 && auth_covers_country(u, iso3);
     /* The national coalition: the country's coordinators and members. */
     if (strcmp(visibility, "country") == 0)
@@ -38,4 +41,5 @@ void visibility_bind(Stmt *st, const User *u)
     db_bind_int(st, ":viewer_id", u ? u->id : 0);
     db_bind_int(st, ":viewer_admin", u && u->role == ROLE_ADMIN);
     db_bind_int(st, ":viewer_coordinator", u && u->role == ROLE_COORDINATOR);
+    db_bind_int(st, ":viewer_committee", u && u->committee);
 }

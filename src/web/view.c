@@ -101,10 +101,11 @@ static json_t *user_object(const User *u)
     json_t *countries = json_array();
     for (size_t i = 0; i < u->country_count; i++)
         json_array_append_new(countries, json_string(u->countries[i]));
-    return json_build("{s:I, s:s, s:s, s:s, s:o, s:b, s:b}", "id", (json_int_t)u->id, "email",
+    return json_build("{s:I, s:s, s:s, s:s, s:o, s:b, s:b, s:b}", "id", (json_int_t)u->id, "email",
                       u->email, "name", u->display_name[0] ? u->display_name : u->email, "role",
                       role_name(u->role), "countries", countries, "is_admin", u->role == ROLE_ADMIN,
-                      "is_coordinator", u->role >= ROLE_COORDINATOR);
+                      "is_coordinator", u->role >= ROLE_COORDINATOR, "is_secretariat",
+                      u->role == ROLE_ADMIN || u->committee);
 }
 
 static json_t *languages_object(Request *r)

@@ -230,8 +230,16 @@ EXPECT = {
         "owner":            (303,  303,    303,    _,       _),
     },
     "GET /assistance":                       (303, 200, 200, 200, 200, 200, 200),
+    "GET /assistance/new":                   (303, 200, 200, 200, 200, 200, 200),
+    "POST /assistance":                      (401, 400, 400, 400, 400, 400, 400),
+    # The owner's request: theirs, the steering committee's and the admins'.
+    "GET /assistance/{id}":                  (303, 404, 404, 404, 404, 200, 200),
+    "GET /assistance/attachments/{id}":      (303, 404, 404, 404, 404, 200, 200),
+    "POST /assistance/{id}/messages":        (401, 404, 404, 404, 404, 303, 303),
     "GET /admin/assistance":                 (303, 403, 403, 403, 403, 200, 403),
     "POST /admin/assistance/{id}":           (401, 403, 403, 403, 403, 303, 403),
+    "GET /admin/steering-committee":         (303, 403, 403, 403, 403, 200, 403),
+    "POST /admin/steering-committee":        (401, 403, 403, 403, 403, 400, 403),
     "GET /admin/letters":                    (303, 403, 403, 200, 200, 200, 403),
     "GET /admin/letters.csv":                (303, 403, 403, 200, 200, 200, 403),
     "GET /api/v1/letters":                   (401, 403, 403, 403, 403, 200, 403),
@@ -435,10 +443,22 @@ def world(tmp_path_factory):
             assert r.status_code == 303, r.text[:2000]
         for item in w.clients["admin"].get("/api/v1/responses").json()["items"]:
             w.responses[item["text"].rsplit("-", 1)[1]] = item["id"]
-        r = w.post("owner", f"/responses/{w.responses['public']}/help", {"details": "help"})
+        # A request for support: its requester's, the steering committee's
+        # and the admins' only (like "private": this world has no committee
+        # member), with a file in its thread.
+        r = w.post("owner", f"/responses/{w.responses['public']}/help",
+                   {"details": "MARK-assist-details"})
         assert r.status_code == 303
+        w.markers.append(("MARK-assist-details", "private", "owner"))
         page = w.clients["admin"].get("/admin/assistance").text
-        w.assistance = int(re.findall(r'action="/admin/assistance/(\d+)"', page)[0])
+        w.assistance = int(re.findall(r'href="/assistance/(\d+)"', page)[0])
+        r = w.post("owner", f"/assistance/{w.assistance}/messages",
+                   {"body": "MARK-assist-message"},
+                   files={"attachment": ("a.pdf", PDF, "application/pdf")})
+        assert r.status_code == 303, r.text[:2000]
+        w.markers.append(("MARK-assist-message", "private", "owner"))
+        page = w.clients["owner"].get(f"/assistance/{w.assistance}").text
+        w.attachment = int(re.findall(r'/assistance/attachments/(\d+)', page)[0])
         r = w.post("coord_here", f"/countries/{HERE}/targets",
                    {"kind": "ministry", "name": "Minister of Justice", "email": "t@gov.ao"})
         assert r.status_code == 303, r.text[:2000]
@@ -471,8 +491,10 @@ def request_for(w, route, role, level):
         ids["id"] = w.stage(level, f"fresh stage {role} {level}")
     elif pattern.startswith("/admin/members/{id}/"):
         ids["id"] = w.membership_here
-    elif pattern == "/admin/assistance/{id}":
+    elif pattern in ("/admin/assistance/{id}", "/assistance/{id}", "/assistance/{id}/messages"):
         ids["id"] = w.assistance
+    elif pattern == "/assistance/attachments/{id}":
+        ids["id"] = w.attachment
     elif pattern == "/countries/{iso3}/targets/{id}/correction":
         ids["id"] = w.target
     elif pattern == "/countries/{iso3}/targets/corrections/{id}":
@@ -502,7 +524,8 @@ def request_for(w, route, role, level):
             "/letters/{id}/responses": {"received_on": "2026-11-20", "class": "positive",
                                         "visibility": "country", "text": f"Reply for {role}"},
             "/responses/{id}/help": {"details": f"Help for {role}"},
-            "/admin/assistance/{id}": {"status": "open"},
+            "/admin/assistance/{id}": {"draft": f"Draft by {role}"},
+            "/assistance/{id}/messages": {"body": f"Message from {role}"},
             "/password/reset": {"email": "not an address"},
         }.get(pattern, {})
     return method, path, data, files

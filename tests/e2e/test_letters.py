@@ -133,9 +133,10 @@ def test_angola_letter_refusal_and_who_sees_it(site, smtp, tmp_path):
     assert r.status_code == 303
     admin = site.login_user(site.member("admin"))
     page = admin.get("/admin/assistance").text
-    (aid,) = re.findall(r'action="/admin/assistance/(\d+)"', page)
+    (aid,) = re.findall(r'href="/assistance/(\d+)"', page)
+    page = admin.get(f"/assistance/{aid}").text
     r = admin.post(f"/admin/assistance/{aid}", data={"csrf_token": scrape_csrf(page),
-                                                     "status": "assigned",
+                                                     "status": "accepted",
                                                      "draft": "Dear Minister, the cost..."})
     assert r.status_code == 303
     assert "Dear Minister, the cost..." in writer.get("/assistance").text
@@ -166,7 +167,7 @@ def test_help_is_asked_for_a_refusal_only(site, smtp):
     assert r.status_code == 409
     assert "Help with a reply can be asked for a refusal only." in r.text
     admin = site.factory.admin
-    assert "/admin/assistance/" not in admin.get("/admin/assistance").text
+    assert not re.search(r'href="/assistance/\d+"', admin.get("/admin/assistance").text)
     assert "No entries match." in admin.get("/admin/audit",
                                             params={"action": "assistance requested"}).text
     assert writer.get("/api/v1" + path).json()["letter"]["status"] == "response_received"

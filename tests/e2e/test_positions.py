@@ -19,7 +19,7 @@ def test_positions_follow_visibility_and_reads_are_audited(fresh_server):
             ("2025-06-02", "Meeting with the coalition",
              "The foreign ministry's legal adviser doubts the courts are ready.", "members"),
             ("2025-09-20", "Briefing to the steering committee",
-             "The minister privately opposes ratification before the elections.", "steering")):
+             "The minister privately opposes ratification before the elections.", "committee")):
         r = admin.post("/countries/AGO/position/statements", data={
             "csrf_token": csrf, "date": date, "forum": forum, "summary": summary,
             "source_url": "https://example.org/s", "visibility": visibility})
@@ -44,6 +44,15 @@ def test_positions_follow_visibility_and_reads_are_audited(fresh_server):
     assert "Undecided" in html and "Open in public, hesitant in private." in html
     assert srv.scalar("SELECT count(*) FROM audit_log WHERE action = "
                       "'country position viewed' AND object = 'position AGO'") == before + 1
+    # A member of the steering committee sees the committee's one too.
+    user = srv.member("member")
+    page = admin.get("/admin/steering-committee").text
+    r = admin.post("/admin/steering-committee",
+                   data={"csrf_token": scrape_csrf(page), "email": user.email})
+    assert r.status_code == 303, r.text[:2000]
+    committee = srv.login_user(user)
+    html = committee.get("/countries/AGO/position").text
+    assert "privately opposes" in html and "legal adviser" in html
     # The API the same.
     api = member.get("/api/v1/countries/AGO/position").json()
     assert [s["forum"] for s in api["statements"]] == [

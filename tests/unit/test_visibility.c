@@ -18,8 +18,12 @@
 #include "fixture.h"
 #include "svc/visibility.h"
 
-static const char *const visibilities[] = {"public", "members", "country", "steering", "private"};
-enum { VISIBILITIES = 5 };
+static const char *const visibilities[] = {"public",   "members", "country",
+                                           "steering", "private", "committee"};
+enum { VISIBILITIES = 6 };
+/* Letters and responses take the first five only (their CHECK): committee
+ * is for requests for support, which the table above covers in C and SQL. */
+enum { LETTER_VISIBILITIES = 5 };
 
 /* The viewers, each with what it must see of a record of Kenya (KEN)
  * written by the author, in the order of visibilities[]. */
@@ -36,22 +40,26 @@ enum {
     FORMER_COORDINATOR,
     COORDINATOR_HERE,
     COORDINATOR_ELSEWHERE,
+    COMMITTEE_MEMBER,
     ADMIN,
     AUTHOR,
     VIEWERS
 };
 
 static Viewer viewers[VIEWERS] = {
-    [VISITOR] = {"visitor", NULL, {1, 0, 0, 0, 0}},
-    [MEMBER_HERE] = {"member of the country", NULL, {1, 1, 1, 0, 0}},
-    [MEMBER_ELSEWHERE] = {"member elsewhere", NULL, {1, 1, 0, 0, 0}},
+    [VISITOR] = {"visitor", NULL, {1, 0, 0, 0, 0, 0}},
+    [MEMBER_HERE] = {"member of the country", NULL, {1, 1, 1, 0, 0, 0}},
+    [MEMBER_ELSEWHERE] = {"member elsewhere", NULL, {1, 1, 0, 0, 0, 0}},
     /* A member once a coordinator of the country: its user_countries rows
      * no longer count. */
-    [FORMER_COORDINATOR] = {"former coordinator", NULL, {1, 1, 0, 0, 0}},
-    [COORDINATOR_HERE] = {"coordinator of the country", NULL, {1, 1, 1, 1, 0}},
-    [COORDINATOR_ELSEWHERE] = {"coordinator elsewhere", NULL, {1, 1, 0, 0, 0}},
-    [ADMIN] = {"admin", NULL, {1, 1, 1, 1, 1}},
-    [AUTHOR] = {"author", NULL, {1, 1, 1, 1, 1}},
+    [FORMER_COORDINATOR] = {"former coordinator", NULL, {1, 1, 0, 0, 0, 0}},
+    [COORDINATOR_HERE] = {"coordinator of the country", NULL, {1, 1, 1, 1, 0, 0}},
+    [COORDINATOR_ELSEWHERE] = {"coordinator elsewhere", NULL, {1, 1, 0, 0, 0, 0}},
+    /* A member of another country on the coalition's steering committee:
+     * the committee's records, not the country's. */
+    [COMMITTEE_MEMBER] = {"steering committee member", NULL, {1, 1, 0, 0, 0, 1}},
+    [ADMIN] = {"admin", NULL, {1, 1, 1, 1, 1, 1}},
+    [AUTHOR] = {"author", NULL, {1, 1, 1, 1, 1, 1}},
 };
 
 static Fixture f;
@@ -91,32 +99,39 @@ static Result demote_apply(Db *w, void *ctx)
     return db_run(st);
 }
 
+static Result committee_apply(Db *w, void *ctx)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO steering_committee (user_id, added_at) VALUES (:id, 0)");
+    db_bind_int(st, ":id", ((User *)ctx)->id);
+    return db_run(st);
+}
+
 /* Letters and responses of Kenya, one of each visibility by the author and
  * one of each by nobody (an author since deleted): what the API lists are
  * checked against. */
 static Result records_apply(Db *w, void *ctx)
 {
     (void)ctx;
-    for (int i = 0; i < VISIBILITIES * 2; i++) {
+    for (int i = 0; i < LETTER_VISIBILITIES * 2; i++) {
         Stmt *st = db_prepare(
             w, "INSERT INTO letters (author_id, iso3, lang, ask, sender, recipient, subject, "
                "body, visibility, created_at, updated_at) VALUES (:author, 'KEN', 'en', "
                "'ratify', 'Us', 'Them', :visibility, 'Text', :visibility, 0, 0)");
-        if (i < VISIBILITIES)
+        if (i < LETTER_VISIBILITIES)
             db_bind_int(st, ":author", viewers[AUTHOR].user->id);
         else
             db_bind_null(st, ":author");
-        db_bind_text(st, ":visibility", visibilities[i % VISIBILITIES]);
+        db_bind_text(st, ":visibility", visibilities[i % LETTER_VISIBILITIES]);
         if (db_run(st) != R_OK)
             return R_INTERNAL;
         st = db_prepare(w, "INSERT INTO responses (letter_id, iso3, received_on, class, "
                            "visibility, recorded_by, created_at) VALUES ((SELECT max(id) FROM "
                            "letters), 'KEN', '2024-01-01', 'positive', :visibility, :author, 0)");
-        if (i < VISIBILITIES)
+        if (i < LETTER_VISIBILITIES)
             db_bind_int(st, ":author", viewers[AUTHOR].user->id);
         else
             db_bind_null(st, ":author");
-        db_bind_text(st, ":visibility", visibilities[i % VISIBILITIES]);
+        db_bind_text(st, ":visibility", visibilities[i % LETTER_VISIBILITIES]);
         if (db_run(st) != R_OK)
             return R_INTERNAL;
     }
@@ -134,11 +149,15 @@ static int setup(void **state)
     viewers[COORDINATOR_HERE].user = fixture_user(&f, "coord@vis.test", "coordinator", "KEN");
     viewers[COORDINATOR_ELSEWHERE].user =
         fixture_user(&f, "coord-fra@vis.test", "coordinator", "FRA");
+    viewers[COMMITTEE_MEMBER].user = fixture_user(&f, "committee@vis.test", "member", NULL);
     viewers[ADMIN].user = fixture_user(&f, "admin@vis.test", "admin", NULL);
     viewers[AUTHOR].user = fixture_user(&f, "author@vis.test", "member", NULL);
     for (int v = MEMBER_HERE; v < VIEWERS; v++)
         if (!viewers[v].user)
             return -1;
+    if (db_write(f.db, committee_apply, viewers[COMMITTEE_MEMBER].user) != R_OK)
+        return -1;
+    viewers[COMMITTEE_MEMBER].user->committee = 1; /* as auth_load reads it */
     User *former = viewers[FORMER_COORDINATOR].user;
     if (db_write(f.db, demote_apply, former) != R_OK)
         return -1;
@@ -146,6 +165,7 @@ static int setup(void **state)
     /* The author's own profile is elsewhere: only authorship lets it see. */
     if (give_profile(viewers[MEMBER_HERE].user, "KEN") != 0 ||
         give_profile(viewers[MEMBER_ELSEWHERE].user, "FRA") != 0 ||
+        give_profile(viewers[COMMITTEE_MEMBER].user, "FRA") != 0 ||
         give_profile(viewers[AUTHOR].user, "FRA") != 0)
         return -1;
     return db_write(f.db, records_apply, NULL) == R_OK ? 0 : -1;
@@ -164,7 +184,8 @@ static int teardown(void **state)
  * Kenya and with no country, by the author and by nobody (NULL). */
 #define RECORDS_SQL                                                                                \
     "(SELECT v.column1 AS visibility, c.column1 AS iso3, a.column1 AS author_id "                  \
-    "FROM (VALUES ('public'), ('members'), ('country'), ('steering'), ('private')) v, "            \
+    "FROM (VALUES ('public'), ('members'), ('country'), ('steering'), ('private'), "               \
+    "('committee')) v, "                                                                           \
     "(VALUES ('KEN'), ('')) c, (VALUES (:author), (NULL)) a) vis"
 
 static Stmt *records(User *u)
