@@ -42,8 +42,8 @@ const char *const audit_action_codes[] = {
     "organisations listed through the API", "memberships listed through the API",
     "members exported", "coalition viewed", "coalition form viewed", "working group viewed",
     "person viewed", "organisation viewed", "letter viewed", "response viewed", "mail queue viewed",
-    "country position viewed",
-    "assistance requests listed", "assistance request viewed", "assistance file downloaded",
+    "country position viewed", "assistance requests listed", "assistance request viewed",
+    "assistance file downloaded",
     /* changes */
     "account closed and personal data erased", "api token issued", "api token revoked",
     "assistance message written", "assistance requested", "assistance updated", "coalition updated",
