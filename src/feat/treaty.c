@@ -901,12 +901,34 @@ static json_t *report_json(Request *r, const ImportReport *rep)
                       "error", rep->error);
 }
 
+/* The instruments to import for: the campaign's first, then its parent,
+ * then the others; chosen the one typed, else the campaign's. */
+static json_t *import_instruments(Request *r, const char *chosen)
+{
+    Campaign c = treaty_campaign(r->db);
+    if (!chosen)
+        chosen = c.slug;
+    json_t *list = json_array();
+    Stmt *st = db_prepare(r->db, "SELECT slug, short_name FROM instruments "
+                                 "ORDER BY CASE WHEN id = :campaign THEN 0 "
+                                 "WHEN id = :parent THEN 1 ELSE 2 END, id");
+    db_bind_int(st, ":campaign", c.id);
+    db_bind_int(st, ":parent", c.parent_id);
+    while (db_row(st))
+        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "slug", db_text(st, 0),
+                                               "short_name", db_text(st, 1), "selected",
+                                               !strcmp(db_text(st, 0), chosen)));
+    db_done(st);
+    return list;
+}
+
 Result treaty_import_page(Request *r)
 {
     r->page = "admin_import";
     r->title = tr(r, "Import a treaty status file");
     if (!r->data)
         r->data = json_object();
+    json_object_set_new(r->data, "instruments", import_instruments(r, NULL));
     return R_OK;
 }
 
@@ -940,6 +962,7 @@ Result treaty_import_post(Request *r)
     json_object_set_new(r->data, "report", report_json(r, &rep));
     json_object_set_new(r->data, "csv", json_stringn(src->value, src->len));
     json_object_set_new(r->data, "instrument", json_string(slug));
+    json_object_set_new(r->data, "instruments", import_instruments(r, slug));
     json_object_set_new(r->data, "applied", json_boolean(apply && res == R_OK));
     json_object_set_new(r->data, "can_apply",
                         json_boolean(!apply && res == R_OK && rep.added + rep.changed > 0));

@@ -203,3 +203,32 @@ def test_init_again_changes_the_campaign(tmp_path):
         assert api(srv, "/countries/USA")["country"]["ask"] == "ratify_covenant_and_sign"
     finally:
         srv.stop_and_check()
+
+
+def test_admin_pages_follow_the_campaign(cedaw):
+    admin = cedaw.login_user(cedaw.member("admin"))
+    # The status import offers every instrument, the campaign's chosen.
+    html = admin.get("/admin/import").text
+    options = re.findall(r'<option value="([a-z0-9-]+)"( selected)?>', html)
+    assert options[0] == ("op-cedaw", " selected")
+    assert {o[0] for o in options} == {"op-cedaw", "icescr", "op-icescr", "op-crpd",
+                                       "op-crc-ic", "iccpr-op1"}
+    # Model letters: the shipped ones are listed as the OP-ICESCR's; a new
+    # one is for the OP-CEDAW and offers its asks only (no Covenant step).
+    html = admin.get("/admin/model-letters").text
+    assert "OP-CEDAW" in html and "(op-icescr, sign-and-ratify, en," in html
+    asks = re.findall(r'<option value="([a-z_]+)">', html)
+    assert asks == ["sign_and_ratify", "ratify", "declare", "implement"]
+    body = "Dear {{target_name}},\n\n{{organisation}} asks {{country}} to sign the OP-CEDAW."
+    r = admin.post("/admin/model-letters", data={
+        "csrf_token": scrape_csrf(html), "slug": "cedaw-sign", "lang": "en",
+        "ask": "sign_and_ratify", "title": "Sign the OP-CEDAW", "subject": "The OP-CEDAW",
+        "body": body})
+    assert r.status_code in (200, 303), r.text
+    rows = db_query(cedaw.db, "SELECT instrument FROM model_letters WHERE slug = 'cedaw-sign'")
+    assert [r[0] for r in rows] == ["op-cedaw"]
+    # Now a member writing to a non-party is offered it.
+    user = cedaw.member("coordinator", countries=["IRN"])
+    page = cedaw.login_user(user).get("/letters/new", params={"country": "IRN"}).text
+    assert "Sign the OP-CEDAW (en)" in page
+    assert "There is no model letter for this ask yet." not in page
