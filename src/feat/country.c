@@ -229,6 +229,8 @@ static json_t *country_json(Request *r, const Campaign *c, const CountryRow *row
         row->un_status, "un_group", row->un_group, "un_group_label",
         *row->un_group ? tr(r, group_label(row->un_group)) : "", "organisations",
         row->organisations);
+    if (!c->parent_id) /* no treaty comes first: nothing to say about one */
+        json_object_del(country, "covenant_status");
     add_procedures(r, country, row);
     return country;
 }

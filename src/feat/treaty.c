@@ -181,16 +181,22 @@ static Result campaign_set_apply(Db *w, void *ctx)
     return audit_log(w, 0, "campaign instrument set", "settings", ctx);
 }
 
+/* On stderr: slug is no instrument, and the ones there are. */
+static void say_unknown_instrument(Db *db, const char *slug)
+{
+    fprintf(stderr, "ratify: no instrument called '%s'; the instruments are:", slug);
+    Stmt *st = db_prepare(db, "SELECT slug FROM instruments ORDER BY id");
+    while (db_row(st))
+        fprintf(stderr, " %s", db_text(st, 0));
+    db_done(st);
+    fprintf(stderr, "\n");
+}
+
 Result treaty_campaign_cmd(Db *db, const char *slug)
 {
     int64_t id, parent;
     if (treaty_find(db, slug, &id, &parent) != R_OK) {
-        fprintf(stderr, "ratify: no instrument called '%s'; the instruments are:", slug);
-        Stmt *st = db_prepare(db, "SELECT slug FROM instruments ORDER BY id");
-        while (db_row(st))
-            fprintf(stderr, " %s", db_text(st, 0));
-        db_done(st);
-        fprintf(stderr, "\n");
+        say_unknown_instrument(db, slug);
         return R_NOT_FOUND;
     }
     Result r = db_write(db, campaign_set_apply, (void *)slug);
@@ -827,7 +833,9 @@ static char *read_file(const char *path, size_t *len)
 
 Result treaty_import_cmd(Db *db, int argc, char **argv)
 {
-    const char *path = NULL, *slug = "op-icescr";
+    /* The campaign's instrument unless another is named. */
+    Campaign c = treaty_campaign(db);
+    const char *path = NULL, *slug = c.slug;
     int apply = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--apply") == 0)
@@ -848,7 +856,7 @@ Result treaty_import_cmd(Db *db, int argc, char **argv)
         return R_BAD_REQUEST;
     }
     if (treaty_find(db, slug, &id, &parent) != R_OK) {
-        fprintf(stderr, "ratify: no treaty called '%s' (try op-icescr or icescr)\n", slug);
+        say_unknown_instrument(db, slug);
         return R_NOT_FOUND;
     }
     size_t len;
