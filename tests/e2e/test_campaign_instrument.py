@@ -87,6 +87,8 @@ def test_a_party_is_asked_to_implement(cedaw):
     assert "Implement the OP-CEDAW and encourage other states to join it" in html
     assert '<a href="/treaties/op-cedaw"' in html
     assert "/treaties/icescr" not in html
+    # No opt-in articles, so no declarations column.
+    assert '<th scope="col">Declarations</th>' not in html
     # Its record on the other procedures now includes the OP-ICESCR, and
     # not the OP-CEDAW itself.
     names = [p["instrument"] for p in c["other_procedures"]]
@@ -169,6 +171,7 @@ def test_default_is_the_op_icescr(server):
     assert "World map of the status of the OP-ICESCR" in html
     html = server.client().get("/countries/USA").text
     assert '<a href="/treaties/op-icescr"' in html and '<a href="/treaties/icescr"' in html
+    assert '<th scope="col">Declarations</th>' in html
     brazil = [p["instrument"] for p in api(server, "/countries/BRA")["country"]["other_procedures"]]
     assert "OP-ICESCR" not in brazil and len(brazil) == 4
     home = server.client().get("/").text
