@@ -54,7 +54,8 @@ typedef struct {
     char parent_slug[32], parent_short_name[32], parent_title[256]; /* "" without a parent */
 } Campaign;
 
-/* The default campaign instrument, and the settings row that changes it. */
+/* The campaign instrument while the settings row campaign_instrument is
+ * unset. */
 #define CAMPAIGN_DEFAULT "op-icescr"
 
 /* The campaign instrument, read from the database: call it once per
@@ -69,7 +70,7 @@ Result treaty_campaign_cmd(Db *db, const char *slug);
 
 /* msgid translated for r with the campaign's names put in: {treaty} its
  * short name, {title} its title, {parent} its parent's short name,
- * {articles} its opt-in articles ("10, 11"). Plain text in r's arena. */
+ * {articles} its opt-in articles ("10 and 11"). Plain text in r's arena. */
 const char *treaty_say(Request *r, const Campaign *c, const char *msgid);
 
 /* The campaign for templates: its slug, names and titles, and the
