@@ -67,8 +67,10 @@ static void usage(FILE *out)
             "        [--threads N] [--dispatch suspend|block] [--max-body BYTES] [--admin EMAIL]\n"
             "        [--smtp smtp://HOST:PORT] [--mail-from ADDRESS]\n"
             "                      create the database if needed and serve HTTP\n"
-            "  init [--db FILE] [--admin EMAIL]\n"
-            "                      create or upgrade the database; print the first login\n"
+            "  init [--db FILE] [--admin EMAIL] [--instrument SLUG]\n"
+            "                      create or upgrade the database; print the first login;\n"
+            "                      --instrument sets the treaty campaigned for (op-icescr\n"
+            "                      unless set; again later to change it)\n"
             "  user add EMAIL --role admin|coordinator|member [--country ISO3]...\n"
             "  user passwd EMAIL   set a password (read from standard input)\n"
             "  user list           list the accounts\n"
@@ -217,8 +219,17 @@ static const HourlyJob hourly_jobs[] = {
 
 static Result init_cmd(Options *o, int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    /* --instrument SLUG: the campaign instrument (the OP-ICESCR until
+     * set); running init again with another changes it. */
+    const char *instrument = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--instrument") && i + 1 < argc && !instrument) {
+            instrument = argv[++i];
+        } else {
+            fprintf(stderr, "usage: ratify init [--db FILE] [--admin EMAIL] [--instrument SLUG]\n");
+            return R_BAD_REQUEST;
+        }
+    }
     Db *db;
     Result r = open_db(o, &db);
     if (r != R_OK)
@@ -226,6 +237,10 @@ static Result init_cmd(Options *o, int argc, char **argv)
     char name[1024];
     printf("Database %s is at schema version %d.\n", db_target_shown(o->db_path, name, sizeof name),
            db_schema_version(db));
+    if (instrument && (r = treaty_campaign_cmd(db, instrument)) != R_OK) {
+        db_close(db);
+        return r;
+    }
     r = account_first_admin(db, o->admin_email, base_url(o));
     db_close(db);
     return r;
@@ -727,7 +742,7 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
-    {"serve", 0, serve_cmd},     {"init", 0, init_cmd},
+    {"serve", 0, serve_cmd},     {"init", 1, init_cmd},
     {"user", 1, user_cmd},       {"housekeeping", 0, housekeeping_cmd},
     {"token", 1, token_cmd},     {"mail", 1, mail_cmd},
     {"import", 1, import_cmd},   {"export", 1, export_cmd},

@@ -219,19 +219,21 @@ static void add_procedures(Request *r, json_t *country, const CountryRow *row)
         json_string(treaty_procedures_text(r->arena, r->lang ? r->lang : "en", accepted, n)));
 }
 
-static json_t *country_json(Request *r, const CountryRow *row, const char *opt_in)
+static json_t *country_json(Request *r, const Campaign *c, const CountryRow *row)
 {
-    Ask ask = treaty_ask(&row->protocol, &row->covenant, opt_in);
+    Ask ask = treaty_row_ask(c, row);
     json_t *country = json_build(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3", row->iso3,
         "name", row->name, "status", treaty_status_code(row->protocol.status), "status_label",
         tr(r, treaty_status_label(row->protocol.status)), "signature_date",
         row->protocol.signature_date, "party_date", row->protocol.party_date, "party_kind",
         row->protocol.party_kind, "covenant_status", treaty_status_code(row->covenant.status),
-        "ask", treaty_ask_code(ask), "ask_text", tr(r, treaty_ask_text(ask)), "un_status",
+        "ask", treaty_ask_code(ask), "ask_text", treaty_ask_say(r, c, ask), "un_status",
         row->un_status, "un_group", row->un_group, "un_group_label",
         *row->un_group ? tr(r, group_label(row->un_group)) : "", "organisations",
         row->organisations);
+    if (!c->parent_id) /* no treaty comes first: nothing to say about one */
+        json_object_del(country, "covenant_status");
     add_procedures(r, country, row);
     return country;
 }
@@ -263,9 +265,12 @@ static json_t *parties_chart(const CountryRow *rows, size_t n, int first_year)
     for (int y = 0; y < years && y < 128; y++) {
         char end[11];
         snprintf(end, sizeof end, "%04d-12-31", first_year + y);
+        /* States only, as the counts above it (the Cook Islands is a
+         * party to some instruments but no state of the UN). */
         for (size_t i = 0; i < n; i++)
             if (rows[i].protocol.status == STATUS_PARTY &&
-                strcmp(rows[i].protocol.party_date, end) <= 0)
+                strcmp(rows[i].protocol.party_date, end) <= 0 &&
+                strcmp(rows[i].un_status, "other") != 0)
                 counts[y]++;
         if (counts[y] > max)
             max = counts[y];
@@ -328,7 +333,7 @@ static const char *const sort_codes[] = {"name",  "status",     "signature",
  * but are not parties to the Protocol (issue 11 item 4). */
 static const char *const similar_codes[] = {"persuadable", NULL};
 static const char *const similar_labels[] = {
-    N_("Accept other complaint procedures, not the OP-ICESCR"), NULL};
+    N_("Accept other complaint procedures, not the {treaty}"), NULL};
 
 /* An optional filter that must be one of codes; anything else is ignored
  * rather than an error, as filters come from links people edit. */
@@ -340,8 +345,8 @@ static const char *filter_value(Request *r, const char *name, const char *const 
 Result country_list_page(Request *r)
 {
     size_t n;
-    CountryRow *rows = treaty_countries(r, 1, &n);
-    const char *opt_in = treaty_opt_in_articles(r->db, INSTRUMENT_PROTOCOL, r->arena);
+    Campaign c = treaty_campaign(r->db);
+    CountryRow *rows = treaty_countries(r, &c, 1, &n);
     const char *f_status = filter_value(r, "status", status_codes);
     const char *f_group = filter_value(r, "group", group_codes);
     const char *f_org = filter_value(r, "org", org_codes);
@@ -361,7 +366,8 @@ Result country_list_page(Request *r)
         signatures += rows[i].protocol.signature_date[0] != 0;
     }
     json_t *map = r->is_api ? NULL : map_json(r, rows, n);
-    json_t *chart = parties_chart(rows, n, 2009);
+    /* From the year the instrument opened for signature. */
+    json_t *chart = parties_chart(rows, n, atoi(c.opened_on));
     SortKey key = SORT_NAME;
     for (int i = 0; f_sort && sort_codes[i]; i++)
         if (!strcmp(f_sort, sort_codes[i]))
@@ -378,11 +384,11 @@ Result country_list_page(Request *r)
             (f_similar &&
              (row->protocol.status == STATUS_PARTY || treaty_accepted_count(row) == 0)))
             continue;
-        json_array_append_new(list, country_json(r, row, opt_in));
+        json_array_append_new(list, country_json(r, &c, row));
     }
     r->cache_public = 1;
     r->page = "countries";
-    r->title = tr(r, "Countries and the Optional Protocol");
+    r->title = treaty_say(r, &c, "Countries and the {treaty}"); /* msgid in treaty.c */
     r->data = json_build("{s:{s:i, s:i, s:i, s:i, s:i}, s:o, s:i, s:o, s:o, s:o, s:o, s:b}",
                          "counts", "parties", parties, "signatories", signatories, "none", none,
                          "signatures", signatures, "states", states, "countries", list, "shown",
@@ -391,8 +397,11 @@ Result country_list_page(Request *r)
                          form_options(r, group_codes, group_labels, f_group), "org_options",
                          form_options(r, org_codes, org_labels, f_org), "filtered",
                          f_status || f_group || f_org || f_similar);
-    json_object_set_new(r->data, "similar_options",
-                        form_options(r, similar_codes, similar_labels, f_similar));
+    json_t *similar = form_options(r, similar_codes, similar_labels, f_similar);
+    json_object_set_new(json_array_get(similar, 0), "label",
+                        json_string(treaty_say(r, &c, similar_labels[0])));
+    json_object_set_new(r->data, "similar_options", similar);
+    json_object_set_new(r->data, "campaign", treaty_campaign_json(r, &c));
     json_object_set_new(r->data, "sort", json_string(f_sort ? f_sort : "name"));
     /* The filters again, for the sorting links; values come from fixed lists. */
     json_object_set_new(
@@ -521,26 +530,27 @@ static Result country_data(Request *r, const char *iso3)
     row.organisations = arena_strdup(r->arena, db_text(st, 3));
     const char *iso2 = arena_strdup(r->arena, db_text(st, 4));
     db_done(st);
-    row.protocol = treaty_standing(r->db, INSTRUMENT_PROTOCOL, iso3);
-    row.covenant = treaty_standing(r->db, INSTRUMENT_COVENANT, iso3);
-    treaty_other_standings(r->db, &row);
+    Campaign c = treaty_campaign(r->db);
+    treaty_row_standings(r->db, &c, &row);
     int can_edit = auth_covers_country(r->user, iso3);
-    json_t *country =
-        country_json(r, &row, treaty_opt_in_articles(r->db, INSTRUMENT_PROTOCOL, r->arena));
+    json_t *country = country_json(r, &c, &row);
     json_object_set_new(country, "iso2", json_string(iso2));
     json_object_set_new(country, "is_state", json_boolean(strcmp(row.un_status, "other") != 0));
     json_object_set_new(country, "protocol", standing_json(r, &row.protocol));
-    json_object_set_new(country, "covenant", standing_json(r, &row.covenant));
+    if (c.parent_id)
+        json_object_set_new(country, "covenant", standing_json(r, &row.covenant));
     json_object_set_new(country, "actions", actions_json(r, iso3, can_edit));
     json_object_set_new(country, "stages", stages_json(r, iso3, can_edit));
     json_decref(r->data);
-    r->data = json_build("{s:o, s:b}", "country", country, "can_edit", can_edit);
+    r->data = json_build("{s:o, s:b, s:o}", "country", country, "can_edit", can_edit, "campaign",
+                         treaty_campaign_json(r, &c));
     json_t *coalition;
     if (coalition_public_json(r, iso3, &coalition) == R_OK)
         json_object_set_new(r->data, "coalition", coalition);
     json_object_set_new(r->data, "letters", letter_country_summary(r, iso3));
-    json_object_set_new(r->data, "upr",
-                        upr_country_json(r, iso3, row.protocol.status == STATUS_PARTY));
+    if (strcmp(c.slug, UPR_INSTRUMENT) == 0)
+        json_object_set_new(r->data, "upr",
+                            upr_country_json(r, iso3, row.protocol.status == STATUS_PARTY));
     json_object_set_new(r->data, "friend", friend_country_json(r, iso3));
     json_object_set_new(r->data, "position", position_country_json(r, iso3));
     if (can_edit && !r->is_api) {

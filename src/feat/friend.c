@@ -22,6 +22,7 @@
 #include "feat/country_name.h"
 #include "feat/handlers.h"
 #include "feat/treaty.h"
+#include "feat/upr.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
 
@@ -51,9 +52,13 @@ static json_t *actions_json(Request *r, const char *iso3, int can_delete_all)
                "UNION ALL SELECT 0, u.from_iso3, 'upr_recommendation', "
                "coalesce(s.starts_on, ''), 'UPR ' || u.session, u.to_iso3, u.text, '' "
                "FROM upr_recommendations u LEFT JOIN upr_sessions s ON s.number = u.session "
-               "WHERE u.class = 'protocol' AND u.asks_to_join = 1) x "
+               "WHERE u.class = 'protocol' AND u.asks_to_join = 1 AND :upr = 1) x "
                "WHERE :iso3 = '' OR iso3 = :iso3 ORDER BY acted_on DESC, id DESC");
     db_bind_text(st, ":iso3", iso3 ? iso3 : "");
+    /* UPR recommendations count only where the campaign is the one their
+     * classification knows. */
+    Campaign campaign = treaty_campaign(r->db);
+    db_bind_int(st, ":upr", strcmp(campaign.slug, UPR_INSTRUMENT) == 0);
     json_t *list = json_array();
     while (db_row(st)) {
         const char *state = country_name_of(r, db_text(st, 1));
@@ -147,7 +152,8 @@ static json_t *state_options(Request *r, const CountryRow *rows, size_t n, const
 static Result friends_data(Request *r)
 {
     size_t n;
-    CountryRow *rows = treaty_countries(r, 0, &n);
+    Campaign campaign = treaty_campaign(r->db);
+    CountryRow *rows = treaty_countries(r, &campaign, 0, &n);
     int admin = r->user && r->user->role == ROLE_ADMIN;
     json_t *actions = actions_json(r, NULL, admin);
     json_t *friends = friends_json(r, actions, rows, n);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "feat/handlers.h"
+#include "feat/treaty.h"
 #include "base/assets.h"
 #include "db/db.h"
 #include "svc/http.h"
@@ -16,7 +17,9 @@ Result home_page(Request *r)
 {
     r->page = "home";
     r->title = tr(r, "Ratify");
-    r->data = json_build("{s:s}", "version", RATIFY_VERSION);
+    Campaign c = treaty_campaign(r->db);
+    r->data = json_build("{s:s, s:o}", "version", RATIFY_VERSION, "campaign",
+                         treaty_campaign_json(r, &c));
     return R_OK;
 }
 

@@ -18,6 +18,7 @@
 #include "feat/organisation.h"
 #include "feat/person.h"
 #include "feat/profile.h"
+#include "feat/treaty.h"
 
 #include <string.h>
 
@@ -95,11 +96,14 @@ Result invitation_create_post(Request *r)
     char token[65];
     random_hex(token, 32);
     auth_token_hash("invitation", token, v.hash);
+    Campaign campaign = treaty_campaign(r->db);
     v.subject = tr(r, "An invitation to join your organisation on Ratify");
     v.body = arena_printf(
         r->arena, "%s\n\n%s\n\n%s\n",
-        tr(r, "A colleague invited you to join your organisation's profile in the coalition "
-              "for the Optional Protocol, on Ratify. To accept, open this link within 7 days:"),
+        treaty_say(r, &campaign,
+                   N_("A colleague invited you to join your organisation's profile in the "
+                      "coalition for the {treaty}, on Ratify. To accept, open this link within 7 "
+                      "days:")),
         member_link(r, arena_printf(r->arena, "/invitations/%s", token)),
         tr(r, "If you do not know what this is about, ignore this message: nothing happens "
               "without you."));

@@ -141,14 +141,6 @@ static Result visible_letter(Request *r, Letter *l)
 
 /* ---- writing a letter ---- */
 
-static Ask country_ask(Request *r, const char *iso3)
-{
-    Standing protocol = treaty_standing(r->db, INSTRUMENT_PROTOCOL, iso3);
-    Standing covenant = treaty_standing(r->db, INSTRUMENT_COVENANT, iso3);
-    return treaty_ask(&protocol, &covenant,
-                      treaty_opt_in_articles(r->db, INSTRUMENT_PROTOCOL, r->arena));
-}
-
 /* The sender choices: the member's organisations, then their own name. */
 static json_t *senders(Request *r)
 {
@@ -192,7 +184,13 @@ Result letter_new_page(Request *r)
         db_done(st);
         return R_OK;
     }
-    Ask ask = country_ask(r, iso3);
+    /* The ask and the record on the other complaint procedures (to argue
+     * from), under the campaign instrument. */
+    Campaign c = treaty_campaign(r->db);
+    CountryRow row = {0};
+    snprintf(row.iso3, sizeof row.iso3, "%s", iso3);
+    treaty_row_standings(r->db, &c, &row);
+    Ask ask = treaty_row_ask(&c, &row);
     const char *typed = param_filter(r, "visibility", letter_visibilities);
     /* A form shown again keeps the model that was chosen: only a number
      * that is one of this ask's models is used (model_letter_choices matches
@@ -203,13 +201,12 @@ Result letter_new_page(Request *r)
     int known = typed != NULL;
     r->data = json_build("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "iso3", iso3, "country",
                          country_name_of(r, iso3), "ask", treaty_ask_code(ask), "ask_text",
-                         tr(r, treaty_ask_text(ask)), "targets", target_list_json(r, iso3),
-                         "models", model_letter_choices(r, treaty_ask_code(ask), iso3, model),
+                         treaty_ask_say(r, &c, ask), "targets", target_list_json(r, iso3), "models",
+                         model_letter_choices(r, c.slug, treaty_ask_code(ask), iso3, model),
                          "senders", senders(r), "letter_visibilities",
                          letter_visibility_choices(r, known ? typed : "private"));
-    /* The state's record on similar treaties, to argue from. */
     AcceptedProcedure accepted[OTHER_PROCEDURES];
-    size_t n = treaty_country_accepted(r->db, iso3, accepted);
+    size_t n = treaty_accepted_procedures(&row, accepted);
     json_object_set_new(
         r->data, "other_procedures_text",
         json_string(treaty_procedures_text(r->arena, r->lang ? r->lang : "en", accepted, n)));
@@ -296,9 +293,13 @@ Result letter_create_post(Request *r)
     /* Private unless the author chose otherwise: a draft is theirs. */
     int vis = 0;
     bad |= param_optional_enum(r, "visibility", letter_visibilities, 0, &vis) != R_OK;
-    Stmt *st =
-        db_prepare(r->db, "SELECT lang, ask, subject, body FROM model_letters WHERE id = :id");
+    /* Only a model for the campaign instrument: another's argues for the
+     * wrong treaty. */
+    Campaign c = treaty_campaign(r->db);
+    Stmt *st = db_prepare(r->db, "SELECT lang, ask, subject, body FROM model_letters "
+                                 "WHERE id = :id AND instrument = :instrument");
     db_bind_int(st, ":id", model);
+    db_bind_text(st, ":instrument", c.slug);
     const char *lang = NULL, *ask = NULL, *subject = NULL, *body = NULL;
     if (!bad && db_row(st)) {
         lang = arena_strdup(r->arena, db_text(st, 0));

@@ -18,6 +18,7 @@
 #include "feat/member.h"
 #include "feat/organisation.h"
 #include "feat/person.h"
+#include "feat/treaty.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,6 +312,10 @@ static void join_form(Request *r, const JoinRequest *j)
                          form_options(r, member_listing_codes, member_listing_labels, j->listing),
                          "groups", member_group_options(r, j->groups), "languages_offered",
                          member_language_options());
+    if (!r->is_api) {
+        Campaign c = treaty_campaign(r->db);
+        json_object_set_new(r->data, "campaign", treaty_campaign_json(r, &c));
+    }
 }
 
 Result membership_join_page(Request *r)

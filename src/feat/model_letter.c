@@ -179,13 +179,13 @@ const char *model_letter_today(void)
     return buf;
 }
 
-static int parties_count(Db *db)
+static int parties_count(Db *db, int64_t instrument)
 {
-    /* Parties now: each country's actions under the Protocol, folded. */
+    /* Parties now: each country's actions under the instrument, folded. */
     Stmt *st;
     st = db_prepare(db, "SELECT iso3, kind, article, action_date FROM treaty_actions "
                         "WHERE instrument_id = :i ORDER BY iso3, action_date, id");
-    db_bind_int(st, ":i", INSTRUMENT_PROTOCOL);
+    db_bind_int(st, ":i", instrument);
     int parties = 0;
     char current[4] = "";
     Standing s = {0};
@@ -238,10 +238,11 @@ static const char *and_word(const char *lang)
 /* The state's record on the other complaint procedures, for letters that
  * recall it: {{other_procedures}} lists them ("OP-CEDAW (2002) and
  * OP-CRPD (2008)", "" for none), {{other_procedures_count}} counts them. */
-static void add_procedure_fields(Request *r, json_t *f, const char *iso3, const char *lang)
+static void add_procedure_fields(Request *r, const Campaign *c, json_t *f, const char *iso3,
+                                 const char *lang)
 {
     AcceptedProcedure accepted[OTHER_PROCEDURES];
-    size_t n = treaty_country_accepted(r->db, iso3, accepted);
+    size_t n = treaty_country_accepted(r->db, c, iso3, accepted);
     json_object_set_new(f, "other_procedures",
                         json_string(treaty_procedures_list(r->arena, and_word(lang), accepted, n)));
     json_object_set_new(f, "other_procedures_count", json_integer((json_int_t)n));
@@ -251,7 +252,8 @@ static void add_procedure_fields(Request *r, json_t *f, const char *iso3, const 
 json_t *model_letter_fields(Request *r, const char *iso3, int64_t target, const char *lang,
                             const char *organisation, const char *sender_name)
 {
-    Standing protocol = treaty_standing(r->db, INSTRUMENT_PROTOCOL, iso3);
+    Campaign c = treaty_campaign(r->db);
+    Standing protocol = treaty_standing(r->db, c.id, iso3);
     int years = 0;
     if (protocol.signature_date[0]) {
         int y = atoi(protocol.signature_date);
@@ -263,9 +265,9 @@ json_t *model_letter_fields(Request *r, const char *iso3, int64_t target, const 
                    organisation ? organisation : "", "sender_name", sender_name ? sender_name : "",
                    "signature_date", model_letter_date(r, protocol.signature_date, lang), "date",
                    model_letter_date(r, model_letter_today(), lang), "years_since_signature", years,
-                   "parties_count", parties_count(r->db), "target_name", default_addressee(lang),
-                   "target_title", "", "target_ministry", "");
-    add_procedure_fields(r, f, iso3, lang);
+                   "parties_count", parties_count(r->db, c.id), "target_name",
+                   default_addressee(lang), "target_title", "", "target_ministry", "");
+    add_procedure_fields(r, &c, f, iso3, lang);
     if (target) {
         Stmt *st = db_prepare(
             r->db, "SELECT name, title, ministry FROM targets WHERE id = :id AND iso3 = :iso3");
@@ -391,14 +393,17 @@ static int choice_cmp(const void *pa, const void *pb)
     return c ? c : strcmp(a->slug, b->slug);
 }
 
-json_t *model_letter_choices(Request *r, const char *ask, const char *iso3, int64_t selected)
+json_t *model_letter_choices(Request *r, const char *instrument, const char *ask, const char *iso3,
+                             int64_t selected)
 {
     const char *preferred = preferred_languages(r, iso3);
     Choice *choices = NULL;
     size_t n = 0, cap = 0;
     Stmt *st = db_prepare(r->db, "SELECT id, slug, lang, title FROM model_letters "
-                                 "WHERE ask = :ask ORDER BY lang, slug");
+                                 "WHERE ask = :ask AND instrument = :instrument "
+                                 "ORDER BY lang, slug");
     db_bind_text(st, ":ask", ask);
+    db_bind_text(st, ":instrument", instrument);
     while (db_row(st)) {
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -437,26 +442,31 @@ json_t *model_letter_choices(Request *r, const char *ask, const char *iso3, int6
 static json_t *models_json(Request *r)
 {
     json_t *list = json_array();
-    Stmt *st = db_prepare(r->db, "SELECT id, slug, lang, ask, title, subject, body "
-                                 "FROM model_letters ORDER BY slug, lang");
+    Stmt *st = db_prepare(r->db, "SELECT id, slug, lang, ask, title, subject, body, instrument "
+                                 "FROM model_letters ORDER BY instrument, slug, lang");
     while (db_row(st))
-        json_array_append_new(list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
-                                               (json_int_t)db_int(st, 0), "slug", db_text(st, 1),
-                                               "lang", db_text(st, 2), "ask", db_text(st, 3),
-                                               "title", db_text(st, 4), "subject", db_text(st, 5),
-                                               "body", db_text(st, 6)));
+        json_array_append_new(list,
+                              json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+                                         (json_int_t)db_int(st, 0), "slug", db_text(st, 1), "lang",
+                                         db_text(st, 2), "ask", db_text(st, 3), "title",
+                                         db_text(st, 4), "subject", db_text(st, 5), "body",
+                                         db_text(st, 6), "instrument", db_text(st, 7)));
     db_done(st);
     return list;
 }
 
 Result model_letter_list_page(Request *r)
 {
+    /* New letters are for the campaign instrument: its asks (no Covenant
+     * steps without a parent), in its words. */
+    Campaign c = treaty_campaign(r->db);
     json_t *asks = json_array();
-    for (int a = ASK_JOIN_COVENANT; a <= ASK_IMPLEMENT; a++)
+    for (int a = c.parent_id ? ASK_JOIN_COVENANT : ASK_SIGN_AND_RATIFY; a <= ASK_IMPLEMENT; a++)
         json_array_append_new(asks, json_build("{s:s, s:s}", "code", treaty_ask_code((Ask)a),
-                                               "label", tr(r, treaty_ask_text((Ask)a))));
+                                               "label", treaty_ask_say(r, &c, (Ask)a)));
     json_decref(r->data);
-    r->data = json_build("{s:o, s:o}", "models", models_json(r), "asks", asks);
+    r->data = json_build("{s:o, s:o, s:s}", "models", models_json(r), "asks", asks, "instrument",
+                         c.short_name);
     r->page = "admin_model_letters";
     r->title = tr(r, "Model letters");
     return R_OK;
@@ -467,16 +477,18 @@ Result model_letter_list_page(Request *r)
 typedef struct {
     Request *r;
     const char *slug, *lang, *ask, *title, *subject, *body;
+    const char *instrument; /* the campaign's slug: an admin writes for it */
 } ModelLetterSave;
 
 static Result model_letter_save_apply(Db *w, void *ctx)
 {
     ModelLetterSave *m = ctx;
     Stmt *st = db_prepare(
-        w, "INSERT INTO model_letters (slug, lang, ask, title, subject, body, updated_by, "
-           "updated_at) VALUES (:slug, :lang, :ask, :title, :subject, :body, :user, :now) "
+        w, "INSERT INTO model_letters (slug, lang, ask, title, subject, body, instrument, "
+           "updated_by, updated_at) VALUES (:slug, :lang, :ask, :title, :subject, :body, "
+           ":instrument, :user, :now) "
            "ON CONFLICT (slug, lang) DO UPDATE SET ask = excluded.ask, title = excluded.title, "
-           "subject = excluded.subject, body = excluded.body, "
+           "subject = excluded.subject, body = excluded.body, instrument = excluded.instrument, "
            "updated_by = excluded.updated_by, updated_at = excluded.updated_at");
     db_bind_text(st, ":slug", m->slug);
     db_bind_text(st, ":lang", m->lang);
@@ -484,6 +496,7 @@ static Result model_letter_save_apply(Db *w, void *ctx)
     db_bind_text(st, ":title", m->title);
     db_bind_text(st, ":subject", m->subject);
     db_bind_text(st, ":body", m->body);
+    db_bind_text(st, ":instrument", m->instrument);
     db_bind_int(st, ":user", m->r->user->id);
     db_bind_int(st, ":now", now_seconds());
     if (db_run(st) != R_OK)
@@ -542,6 +555,8 @@ Result model_letter_save_post(Request *r)
                          .title = title,
                          .subject = subject,
                          .body = body};
+    Campaign c = treaty_campaign(r->db);
+    m.instrument = c.slug;
     if (db_write(r->db, model_letter_save_apply, &m) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, "/admin/model-letters");

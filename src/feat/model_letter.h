@@ -32,13 +32,15 @@ json_t *model_letter_fields(Request *r, const char *iso3, int64_t target, const 
 Result model_letter_render(Request *r, const char *text, json_t *fields, const char **out,
                            const char **err);
 
-/* The model letters for an ask (treaty_ask_code) in a letter to iso3, as a
- * new array the caller owns: id, slug, lang, title, selected. The one
+/* The model letters for instrument (a slug: the campaign's) and an ask
+ * (treaty_ask_code) in a letter to iso3, as a new array the caller owns:
+ * id, slug, lang, title, selected. The one
  * selected is the model selected (a form shown again) if it is one of
  * them, else the one in the member's language (their account's UI
  * language, their browser's, the languages of their member profile), else
  * in the country's (data/country-languages.csv), else English; it comes
  * first, the others follow in that order. */
-json_t *model_letter_choices(Request *r, const char *ask, const char *iso3, int64_t selected);
+json_t *model_letter_choices(Request *r, const char *instrument, const char *ask, const char *iso3,
+                             int64_t selected);
 
 #endif

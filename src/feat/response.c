@@ -23,6 +23,7 @@
 #include "feat/letter.h"
 #include "feat/response.h"
 #include "feat/target.h"
+#include "feat/treaty.h"
 
 enum { FILE_MAX = 900 * 1024 }; /* under the 1 MiB body limit, with the form around it */
 
@@ -47,6 +48,7 @@ static Result notify_members(Db *w, Request *r, const char *iso3, const char *vi
 {
     if (strcmp(visibility, "private") == 0 || strcmp(visibility, "steering") == 0)
         return R_OK;
+    Campaign campaign = treaty_campaign(w);
     Stmt *st = db_prepare(
         w, "SELECT DISTINCT p.email FROM memberships m JOIN people p ON p.id = m.person_id "
            "WHERE m.status = 'active' AND m.iso3 = :iso3 "
@@ -56,8 +58,9 @@ static Result notify_members(Db *w, Request *r, const char *iso3, const char *vi
     Result res = R_OK;
     char *body = arena_printf(
         r->arena, "%s\n\n%s\n",
-        tr(r, "A government response to a letter about the Optional Protocol was shared with the "
-              "members of your country's coalition. Read it here (log in first):"),
+        treaty_say(r, &campaign,
+                   N_("A government response to a letter about the {treaty} was shared with the "
+                      "members of your country's coalition. Read it here (log in first):")),
         arena_printf(r->arena, "%s/letters/%lld", r->base_url ? r->base_url : "",
                      (long long)letter));
     while (res == R_OK && db_row(st)) {

@@ -19,6 +19,7 @@
 
 #include "base/assets.h"
 #include "svc/audit.h"
+#include "svc/auth.h"
 #include "base/csv.h"
 #include "base/untc.h"
 #include "base/i18n.h"
@@ -110,29 +111,204 @@ const char *treaty_ask_code(Ask ask)
 
 const char *treaty_ask_text(Ask ask)
 {
+    /* {treaty}, {parent} and {articles} are the campaign's (treaty_say). */
     switch (ask) {
     case ASK_JOIN_COVENANT:
-        return N_("Join the International Covenant on Economic, Social and Cultural Rights, "
-                  "which the Optional Protocol requires, then sign and ratify the Protocol.");
+        return N_("Join the {parent}, which the {treaty} requires, then sign and ratify the "
+                  "{treaty}.");
     case ASK_RATIFY_COVENANT_SIGN:
-        return N_("Sign the Optional Protocol now, and ratify the Covenant so that the "
-                  "Protocol can then be ratified.");
+        return N_("Sign the {treaty} now, and ratify the {parent} so that the {treaty} can then "
+                  "be ratified.");
     case ASK_RATIFY_COVENANT_FIRST:
-        return N_("Ratify the Covenant, which the Protocol requires, and then ratify the "
-                  "Optional Protocol it has already signed.");
+        return N_("Ratify the {parent}, which the {treaty} requires, and then ratify the "
+                  "{treaty} it has already signed.");
     case ASK_SIGN_AND_RATIFY:
-        return N_("Sign and ratify the Optional Protocol.");
+        return N_("Sign and ratify the {treaty}.");
     case ASK_RATIFY:
-        return N_("Ratify the Optional Protocol, which it has already signed.");
+        return N_("Ratify the {treaty}, which it has already signed.");
     case ASK_DECLARE:
-        return N_("Accept the inter-State communications (article 10) and inquiry (article 11) "
-                  "procedures by declaration, if it has not yet done so; implement the "
-                  "Protocol and encourage other states to join it.");
+        return N_("Accept the procedures of articles {articles} of the {treaty} by declaration, "
+                  "if it has not yet done so; implement the {treaty} and encourage other states "
+                  "to join it.");
     case ASK_IMPLEMENT:
         break;
     }
-    return N_("Implement the Protocol and encourage other states to join it, as a Friend of "
-              "the Protocol.");
+    return N_("Implement the {treaty} and encourage other states to join it, as a Friend of "
+              "the {treaty}.");
+}
+
+/* ---- the campaign instrument ---- */
+
+static void copy_text(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+Campaign treaty_campaign(Db *db)
+{
+    /* A setting that names no instrument (edited by hand, or an
+     * instrument removed) falls back to the default. */
+    Stmt *st = db_prepare(
+        db, "SELECT i.id, coalesce(i.parent_id, 0), i.slug, i.short_name, i.title, "
+            "i.opt_in_articles, i.opened_on, coalesce(p.slug, ''), coalesce(p.short_name, ''), "
+            "coalesce(p.title, '') FROM instruments i "
+            "LEFT JOIN instruments p ON p.id = i.parent_id "
+            "WHERE i.slug = coalesce((SELECT s.value FROM settings s "
+            "WHERE s.name = 'campaign_instrument' AND s.value IN (SELECT slug FROM instruments)), "
+            ":fallback)");
+    db_bind_text(st, ":fallback", CAMPAIGN_DEFAULT);
+    Campaign c = {0};
+    if (db_row(st)) {
+        c.id = db_int(st, 0);
+        c.parent_id = db_int(st, 1);
+        copy_text(c.slug, sizeof c.slug, db_text(st, 2));
+        copy_text(c.short_name, sizeof c.short_name, db_text(st, 3));
+        copy_text(c.title, sizeof c.title, db_text(st, 4));
+        copy_text(c.opt_in, sizeof c.opt_in, db_text(st, 5));
+        copy_text(c.opened_on, sizeof c.opened_on, db_text(st, 6));
+        copy_text(c.parent_slug, sizeof c.parent_slug, db_text(st, 7));
+        copy_text(c.parent_short_name, sizeof c.parent_short_name, db_text(st, 8));
+        copy_text(c.parent_title, sizeof c.parent_title, db_text(st, 9));
+    }
+    db_done(st);
+    return c;
+}
+
+static Result campaign_set_apply(Db *w, void *ctx)
+{
+    if (auth_setting_set(w, "campaign_instrument", ctx) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, 0, "campaign instrument set", "settings", ctx);
+}
+
+/* On stderr: slug is no instrument, and the ones there are. */
+static void say_unknown_instrument(Db *db, const char *slug)
+{
+    fprintf(stderr, "ratify: no instrument called '%s'; the instruments are:", slug);
+    Stmt *st = db_prepare(db, "SELECT slug FROM instruments ORDER BY id");
+    while (db_row(st))
+        fprintf(stderr, " %s", db_text(st, 0));
+    db_done(st);
+    fprintf(stderr, "\n");
+}
+
+Result treaty_campaign_cmd(Db *db, const char *slug)
+{
+    int64_t id, parent;
+    if (treaty_find(db, slug, &id, &parent) != R_OK) {
+        say_unknown_instrument(db, slug);
+        return R_NOT_FOUND;
+    }
+    Result r = db_write(db, campaign_set_apply, (void *)slug);
+    if (r != R_OK)
+        return r;
+    Campaign c = treaty_campaign(db);
+    printf("The campaign instrument is %s (%s).\n", c.short_name, c.title);
+    return R_OK;
+}
+
+/* The instruments' titles as schema/002 and 013 write them: msgids, so
+ * that a page names the campaign in its language (tr(r, title)). */
+static const char *const instrument_titles[] = {
+    N_("International Covenant on Economic, Social and Cultural Rights"),
+    N_("Optional Protocol to the International Covenant on Economic, Social and Cultural "
+       "Rights"),
+    N_("Optional Protocol to the Convention on the Elimination of All Forms of Discrimination "
+       "against Women"),
+    N_("Optional Protocol to the Convention on the Rights of Persons with Disabilities"),
+    N_("Optional Protocol to the Convention on the Rights of the Child on a communications "
+       "procedure"),
+    N_("Optional Protocol to the International Covenant on Civil and Political Rights"),
+};
+
+/* title in r's language when the catalogue has it (an instrument added
+ * by hand keeps its own). */
+static const char *title_in(Request *r, const char *title)
+{
+    for (size_t i = 0; i < sizeof instrument_titles / sizeof instrument_titles[0]; i++)
+        if (!strcmp(title, instrument_titles[i]))
+            return tr(r, instrument_titles[i]);
+    return title;
+}
+
+/* Appends text to b with the {name} placeholders replaced; and_word joins
+ * the last two articles ("10 and 11"). */
+static void put_names(Request *r, Buf *b, const Campaign *c, const char *text, const char *and_word)
+{
+    static const char *const names[] = {"{treaty}", "{title}", "{parent}", "{articles}"};
+    while (*text) {
+        size_t k = 0;
+        while (k < 4 && strncmp(text, names[k], strlen(names[k])) != 0)
+            k++;
+        if (k == 4) {
+            buf_putc(b, *text++);
+            continue;
+        }
+        text += strlen(names[k]);
+        if (k == 0)
+            buf_puts(b, c->short_name);
+        else if (k == 1)
+            buf_puts(b, title_in(r, c->title));
+        else if (k == 2)
+            buf_puts(b, c->parent_short_name);
+        else
+            for (const char *a = c->opt_in; *a; a++) {
+                if (*a != ' ') {
+                    buf_putc(b, *a);
+                } else if (strchr(a + 1, ' ')) {
+                    buf_puts(b, ", ");
+                } else {
+                    buf_printf(b, " %s ", and_word);
+                }
+            }
+    }
+}
+
+const char *treaty_say(Request *r, const Campaign *c, const char *msgid)
+{
+    Buf b = {0};
+    put_names(r, &b, c, tr(r, msgid), tr(r, "and"));
+    const char *out = arena_strndup(r->arena, b.data ? b.data : "", b.len);
+    buf_free(&b);
+    return out;
+}
+
+const char *treaty_ask_say(Request *r, const Campaign *c, Ask ask)
+{
+    return treaty_say(r, c, treaty_ask_text(ask));
+}
+
+json_t *treaty_campaign_json(Request *r, const Campaign *c)
+{
+    /* The sentences pages say about the campaign, so that templates name
+     * it from the data rather than in their text. */
+    static const char *const sentences[][2] = {
+        {"countries_title", N_("Countries and the {treaty}")},
+        {"countries_lead", N_("Where every state stands on the {title}, from the United Nations' "
+                              "depositary record. Choose a country to see what to ask its "
+                              "government.")},
+        {"map_title", N_("World map of the status of the {treaty}")},
+        {"not_state", N_("This territory is not a member or observer state of the United "
+                         "Nations, so it cannot itself join the {treaty}.")},
+        {"home_lead", N_("Ratify helps the coalition of organisations and activists who ask "
+                         "governments to sign and ratify the {treaty}, so that people can bring "
+                         "violations of their rights before the United Nations.")},
+        {"join_lead", N_("Membership is free. Organisations and individuals anywhere in the "
+                         "world who support the {treaty} can join, as long as they are not part "
+                         "of a government.")},
+    };
+    json_t *o = json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "slug", c->slug, "short_name",
+                           c->short_name, "title", title_in(r, c->title), "opt_in", c->opt_in,
+                           "parent_slug", c->parent_slug, "parent_short_name", c->parent_short_name,
+                           "parent_title", title_in(r, c->parent_title));
+    for (size_t i = 0; i < sizeof sentences / sizeof sentences[0]; i++)
+        json_object_set_new(o, sentences[i][0], json_string(treaty_say(r, c, sentences[i][1])));
+    return o;
+}
+
+Ask treaty_row_ask(const Campaign *c, const CountryRow *row)
+{
+    return treaty_ask(&row->protocol, c->parent_id ? &row->covenant : NULL, c->opt_in);
 }
 
 const char *treaty_status_code(TreatyStatus s)
@@ -657,7 +833,9 @@ static char *read_file(const char *path, size_t *len)
 
 Result treaty_import_cmd(Db *db, int argc, char **argv)
 {
-    const char *path = NULL, *slug = "op-icescr";
+    /* The campaign's instrument unless another is named. */
+    Campaign c = treaty_campaign(db);
+    const char *path = NULL, *slug = c.slug;
     int apply = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--apply") == 0)
@@ -678,7 +856,7 @@ Result treaty_import_cmd(Db *db, int argc, char **argv)
         return R_BAD_REQUEST;
     }
     if (treaty_find(db, slug, &id, &parent) != R_OK) {
-        fprintf(stderr, "ratify: no treaty called '%s' (try op-icescr or icescr)\n", slug);
+        say_unknown_instrument(db, slug);
         return R_NOT_FOUND;
     }
     size_t len;
@@ -731,12 +909,34 @@ static json_t *report_json(Request *r, const ImportReport *rep)
                       "error", rep->error);
 }
 
+/* The instruments to import for: the campaign's first, then its parent,
+ * then the others; chosen the one typed, else the campaign's. */
+static json_t *import_instruments(Request *r, const char *chosen)
+{
+    Campaign c = treaty_campaign(r->db);
+    if (!chosen)
+        chosen = c.slug;
+    json_t *list = json_array();
+    Stmt *st = db_prepare(r->db, "SELECT slug, short_name FROM instruments "
+                                 "ORDER BY CASE WHEN id = :campaign THEN 0 "
+                                 "WHEN id = :parent THEN 1 ELSE 2 END, id");
+    db_bind_int(st, ":campaign", c.id);
+    db_bind_int(st, ":parent", c.parent_id);
+    while (db_row(st))
+        json_array_append_new(list, json_build("{s:s, s:s, s:b}", "slug", db_text(st, 0),
+                                               "short_name", db_text(st, 1), "selected",
+                                               !strcmp(db_text(st, 0), chosen)));
+    db_done(st);
+    return list;
+}
+
 Result treaty_import_page(Request *r)
 {
     r->page = "admin_import";
     r->title = tr(r, "Import a treaty status file");
     if (!r->data)
         r->data = json_object();
+    json_object_set_new(r->data, "instruments", import_instruments(r, NULL));
     return R_OK;
 }
 
@@ -770,6 +970,7 @@ Result treaty_import_post(Request *r)
     json_object_set_new(r->data, "report", report_json(r, &rep));
     json_object_set_new(r->data, "csv", json_stringn(src->value, src->len));
     json_object_set_new(r->data, "instrument", json_string(slug));
+    json_object_set_new(r->data, "instruments", import_instruments(r, slug));
     json_object_set_new(r->data, "applied", json_boolean(apply && res == R_OK));
     json_object_set_new(r->data, "can_apply",
                         json_boolean(!apply && res == R_OK && rep.added + rep.changed > 0));
@@ -788,14 +989,17 @@ int treaty_row_cmp(const void *key, const void *elem)
     return strcmp(key, ((const CountryRow *)elem)->iso3);
 }
 
-const int64_t treaty_other_ids[OTHER_PROCEDURES] = {INSTRUMENT_OP_CEDAW, INSTRUMENT_OP_CRPD,
-                                                    INSTRUMENT_OP_CRC_IC, INSTRUMENT_ICCPR_OP1};
-/* Their short names, as in schema/013_complaint_procedures.sql. */
-static const char *const other_names[OTHER_PROCEDURES] = {"OP-CEDAW", "OP-CRPD", "OP-CRC-IC",
-                                                          "ICCPR-OP1"};
+const int64_t treaty_other_ids[OTHER_PROCEDURES] = {INSTRUMENT_PROTOCOL, INSTRUMENT_OP_CEDAW,
+                                                    INSTRUMENT_OP_CRPD, INSTRUMENT_OP_CRC_IC,
+                                                    INSTRUMENT_ICCPR_OP1};
+/* Their short names, as in schema/002_countries.sql and
+ * 013_complaint_procedures.sql. */
+static const char *const other_names[OTHER_PROCEDURES] = {"OP-ICESCR", "OP-CEDAW", "OP-CRPD",
+                                                          "OP-CRC-IC", "ICCPR-OP1"};
 
 /* Where an instrument's standing goes in a row: which is 0 for the
- * Covenant, 1 for the Protocol, 2 + k for treaty_other_ids[k]. */
+ * campaign's parent (the Covenant), 1 for the campaign instrument (the
+ * Protocol), 2 + k for treaty_other_ids[k]. */
 static Standing *row_slot(CountryRow *row, int which)
 {
     return which == 0 ? &row->covenant : which == 1 ? &row->protocol : &row->other[which - 2];
@@ -818,7 +1022,7 @@ static void fold_actions(Db *db, int64_t instrument, CountryRow *rows, size_t n,
 }
 
 /* Every country (states only unless all), sorted by iso3, in the arena. */
-CountryRow *treaty_countries(Request *r, int all, size_t *count)
+CountryRow *treaty_countries(Request *r, const Campaign *c, int all, size_t *count)
 {
     Stmt *st =
         db_prepare(r->db, "SELECT c.iso3, coalesce(n.name, e.name), c.un_status, c.un_group, "
@@ -845,18 +1049,25 @@ CountryRow *treaty_countries(Request *r, int all, size_t *count)
         row->organisations = arena_strdup(r->arena, db_text(st, 4));
     }
     db_done(st);
-    fold_actions(r->db, INSTRUMENT_COVENANT, rows, n, 0);
-    fold_actions(r->db, INSTRUMENT_PROTOCOL, rows, n, 1);
+    if (c->parent_id)
+        fold_actions(r->db, c->parent_id, rows, n, 0);
+    fold_actions(r->db, c->id, rows, n, 1);
+    /* The campaign's own slot stays empty: the record is on the others. */
     for (int k = 0; k < OTHER_PROCEDURES; k++)
-        fold_actions(r->db, treaty_other_ids[k], rows, n, 2 + k);
+        if (treaty_other_ids[k] != c->id)
+            fold_actions(r->db, treaty_other_ids[k], rows, n, 2 + k);
     *count = n;
     return rows;
 }
 
-void treaty_other_standings(Db *db, CountryRow *row)
+void treaty_row_standings(Db *db, const Campaign *c, CountryRow *row)
 {
+    row->protocol = treaty_standing(db, c->id, row->iso3);
+    row->covenant = c->parent_id ? treaty_standing(db, c->parent_id, row->iso3) : (Standing){0};
     for (int k = 0; k < OTHER_PROCEDURES; k++)
-        row->other[k] = treaty_standing(db, treaty_other_ids[k], row->iso3);
+        row->other[k] = treaty_other_ids[k] == c->id
+                            ? (Standing){0}
+                            : treaty_standing(db, treaty_other_ids[k], row->iso3);
 }
 
 int treaty_accepted_count(const CountryRow *row)
@@ -989,13 +1200,14 @@ Result treaty_page(Request *r)
         db_text(st, 12), "parent_slug", db_text(st, 13));
     db_done(st);
     size_t n;
-    CountryRow *rows = treaty_countries(r, 0, &n);
-    /* The rows fold the Protocol into .protocol: another instrument's
-     * standing takes its place there. */
-    if (id != INSTRUMENT_PROTOCOL) {
+    Campaign c = treaty_campaign(r->db);
+    CountryRow *rows = treaty_countries(r, &c, 0, &n);
+    /* The rows fold the campaign instrument into .protocol: another
+     * instrument's standing takes its place there. */
+    if (id != c.id) {
         for (size_t i = 0; i < n; i++)
-            rows[i].protocol = id == INSTRUMENT_COVENANT ? rows[i].covenant : (Standing){0};
-        if (id != INSTRUMENT_COVENANT)
+            rows[i].protocol = id == c.parent_id ? rows[i].covenant : (Standing){0};
+        if (id != c.parent_id)
             fold_actions(r->db, id, rows, n, 1);
     }
     treaty_sort_countries(rows, n, SORT_PARTY);
@@ -1017,17 +1229,21 @@ Result treaty_page(Request *r)
     }
     r->cache_public = 1;
     r->page = "treaty";
-    r->title = arena_strdup(r->arena, json_string_value(json_object_get(instrument, "title")));
+    const char *title = title_in(r, json_string_value(json_object_get(instrument, "title")));
+    r->title = arena_strdup(r->arena, title);
+    if (!r->is_api) /* the API keeps the record's own words */
+        json_object_set_new(instrument, "title", json_string(title));
     r->data = json_build("{s:o, s:{s:i, s:i, s:i, s:i}, s:o}", "instrument", instrument, "counts",
                          "parties", parties, "signatories", signatories, "signatures", signatures,
                          "states", (int)n, "participants", states);
     return R_OK;
 }
 
-size_t treaty_country_accepted(Db *db, const char *iso3, AcceptedProcedure out[OTHER_PROCEDURES])
+size_t treaty_country_accepted(Db *db, const Campaign *c, const char *iso3,
+                               AcceptedProcedure out[OTHER_PROCEDURES])
 {
     CountryRow row = {0};
     snprintf(row.iso3, sizeof row.iso3, "%s", iso3);
-    treaty_other_standings(db, &row);
+    treaty_row_standings(db, c, &row);
     return treaty_accepted_procedures(&row, out);
 }

@@ -11,7 +11,10 @@
 #include "svc/http.h"
 
 /* The instruments seeded by schema/002_countries.sql, and the four other
- * UN complaint procedures (schema/013_complaint_procedures.sql). */
+ * UN complaint procedures (schema/013_complaint_procedures.sql). These are
+ * rows of the record (the seed loads their UNTC pages), not the campaign:
+ * which instrument a deployment campaigns for is a setting, read through
+ * treaty_campaign. */
 enum {
     INSTRUMENT_COVENANT = 1,
     INSTRUMENT_PROTOCOL = 2,
@@ -24,17 +27,64 @@ enum {
 typedef enum { STATUS_NONE = 0, STATUS_SIGNATORY, STATUS_PARTY } TreatyStatus;
 
 /* What the coalition asks a government, in order of the path to the
- * protocol. One function decides it (treaty_ask); pages, the API and model
- * letters all use it. */
+ * campaign instrument ("the protocol"). "Covenant" is the treaty the
+ * protocol requires first (its parent_id: the ICESCR for the OP-ICESCR).
+ * An instrument without a parent has no Covenant steps: its asks are
+ * ASK_SIGN_AND_RATIFY onwards. One function decides it (treaty_ask);
+ * pages, the API and model letters all use it. */
 typedef enum {
     ASK_JOIN_COVENANT,         /* nothing on the Covenant: join it, then the Protocol */
     ASK_RATIFY_COVENANT_SIGN,  /* Covenant signed only, Protocol not signed */
     ASK_RATIFY_COVENANT_FIRST, /* Covenant signed only, Protocol signed */
-    ASK_SIGN_AND_RATIFY,       /* Covenant party, nothing on the Protocol */
+    ASK_SIGN_AND_RATIFY,       /* Covenant party (or no Covenant), nothing on the Protocol */
     ASK_RATIFY,                /* Protocol signed, not ratified */
     ASK_DECLARE,               /* party without every opt-in declaration */
     ASK_IMPLEMENT,             /* party with them: implement, press other states */
 } Ask;
+
+/* The instrument this deployment campaigns for (`ratify init --instrument
+ * SLUG`, the settings row campaign_instrument; the OP-ICESCR when unset)
+ * and the treaty it requires first, if any. */
+typedef struct {
+    int64_t id;
+    int64_t parent_id; /* 0: none, so no Covenant steps in the ask */
+    char slug[32], short_name[32], title[256];
+    char opt_in[64];    /* articles needing a declaration, "10 11"; "" for none */
+    char opened_on[11]; /* opened for signature, YYYY-MM-DD */
+    char parent_slug[32], parent_short_name[32], parent_title[256]; /* "" without a parent */
+} Campaign;
+
+/* The campaign instrument while the settings row campaign_instrument is
+ * unset. */
+#define CAMPAIGN_DEFAULT "op-icescr"
+
+/* The campaign instrument, read from the database: call it once per
+ * request (or command) and pass it on. A setting naming no instrument
+ * falls back to the default, so a page never lacks one. */
+Campaign treaty_campaign(Db *db);
+
+/* `ratify init --instrument SLUG`: makes slug the campaign instrument.
+ * An unknown slug is refused with the list of known ones on stderr and
+ * nothing is written (R_NOT_FOUND). */
+Result treaty_campaign_cmd(Db *db, const char *slug);
+
+/* msgid translated for r with the campaign's names put in: {treaty} its
+ * short name, {title} its title, {parent} its parent's short name,
+ * {articles} its opt-in articles ("10 and 11"). Plain text in r's arena. */
+const char *treaty_say(Request *r, const Campaign *c, const char *msgid);
+
+/* The campaign for templates: its slug, names and titles, and the
+ * sentences pages say about it in r's language (countries_title,
+ * countries_lead, map_title, not_state, home_lead, join_lead). */
+json_t *treaty_campaign_json(Request *r, const Campaign *c);
+
+/* The ask for a row's standings under the campaign (the Covenant steps
+ * only when it has a parent). */
+struct CountryRow;
+Ask treaty_row_ask(const Campaign *c, const struct CountryRow *row);
+
+/* treaty_ask_text(ask) in r's language with the campaign's names. */
+const char *treaty_ask_say(Request *r, const Campaign *c, Ask ask);
 
 /* One country's standing under one instrument, derived from its actions. */
 typedef struct {
@@ -96,14 +146,17 @@ Result treaty_find(Db *db, const char *slug, int64_t *id, int64_t *parent_id);
 
 /* ---- every country's standing (the country list and a treaty's page) ---- */
 
-/* The other UN complaint procedures a state's record on "similar
- * treaties" is made of (issue 11 item 4), in treaty_other_ids order. */
-enum { OTHER_PROCEDURES = 4 };
+/* The UN complaint procedures a state's record on "similar treaties" is
+ * made of (issue 11 item 4), in treaty_other_ids order: the OP-ICESCR and
+ * the four others. A row leaves the campaign instrument's slot empty, so
+ * the record is always on the *other* procedures. */
+enum { OTHER_PROCEDURES = 5 };
 extern const int64_t treaty_other_ids[OTHER_PROCEDURES];
 
-/* A country with its standing under the Covenant, the Protocol and the
- * other complaint procedures. */
-typedef struct {
+/* A country with its standing under the campaign instrument (protocol),
+ * the treaty it requires (covenant; empty when it has none) and the other
+ * complaint procedures. */
+typedef struct CountryRow {
     char iso3[4];
     const char *name;
     const char *un_status, *un_group, *organisations;
@@ -123,11 +176,13 @@ int treaty_accepted_count(const CountryRow *row);
 /* The other complaint procedures row accepts, earliest first; the count. */
 size_t treaty_accepted_procedures(const CountryRow *row, AcceptedProcedure out[OTHER_PROCEDURES]);
 
-/* Fills row->other from the record (one country's page). */
-void treaty_other_standings(Db *db, CountryRow *row);
+/* Fills row's standings (protocol, covenant, other) under campaign c from
+ * the record (one country's page, a letter). */
+void treaty_row_standings(Db *db, const Campaign *c, CountryRow *row);
 
 /* treaty_accepted_procedures for iso3, read from the record (letters). */
-size_t treaty_country_accepted(Db *db, const char *iso3, AcceptedProcedure out[OTHER_PROCEDURES]);
+size_t treaty_country_accepted(Db *db, const Campaign *c, const char *iso3,
+                               AcceptedProcedure out[OTHER_PROCEDURES]);
 
 /* The accepted procedures as a list, "OP-CEDAW (2005), OP-CRPD (2008) and
  * ICCPR-OP1 (2010)", with and_word before the last; "" for none. Plain
@@ -144,8 +199,9 @@ const char *treaty_procedures_text(Arena *arena, const char *lang, const Accepte
 int treaty_row_cmp(const void *key, const void *elem);
 
 /* Every country (states only unless all), sorted by iso3, each with its
- * standing folded from the actions, in the request's arena. */
-CountryRow *treaty_countries(Request *r, int all, size_t *count);
+ * standing under campaign c folded from the actions, in the request's
+ * arena. */
+CountryRow *treaty_countries(Request *r, const Campaign *c, int all, size_t *count);
 
 /* The English label (a msgid) of a status: "Party", "Signatory", "No action". */
 const char *treaty_status_label(TreatyStatus s);
@@ -153,7 +209,7 @@ const char *treaty_status_label(TreatyStatus s);
 /* SORT_PROCEDURES: most other complaint procedures accepted first. */
 typedef enum { SORT_NAME, SORT_STATUS, SORT_SIGNATURE, SORT_PARTY, SORT_PROCEDURES } SortKey;
 
-/* Sorts rows by key under the Protocol, then by name. */
+/* Sorts rows by key under the campaign instrument, then by name. */
 void treaty_sort_countries(CountryRow *rows, size_t n, SortKey key);
 
 #endif

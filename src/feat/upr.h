@@ -70,4 +70,9 @@ Result upr_import_cmd(Db *db, int argc, char **argv);
  * party: whether it is a party to the Protocol now. */
 json_t *upr_country_json(Request *r, const char *iso3, int party);
 
+/* The instrument the classification rules know: "protocol" means the
+ * OP-ICESCR. Under another campaign instrument the UPR data says nothing
+ * about it, and pages leave it out. */
+#define UPR_INSTRUMENT "op-icescr"
+
 #endif

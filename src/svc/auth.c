@@ -46,6 +46,15 @@ static Result secret_ensure_apply(Db *w, void *ctx)
     return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
+Result auth_setting_set(Db *w, const char *name, const char *value)
+{
+    Stmt *st = db_prepare(w, "INSERT INTO settings (name, value) VALUES (:name, :value) "
+                             "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":value", value);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
 Result auth_init(Db *db)
 {
     Secret s;

@@ -19,6 +19,10 @@ enum { PASSWORD_MIN = 10, PASSWORD_MAX = 256 };
  * before serving. Returns R_OK or R_INTERNAL. */
 Result auth_init(Db *db);
 
+/* Inside the caller's write, on w: stores a server setting (the settings
+ * table is this file's), replacing its value. R_OK or R_INTERNAL. */
+Result auth_setting_set(Db *w, const char *name, const char *value);
+
 /* Reads the session cookie and fills r->user, r->session_token and
  * r->csrf_token. An expired or unknown session counts as logged out. */
 Result auth_load(Request *r);

@@ -415,11 +415,12 @@ def db_tables(db):
 class RatifyServer:
     """One database and one `ratify serve` process."""
 
-    def __init__(self, workdir, serve_args=(), admin_email=None):
+    def __init__(self, workdir, serve_args=(), admin_email=None, init_args=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.db = new_database(self.dir)
         self.serve_args = list(serve_args)
+        self.init_args = list(init_args)  # `ratify init` options, e.g. --instrument
         self.admin_email = admin_email or "admin@example.org"
         self.proc = None
         self.port = None
@@ -582,7 +583,7 @@ class RatifyServer:
     # ---- the process ----
 
     def start(self):
-        p = self.cli("init", "--admin", self.admin_email)
+        p = self.cli("init", "--admin", self.admin_email, *self.init_args)
         assert p.returncode == 0, f"ratify init failed ({p.returncode}): {p.stdout}{p.stderr}"
         self.init_output = p.stdout
         m = WELCOME_RE.search(p.stdout)

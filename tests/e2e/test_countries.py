@@ -38,7 +38,7 @@ def test_angola_is_asked_to_ratify(server):
     assert c["status"] == "signatory"
     assert c["ask"] == "ratify"
     html = server.client().get("/countries/AGO").text
-    assert "Ratify the Optional Protocol, which it has already signed." in html
+    assert "Ratify the OP-ICESCR, which it has already signed." in html
 
 
 def test_no_action_asks_to_sign_and_ratify(server):
@@ -47,7 +47,7 @@ def test_no_action_asks_to_sign_and_ratify(server):
     c = api(server, "/countries/AFG")["country"]
     assert c["status"] == "none" and c["covenant_status"] == "party"
     assert c["ask"] == "sign_and_ratify"
-    assert "Sign and ratify the Optional Protocol." in server.client().get("/countries/AFG").text
+    assert "Sign and ratify the OP-ICESCR." in server.client().get("/countries/AFG").text
 
 
 def test_the_covenant_comes_first(server):

@@ -66,7 +66,7 @@ def pdf_lines(data, tmp_path):
 def write_ratify_letter(client):
     page = client.get("/letters/new", params={"country": "AGO"})
     assert page.status_code == 200
-    assert "Ratify the Optional Protocol, which it has already signed." in page.text
+    assert "Ratify the OP-ICESCR, which it has already signed." in page.text
     models = dict((title, mid) for mid, title in
                   re.findall(r'<option value="(\d+)">([^<]+\(en\))</option>', page.text))
     assert models, page.text

@@ -375,8 +375,9 @@ def test_a_contact_invites_a_colleague(site, smtp):
                       data={"csrf_token": scrape_csrf(other.get("/account").text),
                             "email": "x@example.org", "role": "staff"}).status_code in (403, 404)
     smtp.wait_for(3)
-    link = re.search(r"/invitations/[0-9a-f]{64}",
-                     body_of(smtp.messages_to("colleague@example.org")[-1])).group(0)
+    invitation = body_of(smtp.messages_to("colleague@example.org")[-1])
+    assert "the coalition for the OP-ICESCR, on Ratify" in " ".join(invitation.split())
+    link = re.search(r"/invitations/[0-9a-f]{64}", invitation).group(0)
     c = site.client()
     page = c.get(link)
     assert page.status_code == 200 and "Haki Centre" in page.text

@@ -96,6 +96,46 @@ static void test_every_ask(void **state)
     /* Without a parent covenant, the ask depends on the protocol only. */
     assert_int_equal(treaty_ask(&op_none, NULL, opt_in), ASK_SIGN_AND_RATIFY);
     assert_int_equal(treaty_ask(&op_signed, NULL, opt_in), ASK_RATIFY);
+    assert_int_equal(treaty_ask(&op_half, NULL, opt_in), ASK_DECLARE);
+    assert_int_equal(treaty_ask(&op_party, NULL, ""), ASK_IMPLEMENT);
+}
+
+/* The ask under a campaign instrument: its parent's standing counts only
+ * when it has one (the OP-ICESCR and the Covenant); for one without (the
+ * OP-CEDAW) no state is asked a Covenant step, whatever its Covenant
+ * standing. */
+static void test_ask_under_a_campaign(void **state)
+{
+    (void)state;
+    Campaign icescr = {.id = INSTRUMENT_PROTOCOL, .parent_id = INSTRUMENT_COVENANT};
+    Campaign cedaw = {.id = INSTRUMENT_OP_CEDAW, .parent_id = 0};
+    strcpy(icescr.opt_in, "10 11");
+    const TreatyStatus statuses[] = {STATUS_NONE, STATUS_SIGNATORY, STATUS_PARTY};
+    for (int p = 0; p < 3; p++)
+        for (int c = 0; c < 3; c++) {
+            CountryRow row = {0};
+            row.protocol = standing(statuses[p], "");
+            row.covenant = standing(statuses[c], "");
+            Ask with = treaty_row_ask(&icescr, &row), without = treaty_row_ask(&cedaw, &row);
+            assert_int_equal(with, treaty_ask(&row.protocol, &row.covenant, "10 11"));
+            assert_int_equal(without, statuses[p] == STATUS_PARTY       ? ASK_IMPLEMENT
+                                      : statuses[p] == STATUS_SIGNATORY ? ASK_RATIFY
+                                                                        : ASK_SIGN_AND_RATIFY);
+        }
+    CountryRow usa = {0};
+    usa.covenant = standing(STATUS_SIGNATORY, "");
+    assert_int_equal(treaty_row_ask(&icescr, &usa), ASK_RATIFY_COVENANT_SIGN);
+    assert_int_equal(treaty_row_ask(&cedaw, &usa), ASK_SIGN_AND_RATIFY);
+}
+
+/* The slot of instrument in CountryRow.other. */
+static int slot(int64_t instrument)
+{
+    for (int k = 0; k < OTHER_PROCEDURES; k++)
+        if (treaty_other_ids[k] == instrument)
+            return k;
+    fail_msg("instrument %lld is no complaint procedure", (long long)instrument);
+    return -1;
 }
 
 static void test_ask_words(void **state)
@@ -120,10 +160,10 @@ static void test_accepted_procedures(void **state)
 {
     (void)state;
     CountryRow row = {0};
-    treaty_apply_action(&row.other[0], "ratification", "", "2002-06-28"); /* OP-CEDAW */
-    treaty_apply_action(&row.other[1], "signature", "", "2007-03-30");    /* OP-CRPD */
-    treaty_apply_action(&row.other[2], "accession", "", "2017-09-29");    /* OP-CRC-IC */
-    treaty_apply_action(&row.other[3], "accession", "", "1986-08-08");    /* ICCPR-OP1 */
+    treaty_apply_action(&row.other[slot(INSTRUMENT_OP_CEDAW)], "ratification", "", "2002-06-28");
+    treaty_apply_action(&row.other[slot(INSTRUMENT_OP_CRPD)], "signature", "", "2007-03-30");
+    treaty_apply_action(&row.other[slot(INSTRUMENT_OP_CRC_IC)], "accession", "", "2017-09-29");
+    treaty_apply_action(&row.other[slot(INSTRUMENT_ICCPR_OP1)], "accession", "", "1986-08-08");
     AcceptedProcedure p[OTHER_PROCEDURES];
     assert_int_equal(treaty_accepted_procedures(&row, p), 3);
     assert_int_equal(treaty_accepted_count(&row), 3);
@@ -136,20 +176,24 @@ static void test_accepted_procedures(void **state)
                         "ICCPR-OP1 (1986), OP-CEDAW (2002) et OP-CRC-IC (2017)");
     assert_string_equal(treaty_procedures_list(a, "and", p, 1), "ICCPR-OP1 (1986)");
     assert_string_equal(treaty_procedures_list(a, "and", p, 0), "");
-    treaty_apply_action(&row.other[3], "withdrawal", "", "1998-01-01");
+    treaty_apply_action(&row.other[slot(INSTRUMENT_ICCPR_OP1)], "withdrawal", "", "1998-01-01");
     assert_int_equal(treaty_accepted_procedures(&row, p), 2);
     assert_string_equal(p[0].instrument, "OP-CEDAW");
     assert_string_equal(treaty_procedures_list(a, "and", p, 2),
                         "OP-CEDAW (2002) and OP-CRC-IC (2017)");
+    /* Under another campaign the OP-ICESCR is one of the others. */
+    treaty_apply_action(&row.other[slot(INSTRUMENT_PROTOCOL)], "ratification", "", "2011-10-24");
+    assert_int_equal(treaty_accepted_procedures(&row, p), 3);
+    assert_string_equal(p[1].instrument, "OP-ICESCR");
+    assert_string_equal(p[1].year, "2011");
     arena_free(a);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_from_actions),
-        cmocka_unit_test(test_every_ask),
-        cmocka_unit_test(test_ask_words),
+        cmocka_unit_test(test_status_from_actions), cmocka_unit_test(test_every_ask),
+        cmocka_unit_test(test_ask_words),           cmocka_unit_test(test_ask_under_a_campaign),
         cmocka_unit_test(test_accepted_procedures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
