@@ -301,3 +301,15 @@ def test_usage(site):
     assert site.cli("untc", "check", "--url", "file:///etc/passwd").returncode == 2
     assert site.cli("untc", "check", "--instrument", "nope").returncode == 3
     assert site.cli("untc", "frobnicate").returncode == 2
+
+
+def test_the_daily_check_is_opt_in_and_daily(site, pages):
+    # Off by default: an hourly pass checks nothing (it would fetch UNTC).
+    assert site.cli("housekeeping").returncode == 0
+    assert site.scalar("SELECT count(*) FROM untc_checks") == 0
+    # On, but a check ran within the day: the pass leaves UNTC alone. (When
+    # due, it checks every instrument's live page: not run here, offline.)
+    assert check(site, pages.serve("/icescr_op.html", FIXTURE)).returncode == 0
+    assert site.cli("housekeeping", "--untc-check", "daily").returncode == 0
+    assert site.scalar("SELECT count(*) FROM untc_checks") == 1
+    assert site.cli("housekeeping", "--untc-check", "weekly").returncode == 2
