@@ -107,6 +107,10 @@ EXPECT = {
     "GET /api/v1/treaties/{slug}/status":    (200, 200, 200, 200, 200, 200, 200),
     "GET /admin/import":                     (303, 403, 403, 403, 403, 200, 403),
     "POST /admin/import":                    (401, 403, 403, 403, 403, 400, 403),
+    # The UNTC review queue: admins only; there is no change with that id.
+    "GET /admin/untc":                       (303, 403, 403, 403, 403, 200, 403),
+    "POST /admin/untc/{id}/apply":           (401, 403, 403, 403, 403, 404, 403),
+    "POST /admin/untc/{id}/reject":          (401, 403, 403, 403, 403, 404, 403),
     "GET /join":                             (200, 200, 200, 200, 200, 200, 200),
     # Public forms are rate-limited per address, and the test's own joins use
     # up the allowance: refused either way, and nothing is written.
