@@ -313,3 +313,29 @@ def test_the_daily_check_is_opt_in_and_daily(site, pages):
     assert site.cli("housekeeping", "--untc-check", "daily").returncode == 0
     assert site.scalar("SELECT count(*) FROM untc_checks") == 1
     assert site.cli("housekeeping", "--untc-check", "weekly").returncode == 2
+
+
+def test_a_change_is_not_applied_over_a_newer_record(site, pages):
+    # Found by the check, then a coordinator records Chile's ratification
+    # by hand with another date: applying the stale comparison is refused.
+    url = pages.serve("/planted.html", planted_ratification())
+    assert check(site, url).returncode == 0
+    [row] = queue(site)
+    coordinator = site.member("coordinator", countries=["CHL"])
+    cc = site.login_user(coordinator)
+    token = scrape_csrf(cc.get("/countries/CHL").text)
+    r = cc.post("/countries/CHL/actions", data={"csrf_token": token, "instrument": "op-icescr",
+                                                "kind": "ratification", "date": "2026-01-14"})
+    assert r.status_code == 303, r.text[:2000]
+    admin, c = admin_client(site)
+    token = scrape_csrf(c.get("/admin/untc").text)
+    r = c.post(f"/admin/untc/{row[0]}/apply", data={"csrf_token": token})
+    assert r.status_code == 409
+    assert "The record changed since this difference was found" in r.text
+    assert queue(site)[0][7] == "pending"
+    assert site.scalar("SELECT action_date FROM treaty_actions WHERE instrument_id = 2 "
+                       "AND iso3 = 'CHL' AND kind = 'ratification'") == "2026-01-14"
+    # Checking again finds the date difference as a change of its own.
+    p = check(site, url)
+    assert "1 newly queued" in p.stdout
+    assert queue(site)[1][4:7] == ("changed", "2026-01-14", "2026-01-15")
