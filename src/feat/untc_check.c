@@ -597,16 +597,17 @@ static json_t *change_json(Request *r, Stmt *st)
     static const char *const state_labels[] = {N_("Waiting for review"), N_("Applied"),
                                                N_("Rejected"), NULL};
     const char *iso3 = db_text(st, 2), *name = country_name_of(r, iso3);
-    return json_build("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                      "state_words", tr(r, code_label(state_codes, state_labels, db_text(st, 10))),
-                      "id", (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "iso3", iso3,
-                      "country", name ? name : iso3, "kind",
-                      tr(r, code_label(kind_codes, kind_labels, db_text(st, 3))), "article",
-                      db_text(st, 4), "change", db_text(st, 5), "change_words",
-                      tr(r, code_label(change_codes, change_labels, db_text(st, 5))), "old_date",
-                      db_text(st, 6), "new_date", db_text(st, 7), "untc_text", db_text(st, 8),
-                      "source_url", db_text(st, 9), "state", db_text(st, 10), "decided",
-                      db_is_null(st, 11) ? "" : audit_when(r, db_int(st, 11)));
+    return json_build(
+        "{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+        "state_words", tr(r, code_label(state_codes, state_labels, db_text(st, 10))), "id",
+        (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "iso3", iso3, "country",
+        name ? name : iso3, "kind", tr(r, code_label(kind_codes, kind_labels, db_text(st, 3))),
+        "article", db_text(st, 4), "change", db_text(st, 5), "change_words",
+        tr(r, code_label(change_codes, change_labels, db_text(st, 5))), "old_date", db_text(st, 6),
+        "new_date", db_text(st, 7), "untc_text", db_text(st, 8), "source_url", db_text(st, 9),
+        "state", db_text(st, 10), "decided",
+        db_is_null(st, 11) ? "" : audit_when(r, db_int(st, 11)), "vanished",
+        !strcmp(db_text(st, 5), "vanished"));
 }
 
 /* The pending changes (oldest first: the order they were found), or the
@@ -643,10 +644,12 @@ Result untc_check_page(Request *r)
     r->page = "admin_untc";
     r->title = tr(r, "Treaty record: UNTC checks");
     json_decref(r->data);
-    r->data = json_build("{s:o, s:o, s:o, s:o, s:b, s:b}", "checks", checks_json(r), "failing",
-                         failing_json(r), "pending", changes_json(r, 1), "decided",
-                         changes_json(r, 0), "applied", done && !strcmp(done, "applied"),
-                         "rejected", done && !strcmp(done, "rejected"));
+    json_t *decided = changes_json(r, 0);
+    r->data =
+        json_build("{s:o, s:o, s:o, s:b, s:o, s:b, s:b}", "checks", checks_json(r), "failing",
+                   failing_json(r), "pending", changes_json(r, 1), "has_decided",
+                   json_array_size(decided) > 0, "decided", decided, "applied",
+                   done && !strcmp(done, "applied"), "rejected", done && !strcmp(done, "rejected"));
     return R_OK;
 }
 
