@@ -259,7 +259,7 @@ static int compare_page(Db *db, int64_t instrument, const char *html, size_t len
 
 typedef struct {
     int64_t instrument;
-    const char *url, *base_url, *short_name;
+    const char *url;
     UntcCheckReport *rep;
     int64_t now;
 } CheckWrite;
@@ -304,33 +304,69 @@ static Result queue_change(Db *w, const CheckWrite *cw, int64_t check_id, const 
     return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
-/* Tells every administrator, in their language, why the check failed. */
-static Result mail_admins(Db *w, const CheckWrite *cw)
+/* The failed checks in one message, in lang: treaty, page and reason each. */
+static void alert_body(Buf *body, const char *lang, const UntcCheckReport *reps, size_t n,
+                       const char *base_url)
 {
+    /* Whole translated sentences and labels, no translated formats. */
+    buf_printf(body, "%s\n",
+               i18n_gettext(lang, N_("Ratify could not check a status page of the UN Treaty "
+                                     "Collection.")));
+    for (size_t i = 0; i < n; i++)
+        if (!reps[i].ok)
+            buf_printf(body, "\n%s: %s\n%s: %s\n%s: %s\n", i18n_gettext(lang, N_("Treaty")),
+                       reps[i].instrument_name, i18n_gettext(lang, N_("Page")), reps[i].url,
+                       i18n_gettext(lang, N_("Why")), reps[i].reason);
+    buf_printf(body, "\n%s\n%s: %s/admin/untc\n",
+               i18n_gettext(lang, N_("Nothing was changed in the treaty record.")),
+               i18n_gettext(lang, N_("The checks and the changes waiting for review")), base_url);
+}
+
+typedef struct {
+    const UntcCheckReport *reps;
+    size_t n;
+    const char *base_url;
+} Alert;
+
+/* One message to every enabled administrator, in their language. */
+static Result alert_apply(Db *w, void *ctx)
+{
+    const Alert *al = ctx;
+    const char *first = NULL;
+    size_t failed = 0;
+    for (size_t i = 0; i < al->n; i++)
+        if (!al->reps[i].ok && failed++ == 0)
+            first = al->reps[i].instrument_name;
     Stmt *st = db_prepare(w, "SELECT email, coalesce(lang, 'en') FROM users "
                              "WHERE role = 'admin' AND disabled = 0 ORDER BY id");
     Result r = R_OK;
     while (db_row(st)) {
         const char *lang = db_text(st, 1);
         char subject[200];
+        snprintf(subject, sizeof subject, "%s: %s%s", i18n_gettext(lang, N_("UNTC check failed")),
+                 first, failed > 1 ? ", ..." : "");
         Buf body = {0};
-        /* Whole translated sentences and labels, no translated formats. */
-        snprintf(subject, sizeof subject, "%s: %s", i18n_gettext(lang, N_("UNTC check failed")),
-                 cw->short_name);
-        buf_printf(&body, "%s\n\n%s: %s\n%s: %s\n%s: %s\n\n%s\n%s: %s/admin/untc\n",
-                   i18n_gettext(lang, N_("Ratify could not check a status page of the UN Treaty "
-                                         "Collection.")),
-                   i18n_gettext(lang, N_("Treaty")), cw->short_name, i18n_gettext(lang, N_("Page")),
-                   cw->url, i18n_gettext(lang, N_("Why")), cw->rep->reason,
-                   i18n_gettext(lang, N_("Nothing was changed in the treaty record.")),
-                   i18n_gettext(lang, N_("The checks and the changes waiting for review")),
-                   cw->base_url);
-        Result m = mail_queue(w, db_text(st, 0), subject, body.data ? body.data : "");
+        alert_body(&body, lang, al->reps, al->n, al->base_url);
+        Result m = mail_queue(w, db_text(st, 0), subject, body.data);
         free(body.data);
         if (m == R_INTERNAL)
             r = R_INTERNAL; /* an address mail_queue refuses is skipped, not fatal */
     }
     db_done(st);
+    return r;
+}
+
+Result untc_check_alert(Db *db, const UntcCheckReport *reps, size_t n, const char *base_url)
+{
+    size_t failed = 0;
+    for (size_t i = 0; i < n; i++)
+        failed += !reps[i].ok;
+    if (!failed)
+        return R_OK;
+    Alert al = {.reps = reps, .n = n, .base_url = base_url ? base_url : ""};
+    Result r = db_write(db, alert_apply, &al);
+    if (r != R_OK)
+        log_info("untc check: the administrators could not be emailed");
     return r;
 }
 
@@ -349,7 +385,7 @@ static Result record_check_apply(Db *w, void *ctx)
     if (db_insert(st, &check_id) != R_OK)
         return R_INTERNAL;
     if (!rep->ok)
-        return mail_admins(w, cw);
+        return R_OK;
     rep->queued = 0;
     for (size_t i = 0; i < rep->changes.count; i++) {
         if (already_known(w, cw->instrument, &rep->changes.items[i]))
@@ -385,15 +421,16 @@ static int instrument_info(Db *db, int64_t instrument, char *name, size_t nlen, 
     return found ? 0 : -1;
 }
 
-Result untc_check_instrument(Db *db, int64_t instrument, const char *url, const char *base_url,
-                             UntcCheckReport *rep)
+Result untc_check_instrument(Db *db, int64_t instrument, const char *url, UntcCheckReport *rep)
 {
     memset(rep, 0, sizeof *rep);
-    char name[64], source[1024];
-    if (instrument_info(db, instrument, name, sizeof name, source, sizeof source) != 0)
+    char source[sizeof rep->url];
+    if (instrument_info(db, instrument, rep->instrument_name, sizeof rep->instrument_name, source,
+                        sizeof source) != 0)
         return R_NOT_FOUND;
-    if (!url)
-        url = source;
+    snprintf(rep->url, sizeof rep->url, "%s", url ? url : source);
+    url = rep->url;
+    const char *name = rep->instrument_name;
     Download d = {0};
     UntcPage page = {0};
     if (!is_web_url(url))
@@ -403,12 +440,7 @@ Result untc_check_instrument(Db *db, int64_t instrument, const char *url, const 
                                &page) == 0;
     if (!rep->ok)
         log_info("untc check: %s failed: %s", name, rep->reason);
-    CheckWrite cw = {.instrument = instrument,
-                     .url = url,
-                     .base_url = base_url ? base_url : "",
-                     .short_name = name,
-                     .rep = rep,
-                     .now = now_seconds()};
+    CheckWrite cw = {.instrument = instrument, .url = url, .rep = rep, .now = now_seconds()};
     Result r = db_write(db, record_check_apply, &cw);
     /* The changes borrow the page's texts; the caller sees no text after. */
     for (size_t i = 0; i < rep->changes.count; i++)
@@ -443,26 +475,44 @@ static void print_change(const UntcChange *c)
            c->new_date[0] ? c->new_date : "-");
 }
 
-static Result check_one(Db *db, int64_t id, const char *slug, const char *url, const char *base_url)
+/* Checks one instrument into rep and says what it found. */
+static Result check_one(Db *db, int64_t id, const char *slug, const char *url, UntcCheckReport *rep)
 {
-    UntcCheckReport rep;
-    Result r = untc_check_instrument(db, id, url, base_url, &rep);
+    Result r = untc_check_instrument(db, id, url, rep);
     if (r != R_OK) {
         fprintf(stderr, "ratify: %s: the check could not be recorded\n", slug);
-    } else if (!rep.ok) {
-        fprintf(stderr, "ratify: %s: check failed: %s\n", slug, rep.reason);
-        fprintf(stderr,
-                "ratify: %s: nothing was changed; an email to the administrators was queued\n",
-                slug);
+        rep->ok = 0;
+        snprintf(rep->reason, sizeof rep->reason, "the check could not be recorded");
+    } else if (!rep->ok) {
+        fprintf(stderr, "ratify: %s: check failed: %s\n", slug, rep->reason);
+        fprintf(stderr, "ratify: %s: nothing was changed\n", slug);
         r = R_INTERNAL;
     } else {
-        printf("%s: %zu difference(s), %zu newly queued for review\n", slug, rep.differences,
-               rep.queued);
-        for (size_t i = 0; i < rep.changes.count; i++)
-            print_change(&rep.changes.items[i]);
+        printf("%s: %zu difference(s), %zu newly queued for review\n", slug, rep->differences,
+               rep->queued);
+        for (size_t i = 0; i < rep->changes.count; i++)
+            print_change(&rep->changes.items[i]);
     }
-    untc_check_report_free(&rep);
     return r;
+}
+
+/* Checks the instruments ids[0..n) (url: for the one), then tells the
+ * administrators about every failure in one email. R_OK when all were
+ * read and compared. */
+static Result check_all(Db *db, const int64_t *ids, char (*slugs)[64], size_t n, const char *url,
+                        const char *base_url)
+{
+    UntcCheckReport *reps = xcalloc(n ? n : 1, sizeof *reps);
+    Result worst = R_OK;
+    for (size_t i = 0; i < n; i++)
+        if (check_one(db, ids[i], slugs[i], url, &reps[i]) != R_OK)
+            worst = R_INTERNAL;
+    if (worst != R_OK && untc_check_alert(db, reps, n, base_url) == R_OK)
+        fprintf(stderr, "ratify: an email to the administrators was queued\n");
+    for (size_t i = 0; i < n; i++)
+        untc_check_report_free(&reps[i]);
+    free(reps);
+    return worst;
 }
 
 static const char UNTC_USAGE[] = "usage: ratify untc check [--instrument SLUG] [--url URL]\n";
@@ -491,24 +541,20 @@ Result untc_check_cmd(Db *db, int argc, char **argv, const char *base_url)
     /* One page is one instrument's: --url alone means the campaign's. */
     if (url && !slug)
         slug = "op-icescr";
-    int64_t id, parent;
+    int64_t ids[UNTC_MAX_INSTRUMENTS], parent;
+    char slugs[UNTC_MAX_INSTRUMENTS][64];
+    size_t n;
     if (slug) {
-        if (treaty_find(db, slug, &id, &parent) != R_OK) {
+        if (treaty_find(db, slug, &ids[0], &parent) != R_OK) {
             fprintf(stderr, "ratify: no treaty called '%s'\n", slug);
             return R_NOT_FOUND;
         }
-        return check_one(db, id, slug, url, base_url);
+        snprintf(slugs[0], sizeof slugs[0], "%s", slug);
+        n = 1;
+    } else {
+        n = instrument_list(db, ids, slugs);
     }
-    int64_t ids[UNTC_MAX_INSTRUMENTS];
-    char slugs[UNTC_MAX_INSTRUMENTS][64];
-    size_t n = instrument_list(db, ids, slugs);
-    Result worst = R_OK;
-    for (size_t i = 0; i < n; i++) {
-        Result r = check_one(db, ids[i], slugs[i], NULL, base_url);
-        if (r != R_OK)
-            worst = r;
-    }
-    return worst;
+    return check_all(db, ids, slugs, n, url, base_url);
 }
 
 /* ---- the daily job ---- */
@@ -534,11 +580,15 @@ Result untc_check_daily(Db *db, const char *base_url)
     char slugs[UNTC_MAX_INSTRUMENTS][64];
     size_t n = instrument_list(db, ids, slugs);
     log_info("untc check: the daily check of %zu instruments", n);
-    for (size_t i = 0; i < n; i++) {
-        UntcCheckReport rep;
-        untc_check_instrument(db, ids[i], NULL, base_url, &rep);
-        untc_check_report_free(&rep);
-    }
+    UntcCheckReport reps[UNTC_MAX_INSTRUMENTS];
+    for (size_t i = 0; i < n; i++)
+        if (untc_check_instrument(db, ids[i], NULL, &reps[i]) != R_OK) {
+            reps[i].ok = 0;
+            snprintf(reps[i].reason, sizeof reps[i].reason, "the check could not be recorded");
+        }
+    untc_check_alert(db, reps, n, base_url);
+    for (size_t i = 0; i < n; i++)
+        untc_check_report_free(&reps[i]);
     return R_OK;
 }
 

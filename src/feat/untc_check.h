@@ -34,22 +34,28 @@ void untc_check_diff(const PageActions *page, const PageActions *recorded, UntcC
 
 /* What one check of one instrument did. */
 typedef struct {
-    int ok;              /* the page was fetched, read and compared */
-    char reason[300];    /* why not, in English */
-    size_t differences;  /* found on the page */
-    size_t queued;       /* of them, new to the queue (not pending or rejected already) */
-    UntcChanges changes; /* the differences; free with untc_check_report_free */
+    char instrument_name[64]; /* "OP-ICESCR" */
+    char url[1024];           /* the page read */
+    int ok;                   /* the page was fetched, read and compared */
+    char reason[300];         /* why not, in English */
+    size_t differences;       /* found on the page */
+    size_t queued;            /* of them, new to the queue (not pending or rejected already) */
+    UntcChanges changes;      /* the differences; free with untc_check_report_free */
 } UntcCheckReport;
 
 void untc_check_report_free(UntcCheckReport *rep);
 
 /* Fetches url (instrument's source_url when NULL), reads it and queues its
- * differences; on any failure records why, applies nothing and emails
- * every administrator (links start with base_url). R_OK when the check
- * ran (rep->ok tells whether it succeeded), R_INTERNAL when it could not
- * be recorded. */
-Result untc_check_instrument(Db *db, int64_t instrument, const char *url, const char *base_url,
-                             UntcCheckReport *rep);
+ * differences; on any failure records why and applies nothing. R_OK when
+ * the check ran (rep->ok tells whether it succeeded), R_NOT_FOUND for no
+ * such instrument, R_INTERNAL when it could not be recorded. */
+Result untc_check_instrument(Db *db, int64_t instrument, const char *url, UntcCheckReport *rep);
+
+/* Emails every enabled administrator, once, why the failed checks among
+ * reps[0..n) failed (links start with base_url); nothing when none
+ * failed. One message for a run, however many pages failed: offline, all
+ * six do. R_OK or R_INTERNAL (logged). */
+Result untc_check_alert(Db *db, const UntcCheckReport *reps, size_t n, const char *base_url);
 
 /* `ratify untc check [--instrument SLUG] [--url URL]`: every instrument,
  * or one; --url (an http:// or https:// address) stands for the
