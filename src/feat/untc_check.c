@@ -22,6 +22,7 @@
 #include "feat/untc_check.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,12 +127,23 @@ static int is_web_url(const char *url)
     return url && (!strncasecmp(url, "https://", 8) || !strncasecmp(url, "http://", 7));
 }
 
+/* libcurl's global set-up, once per process: the mail sender may be
+ * starting its own on another thread. */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_ready = CURLE_FAILED_INIT;
+
+static void curl_setup(void)
+{
+    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 /* GETs url (redirects followed, to http and https only) into d->body.
  * 0, or -1 with the reason in err. */
 static int fetch_page(const char *url, Download *d, char *err, size_t errlen)
 {
     char curl_err[CURL_ERROR_SIZE] = "";
-    CURL *c = curl_easy_init();
+    pthread_once(&curl_once, curl_setup);
+    CURL *c = curl_ready == CURLE_OK ? curl_easy_init() : NULL;
     if (!c) {
         snprintf(err, errlen, "libcurl could not be initialised");
         return -1;
@@ -213,12 +225,12 @@ static void recorded_actions(Db *db, int64_t instrument, PageActions *out)
 /* A page read without error can still be the wrong page, or the right one
  * cut short: more than a tenth of the record gone at once (at least five
  * rows) is taken for a changed layout, not for history. */
-static int too_many_vanished(const UntcChanges *changes, size_t recorded)
+static size_t too_many_vanished(const UntcChanges *changes, size_t recorded)
 {
     size_t gone = 0;
     for (size_t i = 0; i < changes->count; i++)
         gone += !strcmp(changes->items[i].change, "vanished");
-    return gone >= 5 && gone * 10 > recorded;
+    return gone >= 5 && gone * 10 > recorded ? gone : 0;
 }
 
 /* Parses html and compares it with the record: rep->changes, or rep->reason. */
@@ -244,10 +256,12 @@ static int compare_page(Db *db, int64_t instrument, const char *html, size_t len
         untc_check_diff(&acts, &recorded, &rep->changes);
         rep->differences = rep->changes.count;
     }
-    if (ok && too_many_vanished(&rep->changes, recorded.count)) {
+    size_t gone = ok ? too_many_vanished(&rep->changes, recorded.count) : 0;
+    if (gone) {
         snprintf(rep->reason, sizeof rep->reason,
-                 "too many recorded actions are not on the page (a changed layout?): nothing "
-                 "was queued");
+                 "%zu of the %zu recorded actions are not on the page (a changed layout?): "
+                 "nothing was queued",
+                 gone, recorded.count);
         ok = 0;
     }
     free(acts.items);

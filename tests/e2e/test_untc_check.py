@@ -278,6 +278,10 @@ def test_a_broken_page_or_no_server_changes_nothing_and_alerts_admins(site, page
         # A changed layout: the participants table is gone.
         (pages.serve("/layout.html", FIXTURE.replace("_tblgrid", "_newgrid")),
          "no participants table"),
+        # A page that reads well but is another treaty's (the Covenant's).
+        (pages.serve("/covenant.html",
+                     (REPO / "data" / "untc" / "icescr.html").read_text(encoding="utf-8")),
+         "46 of the 87 recorded actions are not on the page"),
         # Offline: nothing listens there.
         (f"http://127.0.0.1:{free_port()}/icescr_op.html", "cannot fetch the page"),
         # Not a page at all.
