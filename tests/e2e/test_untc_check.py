@@ -52,6 +52,19 @@ def chile_gone():
     return page
 
 
+def argentina_declares():
+    """The page with Argentina (a party since 2011, no declarations) among
+    the declarations under articles 10 and 11, in Belgium's words."""
+    start = FIXTURE.index('<tr align="left" valign="top">',
+                          FIXTURE.index("dgDecUnderArticle"))
+    end = FIXTURE.index("</tr>", start) + len("</tr>")
+    belgium = FIXTURE[start:end]
+    assert ">Belgium</div>" in belgium
+    argentina = (belgium.replace("Kingdom of Belgium", "Argentine Republic")
+                 .replace("Belgium", "Argentina").replace("_ctl02_", "_ctl99_"))
+    return FIXTURE[:end] + argentina + FIXTURE[end:]
+
+
 class Pages:
     """A local HTTP server serving pages by path, set by the test."""
 
@@ -247,6 +260,30 @@ def test_a_vanished_row_and_a_changed_date_are_queued(site, pages):
     assert ("CPV", "ratification", "", "2014-06-24", url) in after
     assert chile_status(site) == "none"
     assert "0 difference(s)" in check(site, url).stdout
+
+
+def test_a_new_declaration_is_queued_per_article_and_changes_the_ask(site, pages):
+    def argentina():
+        return site.client().get("/api/v1/countries/ARG").json()["country"]
+
+    assert argentina()["ask"] == "declare"
+    url = pages.serve("/declares.html", argentina_declares())
+    p = check(site, url)
+    assert p.returncode == 0, p.stderr
+    assert "2 difference(s), 2 newly queued" in p.stdout
+    rows = queue(site)
+    assert [(q[1], q[2], q[3], q[4], q[5], q[6]) for q in rows] == [
+        ("ARG", "declaration", "10", "new", "", "2011-10-24"),
+        ("ARG", "declaration", "11", "new", "", "2011-10-24")]
+    assert all("The Argentine Republic recognizes the competence" in q[8] for q in rows)
+    assert argentina()["ask"] == "declare"
+    admin, c = admin_client(site)
+    page = c.get("/admin/untc").text
+    assert "The Argentine Republic recognizes the competence" in page
+    token = scrape_csrf(page)
+    for q in rows:
+        assert c.post(f"/admin/untc/{q[0]}/apply", data={"csrf_token": token}).status_code == 303
+    assert argentina()["ask"] == "implement"
 
 
 def assert_failure_is_harmless_and_loud(site, smtp, p, why, before, mails):  # noqa: F811
