@@ -31,6 +31,7 @@
 #include "base/template.h"
 #include "feat/treaty.h"
 #include "feat/two_factor.h"
+#include "feat/untc_check.h"
 #include "base/version.h"
 
 typedef struct {
@@ -65,8 +66,9 @@ static void usage(FILE *out)
             "usage: ratify COMMAND [OPTIONS]\n\n"
             "  serve [--db FILE] [--listen ADDR:PORT] [--public-url URL] [--behind-proxy]\n"
             "        [--threads N] [--dispatch suspend|block] [--max-body BYTES] [--admin EMAIL]\n"
-            "        [--smtp smtp://HOST:PORT] [--mail-from ADDRESS]\n"
-            "                      create the database if needed and serve HTTP\n"
+            "        [--smtp smtp://HOST:PORT] [--mail-from ADDRESS] [--untc-check daily|off]\n"
+            "                      create the database if needed and serve HTTP; with\n"
+            "                      --untc-check daily, check the UNTC pages once a day\n"
             "  init [--db FILE] [--admin EMAIL] [--instrument SLUG]\n"
             "                      create or upgrade the database; print the first login;\n"
             "                      --instrument sets the treaty campaigned for (op-icescr\n"
@@ -78,6 +80,9 @@ static void usage(FILE *out)
             "                      remove a lost second factor; it is set up again at login\n"
             "  import treaty-status FILE [--instrument SLUG] [--apply]\n"
             "                      compare a UNTC status CSV with the record; --apply writes it\n"
+            "  untc check [--instrument SLUG] [--url URL]\n"
+            "                      fetch the live UNTC status pages (or one, or URL) and queue\n"
+            "                      every difference from the record for review on /admin/untc\n"
             "  import members FILE.csv [--map COLUMN=FIELD]... [--on-duplicate skip|update|fill]\n"
             "        [--apply] [--errors ERRORS.csv]\n"
             "                      import members from CSV: a dry run unless --apply\n"
@@ -111,8 +116,8 @@ static void usage(FILE *out)
             "  version             print the version\n"
             "  help [routes]       this text, or the table of routes\n\n"
             "Environment: RATIFY_DB, RATIFY_PUBLIC_URL, RATIFY_ADMIN_EMAIL, RATIFY_SMTP_URL,\n"
-            "RATIFY_SMTP_USER, RATIFY_SMTP_PASSWORD, RATIFY_SMTP_REQUIRE_TLS, RATIFY_MAIL_FROM\n"
-            "and RATIFY_BACKUP_PASSPHRASE set the defaults.\n",
+            "RATIFY_SMTP_USER, RATIFY_SMTP_PASSWORD, RATIFY_SMTP_REQUIRE_TLS, RATIFY_MAIL_FROM,\n"
+            "RATIFY_UNTC_CHECK (daily or off) and RATIFY_BACKUP_PASSPHRASE set the defaults.\n",
             RATIFY_VERSION);
 }
 
@@ -141,10 +146,11 @@ static Result parse_options(int *argc, char **argv, Options *o)
             o->server.behind_proxy = 1;
             continue;
         }
-        int takes_value =
-            !strcmp(a, "--db") || !strcmp(a, "--listen") || !strcmp(a, "--public-url") ||
-            !strcmp(a, "--admin") || !strcmp(a, "--threads") || !strcmp(a, "--max-body") ||
-            !strcmp(a, "--dispatch") || !strcmp(a, "--smtp") || !strcmp(a, "--mail-from");
+        int takes_value = !strcmp(a, "--db") || !strcmp(a, "--listen") ||
+                          !strcmp(a, "--public-url") || !strcmp(a, "--admin") ||
+                          !strcmp(a, "--threads") || !strcmp(a, "--max-body") ||
+                          !strcmp(a, "--dispatch") || !strcmp(a, "--smtp") ||
+                          !strcmp(a, "--mail-from") || !strcmp(a, "--untc-check");
         if (!takes_value) {
             argv[kept++] = argv[i];
             continue;
@@ -170,6 +176,8 @@ static Result parse_options(int *argc, char **argv, Options *o)
             o->server.threads = (unsigned)n;
         else if (!strcmp(a, "--dispatch") && (!strcmp(v, "suspend") || !strcmp(v, "block")))
             o->server.block_workers = !strcmp(v, "block");
+        else if (!strcmp(a, "--untc-check") && (!strcmp(v, "daily") || !strcmp(v, "off")))
+            untc_check_set_daily(!strcmp(v, "daily"));
         else if (!strcmp(a, "--max-body") && parse_unsigned(v, 1ul << 30, &n) == 0)
             o->server.max_body = n;
         else {
@@ -213,9 +221,13 @@ static Result open_db(const Options *o, Db **db)
 /* What the server runs every hour besides its own cleaning (housekeeping.c),
  * and what `ratify housekeeping` runs once: the features' chores, and the
  * cleaning of the tables they own, which housekeeping.c may not call. */
-static const HourlyJob hourly_jobs[] = {
-    letter_remind,     two_factor_expire,         membership_expire,
-    invitation_expire, member_rate_limits_expire, NULL};
+static const HourlyJob hourly_jobs[] = {letter_remind,
+                                        two_factor_expire,
+                                        membership_expire,
+                                        invitation_expire,
+                                        member_rate_limits_expire,
+                                        untc_check_daily,
+                                        NULL};
 
 static Result init_cmd(Options *o, int argc, char **argv)
 {
@@ -666,6 +678,16 @@ static Result import_cmd(Options *o, int argc, char **argv)
     return r;
 }
 
+static Result untc_cmd(Options *o, int argc, char **argv)
+{
+    Db *db;
+    Result r = open_db(o, &db);
+    if (r == R_OK)
+        r = untc_check_cmd(db, argc, argv, base_url(o));
+    db_close(db);
+    return r;
+}
+
 static Result export_cmd(Options *o, int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "members") != 0) {
@@ -742,15 +764,25 @@ typedef struct {
 } Command;
 
 static const Command commands[] = {
-    {"serve", 0, serve_cmd},     {"init", 1, init_cmd},
-    {"user", 1, user_cmd},       {"housekeeping", 0, housekeeping_cmd},
-    {"token", 1, token_cmd},     {"mail", 1, mail_cmd},
-    {"import", 1, import_cmd},   {"export", 1, export_cmd},
-    {"backup", 1, backup_cmd},   {"backup-key", 1, backup_key_cmd},
-    {"restore", 1, restore_cmd}, {"check", 0, check_cmd},
-    {"migrate", 1, migrate_cmd}, {"version", 0, version_cmd},
-    {"help", 1, help_cmd},       {"--help", 1, help_cmd},
-    {"-h", 1, help_cmd},         {NULL, 0, NULL},
+    {"serve", 0, serve_cmd},
+    {"init", 1, init_cmd},
+    {"user", 1, user_cmd},
+    {"housekeeping", 0, housekeeping_cmd},
+    {"token", 1, token_cmd},
+    {"mail", 1, mail_cmd},
+    {"import", 1, import_cmd},
+    {"export", 1, export_cmd},
+    {"backup", 1, backup_cmd},
+    {"backup-key", 1, backup_key_cmd},
+    {"restore", 1, restore_cmd},
+    {"check", 0, check_cmd},
+    {"migrate", 1, migrate_cmd},
+    {"version", 0, version_cmd},
+    {"untc", 1, untc_cmd},
+    {"help", 1, help_cmd},
+    {"--help", 1, help_cmd},
+    {"-h", 1, help_cmd},
+    {NULL, 0, NULL},
 };
 
 static Result run(int argc, char **argv)
@@ -767,6 +799,9 @@ static Result run(int argc, char **argv)
     o.server.mail.require_tls = getenv("RATIFY_SMTP_REQUIRE_TLS") != NULL;
     o.server.mail.from =
         getenv("RATIFY_MAIL_FROM") ? getenv("RATIFY_MAIL_FROM") : "ratify@localhost.localdomain";
+    /* Off unless asked for: the check fetches from the internet. */
+    untc_check_set_daily(getenv("RATIFY_UNTC_CHECK") &&
+                         !strcmp(getenv("RATIFY_UNTC_CHECK"), "daily"));
     if (argc < 2) {
         usage(stderr);
         return R_BAD_REQUEST;

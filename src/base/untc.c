@@ -349,6 +349,10 @@ static Result read_participant(Ctx *c, xmlNode *row, size_t index)
     p->name = text_of(cells[0]);
     pg->n_participants++; /* owned by the page from here, for untc_page_free */
     char *sig = text_of(cells[1]), *party = text_of(cells[2]);
+    /* The row as UNTC writes it, for a reviewer to read beside a change. */
+    size_t rowlen = strlen(p->name) + strlen(sig) + strlen(party) + 7;
+    p->row = xmalloc(rowlen);
+    snprintf(p->row, rowlen, "%s | %s | %s", p->name, sig, party);
     char smark[3], pmark[3];
     int sb = 0, pb = 0;
     Result res = R_OK;
@@ -532,8 +536,10 @@ Result untc_parse(const char *html, size_t len, const UntcNames *names, UntcPage
 
 void untc_page_free(UntcPage *page)
 {
-    for (size_t i = 0; i < page->n_participants; i++)
+    for (size_t i = 0; i < page->n_participants; i++) {
         free(page->participants[i].name);
+        free(page->participants[i].row);
+    }
     free(page->participants);
     for (size_t i = 0; i < page->n_statements; i++) {
         free(page->statements[i].name);

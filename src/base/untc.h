@@ -41,6 +41,7 @@ void untc_names_free(UntcNames *t);
 /* One row of the participants table. Dates are "YYYY-MM-DD" or "". */
 typedef struct {
     char *name; /* as UNTC writes it, footnotes dropped */
+    char *row;  /* the row's three cells as text, "Name | 10 Dec 2009 | 24 Sep 2012 a" */
     char iso3[4];
     char signature[11];
     const char *signature_kind; /* "signature" or "succession" (to signature, "d"), or NULL */

@@ -429,45 +429,73 @@ static const char *recorded_party_kind(const char *untc_kind)
     return "ratification";
 }
 
+static void page_action(PageActions *out, const char *iso3, const char *kind, const char *article,
+                        const char *date, const char *text)
+{
+    if (out->count == out->cap) {
+        out->cap = out->cap ? 2 * out->cap : 256;
+        out->items = xrealloc(out->items, out->cap * sizeof *out->items);
+    }
+    PageAction *a = &out->items[out->count++];
+    memset(a, 0, sizeof *a);
+    snprintf(a->iso3, sizeof a->iso3, "%s", iso3);
+    a->kind = kind;
+    snprintf(a->article, sizeof a->article, "%s", article);
+    copy_date(a->date, date);
+    a->text = text;
+}
+
 /* One participant's actions. A row UNTC puts in brackets was ended by a
  * denunciation whose date is only in a footnote: it is left out, so the
  * state counts as neither signatory nor party, as on the page's own counts. */
-static int insert_participant(Db *db, int64_t instrument, const UntcParticipant *p,
-                              const char *source)
+static void participant_actions(PageActions *out, const UntcParticipant *p)
 {
     if (p->withdrawn)
-        return 0;
-    if (p->signature[0] &&
-        insert_action(db, instrument, p->iso3, "signature", "", p->signature, source) != 0)
-        return -1;
-    if (p->party[0] && insert_action(db, instrument, p->iso3, recorded_party_kind(p->party_kind),
-                                     "", p->party, source) != 0)
-        return -1;
-    return 0;
+        return;
+    if (p->signature[0])
+        page_action(out, p->iso3, "signature", "", p->signature, p->row);
+    if (p->party[0])
+        page_action(out, p->iso3, recorded_party_kind(p->party_kind), "", p->party, p->row);
 }
 
 /* A declaration under an opt-in article, dated as UNTC dates them ("unless
  * otherwise indicated, made upon ratification or accession"): the party
- * date, else the signature's. */
-static int insert_declarations(Db *db, int64_t instrument, const UntcPage *page,
-                               const UntcStatement *s, const char *source)
+ * date, else the signature's. -1 when the state is not a participant. */
+static int declaration_actions(PageActions *out, const UntcPage *page, const UntcStatement *s)
 {
     const char *date = "";
     for (size_t i = 0; i < page->n_participants; i++)
         if (!strcmp(page->participants[i].iso3, s->iso3) && !page->participants[i].withdrawn)
             date = page->participants[i].party[0] ? page->participants[i].party
                                                   : page->participants[i].signature;
-    if (!*date) {
-        fprintf(stderr, "ratify: %s declares under an article but is not a participant\n", s->name);
+    if (!*date)
         return -1;
-    }
     for (size_t a = 0; a < s->n_articles; a++) {
         char article[16];
         snprintf(article, sizeof article, "%d", s->articles[a]);
-        if (insert_action(db, instrument, s->iso3, "declaration", article, date, source) != 0)
-            return -1;
+        page_action(out, s->iso3, "declaration", article, date, s->text);
     }
     return 0;
+}
+
+Result treaty_page_actions(const UntcPage *page, PageActions *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < page->n_participants; i++)
+        participant_actions(out, &page->participants[i]);
+    for (size_t i = 0; i < page->n_statements; i++)
+        if (page->statements[i].n_articles &&
+            declaration_actions(out, page, &page->statements[i]) != 0) {
+            snprintf(err, errlen, "%.100s declares under an article but is not a participant",
+                     page->statements[i].name);
+            return R_BAD_REQUEST;
+        }
+    return R_OK;
+}
+
+const UntcNames *treaty_untc_names(void)
+{
+    return untc_names();
 }
 
 /* Loads one shipped UNTC page into the instrument, every action with the
@@ -481,23 +509,23 @@ static Result load_untc_page(Db *db, int64_t instrument, const char *path, const
         return R_INTERNAL;
     }
     UntcPage page;
+    PageActions acts = {0};
     char err[256];
-    if (untc_parse((const char *)a->data, a->len, names, &page, err, sizeof err) != R_OK) {
+    Result r = untc_parse((const char *)a->data, a->len, names, &page, err, sizeof err);
+    if (r == R_OK)
+        r = treaty_page_actions(&page, &acts, err, sizeof err);
+    if (r != R_OK) {
         fprintf(stderr, "ratify: %s: %s\n", path, err);
-        untc_page_free(&page);
-        return R_INTERNAL;
+        r = R_INTERNAL;
     }
-    Result r = R_OK;
-    for (size_t i = 0; r == R_OK && i < page.n_participants; i++)
-        if (insert_participant(db, instrument, &page.participants[i], source) != 0) {
-            fprintf(stderr, "ratify: %s: cannot record the actions of %s\n", path,
-                    page.participants[i].name);
+    for (size_t i = 0; r == R_OK && i < acts.count; i++) {
+        const PageAction *x = &acts.items[i];
+        if (insert_action(db, instrument, x->iso3, x->kind, x->article, x->date, source) != 0) {
+            fprintf(stderr, "ratify: %s: cannot record the actions of %s\n", path, x->iso3);
             r = R_INTERNAL;
         }
-    for (size_t i = 0; r == R_OK && i < page.n_statements; i++)
-        if (page.statements[i].n_articles &&
-            insert_declarations(db, instrument, &page, &page.statements[i], source) != 0)
-            r = R_INTERNAL;
+    }
+    free(acts.items);
     untc_page_free(&page);
     return r;
 }
@@ -521,11 +549,14 @@ static Result status_page_apply(Db *w, void *ctx)
 {
     const StatusPage *f = ctx;
     Result r = load_untc_page(w, f->instrument, f->path, f->url);
-    if (r != R_OK)
-        return r;
+    return r == R_OK ? treaty_set_status_as_of(w, f->instrument, f->as_of) : r;
+}
+
+Result treaty_set_status_as_of(Db *w, int64_t instrument, const char *date)
+{
     Stmt *st = db_prepare(w, "UPDATE instruments SET status_as_of = :date WHERE id = :id");
-    db_bind_text(st, ":date", f->as_of);
-    db_bind_int(st, ":id", f->instrument);
+    db_bind_text(st, ":date", date);
+    db_bind_int(st, ":id", instrument);
     return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "base/untc.h"
 #include "db/db.h"
 #include "svc/http.h"
 
@@ -141,6 +142,40 @@ Result treaty_action_delete(Db *w, int64_t id, const char *iso3);
  * and line of a problem on stderr. */
 Result treaty_seed(Db *db);
 
+/* ---- the record as a UNTC page gives it (the seed and `ratify untc check`) ---- */
+
+/* One action a UNTC page records, as Ratify records it: an acceptance,
+ * approval or formal confirmation as a ratification, a succession to a
+ * signature as a signature, a declaration per opt-in article dated by the
+ * party date (else the signature's). */
+typedef struct {
+    char iso3[4];
+    const char *kind; /* "signature", "ratification", "accession", "succession", "declaration" */
+    char article[16]; /* "" but for declarations */
+    char date[11];
+    const char *text; /* the page's row or statement, borrowed from the page */
+} PageAction;
+
+typedef struct {
+    PageAction *items;
+    size_t count, cap;
+} PageActions;
+
+/* Every action page records, in page order; rows UNTC puts in brackets
+ * (denounced) are left out. R_OK, or R_BAD_REQUEST with the reason in err
+ * (a declaration by a state that is not a participant). The caller frees
+ * out->items with free(), also on failure. The one mapping the seed and the
+ * check share, so a check of the shipped pages finds nothing to change. */
+Result treaty_page_actions(const UntcPage *page, PageActions *out, char *err, size_t errlen);
+
+/* The UNTC-name table shipped in data/untc-names.csv, read once; NULL
+ * (said on stderr) if it is broken. */
+const UntcNames *treaty_untc_names(void);
+
+/* Inside the caller's apply, on w: the instrument's record is the
+ * depositary's as at date ("YYYY-MM-DD"). R_OK or R_INTERNAL. */
+Result treaty_set_status_as_of(Db *w, int64_t instrument, const char *date);
+
 /* Instrument by slug: fills id and parent id, returns R_NOT_FOUND if none. */
 Result treaty_find(Db *db, const char *slug, int64_t *id, int64_t *parent_id);
 
@@ -212,8 +247,6 @@ typedef enum { SORT_NAME, SORT_STATUS, SORT_SIGNATURE, SORT_PARTY, SORT_PROCEDUR
 /* Sorts rows by key under the campaign instrument, then by name. */
 void treaty_sort_countries(CountryRow *rows, size_t n, SortKey key);
 
-#endif
-
 /* ---- importing a depositary record ---- */
 
 /* One line of an import's report. */
@@ -249,3 +282,5 @@ Result treaty_import(Db *db, int64_t instrument_id, const char *csv, size_t len,
 
 /* `ratify import treaty-status FILE [--instrument SLUG] [--apply]`. */
 Result treaty_import_cmd(Db *db, int argc, char **argv);
+
+#endif

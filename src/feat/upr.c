@@ -767,6 +767,12 @@ Result upr_admin_decide_post(Request *r)
     int which;
     if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
         return R_NOT_FOUND;
+    Stmt *st = db_prepare(r->db, "SELECT 1 FROM upr_recommendations WHERE id = :id");
+    db_bind_int(st, ":id", id);
+    int found = db_row(st);
+    db_done(st);
+    if (!found)
+        return R_NOT_FOUND;
     if (param_enum(r, "class", classes, &which) != R_OK) {
         upr_admin_page(r);
         return R_BAD_REQUEST;

@@ -107,6 +107,28 @@ EXPECT = {
     "GET /api/v1/treaties/{slug}/status":    (200, 200, 200, 200, 200, 200, 200),
     "GET /admin/import":                     (303, 403, 403, 403, 403, 200, 403),
     "POST /admin/import":                    (401, 403, 403, 403, 403, 400, 403),
+    # The UNTC review queue: admins only; there is no change with that id.
+    "GET /admin/untc":                       (303, 403, 403, 403, 403, 200, 403),
+    "POST /admin/untc/{id}/apply":           (401, 403, 403, 403, 403, 404, 403),
+    "POST /admin/untc/{id}/reject":          (401, 403, 403, 403, 403, 404, 403),
+    # UPR recommendations: admins import and decide; no recommendation has that id.
+    "GET /admin/upr":                        (303, 403, 403, 403, 403, 200, 403),
+    "POST /admin/upr":                       (401, 403, 403, 403, 403, 400, 403),
+    "POST /admin/upr/{id}":                  (401, 403, 403, 403, 403, 404, 403),
+    # Friends of the Protocol: public facts about states; coordinators (for
+    # their own states) and admins record them; no action has that id.
+    "GET /friends":                          (200, 200, 200, 200, 200, 200, 200),
+    "GET /api/v1/state-actions":             (200, 200, 200, 200, 200, 200, 200),
+    "POST /friends/actions":                 (401, 403, 403, 400, 400, 400, 403),
+    "GET /friends/actions/{id}/delete":      (303, 403, 403, 404, 404, 404, 403),
+    "POST /friends/actions/{id}/delete":     (401, 403, 403, 404, 404, 404, 403),
+    # Positions: everyone sees what is public; the secretariat writes.
+    "GET /countries/{iso3}/position":        (200, 200, 200, 200, 200, 200, 200),
+    "GET /api/v1/countries/{iso3}/position": (200, 200, 200, 200, 200, 200, 200),
+    "POST /countries/{iso3}/position":       (401, 403, 403, 403, 403, 400, 403),
+    "POST /countries/{iso3}/position/statements": (401, 403, 403, 403, 403, 400, 403),
+    "GET /countries/{iso3}/position/statements/{id}/delete": (303, 403, 403, 403, 403, 404, 403),
+    "POST /countries/{iso3}/position/statements/{id}/delete": (401, 403, 403, 403, 403, 404, 403),
     "GET /join":                             (200, 200, 200, 200, 200, 200, 200),
     # Public forms are rate-limited per address, and the test's own joins use
     # up the allowance: refused either way, and nothing is written.
