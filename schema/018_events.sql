@@ -43,6 +43,7 @@ CREATE TABLE event_invitees (
     responded_at  INTEGER,
     attended      INTEGER NOT NULL DEFAULT 0,
     reminded_at   INTEGER,
+    lang          TEXT NOT NULL DEFAULT 'en',     -- the invitation's, for later emails
     invited_at    INTEGER NOT NULL,
     UNIQUE (event_id, email)
 );

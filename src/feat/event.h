@@ -1,0 +1,17 @@
+/*
+ * event.h: expert seminars and national events, their invitations and
+ * answers without accounts, and the calendar with its iCalendar feeds
+ * (see event.c): what main.c calls.
+ */
+#ifndef RATIFY_EVENT_H
+#define RATIFY_EVENT_H
+
+#include "db/db.h"
+
+/* Hourly job: emails the invitees who said yes or maybe (and hold a
+ * place) once, when their event starts within EVENT_REMIND_HOURS. Its own
+ * db_write per invitee. */
+enum { EVENT_REMIND_HOURS = 24 };
+Result event_remind(Db *db, const char *base_url);
+
+#endif
