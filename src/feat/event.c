@@ -270,7 +270,7 @@ static void event_form(Request *r, const EventForm *f, int64_t id)
     json_decref(r->data);
     r->data = json_build(
         "{s:o, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:I}", "kinds",
-        form_options(r, kinds, kind_labels, f->kind), "title", f->title ? f->title : "",
+        form_options(r, kinds, kind_labels, f->kind), "event_title", f->title ? f->title : "",
         "countries", member_country_options(r, f->iso3), "date", f->date ? f->date : "", "start",
         f->start ? f->start : "", "end_date", f->end_date ? f->end_date : "", "end",
         f->end ? f->end : "", "tz", f->tz ? f->tz : "UTC", "place", f->place ? f->place : "",
@@ -620,9 +620,12 @@ static Result event_fill(Request *r, const Event *e, const char *invites, const 
     if (manage) {
         json_t *list = invitee_list(r, e->id);
         json_object_set_new(data, "invitees", list);
+        json_object_set_new(data, "has_invitees", json_boolean(json_array_size(list) > 0));
         json_object_set_new(data, "categories",
                             form_options(r, categories, category_labels, "ngo"));
-        json_object_set_new(data, "contacts", government_contacts(r, e->iso3));
+        json_t *contacts = government_contacts(r, e->iso3);
+        json_object_set_new(data, "has_contacts", json_boolean(json_array_size(contacts) > 0));
+        json_object_set_new(data, "contacts", contacts);
         json_object_set_new(data, "invites", json_string(invites ? invites : ""));
         json_object_set_new(data, "report_text", json_string(report ? report : e->report));
         json_object_set_new(
