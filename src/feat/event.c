@@ -102,11 +102,7 @@ typedef struct {
         *visibility, *report, *report_visibility;
 } Event;
 
-#define EVENT_COLUMNS                                                                              \
-    "e.id, coalesce(e.author_id, 0), e.starts_at, e.ends_at, e.capacity, e.sequence, "             \
-    "e.created_at, e.updated_at, e.uid, e.kind, e.title, e.iso3, e.tz, e.place, e.online_link, "   \
-    "e.agenda, e.language, e.visibility, e.report, e.report_visibility"
-
+/* Every query that reads an Event names these columns, in this order. */
 static void read_event(Stmt *st, Arena *a, Event *e)
 {
     int64_t *ints[] = {&e->id,       &e->author_id, &e->starts_at,  &e->ends_at,
@@ -122,7 +118,12 @@ static void read_event(Stmt *st, Arena *a, Event *e)
 
 static Result load_event(Db *db, Arena *a, int64_t id, Event *e)
 {
-    Stmt *st = db_prepare(db, "SELECT " EVENT_COLUMNS " FROM events e WHERE e.id = :id");
+    Stmt *st = db_prepare(
+        db,
+        "SELECT e.id, coalesce(e.author_id, 0), e.starts_at, e.ends_at, e.capacity, "
+        "e.sequence, e.created_at, e.updated_at, e.uid, e.kind, e.title, e.iso3, e.tz, e.place, "
+        "e.online_link, e.agenda, e.language, e.visibility, e.report, e.report_visibility "
+        "FROM events e WHERE e.id = :id");
     db_bind_int(st, ":id", id);
     int found = db_row(st);
     if (found)
@@ -220,7 +221,7 @@ static const char *event_link(Arena *a, const char *base_url, int64_t id)
  * never invitees or the report. */
 static void ical_event(Buf *out, Arena *a, const Event *e, const char *base_url, int64_t now)
 {
-    ical_line(out, "BEGIN", "VEVENT");
+    ical_line(out, "begin", "VEVENT");
     ical_line(out, "UID", arena_printf(a, "%s@ratify", e->uid));
     ical_utc(out, "DTSTAMP", now);
     ical_utc(out, "DTSTART", e->starts_at);
@@ -243,12 +244,12 @@ static void ical_event(Buf *out, Arena *a, const Event *e, const char *base_url,
     if (!strncmp(link, "http", 4))
         ical_line(out, "URL", link);
     ical_line(out, "STATUS", "CONFIRMED");
-    ical_line(out, "END", "VEVENT");
+    ical_line(out, "end", "VEVENT");
 }
 
 static void ical_begin(Buf *out, const char *method, const char *name)
 {
-    ical_line(out, "BEGIN", "VCALENDAR");
+    ical_line(out, "begin", "VCALENDAR");
     ical_line(out, "VERSION", "2.0");
     ical_line(out, "PRODID", "-//Ratify//Ratify campaign platform//EN");
     ical_line(out, "CALSCALE", "GREGORIAN");
@@ -668,7 +669,7 @@ Result event_ics_page(Request *r)
         return R_NOT_FOUND;
     ical_begin(&r->body_out, "PUBLISH", NULL);
     ical_event(&r->body_out, r->arena, &e, r->base_url, now_seconds());
-    ical_line(&r->body_out, "END", "VCALENDAR");
+    ical_line(&r->body_out, "end", "VCALENDAR");
     r->content_type = "text/calendar; charset=UTF-8";
     http_add_header(r, "Content-Disposition", "attachment; filename=\"event.ics\"");
     return R_OK;
@@ -888,7 +889,7 @@ Result event_invite_post(Request *r)
     Buf ics = {0};
     ical_begin(&ics, "PUBLISH", NULL);
     ical_event(&ics, r->arena, &e, r->base_url, now_seconds());
-    ical_line(&ics, "END", "VCALENDAR");
+    ical_line(&ics, "end", "VCALENDAR");
     Invitations v = {.r = r, .e = &e, .list = list, .count = count, .ics = ics.data};
     Result res = db_write(r->db, invitations_apply, &v);
     buf_free(&ics);
@@ -1267,10 +1268,14 @@ Result event_remind(Db *db, const char *base_url)
  * rule, when that noun lands: the items carry a kind for that. */
 static json_t *calendar_items(Request *r, const char *zone, int64_t since)
 {
-    Stmt *st = db_prepare(r->db, "SELECT " EVENT_COLUMNS " FROM events e "
-                                 "JOIN events vis ON vis.id = e.id "
-                                 "WHERE e.ends_at >= :since AND " VISIBILITY_SQL
-                                 " ORDER BY e.starts_at, e.id LIMIT 500");
+    Stmt *st = db_prepare(
+        r->db,
+        "SELECT e.id, coalesce(e.author_id, 0), e.starts_at, e.ends_at, "
+        "e.capacity, e.sequence, e.created_at, e.updated_at, e.uid, e.kind, e.title, e.iso3, e.tz, "
+        "e.place, e.online_link, e.agenda, e.language, e.visibility, e.report, "
+        "e.report_visibility FROM events e "
+        "JOIN events vis ON vis.id = e.id "
+        "WHERE e.ends_at >= :since AND " VISIBILITY_SQL " ORDER BY e.starts_at, e.id LIMIT 500");
     db_bind_int(st, ":since", since);
     visibility_bind(st, r->user);
     json_t *list = json_array();
@@ -1329,10 +1334,14 @@ static void feed_body(Request *r, const User *viewer, const char *name)
 {
     Buf *out = &r->body_out;
     ical_begin(out, "PUBLISH", name);
-    Stmt *st = db_prepare(r->db, "SELECT " EVENT_COLUMNS " FROM events e "
-                                 "JOIN events vis ON vis.id = e.id "
-                                 "WHERE e.ends_at >= :since AND " VISIBILITY_SQL
-                                 " ORDER BY e.starts_at, e.id LIMIT 2000");
+    Stmt *st = db_prepare(
+        r->db,
+        "SELECT e.id, coalesce(e.author_id, 0), e.starts_at, e.ends_at, "
+        "e.capacity, e.sequence, e.created_at, e.updated_at, e.uid, e.kind, e.title, e.iso3, e.tz, "
+        "e.place, e.online_link, e.agenda, e.language, e.visibility, e.report, "
+        "e.report_visibility FROM events e "
+        "JOIN events vis ON vis.id = e.id "
+        "WHERE e.ends_at >= :since AND " VISIBILITY_SQL " ORDER BY e.starts_at, e.id LIMIT 2000");
     int64_t now = now_seconds();
     db_bind_int(st, ":since", now - FEED_PAST_DAYS * 86400);
     visibility_bind(st, viewer);
@@ -1342,7 +1351,7 @@ static void feed_body(Request *r, const User *viewer, const char *name)
         ical_event(out, r->arena, &e, r->base_url, now);
     }
     db_done(st);
-    ical_line(out, "END", "VCALENDAR");
+    ical_line(out, "end", "VCALENDAR");
     r->content_type = "text/calendar; charset=UTF-8";
 }
 
