@@ -853,9 +853,16 @@ Result event_invite_post(Request *r)
         db_done(st);
     }
     int line_no = 0;
-    char *copy = arena_strdup(r->arena, text ? text : ""), *save = NULL;
-    for (char *line = strtok_r(copy, "\r\n", &save); line && !bad;
-         line = strtok_r(NULL, "\r\n", &save)) {
+    char *copy = arena_strdup(r->arena, text ? text : ""), *next = copy;
+    /* Line by line, blank ones counted, so an error names the line typed. */
+    while (next && !bad) {
+        char *line = next, *nl = strchr(line, '\n');
+        next = nl ? nl + 1 : NULL;
+        if (nl) {
+            *nl = 0;
+            if (nl > line && nl[-1] == '\r')
+                nl[-1] = 0;
+        }
         line_no++;
         const char *p = line;
         while (*p == ' ' || *p == '\t')

@@ -132,12 +132,12 @@ def test_seminar_invitations_answers_and_feeds(site, smtp):
     assert f"{start_ny:%Y-%m-%d %H:%M}" in ny
 
     # A line that is not an address: 400, the list shown again, nobody invited.
-    typed = "Ana Dias <ana@example.org>, academic\nnot an address, ngo"
+    typed = "Ana Dias <ana@example.org>, academic\n\nnot an address, ngo"
     r = c.post(f"/events/{seminar}/invite",
                data={"csrf_token": scrape_csrf(page.text), "invitees": typed})
     assert r.status_code == 400
     assert html.escape(typed, quote=False) in r.text  # the list, as typed
-    assert "(line 2)" in r.text
+    assert "(line 3)" in r.text
     assert site.scalar("SELECT count(*) FROM event_invitees") == 0
 
     # ---- 20 invitations across the categories ----
