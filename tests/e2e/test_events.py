@@ -317,3 +317,13 @@ def test_seminar_invitations_answers_and_feeds(site, smtp):
     assert site.client().get(feed).status_code == 404
     assert site.client().get("/calendar/feed/" + "a" * 64 + ".ics").status_code == 404
     assert site.client().get("/calendar/feed/../../etc/passwd").status_code == 404
+
+    # ---- answers are rate-limited per client address (120 an hour) ----
+    v = site.client()
+    csrf = scrape_csrf(v.get(f"/rsvp/{tokens[addrs[19]]}").text)
+    statuses = [v.post("/rsvp/" + "f" * 64, data={"csrf_token": csrf, "response": "yes"}).status_code
+                for _ in range(125)]
+    assert statuses[0] == 404 and statuses[-1] == 429, statuses
+    assert "Too many answers" in v.post(f"/rsvp/{tokens[addrs[19]]}",
+                                        data={"csrf_token": csrf, "response": "yes"}).text
+    assert site.scalar("SELECT response FROM event_invitees WHERE email = ?", addrs[19]) == "none"
