@@ -410,6 +410,8 @@ Result event_create_post(Request *r)
     return http_redirect(r, arena_printf(r->arena, "/events/%lld", (long long)v.id));
 }
 
+static Result promote_waiting(Db *w, Arena *ar, const Event *e);
+
 /* An edit keeps who organises it and its invitees; the iCalendar SEQUENCE
  * goes up so calendars replace their copy. */
 static Result event_update_apply(Db *w, void *ctx)
@@ -436,6 +438,11 @@ static Result event_update_apply(Db *w, void *ctx)
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", v->id);
     if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    /* More places: those who wait take them. */
+    Event changed;
+    if (load_event(w, v->r->arena, v->id, &changed) != R_OK ||
+        promote_waiting(w, v->r->arena, &changed) != R_OK)
         return R_INTERNAL;
     return audit_log(w, v->r->user->id, "event updated",
                      arena_printf(v->r->arena, "event %lld", (long long)v->id), "");
@@ -1080,17 +1087,16 @@ typedef struct {
     Request *r;
     const char *hash, *response;
     int64_t event;
-    Invitation inv;           /* out: as it stands after the answer */
-    char promoted_email[256]; /* out */
+    Invitation inv; /* out: as it stands after the answer */
 } Answer;
 
-/* The first who waits takes the freed place and is told, in the language
- * they were invited in. */
-static Result promote_first(Db *w, Answer *a, const Event *e)
+/* The first who waits takes a free place and is told, in the language
+ * they were invited in. *done is 1 when nobody waits. */
+static Result promote_first(Db *w, Arena *ar, const Event *e, int *done)
 {
     Stmt *st = db_prepare(w, "SELECT id, email, lang FROM event_invitees WHERE event_id = :event "
                              "AND waitlisted_at IS NOT NULL ORDER BY waitlisted_at, id LIMIT 1");
-    db_bind_int(st, ":event", a->event);
+    db_bind_int(st, ":event", e->id);
     int64_t id = 0;
     char email[256] = "", lang[16] = "en";
     if (db_row(st)) {
@@ -1100,6 +1106,7 @@ static Result promote_first(Db *w, Answer *a, const Event *e)
     }
     if (db_done(st) != R_OK)
         return R_INTERNAL;
+    *done = id == 0;
     if (!id)
         return R_OK;
     st = db_prepare(w, "UPDATE event_invitees SET waitlisted_at = NULL WHERE id = :id");
@@ -1108,20 +1115,36 @@ static Result promote_first(Db *w, Answer *a, const Event *e)
         return R_INTERNAL;
     if (!i18n_supported(lang))
         snprintf(lang, sizeof lang, "en");
-    Arena *ar = a->r->arena;
     const char *body = arena_printf(ar, "%s\n\n%s\n%s: %s\n",
                                     i18n_gettext(lang, N_("A place has become free: you are no "
                                                           "longer on the waiting list and are "
                                                           "expected at:")),
                                     e->title, i18n_gettext(lang, N_("When")),
                                     when_range(ar, e->tz, e->starts_at, e->ends_at));
-    snprintf(a->promoted_email, sizeof a->promoted_email, "%s", email);
     return mail_queue(
                w, email,
                arena_printf(ar, "%s: %s", i18n_gettext(lang, N_("A place for you")), e->title),
                body) == R_OK
                ? R_OK
                : R_INTERNAL;
+}
+
+/* Fills the free places from the waiting list, in order. Run after every
+ * answer and every edit (a capacity raised), inside their write, so that
+ * a free place and someone waiting never stand side by side: nobody who
+ * answers later passes those who wait. */
+static Result promote_waiting(Db *w, Arena *ar, const Event *e)
+{
+    for (;;) {
+        Counts c;
+        count_invitees(w, e->id, &c);
+        if (c.waiting == 0 || c.confirmed >= e->capacity)
+            return R_OK;
+        int done = 0;
+        Result res = promote_first(w, ar, e, &done);
+        if (res != R_OK || done)
+            return res;
+    }
 }
 
 /* The answer, the waiting list and any promotion, decided in one write
@@ -1136,7 +1159,6 @@ static Result answer_apply(Db *w, void *ctx)
     if (load_event(w, ar, a->inv.event, &e) != R_OK)
         return R_NOT_FOUND;
     a->event = e.id;
-    int held = !strcmp(a->inv.response, "yes") && !a->inv.waitlisted;
     int64_t now = now_seconds();
     int waits = 0;
     if (!strcmp(a->response, "yes")) {
@@ -1159,11 +1181,10 @@ static Result answer_apply(Db *w, void *ctx)
         return R_INTERNAL;
     a->inv.response = a->response;
     a->inv.waitlisted = waits;
-    if (held && strcmp(a->response, "yes") != 0) {
-        Result res = promote_first(w, a, &e);
-        if (res != R_OK)
-            return res;
-    }
+    /* A place given up goes to the first who waits. */
+    Result res = promote_waiting(w, ar, &e);
+    if (res != R_OK)
+        return res;
     return audit_log(w, 0, "event answered", arena_printf(ar, "event %lld", (long long)e.id),
                      a->response);
 }

@@ -304,10 +304,15 @@ def test_seminar_invitations_answers_and_feeds(site, smtp):
     assert got.status_code == 200
     summaries = sorted(str(e["SUMMARY"]) for e in vevents(icalendar.Calendar.from_ical(got.content)))
     assert summaries == ["Coalition preparatory meeting", "Expert seminar on the OP-ICESCR"]
-    # An edit bumps the SEQUENCE.
-    form = event_form(c, title="Expert seminar on the OP-ICESCR (2nd day)")
+    # An edit bumps the SEQUENCE; one more place goes to the first who waits.
+    assert 'id="waitlisted"' in answer(site, tokens[addrs[18]], "yes")
+    before = mail_count(smtp, addrs[18])
+    form = event_form(c, title="Expert seminar on the OP-ICESCR (2nd day)", capacity="16")
     r = c.post(f"/events/{seminar}/edit", data=form)
     assert r.status_code == 303
+    assert "A place for you" in next_mail_to(smtp, addrs[18], before).msg["Subject"]
+    assert 'id="confirmed"' in site.client().get(f"/rsvp/{tokens[addrs[18]]}").text
+    assert "16 / 16" in c.get(f"/events/{seminar}").text
     ev = [e for e in vevents(icalendar.Calendar.from_ical(site.client().get(feed).content))
           if "2nd day" in str(e["SUMMARY"])]
     assert len(ev) == 1 and int(ev[0]["SEQUENCE"]) == 1
