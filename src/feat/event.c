@@ -1222,6 +1222,15 @@ Result event_rsvp_post(Request *r)
     return R_OK;
 }
 
+/* ---- erasure ---- */
+
+Result event_forget_email(Db *w, const char *email)
+{
+    Stmt *st = db_prepare(w, "DELETE FROM event_invitees WHERE email = :email");
+    db_bind_text(st, ":email", email);
+    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+}
+
 /* ---- reminders ---- */
 
 typedef struct {

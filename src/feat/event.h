@@ -14,4 +14,8 @@
 enum { EVENT_REMIND_HOURS = 24 };
 Result event_remind(Db *db, const char *base_url);
 
+/* Deletes every invitation to email (a closed account's address), on the
+ * w of a db_write apply; the answers and attendance go with them. */
+Result event_forget_email(Db *w, const char *email);
+
 #endif

@@ -323,6 +323,17 @@ def test_seminar_invitations_answers_and_feeds(site, smtp):
     assert site.client().get("/calendar/feed/" + "a" * 64 + ".ics").status_code == 404
     assert site.client().get("/calendar/feed/../../etc/passwd").status_code == 404
 
+    # ---- a member invited who closes their account leaves no invitation ----
+    page = c.get(f"/events/{seminar}").text
+    r = c.post(f"/events/{seminar}/invite", data={"csrf_token": scrape_csrf(page),
+                                                  "invitees": f"Here <{here.email}>, ngo"})
+    assert r.status_code == 303
+    assert site.scalar("SELECT count(*) FROM event_invitees WHERE email = ?", here.email) == 1
+    r = here.client.post("/profile/close", data={"csrf_token": here.client.csrf("/profile"),
+                                                 "confirm": "1"})
+    assert r.status_code == 200
+    assert site.scalar("SELECT count(*) FROM event_invitees WHERE email = ?", here.email) == 0
+
     # ---- answers are rate-limited per client address (120 an hour) ----
     v = site.client()
     csrf = scrape_csrf(v.get(f"/rsvp/{tokens[addrs[19]]}").text)
