@@ -1224,11 +1224,31 @@ Result event_rsvp_post(Request *r)
 
 /* ---- erasure ---- */
 
+/* The place the person held goes to the first who waits. */
 Result event_forget_email(Db *w, const char *email)
 {
-    Stmt *st = db_prepare(w, "DELETE FROM event_invitees WHERE email = :email");
+    enum { EVENTS_MAX = 256 }; /* events that lose an invitee at once */
+    int64_t events[EVENTS_MAX];
+    int n = 0;
+    Stmt *st = db_prepare(w, "SELECT DISTINCT event_id FROM event_invitees WHERE email = :email");
     db_bind_text(st, ":email", email);
-    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
+    while (n < EVENTS_MAX && db_row(st))
+        events[n++] = db_int(st, 0);
+    if (db_done(st) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "DELETE FROM event_invitees WHERE email = :email");
+    db_bind_text(st, ":email", email);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    Arena *a = arena_new();
+    Result res = R_OK;
+    for (int i = 0; i < n && res == R_OK; i++) {
+        Event e;
+        if (load_event(w, a, events[i], &e) == R_OK)
+            res = promote_waiting(w, a, &e);
+    }
+    arena_free(a);
+    return res;
 }
 
 /* ---- reminders ---- */

@@ -15,7 +15,8 @@ enum { EVENT_REMIND_HOURS = 24 };
 Result event_remind(Db *db, const char *base_url);
 
 /* Deletes every invitation to email (a closed account's address), on the
- * w of a db_write apply; the answers and attendance go with them. */
+ * w of a db_write apply; the answers and attendance go with them, and a
+ * place they held goes to the first who waits. */
 Result event_forget_email(Db *w, const char *email);
 
 #endif
