@@ -18,6 +18,7 @@
 #include "db/db.h"
 #include "base/i18n.h"
 #include "svc/housekeeping.h"
+#include "feat/event.h"
 #include "feat/letter.h"
 #include "feat/invitation.h"
 #include "feat/member.h"
@@ -227,6 +228,7 @@ static const HourlyJob hourly_jobs[] = {letter_remind,
                                         invitation_expire,
                                         member_rate_limits_expire,
                                         untc_check_daily,
+                                        event_remind,
                                         NULL};
 
 static Result init_cmd(Options *o, int argc, char **argv)

@@ -3,7 +3,7 @@
  * profile page) with the erasure of their personal data: the person, the
  * user, and every row elsewhere that holds their address. It has a file
  * of its own because it writes the tables of several owners (person.c,
- * account.c, invitation.c, mail.c, auth.c, assistance.c), some of which stand on
+ * account.c, invitation.c, event.c, mail.c, auth.c, assistance.c), some of which stand on
  * profile.c themselves (invitation.c shows the profile again on a
  * mistake), so profile.c could not call them without a circle.
  *
@@ -14,6 +14,7 @@
  */
 #include "feat/account.h"
 #include "feat/assistance.h"
+#include "feat/event.h"
 #include "feat/handlers.h"
 #include "feat/invitation.h"
 #include "feat/member.h"
@@ -37,6 +38,7 @@ static Result delete_by_email(Db *w, const char *email, const char *throttle)
 {
     int ok = mail_forget_address(w, email) == R_OK;
     ok &= invitation_forget_email(w, email) == R_OK;
+    ok &= event_forget_email(w, email) == R_OK;
     ok &= auth_clear_failures(w, throttle) == R_OK;
     return ok ? R_OK : R_INTERNAL;
 }

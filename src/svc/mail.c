@@ -87,6 +87,54 @@ Result mail_queue_id(Db *db, const char *to, const char *subject, const char *bo
     return rc == R_OK ? R_OK : R_INTERNAL;
 }
 
+/* 1 when every byte of s is in allowed (and s has 1 to max bytes). */
+static int only_chars(const char *s, const char *allowed, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n > 0 && n <= max && strspn(s, allowed) == n;
+}
+
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+const char *mail_attachment_problem(const MailAttachment *att)
+{
+    if (!att)
+        return NULL;
+    if (!only_chars(att->name, ALNUM "._-", 64) || att->name[0] == '.')
+        return "The attachment's name is not a plain file name.";
+    if (!only_chars(att->type, ALNUM "/.+-;= ", 200) || !strchr(att->type, '/'))
+        return "The attachment's type is not a MIME type.";
+    if (!att->content || !utf8_valid_text(att->content, strlen(att->content)))
+        return "The attachment must be UTF-8 text.";
+    if (strlen(att->content) > MAIL_BODY_MAX)
+        return "The attachment is too long.";
+    return NULL;
+}
+
+Result mail_queue_attached(Db *db, const char *to, const char *subject, const char *body,
+                           const MailAttachment *att)
+{
+    if (!att)
+        return mail_queue(db, to, subject, body);
+    if (mail_problem(to, subject, body) || mail_attachment_problem(att))
+        return R_BAD_REQUEST;
+    Stmt *st = db_prepare(
+        db, "INSERT INTO mail_queue (to_addr, subject, body, created_at, next_attempt_at, "
+            "attachment_name, attachment_type, attachment) "
+            "VALUES (:to, :subject, :body, :now, :now, :aname, :atype, :att)");
+    db_bind_text(st, ":to", to);
+    db_bind_text(st, ":subject", subject);
+    db_bind_text(st, ":body", body);
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_text(st, ":aname", att->name);
+    db_bind_text(st, ":atype", att->type);
+    db_bind_text(st, ":att", att->content);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    db_after_commit(db, mail_wake);
+    return R_OK;
+}
+
 Result mail_queue(Db *db, const char *to, const char *subject, const char *body)
 {
     int64_t id;
@@ -310,8 +358,70 @@ static void put_quoted_printable(Buf *out, const char *body)
         buf_puts(out, "\r\n");
 }
 
+/* The attachment's base64 in lines of 76 characters (RFC 2045 6.8). */
+static void put_base64(Buf *out, const char *data)
+{
+    size_t n = strlen(data);
+    char line[sodium_base64_ENCODED_LEN(57, sodium_base64_VARIANT_ORIGINAL)];
+    for (size_t i = 0; i < n; i += 57) {
+        size_t chunk = n - i < 57 ? n - i : 57;
+        sodium_bin2base64(line, sizeof line, (const unsigned char *)data + i, chunk,
+                          sodium_base64_VARIANT_ORIGINAL);
+        buf_puts(out, line);
+        buf_puts(out, "\r\n");
+    }
+}
+
+/* The multipart/mixed body: the text, then the attachment, between
+ * boundaries that cannot occur in either (quoted-printable and base64
+ * never write "=_"). Values that mail_attachment_problem refuses are
+ * dropped character by character, so no header can be added. */
+static void put_multipart(Buf *out, const char *body, const MailAttachment *att)
+{
+    char boundary[33];
+    random_hex(boundary, 16);
+    char name[65], type[201];
+    size_t n = 0;
+    for (const char *p = att->name; *p && n < 64; p++)
+        if (strchr(ALNUM "._-", *p))
+            name[n++] = *p;
+    name[n] = 0;
+    n = 0;
+    for (const char *p = att->type ? att->type : ""; *p && n < 200; p++)
+        if (strchr(ALNUM "/.+-;= ", *p))
+            type[n++] = *p;
+    type[n] = 0;
+    buf_printf(out,
+               "Content-Type: multipart/mixed; boundary=\"=_%s\"\r\n"
+               "Auto-Submitted: auto-generated\r\n"
+               "\r\n"
+               "This is a message in several parts (MIME).\r\n"
+               "--=_%s\r\n"
+               "Content-Type: text/plain; charset=UTF-8\r\n"
+               "Content-Transfer-Encoding: quoted-printable\r\n"
+               "\r\n",
+               boundary, boundary);
+    put_quoted_printable(out, body ? body : "");
+    buf_printf(out, "--=_%s\r\nContent-Type: %s%s\r\n", boundary, type[0] ? type : "text/plain",
+               strncmp(type, "text/", 5) == 0 ? "; charset=UTF-8" : "");
+    buf_printf(out,
+               "Content-Disposition: attachment; filename=\"%s\"\r\n"
+               "Content-Transfer-Encoding: base64\r\n"
+               "\r\n",
+               name[0] ? name : "attachment");
+    put_base64(out, att->content ? att->content : "");
+    buf_printf(out, "--=_%s--\r\n", boundary);
+}
+
 void mail_format(Buf *out, const MailConfig *cfg, const char *to, const char *subject,
                  const char *body, int64_t queued_at, int64_t id)
+{
+    mail_format_attached(out, cfg, to, subject, body, NULL, queued_at, id);
+}
+
+void mail_format_attached(Buf *out, const MailConfig *cfg, const char *to, const char *subject,
+                          const char *body, const MailAttachment *att, int64_t queued_at,
+                          int64_t id)
 {
     const char *from = cfg && cfg->from && *cfg->from ? cfg->from : FALLBACK_FROM;
     char random[17];
@@ -330,9 +440,12 @@ void mail_format(Buf *out, const MailConfig *cfg, const char *to, const char *su
     free(clean);
     buf_printf(out, "Message-ID: <%lld.%s@", (long long)id, random);
     put_message_id_domain(out, from);
-    buf_puts(out, ">\r\n"
-                  "MIME-Version: 1.0\r\n"
-                  "Content-Type: text/plain; charset=UTF-8\r\n"
+    buf_puts(out, ">\r\nMIME-Version: 1.0\r\n");
+    if (att && att->name && *att->name) {
+        put_multipart(out, body, att);
+        return;
+    }
+    buf_puts(out, "Content-Type: text/plain; charset=UTF-8\r\n"
                   "Content-Transfer-Encoding: quoted-printable\r\n"
                   "Auto-Submitted: auto-generated\r\n"
                   "\r\n");
@@ -459,6 +572,7 @@ typedef struct {
     char *to;
     char *subject;
     char *body;
+    char *att_name, *att_type, *att; /* "" when there is none */
 } DueMail;
 
 /* Frees a string after overwriting it: what a message says (a login link,
@@ -476,6 +590,9 @@ static void due_mail_free(DueMail *m)
     free_secret(m->to);
     free_secret(m->subject);
     free_secret(m->body);
+    free_secret(m->att_name);
+    free_secret(m->att_type);
+    free_secret(m->att);
     memset(m, 0, sizeof *m);
 }
 
@@ -507,7 +624,8 @@ static Result attempt_record_apply(Db *w, void *ctx)
     if (a->ok) {
         /* The body goes once sent: it may hold a one-time link or a name,
          * and nothing needs it any more. The row stays as a record. */
-        st = db_prepare(w, "UPDATE mail_queue SET sent_at = :now, body = '' WHERE id = :id");
+        st = db_prepare(w, "UPDATE mail_queue SET sent_at = :now, body = '', attachment = '' "
+                           "WHERE id = :id");
         db_bind_int(st, ":now", now);
     } else {
         st = db_prepare(w, "UPDATE mail_queue SET attempts = :attempts, last_error = :error, "
@@ -553,7 +671,9 @@ static int send_due_mail(Db *db, const MailConfig *cfg, const DueMail *m)
         return 0;
     }
     Buf msg = {0};
-    mail_format(&msg, cfg, m->to, m->subject, m->body, m->created_at, m->id);
+    MailAttachment att = {m->att_name, m->att_type, m->att};
+    mail_format_attached(&msg, cfg, m->to, m->subject, m->body, m->att_name[0] ? &att : NULL,
+                         m->created_at, m->id);
     int ok = send_message(cfg, m->to, &msg, err);
     sodium_memzero(msg.data, msg.len);
     buf_free(&msg);
@@ -597,7 +717,8 @@ static Result claim_apply(Db *w, void *ctx)
         w, "UPDATE mail_queue SET next_attempt_at = :until WHERE id IN "
            "(SELECT id FROM mail_queue WHERE sent_at IS NULL AND next_attempt_at <= :now "
            "AND attempts < :max ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
-           "RETURNING id, to_addr, subject, body, created_at, attempts");
+           "RETURNING id, to_addr, subject, body, created_at, attempts, "
+           "attachment_name, attachment_type, attachment");
     db_bind_int(st, ":until", c->now + MAIL_CLAIM_SECONDS);
     db_bind_int(st, ":now", c->now);
     db_bind_int(st, ":max", MAIL_MAX_ATTEMPTS);
@@ -610,6 +731,9 @@ static Result claim_apply(Db *w, void *ctx)
         m->body = xstrdup(db_text(st, 3));
         m->created_at = db_int(st, 4);
         m->attempts = db_int(st, 5);
+        m->att_name = xstrdup(db_text(st, 6));
+        m->att_type = xstrdup(db_text(st, 7));
+        m->att = xstrdup(db_text(st, 8));
     }
     Result r = db_done(st);
     qsort(c->due, c->count, sizeof c->due[0], by_id); /* oldest first */

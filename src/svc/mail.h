@@ -42,6 +42,26 @@ Result mail_queue(Db *db, const char *to, const char *subject, const char *body)
 /* mail_queue, writing the new message's id to *id. */
 Result mail_queue_id(Db *db, const char *to, const char *subject, const char *body, int64_t *id);
 
+/* A file sent with a message (an invitation's .ics): name is 1 to 64 of
+ * A-Z a-z 0-9 . _ - (the filename shown); type a MIME type with optional
+ * parameters, of A-Z a-z 0-9 / . + - ; = and spaces ("text/calendar;
+ * method=PUBLISH"; charset=UTF-8 is added for text/ types); content UTF-8
+ * text (as mail_problem's body). */
+typedef struct {
+    const char *name;
+    const char *type;
+    const char *content;
+} MailAttachment;
+
+/* mail_problem, and for att (may be NULL) the rules above. */
+const char *mail_attachment_problem(const MailAttachment *att);
+
+/* mail_queue with one attachment (NULL: exactly mail_queue): the message
+ * goes out as multipart/mixed, the text first, the file base64-encoded.
+ * The attachment is blanked with the body once sent. */
+Result mail_queue_attached(Db *db, const char *to, const char *subject, const char *body,
+                           const MailAttachment *att);
+
 /* Where a queued message stands, from its row: sent (sent_at set), given
  * up (MAIL_MAX_ATTEMPTS reached), failing (tried, to be tried again) or
  * waiting (never tried yet). */
@@ -90,6 +110,15 @@ void mail_stop(void);
  * header. Needs sodium_init(). Exposed for unit tests. */
 void mail_format(Buf *out, const MailConfig *cfg, const char *to, const char *subject,
                  const char *body, int64_t queued_at, int64_t id);
+
+/* mail_format with an attachment (NULL or an empty name: mail_format's
+ * single text/plain message): the same headers, then multipart/mixed
+ * (RFC 2046) with a random boundary, the body as the first part
+ * (text/plain, quoted-printable) and the attachment as the second
+ * (Content-Disposition: attachment, base64 in lines of 76). */
+void mail_format_attached(Buf *out, const MailConfig *cfg, const char *to, const char *subject,
+                          const char *body, const MailAttachment *att, int64_t queued_at,
+                          int64_t id);
 
 /* Deletes every queued message to email (a closed account's), on the w
  * of a db_write apply, in the caller's transaction. */

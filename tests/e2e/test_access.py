@@ -289,6 +289,24 @@ EXPECT = {
     "POST /countries/{iso3}/targets/corrections/{id}": (401, 403, 403, 303, 403, 303, 403),
     "GET /invitations/{token}":              (404, 404, 404, 404, 404, 404, 404),
     "POST /invitations/{token}":             (404, 404, 404, 404, 404, 404, 404),
+    # Events (their visibility and rights per role: tests/e2e/test_events.py);
+    # here an id no event has and a token no invitation has.
+    "GET /events/new":                       (303, 200, 200, 200, 200, 200, 200),
+    "POST /events":                          (401, 400, 400, 400, 400, 400, 400),
+    "GET /events/{id}":                      (404, 404, 404, 404, 404, 404, 404),
+    "GET /events/{id}/edit":                 (303, 404, 404, 404, 404, 404, 404),
+    "POST /events/{id}/edit":                (401, 404, 404, 404, 404, 404, 404),
+    "GET /events/{id}/event.ics":            (404, 404, 404, 404, 404, 404, 404),
+    "POST /events/{id}/invite":              (401, 404, 404, 404, 404, 404, 404),
+    "POST /events/{id}/attendance":          (401, 404, 404, 404, 404, 404, 404),
+    "POST /events/{id}/report":              (401, 404, 404, 404, 404, 404, 404),
+    "GET /rsvp/{token}":                     (404, 404, 404, 404, 404, 404, 404),
+    "POST /rsvp/{token}":                    (404, 404, 404, 404, 404, 404, 404),
+    "GET /calendar":                         (200, 200, 200, 200, 200, 200, 200),
+    "GET /calendar.ics":                     (200, 200, 200, 200, 200, 200, 200),
+    "GET /calendar/feed/{file}":             (404, 404, 404, 404, 404, 404, 404),
+    "POST /calendar/feed":                   (401, 200, 200, 200, 200, 200, 200),
+    "POST /calendar/feed/revoke":            (401, 303, 303, 303, 303, 303, 303),
 }
 
 # Tables a refused request may still touch: who is logged in, throttling

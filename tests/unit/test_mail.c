@@ -349,6 +349,105 @@ static void test_format_headers(void **state)
     free(msg2);
 }
 
+/* An attachment makes the message multipart/mixed: the text part as
+ * before, the file in base64 that decodes to exactly what was given, every
+ * line short and 7-bit, and a name or type holding CR/LF adds no header. */
+static void test_format_attachment(void **state)
+{
+    (void)state;
+    const char *ics = "BEGIN:VCALENDAR\r\nSUMMARY:Séminaire\r\nEND:VCALENDAR\r\n";
+    MailAttachment att = {"invitation.ics", "text/calendar; method=PUBLISH", ics};
+    assert_null(mail_attachment_problem(&att));
+    Buf b = {0};
+    mail_format_attached(&b, &config, "ana@example.net", "Invitation", "Hello.\n", &att, 1700000000,
+                         7);
+    char *head, *body;
+    split_message(b.data, &head, &body);
+    assert_lines(head, 78);
+    assert_lines(body, 76);
+    char *ct = header_value(head, "Content-Type");
+    assert_non_null(ct);
+    assert_memory_equal(ct, "multipart/mixed; boundary=\"=_", 29);
+    char boundary[64];
+    snprintf(boundary, sizeof boundary, "--%.*s", (int)(strlen(ct) - 28), ct + 27);
+    assert_non_null(strstr(body, boundary));
+    assert_non_null(strstr(body, "Content-Type: text/plain; charset=UTF-8\r\n"));
+    assert_non_null(strstr(body, "Hello.\r\n"));
+    assert_non_null(strstr(body, "Content-Type: text/calendar; method=PUBLISH; charset=UTF-8\r\n"));
+    assert_non_null(strstr(body, "Content-Disposition: attachment; filename=\"invitation.ics\""));
+    /* The base64 part decodes to the calendar. */
+    const char *b64 = strstr(body, "Content-Transfer-Encoding: base64\r\n\r\n");
+    assert_non_null(b64);
+    b64 += strlen("Content-Transfer-Encoding: base64\r\n\r\n");
+    const char *end = strstr(b64, "--=_");
+    assert_non_null(end);
+    unsigned char decoded[256];
+    size_t n = 0;
+    assert_int_equal(sodium_base642bin(decoded, sizeof decoded, b64, (size_t)(end - b64), "\r\n",
+                                       &n, NULL, sodium_base64_VARIANT_ORIGINAL),
+                     0);
+    assert_int_equal(n, strlen(ics));
+    assert_memory_equal(decoded, ics, n);
+    char closing[80];
+    snprintf(closing, sizeof closing, "%s--\r\n", boundary);
+    assert_non_null(strstr(body, closing));
+    free(ct);
+    free(head);
+    free(body);
+    buf_free(&b);
+
+    /* Refused when queued, dropped when formatted. */
+    MailAttachment evil = {"a.ics\r\nBcc: x@example.org", "text/calendar\r\nX: y", ics};
+    assert_non_null(mail_attachment_problem(&evil));
+    MailAttachment dots = {"../x", "text/plain", "x"};
+    assert_non_null(mail_attachment_problem(&dots));
+    MailAttachment notype = {"a.txt", "plain", "x"};
+    assert_non_null(mail_attachment_problem(&notype));
+    Buf e = {0};
+    mail_format_attached(&e, &config, "ana@example.net", "Hi", "x", &evil, 1700000000, 8);
+    split_message(e.data, &head, &body);
+    assert_null(strstr(body, "\r\nBcc:"));
+    assert_null(strstr(body, "\r\nX: y"));
+    free(head);
+    free(body);
+    buf_free(&e);
+
+    /* Without an attachment: exactly mail_format's message. */
+    Buf plain = {0};
+    mail_format_attached(&plain, &config, "ana@example.net", "Hi", "x", NULL, 1700000000, 9);
+    assert_non_null(strstr(plain.data, "Content-Type: text/plain; charset=UTF-8\r\n"));
+    assert_null(strstr(plain.data, "multipart"));
+    buf_free(&plain);
+}
+
+static Result queue_attached_apply(Db *w, void *ctx)
+{
+    const MailAttachment *att = ctx;
+    return mail_queue_attached(w, "ana@example.org", "Invitation", "Body", att);
+}
+
+static void test_queue_attached(void **state)
+{
+    (void)state;
+    Db *db = db_open(path);
+    db_exec(db, "DELETE FROM mail_queue");
+    MailAttachment att = {"invitation.ics", "text/calendar; method=PUBLISH", "BEGIN:VCALENDAR\r\n"};
+    assert_int_equal(db_write(db, queue_attached_apply, &att), R_OK);
+    Stmt *st = db_prepare(db, "SELECT attachment_name, attachment_type, attachment, body "
+                              "FROM mail_queue ORDER BY id DESC LIMIT 1");
+    assert_true(db_row(st));
+    assert_string_equal(db_text(st, 0), "invitation.ics");
+    assert_string_equal(db_text(st, 1), "text/calendar; method=PUBLISH");
+    assert_string_equal(db_text(st, 2), "BEGIN:VCALENDAR\r\n");
+    assert_string_equal(db_text(st, 3), "Body");
+    db_done(st);
+    MailAttachment bad = {"", "text/plain", "x"};
+    assert_int_equal(db_write(db, queue_attached_apply, &bad), R_BAD_REQUEST);
+    assert_int_equal(count_rows(db), 1);
+    db_exec(db, "DELETE FROM mail_queue");
+    db_close(db);
+}
+
 static void test_format_subjects(void **state)
 {
     (void)state;
@@ -701,6 +800,8 @@ int main(void)
         cmocka_unit_test(test_queue_inserts_a_due_row),
         cmocka_unit_test(test_format_headers),
         cmocka_unit_test(test_format_subjects),
+        cmocka_unit_test(test_format_attachment),
+        cmocka_unit_test(test_queue_attached),
         cmocka_unit_test(test_format_body_round_trips),
         cmocka_unit_test(test_hostile_values_cannot_add_headers),
         cmocka_unit_test(test_failure_backs_off),
