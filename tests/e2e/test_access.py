@@ -115,6 +115,7 @@ EXPECT = {
     "GET /admin/upr":                        (303, 403, 403, 403, 403, 200, 403),
     "POST /admin/upr":                       (401, 403, 403, 403, 403, 400, 403),
     "POST /admin/upr/{id}":                  (401, 403, 403, 403, 403, 404, 403),
+    "GET /api/v1/upr-recommendations":       (200, 200, 200, 200, 200, 200, 200),
     # Friends of the Protocol: public facts about states; coordinators (for
     # their own states) and admins record them; no action has that id.
     "GET /friends":                          (200, 200, 200, 200, 200, 200, 200),
