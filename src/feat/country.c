@@ -30,6 +30,7 @@
 #include "feat/friend.h"
 #include "feat/letter.h"
 #include "feat/position.h"
+#include "feat/submission.h"
 #include "feat/treaty.h"
 #include "feat/upr.h"
 
@@ -553,6 +554,7 @@ static Result country_data(Request *r, const char *iso3)
                             upr_country_json(r, iso3, row.protocol.status == STATUS_PARTY));
     json_object_set_new(r->data, "friend", friend_country_json(r, iso3));
     json_object_set_new(r->data, "position", position_country_json(r, iso3));
+    json_object_set_new(r->data, "submissions", submission_country_json(r, iso3));
     if (can_edit && !r->is_api) {
         json_object_set_new(r->data, "stage_options",
                             form_options(r, country_stage_codes, stage_labels, NULL));

@@ -115,7 +115,13 @@ EXPECT = {
     "GET /admin/upr":                        (303, 403, 403, 403, 403, 200, 403),
     "POST /admin/upr":                       (401, 403, 403, 403, 403, 400, 403),
     "POST /admin/upr/{id}":                  (401, 403, 403, 403, 403, 404, 403),
-    "GET /api/v1/upr-recommendations":       (200, 200, 200, 200, 200, 200, 200),
+    # Without ?iso3= (the test sends none): a bad request, for everyone.
+    "GET /api/v1/upr-recommendations":       (400, 400, 400, 400, 400, 400, 400),
+    # Submissions: drafts of a request nobody has with that id; kept ones likewise.
+    "GET /assistance/{id}/drafts":           (303, 404, 404, 404, 404, 404, 404),
+    "POST /assistance/{id}/drafts":          (401, 404, 404, 404, 404, 404, 404),
+    "POST /assistance/{id}/final":           (401, 404, 404, 404, 404, 404, 404),
+    "GET /countries/{iso3}/submissions/{id}": (404, 404, 404, 404, 404, 404, 404),
     # Friends of the Protocol: public facts about states; coordinators (for
     # their own states) and admins record them; no action has that id.
     "GET /friends":                          (200, 200, 200, 200, 200, 200, 200),
