@@ -19,6 +19,7 @@
 #include "base/i18n.h"
 #include "svc/housekeeping.h"
 #include "feat/letter.h"
+#include "feat/meeting.h"
 #include "feat/invitation.h"
 #include "feat/member.h"
 #include "feat/member_export.h"
@@ -207,9 +208,13 @@ static Result open_db(const Options *o, Db **db)
 /* What the server runs every hour besides its own cleaning (housekeeping.c),
  * and what `ratify housekeeping` runs once: the features' chores, and the
  * cleaning of the tables they own, which housekeeping.c may not call. */
-static const HourlyJob hourly_jobs[] = {
-    letter_remind,     two_factor_expire,         membership_expire,
-    invitation_expire, member_rate_limits_expire, NULL};
+static const HourlyJob hourly_jobs[] = {letter_remind,
+                                        two_factor_expire,
+                                        membership_expire,
+                                        invitation_expire,
+                                        member_rate_limits_expire,
+                                        meeting_remind,
+                                        NULL};
 
 static Result init_cmd(Options *o, int argc, char **argv)
 {

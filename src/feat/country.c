@@ -28,6 +28,7 @@
 #include "feat/country.h"
 #include "base/csv.h"
 #include "feat/letter.h"
+#include "feat/meeting.h"
 #include "feat/treaty.h"
 
 /* ---- reference data ---- */
@@ -536,6 +537,7 @@ static Result country_data(Request *r, const char *iso3)
     if (coalition_public_json(r, iso3, &coalition) == R_OK)
         json_object_set_new(r->data, "coalition", coalition);
     json_object_set_new(r->data, "letters", letter_country_summary(r, iso3));
+    json_object_set_new(r->data, "meetings", meeting_country_summary(r, iso3));
     if (can_edit && !r->is_api) {
         json_object_set_new(r->data, "stage_options",
                             form_options(r, country_stage_codes, stage_labels, NULL));
