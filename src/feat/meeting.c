@@ -136,12 +136,6 @@ static int is_delegate(Db *db, int64_t meeting, int64_t user)
     return yes;
 }
 
-/* The same, as SQL for lists (a meeting aliased vis). */
-#define DELEGATE_SQL                                                                               \
-    "EXISTS (SELECT 1 FROM meeting_delegation d WHERE d.meeting_id = vis.id AND (d.user_id = "     \
-    ":viewer_id OR d.org_id IN (SELECT op.org_id FROM org_people op JOIN people p ON p.id = "      \
-    "op.person_id WHERE p.user_id = :viewer_id)))"
-
 static int can_see_meeting(Request *r, const Meeting *m)
 {
     if (visibility_can_see(r->user, m->visibility, m->iso3, m->author_id))
@@ -622,9 +616,13 @@ static json_t *past_meetings_json(Request *r, const char *iso3, int64_t except)
 {
     json_t *list = json_array();
     Stmt *st = db_prepare(
-        r->db, "SELECT vis.id, vis.meeting_on, vis.goal, vis.state, vis.agreements "
-               "FROM meetings vis WHERE vis.iso3 = :iso3 AND vis.id <> :except AND (" VISIBILITY_SQL
-               " OR " DELEGATE_SQL ") ORDER BY vis.meeting_on DESC, vis.id DESC LIMIT 20");
+        r->db,
+        "SELECT vis.id, vis.meeting_on, vis.goal, vis.state, vis.agreements "
+        "FROM meetings vis WHERE vis.iso3 = :iso3 AND vis.id <> :except AND (" VISIBILITY_SQL " OR "
+        "EXISTS (SELECT 1 FROM meeting_delegation d WHERE d.meeting_id = vis.id AND (d.user_id = "
+        ":viewer_id OR d.org_id IN (SELECT op.org_id FROM org_people op JOIN people p "
+        "ON p.id = op.person_id WHERE p.user_id = :viewer_id)))"
+        ") ORDER BY vis.meeting_on DESC, vis.id DESC LIMIT 20");
     db_bind_text(st, ":iso3", iso3);
     db_bind_int(st, ":except", except);
     visibility_bind(st, r->user);
@@ -1153,10 +1151,15 @@ static json_t *meetings_json(Request *r, int *others)
     json_t *list = json_array();
     *others = 0;
     Stmt *st = db_prepare(
-        r->db, "SELECT vis.id, vis.iso3, vis.meeting_on, vis.meeting_time, vis.time_zone, "
-               "vis.place, vis.goal, vis.state, coalesce(vis.author_id, 0), vis.visibility "
-               "FROM meetings vis WHERE (" VISIBILITY_SQL " OR " DELEGATE_SQL ") "
-               "ORDER BY vis.meeting_on DESC, vis.id DESC LIMIT 500");
+        r->db,
+        "SELECT vis.id, vis.iso3, vis.meeting_on, vis.meeting_time, vis.time_zone, "
+        "vis.place, vis.goal, vis.state, coalesce(vis.author_id, 0), vis.visibility "
+        "FROM meetings vis WHERE (" VISIBILITY_SQL " OR "
+        "EXISTS (SELECT 1 FROM meeting_delegation d WHERE d.meeting_id = vis.id AND (d.user_id = "
+        ":viewer_id OR d.org_id IN (SELECT op.org_id FROM org_people op JOIN people p "
+        "ON p.id = op.person_id WHERE p.user_id = :viewer_id)))"
+        ") "
+        "ORDER BY vis.meeting_on DESC, vis.id DESC LIMIT 500");
     visibility_bind(st, r->user);
     while (db_row(st)) {
         const char *state = db_text(st, 7);
