@@ -346,6 +346,8 @@ static Result plan_country(Request *r, const char **iso3)
         return R_NOT_FOUND;
     if (!*iso3)
         *iso3 = r->user->home_iso3;
+    if (!*iso3 && r->user->country_count)
+        *iso3 = r->user->countries[0]; /* a coordinator's first country */
     if (!*iso3 || !country_name_of(r, *iso3))
         return R_NOT_FOUND;
     if (!can_plan(r, *iso3)) {
