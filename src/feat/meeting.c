@@ -783,17 +783,51 @@ static Result editable_meeting(Request *r, Meeting *m)
     return R_OK;
 }
 
-/* The page again after a form on it failed: the typed values over the
- * stored ones, r->errors as recorded, 400 (or status, e.g. 409). */
-static Result show_again(Request *r, const Meeting *m, int status)
+/* The texts typed in a form that lost to a newer save, to copy over the
+ * version now shown: [{text}] for each non-empty one. */
+static json_t *typed_texts(Request *r)
+{
+    static const char *const fields[] = {"key_messages", "notes",          "said", "agreements",
+                                         "report",       "public_summary", NULL};
+    json_t *list = json_array();
+    for (int i = 0; fields[i]; i++) {
+        const char *v = NULL;
+        if (param_optional_text(r, fields[i], 60000, 1, &v) == R_OK && v && *v)
+            json_array_append_new(list, json_build("{s:s}", "text", v));
+    }
+    return list;
+}
+
+/* The page again after form ("brief_form" or "outcome_form") failed:
+ * 400 with what was typed in that form over the stored values and
+ * r->errors as recorded; or, for a save that lost to a newer one (status
+ * 409), the newer version in the forms and what was typed beside them. */
+static Result show_again(Request *r, const Meeting *m, const char *form, int status)
 {
     Result res = show_meeting(r, m, 0);
     if (res != R_OK)
         return res;
-    json_object_set_new(r->data, "form", typed_form(r));
     if (status) {
+        json_object_set_new(r->data, "mine", typed_texts(r));
         r->status = status;
         return R_OK;
+    }
+    json_object_set_new(r->data, form, typed_form(r));
+    /* The choices as they were made, not as stored. */
+    int64_t owner = 0;
+    if (!strcmp(form, "outcome_form") &&
+        param_optional_int(r, "followup_user", 1, INT64_MAX, 0, &owner) == R_OK) {
+        json_t *choices = json_object_get(r->data, "followup_choices");
+        size_t i;
+        json_t *c;
+        json_array_foreach(choices, i, c)
+        {
+            json_int_t user = json_integer_value(json_object_get(c, "user"));
+            json_object_set_new(c, "selected", json_boolean(owner && user == owner));
+        }
+        const char *vis = param_filter(r, "visibility", meeting_visibilities);
+        if (vis && json_object_get(r->data, "visibilities"))
+            json_object_set_new(r->data, "visibilities", visibility_choices(r, vis));
     }
     return R_BAD_REQUEST;
 }
@@ -871,7 +905,7 @@ Result meeting_brief_post(Request *r)
     if (!bad)
         bad = parse_key_messages(r, keys, e.key) != R_OK;
     if (bad)
-        return show_again(r, &m, 0);
+        return show_again(r, &m, "brief_form", 0);
     e.notes = e.notes ? e.notes : "";
     res = db_write(r->db, brief_apply, &e);
     if (res == R_CONFLICT) {
@@ -881,7 +915,7 @@ Result meeting_brief_post(Request *r)
         Meeting now;
         if (load_meeting(r, m.id, &now) != R_OK)
             return R_NOT_FOUND;
-        return show_again(r, &now, 409);
+        return show_again(r, &now, "brief_form", 409);
     }
     if (res != R_OK)
         return R_INTERNAL;
@@ -966,7 +1000,7 @@ Result meeting_outcome_post(Request *r)
             e.visibility = meeting_visibilities[vis];
     }
     if (bad)
-        return show_again(r, &m, 0);
+        return show_again(r, &m, "outcome_form", 0);
     e.said = e.said ? e.said : "";
     e.agreements = e.agreements ? e.agreements : "";
     e.report = e.report ? e.report : "";
@@ -980,7 +1014,7 @@ Result meeting_outcome_post(Request *r)
         Meeting now;
         if (load_meeting(r, m.id, &now) != R_OK)
             return R_NOT_FOUND;
-        return show_again(r, &now, 409);
+        return show_again(r, &now, "outcome_form", 409);
     }
     if (res != R_OK)
         return R_INTERNAL;
@@ -1022,7 +1056,7 @@ Result meeting_close_post(Request *r)
         param_error(r, "close",
                     N_("Agree on who is responsible for the follow-up, and by when, "
                        "before closing the meeting."));
-        return show_again(r, &m, 409);
+        return show_again(r, &m, "outcome_form", 409);
     }
     if (res != R_OK)
         return R_INTERNAL;

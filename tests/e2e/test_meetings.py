@@ -126,6 +126,9 @@ def test_angola_meeting_from_plan_to_report(site, smtp, tmp_path):
     r = post(writer, f"{path}/brief", path,
              {"key_messages": "Old", "notes": "stale", "version": "1"})
     assert r.status_code == 409
+    assert "Someone in the delegation saved the brief" in r.text
+    assert ">The Minister chairs the committee.</textarea>" in r.text  # theirs, in the form
+    assert "What you typed" in r.text and ">stale</p>" in r.text  # and mine, to copy
     page = writer.get(path).text
     assert re.search(r'<ol class="key-messages"><li>Ratify the Protocol before the next UPR</li>'
                      r"<li>Make the article 10 and 11 declarations</li></ol>", page), page
@@ -139,6 +142,14 @@ def test_angola_meeting_from_plan_to_report(site, smtp, tmp_path):
     # national coalition.
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     version = writer.get(f"/api/v1/meetings/{mid}").json()["meeting"]["version"]
+    # An owner without a date: refused, what was typed kept, nothing saved.
+    r = post(writer, f"{path}/outcome", path,
+             {"said": "Typed before the mistake", "followup_user": delegate_id,
+              "version": str(version)})
+    assert r.status_code == 400 and "Give the date by which the follow-up" in r.text
+    assert ">Typed before the mistake</textarea>" in r.text
+    assert re.search(r'<option value="%s" selected>' % delegate_id, r.text)
+    assert writer.get(f"/api/v1/meetings/{mid}").json()["meeting"]["said"] == ""
     outcome = {"said": "The Minister said the file is with the Council of Ministers.",
                "agreements": "The Ministry will send us the draft decree by January.",
                "report": "MARK-report: the Minister was open; follow up in January.",
