@@ -12,8 +12,10 @@ from ratify_server import scrape_csrf, session_cookie
 
 
 def fits(driver):
+    """Nothing wider than the page's visible width (without the vertical
+    scroll bar, which window.innerWidth would count)."""
     inner, scroll = driver.execute_script(
-        "return [window.innerWidth, document.documentElement.scrollWidth]")
+        "return [document.documentElement.clientWidth, document.documentElement.scrollWidth]")
     return scroll <= inner, (inner, scroll)
 
 
