@@ -221,3 +221,34 @@ def test_angola_meeting_from_plan_to_report(site, smtp, tmp_path):
     assert "Meetings held: 1, the last on 2026-12-10." in country
     assert "A constructive meeting with the foreign ministry." in country
     assert "MARK-report" not in country and "draft decree" not in country
+
+
+def test_thank_you_letter_in_every_language(site, tmp_path):
+    """The thank-you model letter renders in each of its five languages,
+    Arabic right to left, with the key messages and the agreements."""
+    target = foreign_ministry(site)
+    writer = site.factory.member("AGO", name="Eva Writer").client
+    subjects = {"en": "Thank you for our meeting", "es": "Agradecimiento por nuestra reunión",
+                "fr": "Remerciements pour notre réunion",
+                "pt": "Agradecimento pela nossa reunião"}
+    for lang in ("en", "es", "fr", "pt", "ar"):
+        r = post(writer, "/meetings", "/meetings/new?country=AGO",
+                 {"country": "AGO", "meeting_on": "2026-03-02", "goal": "Ratification",
+                  "target": str(target), "lang": lang})
+        assert r.status_code == 303, r.text[:2000]
+        path = r.headers["Location"]
+        r = post(writer, f"{path}/brief", path,
+                 {"key_messages": "KEY-ONE\nKEY-TWO", "notes": "", "version": "1"})
+        assert r.status_code == 303, r.text[:2000]
+        r = post(writer, f"{path}/outcome", path,
+                 {"agreements": "AGREED-SEMINAR", "version": "2"})
+        assert r.status_code == 303, r.text[:2000]
+        r = writer.get(f"{path}/thanks.pdf")
+        assert r.status_code == 200 and r.content.startswith(b"%PDF-"), lang
+        text = " ".join(pdf_text(r.content, tmp_path).split())
+        for word in ("KEY-ONE", "KEY-TWO", "AGREED-SEMINAR"):
+            assert word in text, (lang, text)
+        if lang == "ar":
+            assert re.search("[\u0600-\u06ff]", text), text
+        else:
+            assert subjects[lang] in text, (lang, text)
