@@ -183,17 +183,28 @@ static Result meeting_read_apply(Db *w, void *ctx)
 
 /* A meeting's plan, brief and report name people at risk and what a
  * government said: every read but the author's own is recorded before it is
- * shown (fail closed, as for letters). */
+ * shown (fail closed, as for letters), with the people and organisations
+ * of the delegation it shows as the entry's subjects, so that they find it
+ * among the reads of their details. */
 static Result meeting_log_read(Request *r, const Meeting *m)
 {
     if (r->user && r->user->id == m->author_id)
         return R_OK;
-    MeetingRead e = {.user = r->user ? r->user->id : 0,
-                     .token = r->api_token_id,
-                     .action = "meeting viewed",
-                     .object = arena_printf(r->arena, "meeting %lld", (long long)m->id),
-                     .detail = m->iso3};
-    return db_write(r->db, meeting_read_apply, &e) == R_OK ? R_OK : R_INTERNAL;
+    AuditSet seen;
+    audit_set_init(&seen, r->arena);
+    Stmt *st = db_prepare(r->db, "SELECT coalesce(p.id, 0), coalesce(d.org_id, 0) "
+                                 "FROM meeting_delegation d LEFT JOIN people p "
+                                 "ON p.user_id = d.user_id WHERE d.meeting_id = :m");
+    db_bind_int(st, ":m", m->id);
+    while (db_row(st)) {
+        if (db_int(st, 0))
+            audit_set_add(&seen, "person", db_int(st, 0));
+        if (db_int(st, 1))
+            audit_set_add(&seen, "organisation", db_int(st, 1));
+    }
+    db_done(st);
+    return audit_read_record(r->db, r->user ? r->user->id : 0, r->api_token_id, "meeting viewed",
+                             arena_printf(r->arena, "meeting %lld", (long long)m->id), &seen);
 }
 
 /* ---- choices on the forms ---- */

@@ -258,8 +258,8 @@ static Result read_entry_add_apply(Db *w, void *ctx)
  * person; nothing when none is left. Its own write, or part of the
  * caller's when called from inside an apply function (db_write joins it).
  * Fails closed: any failure is R_INTERNAL and the caller shows nothing. */
-static Result write_read(Db *db, int64_t user, int64_t token, const char *action,
-                         const char *object, const AuditSet *s)
+static Result write_read_as(Db *db, int64_t user, int64_t token, const char *action,
+                            const char *object, const AuditSet *s, int always)
 {
     ReadEntry e = {.user = user,
                    .token = token,
@@ -270,7 +270,7 @@ static Result write_read(Db *db, int64_t user, int64_t token, const char *action
     size_t n = 0;
     for (size_t i = 0; i < s->count; i++)
         n += !is_me(&e, i);
-    if (!n)
+    if (!n && !always)
         return R_OK;
     char detail[32];
     snprintf(detail, sizeof detail, "%zu", n);
@@ -279,6 +279,18 @@ static Result write_read(Db *db, int64_t user, int64_t token, const char *action
         return R_OK;
     log_info("audit: a read could not be recorded (%s); the page is refused", action);
     return R_INTERNAL;
+}
+
+static Result write_read(Db *db, int64_t user, int64_t token, const char *action,
+                         const char *object, const AuditSet *s)
+{
+    return write_read_as(db, user, token, action, object, s, 0);
+}
+
+Result audit_read_record(Db *db, int64_t user_id, int64_t api_token_id, const char *action,
+                         const char *object, const AuditSet *s)
+{
+    return write_read_as(db, user_id, api_token_id, action, object, s, 1);
 }
 
 Result audit_read_set(Request *r, const char *action, const char *object, const AuditSet *s)

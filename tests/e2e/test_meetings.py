@@ -215,6 +215,8 @@ def test_angola_meeting_from_plan_to_report(site, smtp, tmp_path):
     rows = audit_entries(admin, action="meeting viewed")
     assert any(about == f"Meeting {mid}" for _, about, _ in rows), rows
     assert not any("MARK-report" in " ".join(row) for row in rows)
+    # The delegation's people find those reads among the reads of their details.
+    assert "meeting viewed" in delegate.client.get("/profile/views").text
 
     # The country page, to anyone: meetings held, and only the public part.
     country = site.client().get("/countries/AGO").text
