@@ -32,6 +32,7 @@ CREATE TABLE meetings (
                      CHECK (visibility IN ('members', 'country', 'private')),
     followup_user_id INTEGER REFERENCES users (id) ON DELETE SET NULL,
     followup_due     TEXT NOT NULL DEFAULT '',   -- YYYY-MM-DD
+    followup_done_on TEXT NOT NULL DEFAULT '',   -- YYYY-MM-DD: no more reminders
     reminded         TEXT NOT NULL DEFAULT ''    -- the last reminder sent for that due date
                      CHECK (reminded IN ('', 'soon', 'overdue')),
     version          INTEGER NOT NULL DEFAULT 1, -- bumped by every change: edits do not cross

@@ -89,7 +89,7 @@ typedef struct {
     int64_t id, author_id, followup_user_id, version;
     const char *iso3, *meeting_on, *meeting_time, *time_zone, *place, *goal, *lang, *notes, *key1,
         *key2, *state, *said, *agreements, *report, *public_summary, *visibility, *followup_due,
-        *reminded;
+        *reminded, *followup_done_on;
 } Meeting;
 
 /* ---- who sees a meeting ---- */
@@ -100,7 +100,7 @@ static Result load_meeting(Request *r, int64_t id, Meeting *m)
         r->db, "SELECT id, coalesce(author_id, 0), coalesce(followup_user_id, 0), version, iso3, "
                "meeting_on, meeting_time, time_zone, place, goal, lang, notes, key_message_1, "
                "key_message_2, state, said, agreements, report, public_summary, visibility, "
-               "followup_due, reminded FROM meetings WHERE id = :id");
+               "followup_due, reminded, followup_done_on FROM meetings WHERE id = :id");
     db_bind_int(st, ":id", id);
     if (!db_row(st)) {
         db_done(st);
@@ -110,12 +110,26 @@ static Result load_meeting(Request *r, int64_t id, Meeting *m)
     m->author_id = db_int(st, 1);
     m->followup_user_id = db_int(st, 2);
     m->version = db_int(st, 3);
-    const char **text[] = {&m->iso3,         &m->meeting_on, &m->meeting_time,   &m->time_zone,
-                           &m->place,        &m->goal,       &m->lang,           &m->notes,
-                           &m->key1,         &m->key2,       &m->state,          &m->said,
-                           &m->agreements,   &m->report,     &m->public_summary, &m->visibility,
-                           &m->followup_due, &m->reminded};
-    for (int i = 0; i < 18; i++)
+    const char **text[] = {&m->iso3,
+                           &m->meeting_on,
+                           &m->meeting_time,
+                           &m->time_zone,
+                           &m->place,
+                           &m->goal,
+                           &m->lang,
+                           &m->notes,
+                           &m->key1,
+                           &m->key2,
+                           &m->state,
+                           &m->said,
+                           &m->agreements,
+                           &m->report,
+                           &m->public_summary,
+                           &m->visibility,
+                           &m->followup_due,
+                           &m->reminded,
+                           &m->followup_done_on};
+    for (int i = 0; i < 19; i++)
         *text[i] = arena_strdup(r->arena, db_text(st, 4 + i));
     db_done(st);
     return R_OK;
@@ -741,6 +755,7 @@ static json_t *meeting_json(Request *r, const Meeting *m)
     json_object_set_new(j, "visibility_label",
                         json_string(tr(r, code_label(meeting_visibilities,
                                                      meeting_visibility_labels, m->visibility))));
+    json_object_set_new(j, "followup_done_on", json_string(m->followup_done_on));
     json_object_set_new(j, "followup_name",
                         json_string(m->followup_user_id ? user_name(r, m->followup_user_id) : ""));
     json_object_set_new(j, "targets", targets_of(r, m->id));
@@ -938,7 +953,7 @@ Result meeting_brief_post(Request *r)
 typedef struct {
     Request *r;
     int64_t id, version, followup;
-    const char *said, *agreements, *report, *summary, *due, *visibility;
+    const char *said, *agreements, *report, *summary, *due, *done_on, *visibility;
 } OutcomeEdit;
 
 static Result outcome_apply(Db *w, void *ctx)
@@ -949,7 +964,7 @@ static Result outcome_apply(Db *w, void *ctx)
         w, "UPDATE meetings SET said = :said, agreements = :agreements, report = :report, "
            "public_summary = :summary, followup_user_id = CAST(:followup AS BIGINT), "
            "reminded = CASE WHEN followup_due = :due THEN reminded ELSE '' END, "
-           "followup_due = :due, visibility = :vis, "
+           "followup_due = :due, followup_done_on = :done, visibility = :vis, "
            "state = CASE WHEN state = 'planned' THEN 'held' ELSE state END, "
            "version = version + 1, updated_at = :now WHERE id = :id AND version = :v");
     db_bind_text(st, ":said", e->said);
@@ -961,6 +976,7 @@ static Result outcome_apply(Db *w, void *ctx)
     else
         db_bind_null(st, ":followup");
     db_bind_text(st, ":due", e->due);
+    db_bind_text(st, ":done", e->done_on);
     db_bind_text(st, ":vis", e->visibility);
     db_bind_int(st, ":now", now_seconds());
     db_bind_int(st, ":id", e->id);
@@ -998,6 +1014,8 @@ Result meeting_outcome_post(Request *r)
     bad |= param_optional_text(r, "public_summary", 5000, 1, &e.summary) != R_OK;
     bad |= param_optional_int(r, "followup_user", 1, INT64_MAX, 0, &e.followup) != R_OK;
     bad |= param_optional_date(r, "followup_due", &e.due) != R_OK;
+    int done = 0;
+    bad |= param_checkbox(r, "followup_done", &done) != R_OK;
     bad |= param_int(r, "version", 1, INT64_MAX, &e.version) != R_OK;
     if (!bad && e.followup && !delegate_in_person(r, &m, e.followup))
         bad = param_error(r, "followup_user", N_("Please choose one of the options.")) != R_OK;
@@ -1017,6 +1035,8 @@ Result meeting_outcome_post(Request *r)
     e.report = e.report ? e.report : "";
     e.summary = e.summary ? e.summary : "";
     e.due = e.followup && e.due ? e.due : "";
+    /* Done: the day it was first said to be (kept while it stays ticked). */
+    e.done_on = !done ? "" : *m.followup_done_on ? m.followup_done_on : model_letter_today();
     res = db_write(r->db, outcome_apply, &e);
     if (res == R_CONFLICT) {
         param_error(r, "said",
@@ -1294,7 +1314,8 @@ static Result remind_apply(Db *w, void *ctx)
     FollowupReminder *f = ctx;
     /* Once per stage: only if no other pass sent it meanwhile. */
     Stmt *st = db_prepare(w, "UPDATE meetings SET reminded = :stage WHERE id = :id "
-                             "AND reminded <> :stage AND reminded <> 'overdue'");
+                             "AND reminded <> :stage AND reminded <> 'overdue' "
+                             "AND followup_done_on = ''");
     db_bind_text(st, ":stage", f->stage);
     db_bind_int(st, ":id", f->id);
     if (db_run(st) != R_OK)
@@ -1326,7 +1347,8 @@ Result meeting_remind(Db *db, const char *base_url)
     Stmt *st = db_prepare(db, "SELECT m.id, u.email, coalesce(u.lang, m.lang), m.followup_due, "
                               "m.reminded FROM meetings m JOIN users u ON u.id = "
                               "m.followup_user_id WHERE m.followup_due <> '' "
-                              "AND m.reminded <> 'overdue' ORDER BY m.followup_due, m.id");
+                              "AND m.followup_done_on = '' AND m.reminded <> 'overdue' "
+                              "ORDER BY m.followup_due, m.id");
     int64_t ids[100];
     const char *stages[100];
     char emails[100][256], langs[100][8];

@@ -179,8 +179,15 @@ def test_angola_meeting_from_plan_to_report(site, smtp, tmp_path):
     late = next_mail_to(smtp, delegate.email, before + 1, timeout=60)
     assert late.msg["Subject"] == "Meeting follow-up overdue"
     assert site.cli("housekeeping").returncode == 0
+    # Marked done (with a new date, which would be reminded again): no more.
+    version = writer.get(f"/api/v1/meetings/{mid}").json()["meeting"]["version"]
+    r = post(writer, f"{path}/outcome", path,
+             {**outcome, "followup_done": "1", "version": str(version)})
+    assert r.status_code == 303, r.text[:2000]
+    assert site.cli("housekeeping").returncode == 0
     time.sleep(2)
     assert mail_count(smtp, delegate.email) == before + 2
+    assert writer.get(f"/api/v1/meetings/{mid}").json()["meeting"]["followup_done_on"] == today
 
     r = post(writer, f"{path}/close", path, {})
     assert r.status_code == 303, r.text[:2000]
