@@ -235,18 +235,23 @@ static json_t *visibility_choices(Request *r, const char *selected)
     return list;
 }
 
-/* 1 if the form holds name=value (a ticked box among several). */
-static int form_has(Request *r, const char *name, int64_t value)
+/* The people met, the delegates (users) and the organisations of a
+ * meeting: ticked on a form, or as stored. */
+typedef struct {
+    int64_t targets[MAX_PICKS], users[MAX_PICKS], orgs[MAX_PICKS];
+    int n_targets, n_users, n_orgs;
+} Picks;
+
+static int picked(const int64_t *ids, int n, int64_t id)
 {
-    for (size_t i = 0; i < r->form.count; i++)
-        if (!strcmp(r->form.items[i].name, name) &&
-            strtoll(r->form.items[i].value, NULL, 10) == value)
+    for (int i = 0; i < n; i++)
+        if (ids[i] == id)
             return 1;
     return 0;
 }
 
 /* The ids ticked under name, at most MAX_PICKS; -1 when one is not a
- * positive number (a forged form). */
+ * positive number or there are too many (a forged form). */
 static int form_ids(Request *r, const char *name, int64_t *ids)
 {
     int n = 0;
@@ -258,15 +263,62 @@ static int form_ids(Request *r, const char *name, int64_t *ids)
         long long id = strtoll(v, &end, 10);
         if (!*v || *end || id <= 0 || n == MAX_PICKS)
             return -1;
-        ids[n++] = id;
+        if (!picked(ids, n, id))
+            ids[n++] = id;
     }
     return n;
 }
 
+/* What the form ticked; R_BAD_REQUEST for a forged one. */
+static Result picks_from_form(Request *r, Picks *p)
+{
+    p->n_targets = form_ids(r, "target", p->targets);
+    p->n_users = form_ids(r, "delegate", p->users);
+    p->n_orgs = form_ids(r, "organisation", p->orgs);
+    if (p->n_targets >= 0 && p->n_users >= 0 && p->n_orgs >= 0)
+        return R_OK;
+    p->n_targets = p->n_users = p->n_orgs = 0;
+    return R_BAD_REQUEST;
+}
+
+/* What meeting holds now. */
+static void picks_of_meeting(Request *r, int64_t meeting, Picks *p)
+{
+    p->n_targets = p->n_users = p->n_orgs = 0;
+    Stmt *st = db_prepare(r->db, "SELECT target_id FROM meeting_targets WHERE meeting_id = :m");
+    db_bind_int(st, ":m", meeting);
+    while (db_row(st) && p->n_targets < MAX_PICKS)
+        p->targets[p->n_targets++] = db_int(st, 0);
+    db_done(st);
+    st = db_prepare(r->db, "SELECT coalesce(user_id, 0), coalesce(org_id, 0) "
+                           "FROM meeting_delegation WHERE meeting_id = :m");
+    db_bind_int(st, ":m", meeting);
+    while (db_row(st)) {
+        if (db_int(st, 0) && p->n_users < MAX_PICKS)
+            p->users[p->n_users++] = db_int(st, 0);
+        if (db_int(st, 1) && p->n_orgs < MAX_PICKS)
+            p->orgs[p->n_orgs++] = db_int(st, 1);
+    }
+    db_done(st);
+}
+
+/* The country's government contacts, ticked as in p. */
+static json_t *target_choices(Request *r, const char *iso3, const Picks *p)
+{
+    json_t *targets = target_list_json(r, iso3);
+    size_t i;
+    json_t *t;
+    json_array_foreach(targets, i, t)
+    {
+        json_int_t id = json_integer_value(json_object_get(t, "id"));
+        json_object_set_new(t, "checked", json_boolean(picked(p->targets, p->n_targets, id)));
+    }
+    return targets;
+}
+
 /* The people of iso3 with an account whom the viewer may see listed, for
- * the delegation: ticked when the form shown again had them, or for the
- * planner on a new form. */
-static json_t *member_choices(Request *r, const char *iso3, int fresh)
+ * the delegation, ticked as in p. */
+static json_t *member_choices(Request *r, const char *iso3, const Picks *p)
 {
     json_t *list = json_array();
     Stmt *st = db_prepare(r->db, "SELECT id, user_id, name, listing FROM people "
@@ -274,18 +326,21 @@ static json_t *member_choices(Request *r, const char *iso3, int fresh)
     db_bind_text(st, ":iso3", iso3);
     while (db_row(st)) {
         int64_t user = db_int(st, 1);
-        if (!member_listing_visible(r, db_text(st, 3), db_int(st, 0)))
+        /* Someone already in the delegation stays offered: the page names
+         * them anyway, and a box left out would drop them on saving. */
+        if (!member_listing_visible(r, db_text(st, 3), db_int(st, 0)) &&
+            !picked(p->users, p->n_users, user))
             continue;
-        int ticked = fresh ? user == r->user->id : form_has(r, "delegate", user);
         json_array_append_new(list, json_build("{s:I, s:s, s:b}", "id", (json_int_t)user, "name",
-                                               db_text(st, 2), "checked", ticked));
+                                               db_text(st, 2), "checked",
+                                               picked(p->users, p->n_users, user)));
     }
     db_done(st);
     return list;
 }
 
-/* The organisations of iso3 the viewer may see listed. */
-static json_t *organisation_choices(Request *r, const char *iso3)
+/* The organisations of iso3 the viewer may see listed, ticked as in p. */
+static json_t *organisation_choices(Request *r, const char *iso3, const Picks *p)
 {
     json_t *list = json_array();
     Stmt *st = db_prepare(r->db, "SELECT id, name, listing FROM organisations "
@@ -293,11 +348,13 @@ static json_t *organisation_choices(Request *r, const char *iso3)
     db_bind_text(st, ":iso3", iso3);
     while (db_row(st)) {
         const char *listing = db_text(st, 2);
-        if (strcmp(listing, "hidden") == 0 && !auth_covers_country(r->user, iso3))
+        int64_t org = db_int(st, 0);
+        if (strcmp(listing, "hidden") == 0 && !auth_covers_country(r->user, iso3) &&
+            !picked(p->orgs, p->n_orgs, org))
             continue;
-        json_array_append_new(list, json_build("{s:I, s:s, s:b}", "id", (json_int_t)db_int(st, 0),
-                                               "name", db_text(st, 1), "checked",
-                                               form_has(r, "organisation", db_int(st, 0))));
+        json_array_append_new(list, json_build("{s:I, s:s, s:b}", "id", (json_int_t)org, "name",
+                                               db_text(st, 1), "checked",
+                                               picked(p->orgs, p->n_orgs, org)));
     }
     db_done(st);
     return list;
@@ -340,21 +397,20 @@ static json_t *typed_form(Request *r)
 
 static Result new_form(Request *r, const char *iso3, int fresh)
 {
-    json_t *targets = target_list_json(r, iso3);
-    size_t i;
-    json_t *t;
-    json_array_foreach(targets, i, t)
-    {
-        json_int_t id = json_integer_value(json_object_get(t, "id"));
-        json_object_set_new(t, "checked", json_boolean(form_has(r, "target", id)));
-    }
+    /* A new form has the planner in the delegation; a form shown again,
+     * what was ticked. */
+    Picks p = {.n_users = 0};
+    if (fresh)
+        p.users[p.n_users++] = r->user->id;
+    else
+        picks_from_form(r, &p);
     const char *lang = param_filter(r, "lang", letter_langs);
     const char *vis = param_filter(r, "visibility", meeting_visibilities);
     json_decref(r->data);
     r->data = json_build(
         "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "iso3", iso3, "country",
-        country_name_of(r, iso3), "targets", targets, "members", member_choices(r, iso3, fresh),
-        "organisations", organisation_choices(r, iso3), "langs",
+        country_name_of(r, iso3), "targets", target_choices(r, iso3, &p), "members",
+        member_choices(r, iso3, &p), "organisations", organisation_choices(r, iso3, &p), "langs",
         form_options(r, letter_langs, letter_lang_labels, lang ? lang : default_lang(r, iso3)),
         "visibilities", visibility_choices(r, vis ? vis : "private"), "form",
         fresh ? json_object() : typed_form(r));
@@ -422,8 +478,7 @@ typedef struct {
     Request *r;
     const char *iso3, *meeting_on, *meeting_time, *time_zone, *place, *goal, *lang, *visibility,
         *new_name, *new_title, *new_ministry;
-    int64_t targets[MAX_PICKS], delegates[MAX_PICKS], orgs[MAX_PICKS];
-    int n_targets, n_delegates, n_orgs;
+    Picks p;
     const char *bad_field;
     int64_t id;
 } MeetingAdd;
@@ -465,26 +520,82 @@ static int organisation_of_country(Db *w, int64_t org, const char *iso3)
     return yes;
 }
 
+/* Everything picked must be iso3's, checked inside the write so that
+ * nothing is half-written: 1, or 0 with the field to blame in *field. */
+static int picks_in_country(Db *w, const char *iso3, const Picks *p, const char **field)
+{
+    for (int i = 0; i < p->n_targets; i++)
+        if (!target_in_country(w, p->targets[i], iso3))
+            return *field = "target", 0;
+    for (int i = 0; i < p->n_users; i++)
+        if (!person_of_country(w, p->users[i], iso3))
+            return *field = "delegate", 0;
+    for (int i = 0; i < p->n_orgs; i++)
+        if (!organisation_of_country(w, p->orgs[i], iso3))
+            return *field = "organisation", 0;
+    return 1;
+}
+
+/* Inside a write: tells each user of p not in before (and not the one
+ * acting) by email that they are in the delegation, in their language,
+ * with nothing in the message but a link (a mailbox can be read by
+ * others). */
+static Result tell_new_delegates(Db *w, Request *r, int64_t meeting, const Picks *p,
+                                 const Picks *before)
+{
+    for (int i = 0; i < p->n_users; i++) {
+        int64_t user = p->users[i];
+        if (user == r->user->id || (before && picked(before->users, before->n_users, user)))
+            continue;
+        Stmt *st = db_prepare(w, "SELECT email, coalesce(lang, '') FROM users WHERE id = :u");
+        db_bind_int(st, ":u", user);
+        char email[256] = "", lang[8] = "";
+        if (db_row(st)) {
+            snprintf(email, sizeof email, "%s", db_text(st, 0));
+            snprintf(lang, sizeof lang, "%s", db_text(st, 1));
+        }
+        db_done(st);
+        if (!*email)
+            continue;
+        const char *l = i18n_supported(lang) ? lang : "en";
+        const char *body = arena_printf(
+            r->arena, "%s\n%s/meetings/%lld\n",
+            i18n_gettext(l, N_("You are in the delegation of a meeting with a government. Its "
+                               "brief is ready for the delegation to complete:")),
+            r->base_url ? r->base_url : "", (long long)meeting);
+        if (mail_queue(w, email, i18n_gettext(l, N_("You are in a meeting's delegation")), body) !=
+            R_OK)
+            return R_INTERNAL;
+    }
+    return R_OK;
+}
+
+/* Adds the picked people met (and the new contact, if any), delegates
+ * and organisations to meeting, inside the caller's write. */
+static Result add_picks(Db *w, Request *r, int64_t meeting, const char *iso3, const Picks *p,
+                        const char *new_name, const char *new_title, const char *new_ministry)
+{
+    if (new_name) {
+        int64_t target;
+        if (target_insert_met(w, r, iso3, new_name, new_title, new_ministry, &target) != R_OK ||
+            add_row(w, "target", meeting, target) != R_OK)
+            return R_INTERNAL;
+    }
+    Result res = R_OK;
+    for (int i = 0; res == R_OK && i < p->n_targets; i++)
+        res = add_row(w, "target", meeting, p->targets[i]);
+    for (int i = 0; res == R_OK && i < p->n_users; i++)
+        res = add_row(w, "user", meeting, p->users[i]);
+    for (int i = 0; res == R_OK && i < p->n_orgs; i++)
+        res = add_row(w, "org", meeting, p->orgs[i]);
+    return res;
+}
+
 static Result meeting_add_apply(Db *w, void *ctx)
 {
     MeetingAdd *a = ctx;
-    /* Everything picked must be the country's, checked in the write so
-     * that nothing is half-written. */
-    for (int i = 0; i < a->n_targets; i++)
-        if (!target_in_country(w, a->targets[i], a->iso3)) {
-            a->bad_field = "target";
-            return R_BAD_REQUEST;
-        }
-    for (int i = 0; i < a->n_delegates; i++)
-        if (!person_of_country(w, a->delegates[i], a->iso3)) {
-            a->bad_field = "delegate";
-            return R_BAD_REQUEST;
-        }
-    for (int i = 0; i < a->n_orgs; i++)
-        if (!organisation_of_country(w, a->orgs[i], a->iso3)) {
-            a->bad_field = "organisation";
-            return R_BAD_REQUEST;
-        }
+    if (!picks_in_country(w, a->iso3, &a->p, &a->bad_field))
+        return R_BAD_REQUEST;
     Stmt *st = db_prepare(
         w, "INSERT INTO meetings (iso3, author_id, meeting_on, meeting_time, time_zone, place, "
            "goal, lang, visibility, created_at, updated_at) VALUES (:iso3, :author, :on, :time, "
@@ -501,20 +612,12 @@ static Result meeting_add_apply(Db *w, void *ctx)
     db_bind_int(st, ":now", now_seconds());
     if (db_insert(st, &a->id) != R_OK)
         return R_INTERNAL;
-    if (a->new_name) {
-        int64_t target;
-        if (target_insert_met(w, a->r, a->iso3, a->new_name, a->new_title, a->new_ministry,
-                              &target) != R_OK ||
-            add_row(w, "target", a->id, target) != R_OK)
-            return R_INTERNAL;
-    }
+    /* The planner is always in the delegation. */
     Result res = add_row(w, "user", a->id, a->r->user->id);
-    for (int i = 0; res == R_OK && i < a->n_targets; i++)
-        res = add_row(w, "target", a->id, a->targets[i]);
-    for (int i = 0; res == R_OK && i < a->n_delegates; i++)
-        res = add_row(w, "user", a->id, a->delegates[i]);
-    for (int i = 0; res == R_OK && i < a->n_orgs; i++)
-        res = add_row(w, "org", a->id, a->orgs[i]);
+    if (res == R_OK)
+        res = add_picks(w, a->r, a->id, a->iso3, &a->p, a->new_name, a->new_title, a->new_ministry);
+    if (res == R_OK)
+        res = tell_new_delegates(w, a->r, a->id, &a->p, NULL);
     if (res != R_OK)
         return res;
     return audit_log(w, a->r->user->id, "meeting planned",
@@ -547,12 +650,9 @@ Result meeting_create_post(Request *r)
     bad |= param_optional_text(r, "new_target_ministry", 200, 0, &a.new_ministry) != R_OK;
     if (a.new_name && !*a.new_name)
         a.new_name = NULL;
-    a.n_targets = form_ids(r, "target", a.targets);
-    a.n_delegates = form_ids(r, "delegate", a.delegates);
-    a.n_orgs = form_ids(r, "organisation", a.orgs);
-    if (a.n_targets < 0 || a.n_delegates < 0 || a.n_orgs < 0)
+    if (picks_from_form(r, &a.p) != R_OK)
         bad |= param_error(r, "target", N_("Please choose one of the options.")) != R_OK;
-    else if (a.n_targets == 0 && !a.new_name)
+    else if (a.p.n_targets == 0 && !a.new_name)
         bad |= param_error(r, "target",
                            N_("Choose at least one person you will meet, or add "
                               "a new one.")) != R_OK;
@@ -763,6 +863,14 @@ static json_t *meeting_json(Request *r, const Meeting *m)
     return j;
 }
 
+/* The choices of the form that changes who is met and who goes. */
+static json_t *people_choices(Request *r, const char *iso3, const Picks *p)
+{
+    return json_build("{s:o, s:o, s:o}", "targets", target_choices(r, iso3, p), "members",
+                      member_choices(r, iso3, p), "organisations",
+                      organisation_choices(r, iso3, p));
+}
+
 static Result show_meeting(Request *r, const Meeting *m, int log)
 {
     if (log && meeting_log_read(r, m) != R_OK)
@@ -780,6 +888,9 @@ static Result show_meeting(Request *r, const Meeting *m, int log)
                          "can_edit", editable, "can_share", can_share_meeting(r, m), "closed",
                          !strcmp(m->state, "closed"));
     if (editable && !r->is_api) {
+        Picks now;
+        picks_of_meeting(r, m->id, &now);
+        json_object_set_new(r->data, "people", people_choices(r, m->iso3, &now));
         json_object_set_new(r->data, "followup_choices", delegation_of(r, m, 1));
         json_object_set_new(r->data, "visibilities", visibility_choices(r, m->visibility));
     }
@@ -839,6 +950,11 @@ static Result show_again(Request *r, const Meeting *m, const char *form, int sta
         return R_OK;
     }
     json_object_set_new(r->data, form, typed_form(r));
+    if (!strcmp(form, "people_form") && json_object_get(r->data, "people")) {
+        Picks typed;
+        picks_from_form(r, &typed);
+        json_object_set_new(r->data, "people", people_choices(r, m->iso3, &typed));
+    }
     /* The choices as they were made, not as stored. */
     int64_t owner = 0;
     if (!strcmp(form, "outcome_form") &&
@@ -1092,6 +1208,81 @@ Result meeting_close_post(Request *r)
     if (res != R_OK)
         return R_INTERNAL;
     return http_redirect(r, arena_printf(r->arena, "/meetings/%lld", (long long)m.id));
+}
+
+/* ---- who is met, who goes ---- */
+
+/* What meeting_people_post writes: the people met and the delegation
+ * replaced by what was ticked (the author and the follow-up's owner always
+ * stay), the new contact if any, the new delegates told, the audit line. */
+typedef struct {
+    Request *r;
+    int64_t id, author, followup;
+    const char *iso3, *new_name, *new_title, *new_ministry, *bad_field;
+    Picks p, before;
+} PeopleEdit;
+
+static Result people_apply(Db *w, void *ctx)
+{
+    PeopleEdit *e = ctx;
+    if (!picks_in_country(w, e->iso3, &e->p, &e->bad_field))
+        return R_BAD_REQUEST;
+    Stmt *st = db_prepare(w, "DELETE FROM meeting_targets WHERE meeting_id = :m");
+    db_bind_int(st, ":m", e->id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    st = db_prepare(w, "DELETE FROM meeting_delegation WHERE meeting_id = :m AND (user_id IS NULL "
+                       "OR (user_id <> :author AND user_id <> :followup))");
+    db_bind_int(st, ":m", e->id);
+    db_bind_int(st, ":author", e->author);
+    db_bind_int(st, ":followup", e->followup);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    Result res =
+        add_picks(w, e->r, e->id, e->iso3, &e->p, e->new_name, e->new_title, e->new_ministry);
+    if (res == R_OK)
+        res = tell_new_delegates(w, e->r, e->id, &e->p, &e->before);
+    if (res != R_OK)
+        return res;
+    st = db_prepare(w, "UPDATE meetings SET updated_at = :now WHERE id = :m");
+    db_bind_int(st, ":now", now_seconds());
+    db_bind_int(st, ":m", e->id);
+    if (db_run(st) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, e->r->user->id, "meeting delegation changed",
+                     arena_printf(e->r->arena, "meeting %lld", (long long)e->id), "");
+}
+
+Result meeting_people_post(Request *r)
+{
+    Meeting m;
+    Result res = editable_meeting(r, &m);
+    if (res != R_OK)
+        return res;
+    PeopleEdit e = {
+        .r = r, .id = m.id, .author = m.author_id, .followup = m.followup_user_id, .iso3 = m.iso3};
+    int bad = param_optional_text(r, "new_target_name", 200, 0, &e.new_name) != R_OK;
+    bad |= param_optional_text(r, "new_target_title", 200, 0, &e.new_title) != R_OK;
+    bad |= param_optional_text(r, "new_target_ministry", 200, 0, &e.new_ministry) != R_OK;
+    if (e.new_name && !*e.new_name)
+        e.new_name = NULL;
+    if (picks_from_form(r, &e.p) != R_OK)
+        bad |= param_error(r, "target", N_("Please choose one of the options.")) != R_OK;
+    else if (e.p.n_targets == 0 && !e.new_name)
+        bad |= param_error(r, "target",
+                           N_("Choose at least one person you will meet, or add "
+                              "a new one.")) != R_OK;
+    if (bad)
+        return show_again(r, &m, "people_form", 0);
+    picks_of_meeting(r, m.id, &e.before);
+    res = db_write(r->db, people_apply, &e);
+    if (res == R_BAD_REQUEST) {
+        param_error(r, e.bad_field, N_("Please choose one of the options."));
+        return show_again(r, &m, "people_form", 0);
+    }
+    if (res != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, arena_printf(r->arena, "/meetings/%lld#people", (long long)m.id));
 }
 
 /* ---- the thank-you letter ---- */

@@ -289,6 +289,15 @@ EXPECT = {
         "admin":            (_,    400,    400,    _,       400),
         "owner":            (_,    400,    400,    _,       400),
     },
+    "POST /meetings/{id}/people": {
+        "anon":             (_,    401,    401,    _,       401),
+        "member_here":      (_,    403,    403,    _,       404),
+        "member_elsewhere": (_,    403,    404,    _,       404),
+        "coord_here":       (_,    400,    400,    _,       404),
+        "coord_elsewhere":  (_,    403,    404,    _,       404),
+        "admin":            (_,    400,    400,    _,       400),
+        "owner":            (_,    400,    400,    _,       400),
+    },
     "POST /meetings/{id}/close": {
         "anon":             (_,    401,    401,    _,       401),
         "member_here":      (_,    403,    403,    _,       404),

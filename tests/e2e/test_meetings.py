@@ -93,16 +93,37 @@ def test_angola_meeting_from_plan_to_report(site, smtp, tmp_path):
     assert writer.get("/api/v1/meetings").json()["items"] == []
 
     form["goal"] = "Ask the Ministry to submit the Protocol to the National Assembly."
+    told = mail_count(smtp, delegate.email)
     r = post(writer, "/meetings", "/meetings/new?country=AGO", form)
     assert r.status_code == 303, r.text[:2000]
     path = r.headers["Location"]
     mid = int(path.rsplit("/", 1)[1])
+    # The delegate is told, with a link and nothing of the meeting itself.
+    added = next_mail_to(smtp, delegate.email, told)
+    assert added.msg["Subject"] == "You are in a meeting's delegation"
+    assert f"/meetings/{mid}" in SmtpCapture.body(added)
+    assert "Ministry" not in SmtpCapture.body(added)
 
     # While private: the author, the delegation and the secretariat only.
     assert delegate.client.get(path).status_code == 200
     assert neighbour.client.get(path).status_code == 404
     assert elsewhere.client.get(path).status_code == 404
     assert site.client().get(path).status_code in (303, 401)
+
+    # The delegation changes: the neighbour joins (and is told), then leaves.
+    neighbour_id = user_choice(writer.get("/meetings/new?country=AGO").text, "Carla Neighbour")
+    told = mail_count(smtp, neighbour.email)
+    people = {"target": str(target), "delegate": [delegate_id, neighbour_id]}
+    r = post(writer, f"{path}/people", path, people)
+    assert r.status_code == 303, r.text[:2000]
+    assert neighbour.client.get(path).status_code == 200
+    next_mail_to(smtp, neighbour.email, told)
+    r = post(writer, f"{path}/people", path, {"delegate": [delegate_id]})
+    assert r.status_code == 400 and "Choose at least one person you will meet" in r.text
+    assert neighbour.client.get(path).status_code == 200  # nothing written
+    r = post(writer, f"{path}/people", path, {"target": str(target), "delegate": [delegate_id]})
+    assert r.status_code == 303, r.text[:2000]
+    assert neighbour.client.get(path).status_code == 404
 
     # The brief: built for Angola (a signatory: ratify) from the record.
     page = writer.get(path).text
