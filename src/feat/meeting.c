@@ -738,28 +738,28 @@ static json_t *responses_json(Request *r, const char *iso3)
     return list;
 }
 
-/* The country's other meetings this viewer may see, newest first. */
+/* The country's other meetings this viewer may see, newest first: date,
+ * state and a link only. Their goals and agreements are read on their own
+ * pages, where each read is logged. */
 static json_t *past_meetings_json(Request *r, const char *iso3, int64_t except)
 {
     json_t *list = json_array();
     Stmt *st = db_prepare(
-        r->db,
-        "SELECT vis.id, vis.meeting_on, vis.goal, vis.state, vis.agreements "
-        "FROM meetings vis WHERE vis.iso3 = :iso3 AND vis.id <> :except AND (" VISIBILITY_SQL " OR "
-        "EXISTS (SELECT 1 FROM meeting_delegation d WHERE d.meeting_id = vis.id AND (d.user_id = "
-        ":viewer_id OR d.org_id IN (SELECT op.org_id FROM org_people op JOIN people p "
-        "ON p.id = op.person_id WHERE p.user_id = :viewer_id)))"
-        ") ORDER BY vis.meeting_on DESC, vis.id DESC LIMIT 20");
+        r->db, "SELECT vis.id, vis.meeting_on, vis.state FROM meetings vis WHERE vis.iso3 = :iso3 "
+               "AND vis.id <> :except AND (" VISIBILITY_SQL
+               " OR EXISTS (SELECT 1 FROM meeting_delegation d WHERE d.meeting_id = vis.id AND "
+               "(d.user_id = :viewer_id OR d.org_id IN (SELECT op.org_id FROM org_people op "
+               "JOIN people p ON p.id = op.person_id WHERE p.user_id = :viewer_id)))) "
+               "ORDER BY vis.meeting_on DESC, vis.id DESC LIMIT 20");
     db_bind_text(st, ":iso3", iso3);
     db_bind_int(st, ":except", except);
     visibility_bind(st, r->user);
     while (db_row(st))
         json_array_append_new(
             list,
-            json_build("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)db_int(st, 0), "date",
-                       db_text(st, 1), "goal", db_text(st, 2), "state",
-                       tr(r, code_label(meeting_states, meeting_state_labels, db_text(st, 3))),
-                       "agreements", db_text(st, 4)));
+            json_build("{s:I, s:s, s:s}", "id", (json_int_t)db_int(st, 0), "date", db_text(st, 1),
+                       "state",
+                       tr(r, code_label(meeting_states, meeting_state_labels, db_text(st, 2)))));
     db_done(st);
     return list;
 }
