@@ -1375,7 +1375,9 @@ Result meeting_thanks_pdf_page(Request *r)
         r->message = err;
         return R_BAD_REQUEST;
     }
-    LetterPdf pdf = {.paper = PAPER_A4,
+    static const char *const papers[] = {"a4", "letter", NULL};
+    const char *paper = param_filter(r, "paper", papers);
+    LetterPdf pdf = {.paper = paper && !strcmp(paper, "letter") ? PAPER_LETTER : PAPER_A4,
                      .lang = lang,
                      .org_name = sender,
                      .place_and_date = model_letter_date(r, model_letter_today(), lang),
@@ -1422,21 +1424,22 @@ static json_t *meetings_json(Request *r, int *others)
     while (db_row(st)) {
         const char *state = db_text(st, 7);
         const char *time = db_text(st, 3);
+        const char *name = country_name_of(r, db_text(st, 1));
         *others += !r->user || db_int(st, 8) != r->user->id;
-        json_array_append_new(
-            list,
-            json_build("{s:I, s:[s], s:s, s:s, s:s, s:s, s:{s:s, s:{s:s}}, s:s, s:s, s:s, s:s}",
-                       "id", (json_int_t)db_int(st, 0), "identifiers",
-                       arena_printf(r->arena, "ratify:meeting:%lld", (long long)db_int(st, 0)),
-                       "title", db_text(st, 6), "start_date",
-                       *time ? arena_printf(r->arena, "%sT%s", db_text(st, 2), time)
-                             : db_text(st, 2),
-                       "time_zone", db_text(st, 4), "status",
-                       !strcmp(state, "planned") ? "confirmed" : "completed", "location", "venue",
-                       db_text(st, 5), "address", "country", db_text(st, 1), "country",
-                       db_text(st, 1), "state", state, "state_label",
-                       tr(r, code_label(meeting_states, meeting_state_labels, state)), "visibility",
-                       db_text(st, 9)));
+        json_t *item = json_build(
+            "{s:I, s:[s], s:s, s:s, s:s, s:s, s:{s:s, s:{s:s}}, s:s, s:s, s:s, s:s}", "id",
+            (json_int_t)db_int(st, 0), "identifiers",
+            arena_printf(r->arena, "ratify:meeting:%lld", (long long)db_int(st, 0)), "title",
+            db_text(st, 6), "start_date",
+            *time ? arena_printf(r->arena, "%sT%s", db_text(st, 2), time) : db_text(st, 2),
+            "time_zone", db_text(st, 4), "status",
+            !strcmp(state, "planned") ? "confirmed" : "completed", "location", "venue",
+            db_text(st, 5), "address", "country", db_text(st, 1), "country", db_text(st, 1),
+            "state", state, "state_label",
+            tr(r, code_label(meeting_states, meeting_state_labels, state)), "visibility",
+            db_text(st, 9));
+        json_object_set_new(item, "country_name", json_string(name ? name : db_text(st, 1)));
+        json_array_append_new(list, item);
     }
     db_done(st);
     return list;

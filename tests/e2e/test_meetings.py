@@ -224,6 +224,15 @@ def test_angola_meeting_from_plan_to_report(site, smtp, tmp_path):
     assert "Ratify the Protocol before the next UPR" in text
     assert "The Ministry will send us the draft decree by January." in text
     assert "10 de dezembro de 2026" in text
+    (tmp_path / "letter.pdf").write_bytes(writer.get(f"{path}/thanks.pdf?paper=letter").content)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "letter.pdf")], capture_output=True,
+                          text=True).stdout
+    assert "612 x 792 pts" in info, info
+    # The pages in the member's language: Arabic, right to left.
+    arabic = writer.get(path, headers={"Accept-Language": "ar"}).text
+    assert 'dir="rtl"' in arabic and "ملف التحضير" in arabic and "الرسائل الرئيسية" in arabic
+    listed = neighbour.client.get("/meetings").text
+    assert f'href="/meetings/{mid}"' in listed and "Angola" in listed
 
     # Shared with the national coalition: Angola reads it, elsewhere does not.
     seen = neighbour.client.get(path)
