@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include "feat/handlers.h"
 #include "base/i18n.h"
@@ -465,9 +465,11 @@ static int valid_zone(const char *s)
         if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
               strchr("/_+-", *p)))
             return 0;
+    /* A file of the system's zone database: "Africa" alone is a folder. */
     char path[128];
     snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", s);
-    return access(path, R_OK) == 0;
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* What meeting_create_post writes: the meeting, the new contact if any,
