@@ -20,6 +20,7 @@
 #include "svc/housekeeping.h"
 #include "feat/event.h"
 #include "feat/letter.h"
+#include "feat/meeting.h"
 #include "feat/invitation.h"
 #include "feat/member.h"
 #include "feat/member_export.h"
@@ -229,6 +230,7 @@ static const HourlyJob hourly_jobs[] = {letter_remind,
                                         member_rate_limits_expire,
                                         untc_check_daily,
                                         event_remind,
+                                        meeting_remind,
                                         NULL};
 
 static Result init_cmd(Options *o, int argc, char **argv)

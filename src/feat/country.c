@@ -31,6 +31,7 @@
 #include "feat/letter.h"
 #include "feat/position.h"
 #include "feat/submission.h"
+#include "feat/meeting.h"
 #include "feat/treaty.h"
 #include "feat/upr.h"
 
@@ -549,6 +550,7 @@ static Result country_data(Request *r, const char *iso3)
     if (coalition_public_json(r, iso3, &coalition) == R_OK)
         json_object_set_new(r->data, "coalition", coalition);
     json_object_set_new(r->data, "letters", letter_country_summary(r, iso3));
+    json_object_set_new(r->data, "meetings", meeting_country_summary(r, iso3));
     if (strcmp(c.slug, UPR_INSTRUMENT) == 0)
         json_object_set_new(r->data, "upr",
                             upr_country_json(r, iso3, row.protocol.status == STATUS_PARTY));

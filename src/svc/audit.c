@@ -44,7 +44,7 @@ const char *const audit_action_codes[] = {
     "person viewed", "organisation viewed", "letter viewed", "response viewed", "mail queue viewed",
     "country position viewed", "submission viewed", "assistance requests listed",
     "assistance request viewed", "assistance file downloaded", "event invitees viewed",
-    "event report viewed",
+    "event report viewed", "meeting viewed", "meetings listed",
     /* changes */
     "account closed and personal data erased", "api token issued", "api token revoked",
     "assistance message written", "assistance requested", "assistance updated", "coalition updated",
@@ -63,7 +63,8 @@ const char *const audit_action_codes[] = {
     "position statement recorded", "position statement deleted", "position assessed",
     "submission draft saved", "submission kept", "calendar feed created", "calendar feed revoked",
     "event answered", "event attendance recorded", "event created", "event invitations sent",
-    "event report saved", "event updated", NULL};
+    "event report saved", "event updated", "meeting planned", "meeting brief edited",
+    "meeting delegation changed", "meeting outcome recorded", "meeting closed", NULL};
 const char *const audit_action_labels[] = {N_("members directory viewed"),
                                            N_("membership applications viewed"),
                                            N_("people listed through the API"),
@@ -85,6 +86,8 @@ const char *const audit_action_labels[] = {N_("members directory viewed"),
                                            N_("assistance file downloaded"),
                                            N_("event invitees viewed"),
                                            N_("event report viewed"),
+                                           N_("meeting viewed"),
+                                           N_("meetings listed"),
                                            N_("account closed and personal data erased"),
                                            N_("api token issued"),
                                            N_("api token revoked"),
@@ -147,6 +150,11 @@ const char *const audit_action_labels[] = {N_("members directory viewed"),
                                            N_("event invitations sent"),
                                            N_("event report saved"),
                                            N_("event updated"),
+                                           N_("meeting planned"),
+                                           N_("meeting brief edited"),
+                                           N_("meeting delegation changed"),
+                                           N_("meeting outcome recorded"),
+                                           N_("meeting closed"),
                                            NULL};
 
 /* The first word(s) of an object ("person 5", "api token 3"). */
@@ -176,6 +184,8 @@ const char *const audit_type_codes[] = {"person",
                                         "submission",
                                         "event",
                                         "calendar feed",
+                                        "meetings",
+                                        "meeting",
                                         NULL};
 const char *const audit_type_labels[] = {N_("Person"),
                                          N_("Organisation"),
@@ -203,6 +213,8 @@ const char *const audit_type_labels[] = {N_("Person"),
                                          N_("Submission"),
                                          N_("Event"),
                                          N_("Calendar feed"),
+                                         N_("Meetings"),
+                                         N_("Meeting"),
                                          NULL};
 
 static const char *const role_codes[] = {"admin", "coordinator", "member", "cli", "token", NULL};
@@ -327,8 +339,8 @@ static Result read_entry_add_apply(Db *w, void *ctx)
  * person; nothing when none is left. Its own write, or part of the
  * caller's when called from inside an apply function (db_write joins it).
  * Fails closed: any failure is R_INTERNAL and the caller shows nothing. */
-static Result write_read(Db *db, int64_t user, int64_t token, const char *action,
-                         const char *object, const AuditSet *s)
+static Result write_read_as(Db *db, int64_t user, int64_t token, const char *action,
+                            const char *object, const AuditSet *s, int always)
 {
     ReadEntry e = {.user = user,
                    .token = token,
@@ -339,7 +351,7 @@ static Result write_read(Db *db, int64_t user, int64_t token, const char *action
     size_t n = 0;
     for (size_t i = 0; i < s->count; i++)
         n += !is_me(&e, i);
-    if (!n)
+    if (!n && !always)
         return R_OK;
     char detail[32];
     snprintf(detail, sizeof detail, "%zu", n);
@@ -348,6 +360,18 @@ static Result write_read(Db *db, int64_t user, int64_t token, const char *action
         return R_OK;
     log_info("audit: a read could not be recorded (%s); the page is refused", action);
     return R_INTERNAL;
+}
+
+static Result write_read(Db *db, int64_t user, int64_t token, const char *action,
+                         const char *object, const AuditSet *s)
+{
+    return write_read_as(db, user, token, action, object, s, 0);
+}
+
+Result audit_read_record(Db *db, int64_t user_id, int64_t api_token_id, const char *action,
+                         const char *object, const AuditSet *s)
+{
+    return write_read_as(db, user_id, api_token_id, action, object, s, 1);
 }
 
 Result audit_read_set(Request *r, const char *action, const char *object, const AuditSet *s)
