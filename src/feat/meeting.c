@@ -31,6 +31,7 @@
 #include "feat/handlers.h"
 #include "base/i18n.h"
 #include "base/pdf.h"
+#include "base/tz.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
 #include "svc/http.h"
@@ -1585,4 +1586,58 @@ Result meeting_remind(Db *db, const char *base_url)
             return R_INTERNAL;
     }
     return R_OK;
+}
+
+/* ---- the calendar ---- */
+
+/* The UTC span of a meeting held on day (YYYY-MM-DD) at time (HH:MM, or
+ * "": the whole day) in zone ("" or unknown: UTC); an hour when timed. */
+static int slot_times(const char *day, const char *time, const char *zone, MeetingSlot *s)
+{
+    int y, mo, d, h = 0, mi = 0;
+    if (sscanf(day, "%4d-%2d-%2d", &y, &mo, &d) != 3)
+        return -1;
+    s->has_time = *time && sscanf(time, "%2d:%2d", &h, &mi) == 2;
+    if (!s->has_time)
+        h = mi = 0;
+    const char *z = *zone && tz_valid(zone) ? zone : "UTC";
+    if (tz_local_to_utc(z, y, mo, d, h, mi, &s->starts_at) != R_OK)
+        return -1;
+    s->ends_at = s->starts_at + (s->has_time ? 3600 : 86400);
+    return 0;
+}
+
+size_t meeting_slots(Request *r, const User *viewer, int64_t since, MeetingSlot *out, size_t max)
+{
+    if (!viewer || !max)
+        return 0;
+    char day[16];
+    format_utc(since, "%Y-%m-%d", day, sizeof day);
+    Stmt *st = db_prepare(
+        r->db,
+        "SELECT vis.id, vis.iso3, vis.meeting_on, vis.meeting_time, vis.time_zone, vis.place, "
+        "vis.goal, vis.state FROM meetings vis WHERE vis.meeting_on >= :day AND (" VISIBILITY_SQL
+        " OR EXISTS (SELECT 1 FROM meeting_delegation d WHERE d.meeting_id = vis.id AND "
+        "(d.user_id = :viewer_id OR d.org_id IN (SELECT op.org_id FROM org_people op JOIN people "
+        "p ON p.id = op.person_id WHERE p.user_id = :viewer_id)))) "
+        "ORDER BY vis.meeting_on, vis.meeting_time, vis.id LIMIT :max");
+    db_bind_text(st, ":day", day);
+    db_bind_int(st, ":max", (int64_t)max);
+    visibility_bind(st, viewer);
+    size_t n = 0;
+    while (n < max && db_row(st)) {
+        MeetingSlot *s = &out[n];
+        memset(s, 0, sizeof *s);
+        if (slot_times(db_text(st, 2), db_text(st, 3), db_text(st, 4), s) != 0)
+            continue;
+        s->id = db_int(st, 0);
+        s->iso3 = arena_strdup(r->arena, db_text(st, 1));
+        s->place = arena_strdup(r->arena, db_text(st, 5));
+        s->title =
+            arena_printf(r->arena, "%s: %s", tr(r, "Meeting with the government"), db_text(st, 6));
+        s->state = arena_strdup(r->arena, db_text(st, 7));
+        n++;
+    }
+    db_done(st);
+    return n;
 }

@@ -292,3 +292,36 @@ def test_thank_you_letter_in_every_language(site, tmp_path):
             assert re.search("[\u0600-\u06ff]", text), text
         else:
             assert subjects[lang] in text, (lang, text)
+
+
+def test_meetings_are_in_the_calendar_and_the_private_feed(site, smtp):
+    """A meeting shows, at its UTC time, in the calendar and the private
+    feed of those who may see it, and nowhere else."""
+    import icalendar
+
+    target = foreign_ministry(site)
+    f = site.factory
+    author = f.member("AGO", name="Ana Planner")
+    elsewhere = f.member("BRA", name="Diego Elsewhere")
+    form = {"country": "AGO", "meeting_on": "2099-03-10", "meeting_time": "10:30",
+            "time_zone": "Africa/Luanda", "place": "Luanda, Palácio",
+            "goal": "Ask the Ministry to submit the Protocol to the National Assembly.",
+            "target": str(target), "lang": "pt", "visibility": "private"}
+    r = post(author.client, "/meetings", "/meetings/new?country=AGO", form)
+    assert r.status_code == 303, r.text[:2000]
+    mid = int(r.headers["Location"].rsplit("/", 1)[1])
+    page = author.client.get("/calendar").text
+    assert f'href="/meetings/{mid}"' in page and "submit the Protocol" in page
+    assert f'href="/meetings/{mid}"' not in elsewhere.client.get("/calendar").text
+    assert f'href="/meetings/{mid}"' not in site.client().get("/calendar").text
+    # The private feed: Luanda is UTC+1, so 10:30 there is 09:30 UTC.
+    c = author.client
+    r = c.post("/calendar/feed", data={"csrf_token": c.csrf("/calendar")})
+    feed = re.search(r'(/calendar/feed/[0-9a-f]{64}\.ics)', r.text if r.status_code == 200
+                     else c.get(r.headers["Location"]).text).group(1)
+    cal = icalendar.Calendar.from_ical(site.client().get(feed).content)
+    (ev,) = [e for e in cal.walk("VEVENT") if str(e["UID"]) == f"meeting-{mid}@ratify"]
+    assert ev.decoded("DTSTART").isoformat() == "2099-03-10T09:30:00+00:00"
+    assert "submit the Protocol" in str(ev["SUMMARY"])
+    public = icalendar.Calendar.from_ical(site.client().get("/calendar.ics").content)
+    assert not [e for e in public.walk("VEVENT") if "meeting-" in str(e["UID"])]
