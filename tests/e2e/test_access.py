@@ -117,6 +117,10 @@ EXPECT = {
     "POST /admin/upr/{id}":                  (401, 403, 403, 403, 403, 404, 403),
     # Without ?iso3= (the test sends none): a bad request, for everyone.
     "GET /api/v1/upr-recommendations":       (400, 400, 400, 400, 400, 400, 400),
+    # Outcomes across countries: the secretariat (admins; no committee here).
+    "GET /admin/outcomes":                   (303, 403, 403, 403, 403, 200, 403),
+    "GET /admin/outcomes.csv":               (303, 403, 403, 403, 403, 200, 403),
+    "GET /admin/outcomes/report":            (303, 403, 403, 403, 403, 200, 403),
     # Submissions: drafts of a request nobody has with that id; kept ones likewise.
     "GET /assistance/{id}/drafts":           (303, 404, 404, 404, 404, 404, 404),
     "POST /assistance/{id}/drafts":          (401, 404, 404, 404, 404, 404, 404),
