@@ -1567,3 +1567,91 @@ Result event_feed_revoke_post(Request *r)
         return R_INTERNAL;
     return http_redirect(r, "/calendar");
 }
+
+/* ---- the API: shaped after OSDI's events and attendances ---- */
+
+static const char *iso_utc(Arena *a, int64_t t)
+{
+    char s[32];
+    format_utc(t, "%Y-%m-%dT%H:%M:%SZ", s, sizeof s);
+    return arena_strdup(a, s);
+}
+
+static json_t *event_osdi(Request *r, const Event *e)
+{
+    return json_build("{s:I, s:[s], s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:I, "
+                      "s:s, s:s}",
+                      "id", (json_int_t)e->id, "identifiers",
+                      arena_printf(r->arena, "ratify:event:%lld", (long long)e->id), "title",
+                      e->title, "kind", e->kind, "start_date", iso_utc(r->arena, e->starts_at),
+                      "end_date", iso_utc(r->arena, e->ends_at), "time_zone", e->tz, "status",
+                      "confirmed", "location", "venue", e->place, "online_link", e->online_link,
+                      "address", "country", e->iso3, "capacity", (json_int_t)e->capacity,
+                      "language", e->language, "visibility", e->visibility);
+}
+
+/* GET /api/v1/events: the events the caller may see, soonest first. */
+Result event_api_list(Request *r)
+{
+    Stmt *st = db_prepare(
+        r->db,
+        "SELECT e.id, coalesce(e.author_id, 0), e.starts_at, e.ends_at, "
+        "e.capacity, e.sequence, e.created_at, e.updated_at, e.uid, e.kind, e.title, e.iso3, e.tz, "
+        "e.place, e.online_link, e.agenda, e.language, e.visibility, e.report, "
+        "e.report_visibility FROM events e JOIN events vis ON vis.id = e.id WHERE " VISIBILITY_SQL
+        " ORDER BY e.starts_at, e.id LIMIT 1000");
+    visibility_bind(st, r->user);
+    json_t *list = json_array();
+    while (db_row(st)) {
+        Event e;
+        read_event(st, r->arena, &e);
+        json_array_append_new(list, event_osdi(r, &e));
+    }
+    db_done(st);
+    json_decref(r->data);
+    r->data = json_build("{s:o}", "events", list);
+    return R_OK;
+}
+
+/* GET /api/v1/events/{id}/attendances: who was invited and what they
+ * answered, for those who manage the event (404 for who may not see it,
+ * 403 for who may not manage it); each read logged like the page's. */
+Result event_api_attendances(Request *r)
+{
+    static const char *const osdi_status[] = {"yes",   "accepted",  "no", "declined",
+                                              "maybe", "tentative", NULL};
+    Event e;
+    if (visible_event(r, &e) != R_OK)
+        return R_NOT_FOUND;
+    if (!can_manage_event(r, &e))
+        return R_FORBIDDEN;
+    Stmt *st = db_prepare(r->db, "SELECT id, name, email, category, authority, response, "
+                                 "waitlisted_at IS NOT NULL, attended FROM event_invitees "
+                                 "WHERE event_id = :id ORDER BY id");
+    db_bind_int(st, ":id", e.id);
+    json_t *list = json_array();
+    while (db_row(st)) {
+        const char *resp = db_text(st, 5), *status = "needs_action";
+        for (int i = 0; osdi_status[i]; i += 2)
+            if (!strcmp(resp, osdi_status[i]))
+                status = osdi_status[i + 1];
+        json_array_append_new(
+            list,
+            json_build("{s:I, s:[s], s:{s:s, s:[{s:s}]}, s:s, s:s, s:b, s:b, s:b}", "id",
+                       (json_int_t)db_int(st, 0), "identifiers",
+                       arena_printf(r->arena, "ratify:invitation:%lld", (long long)db_int(st, 0)),
+                       "person", "name", db_text(st, 1), "email_addresses", "address",
+                       db_text(st, 2), "status", status, "category", db_text(st, 3), "authority",
+                       db_int(st, 4) != 0, "waitlisted", db_int(st, 6) != 0, "attended",
+                       db_int(st, 7) != 0));
+    }
+    db_done(st);
+    if (json_array_size(list) > 0 &&
+        log_event_read(r, "event invitees viewed", e.id, (int64_t)json_array_size(list)) != R_OK) {
+        json_decref(list);
+        return R_INTERNAL;
+    }
+    json_decref(r->data);
+    r->data = json_build("{s:o, s:o}", "event", event_osdi(r, &e), "attendances", list);
+    return R_OK;
+}

@@ -117,6 +117,10 @@ EXPECT = {
     "POST /admin/upr/{id}":                  (401, 403, 403, 403, 403, 404, 403),
     # Without ?iso3= (the test sends none): a bad request, for everyone.
     "GET /api/v1/upr-recommendations":       (400, 400, 400, 400, 400, 400, 400),
+    # The events API: no event has that id.
+    "GET /api/v1/events":                    (200, 200, 200, 200, 200, 200, 200),
+    "GET /api/v1/events/{id}":               (404, 404, 404, 404, 404, 404, 404),
+    "GET /api/v1/events/{id}/attendances":   (401, 404, 404, 404, 404, 404, 404),
     # Outcomes across countries: the secretariat (admins; no committee here).
     "GET /admin/outcomes":                   (303, 403, 403, 403, 403, 200, 403),
     "GET /admin/outcomes.csv":               (303, 403, 403, 403, 403, 200, 403),

@@ -89,3 +89,40 @@ def test_the_secretariat_sees_outcomes_across_countries(site):
     committee = site.login_user(user)
     html = committee.get("/admin/outcomes").text
     assert "Nairobi seminar on ESCR" in html and "Ratification in 2026" not in html
+
+
+def test_the_events_api_and_attendances(site):
+    organiser = site.factory.member("AGO", name="Ana Organiser")
+    public = create_event(organiser.client, title="Open seminar", visibility="public")
+    national = create_event(organiser.client, title="Coalition-only seminar",
+                            visibility="country")
+    page = organiser.client.get(f"/events/{public}").text
+    r = organiser.client.post(f"/events/{public}/invite", data={
+        "csrf_token": scrape_csrf(page),
+        "invitees": "Rui Civil <rui@gov.ao>, civil_servant\nMara Judge <mara@court.ao>, judiciary"})
+    assert r.status_code == 303, r.text[:2000]
+    # A visitor lists the public event only, in OSDI's shape.
+    events = site.client().get("/api/v1/events").json()["events"]
+    assert [e["title"] for e in events] == ["Open seminar"]
+    ev = events[0]
+    assert ev["identifiers"] == [f"ratify:event:{public}"]
+    assert ev["start_date"].endswith("Z") and ev["location"]["address"]["country"] == "AGO"
+    # The organiser's own list has both; a member elsewhere not the national one.
+    mine = {e["title"] for e in organiser.client.get("/api/v1/events").json()["events"]}
+    assert mine == {"Open seminar", "Coalition-only seminar"}
+    elsewhere = site.factory.member("KEN")
+    theirs = {e["title"] for e in elsewhere.client.get("/api/v1/events").json()["events"]}
+    assert theirs == {"Open seminar"}
+    assert elsewhere.client.get(f"/api/v1/events/{national}").status_code == 404
+    # Attendances: for who manages the event; logged.
+    r = organiser.client.get(f"/api/v1/events/{public}/attendances")
+    assert r.status_code == 200
+    att = r.json()["attendances"]
+    assert {a["person"]["email_addresses"][0]["address"] for a in att} == {"rui@gov.ao",
+                                                                         "mara@court.ao"}
+    assert {a["status"] for a in att} == {"needs_action"}
+    assert any(a["authority"] for a in att)
+    assert elsewhere.client.get(f"/api/v1/events/{public}/attendances").status_code == 403
+    assert elsewhere.client.get(f"/api/v1/events/{national}/attendances").status_code == 404
+    assert site.scalar("SELECT count(*) FROM audit_log WHERE action = 'event invitees viewed' "
+                       "AND object = ?", f"event {public}") >= 1
