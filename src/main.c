@@ -19,6 +19,7 @@
 #include "base/i18n.h"
 #include "svc/housekeeping.h"
 #include "feat/event.h"
+#include "feat/gathering.h"
 #include "feat/letter.h"
 #include "feat/meeting.h"
 #include "feat/invitation.h"
@@ -231,6 +232,7 @@ static const HourlyJob hourly_jobs[] = {letter_remind,
                                         untc_check_daily,
                                         event_remind,
                                         meeting_remind,
+                                        gathering_remind,
                                         NULL};
 
 static Result init_cmd(Options *o, int argc, char **argv)

@@ -117,6 +117,14 @@ EXPECT = {
     "POST /admin/upr/{id}":                  (401, 403, 403, 403, 403, 404, 403),
     # Without ?iso3= (the test sends none): a bad request, for everyone.
     "GET /api/v1/upr-recommendations":       (400, 400, 400, 400, 400, 400, 400),
+    # International gatherings: members; the secretariat records them; none has that id.
+    "GET /gatherings":                       (303, 200, 200, 200, 200, 200, 200),
+    "GET /gatherings/new":                   (303, 403, 403, 403, 403, 200, 403),
+    "POST /gatherings":                      (401, 403, 403, 403, 403, 400, 403),
+    "GET /gatherings/{id}":                  (303, 404, 404, 404, 404, 404, 404),
+    "POST /gatherings/{id}/attend":          (401, 404, 404, 404, 404, 404, 404),
+    "POST /gatherings/{id}/notes":           (401, 404, 404, 404, 404, 404, 404),
+    "GET /gatherings/{id}/letter/{iso3}":    (303, 404, 404, 404, 404, 404, 404),
     # The events API: no event has that id.
     "GET /api/v1/events":                    (200, 200, 200, 200, 200, 200, 200),
     "GET /api/v1/events/{id}":               (404, 404, 404, 404, 404, 404, 404),
