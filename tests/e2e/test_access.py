@@ -125,6 +125,8 @@ EXPECT = {
     "POST /gatherings/{id}/attend":          (401, 404, 404, 404, 404, 404, 404),
     "POST /gatherings/{id}/notes":           (401, 404, 404, 404, 404, 404, 404),
     "GET /gatherings/{id}/letter/{iso3}":    (303, 404, 404, 404, 404, 404, 404),
+    "GET /api/v1/gatherings":                (401, 200, 200, 200, 200, 200, 200),
+    "GET /api/v1/gatherings/{id}":           (401, 404, 404, 404, 404, 404, 404),
     # The events API: no event has that id.
     "GET /api/v1/events":                    (200, 200, 200, 200, 200, 200, 200),
     "GET /api/v1/events/{id}":               (404, 404, 404, 404, 404, 404, 404),

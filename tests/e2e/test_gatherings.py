@@ -104,6 +104,11 @@ def test_a_member_attends_a_council_session(site):
     assert r.status_code == 403
     assert site.client().get(path).status_code in (303, 401)
     assert site.scalar("SELECT count(*) FROM gathering_notes WHERE gathering_id = ?", gid) == 2
+    # The API: the same, as JSON.
+    api = c.get(f"/api/v1/gatherings/{gid}").json()
+    assert api["gathering"]["title"] == "Human Rights Council, 61st session"
+    assert {s["iso3"] for s in api["states"]} == {"ARG", "AGO", "PRT"}
+    assert [g["id"] for g in c.get("/api/v1/gatherings").json()["gatherings"]] == [gid]
 
 
 def test_before_a_upr_session_the_right_people_are_told(site, smtp):
