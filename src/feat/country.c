@@ -595,10 +595,7 @@ Result country_form_failed(Request *r, const char *iso3, const char *form)
     Result res = country_data(r, iso3);
     if (res != R_OK)
         return res;
-    json_t *typed = json_object();
-    for (size_t i = 0; i < r->form.count; i++)
-        if (strcmp(r->form.items[i].name, "csrf_token") != 0)
-            json_object_set_new(typed, r->form.items[i].name, json_string(r->form.items[i].value));
+    json_t *typed = form_typed(r);
     json_object_set_new(r->data, form, typed);
     return R_BAD_REQUEST;
 }

@@ -386,16 +386,6 @@ static int can_plan(Request *r, const char *iso3)
                        auth_covers_country(r->user, iso3));
 }
 
-/* What was typed, to show the form again. */
-static json_t *typed_form(Request *r)
-{
-    json_t *typed = json_object();
-    for (size_t i = 0; i < r->form.count; i++)
-        if (strcmp(r->form.items[i].name, "csrf_token") != 0)
-            json_object_set_new(typed, r->form.items[i].name, json_string(r->form.items[i].value));
-    return typed;
-}
-
 static Result new_form(Request *r, const char *iso3, int fresh)
 {
     /* A new form has the planner in the delegation; a form shown again,
@@ -414,7 +404,7 @@ static Result new_form(Request *r, const char *iso3, int fresh)
         member_choices(r, iso3, &p), "organisations", organisation_choices(r, iso3, &p), "langs",
         form_options(r, letter_langs, letter_lang_labels, lang ? lang : default_lang(r, iso3)),
         "visibilities", visibility_choices(r, vis ? vis : "private"), "form",
-        fresh ? json_object() : typed_form(r));
+        fresh ? json_object() : form_typed(r));
     r->page = "meeting_new";
     r->title = tr(r, "Plan a meeting");
     return R_OK;
@@ -953,7 +943,7 @@ static Result show_again(Request *r, const Meeting *m, const char *form, int sta
         r->status = status;
         return R_OK;
     }
-    json_object_set_new(r->data, form, typed_form(r));
+    json_object_set_new(r->data, form, form_typed(r));
     if (!strcmp(form, "people_form") && json_object_get(r->data, "people")) {
         Picks typed;
         picks_from_form(r, &typed);

@@ -227,22 +227,41 @@ static Result only_secretariat(Request *r)
     return R_FORBIDDEN;
 }
 
-/* GET /admin/outcomes. */
-Result outcome_page(Request *r)
-{
+/* What each of the pages below starts from: the secretariat only, the
+ * filters read, the outcomes selected and sorted by cmp, and the view
+ * logged under object before anything is sent. */
+typedef struct {
     Filters f;
+    Campaign c;
+    CountryRow *rows;
+    size_t nrows, n;
+    Outcome *o;
+} Selection;
+
+static Result select_for(Request *r, const char *object, int (*cmp)(const void *, const void *),
+                         Selection *s)
+{
     Result res = only_secretariat(r);
     if (res != R_OK)
         return res;
-    if (read_filters(r, &f) != R_OK)
+    if (read_filters(r, &s->f) != R_OK)
         return R_BAD_REQUEST;
-    Campaign c = treaty_campaign(r->db);
-    size_t nrows;
-    CountryRow *rows = treaty_countries(r, &c, 1, &nrows);
-    Outcome *o;
-    size_t n = select_outcomes(r, &f, rows, nrows, &o, by_date);
-    if (log_view(r, n, "outcomes") != R_OK)
-        return R_INTERNAL;
+    s->c = treaty_campaign(r->db);
+    s->rows = treaty_countries(r, &s->c, 1, &s->nrows);
+    s->n = select_outcomes(r, &s->f, s->rows, s->nrows, &s->o, cmp);
+    return log_view(r, s->n, object) == R_OK ? R_OK : R_INTERNAL;
+}
+
+/* GET /admin/outcomes. */
+Result outcome_page(Request *r)
+{
+    Selection sel;
+    Result res = select_for(r, "outcomes", by_date, &sel);
+    if (res != R_OK)
+        return res;
+    const Filters f = sel.f;
+    const Outcome *o = sel.o;
+    size_t n = sel.n;
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
         const char *name = country_name_of(r, o[i].iso3);
@@ -266,19 +285,12 @@ Result outcome_page(Request *r)
 /* GET /admin/outcomes.csv: the same rows, for a spreadsheet. */
 Result outcome_csv_page(Request *r)
 {
-    Filters f;
-    Result res = only_secretariat(r);
+    Selection sel;
+    Result res = select_for(r, "outcomes csv", by_date, &sel);
     if (res != R_OK)
         return res;
-    if (read_filters(r, &f) != R_OK)
-        return R_BAD_REQUEST;
-    Campaign c = treaty_campaign(r->db);
-    size_t nrows;
-    CountryRow *rows = treaty_countries(r, &c, 1, &nrows);
-    Outcome *o;
-    size_t n = select_outcomes(r, &f, rows, nrows, &o, by_date);
-    if (log_view(r, n, "outcomes csv") != R_OK)
-        return R_INTERNAL;
+    const Outcome *o = sel.o;
+    size_t n = sel.n;
     Buf *b = &r->body_out;
     buf_puts(b, "date,iso3,country,kind,title,state,outcome,link\r\n");
     for (size_t i = 0; i < n; i++) {
@@ -303,19 +315,15 @@ Result outcome_csv_page(Request *r)
  * gathering. */
 Result outcome_report_page(Request *r)
 {
-    Filters f;
-    Result res = only_secretariat(r);
+    Selection sel;
+    Result res = select_for(r, "outcomes report", by_country_then_date, &sel);
     if (res != R_OK)
         return res;
-    if (read_filters(r, &f) != R_OK)
-        return R_BAD_REQUEST;
-    Campaign c = treaty_campaign(r->db);
-    size_t nrows;
-    CountryRow *rows = treaty_countries(r, &c, 1, &nrows);
-    Outcome *o;
-    size_t n = select_outcomes(r, &f, rows, nrows, &o, by_country_then_date);
-    if (log_view(r, n, "outcomes report") != R_OK)
-        return R_INTERNAL;
+    const Filters f = sel.f;
+    const Campaign c = sel.c;
+    const CountryRow *rows = sel.rows;
+    size_t nrows = sel.nrows, n = sel.n;
+    const Outcome *o = sel.o;
     json_t *countries = json_array(), *current = NULL;
     for (size_t i = 0; i < n; i++) {
         if (!current || strcmp(json_string_value(json_object_get(current, "iso3")), o[i].iso3)) {

@@ -178,6 +178,11 @@ const char *param_filter(Request *r, const char *name, const char *const *codes)
  * field name, unless one is recorded already; returns R_BAD_REQUEST. */
 Result param_error(Request *r, const char *name, const char *message);
 
+/* What was typed in the request's form, every field but the CSRF token,
+ * as an object (the last value of a repeated name), to show a refused form
+ * again. The caller owns it. */
+json_t *form_typed(Request *r);
+
 /* The choices of a select or radio group: [{code, label (translated),
  * selected}], from NULL-terminated parallel lists. */
 json_t *form_options(Request *r, const char *const *codes, const char *const *labels,

@@ -194,6 +194,15 @@ Result param_error(Request *r, const char *name, const char *message)
     return R_BAD_REQUEST;
 }
 
+json_t *form_typed(Request *r)
+{
+    json_t *typed = json_object();
+    for (size_t i = 0; i < r->form.count; i++)
+        if (strcmp(r->form.items[i].name, "csrf_token") != 0)
+            json_object_set_new(typed, r->form.items[i].name, json_string(r->form.items[i].value));
+    return typed;
+}
+
 json_t *form_options(Request *r, const char *const *codes, const char *const *labels,
                      const char *selected)
 {

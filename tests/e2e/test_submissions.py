@@ -10,20 +10,15 @@ import re
 
 import pytest
 
-from factories import Factory
-from ratify_server import RatifyServer, scrape_csrf
+from factories import mail_site  # noqa: F401  (the fixture)
+from ratify_server import scrape_csrf
 from smtp_capture import smtp  # noqa: F401  (the smtp fixture)
 from test_assistance import ask, move
 
 
 @pytest.fixture
-def site(tmp_path, smtp):
-    srv = RatifyServer(tmp_path / "ratify",
-                       serve_args=("--smtp", f"smtp://127.0.0.1:{smtp.port}"))
-    srv.start()
-    srv.factory = Factory(srv, smtp)
-    yield srv
-    srv.stop_and_check()
+def site(mail_site):
+    return mail_site
 
 
 def save(client, rid, body, note=""):
