@@ -102,6 +102,10 @@ struct Request {
     const char *message;      /* for error pages: what went wrong, translated */
     int cache_public;         /* for visitors not logged in, depends only on path, query,
                                * language and the database: see cache.h */
+    int cache_content;        /* the page's content is the same for every reader who may
+                               * open it: kept as a fragment for logged-in readers (cache.h) */
+    const char *content_html; /* the page's rendered content (view.c), from a fragment or */
+    size_t content_len;       /* kept for one */
     Buf body_out;             /* a raw body (static files, CSV): sent as is */
     const char *content_type; /* of body_out */
     Header headers[MAX_RESPONSE_HEADERS];
@@ -132,6 +136,10 @@ const char *http_cookie(Request *r, const char *name);
 /* Sets an ETag from a hash of data[0..len) and returns 1 when the request's
  * If-None-Match already names it (the caller then answers 304). */
 int http_etag(Request *r, const void *data, size_t len);
+
+/* 1 when If-None-Match (match, may be NULL) names etag, or etag's gzipped
+ * form ("abc" and "abc-gz", web/compress.h) or its plain form. */
+int http_etag_matches(const char *match, const char *etag);
 
 /* Answers with 303 See Other to a local path (must start with '/' and not
  * "//"). Returns R_OK. */

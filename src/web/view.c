@@ -141,7 +141,18 @@ static int render_page(Request *r)
     json_object_set_new(data, "title", json_string(r->title ? r->title : tr(r, "Ratify")));
 
     Buf content = {0};
-    int rc = template_render_named(r->page, data, &content, view_template_source, translate, r);
+    int rc = 0;
+    if (!r->content_html) {
+        rc = template_render_named(r->page, data, &content, view_template_source, translate, r);
+        /* Kept for the fragment cache when the handler allows it. */
+        if (rc == 0 && r->cache_content) {
+            r->content_html =
+                arena_strndup(r->arena, content.data ? content.data : "", content.len);
+            r->content_len = content.len;
+        }
+    } else {
+        buf_append(&content, r->content_html, r->content_len);
+    }
     if (rc == 0) {
         json_object_set_new(data, "content",
                             json_stringn(content.data ? content.data : "", content.len));
@@ -172,6 +183,8 @@ static void respond_error(Request *r, Result result)
         return;
     }
     r->page = "error";
+    r->content_html = NULL; /* an error page has its own content */
+    r->cache_content = 0;
     json_decref(r->data);
     r->data = json_build("{s:i}", "status", r->status);
     if (render_page(r) == 0)
@@ -215,6 +228,8 @@ void view_respond(Request *r, Result result)
         return;
     }
     if (result == R_OK || (result == R_BAD_REQUEST && r->page && !r->is_api)) {
+        if (!r->page && r->content_html)
+            r->page = "fragment"; /* for the log below; render_page uses the content */
         r->status = result == R_OK ? (r->status ? r->status : 200) : 400;
         if (render_page(r) == 0)
             return;
