@@ -65,6 +65,20 @@ typedef struct {
 
 enum { MAX_RESPONSE_HEADERS = 16 };
 
+/* A page's rendered content (its template without the layout), kept apart
+ * when it comes from or goes into the fragment cache (web/cache.h). */
+typedef struct {
+    const char *html; /* NULL: none kept */
+    size_t len;
+    size_t at; /* where it starts in body_out once the layout is around it */
+    /* From the cache: the content alone as raw deflate ending on a full
+     * flush, and its CRC-32, which web/compress.c places between the
+     * layout's parts (stored, not compressed: they hold the secrets). */
+    const unsigned char *deflate;
+    size_t deflate_len;
+    unsigned long crc;
+} PageContent;
+
 struct Request {
     Arena *arena;
     Db *db;
@@ -104,8 +118,7 @@ struct Request {
                                * language and the database: see cache.h */
     int cache_content;        /* the page's content is the same for every reader who may
                                * open it: kept as a fragment for logged-in readers (cache.h) */
-    const char *content_html; /* the page's rendered content (view.c), from a fragment or */
-    size_t content_len;       /* kept for one */
+    PageContent content;      /* the page's rendered content, when kept apart (cache.h) */
     Buf body_out;             /* a raw body (static files, CSV): sent as is */
     const char *content_type; /* of body_out */
     Header headers[MAX_RESPONSE_HEADERS];

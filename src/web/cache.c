@@ -25,7 +25,8 @@ typedef struct {
     const char *content_type; /* a literal from the handler */
     char *gz;                 /* the body gzipped, when compress_allowed() said so */
     size_t gz_len;
-    char *title; /* a fragment's page title (cache_fragment_store) */
+    char *title;       /* a fragment's page title (cache_fragment_store) */
+    unsigned long crc; /* a fragment's CRC-32; its gz is raw deflate */
     char etag[24];
     int64_t data_version;
     uint64_t generation;
@@ -234,21 +235,40 @@ int cache_fragment_lookup(Request *r, const char *key, int64_t data_version, uin
         drop(t, e);
         return 0;
     }
-    r->content_html = arena_strndup(r->arena, e->body, e->len);
-    r->content_len = e->len;
+    /* In place: nothing stores into this thread's table before the
+     * response is built (a hit stores nothing). */
+    r->content.html = e->body;
+    r->content.len = e->len;
+    r->content.deflate = (const unsigned char *)e->gz;
+    r->content.deflate_len = e->gz_len;
+    r->content.crc = e->crc;
     r->title = arena_strdup(r->arena, e->title);
     return 1;
 }
 
 void cache_fragment_store(Request *r, const char *key, int64_t data_version, uint64_t gen)
 {
-    if (r->status != 200 || !r->content_html || r->content_len > CACHE_MAX_BYTES / 4)
+    if (r->status != 200 || !r->content.html || r->content.len > CACHE_MAX_BYTES / 4)
         return;
-    Entry *e = entry_new(key, r->content_html, r->content_len);
+    Entry *e = entry_new(key, r->content.html, r->content.len);
     e->title = xstrdup(r->title ? r->title : "");
     e->data_version = data_version;
     e->generation = gen;
     e->stored_at = now_seconds();
+    /* Compressed once, alone, for compress_response to place between the
+     * layout's stored parts. */
+    Buf raw = {0};
+    if (compress_deflate_part(e->body, e->len, &raw, &e->crc) == 0) {
+        e->gz = xmalloc(raw.len);
+        memcpy(e->gz, raw.data, raw.len);
+        e->gz_len = raw.len;
+        Table *t = this_table();
+        t->bytes_used += raw.len;
+        r->content.deflate = (const unsigned char *)e->gz;
+        r->content.deflate_len = e->gz_len;
+        r->content.crc = e->crc;
+    }
+    buf_free(&raw);
 }
 
 void cache_free_all(void)

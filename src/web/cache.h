@@ -46,7 +46,8 @@ void cache_store(Request *r, const char *key, int64_t data_version, uint64_t gen
  * cache_fragment_key is NULL unless r is a GET or HEAD with a session
  * cookie outside /api/. */
 const char *cache_fragment_key(Request *r);
-/* On a valid fragment, sets r->content_html, r->content_len and r->title. */
+/* On a valid fragment, sets r->content (pointing into the entry: valid
+ * until this thread stores again) and r->title. */
 int cache_fragment_lookup(Request *r, const char *key, int64_t data_version, uint64_t generation);
 void cache_fragment_store(Request *r, const char *key, int64_t data_version, uint64_t generation);
 

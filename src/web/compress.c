@@ -93,6 +93,78 @@ int compress_gzip(const void *in, size_t len, Buf *out)
     return 0;
 }
 
+int compress_deflate_part(const void *data, size_t len, Buf *out, unsigned long *crc)
+{
+    out->len = 0;
+    z_stream z = {0};
+    if (deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    /* A full flush may add an empty stored block after the bound. */
+    uLong room = deflateBound(&z, (uLong)len) + 16;
+    buf_reserve(out, room + 1);
+    z.next_in = (Bytef *)(uintptr_t)data;
+    z.avail_in = (uInt)len;
+    z.next_out = (Bytef *)out->data;
+    z.avail_out = (uInt)room;
+    int rc = deflate(&z, Z_FULL_FLUSH);
+    out->len = z.total_out;
+    int left = (int)z.avail_in;
+    deflateEnd(&z);
+    if (rc != Z_OK || left != 0 || z.avail_out == 0)
+        return -1;
+    *crc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)data, (uInt)len);
+    return 0;
+}
+
+/* Appends data as stored deflate blocks (at most 65,535 bytes each; the
+ * last one final when final is set). The stream is byte-aligned here. */
+static void put_stored(Buf *out, const char *data, size_t len, int final)
+{
+    do {
+        size_t n = len > 65535 ? 65535 : len;
+        unsigned char head[5] = {(unsigned char)(final && n == len), (unsigned char)(n & 0xff),
+                                 (unsigned char)(n >> 8), (unsigned char)(~n & 0xff),
+                                 (unsigned char)((~n >> 8) & 0xff)};
+        buf_append(out, (const char *)head, 5);
+        buf_append(out, data, n);
+        data += n;
+        len -= n;
+    } while (len > 0);
+}
+
+static void put_le32(Buf *out, unsigned long v)
+{
+    unsigned char b[4] = {(unsigned char)(v & 0xff), (unsigned char)((v >> 8) & 0xff),
+                          (unsigned char)((v >> 16) & 0xff), (unsigned char)((v >> 24) & 0xff)};
+    buf_append(out, (const char *)b, 4);
+}
+
+/* The gzip stream of body_out = layout before + content + layout after,
+ * with the content's precompressed part in the middle and the layout's
+ * parts stored (see compress.h for why). */
+static int compose(Request *r, Buf *out)
+{
+    const PageContent *c = &r->content;
+    if (!c->deflate || c->at + c->len > r->body_out.len ||
+        memcmp(r->body_out.data + c->at, c->html, c->len) != 0)
+        return -1;
+    const char *before = r->body_out.data, *after = r->body_out.data + c->at + c->len;
+    size_t before_len = c->at, after_len = r->body_out.len - c->at - c->len;
+    static const unsigned char header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    buf_reserve(out, 10 + before_len + after_len + c->deflate_len + 64);
+    buf_append(out, (const char *)header, 10);
+    put_stored(out, before, before_len, 0);
+    buf_append(out, (const char *)c->deflate, c->deflate_len);
+    put_stored(out, after, after_len, 1);
+    uLong crc = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)before, (uInt)before_len);
+    crc = crc32_combine(crc, c->crc, (z_off_t)c->len);
+    crc = crc32_combine(crc, crc32(crc32(0L, Z_NULL, 0), (const Bytef *)after, (uInt)after_len),
+                        (z_off_t)after_len);
+    put_le32(out, crc);
+    put_le32(out, (unsigned long)(r->body_out.len & 0xffffffffu));
+    return 0;
+}
+
 /* The ETag of the compressed form: "abc" becomes "abc-gz". */
 static void etag_for_gzip(Request *r)
 {
@@ -120,11 +192,17 @@ void compress_response(Request *r)
             etag_for_gzip(r);
         return;
     }
-    if (r->status != 200 ||
-        !compress_allowed(r, r->content_type, r->body_out.data, r->body_out.len))
+    if (r->status != 200)
         return;
     Buf gz = {0};
-    if (compress_gzip(r->body_out.data, r->body_out.len, &gz) != 0 || gz.len >= r->body_out.len) {
+    if (r->content.deflate && r->body_out.len >= COMPRESS_MIN_BYTES) {
+        if (compose(r, &gz) != 0 || gz.len >= r->body_out.len) {
+            buf_free(&gz);
+            return;
+        }
+    } else if (!compress_allowed(r, r->content_type, r->body_out.data, r->body_out.len) ||
+               compress_gzip(r->body_out.data, r->body_out.len, &gz) != 0 ||
+               gz.len >= r->body_out.len) {
         buf_free(&gz);
         return;
     }

@@ -10,6 +10,12 @@
  * - it holds no secret next to text a visitor can choose (BREACH): the
  *   request has no session, and the body does not contain the request's
  *   CSRF token (the join and login forms of visitors carry one).
+ * A logged-in page whose content came from the fragment cache is the one
+ * exception, made safe by construction: the content (the same for every
+ * reader, no secret in it) is compressed alone, and the layout around it
+ * (menu, CSRF token) goes into the same gzip stream as *stored* blocks,
+ * not compressed, so the response's length does not depend on the
+ * secret's value however the content was chosen.
  * Every response of a compressible type says "Vary: Accept-Encoding", so
  * that shared caches keep the two encodings apart. A compressed response's
  * ETag gets "-gz" before its closing quote (a strong ETag names one
@@ -39,6 +45,11 @@ int compress_type_ok(const char *content_type);
 
 /* gzip of in[0..len) into out (emptied first). Returns 0 or -1. */
 int compress_gzip(const void *in, size_t len, Buf *out);
+
+/* data[0..len) alone as raw deflate ending on a full flush (byte-aligned,
+ * no final block, nothing referring back), and its CRC-32: a part that
+ * compress_response can place inside a gzip stream. Returns 0 or -1. */
+int compress_deflate_part(const void *data, size_t len, Buf *out, unsigned long *crc);
 
 /* Compresses r's response in place when allowed and accepted, and adds
  * Vary; the last step before the response is sent. */

@@ -571,7 +571,7 @@ static Result discard_response(Request *r)
     json_decref(r->errors);
     r->errors = NULL;
     r->page = NULL;
-    r->content_html = NULL;
+    memset(&r->content, 0, sizeof r->content);
     r->cache_content = 0;
     r->redirect = NULL;
     r->content_type = NULL;
