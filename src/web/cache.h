@@ -44,7 +44,8 @@ void cache_store(Request *r, const char *key, int64_t data_version, uint64_t gen
  * route's checks gets the layout rendered around it without the handler
  * running. The same three versions as pages decide when it is stale.
  * cache_fragment_key is NULL unless r is a GET or HEAD with a session
- * cookie outside /api/. */
+ * cookie outside /api/. A hit has no r->data: the layout may only use what
+ * view.c's render_page adds (user, path, language, CSRF token). */
 const char *cache_fragment_key(Request *r);
 /* On a valid fragment, sets r->content (pointing into the entry: valid
  * until this thread stores again) and r->title. */
