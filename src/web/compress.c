@@ -183,7 +183,9 @@ void compress_response(Request *r)
     if (!compress_type_ok(r->content_type))
         return;
     http_add_header(r, "Vary", "Accept-Encoding");
-    if (!compress_accepted(r))
+    /* No room left for Content-Encoding: a compressed body without it
+     * would be garbage to the client, so it goes out plain. */
+    if (!compress_accepted(r) || r->header_count >= MAX_RESPONSE_HEADERS)
         return;
     if (r->status == 304) {
         /* The validator the client holds names the encoding it got. */

@@ -153,6 +153,15 @@ static void test_response_and_etag(void **state)
     assert_string_equal(header_out(r, "Vary"), "Accept-Encoding");
     assert_int_equal(r->body_out.len, plain.len);
     done(r);
+    /* Headers full: plain, never a gzip body without its Content-Encoding. */
+    r = request("gzip");
+    buf_append(&r->body_out, plain.data, plain.len);
+    while (r->header_count < MAX_RESPONSE_HEADERS - 1)
+        http_add_header(r, "X-Filler", "1");
+    compress_response(r);
+    assert_null(header_out(r, "Content-Encoding"));
+    assert_int_equal(r->body_out.len, plain.len);
+    done(r);
     buf_free(&plain);
     assert_true(http_etag_matches("\"0123-gz\"", "\"0123\""));
     assert_true(http_etag_matches("\"0123\"", "\"0123-gz\""));
