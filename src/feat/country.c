@@ -344,8 +344,10 @@ static const char *filter_value(Request *r, const char *name, const char *const 
 
 /* Text folded for a name search: ASCII lower-cased and the accented
  * Latin letters of Latin-1 (U+00C0-U+00FF) without their accents, so that
- * "cote d'ivoire" finds "Côte d'Ivoire" and "peru" "Perú"; other scripts
- * (Arabic has no case) are compared as they are. */
+ * "cote d'ivoire" finds "Côte d'Ivoire" and "peru" "Perú"; in Arabic (no
+ * case) the alef with hamza or madda is a bare alef and the short vowel
+ * marks go, as people type on phones ("انغولا" finds "أنغولا"); other
+ * scripts are compared as they are. */
 static char *fold_name(Arena *a, const char *s)
 {
     /* U+00C0 to U+00FF, in order. */
@@ -356,6 +358,12 @@ static char *fold_name(Arena *a, const char *s)
         if (*p == 0xc3 && p[1] >= 0x80 && p[1] <= 0xbf) {
             *o++ = latin1[p[1] - 0x80];
             p++;
+        } else if (*p == 0xd8 && (p[1] == 0xa2 || p[1] == 0xa3 || p[1] == 0xa5)) {
+            *o++ = (char)0xd8; /* U+0622, U+0623, U+0625 -> U+0627 */
+            *o++ = (char)0xa7;
+            p++;
+        } else if (*p == 0xd9 && p[1] >= 0x8b && p[1] <= 0x92) {
+            p++; /* U+064B-U+0652, the harakat: dropped */
         } else {
             *o++ = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
         }
