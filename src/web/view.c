@@ -162,7 +162,7 @@ static int render_page(Request *r)
         json_object_set_new(data, "content", json_string(CONTENT_MARKER));
         Buf layout = {0};
         rc = template_render_named("layout", data, &layout, view_template_source, translate, r);
-        const char *at = rc == 0 ? strstr(layout.data, CONTENT_MARKER) : NULL;
+        const char *at = rc == 0 && layout.data ? strstr(layout.data, CONTENT_MARKER) : NULL;
         if (at) {
             size_t before = (size_t)(at - layout.data), skip = strlen(CONTENT_MARKER);
             buf_reserve(&r->body_out, layout.len - skip + r->content.len);
