@@ -83,6 +83,11 @@ const char *view_template_source(const char *name, size_t *len)
     return (const char *)a->data;
 }
 
+/* Where the content goes in the layout: control characters never come out
+ * of a template from data (requests with them are refused, and the
+ * engine's output of them would be a bug), so the marker is unique. */
+#define CONTENT_MARKER "\x01ratify-content\x01"
+
 static const char *translate(void *ctx, const char *msgid)
 {
     return i18n_gettext(((Request *)ctx)->lang, msgid);
@@ -141,8 +146,35 @@ static int render_page(Request *r)
     json_object_set_new(data, "title", json_string(r->title ? r->title : tr(r, "Ratify")));
 
     Buf content = {0};
-    int rc = template_render_named(r->page, data, &content, view_template_source, translate, r);
-    if (rc == 0) {
+    int rc = 0;
+    if (!r->content.html) {
+        rc = template_render_named(r->page, data, &content, view_template_source, translate, r);
+        /* Kept apart for the fragment cache when the handler allows it. */
+        if (rc == 0 && r->cache_content) {
+            r->content.html =
+                arena_strndup(r->arena, content.data ? content.data : "", content.len);
+            r->content.len = content.len;
+        }
+    }
+    if (rc == 0 && r->content.html) {
+        /* The layout around a marker, then the content put in its place:
+         * one copy of a large page instead of four (JSON, template, body). */
+        json_object_set_new(data, "content", json_string(CONTENT_MARKER));
+        Buf layout = {0};
+        rc = template_render_named("layout", data, &layout, view_template_source, translate, r);
+        const char *at = rc == 0 && layout.data ? strstr(layout.data, CONTENT_MARKER) : NULL;
+        if (at) {
+            size_t before = (size_t)(at - layout.data), skip = strlen(CONTENT_MARKER);
+            buf_reserve(&r->body_out, layout.len - skip + r->content.len);
+            buf_append(&r->body_out, layout.data, before);
+            r->content.at = r->body_out.len;
+            buf_append(&r->body_out, r->content.html, r->content.len);
+            buf_append(&r->body_out, at + skip, layout.len - before - skip);
+        } else {
+            rc = -1;
+        }
+        buf_free(&layout);
+    } else if (rc == 0) {
         json_object_set_new(data, "content",
                             json_stringn(content.data ? content.data : "", content.len));
         rc =
@@ -172,6 +204,8 @@ static void respond_error(Request *r, Result result)
         return;
     }
     r->page = "error";
+    memset(&r->content, 0, sizeof r->content); /* an error page has its own content */
+    r->cache_content = 0;
     json_decref(r->data);
     r->data = json_build("{s:i}", "status", r->status);
     if (render_page(r) == 0)
@@ -215,6 +249,8 @@ void view_respond(Request *r, Result result)
         return;
     }
     if (result == R_OK || (result == R_BAD_REQUEST && r->page && !r->is_api)) {
+        if (!r->page && r->content.html)
+            r->page = "fragment"; /* for the log below; render_page uses the content */
         r->status = result == R_OK ? (r->status ? r->status : 200) : 400;
         if (render_page(r) == 0)
             return;
