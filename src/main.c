@@ -26,6 +26,7 @@
 #include "feat/member_import.h"
 #include "feat/upr.h"
 #include "feat/membership.h"
+#include "feat/notification.h"
 #include "feat/outbox.h"
 #include "web/router.h"
 #include "web/server.h"
@@ -222,14 +223,10 @@ static Result open_db(const Options *o, Db **db)
 /* What the server runs every hour besides its own cleaning (housekeeping.c),
  * and what `ratify housekeeping` runs once: the features' chores, and the
  * cleaning of the tables they own, which housekeeping.c may not call. */
-static const HourlyJob hourly_jobs[] = {letter_remind,
-                                        two_factor_expire,
-                                        membership_expire,
-                                        invitation_expire,
-                                        member_rate_limits_expire,
-                                        untc_check_daily,
-                                        event_remind,
-                                        NULL};
+static const HourlyJob hourly_jobs[] = {
+    letter_remind,     two_factor_expire,         membership_expire,
+    invitation_expire, member_rate_limits_expire, untc_check_daily,
+    event_remind,      notification_digest,       NULL};
 
 static Result init_cmd(Options *o, int argc, char **argv)
 {
