@@ -20,6 +20,7 @@
 #include "svc/housekeeping.h"
 #include "feat/event.h"
 #include "feat/letter.h"
+#include "feat/meeting.h"
 #include "feat/invitation.h"
 #include "feat/member.h"
 #include "feat/member_export.h"
@@ -239,10 +240,16 @@ static Result public_url_apply(Db *w, void *ctx)
 /* What the server runs every hour besides its own cleaning (housekeeping.c),
  * and what `ratify housekeeping` runs once: the features' chores, and the
  * cleaning of the tables they own, which housekeeping.c may not call. */
-static const HourlyJob hourly_jobs[] = {
-    letter_remind,     two_factor_expire,         membership_expire,
-    invitation_expire, member_rate_limits_expire, untc_check_daily,
-    event_remind,      notification_digest,       NULL};
+static const HourlyJob hourly_jobs[] = {letter_remind,
+                                        two_factor_expire,
+                                        membership_expire,
+                                        invitation_expire,
+                                        member_rate_limits_expire,
+                                        untc_check_daily,
+                                        event_remind,
+                                        meeting_remind,
+                                        notification_digest,
+                                        NULL};
 
 static Result init_cmd(Options *o, int argc, char **argv)
 {

@@ -30,6 +30,8 @@
 #include "feat/friend.h"
 #include "feat/letter.h"
 #include "feat/position.h"
+#include "feat/submission.h"
+#include "feat/meeting.h"
 #include "feat/treaty.h"
 #include "feat/upr.h"
 
@@ -185,21 +187,10 @@ void country_map_free(void)
 
 /* ---- reading countries and their standing ---- */
 
+/* A UN regional group's name (an English msgid), "" for none. */
 static const char *group_label(const char *code)
 {
-    static const struct {
-        const char *code, *label;
-    } groups[] = {
-        {"african", N_("African States")},
-        {"asia-pacific", N_("Asia-Pacific States")},
-        {"eastern-european", N_("Eastern European States")},
-        {"latin-american-caribbean", N_("Latin American and Caribbean States")},
-        {"weog", N_("Western European and other States")},
-    };
-    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
-        if (strcmp(code, groups[i].code) == 0)
-            return groups[i].label;
-    return "";
+    return *code ? code_label(country_group_codes, country_group_labels, code) : "";
 }
 
 /* The state's record on the other complaint procedures: a list for the
@@ -309,14 +300,14 @@ static json_t *map_json(Request *r, const CountryRow *rows, size_t n)
 
 static const char *const status_codes[] = {"party", "signatory", "none", NULL};
 static const char *const status_labels[] = {N_("Party"), N_("Signatory"), N_("No action"), NULL};
-static const char *const group_codes[] = {
+const char *const country_group_codes[] = {
     "african", "asia-pacific", "eastern-european", "latin-american-caribbean", "weog", NULL};
-static const char *const group_labels[] = {N_("African States"),
-                                           N_("Asia-Pacific States"),
-                                           N_("Eastern European States"),
-                                           N_("Latin American and Caribbean States"),
-                                           N_("Western European and other States"),
-                                           NULL};
+const char *const country_group_labels[] = {N_("African States"),
+                                            N_("Asia-Pacific States"),
+                                            N_("Eastern European States"),
+                                            N_("Latin American and Caribbean States"),
+                                            N_("Western European and other States"),
+                                            NULL};
 static const char *const org_codes[] = {"AU", "OAS", "EU", "COE", "ASEAN", "LAS", "OIC", NULL};
 static const char *const org_labels[] = {N_("African Union"),
                                          N_("Organization of American States"),
@@ -348,7 +339,7 @@ Result country_list_page(Request *r)
     Campaign c = treaty_campaign(r->db);
     CountryRow *rows = treaty_countries(r, &c, 1, &n);
     const char *f_status = filter_value(r, "status", status_codes);
-    const char *f_group = filter_value(r, "group", group_codes);
+    const char *f_group = filter_value(r, "group", country_group_codes);
     const char *f_org = filter_value(r, "org", org_codes);
     const char *f_sort = filter_value(r, "sort", sort_codes);
     const char *f_similar = filter_value(r, "similar", similar_codes);
@@ -394,8 +385,8 @@ Result country_list_page(Request *r)
                          "signatures", signatures, "states", states, "countries", list, "shown",
                          (int)json_array_size(list), "chart", chart, "status_options",
                          form_options(r, status_codes, status_labels, f_status), "group_options",
-                         form_options(r, group_codes, group_labels, f_group), "org_options",
-                         form_options(r, org_codes, org_labels, f_org), "filtered",
+                         form_options(r, country_group_codes, country_group_labels, f_group),
+                         "org_options", form_options(r, org_codes, org_labels, f_org), "filtered",
                          f_status || f_group || f_org || f_similar);
     json_t *similar = form_options(r, similar_codes, similar_labels, f_similar);
     json_object_set_new(json_array_get(similar, 0), "label",
@@ -548,11 +539,13 @@ static Result country_data(Request *r, const char *iso3)
     if (coalition_public_json(r, iso3, &coalition) == R_OK)
         json_object_set_new(r->data, "coalition", coalition);
     json_object_set_new(r->data, "letters", letter_country_summary(r, iso3));
+    json_object_set_new(r->data, "meetings", meeting_country_summary(r, iso3));
     if (strcmp(c.slug, UPR_INSTRUMENT) == 0)
         json_object_set_new(r->data, "upr",
                             upr_country_json(r, iso3, row.protocol.status == STATUS_PARTY));
     json_object_set_new(r->data, "friend", friend_country_json(r, iso3));
     json_object_set_new(r->data, "position", position_country_json(r, iso3));
+    json_object_set_new(r->data, "submissions", submission_country_json(r, iso3));
     if (can_edit && !r->is_api) {
         json_object_set_new(r->data, "stage_options",
                             form_options(r, country_stage_codes, stage_labels, NULL));

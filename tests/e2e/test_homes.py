@@ -84,7 +84,8 @@ def test_a_member_lands_on_their_next_action_and_drafts(site):
     page = main(member.client.get("/").text)
     assert 'href="/letters/new?country=AGO"' in page and "Write to your government" in page
     assert "Ratify the OP-ICESCR, which it has already signed." in page
-    assert 'href="/events/new"' in page
+    assert 'href="/meetings/new?country=AGO"' in page and 'href="/events/new"' in page
+    assert member.client.get("/meetings/new?country=AGO").status_code == 200
     assert "No letter waiting to be sent." in page
     assert "Work waiting for you" not in page  # no queues for members
     path = write_ratify_letter(member.client)
