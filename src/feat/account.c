@@ -328,9 +328,11 @@ Result account_users_page(Request *r)
     r->page = "admin_users";
     r->title = tr(r, "Users");
     json_decref(r->data);
-    r->data = json_build("{s:o, s:o, s:{s:s, s:s}}", "users", users, "roles",
-                         form_options(r, role_codes, role_labels, "member"), "form", "email", "",
-                         "countries", "");
+    r->data = json_build("{s:o}", "users", users);
+    if (r->is_api)
+        return R_OK; /* the list only; the form is the page's */
+    json_object_set_new(r->data, "roles", form_options(r, role_codes, role_labels, "member"));
+    json_object_set_new(r->data, "form", json_build("{s:s, s:s}", "email", "", "countries", ""));
     /* After adding one: say what happened, by the new user's id. */
     int64_t added = 0;
     if (strcmp(r->method, "GET") == 0 &&
