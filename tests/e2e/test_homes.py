@@ -236,3 +236,34 @@ def test_an_admin_adds_a_user_from_the_web(site, smtp):
     # server was started with, not the listening port.
     p = site.cli("user", "add", "cli-added@example.org", "--role", "member")
     assert p.returncode == 0 and f"{PUBLIC}/welcome/" in p.stdout, p.stdout
+
+
+def test_overdue_letters_and_proposed_corrections_reach_the_coordinator(site):
+    coord = site.login_user(site.member("coordinator", countries=["AGO"]))
+    elsewhere = site.login_user(site.member("coordinator", countries=["KEN"]))
+    member = site.factory.member("AGO")
+    page = coord.get("/").text
+    assert queue(page, "/admin/letters") == 0
+    assert queue(page, "/countries") == 0  # no correction: the link goes to the countries
+    # A letter sent in January with a four-week reminder, and no answer.
+    path = write_ratify_letter(member.client)
+    page = member.client.get(path).text
+    r = member.client.post(path + "/sent", data={
+        "csrf_token": scrape_csrf(page), "sent_on": "2026-01-05", "sent_via": "post",
+        "remind_weeks": "4", "visibility": "country"})
+    assert r.status_code == 303
+    assert site.cli("housekeeping").returncode == 0
+    assert queue(coord.get("/").text, "/admin/letters") == 1
+    assert queue(elsewhere.get("/").text, "/admin/letters") == 0
+    # A correction a member proposes to a government contact.
+    page = coord.get("/countries/AGO/targets").text
+    r = coord.post("/countries/AGO/targets", data={
+        "csrf_token": scrape_csrf(page), "kind": "ministry", "name": "Minister of Justice"})
+    assert r.status_code == 303
+    page = member.client.get("/countries/AGO/targets").text
+    target = re.findall(r"/targets/(\d+)/correction", page)[0]
+    r = member.client.post(f"/countries/AGO/targets/{target}/correction", data={
+        "csrf_token": scrape_csrf(page), "correction": "The minister changed in March."})
+    assert r.status_code == 303
+    assert queue(coord.get("/").text, "/countries/AGO/targets") == 1
+    assert queue(elsewhere.get("/").text, "/countries") == 0
