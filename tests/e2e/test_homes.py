@@ -136,7 +136,16 @@ def test_the_secretariat_sees_requests_for_support_and_admin_queues(site, smtp):
         "country": "AGO", "subject": "An expert for our seminar",
         "details": "A seminar with judges in Luanda.", "due_on": "2099-03-01"})
     assert r.status_code == 303, r.text[:2000]
+    rid = re.search(r"/assistance/(\d+)", r.headers["Location"]).group(1)
     assert queue(admin.get("/").text, "/admin/assistance?status=new") == 1
+    # Nothing waits for the member until the secretariat answers.
+    assert "Nothing is waiting for you." in member.client.get("/").text
+    page = admin.get(f"/assistance/{rid}").text
+    r = admin.post(f"/assistance/{rid}/messages",
+                   data={"csrf_token": scrape_csrf(page), "body": "Which dates suit you?"})
+    assert r.status_code == 303, r.text[:2000]
+    page = main(member.client.get("/").text)
+    assert f'href="/assistance/{rid}">An expert for our seminar</a>' in page
     # A coordinator has no secretariat queue; a member no queue at all.
     coord = site.login_user(site.member("coordinator", countries=["AGO"]))
     assert "/admin/assistance?status=new" not in coord.get("/").text
