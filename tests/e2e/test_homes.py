@@ -18,6 +18,7 @@ import pytest
 from factories import DAY, Factory, cli_at, mail_count, mailed_link, next_mail_to
 from ratify_server import RatifyServer, scrape_csrf
 from smtp_capture import SmtpCapture, smtp  # noqa: F401  (the smtp fixture)
+from test_events import create_event
 from test_letters import write_ratify_letter
 
 PUBLIC = "http://ratify.example.org:8443"
@@ -93,7 +94,16 @@ def test_a_member_lands_on_their_next_action_and_drafts(site):
     assert f'href="{path}"' in page and "(Angola)" in page
     # Someone else's draft is not on this member's home.
     other = site.factory.member("AGO")
-    assert f'href="{path}"' not in main(other.client.get("/").text)
+    page = main(other.client.get("/").text)
+    assert f'href="{path}"' not in page and "Nothing is waiting for you." in page
+    # An invitation to a seminar waits for its answer.
+    seminar = create_event(member.client)
+    page = member.client.get(f"/events/{seminar}").text
+    r = member.client.post(f"/events/{seminar}/invite", data={
+        "csrf_token": scrape_csrf(page), "invitees": f"Other <{other.email}>, ngo"})
+    assert r.status_code == 303, r.text[:2000]
+    page = main(other.client.get("/").text)
+    assert f'href="/events/{seminar}">Expert seminar on the OP-ICESCR</a>' in page
 
 
 def test_the_coordinator_is_emailed_and_the_queue_counts_move(site, smtp):
