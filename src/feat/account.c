@@ -254,8 +254,10 @@ Result account_page(Request *r)
     r->page = "account";
     r->title = tr(r, "Your account");
     json_t *account = account_data(r);
-    /* Staff choose how they hear of work arriving (notification.c). */
-    int staff = r->user->role >= ROLE_COORDINATOR || r->user->committee;
+    /* Coordinators and admins choose how they hear of applications
+     * (notification.c); the committee's requests for support are
+     * assistance.c's, emailed as they come. */
+    int staff = r->user->role >= ROLE_COORDINATOR;
     json_object_set_new(account, "staff", json_boolean(staff));
     json_object_set_new(account, "digest",
                         json_boolean(staff && notification_digest_chosen(r->db, r->user->id)));
