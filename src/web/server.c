@@ -655,7 +655,9 @@ static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState 
     r.tls = config->public_url && strncmp(config->public_url, "https:", 6) == 0;
     r.base_url = config->public_url ? config->public_url
                                     : arena_printf(r.arena, "http://%s", config->listen);
-    r.lang = i18n_negotiate(NULL, request_header(&r, "Accept-Language"));
+    /* A visitor's choice (/language) before the browser's; a logged-in
+     * user's saved language wins over both (auth_load). */
+    r.lang = i18n_negotiate(http_cookie(&r, "lang"), request_header(&r, "Accept-Language"));
     r.db = worker_db();
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &r);
 

@@ -123,6 +123,102 @@ static json_t *languages_object(Request *r)
     return list;
 }
 
+/* ---- the menu ----
+ * Grouped by role (issue 14): the campaign for everyone (more for members),
+ * coordination for coordinators and the secretariat, the account. Every
+ * administration page is listed on /admin, so admins get one entry, not
+ * twelve. The item whose path is the longest prefix of the request's is
+ * the current page (aria-current). */
+
+typedef enum { SEE_ALL, SEE_VISITOR, SEE_MEMBER, SEE_COORDINATOR, SEE_SECRETARIAT } Seen;
+
+typedef struct {
+    int group; /* index into menu_groups */
+    Seen seen;
+    const char *href, *label;
+    const char *also; /* another path prefix this entry stands for, or NULL */
+} MenuItem;
+
+static const char *const menu_groups[] = {N_("Campaign"), N_("Coordination"), N_("You")};
+
+static const MenuItem menu_items[] = {
+    {0, SEE_ALL, "/countries", N_("Countries"), "/treaties"},
+    {0, SEE_ALL, "/friends", N_("Friends of the Protocol"), NULL},
+    {0, SEE_ALL, "/calendar", N_("Calendar"), "/events"},
+    {0, SEE_MEMBER, "/letters", N_("Letters"), NULL},
+    {0, SEE_MEMBER, "/meetings", N_("Meetings"), NULL},
+    {0, SEE_MEMBER, "/gatherings", N_("International gatherings"), NULL},
+    {0, SEE_MEMBER, "/members", N_("Members"), NULL},
+    {0, SEE_MEMBER, "/groups", N_("Working groups"), NULL},
+    {0, SEE_MEMBER, "/assistance", N_("Support"), NULL},
+    {1, SEE_COORDINATOR, "/admin/members", N_("Applications"), NULL},
+    {1, SEE_COORDINATOR, "/admin/letters", N_("Letters overview"), NULL},
+    {1, SEE_SECRETARIAT, "/admin/assistance", N_("Requests for support"), NULL},
+    {1, SEE_SECRETARIAT, "/admin/outcomes", N_("Outcomes across countries"), NULL},
+    {1, SEE_COORDINATOR, "/admin", N_("Administration"), NULL},
+    {2, SEE_MEMBER, "/account", N_("Your account"), "/profile"},
+    {2, SEE_VISITOR, "/join", N_("Join"), NULL},
+    {2, SEE_VISITOR, "/login", N_("Log in"), NULL},
+};
+
+static int menu_sees(const User *u, Seen seen)
+{
+    switch (seen) {
+    case SEE_ALL:
+        return 1;
+    case SEE_VISITOR:
+        return !u;
+    case SEE_MEMBER:
+        return u != NULL;
+    case SEE_COORDINATOR:
+        return u && u->role >= ROLE_COORDINATOR;
+    case SEE_SECRETARIAT:
+        return u && (u->role == ROLE_ADMIN || u->committee);
+    }
+    return 0;
+}
+
+/* How long a prefix of path prefix is, on a segment boundary; 0 if none. */
+static size_t menu_match(const char *path, const char *prefix)
+{
+    size_t n = prefix ? strlen(prefix) : 0;
+    if (!n || strncmp(path, prefix, n) != 0 || (path[n] && path[n] != '/'))
+        return 0;
+    return n;
+}
+
+static json_t *menu_object(Request *r)
+{
+    size_t count = sizeof menu_items / sizeof menu_items[0], best = count, best_len = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!menu_sees(r->user, menu_items[i].seen))
+            continue;
+        size_t a = menu_match(r->path, menu_items[i].href);
+        size_t b = menu_match(r->path, menu_items[i].also);
+        size_t len = a > b ? a : b;
+        if (len > best_len) {
+            best = i;
+            best_len = len;
+        }
+    }
+    json_t *groups = json_array();
+    for (int g = 0; g < (int)(sizeof menu_groups / sizeof menu_groups[0]); g++) {
+        json_t *items = json_array();
+        for (size_t i = 0; i < count; i++)
+            if (menu_items[i].group == g && menu_sees(r->user, menu_items[i].seen))
+                json_array_append_new(
+                    items, json_build("{s:s, s:s, s:b}", "href", menu_items[i].href, "label",
+                                      tr(r, menu_items[i].label), "current", i == best));
+        if (json_array_size(items) == 0) {
+            json_decref(items);
+            continue;
+        }
+        json_array_append_new(groups, json_build("{s:s, s:o, s:b}", "title", tr(r, menu_groups[g]),
+                                                 "items", items, "you", g == 2));
+    }
+    return groups;
+}
+
 /* Renders r->page inside the layout. Returns -1 if a template fails. */
 static int render_page(Request *r)
 {
@@ -137,6 +233,8 @@ static int render_page(Request *r)
     json_object_set_new(data, "request_id", json_string(r->request_id));
     json_object_set_new(data, "languages", languages_object(r));
     json_object_set_new(data, "path", json_string(r->path));
+    json_object_set_new(data, "menu", menu_object(r));
+    json_object_set_new(data, "home_current", json_boolean(strcmp(r->path, "/") == 0));
     if (r->user)
         json_object_set_new(data, "user", user_object(r->user));
     if (r->errors)
