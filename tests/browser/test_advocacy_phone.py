@@ -43,5 +43,8 @@ def test_advocacy_pages_fit_a_phone(fresh_server, browser):
                 browser.get(server.url(url))
                 ok, sizes = fits(browser)
                 assert ok, f"{url} overflows a {width} px screen: {sizes}"
+                if width == 360:  # to look at: /tmp/ratify-advocacy-*.png
+                    name = url.strip("/").replace("/", "-") or "home"
+                    browser.save_screenshot(f"/tmp/ratify-advocacy-{name}.png")
         finally:
             browser.set_window_size(1280, 900)
