@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "feat/handlers.h"
+#include "feat/country_name.h"
 #include "base/assets.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
@@ -417,6 +418,16 @@ Result country_list_page(Request *r)
 
 /* ---- /countries/{iso3} ---- */
 
+static const char *const kind_codes[] = {"signature",   "ratification", "accession", "succession",
+                                         "declaration", "withdrawal",   NULL};
+static const char *const kind_labels[] = {N_("Signature"),
+                                          N_("Ratification"),
+                                          N_("Accession"),
+                                          N_("Succession"),
+                                          N_("Declaration"),
+                                          N_("Withdrawal"),
+                                          NULL};
+
 static json_t *actions_json(Request *r, const char *iso3, int can_edit)
 {
     json_t *list = json_array();
@@ -426,12 +437,12 @@ static json_t *actions_json(Request *r, const char *iso3, int can_edit)
                "WHERE a.iso3 = :iso3 ORDER BY a.action_date, a.id");
     db_bind_text(st, ":iso3", iso3);
     while (db_row(st))
-        json_array_append_new(list,
-                              json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
-                                         (json_int_t)db_int(st, 0), "instrument", db_text(st, 1),
-                                         "kind", db_text(st, 2), "article", db_text(st, 3), "date",
-                                         db_text(st, 4), "source_url", db_text(st, 5), "note",
-                                         db_text(st, 6), "can_edit", can_edit));
+        json_array_append_new(
+            list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                             (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "kind_label",
+                             tr(r, code_label(kind_codes, kind_labels, db_text(st, 2))), "article",
+                             db_text(st, 3), "date", db_text(st, 4), "source_url", db_text(st, 5),
+                             "note", db_text(st, 6), "can_edit", can_edit));
     db_done(st);
     return list;
 }
@@ -450,6 +461,11 @@ static const char *const stage_labels[] = {N_("Ministry review"),
                                            N_("Parliamentary approval"),
                                            N_("Instrument deposited"),
                                            NULL};
+const char *country_stage_label(Request *r, const char *code)
+{
+    return tr(r, code_label(country_stage_codes, stage_labels, code));
+}
+
 const char *const country_visibility_codes[] = {"public",   "members", "country",
                                                 "steering", "private", NULL};
 static const char *const visibility_labels[] = {N_("Everyone"),
@@ -458,15 +474,6 @@ static const char *const visibility_labels[] = {N_("Everyone"),
                                                 N_("The country's coordinators"),
                                                 N_("Only me and the administrators"),
                                                 NULL};
-static const char *const kind_codes[] = {"signature",   "ratification", "accession", "succession",
-                                         "declaration", "withdrawal",   NULL};
-static const char *const kind_labels[] = {N_("Signature"),
-                                          N_("Ratification"),
-                                          N_("Accession"),
-                                          N_("Succession"),
-                                          N_("Declaration"),
-                                          N_("Withdrawal"),
-                                          NULL};
 
 static json_t *stages_json(Request *r, const char *iso3, int can_edit)
 {
@@ -706,7 +713,47 @@ static Result delete_in_country(Request *r, const char *iso3)
     Result res = db_write(r->db, country_delete_apply, &d);
     if (res != R_OK)
         return res;
-    return http_redirect(r, arena_printf(r->arena, "/countries/%s#actions", iso3));
+    return http_redirect(r, arena_printf(r->arena, "/countries/%s?done=deleted#actions", iso3));
+}
+
+/* GET /countries/{iso3}/actions/{id}/delete: says which action would go
+ * and asks first; the POST below deletes it. */
+Result country_action_delete_page(Request *r)
+{
+    const char *iso3;
+    int64_t id;
+    Result res = country_editable(r, &iso3);
+    if (res != R_OK)
+        return res;
+    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+        return R_NOT_FOUND;
+    Stmt *st = db_prepare(r->db, "SELECT i.short_name, a.kind, a.article, a.action_date, a.note "
+                                 "FROM treaty_actions a JOIN instruments i ON i.id = "
+                                 "a.instrument_id WHERE a.id = :id AND a.iso3 = :iso3");
+    db_bind_int(st, ":id", id);
+    db_bind_text(st, ":iso3", iso3);
+    if (!db_row(st)) {
+        db_done(st);
+        return R_NOT_FOUND;
+    }
+    json_t *what = json_array();
+    const char *name = country_name_of(r, iso3);
+    confirm_line(r, what, N_("Country"), name ? name : iso3);
+    confirm_line(r, what, N_("Treaty"), db_text(st, 0));
+    confirm_line(r, what, N_("Action"), tr(r, code_label(kind_codes, kind_labels, db_text(st, 1))));
+    confirm_line(r, what, N_("Article"), db_text(st, 2));
+    confirm_line(r, what, N_("Date"), db_text(st, 3));
+    confirm_line(r, what, N_("Note"), db_text(st, 4));
+    db_done(st);
+    ConfirmPage c = {
+        .heading = tr(r, "Delete this treaty action?"),
+        .consequence = tr(r, "It will be gone from the country's record and its status "
+                             "may change. The deletion is recorded in the audit log."),
+        .action = arena_printf(r->arena, "/countries/%s/actions/%lld/delete", iso3, (long long)id),
+        .button = tr(r, "Delete"),
+        .cancel = arena_printf(r->arena, "/countries/%s#actions", iso3),
+        .what = what};
+    return http_confirm(r, &c);
 }
 
 Result country_action_delete_post(Request *r)

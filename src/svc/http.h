@@ -137,6 +137,20 @@ int http_etag(Request *r, const void *data, size_t len);
  * "//"). Returns R_OK. */
 Result http_redirect(Request *r, const char *path);
 
+/* A confirmation page asked before a destructive action (without
+ * JavaScript): heading, what will go as [{label, value}] (stolen), what it
+ * means, the POST action (same path, CSRF), the button's words and where
+ * Cancel goes. Strings are translated already. Returns R_OK. */
+typedef struct {
+    const char *heading, *consequence, *action, *button, *cancel;
+    json_t *what;
+} ConfirmPage;
+Result http_confirm(Request *r, const ConfirmPage *c);
+
+/* Appends one {label, value} line to a ConfirmPage's what (label translated
+ * here; value NULL or "" skipped). */
+void confirm_line(Request *r, json_t *what, const char *label, const char *value);
+
 /* Typed parameters: looked up in the path, then the body (POST), then the
  * query string. On a missing or invalid value each sets a translated message
  * in r->errors under name and returns R_BAD_REQUEST; optional ones give

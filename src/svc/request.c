@@ -205,6 +205,24 @@ json_t *form_options(Request *r, const char *const *codes, const char *const *la
     return list;
 }
 
+Result http_confirm(Request *r, const ConfirmPage *c)
+{
+    json_decref(r->data);
+    r->data = json_build("{s:s, s:o, s:s, s:s, s:s, s:s}", "heading", c->heading, "what",
+                         c->what ? c->what : json_array(), "consequence", c->consequence, "action",
+                         c->action, "button", c->button, "cancel", c->cancel);
+    r->page = "confirm";
+    r->title = c->heading;
+    return R_OK;
+}
+
+void confirm_line(Request *r, json_t *what, const char *label, const char *value)
+{
+    if (value && *value)
+        json_array_append_new(what,
+                              json_build("{s:s, s:s}", "label", tr(r, label), "value", value));
+}
+
 const char *code_label(const char *const *codes, const char *const *labels, const char *code)
 {
     for (int i = 0; codes[i]; i++)

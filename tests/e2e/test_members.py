@@ -249,8 +249,16 @@ def test_export_and_erasure_leave_no_personal_data(site, smtp):
     data = r.json()
     assert data["person"]["email"] == email and data["person"]["name"] == "Erasable Person"
     assert data["memberships"][0]["status"] == "active"
-    token = scrape_csrf(member.get("/profile").text)
-    assert member.post("/profile/close", data={"csrf_token": token}).status_code == 400
+    # The profile links to the question (issue 14); the question has the
+    # box to tick, the button and Cancel; without the tick it asks again.
+    assert 'href="/profile/close"' in member.get("/profile").text
+    page = member.get("/profile/close")
+    assert page.status_code == 200 and "Close your account?" in page.text
+    assert 'id="confirm-cancel"' in page.text
+    token = scrape_csrf(page.text)
+    r = member.post("/profile/close", data={"csrf_token": token})
+    assert r.status_code == 400
+    assert "Close your account?" in r.text and 'aria-invalid="true"' in r.text
     r = member.post("/profile/close", data={"csrf_token": token, "confirm": "1"})
     assert r.status_code == 200 and "Your account is closed" in r.text
     assert member.get("/profile").status_code in (303, 401)
