@@ -151,6 +151,15 @@ Result http_confirm(Request *r, const ConfirmPage *c);
  * here; value NULL or "" skipped). */
 void confirm_line(Request *r, json_t *what, const char *label, const char *value);
 
+/* The error summary of a form: [{anchor, label (translated), message}] for
+ * each field of fields (NULL-terminated, in the order of the form) that has
+ * an error in r->errors; anchors[i] is the id the link goes to (the input,
+ * or a fieldset for a group of boxes); labels are English msgids. */
+typedef struct {
+    const char *field, *anchor, *label;
+} FormField;
+json_t *form_error_summary(Request *r, const FormField *fields);
+
 /* Typed parameters: looked up in the path, then the body (POST), then the
  * query string. On a missing or invalid value each sets a translated message
  * in r->errors under name and returns R_BAD_REQUEST; optional ones give

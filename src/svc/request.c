@@ -223,6 +223,19 @@ void confirm_line(Request *r, json_t *what, const char *label, const char *value
                               json_build("{s:s, s:s}", "label", tr(r, label), "value", value));
 }
 
+json_t *form_error_summary(Request *r, const FormField *fields)
+{
+    json_t *list = json_array();
+    for (const FormField *f = fields; r->errors && f->field; f++) {
+        json_t *message = json_object_get(r->errors, f->field);
+        if (json_is_string(message))
+            json_array_append_new(list, json_build("{s:s, s:s, s:s}", "anchor", f->anchor, "label",
+                                                   tr(r, f->label), "message",
+                                                   json_string_value(message)));
+    }
+    return list;
+}
+
 const char *code_label(const char *const *codes, const char *const *labels, const char *code)
 {
     for (int i = 0; codes[i]; i++)

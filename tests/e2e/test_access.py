@@ -543,7 +543,7 @@ def request_for(w, route, role, level):
         ids["id"] = w.responses[level]
     elif pattern == "/countries/{iso3}/stages/{id}/delete":
         # A stage of its own for each case: deleting is allowed to some.
-        ids["id"] = w.stage(level, f"fresh stage {role} {level}")
+        ids["id"] = w.stage(level, f"fresh stage {method} {role} {level}")
     elif pattern.startswith("/admin/members/{id}/"):
         ids["id"] = w.membership_here
     elif pattern in ("/admin/assistance/{id}", "/assistance/{id}", "/assistance/{id}/messages"):
