@@ -205,6 +205,14 @@ Result letter_new_page(Request *r)
                          model_letter_choices(r, c.slug, treaty_ask_code(ask), iso3, model),
                          "senders", senders(r), "letter_visibilities",
                          letter_visibility_choices(r, known ? typed : "private"));
+    /* The From field starts filled (issue 14): with what was typed when
+     * the form comes back, else the member's organisation (the first
+     * choice), so the first click does not fail on an empty required field. */
+    const char *sender = param_raw(r, "sender"); /* raw: shown again, escaped */
+    json_t *choices = json_object_get(r->data, "senders");
+    if (!sender || !*sender)
+        sender = json_string_value(json_array_get(choices, 0));
+    json_object_set_new(r->data, "sender", json_string(sender ? sender : ""));
     AcceptedProcedure accepted[OTHER_PROCEDURES];
     size_t n = treaty_accepted_procedures(&row, accepted);
     json_object_set_new(

@@ -530,22 +530,32 @@ def test_an_arabic_letter_has_arabic_dates_and_addressee(site, smtp, tmp_path):
     assert "معالي الوزير/الوزيرة،" in html
 
 
-def test_the_members_language_is_preselected_before_the_countrys(site, smtp):
-    # Angola's language is Portuguese; a member whose profile says they work
-    # in Spanish gets Spanish.
+def test_the_governments_language_is_preselected(site, smtp):
+    """The letter is read by a government (issue 14): Angola's ministries
+    read Portuguese, so an English browser, a Spanish profile or an Arabic
+    UI still get the Portuguese model; the member's language leads only
+    where the government reads it too (Cameroon: French and English)."""
     _, speaker = member_of(site, "AGO")
     assert selected_lang(speaker, "AGO") == "pt"
+    speaker.headers["Accept-Language"] = "en-US,en;q=0.9"  # Chromium in English
+    assert selected_lang(speaker, "AGO") == "pt"
     hispanic = site.factory.member("AGO", languages="es")
-    assert selected_lang(hispanic.client, "AGO") == "es"
-    # Their browser's language comes before the profile's languages ...
+    assert selected_lang(hispanic.client, "AGO") == "pt"
+    # Cameroon reads French and English: the member's browser decides ...
+    hispanic.client.headers["Accept-Language"] = "en"
+    assert selected_lang(hispanic.client, "CMR") == "en"
     hispanic.client.headers["Accept-Language"] = "fr"
-    assert selected_lang(hispanic.client, "AGO") == "fr"
-    # ... and the UI language set on their account before both.
+    assert selected_lang(hispanic.client, "CMR") == "fr"
+    # ... and the UI language set on their account comes before the browser.
     page = hispanic.client.get("/account").text
     r = hispanic.client.post("/account", data={"csrf_token": scrape_csrf(page), "lang": "ar"})
     assert r.status_code == 303
-    assert selected_lang(hispanic.client, "AGO") == "ar"
-    # A country with none of the letters' languages: English.
+    assert selected_lang(hispanic.client, "MAR") == "ar"
+    hispanic.client.headers["Accept-Language"] = "ar"
+    assert selected_lang(hispanic.client, "AGO") == "pt"
+    # A country with none of the letters' languages: the member's, then English.
+    assert selected_lang(hispanic.client, "CHN") == "ar"
+    del speaker.headers["Accept-Language"]
     assert selected_lang(speaker, "CHN") == "en"
     # A form shown again keeps the model that was chosen.
     page = speaker.get("/letters/new", params={"country": "AGO"}).text
@@ -643,3 +653,25 @@ def test_the_shipped_letters_recall_the_other_complaint_procedures(site, smtp):
             assert "Our country already allows individuals" not in letter
             # The paragraph that follows the optional one is still there.
             assert "We therefore respectfully ask the Government" in letter
+
+
+def test_the_from_field_starts_with_the_members_organisation(site, smtp):
+    """Issue 14 item 2: the required From field was empty, so the first
+    click failed. It starts with the member's organisation (or their name);
+    a form shown again keeps what was typed."""
+    org = site.factory.member("AGO", name="Ana Dias", kind="organisation",
+                              organisation="Mosaiko", org_type="human_rights_ngo")
+    page = org.client.get("/letters/new", params={"country": "AGO"}).text
+    assert re.search(r'<input id="sender" name="sender"[^>]*value="Mosaiko"', page), page
+    # Submitting the form as it comes succeeds at once.
+    (mid,) = [m for m, sel, _, _ in model_options(page) if sel]
+    r = org.client.post("/letters", data={"csrf_token": scrape_csrf(page), "country": "AGO",
+                                          "model": mid, "sender": "Mosaiko"})
+    assert r.status_code == 303
+    person = site.factory.member("AGO", name="Rui Lopes")
+    page = person.client.get("/letters/new", params={"country": "AGO"}).text
+    assert re.search(r'<input id="sender" name="sender"[^>]*value="Rui Lopes"', page)
+    r = person.client.post("/letters", data={"csrf_token": scrape_csrf(page), "country": "AGO",
+                                             "model": "0", "sender": "Typed by Rui"})
+    assert r.status_code == 400
+    assert re.search(r'<input id="sender" name="sender"[^>]*value="Typed by Rui"', r.text)
