@@ -438,8 +438,9 @@ static json_t *actions_json(Request *r, const char *iso3, int can_edit)
     db_bind_text(st, ":iso3", iso3);
     while (db_row(st))
         json_array_append_new(
-            list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
-                             (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "kind_label",
+            list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                             (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "kind",
+                             db_text(st, 2), "kind_label",
                              tr(r, code_label(kind_codes, kind_labels, db_text(st, 2))), "article",
                              db_text(st, 3), "date", db_text(st, 4), "source_url", db_text(st, 5),
                              "note", db_text(st, 6), "can_edit", can_edit));

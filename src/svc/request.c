@@ -424,8 +424,11 @@ Result param_optional_date(Request *r, const char *name, const char **out)
     const char *s = trimmed(r, raw);
     if (!*s)
         return R_OK;
+    /* No format in the message: a date picker shows the date in the
+     * reader's own format (mm/dd/yyyy, dd/mm/yyyy ...) and always sends a
+     * well-formed one, so only the day itself can be wrong here. */
     if (!valid_date(s))
-        return param_error(r, name, N_("Please enter a date as YYYY-MM-DD."));
+        return param_error(r, name, N_("Please enter a real date between 1945 and 2100."));
     *out = s;
     return R_OK;
 }
@@ -434,7 +437,7 @@ Result param_date(Request *r, const char *name, const char **out)
 {
     Result res = param_optional_date(r, name, out);
     if (res == R_OK && !*out)
-        return param_error(r, name, N_("Please enter a date as YYYY-MM-DD."));
+        return param_error(r, name, N_("Please enter a date."));
     return res;
 }
 

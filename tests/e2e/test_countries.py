@@ -313,7 +313,7 @@ def test_bad_stage_input_shows_the_form_again(server):
     r = stage_form(c, "CMR", date="2026-02-30", evidence="<script>alert(1)</script>",
                    source_url="javascript:alert(1)")
     assert r.status_code == 400
-    assert "Please enter a date as YYYY-MM-DD." in r.text
+    assert "Please enter a real date between 1945 and 2100." in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text  # what they typed, escaped
     assert "<script>alert(1)" not in r.text
     assert api(server, "/countries/CMR")["country"]["stages"] == []

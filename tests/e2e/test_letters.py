@@ -675,3 +675,54 @@ def test_the_from_field_starts_with_the_members_organisation(site, smtp):
                                              "model": "0", "sender": "Typed by Rui"})
     assert r.status_code == 400
     assert re.search(r'<input id="sender" name="sender"[^>]*value="Typed by Rui"', r.text)
+
+
+def test_the_letter_page_offers_what_fits_its_state(site, smtp):
+    """Issue 14 item 9: a draft is edited and then recorded as sent; a sent
+    letter is no longer edited (the POST is refused too) and its response is
+    recorded; errors are named in the banner with a link to the field, and
+    date messages do not ask for a format the date picker does not show."""
+    _, writer = member_of(site, "AGO")
+    path = write_ratify_letter(writer)
+    draft = writer.get(path).text
+    assert 'id="letter-status">Draft<' in draft
+    assert 'id="edit-form"' in draft and 'id="sent-form"' in draft
+    assert 'id="response-form"' not in draft
+    # A mistake in the sending form: the banner names the date and links to it.
+    r = writer.post(path + "/sent", data={"csrf_token": scrape_csrf(draft), "sent_on": "2026-02-30",
+                                          "sent_via": "post", "visibility": "private"})
+    assert r.status_code == 400
+    summary = re.search(r'<div class="error-summary"[^>]*>(.*?)</div>', r.text, re.S).group(1)
+    assert '<a href="#sent_on">Date</a>' in summary
+    assert "Please enter a real date between 1945 and 2100." in summary
+    assert "YYYY" not in r.text
+    assert re.search(r'id="sent_on"[^>]*aria-invalid="true"[^>]*aria-describedby="sent_on-error"',
+                     r.text)
+    # Sent: read-only text, the response form, no edit or sending form.
+    r = writer.post(path + "/sent", data={"csrf_token": scrape_csrf(draft), "sent_on": "2026-10-01",
+                                          "sent_via": "post", "visibility": "private"})
+    assert r.status_code == 303
+    sent = writer.get(path).text
+    assert 'id="letter-status">Sent<' in sent
+    assert 'id="edit-form"' not in sent and 'id="sent-form"' not in sent
+    assert 'id="response-form"' in sent and 'class="letter-text"' in sent
+    before = writer.get("/api/v1" + path).json()["letter"]["subject"]
+    r = writer.post(path, data={"csrf_token": scrape_csrf(sent), "sender": "Mosaiko",
+                                "subject": "Changed after sending",
+                                "body": "A different text than the one the government received."})
+    assert r.status_code == 409
+    assert "This letter has been sent, so its text can no longer be changed." in r.text
+    assert writer.get("/api/v1" + path).json()["letter"]["subject"] == before
+    # Answered: the status in words, in Spanish too.
+    r = writer.post(path + "/responses", data={"csrf_token": scrape_csrf(sent),
+                                               "received_on": "2026-11-15", "class": "positive",
+                                               "visibility": "country"})
+    assert r.status_code == 303
+    answered = writer.get(path).text
+    assert 'id="letter-status">Response received<' in answered
+    assert "response_received" not in answered
+    es = writer.get(path, headers={"Accept-Language": "es"}).text
+    assert 'id="letter-status">Respuesta recibida<' in es
+    listing = writer.get("/letters").text
+    assert "Response received" in listing and "response_received" not in listing
+    assert "<td>Angola</td>" in listing and "<td>AGO</td>" not in listing
