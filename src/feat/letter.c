@@ -869,6 +869,21 @@ static int overview_rows(Request *r, Row *rows, int max)
     return n;
 }
 
+/* Space-separated reason codes as their labels, "; " between (the CSV
+ * keeps the codes, for spreadsheets). */
+static const char *reasons_in_words(Request *r, const char *codes)
+{
+    Buf b = {0};
+    char copy[128];
+    snprintf(copy, sizeof copy, "%s", codes);
+    for (char *save = NULL, *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        buf_printf(&b, "%s%s", b.len ? "; " : "",
+                   tr(r, code_label(letter_response_reasons, reason_labels, w)));
+    const char *out = arena_strdup(r->arena, b.data ? b.data : "");
+    buf_free(&b);
+    return out;
+}
+
 Result letter_admin_page(Request *r)
 {
     Row rows[256];
@@ -881,7 +896,7 @@ Result letter_admin_page(Request *r)
                              rows[i].letters, "sent", rows[i].sent, "answered", rows[i].answered,
                              "positive", rows[i].positive, "non_committal", rows[i].non_committal,
                              "refusals", rows[i].refusals, "last_sent", rows[i].last_sent,
-                             "reasons", rows[i].reasons));
+                             "reasons_text", reasons_in_words(r, rows[i].reasons)));
     json_decref(r->data);
     r->data = json_build("{s:o}", "countries", list);
     r->page = "admin_letters";
@@ -935,10 +950,18 @@ json_t *letter_country_summary(Request *r, const char *iso3)
             if (!strcmp(letter_response_classes[i], db_text(st, 0)))
                 counts[i] = (int)db_int(st, 1);
     db_done(st);
-    return json_build("{s:i, s:s, s:i, s:i, s:i, s:o, s:b}", "sent", sent, "last_sent", last,
-                      "positive", counts[0], "non_committal", counts[1], "refusals", counts[2],
-                      "public_responses", responses_json(r, 0, iso3, 1), "any",
-                      sent + counts[0] + counts[1] + counts[2] > 0);
+    /* Counted phrases through the catalogues' plural forms (issue 14: "1
+     * letters sent ... 1 refusals"). */
+    const char *responses =
+        arena_printf(r->arena, "%s, %s, %s", tr_n(r, "%d positive", "%d positive", counts[0]),
+                     tr_n(r, "%d non-committal", "%d non-committal", counts[1]),
+                     tr_n(r, "%d refusal", "%d refusals", counts[2]));
+    return json_build("{s:i, s:s, s:i, s:i, s:i, s:o, s:b, s:s, s:s}", "sent", sent, "last_sent",
+                      last, "positive", counts[0], "non_committal", counts[1], "refusals",
+                      counts[2], "public_responses", responses_json(r, 0, iso3, 1), "any",
+                      sent + counts[0] + counts[1] + counts[2] > 0, "sent_text",
+                      tr_n(r, "%d letter sent", "%d letters sent", sent), "responses_text",
+                      responses);
 }
 
 /* ---- reminders ---- */

@@ -116,6 +116,11 @@ json_t *json_build(const char *fmt, ...);
 
 /* Translates msgid into the request's language. */
 const char *tr(Request *r, const char *msgid);
+/* The form of a counted phrase for n in the request's language (gettext
+ * plural forms: msgid_plural and msgstr[N] in po/, chosen by each
+ * catalogue's Plural-Forms), with its "%d" replaced by n. The translation
+ * is never used as a format string. In the arena. */
+const char *tr_n(Request *r, const char *msgid, const char *msgid_plural, long n);
 
 /* Adds a response header (name and value must outlive the request: use
  * literals or arena strings). */

@@ -205,6 +205,15 @@ json_t *form_options(Request *r, const char *const *codes, const char *const *la
     return list;
 }
 
+const char *tr_n(Request *r, const char *msgid, const char *msgid_plural, long n)
+{
+    const char *form = i18n_ngettext(r->lang, msgid, msgid_plural, n < 0 ? 0 : (unsigned long)n);
+    const char *at = strstr(form, "%d");
+    if (!at)
+        return form;
+    return arena_printf(r->arena, "%.*s%ld%s", (int)(at - form), form, n, at + 2);
+}
+
 Result http_confirm(Request *r, const ConfirmPage *c)
 {
     json_decref(r->data);

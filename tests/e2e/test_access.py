@@ -537,7 +537,12 @@ def request_for(w, route, role, level):
     data, files = {}, None
     ids = {"iso3": HERE, "slug": "legal", "file": "style.css", "token": BOGUS_TOKEN,
            "id": NOWHERE}
-    if pattern.startswith("/letters/{id}") or pattern == "/api/v1/letters/{id}":
+    if pattern in ("/letters/{id}", "/letters/{id}/sent") and method == "POST":
+        # A draft of its own for each case: once sent or answered, a
+        # letter's text can no longer be edited (issue 14), so the shared
+        # letters (one of which has a response) would answer 409.
+        ids["id"] = w.letter(level)
+    elif pattern.startswith("/letters/{id}") or pattern == "/api/v1/letters/{id}":
         ids["id"] = w.letters[level]
     elif pattern.startswith("/responses/{id}"):
         ids["id"] = w.responses[level]

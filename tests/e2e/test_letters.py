@@ -148,7 +148,16 @@ def test_angola_letter_refusal_and_who_sees_it(site, smtp, tmp_path):
     assert "AGO,Angola,1,1,1,0,0,1,2026-10-01,cost justiciability" in csv.text
     # The country page counts without showing a non-public response.
     public = site.client().get("/countries/AGO").text
-    assert "1 letters sent" in public or "1 letter" in public
+    # Counted phrases through the plural forms (issue 14).
+    assert "1 letter sent" in public and "1 letters sent" not in public
+    assert "1 refusal" in public and "1 refusals" not in public
+    es = site.client().get("/countries/AGO", headers={"Accept-Language": "es"}).text
+    assert "1 carta enviada" in es and "1 negativa" in es
+    ar = site.client().get("/countries/AGO", headers={"Accept-Language": "ar"}).text
+    assert "رسالة واحدة مُرسَلة" in ar and "رفض واحد" in ar
+    # The overview names the reasons in words; the CSV keeps the codes.
+    assert "cost justiciability" not in overview
+    assert "Cost; Economic, social and cultural rights are not justiciable" in overview
 
 
 def test_help_is_asked_for_a_refusal_only(site, smtp):
