@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "feat/assistance.h"
+#include "feat/country_name.h"
 #include "feat/handlers.h"
 #include "svc/audit.h"
 #include "svc/http.h"
@@ -584,6 +585,10 @@ static json_t *assistance_json(Request *r, int mine, const char *status, const c
                        "requester", name_for(r, db_text(st, 7), db_text(st, 8)), "assignee",
                        *db_text(st, 10) ? name_for(r, db_text(st, 9), db_text(st, 10)) : "",
                        "due_on", db_text(st, 11), "letter_id", (json_int_t)db_int(st, 13)));
+        /* The country by its name in the reader's language, not its code. */
+        const char *country = country_name_of(r, db_text(st, 2));
+        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "country",
+                            json_string(country ? country : db_text(st, 2)));
     }
     db_done(st);
     return list;
@@ -1037,10 +1042,10 @@ static json_t *committee_json(Request *r)
     while (db_row(st)) {
         char when[16];
         format_utc(db_int(st, 4), "%Y-%m-%d", when, sizeof when);
-        json_array_append_new(list,
-                              json_build("{s:I, s:s, s:s, s:s, s:s}", "id",
-                                         (json_int_t)db_int(st, 0), "email", db_text(st, 1), "name",
-                                         db_text(st, 2), "role", db_text(st, 3), "since", when));
+        json_array_append_new(list, json_build("{s:I, s:s, s:s, s:s, s:s}", "id",
+                                               (json_int_t)db_int(st, 0), "email", db_text(st, 1),
+                                               "name", db_text(st, 2), "role_label",
+                                               audit_role_words(r, db_text(st, 3)), "since", when));
     }
     db_done(st);
     return list;

@@ -507,11 +507,12 @@ static json_t *stages_json(Request *r, const char *iso3, int can_edit)
 
 static json_t *standing_json(Request *r, const Standing *s)
 {
-    return json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "status",
+    return json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "status",
                       treaty_status_code(s->status), "status_label",
                       tr(r, treaty_status_label(s->status)), "signature_date", s->signature_date,
-                      "party_date", s->party_date, "party_kind", s->party_kind, "declared",
-                      s->declared, "withdrawn", s->withdrawn);
+                      "party_date", s->party_date, "party_kind", s->party_kind, "party_kind_label",
+                      treaty_party_kind_label(r, s->party_kind), "declared", s->declared,
+                      "withdrawn", s->withdrawn);
 }
 
 /* Fills r->data for the country page (also used to show its forms again

@@ -14,6 +14,8 @@
 #include "feat/membership.h"
 
 #include "feat/account.h"
+#include "feat/country_name.h"
+#include "feat/group.h"
 #include "feat/handlers.h"
 #include "feat/member.h"
 #include "feat/organisation.h"
@@ -533,6 +535,9 @@ Result membership_admin_page(Request *r)
                        "website", db_text(st, 10), "reason", db_text(st, 11), "can_decide",
                        strcmp(db_text(st, 3), "pending") == 0, "can_change",
                        strcmp(db_text(st, 3), "pending") && strcmp(db_text(st, 3), "declined")));
+        const char *country = country_name_of(r, iso3);
+        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "country",
+                            json_string(country ? country : iso3));
     }
     db_done(st);
     if (member_log_reads(r, "membership applications viewed",
@@ -643,19 +648,6 @@ static Result open_account(Db *w, const MembershipRow *m, char path[96])
     return auth_issue_welcome(w, m->email, "welcome", WELCOME_HOURS, path);
 }
 
-/* The working groups the applicant ticked on the join form: they join
- * them on approval (not before: an applicant is not yet a member). */
-static Result join_chosen_groups(Db *w, const MembershipRow *m)
-{
-    Stmt *st = db_prepare(w, "INSERT INTO working_group_members (group_id, person_id, joined_at) "
-                             "SELECT group_id, :person, :now FROM membership_interests "
-                             "WHERE membership_id = :m ON CONFLICT DO NOTHING");
-    db_bind_int(st, ":person", m->person_id);
-    db_bind_int(st, ":now", now_seconds());
-    db_bind_int(st, ":m", m->id);
-    return db_run(st) == R_OK ? R_OK : R_INTERNAL;
-}
-
 static Result membership_approve_apply(Db *w, void *ctx)
 {
     Decision *d = ctx;
@@ -663,7 +655,9 @@ static Result membership_approve_apply(Db *w, void *ctx)
     char path[96];
     Result res;
     if ((res = set_status(w, d, "active")) != R_OK || (res = open_account(w, d->m, path)) != R_OK ||
-        (res = join_chosen_groups(w, d->m)) != R_OK)
+        /* The working groups ticked on the join form: joined now, not
+         * before (an applicant is not yet a member). */
+        (res = group_join_interests(w, r, d->m->id, d->m->person_id)) != R_OK)
         return res;
     /* The link is made in the write, so the email is written here. */
     char *body = arena_printf(

@@ -449,7 +449,7 @@ def test_a_contact_invites_a_colleague(site, smtp):
                               "confirm": "colleague pass 99"})
     assert r.status_code == 303
     profile = c.get("/profile").text
-    assert "Haki Centre" in profile and "staff" in profile
+    assert "Haki Centre" in profile and "Staff" in profile
     assert site.client().get(link).status_code == 404  # single use
     orgs = c.get("/profile/export").json()["organisations"]
     assert [(o["role"], o["title"]) for o in orgs] == [("staff", "Paralegal")]
