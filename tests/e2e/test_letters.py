@@ -134,6 +134,12 @@ def test_angola_letter_refusal_and_who_sees_it(site, smtp, tmp_path):
     admin = site.login_user(site.member("admin"))
     page = admin.get("/admin/assistance").text
     (aid,) = re.findall(r'href="/assistance/(\d+)"', page)
+    # The subject Ratify wrote is in each reader's language (issue 14).
+    assert "Help to reply to a government&#39;s refusal" in page or \
+        "Help to reply to a government's refusal" in page
+    for lang, words in (("es", "Ayuda"), ("fr", "Aide"), ("ar", "مساعدة")):
+        listing = admin.get("/admin/assistance", headers={"Accept-Language": lang}).text
+        assert "Help to reply" not in listing and words in listing, lang
     page = admin.get(f"/assistance/{aid}").text
     r = admin.post(f"/admin/assistance/{aid}", data={"csrf_token": scrape_csrf(page),
                                                      "status": "accepted",
