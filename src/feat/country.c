@@ -444,6 +444,8 @@ static json_t *actions_json(Request *r, const char *iso3, int can_edit)
                              tr(r, code_label(kind_codes, kind_labels, db_text(st, 2))), "article",
                              db_text(st, 3), "date", db_text(st, 4), "source_url", db_text(st, 5),
                              "note", db_text(st, 6), "can_edit", can_edit));
+    json_object_set_new(json_array_get(list, json_array_size(list) - 1), "date_text",
+                        json_string(date_words(r, db_text(st, 4))));
     db_done(st);
     return list;
 }
@@ -500,6 +502,8 @@ static json_t *stages_json(Request *r, const char *iso3, int can_edit)
                        "visibility", visibility, "visibility_label",
                        tr(r, code_label(country_visibility_codes, visibility_labels, visibility)),
                        "can_edit", can_edit));
+        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "date_text",
+                            json_string(date_words(r, db_text(st, 3))));
     }
     db_done(st);
     return list;
@@ -507,12 +511,13 @@ static json_t *stages_json(Request *r, const char *iso3, int can_edit)
 
 static json_t *standing_json(Request *r, const Standing *s)
 {
-    return json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "status",
-                      treaty_status_code(s->status), "status_label",
-                      tr(r, treaty_status_label(s->status)), "signature_date", s->signature_date,
-                      "party_date", s->party_date, "party_kind", s->party_kind, "party_kind_label",
-                      treaty_party_kind_label(r, s->party_kind), "declared", s->declared,
-                      "withdrawn", s->withdrawn);
+    return json_build(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "status",
+        treaty_status_code(s->status), "status_label", tr(r, treaty_status_label(s->status)),
+        "signature_date", s->signature_date, "party_date", s->party_date, "party_kind",
+        s->party_kind, "party_kind_label", treaty_party_kind_label(r, s->party_kind), "declared",
+        s->declared, "withdrawn", s->withdrawn, "signature_date_text",
+        date_words(r, s->signature_date), "party_date_text", date_words(r, s->party_date));
 }
 
 /* Fills r->data for the country page (also used to show its forms again

@@ -434,6 +434,7 @@ static json_t *letter_json(Request *r, const Letter *l)
                             json_string(tr(r, code_label(status_codes, status_labels, l->status))));
         json_object_set_new(j, "country_name", json_string(country ? country : l->iso3));
         json_object_set_new(j, "is_draft", json_boolean(letter_is_draft(l)));
+        json_object_set_new(j, "sent_on_text", json_string(date_words(r, l->sent_on)));
         json_object_set_new(j, "may_send",
                             json_boolean(letter_is_draft(l) || !strcmp(l->status, "no_response")));
         json_object_set_new(j, "may_answer", json_boolean(!letter_is_draft(l)));
@@ -956,10 +957,11 @@ json_t *letter_country_summary(Request *r, const char *iso3)
         arena_printf(r->arena, "%s, %s, %s", tr_n(r, "%d positive", "%d positive", counts[0]),
                      tr_n(r, "%d non-committal", "%d non-committal", counts[1]),
                      tr_n(r, "%d refusal", "%d refusals", counts[2]));
-    return json_build("{s:i, s:s, s:i, s:i, s:i, s:o, s:b, s:s, s:s}", "sent", sent, "last_sent",
-                      last, "positive", counts[0], "non_committal", counts[1], "refusals",
-                      counts[2], "public_responses", responses_json(r, 0, iso3, 1), "any",
-                      sent + counts[0] + counts[1] + counts[2] > 0, "sent_text",
+    return json_build("{s:i, s:s, s:i, s:i, s:i, s:o, s:b, s:s, s:s, s:s}", "sent", sent,
+                      "last_sent", last, "positive", counts[0], "non_committal", counts[1],
+                      "refusals", counts[2], "public_responses", responses_json(r, 0, iso3, 1),
+                      "any", sent + counts[0] + counts[1] + counts[2] > 0, "last_sent_text",
+                      date_words(r, last), "sent_text",
                       tr_n(r, "%d letter sent", "%d letters sent", sent), "responses_text",
                       responses);
 }

@@ -121,6 +121,10 @@ const char *tr(Request *r, const char *msgid);
  * catalogue's Plural-Forms), with its "%d" replaced by n. The translation
  * is never used as a format string. In the arena. */
 const char *tr_n(Request *r, const char *msgid, const char *msgid_plural, long n);
+/* A "YYYY-MM-DD" date as the reader writes it ("24 September 2013",
+ * "24 de septiembre de 2013"); anything else is returned as it is. In the
+ * arena. */
+const char *date_words(Request *r, const char *date);
 
 /* Adds a response header (name and value must outlive the request: use
  * literals or arena strings). */

@@ -44,7 +44,8 @@ def test_a_treaty_action_is_deleted_after_asking(fresh_server):
     page = c.get("/countries/AGO").text
     # The kind is in people's words, and Delete is a link to the question.
     assert "Accession" in page and ">accession<" not in page
-    (aid,) = re.findall(r'<tr><td>2026-11-01</td><td>[^<]*</td><td>Accession</td><td></td>'
+    (aid,) = re.findall(r'<tr><td><time datetime="2026-11-01">1 November 2026</time></td>'
+                        r'<td>[^<]*</td><td>Accession</td><td></td>'
                         r'<td><a class="danger" href="/countries/AGO/actions/(\d+)/delete"', page)
     path = f"/countries/AGO/actions/{aid}/delete"
     confirm_page(c, path, "Delete this treaty action?", "Accession", "2026-11-01", "Angola")

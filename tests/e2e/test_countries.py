@@ -439,3 +439,16 @@ def test_cached_pages_follow_every_write(one_thread_server, tmp_path):
         assert "2026-03-15" in anon.get("/countries/AGO").text
     # A logged-in coordinator never gets the anonymous page.
     assert "Record a domestic step" in coord.get("/countries/AGO").text
+
+
+def test_dates_and_kinds_in_the_readers_words(server):
+    """Issue 14: dates shown as text are in the reader's language (month
+    names), and how a state became a party is a word, not a code."""
+    want = {"en": "24 September 2013", "es": "24 de septiembre de 2013",
+            "fr": "24 septembre 2013", "ar": "24 سبتمبر 2013"}
+    for lang, date in want.items():
+        html = server.client().get("/countries/AGO", headers={"Accept-Language": lang}).text
+        assert date in html, lang
+        assert "2013-09-24</td>" not in html
+    html = server.client().get("/countries/ARG").text
+    assert "(ratification)" not in html and "(accession)" not in html
