@@ -436,7 +436,7 @@ static json_t *actions_json(Request *r, const char *iso3, int can_edit)
                "a.note FROM treaty_actions a JOIN instruments i ON i.id = a.instrument_id "
                "WHERE a.iso3 = :iso3 ORDER BY a.action_date, a.id");
     db_bind_text(st, ":iso3", iso3);
-    while (db_row(st))
+    while (db_row(st)) {
         json_array_append_new(
             list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
                              (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "kind",
@@ -444,8 +444,9 @@ static json_t *actions_json(Request *r, const char *iso3, int can_edit)
                              tr(r, code_label(kind_codes, kind_labels, db_text(st, 2))), "article",
                              db_text(st, 3), "date", db_text(st, 4), "source_url", db_text(st, 5),
                              "note", db_text(st, 6), "can_edit", can_edit));
-    json_object_set_new(json_array_get(list, json_array_size(list) - 1), "date_text",
-                        json_string(date_words(r, db_text(st, 4))));
+        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "date_text",
+                            json_string(date_words(r, db_text(st, 4))));
+    }
     db_done(st);
     return list;
 }
