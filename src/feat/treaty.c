@@ -419,9 +419,6 @@ static const UntcNames *untc_names(void)
     return untc_names_ok ? &untc_names_table : NULL;
 }
 
-/* UNTC's kinds that Ratify records under another name: an acceptance (A),
- * approval (AA) or formal confirmation (c) has a ratification's effect, and
- * a succession to a signature (d in the signature column) is a signature. */
 const char *treaty_party_kind_label(Request *r, const char *kind)
 {
     static const char *const codes[] = {"ratification", "accession", "succession", NULL};
@@ -430,6 +427,9 @@ const char *treaty_party_kind_label(Request *r, const char *kind)
     return kind && *kind ? tr(r, code_label(codes, labels, kind)) : "";
 }
 
+/* UNTC's kinds that Ratify records under another name: an acceptance (A),
+ * approval (AA) or formal confirmation (c) has a ratification's effect, and
+ * a succession to a signature (d in the signature column) is a signature. */
 static const char *recorded_party_kind(const char *untc_kind)
 {
     if (!strcmp(untc_kind, "accession") || !strcmp(untc_kind, "succession"))
