@@ -12,7 +12,7 @@ CC       ?= cc
 CLANG    ?= clang
 PYTHON   ?= /usr/bin/python3
 PKGS     := libmicrohttpd sqlite3 jansson libsodium libcurl cairo pangocairo xlsxwriter liboath \
-            libqrencode libpq libxml-2.0
+            libqrencode libpq libxml-2.0 zlib
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 # CI builds with -Werror; locally warnings show but do not stop you.
 ifdef CI

@@ -19,13 +19,16 @@
 #include "base/i18n.h"
 #include "svc/housekeeping.h"
 #include "feat/event.h"
+#include "feat/gathering.h"
 #include "feat/letter.h"
+#include "feat/meeting.h"
 #include "feat/invitation.h"
 #include "feat/member.h"
 #include "feat/member_export.h"
 #include "feat/member_import.h"
 #include "feat/upr.h"
 #include "feat/membership.h"
+#include "feat/notification.h"
 #include "feat/outbox.h"
 #include "web/router.h"
 #include "web/server.h"
@@ -190,11 +193,18 @@ static Result parse_options(int *argc, char **argv, Options *o)
     return R_OK;
 }
 
+/* The public address `ratify serve --public-url` last ran with (read by
+ * open_db from the settings): commands run without --public-url (`ratify
+ * user add`, housekeeping's emails) then still print and mail links that
+ * work, not ones to the listening port (issue 14). */
+static char stored_public_url[256];
+
 static const char *base_url(const Options *o)
 {
     static char url[256];
-    if (o->public_url) {
-        snprintf(url, sizeof url, "%s", o->public_url);
+    const char *public_url = o->public_url ? o->public_url : stored_public_url;
+    if (*public_url) {
+        snprintf(url, sizeof url, "%s", public_url);
         size_t n = strlen(url);
         if (n && url[n - 1] == '/')
             url[n - 1] = 0;
@@ -216,7 +226,16 @@ static Result open_db(const Options *o, Db **db)
         *db = NULL;
         return R_INTERNAL;
     }
+    Stmt *st = db_prepare(*db, "SELECT value FROM settings WHERE name = 'public_url'");
+    if (db_row(st))
+        snprintf(stored_public_url, sizeof stored_public_url, "%s", db_text(st, 0));
+    db_done(st);
     return R_OK;
+}
+
+static Result public_url_apply(Db *w, void *ctx)
+{
+    return auth_setting_set(w, "public_url", ctx);
 }
 
 /* What the server runs every hour besides its own cleaning (housekeeping.c),
@@ -229,6 +248,9 @@ static const HourlyJob hourly_jobs[] = {letter_remind,
                                         member_rate_limits_expire,
                                         untc_check_daily,
                                         event_remind,
+                                        meeting_remind,
+                                        gathering_remind,
+                                        notification_digest,
                                         NULL};
 
 static Result init_cmd(Options *o, int argc, char **argv)
@@ -268,7 +290,11 @@ static Result serve_cmd(Options *o, int argc, char **argv)
     Result r = open_db(o, &db);
     if (r != R_OK)
         return r;
-    r = account_first_admin(db, o->admin_email, base_url(o));
+    /* Remembered for the commands run without --public-url. */
+    if (o->public_url && strcmp(o->public_url, stored_public_url) != 0)
+        r = db_write(db, public_url_apply, (void *)base_url(o));
+    if (r == R_OK)
+        r = account_first_admin(db, o->admin_email, base_url(o));
     db_close(db);
     if (r != R_OK)
         return r;

@@ -19,8 +19,11 @@
 #include "feat/country_name.h"
 #include "feat/handlers.h"
 #include "feat/two_factor.h"
+#include "feat/country_name.h"
+#include "feat/notification.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
+#include "svc/mail.h"
 
 /* A "next" target must be a local path; anything else goes home. */
 static const char *safe_next(const char *next)
@@ -254,7 +257,19 @@ Result account_page(Request *r)
 {
     r->page = "account";
     r->title = tr(r, "Your account");
-    r->data = json_build("{s:o}", "account", account_data(r));
+    json_t *account = account_data(r);
+    /* Coordinators and admins choose how they hear of applications
+     * (notification.c); the committee's requests for support are
+     * assistance.c's, emailed as they come. */
+    int staff = r->user->role >= ROLE_COORDINATOR;
+    json_object_set_new(account, "staff", json_boolean(staff));
+    json_object_set_new(account, "digest",
+                        json_boolean(staff && notification_digest_chosen(r->db, r->user->id)));
+    r->data = json_build("{s:o}", "account", account);
+    /* raw: compared with one literal */
+    const char *saved = param_raw(r, "saved");
+    if (saved && strcmp(saved, "notifications") == 0 && strcmp(r->method, "GET") == 0)
+        r->message = tr(r, "Your choice is saved.");
     return R_OK;
 }
 
@@ -293,6 +308,11 @@ Result account_post(Request *r)
     return http_redirect(r, "/account");
 }
 
+/* The roles, for the users list and the form to add one. */
+static const char *const role_codes[] = {"member", "coordinator", "admin", NULL};
+static const char *const role_labels[] = {N_("Member"), N_("Coordinator"), N_("Administrator"),
+                                          NULL};
+
 Result account_users_page(Request *r)
 {
     json_t *users = json_array();
@@ -304,14 +324,36 @@ Result account_users_page(Request *r)
                "FROM users u ORDER BY u.email");
     while (db_row(st))
         json_array_append_new(
-            users, json_build("{s:I, s:s, s:s, s:s, s:b, s:s, s:b}", "id",
+            users, json_build("{s:I, s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "id",
                               (json_int_t)db_int(st, 0), "email", db_text(st, 1), "display_name",
-                              db_text(st, 2), "role", db_text(st, 3), "active", (int)db_int(st, 4),
-                              "countries", db_text(st, 5), "two_factor", (int)db_int(st, 6)));
+                              db_text(st, 2), "role", db_text(st, 3), "role_label",
+                              tr(r, code_label(role_codes, role_labels, db_text(st, 3))), "active",
+                              (int)db_int(st, 4), "countries", db_text(st, 5), "two_factor",
+                              (int)db_int(st, 6)));
     db_done(st);
     r->page = "admin_users";
     r->title = tr(r, "Users");
+    json_decref(r->data);
     r->data = json_build("{s:o}", "users", users);
+    if (r->is_api)
+        return R_OK; /* the list only; the form is the page's */
+    json_object_set_new(r->data, "roles", form_options(r, role_codes, role_labels, "member"));
+    json_object_set_new(r->data, "form", json_build("{s:s, s:s}", "email", "", "countries", ""));
+    /* After adding one: say what happened, by the new user's id. */
+    int64_t added = 0;
+    if (strcmp(r->method, "GET") == 0 &&
+        param_optional_int(r, "added", 1, INT64_MAX, 0, &added) == R_OK && added) {
+        st = db_prepare(r->db, "SELECT email FROM users WHERE id = :id");
+        db_bind_int(st, ":id", added);
+        if (db_row(st))
+            r->message = arena_printf(
+                r->arena, "%s %s",
+                tr(r, "User added. A single-use link to choose a password was emailed to"),
+                db_text(st, 0));
+        db_done(st);
+    }
+    json_decref(r->errors);
+    r->errors = NULL;
     return R_OK;
 }
 
@@ -348,7 +390,9 @@ typedef struct {
     char **countries;
     int ncountries;
     int hours;     /* the link's validity */
+    int64_t actor; /* the admin who added them from the web; 0 from the command line */
     char path[96]; /* set by apply: the link */
+    int64_t id;    /* set by apply: the new user */
 } UserCreate;
 
 static Result user_create_apply(Db *w, void *ctx)
@@ -377,9 +421,10 @@ static Result user_create_apply(Db *w, void *ctx)
         if (db_run(st) != R_OK)
             return R_INTERNAL;
     }
+    u->id = id;
     char object[32];
     snprintf(object, sizeof object, "user %lld", (long long)id); /* never the email */
-    if (audit_log(w, 0, "user added", object, "") != R_OK)
+    if (audit_log(w, u->actor, "user added", object, "") != R_OK)
         return R_INTERNAL;
     return auth_issue_welcome(w, u->email, "welcome", u->hours, u->path);
 }
@@ -399,6 +444,107 @@ static Result create_user(Db *db, const char *email, Role role, char **countries
     if (rc == R_OK)
         snprintf(path, 96, "%s", u.path);
     return rc;
+}
+
+/* ---- adding a user from the web (/admin/users) ---- */
+
+/* What adding a user from the web writes: the user, their countries, the
+ * audit line and the welcome link (user_create_apply, as `ratify user
+ * add`), and the email carrying the link, all in one transaction. */
+typedef struct {
+    Request *r;
+    UserCreate u;
+} WebUserCreate;
+
+static Result web_user_create_apply(Db *w, void *ctx)
+{
+    WebUserCreate *wu = ctx;
+    Request *r = wu->r;
+    Result res = user_create_apply(w, &wu->u);
+    if (res != R_OK)
+        return res;
+    /* The public address (--public-url), so the link works from anywhere. */
+    char *body = arena_printf(
+        r->arena, "%s\n\n%s\n%s%s\n\n%s\n",
+        tr(r, "An administrator has opened an account for you on the coalition's platform."),
+        tr(r, "Choose your password within 3 days with this single-use link:"),
+        r->base_url ? r->base_url : "", wu->u.path,
+        tr(r, "After that, log in at any time with your email address."));
+    return mail_queue(w, wu->u.email, tr(r, "Your account on the coalition's platform"), body);
+}
+
+/* The form shown again with what was typed and the problem. */
+static Result users_form_failed(Request *r, const char *email, const char *role,
+                                const char *countries)
+{
+    json_t *errors = r->errors;
+    r->errors = NULL;
+    account_users_page(r);
+    r->errors = errors;
+    json_object_set_new(r->data, "form",
+                        json_build("{s:s, s:s}", "email", email ? email : "", "countries",
+                                   countries ? countries : ""));
+    json_object_set_new(r->data, "roles", form_options(r, role_codes, role_labels, role));
+    return R_BAD_REQUEST;
+}
+
+/* Splits the coordinator's countries ("ARG BRA", commas or spaces) into
+ * out (at most 64 codes, upper case, each a known country); 0 on a bad
+ * one. */
+static int parse_countries(Request *r, const char *text, char **out, int *n)
+{
+    char *copy = arena_strdup(r->arena, text ? text : "");
+    *n = 0;
+    for (char *save = NULL, *w = strtok_r(copy, " ,;", &save); w;
+         w = strtok_r(NULL, " ,;", &save)) {
+        for (char *c = w; *c; c++)
+            if (*c >= 'a' && *c <= 'z')
+                *c = (char)(*c - 'a' + 'A');
+        if (*n == 64 || !valid_iso3(w) || !country_name_of(r, w))
+            return 0;
+        out[(*n)++] = w;
+    }
+    return 1;
+}
+
+Result account_users_post(Request *r)
+{
+    /* raw: shown again as typed when it is refused; checked by the getters */
+    const char *typed_email = param_raw(r, "email");
+    /* raw: shown again as typed; parsed by parse_countries */
+    const char *typed_countries = param_raw(r, "countries");
+    const char *role_typed = param_filter(r, "role", role_codes);
+    const char *email = NULL;
+    int role = 0;
+    char *countries[64];
+    int ncountries = 0;
+    int bad = param_email(r, "email", &email) != R_OK;
+    bad |= param_enum(r, "role", role_codes, &role) != R_OK;
+    if (!parse_countries(r, typed_countries, countries, &ncountries))
+        bad |= param_error(r, "countries",
+                           N_("Please give country codes such as ARG BRA, separated by spaces.")) !=
+               R_OK;
+    else if (role_typed && strcmp(role_typed, "coordinator") == 0 && ncountries == 0)
+        bad |= param_error(r, "countries", N_("A coordinator needs at least one country.")) != R_OK;
+    else if (role_typed && strcmp(role_typed, "coordinator") != 0 && ncountries > 0)
+        bad |= param_error(r, "countries", N_("Countries apply to coordinators only.")) != R_OK;
+    if (bad)
+        return users_form_failed(r, typed_email, role_typed, typed_countries);
+    WebUserCreate wu = {.r = r,
+                        .u = {.email = email,
+                              .role = role_from_name(role_codes[role]),
+                              .countries = countries,
+                              .ncountries = ncountries,
+                              .hours = 72,
+                              .actor = r->user->id}};
+    Result res = db_write(r->db, web_user_create_apply, &wu);
+    if (res == R_CONFLICT) {
+        param_error(r, "email", N_("A user with this email address already exists."));
+        return users_form_failed(r, typed_email, role_typed, typed_countries);
+    }
+    if (res != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, arena_printf(r->arena, "/admin/users?added=%lld", (long long)wu.u.id));
 }
 
 static void lowercase(char *s)

@@ -211,6 +211,25 @@ static Result assist_load_id(Request *r, int64_t id, Assist *a)
 }
 
 /* The request named by the path's {id}, as assist_load_id. */
+Result assistance_find_visible(Request *r, int64_t id, AssistanceRef *out)
+{
+    Assist a;
+    memset(out, 0, sizeof *out);
+    if (assist_load_id(r, id, &a) != R_OK)
+        return R_NOT_FOUND;
+    out->id = a.id;
+    out->requester = a.requester;
+    snprintf(out->iso3, sizeof out->iso3, "%s", a.iso3);
+    snprintf(out->kind, sizeof out->kind, "%s", a.kind);
+    snprintf(out->status, sizeof out->status, "%s", a.status);
+    return R_OK;
+}
+
+int assistance_secretariat(const User *u)
+{
+    return secretariat(u);
+}
+
 static Result assist_load(Request *r, Assist *a)
 {
     int64_t id;
@@ -754,6 +773,9 @@ static void show(Request *r, const Assist *a, const char *body, const char *reas
                    thread_json(r, a), "attachments", attachments_json(r, a->id, 0), "manage",
                    manage, "typed_body", body ? body : "", "typed_reason", reason ? reason : "",
                    "open", strcmp(a->status, "done") && strcmp(a->status, "declined"));
+    /* The drafts of a submission are submission.c's page, linked. */
+    json_object_set_new(req, "is_submission",
+                        json_boolean(!strcmp(a->kind, "submission_drafting")));
     if (manage) {
         json_object_set_new(r->data, "moves", moves_json(r, a->status, status));
         json_object_set_new(r->data, "assignees", assignee_options(r, a->assignee));

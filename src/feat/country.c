@@ -31,6 +31,8 @@
 #include "feat/friend.h"
 #include "feat/letter.h"
 #include "feat/position.h"
+#include "feat/submission.h"
+#include "feat/meeting.h"
 #include "feat/treaty.h"
 #include "feat/upr.h"
 
@@ -186,21 +188,10 @@ void country_map_free(void)
 
 /* ---- reading countries and their standing ---- */
 
+/* A UN regional group's name (an English msgid), "" for none. */
 static const char *group_label(const char *code)
 {
-    static const struct {
-        const char *code, *label;
-    } groups[] = {
-        {"african", N_("African States")},
-        {"asia-pacific", N_("Asia-Pacific States")},
-        {"eastern-european", N_("Eastern European States")},
-        {"latin-american-caribbean", N_("Latin American and Caribbean States")},
-        {"weog", N_("Western European and other States")},
-    };
-    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
-        if (strcmp(code, groups[i].code) == 0)
-            return groups[i].label;
-    return "";
+    return *code ? code_label(country_group_codes, country_group_labels, code) : "";
 }
 
 /* The state's record on the other complaint procedures: a list for the
@@ -310,14 +301,14 @@ static json_t *map_json(Request *r, const CountryRow *rows, size_t n)
 
 static const char *const status_codes[] = {"party", "signatory", "none", NULL};
 static const char *const status_labels[] = {N_("Party"), N_("Signatory"), N_("No action"), NULL};
-static const char *const group_codes[] = {
+const char *const country_group_codes[] = {
     "african", "asia-pacific", "eastern-european", "latin-american-caribbean", "weog", NULL};
-static const char *const group_labels[] = {N_("African States"),
-                                           N_("Asia-Pacific States"),
-                                           N_("Eastern European States"),
-                                           N_("Latin American and Caribbean States"),
-                                           N_("Western European and other States"),
-                                           NULL};
+const char *const country_group_labels[] = {N_("African States"),
+                                            N_("Asia-Pacific States"),
+                                            N_("Eastern European States"),
+                                            N_("Latin American and Caribbean States"),
+                                            N_("Western European and other States"),
+                                            NULL};
 static const char *const org_codes[] = {"AU", "OAS", "EU", "COE", "ASEAN", "LAS", "OIC", NULL};
 static const char *const org_labels[] = {N_("African Union"),
                                          N_("Organization of American States"),
@@ -343,16 +334,91 @@ static const char *filter_value(Request *r, const char *name, const char *const 
     return param_filter(r, name, codes);
 }
 
+/* Text folded for a name search: ASCII lower-cased and the accented
+ * Latin letters of Latin-1 (U+00C0-U+00FF) without their accents, so that
+ * "cote d'ivoire" finds "Côte d'Ivoire" and "peru" "Perú"; in Arabic (no
+ * case) the alef with hamza or madda is a bare alef and the short vowel
+ * marks go, as people type on phones ("انغولا" finds "أنغولا"); other
+ * scripts are compared as they are. */
+static char *fold_name(Arena *a, const char *s)
+{
+    /* U+00C0 to U+00FF, in order. */
+    static const char latin1[] = "aaaaaaaceeeeiiiidnooooo*ouuuuypsaaaaaaaceeeeiiiidnooooo/ouuuuypy";
+    size_t n = strlen(s);
+    char *out = arena_alloc(a, n + 1), *o = out;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == 0xc3 && p[1] >= 0x80 && p[1] <= 0xbf) {
+            *o++ = latin1[p[1] - 0x80];
+            p++;
+        } else if (*p == 0xd8 && (p[1] == 0xa2 || p[1] == 0xa3 || p[1] == 0xa5)) {
+            *o++ = (char)0xd8; /* U+0622, U+0623, U+0625 -> U+0627 */
+            *o++ = (char)0xa7;
+            p++;
+        } else if (*p == 0xd9 && p[1] >= 0x8b && p[1] <= 0x92) {
+            p++; /* U+064B-U+0652, the harakat: dropped */
+        } else {
+            *o++ = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        }
+    }
+    *o = 0;
+    return out;
+}
+
+/* The countries whose name in any language Ratify knows (the page's and
+ * English among them) or whose ISO code holds the folded query, as a
+ * space-separated list of ISO3 codes in r's arena. */
+static const char *search_codes(Request *r, const char *query)
+{
+    const char *q = fold_name(r->arena, query);
+    Buf found = {0};
+    buf_putc(&found, ' ');
+    Stmt *st = db_prepare(r->db, "SELECT iso3, name FROM country_names ORDER BY iso3");
+    while (db_row(st)) {
+        const char *iso3 = db_text(st, 0);
+        char tag[6];
+        snprintf(tag, sizeof tag, " %s ", iso3);
+        if (strstr(found.data, tag))
+            continue;
+        if (strstr(fold_name(r->arena, db_text(st, 1)), q) ||
+            (strlen(q) == 3 && strcmp(fold_name(r->arena, iso3), q) == 0))
+            buf_printf(&found, "%s ", iso3);
+    }
+    db_done(st);
+    const char *codes = arena_strndup(r->arena, found.data, found.len);
+    buf_free(&found);
+    return codes;
+}
+
+/* The search box's text, trimmed; NULL when empty or not plain text (a
+ * filter from a link people edit: ignored rather than an error). */
+static const char *search_query(Request *r)
+{
+    const char *q = NULL;
+    if (param_optional_text(r, "q", 100, 0, &q) != R_OK || !q) {
+        json_decref(r->errors);
+        r->errors = NULL;
+        return NULL;
+    }
+    while (*q == ' ')
+        q++;
+    size_t n = strlen(q);
+    while (n && q[n - 1] == ' ')
+        n--;
+    return n ? arena_strndup(r->arena, q, n) : NULL;
+}
+
 Result country_list_page(Request *r)
 {
     size_t n;
     Campaign c = treaty_campaign(r->db);
     CountryRow *rows = treaty_countries(r, &c, 1, &n);
     const char *f_status = filter_value(r, "status", status_codes);
-    const char *f_group = filter_value(r, "group", group_codes);
+    const char *f_group = filter_value(r, "group", country_group_codes);
     const char *f_org = filter_value(r, "org", org_codes);
     const char *f_sort = filter_value(r, "sort", sort_codes);
     const char *f_similar = filter_value(r, "similar", similar_codes);
+    const char *f_q = search_query(r);
+    const char *found = f_q ? search_codes(r, f_q) : NULL;
     /* The persuadable are ranked by how many they accept, unless asked. */
     if (f_similar && !f_sort)
         f_sort = "procedures";
@@ -385,9 +451,14 @@ Result country_list_page(Request *r)
             (f_similar &&
              (row->protocol.status == STATUS_PARTY || treaty_accepted_count(row) == 0)))
             continue;
+        char tag[6];
+        snprintf(tag, sizeof tag, " %s ", row->iso3);
+        if (found && !strstr(found, tag))
+            continue;
         json_array_append_new(list, country_json(r, &c, row));
     }
     r->cache_public = 1;
+    r->cache_content = !r->is_api; /* nothing of the reader on it: see cache.h */
     r->page = "countries";
     r->title = treaty_say(r, &c, "Countries and the {treaty}"); /* msgid in treaty.c */
     r->data = json_build("{s:{s:i, s:i, s:i, s:i, s:i}, s:o, s:i, s:o, s:o, s:o, s:o, s:b}",
@@ -395,9 +466,10 @@ Result country_list_page(Request *r)
                          "signatures", signatures, "states", states, "countries", list, "shown",
                          (int)json_array_size(list), "chart", chart, "status_options",
                          form_options(r, status_codes, status_labels, f_status), "group_options",
-                         form_options(r, group_codes, group_labels, f_group), "org_options",
-                         form_options(r, org_codes, org_labels, f_org), "filtered",
-                         f_status || f_group || f_org || f_similar);
+                         form_options(r, country_group_codes, country_group_labels, f_group),
+                         "org_options", form_options(r, org_codes, org_labels, f_org), "filtered",
+                         f_status || f_group || f_org || f_similar || f_q);
+    json_object_set_new(r->data, "q", json_string(f_q ? f_q : ""));
     json_t *similar = form_options(r, similar_codes, similar_labels, f_similar);
     json_object_set_new(json_array_get(similar, 0), "label",
                         json_string(treaty_say(r, &c, similar_labels[0])));
@@ -405,12 +477,19 @@ Result country_list_page(Request *r)
     json_object_set_new(r->data, "campaign", treaty_campaign_json(r, &c));
     json_object_set_new(r->data, "sort", json_string(f_sort ? f_sort : "name"));
     /* The filters again, for the sorting links; values come from fixed lists. */
-    json_object_set_new(
-        r->data, "filter_query",
-        json_string(arena_printf(r->arena, "%s%s%s%s%s%s%s%s", f_status ? "status=" : "",
-                                 f_status ? f_status : "", f_group ? "&group=" : "",
-                                 f_group ? f_group : "", f_org ? "&org=" : "", f_org ? f_org : "",
-                                 f_similar ? "&similar=" : "", f_similar ? f_similar : "")));
+    Buf query = {0};
+    buf_printf(&query, "%s%s%s%s%s%s%s%s", f_status ? "status=" : "", f_status ? f_status : "",
+               f_group ? "&group=" : "", f_group ? f_group : "", f_org ? "&org=" : "",
+               f_org ? f_org : "", f_similar ? "&similar=" : "", f_similar ? f_similar : "");
+    if (f_q) { /* the one value typed: escaped here, and the template escapes the & */
+        buf_puts(&query, "&q=");
+        escape_url_component(&query, f_q, strlen(f_q));
+    }
+    json_object_set_new(r->data, "filter_query",
+                        json_string(query.data && query.data[0] == '&' ? query.data + 1
+                                    : query.data                       ? query.data
+                                                                       : ""));
+    buf_free(&query);
     if (map)
         json_object_set_new(r->data, "map", map);
     return R_OK;
@@ -563,11 +642,13 @@ static Result country_data(Request *r, const char *iso3)
     if (coalition_public_json(r, iso3, &coalition) == R_OK)
         json_object_set_new(r->data, "coalition", coalition);
     json_object_set_new(r->data, "letters", letter_country_summary(r, iso3));
+    json_object_set_new(r->data, "meetings", meeting_country_summary(r, iso3));
     if (strcmp(c.slug, UPR_INSTRUMENT) == 0)
         json_object_set_new(r->data, "upr",
                             upr_country_json(r, iso3, row.protocol.status == STATUS_PARTY));
     json_object_set_new(r->data, "friend", friend_country_json(r, iso3));
     json_object_set_new(r->data, "position", position_country_json(r, iso3));
+    json_object_set_new(r->data, "submissions", submission_country_json(r, iso3));
     if (can_edit && !r->is_api) {
         json_object_set_new(r->data, "stage_options",
                             form_options(r, country_stage_codes, stage_labels, NULL));
@@ -617,10 +698,7 @@ Result country_form_failed(Request *r, const char *iso3, const char *form)
     Result res = country_data(r, iso3);
     if (res != R_OK)
         return res;
-    json_t *typed = json_object();
-    for (size_t i = 0; i < r->form.count; i++)
-        if (strcmp(r->form.items[i].name, "csrf_token") != 0)
-            json_object_set_new(typed, r->form.items[i].name, json_string(r->form.items[i].value));
+    json_t *typed = form_typed(r);
     json_object_set_new(r->data, form, typed);
     return R_BAD_REQUEST;
 }

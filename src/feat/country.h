@@ -14,6 +14,11 @@ Result country_seed(Db *db);
 /* Frees the parsed map (at exit, for leak checkers). */
 void country_map_free(void);
 
+/* The UN regional groups ("african", ...) and their names (English msgids),
+ * NULL-terminated, as countries.csv codes them. */
+extern const char *const country_group_codes[];
+extern const char *const country_group_labels[];
+
 /* ---- for stage.c: recording on the country page ---- */
 
 /* The domestic stages and the audiences a record may have, NULL-terminated. */

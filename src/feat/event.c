@@ -36,6 +36,7 @@
 #include "base/tz.h"
 #include "feat/country_name.h"
 #include "feat/handlers.h"
+#include "feat/meeting.h"
 #include "feat/member.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
@@ -1320,9 +1321,44 @@ Result event_remind(Db *db, const char *base_url)
 
 /* ---- the calendar and its feeds ---- */
 
-/* The events u may see from since on, soonest first, as calendar items.
- * Meetings (meeting.c) will add theirs here, each with its own visibility
- * rule, when that noun lands: the items carry a kind for that. */
+enum { CALENDAR_MEETINGS_MAX = 200 };
+
+static int64_t item_start(const json_t *item)
+{
+    return json_integer_value(json_object_get(item, "t"));
+}
+
+static int by_start(const void *a, const void *b)
+{
+    int64_t x = item_start(*(json_t *const *)a), y = item_start(*(json_t *const *)b);
+    return (x > y) - (x < y);
+}
+
+/* The lobbying meetings r's user may see (meeting.c decides which), as
+ * calendar items beside the events. */
+static void add_meetings(Request *r, const char *zone, int64_t since, json_t *list)
+{
+    MeetingSlot *slots = arena_alloc(r->arena, CALENDAR_MEETINGS_MAX * sizeof *slots);
+    size_t n = meeting_slots(r, r->user, since, slots, CALENDAR_MEETINGS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        const MeetingSlot *m = &slots[i];
+        char day[32];
+        tz_format(zone, m->starts_at, "%Y-%m-%d", day, sizeof day);
+        const char *country = country_name_of(r, m->iso3);
+        json_array_append_new(
+            list, json_build("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "t",
+                             (json_int_t)m->starts_at, "id", (json_int_t)m->id, "title", m->title,
+                             "kind", tr(r, "Meeting with the government"), "country",
+                             country ? country : m->iso3, "when",
+                             m->has_time ? when_range(r->arena, zone, m->starts_at, m->ends_at)
+                                         : arena_strdup(r->arena, day),
+                             "place", m->place, "visibility", "", "link",
+                             arena_printf(r->arena, "/meetings/%lld", (long long)m->id)));
+    }
+}
+
+/* The events and meetings u may see from since on, soonest first, as
+ * calendar items, each marking the first of its month. */
 static json_t *calendar_items(Request *r, const char *zone, int64_t since)
 {
     Stmt *st = db_prepare(
@@ -1336,26 +1372,38 @@ static json_t *calendar_items(Request *r, const char *zone, int64_t since)
     db_bind_int(st, ":since", since);
     visibility_bind(st, r->user);
     json_t *list = json_array();
-    char month[32] = "";
     while (db_row(st)) {
         Event e;
         read_event(st, r->arena, &e);
-        char m[32];
-        tz_format(zone, e.starts_at, "%Y-%m", m, sizeof m);
-        int new_month = strcmp(m, month) != 0;
-        snprintf(month, sizeof month, "%s", m);
         json_array_append_new(
             list,
-            json_build(
-                "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "id", (json_int_t)e.id, "title",
-                e.title, "kind", tr(r, code_label(kinds, kind_labels, e.kind)), "country",
-                country_name_of(r, e.iso3) ? country_name_of(r, e.iso3) : e.iso3, "when",
-                when_range(r->arena, zone, e.starts_at, e.ends_at), "place",
-                *e.place ? e.place : e.online_link, "month", m, "new_month", new_month,
-                "visibility",
-                tr(r, code_label(event_visibilities, event_visibility_labels, e.visibility))));
+            json_build("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "t",
+                       (json_int_t)e.starts_at, "id", (json_int_t)e.id, "title", e.title, "kind",
+                       tr(r, code_label(kinds, kind_labels, e.kind)), "country",
+                       country_name_of(r, e.iso3) ? country_name_of(r, e.iso3) : e.iso3, "when",
+                       when_range(r->arena, zone, e.starts_at, e.ends_at), "place",
+                       *e.place ? e.place : e.online_link, "visibility",
+                       tr(r, code_label(event_visibilities, event_visibility_labels, e.visibility)),
+                       "link", arena_printf(r->arena, "/events/%lld", (long long)e.id)));
     }
     db_done(st);
+    add_meetings(r, zone, since, list);
+    /* One list in time order, each month's first item marked. */
+    size_t n = json_array_size(list);
+    json_t **items = arena_alloc(r->arena, (n + 1) * sizeof *items);
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref(json_array_get(list, i));
+    qsort(items, n, sizeof *items, by_start);
+    json_array_clear(list);
+    char month[32] = "";
+    for (size_t i = 0; i < n; i++) {
+        char m[32];
+        tz_format(zone, item_start(items[i]), "%Y-%m", m, sizeof m);
+        json_object_set_new(items[i], "month", json_string(m));
+        json_object_set_new(items[i], "new_month", json_boolean(strcmp(m, month) != 0));
+        snprintf(month, sizeof month, "%s", m);
+        json_array_append_new(list, items[i]);
+    }
     return list;
 }
 
@@ -1385,6 +1433,31 @@ Result event_calendar_page(Request *r)
     return calendar_fill(r, NULL);
 }
 
+/* The meetings viewer may see, in their feed (a visitor's has none). */
+static void feed_meetings(Request *r, const User *viewer, int64_t now)
+{
+    MeetingSlot *slots = arena_alloc(r->arena, 2000 * sizeof *slots);
+    size_t n = meeting_slots(r, viewer, now - FEED_PAST_DAYS * 86400, slots, 2000);
+    Buf *out = &r->body_out;
+    for (size_t i = 0; i < n; i++) {
+        const MeetingSlot *m = &slots[i];
+        ical_line(out, "begin", "VEVENT");
+        ical_line(out, "UID", arena_printf(r->arena, "meeting-%lld@ratify", (long long)m->id));
+        ical_utc(out, "DTSTAMP", now);
+        ical_utc(out, "DTSTART", m->starts_at);
+        ical_utc(out, "DTEND", m->ends_at);
+        ical_text(out, "SUMMARY", m->title);
+        if (*m->place)
+            ical_text(out, "LOCATION", m->place);
+        const char *link =
+            member_link(r, arena_printf(r->arena, "/meetings/%lld", (long long)m->id));
+        if (!strncmp(link, "http", 4))
+            ical_line(out, "URL", link);
+        ical_line(out, "STATUS", "CONFIRMED");
+        ical_line(out, "end", "VEVENT");
+    }
+}
+
 /* A feed's calendar: the events viewer may see (a visitor: the public
  * ones), from a year back. */
 static void feed_body(Request *r, const User *viewer, const char *name)
@@ -1408,6 +1481,7 @@ static void feed_body(Request *r, const User *viewer, const char *name)
         ical_event(out, r->arena, &e, r->base_url, now);
     }
     db_done(st);
+    feed_meetings(r, viewer, now);
     ical_line(out, "end", "VCALENDAR");
     r->content_type = "text/calendar; charset=UTF-8";
 }
@@ -1492,4 +1566,92 @@ Result event_feed_revoke_post(Request *r)
     if (db_write(r->db, feed_apply, &f) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, "/calendar");
+}
+
+/* ---- the API: shaped after OSDI's events and attendances ---- */
+
+static const char *iso_utc(Arena *a, int64_t t)
+{
+    char s[32];
+    format_utc(t, "%Y-%m-%dT%H:%M:%SZ", s, sizeof s);
+    return arena_strdup(a, s);
+}
+
+static json_t *event_osdi(Request *r, const Event *e)
+{
+    return json_build("{s:I, s:[s], s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:I, "
+                      "s:s, s:s}",
+                      "id", (json_int_t)e->id, "identifiers",
+                      arena_printf(r->arena, "ratify:event:%lld", (long long)e->id), "title",
+                      e->title, "kind", e->kind, "start_date", iso_utc(r->arena, e->starts_at),
+                      "end_date", iso_utc(r->arena, e->ends_at), "time_zone", e->tz, "status",
+                      "confirmed", "location", "venue", e->place, "online_link", e->online_link,
+                      "address", "country", e->iso3, "capacity", (json_int_t)e->capacity,
+                      "language", e->language, "visibility", e->visibility);
+}
+
+/* GET /api/v1/events: the events the caller may see, soonest first. */
+Result event_api_list(Request *r)
+{
+    Stmt *st = db_prepare(
+        r->db,
+        "SELECT e.id, coalesce(e.author_id, 0), e.starts_at, e.ends_at, "
+        "e.capacity, e.sequence, e.created_at, e.updated_at, e.uid, e.kind, e.title, e.iso3, e.tz, "
+        "e.place, e.online_link, e.agenda, e.language, e.visibility, e.report, "
+        "e.report_visibility FROM events e JOIN events vis ON vis.id = e.id WHERE " VISIBILITY_SQL
+        " ORDER BY e.starts_at, e.id LIMIT 1000");
+    visibility_bind(st, r->user);
+    json_t *list = json_array();
+    while (db_row(st)) {
+        Event e;
+        read_event(st, r->arena, &e);
+        json_array_append_new(list, event_osdi(r, &e));
+    }
+    db_done(st);
+    json_decref(r->data);
+    r->data = json_build("{s:o}", "events", list);
+    return R_OK;
+}
+
+/* GET /api/v1/events/{id}/attendances: who was invited and what they
+ * answered, for those who manage the event (404 for who may not see it,
+ * 403 for who may not manage it); each read logged like the page's. */
+Result event_api_attendances(Request *r)
+{
+    static const char *const osdi_status[] = {"yes",   "accepted",  "no", "declined",
+                                              "maybe", "tentative", NULL};
+    Event e;
+    if (visible_event(r, &e) != R_OK)
+        return R_NOT_FOUND;
+    if (!can_manage_event(r, &e))
+        return R_FORBIDDEN;
+    Stmt *st = db_prepare(r->db, "SELECT id, name, email, category, authority, response, "
+                                 "waitlisted_at IS NOT NULL, attended FROM event_invitees "
+                                 "WHERE event_id = :id ORDER BY id");
+    db_bind_int(st, ":id", e.id);
+    json_t *list = json_array();
+    while (db_row(st)) {
+        const char *resp = db_text(st, 5), *status = "needs_action";
+        for (int i = 0; osdi_status[i]; i += 2)
+            if (!strcmp(resp, osdi_status[i]))
+                status = osdi_status[i + 1];
+        json_array_append_new(
+            list,
+            json_build("{s:I, s:[s], s:{s:s, s:[{s:s}]}, s:s, s:s, s:b, s:b, s:b}", "id",
+                       (json_int_t)db_int(st, 0), "identifiers",
+                       arena_printf(r->arena, "ratify:invitation:%lld", (long long)db_int(st, 0)),
+                       "person", "name", db_text(st, 1), "email_addresses", "address",
+                       db_text(st, 2), "status", status, "category", db_text(st, 3), "authority",
+                       db_int(st, 4) != 0, "waitlisted", db_int(st, 6) != 0, "attended",
+                       db_int(st, 7) != 0));
+    }
+    db_done(st);
+    if (json_array_size(list) > 0 &&
+        log_event_read(r, "event invitees viewed", e.id, (int64_t)json_array_size(list)) != R_OK) {
+        json_decref(list);
+        return R_INTERNAL;
+    }
+    json_decref(r->data);
+    r->data = json_build("{s:o, s:o}", "event", event_osdi(r, &e), "attendances", list);
+    return R_OK;
 }

@@ -233,10 +233,7 @@ static Result record_apply(Db *w, void *ctx)
 /* Shows /friends again with what was typed, for a refused form. */
 static Result form_failed(Request *r)
 {
-    json_t *typed = json_object();
-    for (size_t i = 0; i < r->form.count; i++)
-        if (strcmp(r->form.items[i].name, "csrf_token") != 0)
-            json_object_set_new(typed, r->form.items[i].name, json_string(r->form.items[i].value));
+    json_t *typed = form_typed(r);
     if (!r->data)
         r->data = json_object();
     json_object_set_new(r->data, "typed", typed);

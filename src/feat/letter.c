@@ -411,6 +411,16 @@ static int letter_is_draft(const Letter *l)
     return strcmp(l->status, "draft") == 0;
 }
 
+const char *letter_status_words(Request *r, const char *status)
+{
+    return tr(r, code_label(status_codes, status_labels, status));
+}
+
+const char *letter_class_words(Request *r, const char *class)
+{
+    return tr(r, code_label(letter_response_classes, class_labels, class));
+}
+
 static json_t *letter_json(Request *r, const Letter *l)
 {
     int overdue = 0;

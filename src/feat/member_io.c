@@ -298,20 +298,18 @@ static void add_name(CountryNames *c, size_t *cap, const char *iso3, const char 
     c->count++;
 }
 
-/* The other spellings sources give states (data/country-aliases.csv: UPR
- * Info's "St Kitts & Nevis"), after every name of country_names so that
- * those win. Each alias is a person's decision, written down with its
- * source: a name matches one of them exactly or not at all. */
-static Result add_aliases(CountryNames *c, size_t *cap)
+/* One file of other names of states: a CSV with the columns name_col and
+ * iso3, embedded in the binary. */
+static Result add_name_file(CountryNames *c, size_t *cap, const char *path, const char *name_col)
 {
-    const Asset *a = asset_find("data/country-aliases.csv");
+    const Asset *a = asset_find(path);
     if (!a)
         return R_INTERNAL;
     CsvReader csv;
     csv_open(&csv, (const char *)a->data, a->len);
     int name = -1, iso3 = -1;
     if (csv_next(&csv) == 1) {
-        name = csv_column(&csv, "name");
+        name = csv_column(&csv, name_col);
         iso3 = csv_column(&csv, "iso3");
     }
     Result r = name >= 0 && iso3 >= 0 ? R_OK : R_INTERNAL;
@@ -320,6 +318,18 @@ static Result add_aliases(CountryNames *c, size_t *cap)
             add_name(c, cap, csv.fields[iso3], csv.fields[name]);
     csv_free(&csv);
     return r;
+}
+
+/* The other spellings sources give states, after every name of
+ * country_names so that those win: the UN Treaty Collection's
+ * (data/untc-names.csv, "Democratic Republic of the Congo") and others'
+ * (data/country-aliases.csv: UPR Info's "St Kitts & Nevis"). Each is a
+ * person's decision, written down with its source: a name matches one of
+ * them exactly or not at all. */
+static Result add_aliases(CountryNames *c, size_t *cap)
+{
+    Result r = add_name_file(c, cap, "data/untc-names.csv", "untc_name");
+    return r == R_OK ? add_name_file(c, cap, "data/country-aliases.csv", "name") : r;
 }
 
 Result member_io_countries(Db *db, CountryNames *c)

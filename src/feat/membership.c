@@ -16,6 +16,7 @@
 #include "feat/account.h"
 #include "feat/country_name.h"
 #include "feat/group.h"
+#include "feat/notification.h"
 #include "feat/handlers.h"
 #include "feat/member.h"
 #include "feat/organisation.h"
@@ -465,6 +466,9 @@ static Result membership_confirm_apply(Db *w, void *ctx)
     db_bind_int(st, ":id", membership);
     if (db_run(st) != R_OK)
         return R_INTERNAL;
+    /* The application now waits for a decision: its coordinators hear of it. */
+    if (notification_application_confirmed(w, membership, c->r->base_url) != R_OK)
+        return R_INTERNAL;
     return audit_log(w, 0, "membership confirmed",
                      arena_printf(c->r->arena, "membership %lld", (long long)membership), "");
 }
@@ -494,6 +498,31 @@ Result membership_confirm_post(Request *r)
 
 static const char *const status_labels[] = {N_("Pending"), N_("Active"),   N_("Lapsed"),
                                             N_("Left"),    N_("Declined"), NULL};
+
+/* After a decision, what happened, said on the list the coordinator is sent
+ * back to (?approved=ID or ?declined=ID): the name, if they may see it. */
+static const char *decision_message(Request *r)
+{
+    int64_t id = 0;
+    int approved = 1;
+    if (param_optional_int(r, "approved", 1, INT64_MAX, 0, &id) != R_OK || !id) {
+        approved = 0;
+        if (param_optional_int(r, "declined", 1, INT64_MAX, 0, &id) != R_OK || !id)
+            return NULL;
+    }
+    Stmt *st = db_prepare(r->db, "SELECT p.name, m.iso3, m.status FROM memberships m "
+                                 "JOIN people p ON p.id = m.person_id WHERE m.id = :id");
+    db_bind_int(st, ":id", id);
+    const char *message = NULL;
+    if (db_row(st) && auth_covers_country(r->user, db_text(st, 1)) &&
+        strcmp(db_text(st, 2), approved ? "active" : "declined") == 0)
+        message = arena_printf(
+            r->arena, "%s: %s", db_text(st, 0),
+            approved ? tr(r, "now a member. A single-use link to choose a password was emailed.")
+                     : tr(r, "application declined. The reason was emailed."));
+    db_done(st);
+    return message;
+}
 
 Result membership_admin_page(Request *r)
 {
@@ -547,6 +576,11 @@ Result membership_admin_page(Request *r)
     }
     r->page = "admin_members";
     r->title = tr(r, "Membership applications");
+    if (!r->message && strcmp(r->method, "GET") == 0) {
+        r->message = decision_message(r);
+        json_decref(r->errors); /* a bad ?approved= is ignored, not reported */
+        r->errors = NULL;
+    }
     r->data =
         json_build("{s:o, s:o, s:s}", "members", list, "statuses",
                    form_options(r, member_status_codes, status_labels, status), "status", status);
@@ -676,7 +710,8 @@ Result membership_approve_post(Request *r)
     Decision d = {.r = r, .m = &m};
     if ((res = db_write(r->db, membership_approve_apply, &d)) != R_OK)
         return res;
-    return http_redirect(r, "/admin/members");
+    return http_redirect(r,
+                         arena_printf(r->arena, "/admin/members?approved=%lld", (long long)m.id));
 }
 
 static Result membership_decline_apply(Db *w, void *ctx)
@@ -706,7 +741,8 @@ Result membership_decline_post(Request *r)
                           reason, tr(r, "You may reply to this message to ask about it."));
     if ((res = db_write(r->db, membership_decline_apply, &d)) != R_OK)
         return res;
-    return http_redirect(r, "/admin/members");
+    return http_redirect(r,
+                         arena_printf(r->arena, "/admin/members?declined=%lld", (long long)m.id));
 }
 
 /* What a later change of a decided membership writes: its status (only

@@ -328,6 +328,13 @@ static const char *country_languages(Request *r, const char *iso3)
     return "";
 }
 
+const char *model_letter_country_language(Request *r, const char *iso3)
+{
+    const char *list = country_languages(r, iso3);
+    size_t n = strcspn(list, " ");
+    return n ? arena_strndup(r->arena, list, n) : "en";
+}
+
 /* Appends the space-separated codes of list to the candidates. */
 static void add_languages(Buf *b, const char *list)
 {
@@ -508,6 +515,10 @@ Result model_letter_list_page(Request *r)
         json_array_append_new(asks, json_build("{s:s, s:s}", "code", treaty_ask_code((Ask)a),
                                                "label", treaty_ask_say(r, &c, (Ask)a)));
     json_decref(r->data);
+    /* Not an ask: the letter that thanks a government after a meeting
+     * (meeting.c), which the administrators edit here too. */
+    json_array_append_new(asks, json_build("{s:s, s:s}", "code", MODEL_LETTER_THANK_YOU, "label",
+                                           tr(r, "Thank-you letter after a meeting")));
     r->data = json_build("{s:o, s:o, s:s}", "models", models_json(r), "asks", asks, "instrument",
                          c.short_name);
     r->page = "admin_model_letters";
@@ -560,7 +571,7 @@ Result model_letter_save_post(Request *r)
             bad = param_error(r, "slug", N_("Use lowercase letters, digits and hyphens.")) != R_OK;
     bad |= param_text(r, "lang", 2, 8, 0, &lang) != R_OK;
     bad |= param_text(r, "ask", 2, 40, 0, &ask) != R_OK;
-    int known = 0;
+    int known = !bad && !strcmp(ask, MODEL_LETTER_THANK_YOU);
     for (int a = ASK_JOIN_COVENANT; !bad && a <= ASK_IMPLEMENT; a++)
         known |= !strcmp(ask, treaty_ask_code((Ask)a));
     if (!bad && !known)

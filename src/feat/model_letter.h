@@ -10,6 +10,10 @@
 #include "db/db.h"
 #include "svc/http.h"
 
+/* The "ask" of the model letters that thank a government for a meeting
+ * (meeting.c): not one of treaty_ask's, so never offered for a letter. */
+#define MODEL_LETTER_THANK_YOU "thank_you"
+
 /* Loads the model letters in data/model-letters/ into an empty table. */
 Result model_letter_seed(Db *db);
 
@@ -42,5 +46,9 @@ Result model_letter_render(Request *r, const char *text, json_t *fields, const c
  * first, the others follow in that order. */
 json_t *model_letter_choices(Request *r, const char *instrument, const char *ask, const char *iso3,
                              int64_t selected);
+
+/* The language iso3's government uses most among the model letters'
+ * (data/country-languages.csv), "en" for a country not listed. */
+const char *model_letter_country_language(Request *r, const char *iso3);
 
 #endif

@@ -128,6 +128,28 @@ static Result target_add_apply(Db *w, void *ctx)
                      arena_printf(t->r->arena, "country %s", t->iso3), t->kind);
 }
 
+/* A contact met in a meeting who was not on the list yet (see target.h). */
+Result target_insert_met(Db *w, Request *r, const char *iso3, const char *name, const char *title,
+                         const char *ministry, int64_t *id)
+{
+    Stmt *st = db_prepare(
+        w, "INSERT INTO targets (iso3, kind, name, title, ministry, updated_by, updated_at) "
+           "VALUES (:iso3, :kind, :name, :title, :ministry, :user, :now) RETURNING id");
+    db_bind_text(st, ":iso3", iso3);
+    /* An office when no person's title is given ("Ministry of Foreign
+     * Affairs"), else the official who holds it. */
+    db_bind_text(st, ":kind", title && *title ? "official" : "ministry");
+    db_bind_text(st, ":name", name);
+    db_bind_text(st, ":title", title ? title : "");
+    db_bind_text(st, ":ministry", ministry ? ministry : "");
+    db_bind_int(st, ":user", r->user->id);
+    db_bind_int(st, ":now", now_seconds());
+    if (db_insert(st, id) != R_OK)
+        return R_INTERNAL;
+    return audit_log(w, r->user->id, "target added", arena_printf(r->arena, "country %s", iso3),
+                     "meeting");
+}
+
 Result target_add_post(Request *r)
 {
     const char *iso3;

@@ -786,3 +786,43 @@ Result upr_admin_decide_post(Request *r)
     }
     return res == R_OK ? http_redirect(r, "/admin/upr") : res;
 }
+
+/* ---- the API ---- */
+
+/* GET /api/v1/upr-recommendations?iso3=ARG[&made=1][&class=protocol]: the
+ * recommendations a state received (or made), oldest first, at most 1,000;
+ * public facts, as UPR Info publishes them. */
+Result upr_api(Request *r)
+{
+    static const char *const classes[] = {"protocol", "covenant", "other", "review", NULL};
+    const char *iso3 = NULL;
+    int made = 0;
+    if (param_iso3(r, "iso3", &iso3) != R_OK || param_checkbox(r, "made", &made) != R_OK)
+        return R_BAD_REQUEST;
+    const char *class = param_filter(r, "class", classes);
+    if (param_raw(r, "class") && !class) /* raw: only to tell a bad filter from none */
+        return param_error(r, "class", N_("Please choose one of the options."));
+    Stmt *st = db_prepare(r->db, "SELECT u.id, u.session, coalesce(s.starts_on, ''), u.to_iso3, "
+                                 "u.from_iso3, u.text, u.response, u.class, u.rule, "
+                                 "u.asks_to_join FROM upr_recommendations u "
+                                 "LEFT JOIN upr_sessions s ON s.number = u.session "
+                                 "WHERE (CASE WHEN :made = 1 THEN u.from_iso3 ELSE u.to_iso3 END) "
+                                 "= :iso3 AND (:class = '' OR u.class = :class) "
+                                 "ORDER BY u.session, u.id LIMIT 1000");
+    db_bind_int(st, ":made", made);
+    db_bind_text(st, ":iso3", iso3);
+    db_bind_text(st, ":class", class ? class : "");
+    json_t *list = json_array();
+    while (db_row(st))
+        json_array_append_new(list, json_build("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+                                               "id", (json_int_t)db_int(st, 0), "session",
+                                               (json_int_t)db_int(st, 1), "session_start",
+                                               db_text(st, 2), "to", db_text(st, 3), "from",
+                                               db_text(st, 4), "text", db_text(st, 5), "response",
+                                               db_text(st, 6), "class", db_text(st, 7), "rule",
+                                               db_text(st, 8), "asks_to_join", db_int(st, 9) != 0));
+    db_done(st);
+    json_decref(r->data);
+    r->data = json_build("{s:o}", "recommendations", list);
+    return R_OK;
+}

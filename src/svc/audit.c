@@ -42,8 +42,9 @@ const char *const audit_action_codes[] = {
     "organisations listed through the API", "memberships listed through the API",
     "members exported", "coalition viewed", "coalition form viewed", "working group viewed",
     "person viewed", "organisation viewed", "letter viewed", "response viewed", "mail queue viewed",
-    "country position viewed", "assistance requests listed", "assistance request viewed",
-    "assistance file downloaded", "event invitees viewed", "event report viewed",
+    "country position viewed", "submission viewed", "outcomes listed", "assistance requests listed",
+    "assistance request viewed", "assistance file downloaded", "event invitees viewed",
+    "event report viewed", "meeting viewed", "meetings listed",
     /* changes */
     "account closed and personal data erased", "api token issued", "api token revoked",
     "assistance message written", "assistance requested", "assistance updated", "coalition updated",
@@ -60,8 +61,12 @@ const char *const audit_action_codes[] = {
     "working group moderator removed", "upr recommendations imported",
     "upr recommendation classified", "state action recorded", "state action deleted",
     "position statement recorded", "position statement deleted", "position assessed",
-    "calendar feed created", "calendar feed revoked", "event answered", "event attendance recorded",
-    "event created", "event invitations sent", "event report saved", "event updated", NULL};
+    "submission draft saved", "submission kept", "gathering recorded", "gathering attended",
+    "gathering left", "delegation answer recorded", "calendar feed created",
+    "calendar feed revoked", "event answered", "event attendance recorded", "event created",
+    "event invitations sent", "event report saved", "event updated", "meeting planned",
+    "meeting brief edited", "meeting delegation changed", "meeting outcome recorded",
+    "meeting closed", NULL};
 const char *const audit_action_labels[] = {N_("members directory viewed"),
                                            N_("membership applications viewed"),
                                            N_("people listed through the API"),
@@ -77,11 +82,15 @@ const char *const audit_action_labels[] = {N_("members directory viewed"),
                                            N_("response viewed"),
                                            N_("mail queue viewed"),
                                            N_("country position viewed"),
+                                           N_("submission viewed"),
+                                           N_("outcomes listed"),
                                            N_("assistance requests listed"),
                                            N_("assistance request viewed"),
                                            N_("assistance file downloaded"),
                                            N_("event invitees viewed"),
                                            N_("event report viewed"),
+                                           N_("meeting viewed"),
+                                           N_("meetings listed"),
                                            N_("account closed and personal data erased"),
                                            N_("api token issued"),
                                            N_("api token revoked"),
@@ -134,6 +143,12 @@ const char *const audit_action_labels[] = {N_("members directory viewed"),
                                            N_("position statement recorded"),
                                            N_("position statement deleted"),
                                            N_("position assessed"),
+                                           N_("submission draft saved"),
+                                           N_("submission kept"),
+                                           N_("gathering recorded"),
+                                           N_("gathering attended"),
+                                           N_("gathering left"),
+                                           N_("delegation answer recorded"),
                                            N_("calendar feed created"),
                                            N_("calendar feed revoked"),
                                            N_("event answered"),
@@ -142,6 +157,11 @@ const char *const audit_action_labels[] = {N_("members directory viewed"),
                                            N_("event invitations sent"),
                                            N_("event report saved"),
                                            N_("event updated"),
+                                           N_("meeting planned"),
+                                           N_("meeting brief edited"),
+                                           N_("meeting delegation changed"),
+                                           N_("meeting outcome recorded"),
+                                           N_("meeting closed"),
                                            NULL};
 
 /* The first word(s) of an object ("person 5", "api token 3"). */
@@ -168,8 +188,13 @@ const char *const audit_type_codes[] = {"person",
                                         "state action",
                                         "upr import",
                                         "upr recommendation",
+                                        "submission",
+                                        "outcomes",
+                                        "gathering",
                                         "event",
                                         "calendar feed",
+                                        "meetings",
+                                        "meeting",
                                         NULL};
 const char *const audit_type_labels[] = {N_("Person"),
                                          N_("Organisation"),
@@ -194,8 +219,13 @@ const char *const audit_type_labels[] = {N_("Person"),
                                          N_("State action"),
                                          N_("UPR import"),
                                          N_("UPR recommendation"),
+                                         N_("Submission"),
+                                         N_("Outcomes"),
+                                         N_("Gathering"),
                                          N_("Event"),
                                          N_("Calendar feed"),
+                                         N_("Meetings"),
+                                         N_("Meeting"),
                                          NULL};
 
 static const char *const role_codes[] = {"admin", "coordinator", "member", "cli", "token", NULL};
@@ -320,8 +350,8 @@ static Result read_entry_add_apply(Db *w, void *ctx)
  * person; nothing when none is left. Its own write, or part of the
  * caller's when called from inside an apply function (db_write joins it).
  * Fails closed: any failure is R_INTERNAL and the caller shows nothing. */
-static Result write_read(Db *db, int64_t user, int64_t token, const char *action,
-                         const char *object, const AuditSet *s)
+static Result write_read_as(Db *db, int64_t user, int64_t token, const char *action,
+                            const char *object, const AuditSet *s, int always)
 {
     ReadEntry e = {.user = user,
                    .token = token,
@@ -332,7 +362,7 @@ static Result write_read(Db *db, int64_t user, int64_t token, const char *action
     size_t n = 0;
     for (size_t i = 0; i < s->count; i++)
         n += !is_me(&e, i);
-    if (!n)
+    if (!n && !always)
         return R_OK;
     char detail[32];
     snprintf(detail, sizeof detail, "%zu", n);
@@ -341,6 +371,18 @@ static Result write_read(Db *db, int64_t user, int64_t token, const char *action
         return R_OK;
     log_info("audit: a read could not be recorded (%s); the page is refused", action);
     return R_INTERNAL;
+}
+
+static Result write_read(Db *db, int64_t user, int64_t token, const char *action,
+                         const char *object, const AuditSet *s)
+{
+    return write_read_as(db, user, token, action, object, s, 0);
+}
+
+Result audit_read_record(Db *db, int64_t user_id, int64_t api_token_id, const char *action,
+                         const char *object, const AuditSet *s)
+{
+    return write_read_as(db, user_id, api_token_id, action, object, s, 1);
 }
 
 Result audit_read_set(Request *r, const char *action, const char *object, const AuditSet *s)

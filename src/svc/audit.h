@@ -59,6 +59,15 @@ Result audit_read_set(Request *r, const char *action, const char *object, const 
  * entry joins that write. Same failure rules as audit_read_set. */
 Result audit_read(Db *db, int64_t user_id, const char *type, int64_t id);
 
+/* A read of one record that is not a person, organisation, letter or
+ * response (a meeting: object "meeting 7"), with the people and
+ * organisations it showed in s: the entry is written even when s holds no
+ * one but the reader (unlike audit_read_set), so that every read of the
+ * record is in the log. Its own db_write on db, or part of the caller's
+ * from inside an apply. R_OK or R_INTERNAL (show nothing then). */
+Result audit_read_record(Db *db, int64_t user_id, int64_t api_token_id, const char *action,
+                         const char *object, const AuditSet *s);
+
 /* Starts a read entry for a bulk read whose subjects are inserted by
  * INSERT ... SELECT in the same write (the member exports, with
  * audit_subjects_of_export): called inside an apply function with its

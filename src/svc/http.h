@@ -65,6 +65,20 @@ typedef struct {
 
 enum { MAX_RESPONSE_HEADERS = 16 };
 
+/* A page's rendered content (its template without the layout), kept apart
+ * when it comes from or goes into the fragment cache (web/cache.h). */
+typedef struct {
+    const char *html; /* NULL: none kept */
+    size_t len;
+    size_t at; /* where it starts in body_out once the layout is around it */
+    /* From the cache: the content alone as raw deflate ending on a full
+     * flush, and its CRC-32, which web/compress.c places between the
+     * layout's parts (stored, not compressed: they hold the secrets). */
+    const unsigned char *deflate;
+    size_t deflate_len;
+    unsigned long crc;
+} PageContent;
+
 struct Request {
     Arena *arena;
     Db *db;
@@ -102,6 +116,9 @@ struct Request {
     const char *message;      /* for error pages: what went wrong, translated */
     int cache_public;         /* for visitors not logged in, depends only on path, query,
                                * language and the database: see cache.h */
+    int cache_content;        /* the page's content is the same for every reader who may
+                               * open it: kept as a fragment for logged-in readers (cache.h) */
+    PageContent content;      /* the page's rendered content, when kept apart (cache.h) */
     Buf body_out;             /* a raw body (static files, CSV): sent as is */
     const char *content_type; /* of body_out */
     Header headers[MAX_RESPONSE_HEADERS];
@@ -141,6 +158,10 @@ const char *http_cookie(Request *r, const char *name);
 /* Sets an ETag from a hash of data[0..len) and returns 1 when the request's
  * If-None-Match already names it (the caller then answers 304). */
 int http_etag(Request *r, const void *data, size_t len);
+
+/* 1 when If-None-Match (match, may be NULL) names etag, or etag's gzipped
+ * form ("abc" and "abc-gz", web/compress.h) or its plain form. */
+int http_etag_matches(const char *match, const char *etag);
 
 /* Answers with 303 See Other to a local path (must start with '/' and not
  * "//"). Returns R_OK. */
@@ -209,6 +230,11 @@ const char *param_filter(Request *r, const char *name, const char *const *codes)
 /* Records message (an English msgid, translated here) as the problem with
  * field name, unless one is recorded already; returns R_BAD_REQUEST. */
 Result param_error(Request *r, const char *name, const char *message);
+
+/* What was typed in the request's form, every field but the CSRF token,
+ * as an object (the last value of a repeated name), to show a refused form
+ * again. The caller owns it. */
+json_t *form_typed(Request *r);
 
 /* The choices of a select or radio group: [{code, label (translated),
  * selected}], from NULL-terminated parallel lists. */

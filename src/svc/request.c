@@ -91,8 +91,22 @@ int http_etag(Request *r, const void *data, size_t len)
         h = (h ^ p[i]) * 1099511628211ull;
     char *etag = arena_printf(r->arena, "\"%016llx\"", (unsigned long long)h);
     http_add_header(r, "ETag", etag);
-    const char *match = r->header(r, "If-None-Match");
-    return match && strcmp(match, etag) == 0;
+    return http_etag_matches(r->header(r, "If-None-Match"), etag);
+}
+
+int http_etag_matches(const char *match, const char *etag)
+{
+    if (!match)
+        return 0;
+    size_t m = strlen(match), e = strlen(etag);
+    if (m == e)
+        return strcmp(match, etag) == 0;
+    /* One has "-gz" before the closing quote and the other not. */
+    const char *longer = m > e ? match : etag, *shorter = m > e ? etag : match;
+    size_t s = m > e ? e : m;
+    if ((m > e ? m - e : e - m) != 3 || s < 2)
+        return 0;
+    return strncmp(longer, shorter, s - 1) == 0 && strcmp(longer + s - 1, "-gz\"") == 0;
 }
 
 Result http_redirect(Request *r, const char *path)
@@ -192,6 +206,15 @@ Result param_error(Request *r, const char *name, const char *message)
     if (!json_object_get(r->errors, name))
         json_object_set_new(r->errors, name, json_string(tr(r, message)));
     return R_BAD_REQUEST;
+}
+
+json_t *form_typed(Request *r)
+{
+    json_t *typed = json_object();
+    for (size_t i = 0; i < r->form.count; i++)
+        if (strcmp(r->form.items[i].name, "csrf_token") != 0)
+            json_object_set_new(typed, r->form.items[i].name, json_string(r->form.items[i].value));
+    return typed;
 }
 
 json_t *form_options(Request *r, const char *const *codes, const char *const *labels,

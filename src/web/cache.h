@@ -36,6 +36,22 @@ int cache_lookup(Request *r, const char *key, int64_t data_version, uint64_t gen
  * the handler ran. */
 void cache_store(Request *r, const char *key, int64_t data_version, uint64_t generation);
 
+/* Fragments: the rendered content of a page, without the layout, for
+ * logged-in readers. A handler sets r->cache_content when its page is the
+ * same for everyone who may open it (nothing of the reader in it: /countries);
+ * the server then keeps the content under the fragment key, and the next
+ * logged-in reader of the same path, query and language who passes the
+ * route's checks gets the layout rendered around it without the handler
+ * running. The same three versions as pages decide when it is stale.
+ * cache_fragment_key is NULL unless r is a GET or HEAD with a session
+ * cookie outside /api/. A hit has no r->data: the layout may only use what
+ * view.c's render_page adds (user, path, language, CSRF token). */
+const char *cache_fragment_key(Request *r);
+/* On a valid fragment, sets r->content (pointing into the entry: valid
+ * until this thread stores again) and r->title. */
+int cache_fragment_lookup(Request *r, const char *key, int64_t data_version, uint64_t generation);
+void cache_fragment_store(Request *r, const char *key, int64_t data_version, uint64_t generation);
+
 /* Frees every thread's table: at shutdown, once no worker runs. A thread
  * that uses the cache afterwards starts a new table. */
 void cache_free_all(void);

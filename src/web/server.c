@@ -30,6 +30,7 @@
 
 #include "svc/auth.h"
 #include "web/cache.h"
+#include "web/compress.h"
 #include "svc/housekeeping.h"
 #include "db/db.h"
 #include "svc/http.h"
@@ -471,9 +472,17 @@ static Result parse_body(Request *r)
     return R_UNSUPPORTED;
 }
 
+/* A logged-in read's fragment (cache.h): its key and the versions read
+ * before anything ran. */
+typedef struct {
+    const char *key;
+    int64_t data_version;
+    uint64_t generation;
+} Fragment;
+
 /* Routes and runs the handler. Returns its result; on R_OK the handler
- * has filled the response fields. */
-static Result dispatch(Request *r)
+ * has filled the response fields, or a fragment the content. */
+static Result dispatch(Request *r, const Fragment *f)
 {
     Result routed, result;
     r->route = router_match(r->method, r->path, r->arena, &r->path_params, &routed);
@@ -493,6 +502,10 @@ static Result dispatch(Request *r)
     /* An admin or coordinator without a second factor may only enrol. */
     if ((result = two_factor_gate(r)) != R_OK || r->redirect)
         return result;
+    /* Only after every check of the route: a fragment is kept only for a
+     * handler that said its page is the same for all who may open it. */
+    if (f->key && r->user && cache_fragment_lookup(r, f->key, f->data_version, f->generation))
+        return R_OK;
     if ((result = parse_body(r)) != R_OK || (result = request_check_text(r)) != R_OK)
         return result;
     /* A token travels in a header no other site can make a browser send,
@@ -558,6 +571,8 @@ static Result discard_response(Request *r)
     json_decref(r->errors);
     r->errors = NULL;
     r->page = NULL;
+    memset(&r->content, 0, sizeof r->content);
+    r->cache_content = 0;
     r->redirect = NULL;
     r->content_type = NULL;
     r->message = NULL;
@@ -574,6 +589,10 @@ int server_process(Request *r, int too_large)
     uint64_t generation = cache_generation();
     if (key && cache_lookup(r, key, data_version, generation))
         return 1;
+    Fragment fragment = {.key = r->db && !key ? cache_fragment_key(r) : NULL,
+                         .generation = generation};
+    if (fragment.key)
+        fragment.data_version = db_data_version(r->db);
 
     Result result;
     fault_take();
@@ -582,7 +601,7 @@ int server_process(Request *r, int too_large)
     else if (too_large)
         result = R_TOO_LARGE;
     else
-        result = dispatch(r);
+        result = dispatch(r, &fragment);
     if (fault_take())
         result = discard_response(r);
     view_respond(r, result);
@@ -594,6 +613,9 @@ int server_process(Request *r, int too_large)
         cache_bump(); /* a write happened: every cached page may be stale */
     if (key && result == R_OK && r->cache_public && !r->user && !r->session_token)
         cache_store(r, key, data_version, generation);
+    if (fragment.key && result == R_OK && r->cache_content && r->user)
+        cache_fragment_store(r, fragment.key, fragment.data_version, fragment.generation);
+    compress_response(r);
     /* A statement left stepping would hold a read snapshot open forever. */
     if (r->db && db_statements_in_use(r->db) != 0) {
         fault("%s: a statement was left stepping", r->request_id);
@@ -633,7 +655,9 @@ static enum MHD_Result handle_request(struct MHD_Connection *conn, RequestState 
     r.tls = config->public_url && strncmp(config->public_url, "https:", 6) == 0;
     r.base_url = config->public_url ? config->public_url
                                     : arena_printf(r.arena, "http://%s", config->listen);
-    r.lang = i18n_negotiate(NULL, request_header(&r, "Accept-Language"));
+    /* A visitor's choice (/language) before the browser's; a logged-in
+     * user's saved language wins over both (auth_load). */
+    r.lang = i18n_negotiate(http_cookie(&r, "lang"), request_header(&r, "Accept-Language"));
     r.db = worker_db();
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, &r);
 

@@ -83,6 +83,11 @@ const char *view_template_source(const char *name, size_t *len)
     return (const char *)a->data;
 }
 
+/* Where the content goes in the layout: control characters never come out
+ * of a template from data (requests with them are refused, and the
+ * engine's output of them would be a bug), so the marker is unique. */
+#define CONTENT_MARKER "\x01ratify-content\x01"
+
 static const char *translate(void *ctx, const char *msgid)
 {
     return i18n_gettext(((Request *)ctx)->lang, msgid);
@@ -135,6 +140,102 @@ static void add_done_notice(Request *r, json_t *data)
                             json_string(tr(r, code_label(done_codes, done_messages, done))));
 }
 
+/* ---- the menu ----
+ * Grouped by role (issue 14): the campaign for everyone (more for members),
+ * coordination for coordinators and the secretariat, the account. Every
+ * administration page is listed on /admin, so admins get one entry, not
+ * twelve. The item whose path is the longest prefix of the request's is
+ * the current page (aria-current). */
+
+typedef enum { SEE_ALL, SEE_VISITOR, SEE_MEMBER, SEE_COORDINATOR, SEE_SECRETARIAT } Seen;
+
+typedef struct {
+    int group; /* index into menu_groups */
+    Seen seen;
+    const char *href, *label;
+    const char *also; /* another path prefix this entry stands for, or NULL */
+} MenuItem;
+
+static const char *const menu_groups[] = {N_("Campaign"), N_("Coordination"), N_("You")};
+
+static const MenuItem menu_items[] = {
+    {0, SEE_ALL, "/countries", N_("Countries"), "/treaties"},
+    {0, SEE_ALL, "/friends", N_("Friends of the Protocol"), NULL},
+    {0, SEE_ALL, "/calendar", N_("Calendar"), "/events"},
+    {0, SEE_MEMBER, "/letters", N_("Letters"), NULL},
+    {0, SEE_MEMBER, "/meetings", N_("Meetings"), NULL},
+    {0, SEE_MEMBER, "/gatherings", N_("International gatherings"), NULL},
+    {0, SEE_MEMBER, "/members", N_("Members"), NULL},
+    {0, SEE_MEMBER, "/groups", N_("Working groups"), NULL},
+    {0, SEE_MEMBER, "/assistance", N_("Support"), NULL},
+    {1, SEE_COORDINATOR, "/admin/members", N_("Applications"), NULL},
+    {1, SEE_COORDINATOR, "/admin/letters", N_("Letters overview"), NULL},
+    {1, SEE_SECRETARIAT, "/admin/assistance", N_("Requests for support"), NULL},
+    {1, SEE_SECRETARIAT, "/admin/outcomes", N_("Outcomes across countries"), NULL},
+    {1, SEE_COORDINATOR, "/admin", N_("Administration"), NULL},
+    {2, SEE_MEMBER, "/account", N_("Your account"), "/profile"},
+    {2, SEE_VISITOR, "/join", N_("Join"), NULL},
+    {2, SEE_VISITOR, "/login", N_("Log in"), NULL},
+};
+
+static int menu_sees(const User *u, Seen seen)
+{
+    switch (seen) {
+    case SEE_ALL:
+        return 1;
+    case SEE_VISITOR:
+        return !u;
+    case SEE_MEMBER:
+        return u != NULL;
+    case SEE_COORDINATOR:
+        return u && u->role >= ROLE_COORDINATOR;
+    case SEE_SECRETARIAT:
+        return u && (u->role == ROLE_ADMIN || u->committee);
+    }
+    return 0;
+}
+
+/* How long a prefix of path prefix is, on a segment boundary; 0 if none. */
+static size_t menu_match(const char *path, const char *prefix)
+{
+    size_t n = prefix ? strlen(prefix) : 0;
+    if (!n || strncmp(path, prefix, n) != 0 || (path[n] && path[n] != '/'))
+        return 0;
+    return n;
+}
+
+static json_t *menu_object(Request *r)
+{
+    size_t count = sizeof menu_items / sizeof menu_items[0], best = count, best_len = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!menu_sees(r->user, menu_items[i].seen))
+            continue;
+        size_t a = menu_match(r->path, menu_items[i].href);
+        size_t b = menu_match(r->path, menu_items[i].also);
+        size_t len = a > b ? a : b;
+        if (len > best_len) {
+            best = i;
+            best_len = len;
+        }
+    }
+    json_t *groups = json_array();
+    for (int g = 0; g < (int)(sizeof menu_groups / sizeof menu_groups[0]); g++) {
+        json_t *items = json_array();
+        for (size_t i = 0; i < count; i++)
+            if (menu_items[i].group == g && menu_sees(r->user, menu_items[i].seen))
+                json_array_append_new(
+                    items, json_build("{s:s, s:s, s:b}", "href", menu_items[i].href, "label",
+                                      tr(r, menu_items[i].label), "current", i == best));
+        if (json_array_size(items) == 0) {
+            json_decref(items);
+            continue;
+        }
+        json_array_append_new(groups, json_build("{s:s, s:o, s:b}", "title", tr(r, menu_groups[g]),
+                                                 "items", items, "you", g == 2));
+    }
+    return groups;
+}
+
 /* Renders r->page inside the layout. Returns -1 if a template fails. */
 static int render_page(Request *r)
 {
@@ -149,6 +250,8 @@ static int render_page(Request *r)
     json_object_set_new(data, "request_id", json_string(r->request_id));
     json_object_set_new(data, "languages", languages_object(r));
     json_object_set_new(data, "path", json_string(r->path));
+    json_object_set_new(data, "menu", menu_object(r));
+    json_object_set_new(data, "home_current", json_boolean(strcmp(r->path, "/") == 0));
     if (r->user)
         json_object_set_new(data, "user", user_object(r->user));
     if (r->errors)
@@ -159,8 +262,35 @@ static int render_page(Request *r)
     json_object_set_new(data, "title", json_string(r->title ? r->title : tr(r, "Ratify")));
 
     Buf content = {0};
-    int rc = template_render_named(r->page, data, &content, view_template_source, translate, r);
-    if (rc == 0) {
+    int rc = 0;
+    if (!r->content.html) {
+        rc = template_render_named(r->page, data, &content, view_template_source, translate, r);
+        /* Kept apart for the fragment cache when the handler allows it. */
+        if (rc == 0 && r->cache_content) {
+            r->content.html =
+                arena_strndup(r->arena, content.data ? content.data : "", content.len);
+            r->content.len = content.len;
+        }
+    }
+    if (rc == 0 && r->content.html) {
+        /* The layout around a marker, then the content put in its place:
+         * one copy of a large page instead of four (JSON, template, body). */
+        json_object_set_new(data, "content", json_string(CONTENT_MARKER));
+        Buf layout = {0};
+        rc = template_render_named("layout", data, &layout, view_template_source, translate, r);
+        const char *at = rc == 0 && layout.data ? strstr(layout.data, CONTENT_MARKER) : NULL;
+        if (at) {
+            size_t before = (size_t)(at - layout.data), skip = strlen(CONTENT_MARKER);
+            buf_reserve(&r->body_out, layout.len - skip + r->content.len);
+            buf_append(&r->body_out, layout.data, before);
+            r->content.at = r->body_out.len;
+            buf_append(&r->body_out, r->content.html, r->content.len);
+            buf_append(&r->body_out, at + skip, layout.len - before - skip);
+        } else {
+            rc = -1;
+        }
+        buf_free(&layout);
+    } else if (rc == 0) {
         json_object_set_new(data, "content",
                             json_stringn(content.data ? content.data : "", content.len));
         rc =
@@ -190,6 +320,8 @@ static void respond_error(Request *r, Result result)
         return;
     }
     r->page = "error";
+    memset(&r->content, 0, sizeof r->content); /* an error page has its own content */
+    r->cache_content = 0;
     json_decref(r->data);
     r->data = json_build("{s:i}", "status", r->status);
     if (render_page(r) == 0)
@@ -233,6 +365,8 @@ void view_respond(Request *r, Result result)
         return;
     }
     if (result == R_OK || (result == R_BAD_REQUEST && r->page && !r->is_api)) {
+        if (!r->page && r->content.html)
+            r->page = "fragment"; /* for the log below; render_page uses the content */
         r->status = result == R_OK ? (r->status ? r->status : 200) : 400;
         if (render_page(r) == 0)
             return;

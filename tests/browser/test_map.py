@@ -41,4 +41,4 @@ def test_map_renders_and_links_to_countries(server, browser):
     brazil.click()
     WebDriverWait(driver, 15 * SLOW).until(EC.url_to_be(server.url("/countries/BRA")))
     ask = driver.find_element(By.CSS_SELECTOR, "section.ask").text
-    assert "Sign and ratify the Optional Protocol." in ask
+    assert "Sign and ratify the OP-ICESCR." in ask  # the short name since issue 11 item 5

@@ -15,6 +15,7 @@ binary's clock, src/util.c now_seconds): `cli_at` runs a command, and
 clock.
 """
 
+import pytest
 import csv
 import html
 import re
@@ -275,3 +276,15 @@ def audit_entries(admin, **filters):
         if f"page={page + 1}" not in r.text:
             return rows
         page += 1
+
+
+@pytest.fixture
+def mail_site(tmp_path, smtp):
+    """A server of its own that sends its mail to the test's SMTP capture,
+    with a Factory: for tests that read what people are told."""
+    srv = RatifyServer(tmp_path / "ratify",
+                       serve_args=("--smtp", f"smtp://127.0.0.1:{smtp.port}"))
+    srv.start()
+    srv.factory = Factory(srv, smtp)
+    yield srv
+    srv.stop_and_check()

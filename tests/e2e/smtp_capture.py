@@ -110,6 +110,23 @@ class SmtpCapture:
                 self._lock.wait(left)
             return list(self.messages)
 
+    def wait_for_to(self, address, count, timeout=10):
+        """Waits until count messages have arrived for address (other mail,
+        such as the staff's notifications, may arrive in between); returns
+        them."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                mine = [m for m in self.messages
+                        if address.lower() in (r.lower() for r in m.rcpt_tos)]
+                if len(mine) >= count:
+                    return mine
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    pytest.fail(f"expected {count} message(s) to {address} within {timeout}s, "
+                                f"got {len(mine)}", pytrace=False)
+                self._lock.wait(left)
+
     def messages_to(self, address):
         """The messages whose envelope names address as a recipient."""
         with self._lock:

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from factories import Factory, audit_entries, mail_count, next_mail_to
+from factories import Factory, audit_entries, mail_count, next_mail_to, mail_site  # noqa: F401  (the fixture)
 from ratify_server import RatifyServer, ratify_bin, scrape_csrf
 from smtp_capture import SmtpCapture, smtp  # noqa: F401  (the smtp fixture)
 from test_letters import write_ratify_letter
@@ -23,13 +23,8 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 @pytest.fixture
-def site(tmp_path, smtp):
-    srv = RatifyServer(tmp_path / "ratify",
-                       serve_args=("--smtp", f"smtp://127.0.0.1:{smtp.port}"))
-    srv.start()
-    srv.factory = Factory(srv, smtp)
-    yield srv
-    srv.stop_and_check()
+def site(mail_site):
+    return mail_site
 
 
 @pytest.fixture

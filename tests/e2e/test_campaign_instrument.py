@@ -221,7 +221,8 @@ def test_admin_pages_follow_the_campaign(cedaw):
     html = admin.get("/admin/model-letters").text
     assert "OP-CEDAW" in html and "(op-icescr, sign-and-ratify, en," in html
     asks = re.findall(r'<option value="([a-z_]+)">', html)
-    assert asks == ["sign_and_ratify", "ratify", "declare", "implement"]
+    # and the thank-you letter after a meeting, which is not an ask.
+    assert asks == ["sign_and_ratify", "ratify", "declare", "implement", "thank_you"]
     body = "Dear {{target_name}},\n\n{{organisation}} asks {{country}} to sign the OP-CEDAW."
     r = admin.post("/admin/model-letters", data={
         "csrf_token": scrape_csrf(html), "slug": "cedaw-sign", "lang": "en",

@@ -20,8 +20,8 @@ import zoneinfo
 import icalendar
 import pytest
 
-from factories import Factory, audit_entries, mail_count, next_mail_to
-from ratify_server import RatifyServer, scrape_csrf
+from factories import audit_entries, mail_count, next_mail_to, mail_site  # noqa: F401  (the fixture)
+from ratify_server import scrape_csrf
 from smtp_capture import SmtpCapture, smtp  # noqa: F401  (the smtp fixture)
 
 RSVP_RE = re.compile(r"https?://[^\s]+/rsvp/([0-9a-f]{64})")
@@ -29,13 +29,8 @@ LUANDA = zoneinfo.ZoneInfo("Africa/Luanda")
 
 
 @pytest.fixture
-def site(tmp_path, smtp):
-    srv = RatifyServer(tmp_path / "ratify",
-                       serve_args=("--smtp", f"smtp://127.0.0.1:{smtp.port}"))
-    srv.start()
-    srv.factory = Factory(srv, smtp)
-    yield srv
-    srv.stop_and_check()
+def site(mail_site):
+    return mail_site
 
 
 def luanda_wall(hours_ahead):

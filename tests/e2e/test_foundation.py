@@ -776,7 +776,7 @@ def test_accept_language_picks_the_language(server, header, lang):
     assert html_lang_dir(r.text) == (lang, "ltr")
     text = html.unescape(r.text)
     assert po_translation(lang, "Log in") in text
-    assert po_translation(lang, "Home") in text
+    assert po_translation(lang, "Countries") in text
 
 
 def test_arabic_is_right_to_left(server):
@@ -799,7 +799,7 @@ def test_profile_language_beats_the_browser(server):
     assert r.status_code == 303
     r = c.get("/account")
     assert html_lang_dir(r.text) == ("fr", "ltr")
-    assert po_translation("fr", "Home") in html.unescape(r.text)
+    assert po_translation("fr", "Countries") in html.unescape(r.text)
     assert c.get("/api/v1/me").json()["account"]["lang"] == "fr"
     # The error pages follow the profile too.
     r = c.get("/nope")

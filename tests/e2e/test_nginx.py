@@ -542,6 +542,23 @@ def test_pages_are_not_compressed(proxied):
     assert "Content-Encoding" not in r.headers, "pages with CSRF tokens must not be compressed"
 
 
+def test_public_pages_are_compressed_once_by_ratify(proxied):
+    """Ratify compresses a visitor's /countries (issue 14); nginx passes it
+    through, neither compressing it again nor compressing logged-in pages."""
+    c = proxied.nginx.client()
+    r = c.get("/countries", headers={"Accept-Encoding": "gzip"}, stream=True)
+    raw = r.raw.read(decode_content=False)
+    assert r.status_code == 200
+    assert r.headers.get("Content-Encoding") == "gzip"
+    assert "Accept-Encoding" in r.headers.get("Vary", "")
+    assert len(raw) < 50_000
+    assert gzip.decompress(raw).lower().startswith(b"<!doctype html>")  # gzipped once
+    user = proxied.app.member()
+    c = proxied.app.login(user.email, user.password, client=proxied.nginx.client())
+    r = c.get("/account", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and "Content-Encoding" not in r.headers
+
+
 @pytest.mark.parametrize("probe", PROBES, ids=[p.name for p in PROBES])
 def test_framing_probe_is_refused_by_nginx(proxied, probe):
     data, path, hidden = probe.request()
@@ -605,6 +622,9 @@ def test_static_requests_go_upstream_without_cookies(recording):
     c.cookies.set("__Host-session", "ab" * 32, domain="127.0.0.1", path="/")
     assert c.get("/static/x.css").status_code == 200
     assert last_request("/static/x.css").headers.get("Cookie") is None
+    # nginx caches one encoding of static files and compresses them itself.
+    assert c.get("/static/y.css", headers={"Accept-Encoding": "gzip"}).status_code == 200
+    assert not last_request("/static/y.css").headers.get("Accept-Encoding")
     assert c.get("/page").status_code == 200
     assert "__Host-session=" in last_request("/page").headers.get("Cookie", "")
 

@@ -152,3 +152,18 @@ def test_an_administrator_imports_and_reviews_on_the_page(fresh_server):
     # Members and coordinators may not.
     member = fresh_server.login_user(fresh_server.member("coordinator", countries=["AGO"]))
     assert member.get("/admin/upr").status_code == 403
+
+
+def test_the_api_serves_recommendations_received_and_made(server):
+    c = server.client()
+    made = c.get("/api/v1/upr-recommendations",
+                 params={"iso3": "ARG", "made": "1", "class": "protocol"}).json()
+    recs = made["recommendations"]
+    assert recs and all(r["from"] == "ARG" and r["class"] == "protocol" for r in recs)
+    assert recs[0]["session"] == 5 and recs[0]["session_start"] == "2009-05-04"
+    received = c.get("/api/v1/upr-recommendations", params={"iso3": "MKD"}).json()
+    assert any(r["from"] == "ARG" and r["response"] == "accepted"
+               for r in received["recommendations"])
+    assert c.get("/api/v1/upr-recommendations", params={"iso3": "MKD", "class": "nope"}) \
+        .status_code == 400
+    assert c.get("/api/v1/upr-recommendations").status_code == 400

@@ -130,11 +130,16 @@ static void test_admin_routes_need_admin(void **state)
         else if (strncmp(rt->pattern, "/admin/members", 14) == 0 ||
                  strncmp(rt->pattern, "/admin/letters", 14) == 0)
             assert_int_equal(rt->permission, PERM_COORDINATOR);
-        /* Requests for support are the secretariat's: the admins and the
-         * steering committee, who need not be admins; assistance.c checks
-         * secretariat() before anything (test_access.py: 403 to others). */
-        else if (strncmp(rt->pattern, "/admin/assistance", 17) == 0)
+        /* Requests for support and the outcomes across countries are the
+         * secretariat's: the admins and the steering committee, who need
+         * not be admins; assistance.c and outcome.c check it before
+         * anything (test_access.py: 403 to others). */
+        else if (strncmp(rt->pattern, "/admin/assistance", 17) == 0 ||
+                 strncmp(rt->pattern, "/admin/outcomes", 15) == 0)
             assert_int_equal(rt->permission, PERM_MEMBER);
+        /* The list of administration pages: coordinators see theirs. */
+        else if (strcmp(rt->pattern, "/admin") == 0)
+            assert_int_equal(rt->permission, PERM_COORDINATOR);
         else if (strncmp(rt->pattern, "/admin/", 7) == 0 ||
                  strcmp(rt->pattern, "/api/v1/users") == 0)
             assert_int_equal(rt->permission, PERM_ADMIN);
