@@ -218,13 +218,9 @@ CODE_FIELDS = frozenset((
 CODE_ALLOWED = re.compile(r"\{\{!\s*code:\s*\S[^}]{2,}\}\}")
 
 
-# Templates another change is rewriting at the same time (issue 14 is in
-# three hands): their raw codes are fixed there. Empty this when they land.
-RAW_CODES_PENDING = {
-    # The navigation work (admins add users from the web) rewrites this page;
-    # account.c's user list gives it the role code still.
-    "templates/admin_users.html",
-}
+# Templates another change is rewriting at the same time, whose codes are
+# fixed there (paths as "templates/NAME.html"); empty when none is.
+RAW_CODES_PENDING = set()
 
 
 def check_raw_codes(path, text):
