@@ -198,6 +198,50 @@ def check_template(path):
             reason = body.split("//", 1)[1].strip() if "//" in body else ""
             if len(reason) < 3:
                 report(path, line, "raw output {{& ...}} without a '// reason'")
+    check_raw_codes(path, text)
+
+
+# ---- raw codes in templates (issue 14: "People's words, not codes") ----
+
+# Template variables that hold a database code (a status, a kind, a role, a
+# country's ISO code ...) unless the handler translated them. Printed as page
+# text they show "response_received" or "AGO" to people; the handler passes
+# the words as NAME_label (or a name, such as country) instead. Codes inside
+# a tag (class="st-{{status}}", value="{{code}}", href="/countries/{{iso3}}")
+# are fine: nobody reads them.
+CODE_FIELDS = frozenset((
+    "status", "kind", "role", "class", "state", "stage", "scope", "visibility", "outcome",
+    "sent_via", "via", "party_kind", "iso3", "org_type", "listing", "reasons", "ask",
+))
+# A line may print one anyway with a comment saying why, such as
+# {{! code: the translated label, under its API name (person.c) }}.
+CODE_ALLOWED = re.compile(r"\{\{!\s*code:\s*\S[^}]{2,}\}\}")
+
+
+# Templates another change is rewriting at the same time, whose codes are
+# fixed there (paths as "templates/NAME.html"); empty when none is.
+RAW_CODES_PENDING = set()
+
+
+def check_raw_codes(path, text):
+    if path.replace("\\", "/") in RAW_CODES_PENDING:
+        return
+    for m in TAG.finditer(text):
+        body = m.group(2).strip()
+        if m.group(1) or not body or body[0] in "#^/!>_&" or body.startswith("url "):
+            continue
+        if body.startswith("errors.") or body.split(".")[-1] not in CODE_FIELDS:
+            continue
+        before = text[:m.start()]
+        if before.rfind("<") > before.rfind(">"):
+            continue  # inside a tag: an attribute, not text
+        start = before.rfind("\n") + 1
+        end = text.find("\n", m.end())
+        if CODE_ALLOWED.search(text[start:end if end >= 0 else len(text)]):
+            continue
+        line = text.count("\n", 0, m.start()) + 1
+        report(path, line, "{{%s}} prints a code: pass the words (%s_label, a name) "
+                           "or say why with {{! code: ... }}" % (body, body.split(".")[-1]))
 
 
 # ---- floors ----
@@ -385,7 +429,8 @@ def main():
     if problems:
         print(f"codecheck: {len(problems)} problem(s)")
         return 1
-    print("codecheck: SQL literals, raw template output, the engine, transactions and floors ok")
+    print("codecheck: SQL literals, raw template output, raw codes, the engine, transactions and "
+          "floors ok")
     return 0
 
 

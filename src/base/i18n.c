@@ -24,14 +24,19 @@
 /* ---- Catalogues ---------------------------------------------------------- */
 
 typedef struct {
-    char *msgid;  /* NUL-terminated UTF-8 */
-    char *msgstr; /* the translation; NULL while parsing for unusable entries */
-    size_t line;  /* line of the msgid keyword, for error messages */
+    char *msgid;     /* NUL-terminated UTF-8 */
+    char *msgstr;    /* the translation (msgstr[0] of a plural entry); NULL while
+                      * parsing for unusable entries */
+    char *plurals;   /* a plural entry's msgstr[1..] one after the other, each
+                      * NUL-terminated; NULL for a singular entry */
+    unsigned nforms; /* a plural entry's msgstr[N] count; 0 for a singular one */
+    size_t line;     /* line of the msgid keyword, for error messages */
 } Entry;
 
 struct Catalog {
     Entry *entries; /* usable entries only, sorted by msgid (strcmp), unique */
     size_t count;
+    char *plural_rule; /* the header's "plural=" C expression in n, or NULL */
 };
 
 /* The state of one parse. A .po file is read line by line: a keyword line
@@ -48,6 +53,8 @@ typedef struct {
     /* The entry being read. Strings accumulate in Bufs since continuation
      * lines append to them; what is not kept goes to discard. */
     Buf id, str, discard;
+    Buf forms;         /* msgstr[1..] of a plural entry, NUL-separated */
+    char *plural_rule; /* from the header's Plural-Forms, once read */
     int has_ctxt, has_id, has_plural, has_str;
     int fuzzy;            /* a "#, fuzzy" comment came before this entry */
     unsigned next_plural; /* the N the next msgstr[N] must have */
@@ -210,14 +217,56 @@ static int check_charset(Parser *p)
     return 0;
 }
 
+/* "Plural-Forms: nplurals=2; plural=(n != 1);" in the header: keeps the
+ * expression after "plural=" (up to ';' or the end of the line). A header
+ * without one leaves the rule NULL: the English rule (n != 1) then. */
+static void read_plural_rule(Parser *p)
+{
+    static const char key[] = "plural=";
+    const char *h = p->str.data;
+    size_t n = p->str.len;
+    for (size_t i = 0; h && i + sizeof key - 1 <= n; i++) {
+        if (strncmp(h + i, key, sizeof key - 1) != 0 || (i > 0 && h[i - 1] == 'n'))
+            continue; /* not "nplurals=" */
+        size_t start = i + sizeof key - 1, end = start;
+        while (end < n && h[end] != ';' && h[end] != '\n')
+            end++;
+        free(p->plural_rule);
+        p->plural_rule = xmalloc(end - start + 1);
+        memcpy(p->plural_rule, h + start, end - start);
+        p->plural_rule[end - start] = 0;
+        return;
+    }
+}
+
+/* msgstr[1..] as read into forms, separated by NULs: each must be
+ * non-empty, valid UTF-8 text. */
+static int plural_forms_usable(const Parser *p)
+{
+    if (p->next_plural < 2 || p->forms.len == 0)
+        return 0;
+    const char *s = p->forms.data;
+    size_t n = p->forms.len, start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && s[i] != 0)
+            continue;
+        if (i == start || !utf8_valid_text(s + start, i - start))
+            return 0;
+        start = i + 1;
+    }
+    return 1;
+}
+
 /* Checks the entry read so far and keeps it unless it has a context. The
  * header (empty msgid) is only checked. */
 static int keep_entry(Parser *p)
 {
     if (p->has_ctxt)
         return 0;
-    if (p->id.len == 0)
+    if (p->id.len == 0) {
+        read_plural_rule(p);
         return check_charset(p);
+    }
     if (!utf8_valid_text(p->id.data, p->id.len))
         return fail(p, p->id_line, "msgid is not valid UTF-8 text");
     int usable = !p->fuzzy && p->str.len > 0;
@@ -227,9 +276,14 @@ static int keep_entry(Parser *p)
         p->cap = p->cap ? p->cap * 2 : 64;
         p->entries = xrealloc(p->entries, p->cap * sizeof *p->entries);
     }
+    /* A plural entry is usable only with every form translated. */
+    if (usable && p->has_plural)
+        usable = plural_forms_usable(p);
     Entry *e = &p->entries[p->count++];
     e->msgid = buf_dup(&p->id);
     e->msgstr = usable ? buf_dup(&p->str) : NULL;
+    e->plurals = usable && p->has_plural ? buf_dup(&p->forms) : NULL;
+    e->nforms = usable && p->has_plural ? p->next_plural : 0;
     e->line = p->id_line;
     return 0;
 }
@@ -353,9 +407,16 @@ static int keyword_msgstr_n(Parser *p, const char *s, size_t n, size_t i)
     if (index != p->next_plural)
         return fail(p, p->line, "expected msgstr[%u]", p->next_plural);
     p->next_plural++;
-    if (index > 0)
-        return parse_string_line(p, s, n, i, start_field(p, &p->discard));
+    if (index > 0) {
+        /* Forms after the first are kept one after the other, a NUL
+         * between two; continuation lines append to the last one. */
+        if (index > 1)
+            buf_putc(&p->forms, 0);
+        p->field = &p->forms;
+        return parse_string_line(p, s, n, i, &p->forms);
+    }
     p->has_str = 1;
+    p->forms.len = 0;
     return parse_string_line(p, s, n, i, start_field(p, &p->str));
 }
 
@@ -447,8 +508,10 @@ static int build_catalog(Parser *p, Catalog *c)
         if (!e->msgstr)
             continue;
         c->entries[c->count++] = *e;
-        e->msgid = e->msgstr = NULL;
+        e->msgid = e->msgstr = e->plurals = NULL;
     }
+    c->plural_rule = p->plural_rule;
+    p->plural_rule = NULL;
     return 0;
 }
 
@@ -457,6 +520,7 @@ static void free_entries(Entry *entries, size_t count)
     for (size_t i = 0; i < count; i++) {
         free(entries[i].msgid);
         free(entries[i].msgstr);
+        free(entries[i].plurals);
     }
     free(entries);
 }
@@ -484,6 +548,8 @@ Catalog *i18n_catalog_parse(const char *src, size_t len, char *err, size_t errle
     buf_free(&p.id);
     buf_free(&p.str);
     buf_free(&p.discard);
+    buf_free(&p.forms);
+    free(p.plural_rule);
     if (rc < 0) {
         i18n_catalog_free(c);
         return NULL;
@@ -504,6 +570,188 @@ const char *i18n_catalog_get(const Catalog *c, const char *msgid)
     return e ? e->msgstr : NULL;
 }
 
+/* ---- Plural forms: the header's C expression, evaluated ---------------- */
+
+/* A recursive-descent evaluator of the subset of C that Plural-Forms use:
+ * n, decimal numbers, ( ), ! * / % + - < <= > >= == != && || ?:. Any
+ * syntax error, or a division by zero, makes the result -1 (the caller
+ * then falls back to the first form). */
+typedef struct {
+    const char *s;
+    unsigned long n;
+    int bad;
+} PluralEval;
+
+static unsigned long plural_ternary(PluralEval *e);
+
+static void plural_space(PluralEval *e)
+{
+    while (*e->s == ' ' || *e->s == '\t')
+        e->s++;
+}
+
+static int plural_take(PluralEval *e, const char *op)
+{
+    plural_space(e);
+    size_t n = strlen(op);
+    if (strncmp(e->s, op, n) != 0)
+        return 0;
+    /* "<" is not the start of "<=", nor "=" of "==", nor "|" of "||" ... */
+    if (n == 1 && (op[0] == '<' || op[0] == '>' || op[0] == '!') && e->s[1] == '=')
+        return 0;
+    e->s += n;
+    return 1;
+}
+
+static unsigned long plural_primary(PluralEval *e)
+{
+    plural_space(e);
+    if (plural_take(e, "(")) {
+        unsigned long v = plural_ternary(e);
+        if (!plural_take(e, ")"))
+            e->bad = 1;
+        return v;
+    }
+    if (plural_take(e, "!"))
+        return !plural_primary(e);
+    if (*e->s == 'n') {
+        e->s++;
+        return e->n;
+    }
+    if (*e->s >= '0' && *e->s <= '9') {
+        unsigned long v = 0;
+        while (*e->s >= '0' && *e->s <= '9' && v < 100000000UL)
+            v = v * 10 + (unsigned long)(*e->s++ - '0');
+        return v;
+    }
+    e->bad = 1;
+    return 0;
+}
+
+static unsigned long plural_product(PluralEval *e)
+{
+    unsigned long v = plural_primary(e);
+    for (;;) {
+        int op = plural_take(e, "*")   ? '*'
+                 : plural_take(e, "/") ? '/'
+                 : plural_take(e, "%") ? '%'
+                                       : 0;
+        if (!op || e->bad)
+            return v;
+        unsigned long w = plural_primary(e);
+        if (op != '*' && w == 0) {
+            e->bad = 1;
+            return 0;
+        }
+        v = op == '*' ? v * w : op == '/' ? v / w : v % w;
+    }
+}
+
+static unsigned long plural_sum(PluralEval *e)
+{
+    unsigned long v = plural_product(e);
+    for (;;) {
+        if (plural_take(e, "+"))
+            v += plural_product(e);
+        else if (plural_take(e, "-"))
+            v -= plural_product(e);
+        else
+            return v;
+    }
+}
+
+static unsigned long plural_relation(PluralEval *e)
+{
+    unsigned long v = plural_sum(e);
+    for (;;) {
+        if (plural_take(e, "<="))
+            v = v <= plural_sum(e);
+        else if (plural_take(e, ">="))
+            v = v >= plural_sum(e);
+        else if (plural_take(e, "<"))
+            v = v < plural_sum(e);
+        else if (plural_take(e, ">"))
+            v = v > plural_sum(e);
+        else
+            return v;
+    }
+}
+
+static unsigned long plural_equality(PluralEval *e)
+{
+    unsigned long v = plural_relation(e);
+    for (;;) {
+        if (plural_take(e, "=="))
+            v = v == plural_relation(e);
+        else if (plural_take(e, "!="))
+            v = v != plural_relation(e);
+        else
+            return v;
+    }
+}
+
+static unsigned long plural_and(PluralEval *e)
+{
+    unsigned long v = plural_equality(e);
+    while (plural_take(e, "&&")) {
+        unsigned long w = plural_equality(e);
+        v = v && w;
+    }
+    return v;
+}
+
+static unsigned long plural_or(PluralEval *e)
+{
+    unsigned long v = plural_and(e);
+    while (plural_take(e, "||")) {
+        unsigned long w = plural_and(e);
+        v = v || w;
+    }
+    return v;
+}
+
+static unsigned long plural_ternary(PluralEval *e)
+{
+    unsigned long c = plural_or(e);
+    if (!plural_take(e, "?"))
+        return c;
+    unsigned long a = plural_ternary(e);
+    if (!plural_take(e, ":")) {
+        e->bad = 1;
+        return 0;
+    }
+    unsigned long b = plural_ternary(e);
+    return c ? a : b;
+}
+
+long i18n_plural_index(const char *rule, unsigned long n)
+{
+    if (!rule)
+        return n != 1;
+    PluralEval e = {.s = rule, .n = n};
+    unsigned long v = plural_ternary(&e);
+    plural_space(&e);
+    if (e.bad || *e.s)
+        return -1;
+    return v > 1000 ? -1 : (long)v;
+}
+
+const char *i18n_catalog_nget(const Catalog *c, const char *msgid, unsigned long n)
+{
+    if (!c || !msgid || c->count == 0)
+        return NULL;
+    const Entry *e = bsearch(msgid, c->entries, c->count, sizeof *c->entries, msgid_cmp);
+    if (!e || !e->nforms)
+        return NULL;
+    long index = i18n_plural_index(c->plural_rule, n);
+    if (index <= 0 || (unsigned long)index >= e->nforms)
+        return e->msgstr;
+    const char *form = e->plurals;
+    for (long i = 1; i < index; i++)
+        form += strlen(form) + 1;
+    return form;
+}
+
 size_t i18n_catalog_count(const Catalog *c)
 {
     return c ? c->count : 0;
@@ -514,6 +762,7 @@ void i18n_catalog_free(Catalog *c)
     if (!c)
         return;
     free_entries(c->entries, c->count);
+    free(c->plural_rule);
     free(c);
 }
 
@@ -870,6 +1119,21 @@ const char *i18n_gettext(const char *lang, const char *msgid)
         return msgid;
     const char *s = i18n_catalog_get(catalogs[index], msgid);
     return s ? s : msgid;
+}
+
+const char *i18n_ngettext(const char *lang, const char *msgid, const char *msgid_plural,
+                          unsigned long n)
+{
+    if (!msgid || !msgid_plural)
+        return "";
+    const char *english = n == 1 ? msgid : msgid_plural;
+    if (!lang || !languages)
+        return english;
+    size_t index = language_index(lang, strlen(lang));
+    if (index == SIZE_MAX)
+        return english;
+    const char *s = i18n_catalog_nget(catalogs[index], msgid, n);
+    return s ? s : english;
 }
 
 int i18n_is_rtl(const char *lang)

@@ -33,6 +33,13 @@ int i18n_supported(const char *lang);
 /* The translation of msgid in lang, or msgid itself. Never NULL. */
 const char *i18n_gettext(const char *lang, const char *msgid);
 
+/* The form of msgid / msgid_plural for the count n in lang: the
+ * catalogue's msgstr[i], i chosen by its header's Plural-Forms rule; else
+ * English (msgid for 1, msgid_plural otherwise). Never NULL. The text
+ * usually holds a %d the caller fills in. */
+const char *i18n_ngettext(const char *lang, const char *msgid, const char *msgid_plural,
+                          unsigned long n);
+
 /* 1 for languages written right to left (ar, fa, he, ur). */
 int i18n_is_rtl(const char *lang);
 
@@ -62,6 +69,11 @@ typedef struct Catalog Catalog;
 Catalog *i18n_catalog_parse(const char *src, size_t len, char *err, size_t errlen);
 const char *i18n_catalog_get(const Catalog *c, const char *msgid); /* NULL if none */
 size_t i18n_catalog_count(const Catalog *c);
+/* A plural entry's form for n (NULL if msgid has no usable plural entry). */
+const char *i18n_catalog_nget(const Catalog *c, const char *msgid, unsigned long n);
+/* The index a Plural-Forms "plural=" expression gives for n (NULL: the
+ * English rule n != 1); -1 for an expression it cannot evaluate. */
+long i18n_plural_index(const char *rule, unsigned long n);
 void i18n_catalog_free(Catalog *c);
 
 #endif

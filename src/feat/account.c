@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/i18n.h"
+#include "feat/country_name.h"
 #include "feat/handlers.h"
 #include "feat/two_factor.h"
 #include "feat/country_name.h"
@@ -238,12 +239,15 @@ static json_t *account_data(Request *r)
     Buf text = {0};
     for (size_t i = 0; i < r->user->country_count; i++) {
         json_array_append_new(countries, json_string(r->user->countries[i]));
-        buf_printf(&text, "%s%s", i ? " " : "", r->user->countries[i]);
+        /* Names, not codes (issue 14: "AGO" for Angola). */
+        const char *name = country_name_of(r, r->user->countries[i]);
+        buf_printf(&text, "%s%s", i ? ", " : "", name ? name : r->user->countries[i]);
     }
     json_t *account = json_build(
-        "{s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:b}", "id", (json_int_t)r->user->id, "email",
+        "{s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:b}", "id", (json_int_t)r->user->id, "email",
         r->user->email, "display_name", r->user->display_name, "role", role_name(r->user->role),
-        "lang", r->user->lang ? r->user->lang : "", "countries", countries, "countries_text",
+        "role_label", audit_role_words(r, role_name(r->user->role)), "lang",
+        r->user->lang ? r->user->lang : "", "countries", countries, "countries_text",
         text.data ? text.data : "", "two_factor", r->user->two_factor);
     buf_free(&text);
     return account;

@@ -17,6 +17,7 @@
 #include "svc/http.h"
 
 static const char *const scope_codes[] = {"read", "write", NULL};
+static const char *const scope_labels[] = {N_("Read"), N_("Read and write"), NULL};
 
 /* A token being issued: the caller's input, then the token (64 hex
  * digits, shown once) and its id. */
@@ -49,9 +50,10 @@ static json_t *token_list(Request *r)
     while (db_row(st))
         json_array_append_new(
             list, json_build("{s:I, s:s, s:s, s:I, s:I, s:b}", "id", (json_int_t)db_int(st, 0),
-                             "name", db_text(st, 1), "scope", db_text(st, 2), "created_at",
-                             (json_int_t)db_int(st, 3), "last_used", (json_int_t)db_int(st, 4),
-                             "revoked", (int)db_int(st, 5)));
+                             "name", db_text(st, 1), "scope_label",
+                             tr(r, code_label(scope_codes, scope_labels, db_text(st, 2))),
+                             "created_at", (json_int_t)db_int(st, 3), "last_used",
+                             (json_int_t)db_int(st, 4), "revoked", (int)db_int(st, 5)));
     db_done(st);
     return list;
 }
@@ -105,7 +107,38 @@ Result api_token_revoke_post(Request *r)
     if (param_int(r, "id", 1, INT64_MAX, &v.id) != R_OK)
         return R_NOT_FOUND;
     Result res = db_write(r->db, token_revoke_apply, &v);
-    return res == R_OK ? http_redirect(r, "/admin/tokens") : res;
+    return res == R_OK ? http_redirect(r, "/admin/tokens?done=revoked") : res;
+}
+
+/* GET /admin/tokens/{id}/revoke: which token, what stops working, and a
+ * Revoke button. A revoked or unknown token is a 404. */
+Result api_token_revoke_page(Request *r)
+{
+    int64_t id;
+    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+        return R_NOT_FOUND;
+    Stmt *st = db_prepare(r->db, "SELECT name, scope FROM api_tokens "
+                                 "WHERE id = :id AND revoked_at IS NULL");
+    db_bind_int(st, ":id", id);
+    if (!db_row(st)) {
+        db_done(st);
+        return R_NOT_FOUND;
+    }
+    json_t *what = json_array();
+    confirm_line(r, what, N_("Name"), db_text(st, 0));
+    confirm_line(r, what, N_("Scope"),
+                 tr(r, code_label(scope_codes, scope_labels, db_text(st, 1))));
+    db_done(st);
+    ConfirmPage c = {.heading = tr(r, "Revoke this API token?"),
+                     .consequence =
+                         tr(r, "Every system that uses it will be refused from now on. "
+                               "This cannot be undone: issue a new token if one is needed "
+                               "again. The revocation is recorded in the audit log."),
+                     .action = arena_printf(r->arena, "/admin/tokens/%lld/revoke", (long long)id),
+                     .button = tr(r, "Revoke"),
+                     .cancel = "/admin/tokens",
+                     .what = what};
+    return http_confirm(r, &c);
 }
 
 Result api_token_cmd(Db *db, int argc, char **argv)

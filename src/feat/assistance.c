@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "feat/assistance.h"
+#include "feat/country_name.h"
 #include "feat/handlers.h"
 #include "svc/audit.h"
 #include "svc/http.h"
@@ -460,6 +461,19 @@ static Result assistance_add_apply(Db *w, void *ctx)
     return notify(w, r, a->id, tr(r, event_mails[0]));
 }
 
+/* The subject Ratify writes itself for a request for help with a refusal. */
+#define REFUSAL_SUBJECT N_("Help to reply to a government's refusal")
+
+/* A subject as the reader should see it: the one Ratify wrote in the
+ * reader's language (issue 14: it stayed English, or in the requester's
+ * language); a subject people typed as they typed it. */
+static const char *subject_words(Request *r, const char *kind, const char *subject)
+{
+    if (!strcmp(kind, "refusal_reply") && !strcmp(subject, REFUSAL_SUBJECT))
+        return tr(r, REFUSAL_SUBJECT);
+    return subject;
+}
+
 Result assistance_request_post(Request *r)
 {
     int64_t id, recorder, letter;
@@ -472,7 +486,9 @@ Result assistance_request_post(Request *r)
     AssistanceAdd a = {.r = r,
                        .kind = "refusal_reply",
                        .iso3 = iso3,
-                       .subject = tr(r, "Help to reply to a government's refusal"),
+                       /* Stored in English, shown in each reader's language
+                        * (subject_words): the secretariat may read another. */
+                       .subject = REFUSAL_SUBJECT,
                        .details = details ? details : "",
                        .response = id};
     Result res = db_write(r->db, assistance_add_apply, &a);
@@ -597,12 +613,16 @@ static json_t *assistance_json(Request *r, int mine, const char *status, const c
             json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "id",
                        (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "kind_label",
                        label_of(r, kinds, kind_labels, db_text(st, 1)), "iso3", db_text(st, 2),
-                       "subject", db_text(st, 3), "details", db_text(st, 4), "status",
-                       db_text(st, 5), "status_label",
+                       "subject", subject_words(r, db_text(st, 1), db_text(st, 3)), "details",
+                       db_text(st, 4), "status", db_text(st, 5), "status_label",
                        label_of(r, states, state_labels, db_text(st, 5)), "draft", db_text(st, 6),
                        "requester", name_for(r, db_text(st, 7), db_text(st, 8)), "assignee",
                        *db_text(st, 10) ? name_for(r, db_text(st, 9), db_text(st, 10)) : "",
                        "due_on", db_text(st, 11), "letter_id", (json_int_t)db_int(st, 13)));
+        /* The country by its name in the reader's language, not its code. */
+        const char *country = country_name_of(r, db_text(st, 2));
+        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "country",
+                            json_string(country ? country : db_text(st, 2)));
     }
     db_done(st);
     return list;
@@ -743,10 +763,10 @@ static void show(Request *r, const Assist *a, const char *body, const char *reas
         "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "id",
         (json_int_t)a->id, "kind", a->kind, "kind_label", label_of(r, kinds, kind_labels, a->kind),
         "status", a->status, "status_label", label_of(r, states, state_labels, a->status),
-        "subject", a->subject, "details", a->details, "draft", a->draft, "due_on", a->due_on,
-        "reason", a->reason, "requester", a->requester_name, "assignee", a->assignee_name, "iso3",
-        a->iso3, "country", a->country, "letter_id", (json_int_t)a->letter, "is_refusal",
-        !strcmp(a->kind, "refusal_reply"));
+        "subject", subject_words(r, a->kind, a->subject), "details", a->details, "draft", a->draft,
+        "due_on", a->due_on, "reason", a->reason, "requester", a->requester_name, "assignee",
+        a->assignee_name, "iso3", a->iso3, "country", a->country, "letter_id",
+        (json_int_t)a->letter, "is_refusal", !strcmp(a->kind, "refusal_reply"));
     json_decref(r->data);
     r->data =
         json_build("{s:o, s:o, s:o, s:b, s:s, s:s, s:b}", "request", req, "thread",
@@ -761,7 +781,7 @@ static void show(Request *r, const Assist *a, const char *body, const char *reas
         json_object_set_new(r->data, "assignees", assignee_options(r, a->assignee));
     }
     r->page = "assistance_request";
-    r->title = a->subject;
+    r->title = subject_words(r, a->kind, a->subject);
 }
 
 Result assistance_page(Request *r)
@@ -1059,10 +1079,10 @@ static json_t *committee_json(Request *r)
     while (db_row(st)) {
         char when[16];
         format_utc(db_int(st, 4), "%Y-%m-%d", when, sizeof when);
-        json_array_append_new(list,
-                              json_build("{s:I, s:s, s:s, s:s, s:s}", "id",
-                                         (json_int_t)db_int(st, 0), "email", db_text(st, 1), "name",
-                                         db_text(st, 2), "role", db_text(st, 3), "since", when));
+        json_array_append_new(list, json_build("{s:I, s:s, s:s, s:s, s:s}", "id",
+                                               (json_int_t)db_int(st, 0), "email", db_text(st, 1),
+                                               "name", db_text(st, 2), "role_label",
+                                               audit_role_words(r, db_text(st, 3)), "since", when));
     }
     db_done(st);
     return list;

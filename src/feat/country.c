@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "feat/handlers.h"
+#include "feat/country_name.h"
 #include "base/assets.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
@@ -496,6 +497,16 @@ Result country_list_page(Request *r)
 
 /* ---- /countries/{iso3} ---- */
 
+static const char *const kind_codes[] = {"signature",   "ratification", "accession", "succession",
+                                         "declaration", "withdrawal",   NULL};
+static const char *const kind_labels[] = {N_("Signature"),
+                                          N_("Ratification"),
+                                          N_("Accession"),
+                                          N_("Succession"),
+                                          N_("Declaration"),
+                                          N_("Withdrawal"),
+                                          NULL};
+
 static json_t *actions_json(Request *r, const char *iso3, int can_edit)
 {
     json_t *list = json_array();
@@ -504,13 +515,17 @@ static json_t *actions_json(Request *r, const char *iso3, int can_edit)
                "a.note FROM treaty_actions a JOIN instruments i ON i.id = a.instrument_id "
                "WHERE a.iso3 = :iso3 ORDER BY a.action_date, a.id");
     db_bind_text(st, ":iso3", iso3);
-    while (db_row(st))
-        json_array_append_new(list,
-                              json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
-                                         (json_int_t)db_int(st, 0), "instrument", db_text(st, 1),
-                                         "kind", db_text(st, 2), "article", db_text(st, 3), "date",
-                                         db_text(st, 4), "source_url", db_text(st, 5), "note",
-                                         db_text(st, 6), "can_edit", can_edit));
+    while (db_row(st)) {
+        json_array_append_new(
+            list, json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+                             (json_int_t)db_int(st, 0), "instrument", db_text(st, 1), "kind",
+                             db_text(st, 2), "kind_label",
+                             tr(r, code_label(kind_codes, kind_labels, db_text(st, 2))), "article",
+                             db_text(st, 3), "date", db_text(st, 4), "source_url", db_text(st, 5),
+                             "note", db_text(st, 6), "can_edit", can_edit));
+        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "date_text",
+                            json_string(date_words(r, db_text(st, 4))));
+    }
     db_done(st);
     return list;
 }
@@ -529,6 +544,11 @@ static const char *const stage_labels[] = {N_("Ministry review"),
                                            N_("Parliamentary approval"),
                                            N_("Instrument deposited"),
                                            NULL};
+const char *country_stage_label(Request *r, const char *code)
+{
+    return tr(r, code_label(country_stage_codes, stage_labels, code));
+}
+
 const char *const country_visibility_codes[] = {"public",   "members", "country",
                                                 "steering", "private", NULL};
 static const char *const visibility_labels[] = {N_("Everyone"),
@@ -537,15 +557,6 @@ static const char *const visibility_labels[] = {N_("Everyone"),
                                                 N_("The country's coordinators"),
                                                 N_("Only me and the administrators"),
                                                 NULL};
-static const char *const kind_codes[] = {"signature",   "ratification", "accession", "succession",
-                                         "declaration", "withdrawal",   NULL};
-static const char *const kind_labels[] = {N_("Signature"),
-                                          N_("Ratification"),
-                                          N_("Accession"),
-                                          N_("Succession"),
-                                          N_("Declaration"),
-                                          N_("Withdrawal"),
-                                          NULL};
 
 static json_t *stages_json(Request *r, const char *iso3, int can_edit)
 {
@@ -571,6 +582,8 @@ static json_t *stages_json(Request *r, const char *iso3, int can_edit)
                        "visibility", visibility, "visibility_label",
                        tr(r, code_label(country_visibility_codes, visibility_labels, visibility)),
                        "can_edit", can_edit));
+        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "date_text",
+                            json_string(date_words(r, db_text(st, 3))));
     }
     db_done(st);
     return list;
@@ -578,11 +591,13 @@ static json_t *stages_json(Request *r, const char *iso3, int can_edit)
 
 static json_t *standing_json(Request *r, const Standing *s)
 {
-    return json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "status",
-                      treaty_status_code(s->status), "status_label",
-                      tr(r, treaty_status_label(s->status)), "signature_date", s->signature_date,
-                      "party_date", s->party_date, "party_kind", s->party_kind, "declared",
-                      s->declared, "withdrawn", s->withdrawn);
+    return json_build(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s}", "status",
+        treaty_status_code(s->status), "status_label", tr(r, treaty_status_label(s->status)),
+        "signature_date", s->signature_date, "party_date", s->party_date, "party_kind",
+        s->party_kind, "party_kind_label", treaty_party_kind_label(r, s->party_kind), "declared",
+        s->declared, "withdrawn", s->withdrawn, "signature_date_text",
+        date_words(r, s->signature_date), "party_date_text", date_words(r, s->party_date));
 }
 
 /* Fills r->data for the country page (also used to show its forms again
@@ -784,7 +799,47 @@ static Result delete_in_country(Request *r, const char *iso3)
     Result res = db_write(r->db, country_delete_apply, &d);
     if (res != R_OK)
         return res;
-    return http_redirect(r, arena_printf(r->arena, "/countries/%s#actions", iso3));
+    return http_redirect(r, arena_printf(r->arena, "/countries/%s?done=deleted#actions", iso3));
+}
+
+/* GET /countries/{iso3}/actions/{id}/delete: says which action would go
+ * and asks first; the POST below deletes it. */
+Result country_action_delete_page(Request *r)
+{
+    const char *iso3;
+    int64_t id;
+    Result res = country_editable(r, &iso3);
+    if (res != R_OK)
+        return res;
+    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+        return R_NOT_FOUND;
+    Stmt *st = db_prepare(r->db, "SELECT i.short_name, a.kind, a.article, a.action_date, a.note "
+                                 "FROM treaty_actions a JOIN instruments i ON i.id = "
+                                 "a.instrument_id WHERE a.id = :id AND a.iso3 = :iso3");
+    db_bind_int(st, ":id", id);
+    db_bind_text(st, ":iso3", iso3);
+    if (!db_row(st)) {
+        db_done(st);
+        return R_NOT_FOUND;
+    }
+    json_t *what = json_array();
+    const char *name = country_name_of(r, iso3);
+    confirm_line(r, what, N_("Country"), name ? name : iso3);
+    confirm_line(r, what, N_("Treaty"), db_text(st, 0));
+    confirm_line(r, what, N_("Action"), tr(r, code_label(kind_codes, kind_labels, db_text(st, 1))));
+    confirm_line(r, what, N_("Article"), db_text(st, 2));
+    confirm_line(r, what, N_("Date"), db_text(st, 3));
+    confirm_line(r, what, N_("Note"), db_text(st, 4));
+    db_done(st);
+    ConfirmPage c = {
+        .heading = tr(r, "Delete this treaty action?"),
+        .consequence = tr(r, "It will be gone from the country's record and its status "
+                             "may change. The deletion is recorded in the audit log."),
+        .action = arena_printf(r->arena, "/countries/%s/actions/%lld/delete", iso3, (long long)id),
+        .button = tr(r, "Delete"),
+        .cancel = arena_printf(r->arena, "/countries/%s#actions", iso3),
+        .what = what};
+    return http_confirm(r, &c);
 }
 
 Result country_action_delete_post(Request *r)

@@ -29,6 +29,9 @@ extern const char *const country_visibility_codes[];
  * user covers it (R_FORBIDDEN, with a message). */
 Result country_editable(Request *r, const char **iso3);
 
+/* A domestic stage's code in the reader's words. */
+const char *country_stage_label(Request *r, const char *code);
+
 /* The instrument named by the form's slug, or 0 if none. */
 int64_t country_instrument_param(Request *r);
 

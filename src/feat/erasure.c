@@ -69,6 +69,21 @@ static Result person_erase_apply(Db *w, void *ctx)
                      arena_printf(e->r->arena, "person %lld", (long long)e->person), "");
 }
 
+/* GET /profile/close: what closing erases and what stays, a box to tick
+ * and the button; Cancel goes back to the profile. */
+Result erasure_page(Request *r)
+{
+    int64_t person;
+    Result res = profile_own_person(r, &person);
+    if (res != R_OK)
+        return res;
+    json_decref(r->data);
+    r->data = json_object();
+    r->page = "profile_close";
+    r->title = tr(r, "Close your account?");
+    return R_OK;
+}
+
 Result erasure_post(Request *r)
 {
     int64_t person;
@@ -76,7 +91,7 @@ Result erasure_post(Request *r)
     if (res != R_OK)
         return res;
     if (!member_checked(r, "confirm")) {
-        profile_form(r, person);
+        erasure_page(r);
         param_error(r, "confirm", N_("Please tick the box to confirm."));
         return R_BAD_REQUEST;
     }

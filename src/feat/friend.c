@@ -347,7 +347,7 @@ Result friend_delete_post(Request *r)
         return res;
     ActionDelete d = {r, id};
     res = db_write(r->db, delete_apply, &d);
-    return res == R_OK ? http_redirect(r, "/friends") : res;
+    return res == R_OK ? http_redirect(r, "/friends?done=deleted") : res;
 }
 
 /* ---- one country, and the API ---- */

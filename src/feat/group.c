@@ -14,6 +14,7 @@
  */
 #include <string.h>
 
+#include "feat/group.h"
 #include "feat/handlers.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
@@ -323,6 +324,31 @@ static Result group_join_apply(Db *w, void *ctx)
     return audit_log(w, gw->r->user->id, "working group joined",
                      arena_printf(gw->r->arena, "group %s", gw->slug),
                      arena_printf(gw->r->arena, "person %lld", (long long)gw->person));
+}
+
+Result group_join_interests(Db *w, Request *r, int64_t membership, int64_t person)
+{
+    /* The slugs first (a statement is finished before the next runs). */
+    enum { MAX_GROUPS = 64 };
+    int64_t ids[MAX_GROUPS];
+    const char *slugs[MAX_GROUPS];
+    int n = 0;
+    Stmt *st = db_prepare(w, "SELECT g.id, g.slug FROM membership_interests i "
+                             "JOIN working_groups g ON g.id = i.group_id "
+                             "WHERE i.membership_id = :m ORDER BY g.slug");
+    db_bind_int(st, ":m", membership);
+    while (n < MAX_GROUPS && db_row(st)) {
+        ids[n] = db_int(st, 0);
+        slugs[n++] = arena_strdup(r->arena, db_text(st, 1));
+    }
+    if (db_done(st) != R_OK)
+        return R_INTERNAL;
+    for (int i = 0; i < n; i++) {
+        GroupWrite gw = {.r = r, .group = ids[i], .person = person, .slug = slugs[i]};
+        if (group_join_apply(w, &gw) != R_OK)
+            return R_INTERNAL;
+    }
+    return R_OK;
 }
 
 static Result group_leave_apply(Db *w, void *ctx)

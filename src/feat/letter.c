@@ -205,6 +205,14 @@ Result letter_new_page(Request *r)
                          model_letter_choices(r, c.slug, treaty_ask_code(ask), iso3, model),
                          "senders", senders(r), "letter_visibilities",
                          letter_visibility_choices(r, known ? typed : "private"));
+    /* The From field starts filled (issue 14): with what was typed when
+     * the form comes back, else the member's organisation (the first
+     * choice), so the first click does not fail on an empty required field. */
+    const char *sender = param_raw(r, "sender"); /* raw: shown again, escaped */
+    json_t *choices = json_object_get(r->data, "senders");
+    if (!sender || !*sender)
+        sender = json_string_value(json_array_get(choices, 0));
+    json_object_set_new(r->data, "sender", json_string(sender ? sender : ""));
     AcceptedProcedure accepted[OTHER_PROCEDURES];
     size_t n = treaty_accepted_procedures(&row, accepted);
     json_object_set_new(
@@ -387,7 +395,33 @@ static json_t *responses_json(Request *r, int64_t letter, const char *iso3, int 
     return list;
 }
 
-static json_t *letter_json(const Letter *l)
+/* A letter's status in people's words (issue 14: the page showed
+ * "response_received"). */
+static const char *const status_codes[] = {"draft", "sent", "response_received", "no_response",
+                                           NULL};
+static const char *const status_labels[] = {N_("Draft"), N_("Sent"), N_("Response received"),
+                                            N_("Sent, no response yet"), NULL};
+
+/* What may be done with a letter in its state: a draft is written and then
+ * sent; once sent its text is what the government received, so it is no
+ * longer edited, and the response is recorded; after a reminder
+ * (no_response) it may be sent again. */
+static int letter_is_draft(const Letter *l)
+{
+    return strcmp(l->status, "draft") == 0;
+}
+
+const char *letter_status_words(Request *r, const char *status)
+{
+    return tr(r, code_label(status_codes, status_labels, status));
+}
+
+const char *letter_class_words(Request *r, const char *class)
+{
+    return tr(r, code_label(letter_response_classes, class_labels, class));
+}
+
+static json_t *letter_json(Request *r, const Letter *l)
 {
     int overdue = 0;
     if (!strcmp(l->status, "sent") && l->sent_on[0]) {
@@ -398,12 +432,24 @@ static json_t *letter_json(const Letter *l)
             overdue = now_seconds() - (int64_t)timegm(&tm) > (int64_t)l->remind_weeks * 7 * 86400;
         }
     }
-    return json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b}",
-                      "id", (json_int_t)l->id, "iso3", l->iso3, "lang", l->lang, "ask", l->ask,
-                      "sender", l->sender, "recipient", l->recipient, "subject", l->subject, "body",
-                      l->body, "status", l->status, "sent_on", l->sent_on, "sent_via", l->sent_via,
-                      "visibility", l->visibility, "remind_weeks", l->remind_weeks, "overdue",
-                      overdue);
+    json_t *j = json_build("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:b}",
+                           "id", (json_int_t)l->id, "iso3", l->iso3, "lang", l->lang, "ask", l->ask,
+                           "sender", l->sender, "recipient", l->recipient, "subject", l->subject,
+                           "body", l->body, "status", l->status, "sent_on", l->sent_on, "sent_via",
+                           l->sent_via, "visibility", l->visibility, "remind_weeks",
+                           l->remind_weeks, "overdue", overdue);
+    if (!r->is_api) {
+        const char *country = country_name_of(r, l->iso3);
+        json_object_set_new(j, "status_label",
+                            json_string(tr(r, code_label(status_codes, status_labels, l->status))));
+        json_object_set_new(j, "country_name", json_string(country ? country : l->iso3));
+        json_object_set_new(j, "is_draft", json_boolean(letter_is_draft(l)));
+        json_object_set_new(j, "sent_on_text", json_string(date_words(r, l->sent_on)));
+        json_object_set_new(j, "may_send",
+                            json_boolean(letter_is_draft(l) || !strcmp(l->status, "no_response")));
+        json_object_set_new(j, "may_answer", json_boolean(!letter_is_draft(l)));
+    }
+    return j;
 }
 
 /* The email version: a mailto: link that opens the member's own mail
@@ -444,7 +490,7 @@ Result letter_page(Request *r)
         res = letter_log_read(r, &l);
     if (res != R_OK)
         return res;
-    json_t *letter = letter_json(&l);
+    json_t *letter = letter_json(r, &l);
     json_object_set_new(letter, "country", json_string(country_name_of(r, l.iso3)));
     json_object_set_new(letter, "responses", responses_json(r, l.id, l.iso3, 0));
     json_decref(r->data);
@@ -464,6 +510,29 @@ Result letter_page(Request *r)
             r->data, "visibilities",
             form_options(r, letter_response_visibilities, response_visibility_labels, "country"));
         json_object_set_new(r->data, "mailto", json_string(mailto(r, &l)));
+    }
+    if (!r->is_api) {
+        /* The banner names each field wrong and links to it: the forms are
+         * long, and the field may be far below. */
+        static const FormField fields[] = {
+            {"sender", "sender", N_("From (on the letterhead)")},
+            {"recipient", "recipient", N_("To (address block)")},
+            {"subject", "subject", N_("Subject")},
+            {"body", "body", N_("Text")},
+            {"sent_on", "sent_on", N_("Date")},
+            {"sent_via", "sent_via", N_("How")},
+            {"remind_weeks", "remind_weeks", N_("Remind me if there is no response after (weeks)")},
+            {"visibility", "sent-form", N_("Who will see this letter")},
+            {"received_on", "received_on", N_("Received on")},
+            {"class", "class", N_("The answer is")},
+            {"reasons", "reasons", N_("For a refusal: the reasons given")},
+            {"text", "text", N_("Text of the response")},
+            {"file", "file", N_("The letter received (PDF or image)")},
+            {NULL, NULL, NULL}};
+        json_t *summary = form_error_summary(r, fields);
+        json_object_set_new(r->data, "has_error_summary",
+                            json_boolean(json_array_size(summary) > 0));
+        json_object_set_new(r->data, "error_summary", summary);
     }
     r->page = "letter";
     r->title = l.subject;
@@ -522,6 +591,16 @@ Result letter_edit_post(Request *r)
     Result res = letter_editable(r, &l);
     if (res != R_OK)
         return res;
+    if (!letter_is_draft(&l)) {
+        /* The text is what the government received: changing it would make
+         * the record say something else than the letter did. */
+        if ((res = letter_page(r)) != R_OK)
+            return res;
+        r->message = tr(r, "This letter has been sent, so its text can no longer be changed. "
+                           "Write a new letter to say more.");
+        r->status = 409; /* the letter page, with the message */
+        return R_OK;
+    }
     const char *sender, *recipient, *subject, *body;
     int bad = param_text(r, "sender", 2, 200, 0, &sender) != R_OK;
     bad |= param_optional_text(r, "recipient", 1000, 1, &recipient) != R_OK;
@@ -695,7 +774,7 @@ static json_t *letters_json(Request *r, const char *iso3, int mine)
         Letter l;
         if (load_letter(r, ids[i], &l) != R_OK)
             continue;
-        json_t *j = letter_json(&l);
+        json_t *j = letter_json(r, &l);
         json_object_del(j, "body");
         json_array_append_new(list, j);
     }
@@ -801,6 +880,21 @@ static int overview_rows(Request *r, Row *rows, int max)
     return n;
 }
 
+/* Space-separated reason codes as their labels, "; " between (the CSV
+ * keeps the codes, for spreadsheets). */
+static const char *reasons_in_words(Request *r, const char *codes)
+{
+    Buf b = {0};
+    char copy[128];
+    snprintf(copy, sizeof copy, "%s", codes);
+    for (char *save = NULL, *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        buf_printf(&b, "%s%s", b.len ? "; " : "",
+                   tr(r, code_label(letter_response_reasons, reason_labels, w)));
+    const char *out = arena_strdup(r->arena, b.data ? b.data : "");
+    buf_free(&b);
+    return out;
+}
+
 Result letter_admin_page(Request *r)
 {
     Row rows[256];
@@ -813,7 +907,7 @@ Result letter_admin_page(Request *r)
                              rows[i].letters, "sent", rows[i].sent, "answered", rows[i].answered,
                              "positive", rows[i].positive, "non_committal", rows[i].non_committal,
                              "refusals", rows[i].refusals, "last_sent", rows[i].last_sent,
-                             "reasons", rows[i].reasons));
+                             "reasons_text", reasons_in_words(r, rows[i].reasons)));
     json_decref(r->data);
     r->data = json_build("{s:o}", "countries", list);
     r->page = "admin_letters";
@@ -867,10 +961,19 @@ json_t *letter_country_summary(Request *r, const char *iso3)
             if (!strcmp(letter_response_classes[i], db_text(st, 0)))
                 counts[i] = (int)db_int(st, 1);
     db_done(st);
-    return json_build("{s:i, s:s, s:i, s:i, s:i, s:o, s:b}", "sent", sent, "last_sent", last,
-                      "positive", counts[0], "non_committal", counts[1], "refusals", counts[2],
-                      "public_responses", responses_json(r, 0, iso3, 1), "any",
-                      sent + counts[0] + counts[1] + counts[2] > 0);
+    /* Counted phrases through the catalogues' plural forms (issue 14: "1
+     * letters sent ... 1 refusals"). */
+    const char *responses =
+        arena_printf(r->arena, "%s, %s, %s", tr_n(r, "%d positive", "%d positive", counts[0]),
+                     tr_n(r, "%d non-committal", "%d non-committal", counts[1]),
+                     tr_n(r, "%d refusal", "%d refusals", counts[2]));
+    return json_build("{s:i, s:s, s:i, s:i, s:i, s:o, s:b, s:s, s:s, s:s}", "sent", sent,
+                      "last_sent", last, "positive", counts[0], "non_committal", counts[1],
+                      "refusals", counts[2], "public_responses", responses_json(r, 0, iso3, 1),
+                      "any", sent + counts[0] + counts[1] + counts[2] > 0, "last_sent_text",
+                      date_words(r, last), "sent_text",
+                      tr_n(r, "%d letter sent", "%d letters sent", sent), "responses_text",
+                      responses);
 }
 
 /* ---- reminders ---- */

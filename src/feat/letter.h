@@ -51,4 +51,8 @@ Result letter_show_again(Request *r);
  * R_OK or R_INTERNAL. */
 Result letter_response_received(Db *w, int64_t id);
 
+/* A letter's status and a response's class in the reader's words. */
+const char *letter_status_words(Request *r, const char *status);
+const char *letter_class_words(Request *r, const char *class);
+
 #endif

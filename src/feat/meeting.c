@@ -38,6 +38,7 @@
 #include "svc/mail.h"
 #include "svc/visibility.h"
 #include "feat/country_name.h"
+#include "feat/letter.h"
 #include "feat/meeting.h"
 #include "feat/member.h"
 #include "feat/model_letter.h"
@@ -707,10 +708,11 @@ static json_t *letters_json(Request *r, const char *iso3)
     db_bind_text(st, ":iso3", iso3);
     visibility_bind(st, r->user);
     while (db_row(st))
-        json_array_append_new(list, json_build("{s:I, s:s, s:s, s:s, s:I}", "id",
-                                               (json_int_t)db_int(st, 0), "subject", db_text(st, 1),
-                                               "status", db_text(st, 2), "sent_on", db_text(st, 3),
-                                               "responses", (json_int_t)db_int(st, 4)));
+        json_array_append_new(
+            list,
+            json_build("{s:I, s:s, s:s, s:s, s:I}", "id", (json_int_t)db_int(st, 0), "subject",
+                       db_text(st, 1), "status_label", letter_status_words(r, db_text(st, 2)),
+                       "sent_on", db_text(st, 3), "responses", (json_int_t)db_int(st, 4)));
     db_done(st);
     return list;
 }
@@ -726,7 +728,8 @@ static json_t *responses_json(Request *r, const char *iso3)
     visibility_bind(st, r->user);
     while (db_row(st))
         json_array_append_new(list, json_build("{s:s, s:s, s:s}", "received_on", db_text(st, 0),
-                                               "class", db_text(st, 1), "text", db_text(st, 2)));
+                                               "class_label", letter_class_words(r, db_text(st, 1)),
+                                               "text", db_text(st, 2)));
     db_done(st);
     return list;
 }

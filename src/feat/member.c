@@ -90,12 +90,27 @@ json_t *member_country_options(Request *r, const char *selected)
     return list;
 }
 
-json_t *member_language_options(void)
+/* 1 if word is one of the space-separated words of list. */
+static int member_word_in(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ' ');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, word, n) == 0)
+            return 1;
+        p = end ? end + 1 : p + len;
+    }
+    return 0;
+}
+
+json_t *member_language_options(const char *selected)
 {
     json_t *list = json_array();
     for (const Language *l = i18n_known_languages(); l->code; l++)
         json_array_append_new(list, json_build("{s:s, s:s, s:b}", "code", l->code, "label",
-                                               l->native_name, "selected", 0));
+                                               l->native_name, "selected",
+                                               member_word_in(selected, l->code)));
     return list;
 }
 

@@ -43,8 +43,9 @@ int member_listing_visible(Request *r, const char *listing, int64_t person_id);
 json_t *member_country_options(Request *r, const char *selected);
 
 /* The languages a member can say they work in, for checkboxes: every
- * language of i18n's one list, each under its own name. */
-json_t *member_language_options(void);
+ * language of i18n's one list, each under its own name, those in selected
+ * (space-separated codes, may be NULL) ticked. */
+json_t *member_language_options(const char *selected);
 
 /* The working groups for checkboxes, those in selected (NULL-terminated,
  * may be NULL) ticked. */

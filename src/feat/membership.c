@@ -14,6 +14,8 @@
 #include "feat/membership.h"
 
 #include "feat/account.h"
+#include "feat/country_name.h"
+#include "feat/group.h"
 #include "feat/notification.h"
 #include "feat/handlers.h"
 #include "feat/member.h"
@@ -299,20 +301,37 @@ static void join_form(Request *r, const JoinRequest *j)
 {
     r->page = "join";
     r->title = tr(r, "Join the coalition");
-    json_t *typed =
-        json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "name", j->name ? j->name : "",
-                   "email", j->email ? j->email : "", "languages", j->languages ? j->languages : "",
-                   "org_name", j->org_name ? j->org_name : "", "website",
-                   j->website ? j->website : "", "kind", j->kind ? j->kind : "individual",
-                   "is_organisation", j->kind && strcmp(j->kind, "organisation") == 0,
-                   "not_government", j->not_government, "consent_updates", j->consent_updates);
+    json_t *typed = json_build(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:b}", "name", j->name ? j->name : "",
+        "email", j->email ? j->email : "", "languages", j->languages ? j->languages : "",
+        "org_name", j->org_name ? j->org_name : "", "website", j->website ? j->website : "", "kind",
+        j->kind ? j->kind : "individual", "is_organisation",
+        j->kind && strcmp(j->kind, "organisation") == 0, "not_government", j->not_government,
+        "consent_store", j->consent_store, "consent_updates", j->consent_updates);
     json_decref(r->data);
     r->data = json_build("{s:o, s:o, s:o, s:o, s:o, s:o}", "form", typed, "countries",
                          member_country_options(r, j->iso3), "org_types",
                          form_options(r, org_type_codes, org_type_labels, j->org_type), "listings",
                          form_options(r, member_listing_codes, member_listing_labels, j->listing),
                          "groups", member_group_options(r, j->groups), "languages_offered",
-                         member_language_options());
+                         member_language_options(j->languages));
+    static const FormField fields[] = {
+        {"kind", "kind-individual", N_("I am joining")},
+        {"name", "name", N_("Your name")},
+        {"email", "email", N_("Email")},
+        {"iso3", "iso3", N_("Country")},
+        {"languages", "languages", N_("Languages you work in")},
+        {"org_name", "org_name", N_("Name of the organisation")},
+        {"org_type", "org_type", N_("Type of organisation")},
+        {"website", "website", N_("Website (optional)")},
+        {"groups", "groups", N_("Working groups you are interested in")},
+        {"listing", "listing", N_("Who can see that you are a member")},
+        {"not_government", "not_government", N_("Not a government body")},
+        {"consent_store", "consent_store", N_("Consent to store your details")},
+        {NULL, NULL, NULL}};
+    json_t *summary = form_error_summary(r, fields);
+    json_object_set_new(r->data, "has_error_summary", json_boolean(json_array_size(summary) > 0));
+    json_object_set_new(r->data, "error_summary", summary);
     if (!r->is_api) {
         Campaign c = treaty_campaign(r->db);
         json_object_set_new(r->data, "campaign", treaty_campaign_json(r, &c));
@@ -545,6 +564,9 @@ Result membership_admin_page(Request *r)
                        "website", db_text(st, 10), "reason", db_text(st, 11), "can_decide",
                        strcmp(db_text(st, 3), "pending") == 0, "can_change",
                        strcmp(db_text(st, 3), "pending") && strcmp(db_text(st, 3), "declined")));
+        const char *country = country_name_of(r, iso3);
+        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "country",
+                            json_string(country ? country : iso3));
     }
     db_done(st);
     if (member_log_reads(r, "membership applications viewed",
@@ -666,7 +688,10 @@ static Result membership_approve_apply(Db *w, void *ctx)
     Request *r = d->r;
     char path[96];
     Result res;
-    if ((res = set_status(w, d, "active")) != R_OK || (res = open_account(w, d->m, path)) != R_OK)
+    if ((res = set_status(w, d, "active")) != R_OK || (res = open_account(w, d->m, path)) != R_OK ||
+        /* The working groups ticked on the join form: joined now, not
+         * before (an applicant is not yet a member). */
+        (res = group_join_interests(w, r, d->m->id, d->m->person_id)) != R_OK)
         return res;
     /* The link is made in the write, so the email is written here. */
     char *body = arena_printf(

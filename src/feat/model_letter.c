@@ -342,28 +342,71 @@ static void add_languages(Buf *b, const char *list)
         buf_printf(b, " %s", list);
 }
 
-/* The languages to preselect a model in, best first, space-separated: the
- * member's own (the UI language set on their account, or asked for by
- * their browser; then the languages their member profile says they work
- * in), then the target country's, then English. A UI language that is
- * only the default (no preference, no Accept-Language) is not theirs. */
+/* The languages the government reads: those of its recorded contacts
+ * (targets.language), then the country's (data/country-languages.csv). */
+static void add_government_languages(Request *r, Buf *b, const char *iso3)
+{
+    Stmt *st = db_prepare(r->db, "SELECT DISTINCT language FROM targets "
+                                 "WHERE iso3 = :iso3 AND language <> '' ORDER BY language");
+    db_bind_text(st, ":iso3", iso3);
+    while (db_row(st))
+        add_languages(b, db_text(st, 0));
+    db_done(st);
+    add_languages(b, country_languages(r, iso3));
+}
+
+/* 1 if the space-separated list holds word. */
+static int list_has(const char *list, const char *word, size_t n)
+{
+    for (const char *p = list; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        if (len == n && len && strncmp(p, word, n) == 0)
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
+/* The languages to preselect a model in, best first, space-separated. The
+ * letter is read by a government, so its languages lead (issue 14: an
+ * English browser got the English model for Angola, whose ministries read
+ * Portuguese): first the member's own languages that the government also
+ * reads (the UI language set on their account, the one their browser asks
+ * for, then those their profile says they work in), then the government's,
+ * then the member's others, then English. A UI language that is only the
+ * default (no preference, no Accept-Language) is not theirs. */
 static const char *preferred_languages(Request *r, const char *iso3)
 {
-    Buf b = {0};
+    Buf mine = {0}, theirs = {0}, b = {0};
     if (r->user && r->user->lang)
-        add_languages(&b, r->user->lang);
+        add_languages(&mine, r->user->lang);
     if (r->header && r->header(r, "Accept-Language"))
-        add_languages(&b, r->lang);
+        add_languages(&mine, r->lang);
     if (r->user && r->user->person_id) {
         Stmt *st = db_prepare(r->db, "SELECT languages FROM people WHERE id = :p");
         db_bind_int(st, ":p", r->user->person_id);
         if (db_row(st))
-            add_languages(&b, db_text(st, 0));
+            add_languages(&mine, db_text(st, 0));
         db_done(st);
     }
-    add_languages(&b, country_languages(r, iso3));
+    add_government_languages(r, &theirs, iso3);
+    const char *m = mine.data ? mine.data : "", *t = theirs.data ? theirs.data : "";
+    for (const char *p = m; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        if (len && list_has(t, p, len))
+            buf_printf(&b, " %.*s", (int)len, p);
+        p += len;
+    }
+    add_languages(&b, t);
+    add_languages(&b, m);
     add_languages(&b, "en");
     const char *out = arena_strndup(r->arena, b.data ? b.data : "", b.len);
+    buf_free(&mine);
+    buf_free(&theirs);
     buf_free(&b);
     return out;
 }

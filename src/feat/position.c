@@ -348,6 +348,7 @@ Result position_delete_post(Request *r)
         return res;
     PositionWrite p = {.r = r, .iso3 = iso3, .id = id};
     res = db_write(r->db, delete_apply, &p);
-    return res == R_OK ? http_redirect(r, arena_printf(r->arena, "/countries/%s/position", iso3))
+    return res == R_OK ? http_redirect(
+                             r, arena_printf(r->arena, "/countries/%s/position?done=deleted", iso3))
                        : res;
 }

@@ -7,6 +7,7 @@
  * Invariants: only the person's own record is shown or changed (the
  * user's person id, never one from the request).
  */
+#include "feat/country_name.h"
 #include "feat/handlers.h"
 #include "feat/member.h"
 #include "feat/person.h"
@@ -37,6 +38,15 @@ static json_t *person_json(Request *r, int64_t person)
 
 /* The person's organisations; with forms, the choices an editing contact
  * needs too (the export leaves them out). */
+/* Codes in the reader's words (issue 14: the profile said "individual
+ * AGO: active"). */
+static const char *const kind_codes[] = {"individual", "organisation", NULL};
+static const char *const kind_labels[] = {N_("Individual"), N_("Organisation"), NULL};
+static const char *const status_labels[] = {N_("Pending"), N_("Active"),   N_("Lapsed"),
+                                            N_("Left"),    N_("Declined"), NULL};
+static const char *const org_role_codes[] = {"contact", "staff", NULL};
+static const char *const org_role_labels[] = {N_("Contact person"), N_("Staff"), NULL};
+
 static json_t *person_organisations(Request *r, int64_t person, int forms)
 {
     json_t *list = json_array();
@@ -52,6 +62,9 @@ static json_t *person_organisations(Request *r, int64_t person, int forms)
                        "org_type", db_text(st, 3), "website", db_text(st, 4), "listing",
                        db_text(st, 5), "role", db_text(st, 6), "title", db_text(st, 7), "languages",
                        db_text(st, 8), "is_contact", strcmp(db_text(st, 6), "contact") == 0);
+        json_object_set_new(
+            o, "role_label",
+            json_string(tr(r, code_label(org_role_codes, org_role_labels, db_text(st, 6)))));
         if (forms) {
             json_object_set_new(
                 o, "listings",
@@ -65,6 +78,22 @@ static json_t *person_organisations(Request *r, int64_t person, int forms)
     return list;
 }
 
+static json_t *membership_words(Request *r, json_t *m)
+{
+    const char *iso3 = json_string_value(json_object_get(m, "iso3"));
+    const char *country = iso3 ? country_name_of(r, iso3) : NULL;
+    json_object_set_new(
+        m, "kind_label",
+        json_string(tr(r, code_label(kind_codes, kind_labels,
+                                     json_string_value(json_object_get(m, "kind"))))));
+    json_object_set_new(
+        m, "status_label",
+        json_string(tr(r, code_label(member_status_codes, status_labels,
+                                     json_string_value(json_object_get(m, "status"))))));
+    json_object_set_new(m, "country", json_string(country ? country : (iso3 ? iso3 : "")));
+    return m;
+}
+
 static json_t *person_memberships(Request *r, int64_t person)
 {
     json_t *list = json_array();
@@ -74,12 +103,13 @@ static json_t *person_memberships(Request *r, int64_t person)
                           "ON o.id = m.org_id WHERE m.person_id = :p ORDER BY m.id");
     db_bind_int(st, ":p", person);
     while (db_row(st))
-        json_array_append_new(list,
-                              json_build("{s:I, s:s, s:s, s:s, s:I, s:b, s:s}", "id",
-                                         (json_int_t)db_int(st, 0), "kind", db_text(st, 1), "iso3",
-                                         db_text(st, 2), "status", db_text(st, 3), "created_at",
-                                         (json_int_t)db_int(st, 4), "consent_updates",
-                                         (int)db_int(st, 5), "organisation", db_text(st, 6)));
+        json_array_append_new(
+            list, membership_words(r, json_build("{s:I, s:s, s:s, s:s, s:I, s:b, s:s}", "id",
+                                                 (json_int_t)db_int(st, 0), "kind", db_text(st, 1),
+                                                 "iso3", db_text(st, 2), "status", db_text(st, 3),
+                                                 "created_at", (json_int_t)db_int(st, 4),
+                                                 "consent_updates", (int)db_int(st, 5),
+                                                 "organisation", db_text(st, 6))));
     db_done(st);
     return list;
 }

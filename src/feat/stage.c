@@ -12,6 +12,7 @@
  */
 #include "feat/country.h"
 #include "feat/handlers.h"
+#include "feat/country_name.h"
 
 #include <string.h>
 
@@ -114,7 +115,7 @@ static Result stage_delete(Request *r, const char *iso3)
     Result res = db_write(r->db, stage_delete_apply, &d);
     if (res != R_OK)
         return res;
-    return http_redirect(r, arena_printf(r->arena, "/countries/%s#stages", iso3));
+    return http_redirect(r, arena_printf(r->arena, "/countries/%s?done=deleted#stages", iso3));
 }
 
 /* A stage is seen (visibility_can_see) before it may be deleted: one this user
@@ -143,4 +144,45 @@ Result stage_delete_post(Request *r)
     if (res != R_OK)
         return res;
     return stage_delete(r, iso3);
+}
+
+/* GET /countries/{iso3}/stages/{id}/delete: the same checks as the POST,
+ * then which step would go, and a Delete button. */
+Result stage_delete_page(Request *r)
+{
+    const char *iso3;
+    int64_t id;
+    Result res = visible_stage(r);
+    if (res == R_OK)
+        res = country_editable(r, &iso3);
+    if (res != R_OK)
+        return res;
+    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+        return R_NOT_FOUND;
+    Stmt *st = db_prepare(r->db, "SELECT s.stage, s.stage_date, i.short_name, s.evidence "
+                                 "FROM domestic_stages s JOIN instruments i ON i.id = "
+                                 "s.instrument_id WHERE s.id = :id AND s.iso3 = :iso3");
+    db_bind_int(st, ":id", id);
+    db_bind_text(st, ":iso3", iso3);
+    if (!db_row(st)) {
+        db_done(st);
+        return R_NOT_FOUND;
+    }
+    json_t *what = json_array();
+    const char *name = country_name_of(r, iso3);
+    confirm_line(r, what, N_("Country"), name ? name : iso3);
+    confirm_line(r, what, N_("Step"), country_stage_label(r, db_text(st, 0)));
+    confirm_line(r, what, N_("Date"), db_text(st, 1));
+    confirm_line(r, what, N_("Treaty"), db_text(st, 2));
+    confirm_line(r, what, N_("Evidence"), db_text(st, 3));
+    db_done(st);
+    ConfirmPage c = {
+        .heading = tr(r, "Delete this domestic step?"),
+        .consequence = tr(r, "It will be gone from the country's timeline. The deletion "
+                             "is recorded in the audit log."),
+        .action = arena_printf(r->arena, "/countries/%s/stages/%lld/delete", iso3, (long long)id),
+        .button = tr(r, "Delete"),
+        .cancel = arena_printf(r->arena, "/countries/%s#stages", iso3),
+        .what = what};
+    return http_confirm(r, &c);
 }

@@ -314,7 +314,47 @@ Result target_delete_post(Request *r)
     Result res = db_write(r->db, target_delete_apply, &d);
     if (res != R_OK)
         return res == R_NOT_FOUND ? R_NOT_FOUND : R_INTERNAL;
-    return http_redirect(r, arena_printf(r->arena, "/countries/%s/targets", iso3));
+    return http_redirect(r, arena_printf(r->arena, "/countries/%s/targets?done=deleted", iso3));
+}
+
+/* GET /countries/{iso3}/targets/{id}/delete: the same checks as the POST,
+ * then which contact would go, and a Delete button. */
+Result target_delete_page(Request *r)
+{
+    const char *iso3;
+    int64_t id;
+    if (country_param(r, &iso3) != R_OK || param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+        return R_NOT_FOUND;
+    if (!auth_covers_country(r->user, iso3))
+        return R_FORBIDDEN;
+    Stmt *st = db_prepare(r->db, "SELECT kind, name, title, ministry, email FROM targets "
+                                 "WHERE id = :id AND iso3 = :iso3");
+    db_bind_int(st, ":id", id);
+    db_bind_text(st, ":iso3", iso3);
+    if (!db_row(st)) {
+        db_done(st);
+        return R_NOT_FOUND;
+    }
+    json_t *what = json_array();
+    const char *country = country_name_of(r, iso3);
+    confirm_line(r, what, N_("Country"), country ? country : iso3);
+    confirm_line(r, what, N_("Name"), db_text(st, 1));
+    confirm_line(r, what, N_("Kind"),
+                 tr(r, code_label(target_kinds, target_kind_labels, db_text(st, 0))));
+    confirm_line(r, what, N_("Title"), db_text(st, 2));
+    confirm_line(r, what, N_("Ministry"), db_text(st, 3));
+    confirm_line(r, what, N_("Email"), db_text(st, 4));
+    db_done(st);
+    ConfirmPage c = {
+        .heading = tr(r, "Delete this government contact?"),
+        .consequence = tr(r, "Members will no longer be offered it when they write. "
+                             "Letters already written keep their copy. The deletion is "
+                             "recorded in the audit log."),
+        .action = arena_printf(r->arena, "/countries/%s/targets/%lld/delete", iso3, (long long)id),
+        .button = tr(r, "Delete"),
+        .cancel = arena_printf(r->arena, "/countries/%s/targets", iso3),
+        .what = what};
+    return http_confirm(r, &c);
 }
 
 int target_in_country(Db *db, int64_t id, const char *iso3)

@@ -419,6 +419,14 @@ static const UntcNames *untc_names(void)
     return untc_names_ok ? &untc_names_table : NULL;
 }
 
+const char *treaty_party_kind_label(Request *r, const char *kind)
+{
+    static const char *const codes[] = {"ratification", "accession", "succession", NULL};
+    static const char *const labels[] = {N_("Ratification"), N_("Accession"), N_("Succession"),
+                                         NULL};
+    return kind && *kind ? tr(r, code_label(codes, labels, kind)) : "";
+}
+
 /* UNTC's kinds that Ratify records under another name: an acceptance (A),
  * approval (AA) or formal confirmation (c) has a ratification's effect, and
  * a succession to a signature (d in the signature column) is a signature. */
@@ -1251,12 +1259,13 @@ Result treaty_page(Request *r)
         signatures += s->signature_date[0] != 0;
         if (s->status == STATUS_NONE && !s->withdrawn)
             continue;
-        json_array_append_new(states, json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3",
-                                                 rows[i].iso3, "name", rows[i].name, "status",
-                                                 treaty_status_code(s->status), "status_label",
-                                                 tr(r, treaty_status_label(s->status)),
-                                                 "signature_date", s->signature_date, "party_date",
-                                                 s->party_date, "party_kind", s->party_kind));
+        json_array_append_new(
+            states,
+            json_build("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iso3", rows[i].iso3, "name",
+                       rows[i].name, "status", treaty_status_code(s->status), "status_label",
+                       tr(r, treaty_status_label(s->status)), "signature_date", s->signature_date,
+                       "party_date", s->party_date, "party_kind", s->party_kind, "party_kind_label",
+                       treaty_party_kind_label(r, s->party_kind)));
     }
     r->cache_public = 1;
     r->page = "treaty";

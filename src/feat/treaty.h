@@ -240,6 +240,9 @@ CountryRow *treaty_countries(Request *r, const Campaign *c, int all, size_t *cou
 
 /* The English label (a msgid) of a status: "Party", "Signatory", "No action". */
 const char *treaty_status_label(TreatyStatus s);
+/* How a state became a party ("ratification", "accession", "succession")
+ * in the reader's words; "" for none. */
+const char *treaty_party_kind_label(Request *r, const char *kind);
 
 /* SORT_PROCEDURES: most other complaint procedures accepted first. */
 typedef enum { SORT_NAME, SORT_STATUS, SORT_SIGNATURE, SORT_PARTY, SORT_PROCEDURES } SortKey;

@@ -133,6 +133,15 @@ json_t *json_build(const char *fmt, ...);
 
 /* Translates msgid into the request's language. */
 const char *tr(Request *r, const char *msgid);
+/* The form of a counted phrase for n in the request's language (gettext
+ * plural forms: msgid_plural and msgstr[N] in po/, chosen by each
+ * catalogue's Plural-Forms), with its "%d" replaced by n. The translation
+ * is never used as a format string. In the arena. */
+const char *tr_n(Request *r, const char *msgid, const char *msgid_plural, long n);
+/* A "YYYY-MM-DD" date as the reader writes it ("24 September 2013",
+ * "24 de septiembre de 2013"); anything else is returned as it is. In the
+ * arena. */
+const char *date_words(Request *r, const char *date);
 
 /* Adds a response header (name and value must outlive the request: use
  * literals or arena strings). */
@@ -157,6 +166,29 @@ int http_etag_matches(const char *match, const char *etag);
 /* Answers with 303 See Other to a local path (must start with '/' and not
  * "//"). Returns R_OK. */
 Result http_redirect(Request *r, const char *path);
+
+/* A confirmation page asked before a destructive action (without
+ * JavaScript): heading, what will go as [{label, value}] (stolen), what it
+ * means, the POST action (same path, CSRF), the button's words and where
+ * Cancel goes. Strings are translated already. Returns R_OK. */
+typedef struct {
+    const char *heading, *consequence, *action, *button, *cancel;
+    json_t *what;
+} ConfirmPage;
+Result http_confirm(Request *r, const ConfirmPage *c);
+
+/* Appends one {label, value} line to a ConfirmPage's what (label translated
+ * here; value NULL or "" skipped). */
+void confirm_line(Request *r, json_t *what, const char *label, const char *value);
+
+/* The error summary of a form: [{anchor, label (translated), message}] for
+ * each field of fields (NULL-terminated, in the order of the form) that has
+ * an error in r->errors; anchors[i] is the id the link goes to (the input,
+ * or a fieldset for a group of boxes); labels are English msgids. */
+typedef struct {
+    const char *field, *anchor, *label;
+} FormField;
+json_t *form_error_summary(Request *r, const FormField *fields);
 
 /* Typed parameters: looked up in the path, then the body (POST), then the
  * query string. On a missing or invalid value each sets a translated message

@@ -228,6 +228,78 @@ json_t *form_options(Request *r, const char *const *codes, const char *const *la
     return list;
 }
 
+const char *tr_n(Request *r, const char *msgid, const char *msgid_plural, long n)
+{
+    const char *form = i18n_ngettext(r->lang, msgid, msgid_plural, n < 0 ? 0 : (unsigned long)n);
+    const char *at = strstr(form, "%d");
+    if (!at)
+        return form;
+    return arena_printf(r->arena, "%.*s%ld%s", (int)(at - form), form, n, at + 2);
+}
+
+const char *date_words(Request *r, const char *date)
+{
+    static const char *const months[] = {N_("January"), N_("February"), N_("March"),
+                                         N_("April"),   N_("May"),      N_("June"),
+                                         N_("July"),    N_("August"),   N_("September"),
+                                         N_("October"), N_("November"), N_("December")};
+    if (!date || !valid_date(date))
+        return date ? date : "";
+    int year = atoi(date), month = atoi(date + 5), day = atoi(date + 8);
+    /* The order and the little words are the catalogue's: "{day} de
+     * {month} de {year}" in Spanish. */
+    const char *pattern = tr(r, "{day} {month} {year}");
+    Buf b = {0};
+    for (const char *p = pattern; *p;) {
+        if (!strncmp(p, "{day}", 5)) {
+            buf_printf(&b, "%d", day);
+            p += 5;
+        } else if (!strncmp(p, "{month}", 7)) {
+            buf_puts(&b, tr(r, months[month - 1]));
+            p += 7;
+        } else if (!strncmp(p, "{year}", 6)) {
+            buf_printf(&b, "%d", year);
+            p += 6;
+        } else {
+            buf_putc(&b, *p++);
+        }
+    }
+    const char *out = arena_strdup(r->arena, b.data ? b.data : "");
+    buf_free(&b);
+    return out;
+}
+
+Result http_confirm(Request *r, const ConfirmPage *c)
+{
+    json_decref(r->data);
+    r->data = json_build("{s:s, s:o, s:s, s:s, s:s, s:s}", "heading", c->heading, "what",
+                         c->what ? c->what : json_array(), "consequence", c->consequence, "action",
+                         c->action, "button", c->button, "cancel", c->cancel);
+    r->page = "confirm";
+    r->title = c->heading;
+    return R_OK;
+}
+
+void confirm_line(Request *r, json_t *what, const char *label, const char *value)
+{
+    if (value && *value)
+        json_array_append_new(what,
+                              json_build("{s:s, s:s}", "label", tr(r, label), "value", value));
+}
+
+json_t *form_error_summary(Request *r, const FormField *fields)
+{
+    json_t *list = json_array();
+    for (const FormField *f = fields; r->errors && f->field; f++) {
+        json_t *message = json_object_get(r->errors, f->field);
+        if (json_is_string(message))
+            json_array_append_new(list, json_build("{s:s, s:s, s:s}", "anchor", f->anchor, "label",
+                                                   tr(r, f->label), "message",
+                                                   json_string_value(message)));
+    }
+    return list;
+}
+
 const char *code_label(const char *const *codes, const char *const *labels, const char *code)
 {
     for (int i = 0; codes[i]; i++)
@@ -416,8 +488,11 @@ Result param_optional_date(Request *r, const char *name, const char **out)
     const char *s = trimmed(r, raw);
     if (!*s)
         return R_OK;
+    /* No format in the message: a date picker shows the date in the
+     * reader's own format (mm/dd/yyyy, dd/mm/yyyy ...) and always sends a
+     * well-formed one, so only the day itself can be wrong here. */
     if (!valid_date(s))
-        return param_error(r, name, N_("Please enter a date as YYYY-MM-DD."));
+        return param_error(r, name, N_("Please enter a real date between 1945 and 2100."));
     *out = s;
     return R_OK;
 }
@@ -426,7 +501,7 @@ Result param_date(Request *r, const char *name, const char **out)
 {
     Result res = param_optional_date(r, name, out);
     if (res == R_OK && !*out)
-        return param_error(r, name, N_("Please enter a date as YYYY-MM-DD."));
+        return param_error(r, name, N_("Please enter a date."));
     return res;
 }
 

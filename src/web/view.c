@@ -123,6 +123,23 @@ static json_t *languages_object(Request *r)
     return list;
 }
 
+/* What happened, after a destructive action redirected here with ?done=:
+ * a fixed list, so a link cannot make the page say anything else. */
+static const char *const done_codes[] = {"deleted", "revoked", NULL};
+static const char *const done_messages[] = {
+    N_("Deleted. The deletion is recorded in the audit log."),
+    N_("Revoked: the token no longer works. This is recorded in the audit log."), NULL};
+
+static void add_done_notice(Request *r, json_t *data)
+{
+    if (strcmp(r->method, "GET") != 0)
+        return;
+    const char *done = param_filter(r, "done", done_codes);
+    if (done)
+        json_object_set_new(data, "done_notice",
+                            json_string(tr(r, code_label(done_codes, done_messages, done))));
+}
+
 /* ---- the menu ----
  * Grouped by role (issue 14): the campaign for everyone (more for members),
  * coordination for coordinators and the secretariat, the account. Every
@@ -241,6 +258,7 @@ static int render_page(Request *r)
         json_object_set(data, "errors", r->errors);
     if (r->message)
         json_object_set_new(data, "message", json_string(r->message));
+    add_done_notice(r, data);
     json_object_set_new(data, "title", json_string(r->title ? r->title : tr(r, "Ratify")));
 
     Buf content = {0};

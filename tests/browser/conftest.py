@@ -39,3 +39,27 @@ def browser(tmp_path_factory):
         yield driver
     finally:
         driver.quit()
+
+
+# ---- accessibility: axe-core in the page (issue 14) ----
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(driver, impacts=("critical", "serious")):
+    """Runs axe-core (installed from the npm registry by scripts/install-deps,
+    pinned in package-lock.json) on the page the driver shows and returns
+    the violations of those impacts as "rule: target" strings. Skips the
+    test when axe-core is not installed."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: run scripts/install-deps (npm ci)")
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    driver.set_script_timeout(60 * SLOW)
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,"
+        " targets: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))))"
+        ".catch(e => done([{id: 'axe-error', impact: 'critical', targets: [String(e)]}]));")
+    return ["%s (%s): %s" % (v["id"], v["impact"], ", ".join(v["targets"]))
+            for v in result if v["impact"] in impacts]

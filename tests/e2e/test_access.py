@@ -97,10 +97,22 @@ EXPECT = {
     # Coordinators of the country and admins only; the form is sent empty,
     # so those allowed get 400 and nothing is recorded.
     "POST /countries/{iso3}/actions":        (401, 403, 403, 400, 403, 400, 403),
+    # Destructive actions ask first (issue 14): the same rights as the POST.
+    "GET /countries/{iso3}/actions/{id}/delete":  (303, 403, 403, 404, 403, 404, 403),
     "POST /countries/{iso3}/actions/{id}/delete": (401, 403, 403, 404, 403, 404, 403),
     "POST /countries/{iso3}/stages":         (401, 403, 403, 400, 403, 400, 403),
     # A stage is seen before it is deleted: members are refused by the
     # route, a coordinator elsewhere or here meets the stage's visibility.
+    "GET /countries/{iso3}/stages/{id}/delete": {
+        #                  public members country steering private
+        "anon":             (303,  303,    303,    303,     303),
+        "member_here":      (403,  403,    403,    403,     403),
+        "member_elsewhere": (403,  403,    403,    403,     403),
+        "coord_here":       (200,  200,    200,    200,     404),
+        "coord_elsewhere":  (403,  403,    404,    404,     404),
+        "admin":            (200,  200,    200,    200,     200),
+        "owner":            (200,  200,    200,    200,     200),
+    },
     "POST /countries/{iso3}/stages/{id}/delete": {
         #                  public members country steering private
         "anon":             (401,  401,    401,    401,     401),
@@ -179,6 +191,7 @@ EXPECT = {
     "POST /profile":                         (401, 303, 303, 404, 404, 404, 303),
     "GET /profile/export":                   (303, 200, 200, 404, 404, 404, 200),
     "GET /profile/views":                    (303, 200, 200, 404, 404, 404, 200),
+    "GET /profile/close":                    (303, 200, 200, 404, 404, 404, 200),
     "POST /profile/close":                   (401, 400, 400, 404, 404, 404, 400),
     "GET /admin/members":                    (303, 403, 403, 200, 200, 200, 403),
     # An application (here, member_here's, already decided) is seen by its
@@ -201,6 +214,7 @@ EXPECT = {
     "GET /api/v1/countries/{iso3}/coalition": (200, 200, 200, 200, 200, 200, 200),
     "GET /admin/tokens":                     (303, 403, 403, 403, 403, 200, 403),
     "POST /admin/tokens":                    (401, 403, 403, 403, 403, 400, 403),
+    "GET /admin/tokens/{id}/revoke":         (303, 403, 403, 403, 403, 404, 403),
     "POST /admin/tokens/{id}/revoke":        (401, 403, 403, 403, 403, 404, 403),
     "GET /admin/mail":                       (303, 403, 403, 403, 403, 200, 403),
     "POST /admin/mail/{id}/retry":           (401, 403, 403, 403, 403, 404, 403),
@@ -396,6 +410,7 @@ EXPECT = {
     "GET /admin/members/export.xlsx":        (303, 403, 403, 403, 403, 200, 403),
     "GET /admin/model-letters":              (303, 403, 403, 403, 403, 200, 403),
     "POST /admin/model-letters":             (401, 403, 403, 403, 403, 400, 403),
+    "GET /countries/{iso3}/targets/{id}/delete": (303, 403, 403, 404, 403, 404, 403),
     "POST /countries/{iso3}/targets/{id}/delete": (401, 403, 403, 404, 403, 404, 403),
     # An open correction some member proposed, closed by the country's
     # coordinators or an admin.
@@ -647,7 +662,12 @@ def request_for(w, route, role, level):
     data, files = {}, None
     ids = {"iso3": HERE, "slug": "legal", "file": "style.css", "token": BOGUS_TOKEN,
            "id": NOWHERE}
-    if pattern.startswith("/letters/{id}") or pattern == "/api/v1/letters/{id}":
+    if pattern in ("/letters/{id}", "/letters/{id}/sent") and method == "POST":
+        # A draft of its own for each case: once sent or answered, a
+        # letter's text can no longer be edited (issue 14), so the shared
+        # letters (one of which has a response) would answer 409.
+        ids["id"] = w.letter(level)
+    elif pattern.startswith("/letters/{id}") or pattern == "/api/v1/letters/{id}":
         ids["id"] = w.letters[level]
     elif pattern.startswith("/meetings/{id}") or pattern == "/api/v1/meetings/{id}":
         ids["id"] = w.meetings[level]
@@ -655,7 +675,7 @@ def request_for(w, route, role, level):
         ids["id"] = w.responses[level]
     elif pattern == "/countries/{iso3}/stages/{id}/delete":
         # A stage of its own for each case: deleting is allowed to some.
-        ids["id"] = w.stage(level, f"fresh stage {role} {level}")
+        ids["id"] = w.stage(level, f"fresh stage {method} {role} {level}")
     elif pattern.startswith("/admin/members/{id}/"):
         ids["id"] = w.membership_here
     elif pattern in ("/admin/assistance/{id}", "/assistance/{id}", "/assistance/{id}/messages"):

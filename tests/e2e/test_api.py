@@ -99,10 +99,11 @@ def test_revoked_tokens_stop_working(site, smtp):
     assert site.client().get("/api/v1/memberships", headers=bearer(t)).status_code == 200
     assert t not in admin.get("/admin/tokens").text  # shown once only
     page = admin.get("/admin/tokens").text
-    (tid,) = re.findall(r"<td>CRM sync</td>.*?action=\"/admin/tokens/(\d+)/revoke\"", page)
+    (tid,) = re.findall(r"<td>CRM sync</td>.*?href=\"/admin/tokens/(\d+)/revoke\"", page)
     # A read: the token itself must be nowhere in the table (only its hash);
     # no page or API shows what is stored.
     assert not site.query("SELECT 1 FROM api_tokens WHERE token_hash = ?", t)
+    page = admin.get(f"/admin/tokens/{tid}/revoke").text  # asks first
     r = admin.post(f"/admin/tokens/{tid}/revoke", data={"csrf_token": scrape_csrf(page)})
     assert r.status_code == 303
     assert site.client().get("/api/v1/memberships", headers=bearer(t)).status_code == 401

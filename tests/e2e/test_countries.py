@@ -313,7 +313,7 @@ def test_bad_stage_input_shows_the_form_again(server):
     r = stage_form(c, "CMR", date="2026-02-30", evidence="<script>alert(1)</script>",
                    source_url="javascript:alert(1)")
     assert r.status_code == 400
-    assert "Please enter a date as YYYY-MM-DD." in r.text
+    assert "Please enter a real date between 1945 and 2100." in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text  # what they typed, escaped
     assert "<script>alert(1)" not in r.text
     assert api(server, "/countries/CMR")["country"]["stages"] == []
@@ -439,3 +439,16 @@ def test_cached_pages_follow_every_write(one_thread_server, tmp_path):
         assert "2026-03-15" in anon.get("/countries/AGO").text
     # A logged-in coordinator never gets the anonymous page.
     assert "Record a domestic step" in coord.get("/countries/AGO").text
+
+
+def test_dates_and_kinds_in_the_readers_words(server):
+    """Issue 14: dates shown as text are in the reader's language (month
+    names), and how a state became a party is a word, not a code."""
+    want = {"en": "24 September 2013", "es": "24 de septiembre de 2013",
+            "fr": "24 septembre 2013", "ar": "24 سبتمبر 2013"}
+    for lang, date in want.items():
+        html = server.client().get("/countries/AGO", headers={"Accept-Language": lang}).text
+        assert date in html, lang
+        assert "2013-09-24</td>" not in html
+    html = server.client().get("/countries/ARG").text
+    assert "(ratification)" not in html and "(accession)" not in html

@@ -134,6 +134,12 @@ def test_angola_letter_refusal_and_who_sees_it(site, smtp, tmp_path):
     admin = site.login_user(site.member("admin"))
     page = admin.get("/admin/assistance").text
     (aid,) = re.findall(r'href="/assistance/(\d+)"', page)
+    # The subject Ratify wrote is in each reader's language (issue 14).
+    assert "Help to reply to a government&#39;s refusal" in page or \
+        "Help to reply to a government's refusal" in page
+    for lang, words in (("es", "Ayuda"), ("fr", "Aide"), ("ar", "مساعدة")):
+        listing = admin.get("/admin/assistance", headers={"Accept-Language": lang}).text
+        assert "Help to reply" not in listing and words in listing, lang
     page = admin.get(f"/assistance/{aid}").text
     r = admin.post(f"/admin/assistance/{aid}", data={"csrf_token": scrape_csrf(page),
                                                      "status": "accepted",
@@ -148,7 +154,16 @@ def test_angola_letter_refusal_and_who_sees_it(site, smtp, tmp_path):
     assert "AGO,Angola,1,1,1,0,0,1,2026-10-01,cost justiciability" in csv.text
     # The country page counts without showing a non-public response.
     public = site.client().get("/countries/AGO").text
-    assert "1 letters sent" in public or "1 letter" in public
+    # Counted phrases through the plural forms (issue 14).
+    assert "1 letter sent" in public and "1 letters sent" not in public
+    assert "1 refusal" in public and "1 refusals" not in public
+    es = site.client().get("/countries/AGO", headers={"Accept-Language": "es"}).text
+    assert "1 carta enviada" in es and "1 negativa" in es
+    ar = site.client().get("/countries/AGO", headers={"Accept-Language": "ar"}).text
+    assert "رسالة واحدة مُرسَلة" in ar and "رفض واحد" in ar
+    # The overview names the reasons in words; the CSV keeps the codes.
+    assert "cost justiciability" not in overview
+    assert "Cost; Economic, social and cultural rights are not justiciable" in overview
 
 
 def test_help_is_asked_for_a_refusal_only(site, smtp):
@@ -530,22 +545,32 @@ def test_an_arabic_letter_has_arabic_dates_and_addressee(site, smtp, tmp_path):
     assert "معالي الوزير/الوزيرة،" in html
 
 
-def test_the_members_language_is_preselected_before_the_countrys(site, smtp):
-    # Angola's language is Portuguese; a member whose profile says they work
-    # in Spanish gets Spanish.
+def test_the_governments_language_is_preselected(site, smtp):
+    """The letter is read by a government (issue 14): Angola's ministries
+    read Portuguese, so an English browser, a Spanish profile or an Arabic
+    UI still get the Portuguese model; the member's language leads only
+    where the government reads it too (Cameroon: French and English)."""
     _, speaker = member_of(site, "AGO")
     assert selected_lang(speaker, "AGO") == "pt"
+    speaker.headers["Accept-Language"] = "en-US,en;q=0.9"  # Chromium in English
+    assert selected_lang(speaker, "AGO") == "pt"
     hispanic = site.factory.member("AGO", languages="es")
-    assert selected_lang(hispanic.client, "AGO") == "es"
-    # Their browser's language comes before the profile's languages ...
+    assert selected_lang(hispanic.client, "AGO") == "pt"
+    # Cameroon reads French and English: the member's browser decides ...
+    hispanic.client.headers["Accept-Language"] = "en"
+    assert selected_lang(hispanic.client, "CMR") == "en"
     hispanic.client.headers["Accept-Language"] = "fr"
-    assert selected_lang(hispanic.client, "AGO") == "fr"
-    # ... and the UI language set on their account before both.
+    assert selected_lang(hispanic.client, "CMR") == "fr"
+    # ... and the UI language set on their account comes before the browser.
     page = hispanic.client.get("/account").text
     r = hispanic.client.post("/account", data={"csrf_token": scrape_csrf(page), "lang": "ar"})
     assert r.status_code == 303
-    assert selected_lang(hispanic.client, "AGO") == "ar"
-    # A country with none of the letters' languages: English.
+    assert selected_lang(hispanic.client, "MAR") == "ar"
+    hispanic.client.headers["Accept-Language"] = "ar"
+    assert selected_lang(hispanic.client, "AGO") == "pt"
+    # A country with none of the letters' languages: the member's, then English.
+    assert selected_lang(hispanic.client, "CHN") == "ar"
+    del speaker.headers["Accept-Language"]
     assert selected_lang(speaker, "CHN") == "en"
     # A form shown again keeps the model that was chosen.
     page = speaker.get("/letters/new", params={"country": "AGO"}).text
@@ -643,3 +668,76 @@ def test_the_shipped_letters_recall_the_other_complaint_procedures(site, smtp):
             assert "Our country already allows individuals" not in letter
             # The paragraph that follows the optional one is still there.
             assert "We therefore respectfully ask the Government" in letter
+
+
+def test_the_from_field_starts_with_the_members_organisation(site, smtp):
+    """Issue 14 item 2: the required From field was empty, so the first
+    click failed. It starts with the member's organisation (or their name);
+    a form shown again keeps what was typed."""
+    org = site.factory.member("AGO", name="Ana Dias", kind="organisation",
+                              organisation="Mosaiko", org_type="human_rights_ngo")
+    page = org.client.get("/letters/new", params={"country": "AGO"}).text
+    assert re.search(r'<input id="sender" name="sender"[^>]*value="Mosaiko"', page), page
+    # Submitting the form as it comes succeeds at once.
+    (mid,) = [m for m, sel, _, _ in model_options(page) if sel]
+    r = org.client.post("/letters", data={"csrf_token": scrape_csrf(page), "country": "AGO",
+                                          "model": mid, "sender": "Mosaiko"})
+    assert r.status_code == 303
+    person = site.factory.member("AGO", name="Rui Lopes")
+    page = person.client.get("/letters/new", params={"country": "AGO"}).text
+    assert re.search(r'<input id="sender" name="sender"[^>]*value="Rui Lopes"', page)
+    r = person.client.post("/letters", data={"csrf_token": scrape_csrf(page), "country": "AGO",
+                                             "model": "0", "sender": "Typed by Rui"})
+    assert r.status_code == 400
+    assert re.search(r'<input id="sender" name="sender"[^>]*value="Typed by Rui"', r.text)
+
+
+def test_the_letter_page_offers_what_fits_its_state(site, smtp):
+    """Issue 14 item 9: a draft is edited and then recorded as sent; a sent
+    letter is no longer edited (the POST is refused too) and its response is
+    recorded; errors are named in the banner with a link to the field, and
+    date messages do not ask for a format the date picker does not show."""
+    _, writer = member_of(site, "AGO")
+    path = write_ratify_letter(writer)
+    draft = writer.get(path).text
+    assert 'id="letter-status">Draft<' in draft
+    assert 'id="edit-form"' in draft and 'id="sent-form"' in draft
+    assert 'id="response-form"' not in draft
+    # A mistake in the sending form: the banner names the date and links to it.
+    r = writer.post(path + "/sent", data={"csrf_token": scrape_csrf(draft), "sent_on": "2026-02-30",
+                                          "sent_via": "post", "visibility": "private"})
+    assert r.status_code == 400
+    summary = re.search(r'<div class="error-summary"[^>]*>(.*?)</div>', r.text, re.S).group(1)
+    assert '<a href="#sent_on">Date</a>' in summary
+    assert "Please enter a real date between 1945 and 2100." in summary
+    assert "YYYY" not in r.text
+    assert re.search(r'id="sent_on"[^>]*aria-invalid="true"[^>]*aria-describedby="sent_on-error"',
+                     r.text)
+    # Sent: read-only text, the response form, no edit or sending form.
+    r = writer.post(path + "/sent", data={"csrf_token": scrape_csrf(draft), "sent_on": "2026-10-01",
+                                          "sent_via": "post", "visibility": "private"})
+    assert r.status_code == 303
+    sent = writer.get(path).text
+    assert 'id="letter-status">Sent<' in sent
+    assert 'id="edit-form"' not in sent and 'id="sent-form"' not in sent
+    assert 'id="response-form"' in sent and 'class="letter-text"' in sent
+    before = writer.get("/api/v1" + path).json()["letter"]["subject"]
+    r = writer.post(path, data={"csrf_token": scrape_csrf(sent), "sender": "Mosaiko",
+                                "subject": "Changed after sending",
+                                "body": "A different text than the one the government received."})
+    assert r.status_code == 409
+    assert "This letter has been sent, so its text can no longer be changed." in r.text
+    assert writer.get("/api/v1" + path).json()["letter"]["subject"] == before
+    # Answered: the status in words, in Spanish too.
+    r = writer.post(path + "/responses", data={"csrf_token": scrape_csrf(sent),
+                                               "received_on": "2026-11-15", "class": "positive",
+                                               "visibility": "country"})
+    assert r.status_code == 303
+    answered = writer.get(path).text
+    assert 'id="letter-status">Response received<' in answered
+    assert "response_received" not in answered
+    es = writer.get(path, headers={"Accept-Language": "es"}).text
+    assert 'id="letter-status">Respuesta recibida<' in es
+    listing = writer.get("/letters").text
+    assert "Response received" in listing and "response_received" not in listing
+    assert "<td>Angola</td>" in listing and "<td>AGO</td>" not in listing

@@ -204,6 +204,54 @@ def test_bad_input_shows_the_form_again(site, smtp, fields, field, message):
     assert site.query("SELECT count(*) FROM mail_queue") == [(0,)]
 
 
+def test_a_mistake_keeps_every_tick_and_names_the_fields(site, smtp):
+    """Issue 14 item 8: after one error the form comes back with the
+    language ticks, the storage consent and the working groups as they were;
+    the summary names each field wrong and links to it; the organisation's
+    fields are marked invalid."""
+    r = join(site, kind="organisation", email="not-an-email", org_name="", org_type="",
+             website="ftp://x", languages=["pt", "fr"], groups=["legal"])
+    assert r.status_code == 400
+    html = r.text
+    assert 'value="pt" checked' in html and 'value="fr" checked' in html
+    assert 'value="en" checked' not in html
+    assert re.search(r'name="consent_store" value="1" checked', html)
+    assert re.search(r'name="groups" value="legal" checked', html)
+    summary = re.search(r'<div class="error-summary"[^>]*>(.*?)</div>', html, re.S).group(1)
+    for anchor, label in (("email", "Email"), ("org_name", "Name of the organisation"),
+                          ("org_type", "Type of organisation"), ("website", "Website (optional)")):
+        assert f'<a href="#{anchor}">{label}</a>' in summary, anchor
+        assert f'id="{anchor}"' in html
+    assert "Your name" not in summary  # only the fields that are wrong
+    for field in ("org_name", "org_type", "website"):
+        assert re.search(rf'id="{field}"[^>]*aria-invalid="true"[^>]*aria-describedby="{field}-error"',
+                         html), field
+        assert f'id="{field}-error"' in html
+    # In Spanish the summary is in Spanish too.
+    c = site.client()
+    token = scrape_csrf(c.get("/join").text)
+    r = c.post("/join", headers={"Accept-Language": "es"},
+               data={"csrf_token": token, "kind": "individual", "name": "Ana",
+                     "email": "x", "iso3": "AGO", "listing": "hidden"})
+    assert r.status_code == 400 and "Corrige estos campos" in r.text
+
+
+def test_working_groups_ticked_on_the_form_are_joined_on_approval(site, smtp):
+    r = join(site, groups=["legal"], languages=["pt"])
+    assert r.status_code == 200
+    confirm(site, smtp, "ana@example.org", 1)
+    # Not before approval: an applicant is not a member yet.
+    assert site.scalar("SELECT count(*) FROM working_group_members") == 0
+    coord = site.login_user(site.member("coordinator", countries=["AGO"]))
+    approve_all(site, coord, 1)
+    rows = site.query("SELECT g.slug, p.email FROM working_group_members m "
+                      "JOIN working_groups g ON g.id = m.group_id "
+                      "JOIN people p ON p.id = m.person_id")
+    assert rows == [("legal", "ana@example.org")]
+    member = first_login(site, smtp, "ana@example.org", 2)
+    assert "Ana Pérez" in member.get("/groups/legal").text
+
+
 def test_script_in_every_field_is_escaped(site, smtp):
     evil = '<script>alert(1)</script>"\''
     r = join(site, kind="organisation", name=evil, org_name=evil, email="evil@example.org",
@@ -248,8 +296,16 @@ def test_export_and_erasure_leave_no_personal_data(site, smtp):
     data = r.json()
     assert data["person"]["email"] == email and data["person"]["name"] == "Erasable Person"
     assert data["memberships"][0]["status"] == "active"
-    token = scrape_csrf(member.get("/profile").text)
-    assert member.post("/profile/close", data={"csrf_token": token}).status_code == 400
+    # The profile links to the question (issue 14); the question has the
+    # box to tick, the button and Cancel; without the tick it asks again.
+    assert 'href="/profile/close"' in member.get("/profile").text
+    page = member.get("/profile/close")
+    assert page.status_code == 200 and "Close your account?" in page.text
+    assert 'id="confirm-cancel"' in page.text
+    token = scrape_csrf(page.text)
+    r = member.post("/profile/close", data={"csrf_token": token})
+    assert r.status_code == 400
+    assert "Close your account?" in r.text and 'aria-invalid="true"' in r.text
     r = member.post("/profile/close", data={"csrf_token": token, "confirm": "1"})
     assert r.status_code == 200 and "Your account is closed" in r.text
     assert member.get("/profile").status_code in (303, 401)
@@ -392,7 +448,7 @@ def test_a_contact_invites_a_colleague(site, smtp):
                               "confirm": "colleague pass 99"})
     assert r.status_code == 303
     profile = c.get("/profile").text
-    assert "Haki Centre" in profile and "staff" in profile
+    assert "Haki Centre" in profile and "Staff" in profile
     assert site.client().get(link).status_code == 404  # single use
     orgs = c.get("/profile/export").json()["organisations"]
     assert [(o["role"], o["title"]) for o in orgs] == [("staff", "Paralegal")]

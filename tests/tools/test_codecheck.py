@@ -218,3 +218,45 @@ def test_param_raw_in_a_string_or_far_from_its_reason_fails(tmp_path):
                                                 'const char *s = "param_raw(";\n'})
     assert r.returncode == 1
     assert "src/feat/a.c:3:" in r.stdout and "src/feat/a.c:4:" not in r.stdout
+
+
+# ---- raw codes in templates (issue 14) ----
+
+# What the pages printed before issue 14, each showing a code to people.
+KNOWN_RAW_CODES = [
+    '<p><span class="badge">{{status}}</span></p>',                      # "response_received"
+    '<td>{{iso3}}</td><td>{{status}}</td>',                                # "AGO", "draft"
+    '<td>{{party_date}} {{#party_kind}}({{party_kind}}){{/party_kind}}</td>',  # "accession"
+    '<dd>{{role}}</dd>',                                                   # "member"
+    '<li>{{kind}} {{organisation}}, {{iso3}}: {{status}}</li>',            # "individual"
+    '<td>{{reasons}}</td>',                                                # "cost justiciability"
+    '<td>{{scope}}</td>',                                                  # "write"
+    '<p>{{letter.status}}</p>',                                            # dotted
+]
+
+
+def test_known_raw_codes_fail(tmp_path):
+    for i, line in enumerate(KNOWN_RAW_CODES):
+        d = tmp_path / str(i)
+        d.mkdir()
+        r = run_on(d, template=line + "\n")
+        assert r.returncode == 1, line
+        assert "t.html:1: {{" in r.stdout and "prints a code" in r.stdout, r.stdout
+
+
+def test_words_and_attributes_pass(tmp_path):
+    template = (
+        '<span class="badge st-{{status}}">{{status_label}}</span>\n'
+        '<a href="/countries/{{iso3}}">{{country}}</a>\n'
+        '<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>\n'
+        '{{#errors.kind}}<p class="field-error">{{errors.kind}}</p>{{/errors.kind}}\n'
+        '{{#status}}<p>{{status_label}}</p>{{/status}}\n'
+        '<p>{{state}}</p>{{! code: the state is its name here }}\n'
+    )
+    r = run_on(tmp_path, template=template)
+    assert r.returncode == 0, r.stdout
+
+
+def test_an_allowance_needs_a_reason(tmp_path):
+    r = run_on(tmp_path, template="<p>{{status}}</p>{{! code: }}\n")
+    assert r.returncode == 1 and "prints a code" in r.stdout

@@ -298,6 +298,108 @@ static void test_embedded_translations(void **state)
     assert_string_equal(i18n_gettext("es-AR", "Countries"), "Países");
 }
 
+/* ---- Plural forms (issue 14: "1 letters sent") ---------------------------- */
+
+static void test_plural_rules(void **state)
+{
+    (void)state;
+    /* English when there is no rule. */
+    assert_int_equal(i18n_plural_index(NULL, 1), 0);
+    assert_int_equal(i18n_plural_index(NULL, 0), 1);
+    assert_int_equal(i18n_plural_index(NULL, 2), 1);
+    /* Spanish and French, as in their headers. */
+    assert_int_equal(i18n_plural_index("(n != 1)", 1), 0);
+    assert_int_equal(i18n_plural_index("(n != 1)", 0), 1);
+    assert_int_equal(i18n_plural_index("(n > 1)", 0), 0);
+    assert_int_equal(i18n_plural_index("(n > 1)", 1), 0);
+    assert_int_equal(i18n_plural_index("(n > 1)", 2), 1);
+    /* Arabic: six forms. */
+    const char *ar = "(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : "
+                     "n%100>=11 ? 4 : 5)";
+    unsigned long ns[] = {0, 1, 2, 3, 10, 11, 99, 100, 101, 102, 103, 111, 1000};
+    long want[] = {0, 1, 2, 3, 3, 4, 4, 5, 5, 5, 3, 4, 5};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        assert_int_equal(i18n_plural_index(ar, ns[i]), want[i]);
+    /* Russian-like rules with || and parentheses. */
+    const char *ru = "(n%10==1 && n%100!=11 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || "
+                     "n%100>=20) ? 1 : 2)";
+    assert_int_equal(i18n_plural_index(ru, 21), 0);
+    assert_int_equal(i18n_plural_index(ru, 22), 1);
+    assert_int_equal(i18n_plural_index(ru, 12), 2);
+    assert_int_equal(i18n_plural_index("!(n == 1)", 1), 0);
+    /* What cannot be evaluated is -1, never a crash. */
+    assert_int_equal(i18n_plural_index("n %", 3), -1);
+    assert_int_equal(i18n_plural_index("n / 0", 3), -1);
+    assert_int_equal(i18n_plural_index("(n == 1", 1), -1);
+    assert_int_equal(i18n_plural_index("n ? 1", 1), -1);
+    assert_int_equal(i18n_plural_index("x", 1), -1);
+    assert_int_equal(i18n_plural_index("n == 1 junk", 1), -1);
+}
+
+static const char *const PLURAL_PO =
+    "msgid \"\"\n"
+    "msgstr \"\"\n"
+    "\"Content-Type: text/plain; charset=UTF-8\\n\"\n"
+    "\"Plural-Forms: nplurals=3; plural=(n==1 ? 0 : n==2 ? 1 : 2);\\n\"\n"
+    "\n"
+    "msgid \"%d letter\"\n"
+    "msgid_plural \"%d letters\"\n"
+    "msgstr[0] \"one %d\"\n"
+    "msgstr[1] \"two \"\n"
+    "\"%d\"\n"
+    "msgstr[2] \"many %d\"\n"
+    "\n"
+    "msgid \"%d refusal\"\n"
+    "msgid_plural \"%d refusals\"\n"
+    "msgstr[0] \"a refusal\"\n"
+    "msgstr[1] \"\"\n"
+    "msgstr[2] \"refusals\"\n"
+    "\n"
+    "msgid \"Home\"\n"
+    "msgstr \"Casa\"\n";
+
+static void test_plural_entries(void **state)
+{
+    (void)state;
+    Catalog *c = parse_ok(PLURAL_PO);
+    assert_string_equal(i18n_catalog_nget(c, "%d letter", 1), "one %d");
+    assert_string_equal(i18n_catalog_nget(c, "%d letter", 2), "two %d"); /* continued */
+    assert_string_equal(i18n_catalog_nget(c, "%d letter", 0), "many %d");
+    assert_string_equal(i18n_catalog_nget(c, "%d letter", 7), "many %d");
+    /* The singular lookup gives msgstr[0], as before. */
+    assert_string_equal(i18n_catalog_get(c, "%d letter"), "one %d");
+    /* A plural entry with an empty form is not used at all (English shows). */
+    assert_null(i18n_catalog_nget(c, "%d refusal", 1));
+    assert_null(i18n_catalog_get(c, "%d refusal"));
+    /* A singular entry has no plural forms. */
+    assert_null(i18n_catalog_nget(c, "Home", 2));
+    i18n_catalog_free(c);
+}
+
+static void test_plural_in_the_real_catalogues(void **state)
+{
+    (void)state;
+    assert_int_equal(i18n_init(), 0);
+    assert_string_equal(i18n_ngettext("en", "%d letter sent", "%d letters sent", 1),
+                        "%d letter sent");
+    assert_string_equal(i18n_ngettext("en", "%d letter sent", "%d letters sent", 0),
+                        "%d letters sent");
+    assert_string_equal(i18n_ngettext("es", "%d letter sent", "%d letters sent", 1),
+                        "%d carta enviada");
+    assert_string_equal(i18n_ngettext("es", "%d letter sent", "%d letters sent", 3),
+                        "%d cartas enviadas");
+    assert_string_equal(i18n_ngettext("fr", "%d letter sent", "%d letters sent", 0),
+                        "%d lettre envoyée");
+    assert_string_equal(i18n_ngettext("ar", "%d letter sent", "%d letters sent", 2),
+                        "رسالتان مُرسَلتان");
+    assert_string_equal(i18n_ngettext("ar", "%d letter sent", "%d letters sent", 5),
+                        "%d رسائل مُرسَلة");
+    /* Unknown language or msgid: English. */
+    assert_string_equal(i18n_ngettext("xx", "%d letter sent", "%d letters sent", 2),
+                        "%d letters sent");
+    assert_string_equal(i18n_ngettext("es", "%d thing", "%d things", 1), "%d thing");
+}
+
 static void test_embedded_catalogues_are_complete(void **state)
 {
     (void)state;
@@ -540,6 +642,9 @@ int main(void)
         cmocka_unit_test(test_error_buffer_optional_and_truncated),
         cmocka_unit_test(test_embedded_translations),
         cmocka_unit_test(test_embedded_catalogues_are_complete),
+        cmocka_unit_test(test_plural_rules),
+        cmocka_unit_test(test_plural_entries),
+        cmocka_unit_test(test_plural_in_the_real_catalogues),
         cmocka_unit_test(test_gettext_fallback),
         cmocka_unit_test(test_languages_list),
         cmocka_unit_test(test_supported),
