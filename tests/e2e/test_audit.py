@@ -163,7 +163,7 @@ def test_the_admin_page_filters_and_pages(site, smtp):
     coordinator, coord = members(site, smtp, ("Fay Filter", "fay@example.org", "hidden"))
     coord.get("/admin/members", params={"status": "active"})
     admin = site.login_user(site.member("admin"))
-    assert 'href="/admin/audit"' in admin.get("/").text
+    assert 'href="/admin/audit"' in admin.get("/admin").text  # linked from Administration
     page = admin.get("/admin/audit").text
     assert "membership applications viewed" in page and "membership approved" in page
     assert "fay@example.org" not in page and "Fay Filter" not in page
