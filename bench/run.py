@@ -185,7 +185,7 @@ def login_cookie(db, port=None, base=None, verify=True):
     s.trust_env = False
     s.verify = verify
     page = s.get(f"{base}/login", timeout=10).text
-    token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', page).group(1)
+    token = re.search(r'name="csrf_token" value="([0-9a-f]{128}|[0-9a-f]{64})"', page).group(1)
     r = s.post(f"{base}/login", allow_redirects=False, timeout=30,
                data={"email": email, "password": password, "csrf_token": token})
     assert r.status_code == 303, r.status_code

@@ -354,13 +354,49 @@ int auth_covers_country(const User *u, const char *iso3)
     return 0;
 }
 
+/* The plain token out of a masked one (pad || token XOR pad, hex); 0 on
+ * success. */
+static int csrf_unmask(const char *masked, char out[65])
+{
+    unsigned char both[64];
+    size_t len = 0;
+    if (sodium_hex2bin(both, sizeof both, masked, 128, NULL, &len, NULL) != 0 || len != 64)
+        return -1;
+    unsigned char token[32];
+    for (int i = 0; i < 32; i++)
+        token[i] = both[32 + i] ^ both[i];
+    sodium_bin2hex(out, 65, token, sizeof token);
+    return 0;
+}
+
 int auth_csrf_ok(Request *r)
 {
     const Param *p = form_get(&r->form, "csrf_token");
     const char *sent = p ? p->value : r->header(r, "X-CSRF-Token");
-    if (!sent || !r->csrf_token || strlen(sent) != 64)
+    if (!sent || !r->csrf_token)
+        return 0;
+    char plain[65];
+    size_t n = strlen(sent);
+    if (n == 128 && csrf_unmask(sent, plain) == 0)
+        sent = plain;
+    else if (n != 64)
         return 0;
     return sodium_memcmp(sent, r->csrf_token, 64) == 0;
+}
+
+const char *auth_csrf_masked(Request *r)
+{
+    unsigned char token[32], both[64];
+    size_t len = 0;
+    if (!r->csrf_token ||
+        sodium_hex2bin(token, sizeof token, r->csrf_token, 64, NULL, &len, NULL) != 0 || len != 32)
+        return "";
+    randombytes_buf(both, 32);
+    for (int i = 0; i < 32; i++)
+        both[32 + i] = token[i] ^ both[i];
+    char *out = arena_alloc(r->arena, 129);
+    sodium_bin2hex(out, 129, both, sizeof both);
+    return out;
 }
 
 /* ---- throttling ---- */

@@ -36,8 +36,15 @@ Result auth_require(Request *r, Permission p);
 int auth_covers_country(const User *u, const char *iso3);
 
 /* 1 if the POST carries the CSRF token bound to this browser (form field
- * csrf_token or header X-CSRF-Token). Constant-time comparison. */
+ * csrf_token or header X-CSRF-Token), plain (64 hex digits) or masked as
+ * auth_csrf_masked writes it (128). Constant-time comparison. */
 int auth_csrf_ok(Request *r);
+
+/* r's CSRF token masked afresh (128 hex digits, in r's arena): a random pad
+ * and the token XORed with it. Pages print this form, never the plain
+ * token, so that no two responses carry the same secret bytes and a page
+ * may be compressed without its length telling the token (BREACH). */
+const char *auth_csrf_masked(Request *r);
 
 /* The keyed hash (hex, out[65]) under which a token for purpose is stored:
  * tokens sent by email are kept only as these hashes. */

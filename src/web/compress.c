@@ -57,16 +57,31 @@ int compress_type_ok(const char *type)
     return 0;
 }
 
+/* 1 when the browser says the request came from Ratify's own pages or
+ * from the person (a typed address, a bookmark): Fetch Metadata, a header
+ * a page cannot set. BREACH needs another site to make the victim's
+ * browser send many requests with guesses in them; those say "cross-site"
+ * (or "same-site" from a sibling host), or nothing in an old browser. */
+static int own_navigation(Request *r)
+{
+    const char *site = r->header ? r->header(r, "Sec-Fetch-Site") : NULL;
+    return site && (strcmp(site, "same-origin") == 0 || strcmp(site, "none") == 0);
+}
+
 int compress_allowed(Request *r, const char *content_type, const char *body, size_t len)
 {
     if (len < COMPRESS_MIN_BYTES || !compress_type_ok(content_type))
         return 0;
     /* BREACH: a compressed secret next to text an attacker can choose
-     * leaks through the length. Logged-in pages carry a CSRF token and
-     * personal data; visitors' forms carry a CSRF token. */
-    if (r->user || r->session_token)
-        return 0;
+     * leaks through the length. Pages print the CSRF token masked afresh
+     * (auth_csrf_masked), so the plain token in a body means something
+     * printed it unmasked: never compress that. */
     if (r->csrf_token && *r->csrf_token && memmem(body, len, r->csrf_token, strlen(r->csrf_token)))
+        return 0;
+    /* A logged-in page holds more than the token: personal data of the
+     * reader and of others. It is compressed only when no other site can
+     * have asked for it. */
+    if ((r->user || r->session_token) && !own_navigation(r))
         return 0;
     return 1;
 }

@@ -7,9 +7,13 @@
  * - its type is text (HTML, CSS, JSON, SVG, plain text, JavaScript,
  *   iCalendar, CSV), never an already-compressed one (PDF, PNG, XLSX, ...);
  * - its body is at least COMPRESS_MIN_BYTES (smaller ones gain nothing);
- * - it holds no secret next to text a visitor can choose (BREACH): the
- *   request has no session, and the body does not contain the request's
- *   CSRF token (the join and login forms of visitors carry one).
+ * - it holds no secret next to text an attacker can choose (BREACH): the
+ *   CSRF token is printed masked with a fresh random pad in every response
+ *   (auth_csrf_masked), and a body holding the plain token is never
+ *   compressed; a logged-in page (personal data) is compressed only when
+ *   the browser's Sec-Fetch-Site says Ratify's own pages or the person
+ *   asked for it ("same-origin" or "none"), never when another site may
+ *   have made the request or the browser does not say.
  * A logged-in page whose content came from the fragment cache is the one
  * exception, made safe by construction: the content (the same for every
  * reader, no secret in it) is compressed alone, and the layout around it

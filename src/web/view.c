@@ -12,6 +12,7 @@
 #include "base/i18n.h"
 #include "web/router.h"
 #include "base/template.h"
+#include "svc/auth.h"
 
 int http_status_for(Result r)
 {
@@ -244,7 +245,7 @@ static int render_page(Request *r)
         json_decref(data);
         data = json_object();
     }
-    json_object_set_new(data, "csrf", json_string(r->csrf_token ? r->csrf_token : ""));
+    json_object_set_new(data, "csrf", json_string(auth_csrf_masked(r)));
     json_object_set_new(data, "lang", json_string(r->lang));
     json_object_set_new(data, "dir", json_string(i18n_is_rtl(r->lang) ? "rtl" : "ltr"));
     json_object_set_new(data, "request_id", json_string(r->request_id));

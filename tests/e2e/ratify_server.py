@@ -47,7 +47,7 @@ HTTP_TIMEOUT = 10 * SLOW
 STOP_TIMEOUT = 15
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 WELCOME_RE = re.compile(r"/welcome/([0-9a-f]{64})")
-CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]{128}|[0-9a-f]{64})"')
 SECRET_RE = re.compile(r'<code class="token secret">([A-Z2-7 ]+)</code>')
 RECOVERY_RE = re.compile(r"<code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code>")
 TOTP_STEP = 30
@@ -159,6 +159,21 @@ def scrape_csrf(html):
     m = CSRF_RE.search(html)
     assert m, "no csrf_token field in the page:\n" + html[:2000]
     return m.group(1)
+
+
+def unmask_csrf(masked):
+    """The plain CSRF token inside a masked one (a random pad, then the
+    token XOR the pad: auth_csrf_masked), which differs in every response."""
+    both = bytes.fromhex(masked)
+    assert len(both) == 64, masked
+    return bytes(a ^ b for a, b in zip(both[:32], both[32:])).hex()
+
+
+def same_page(html):
+    """html with every masked CSRF token unmasked: two renders of a page
+    compare equal when only the pads differ."""
+    return re.sub(r'(name="csrf_token" value=")([0-9a-f]{128})"',
+                  lambda m: m.group(1) + unmask_csrf(m.group(2)) + '"', html)
 
 
 def totp(secret, step, digits=6):

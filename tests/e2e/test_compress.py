@@ -1,9 +1,11 @@
 """
 Responses compressed by Ratify itself (issue 14): gzip when the client asks
 for it and the body is large enough, "Vary: Accept-Encoding", never for a
-response that holds a secret next to what a visitor can choose (BREACH),
-except the logged-in page whose shared content is precompressed and whose
-layout (with the CSRF token) is stored uncompressed; /countries under 50 KB
+response that holds a secret next to what a visitor can choose (BREACH):
+the CSRF token masked afresh in every response, a logged-in page only when
+the browser says Ratify's own page asked for it, and the logged-in page
+whose shared content is precompressed and whose layout is stored
+uncompressed; /countries under 50 KB
 on the wire; the name search; the logged-in fragment cache.
 """
 
@@ -12,7 +14,7 @@ import re
 
 import pytest
 
-from ratify_server import scrape_csrf
+from ratify_server import same_page, scrape_csrf, unmask_csrf
 
 GZIP = {"Accept-Encoding": "gzip"}
 PLAIN = {"Accept-Encoding": "identity"}
@@ -74,17 +76,47 @@ def test_countries_under_50_kb_on_the_wire(server, lang):
     assert len(links) > 190
 
 
+def test_csrf_token_masked_afresh_in_every_response(server):
+    c = server.client()
+    first = scrape_csrf(c.get("/login").text)
+    second = scrape_csrf(c.get("/login").text)
+    # Different bytes on the wire, the same token (bound to this browser).
+    assert len(first) == len(second) == 128 and first != second
+    assert unmask_csrf(first) == unmask_csrf(second)
+    assert unmask_csrf(first) not in c.get("/login").text
+    # Each masked form is accepted, and the plain token too (API clients
+    # send it in X-CSRF-Token); a pad changed by one bit is refused.
+    member = server.member()
+    for token in (first, unmask_csrf(second)):
+        r = c.post("/login", data={"email": member.email, "password": "wrong password",
+                                   "csrf_token": token})
+        assert r.status_code != 403, token
+    bad = ("1" if first[0] == "0" else "0") + first[1:]
+    r = c.post("/login", data={"email": member.email, "password": member.password,
+                               "csrf_token": bad})
+    assert r.status_code == 403
+
+
 def test_no_compression_next_to_a_secret(server):
     c = server.client()
-    # A visitor's login form carries a CSRF token: not compressed.
+    # A visitor's login form carries a CSRF token, masked afresh: it may be
+    # compressed, since no two responses carry the same secret bytes.
     r, body = raw_get(c, "/login", GZIP)
-    assert r.status_code == 200 and len(body) > 1024
-    assert "Content-Encoding" not in r.headers
-    assert scrape_csrf(body.decode())
-    # A logged-in page rendered for the reader: not compressed either.
+    assert r.status_code == 200 and r.headers["Content-Encoding"] == "gzip"
+    assert scrape_csrf(gzip.decompress(body).decode())
+    # A logged-in page rendered for the reader holds personal data: it is
+    # compressed only when the browser says Ratify's own page or the person
+    # asked for it (Fetch Metadata), never for another site or an old
+    # browser that does not say.
     member = server.login_user(server.member())
-    r, body = raw_get(member, "/account", GZIP)
-    assert r.status_code == 200 and "Content-Encoding" not in r.headers
+    for site, packed in ((None, False), ("cross-site", False), ("same-site", False),
+                         ("same-origin", True), ("none", True)):
+        headers = {**GZIP, **({"Sec-Fetch-Site": site} if site else {})}
+        r, body = raw_get(member, "/account", headers)
+        assert r.status_code == 200
+        assert (r.headers.get("Content-Encoding") == "gzip") == packed, site
+        html = gzip.decompress(body) if packed else body
+        assert unmask_csrf(scrape_csrf(html.decode())) not in html.decode()
 
 
 def test_logged_in_countries_layout_stored_content_compressed(server):
@@ -93,8 +125,9 @@ def test_logged_in_countries_layout_stored_content_compressed(server):
         plain, plain_body = raw_get(member, "/countries?q=an", PLAIN)
         packed, packed_body = raw_get(member, "/countries?q=an", GZIP)
         assert packed.headers["Content-Encoding"] == "gzip", attempt
-        assert gzip.decompress(packed_body) == plain_body
-        token = scrape_csrf(plain_body.decode())
+        # The same page but for the CSRF token, masked afresh in each.
+        assert same_page(gzip.decompress(packed_body).decode()) == same_page(plain_body.decode())
+        token = scrape_csrf(gzip.decompress(packed_body).decode())
         # The token travels in a stored (uncompressed) block, so the length
         # of the response cannot depend on it.
         assert token.encode() in packed_body
@@ -156,7 +189,7 @@ def test_logged_in_fragment_follows_the_data(fresh_server):
     member = fresh_server.login_user(fresh_server.member())
     before = member.get("/countries?q=angola").text
     assert 'st-signatory">Signatory<' in before
-    assert member.get("/countries?q=angola").text == before  # from the fragment
+    assert same_page(member.get("/countries?q=angola").text) == same_page(before)  # the fragment
     admin = fresh_server.login_user(fresh_server.member("admin"))
     token = scrape_csrf(admin.get("/countries/AGO").text)
     r = admin.post("/countries/AGO/actions",
@@ -166,5 +199,6 @@ def test_logged_in_fragment_follows_the_data(fresh_server):
     after = member.get("/countries?q=angola").text
     assert 'st-party">Party<' in after
     # The layout is the reader's own around shared content.
-    assert scrape_csrf(after) == scrape_csrf(before)
-    assert scrape_csrf(admin.get("/countries?q=angola").text) != scrape_csrf(after)
+    assert unmask_csrf(scrape_csrf(after)) == unmask_csrf(scrape_csrf(before))
+    assert (unmask_csrf(scrape_csrf(admin.get("/countries?q=angola").text))
+            != unmask_csrf(scrape_csrf(after)))
