@@ -199,6 +199,7 @@ def check_template(path):
             if len(reason) < 3:
                 report(path, line, "raw output {{& ...}} without a '// reason'")
     check_raw_codes(path, text)
+    check_raw_dates(path, text)
 
 
 # ---- raw codes in templates (issue 14: "People's words, not codes") ----
@@ -212,6 +213,7 @@ def check_template(path):
 CODE_FIELDS = frozenset((
     "status", "kind", "role", "class", "state", "stage", "scope", "visibility", "outcome",
     "sent_via", "via", "party_kind", "iso3", "org_type", "listing", "reasons", "ask",
+    "countries",
 ))
 # A line may print one anyway with a comment saying why, such as
 # {{! code: the translated label, under its API name (person.c) }}.
@@ -242,6 +244,30 @@ def check_raw_codes(path, text):
         line = text.count("\n", 0, m.start()) + 1
         report(path, line, "{{%s}} prints a code: pass the words (%s_label, a name) "
                            "or say why with {{! code: ... }}" % (body, body.split(".")[-1]))
+
+
+# Template variables that hold a date as the database keeps it
+# ("2026-12-05"): page text shows them in the reader's words through
+# {{date name}} ("5 de diciembre de 2026"). Inside a tag (value="{{date}}"
+# of a date input, datetime="...") the digits are what the browser needs.
+DATE_FIELD = re.compile(r"(^|_)(date|on|when|due)$|^when_")
+
+
+def check_raw_dates(path, text):
+    for m in TAG.finditer(text):
+        body = m.group(2).strip()
+        if m.group(1) or not body or body[0] in "#^/!>_&" or " " in body:
+            continue
+        last = body.split(".")[-1]
+        if body.startswith("errors.") or not DATE_FIELD.search(last):
+            continue
+        before = text[:m.start()]
+        if before.rfind("<") > before.rfind(">"):
+            continue  # inside a tag: an attribute, not text
+        if before.rfind("<textarea") > before.rfind("</textarea>"):
+            continue  # the text of a form field, edited as it is
+        line = text.count("\n", 0, m.start()) + 1
+        report(path, line, "{{%s}} prints a date as digits: use {{date %s}}" % (body, body))
 
 
 # ---- floors ----

@@ -14,6 +14,9 @@
 
 #include <stddef.h>
 
+/* Marks a string for translation without translating it (for tables). */
+#define N_(s) s
+
 /* Parses the embedded catalogues. Returns 0, or -1 after printing the file
  * and line of a syntax error to stderr. Calling it twice is harmless. */
 int i18n_init(void);

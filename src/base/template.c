@@ -11,6 +11,8 @@
  */
 #include "base/template.h"
 
+#include "base/i18n.h"
+
 #include <assert.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -36,6 +38,7 @@ typedef enum {
     NODE_TEXT,      /* literal bytes */
     NODE_VAR,       /* {{name}}: a value, HTML-escaped */
     NODE_URL,       /* {{url name}}: a value as a link target */
+    NODE_DATE,      /* {{date name}}: a date in the reader's words */
     NODE_RAW,       /* {{& name // reason}}: a value, not escaped */
     NODE_SECTION,   /* {{#name}}...{{/name}} */
     NODE_INVERTED,  /* {{^name}}...{{/name}} */
@@ -323,6 +326,8 @@ static int compile_tag(Compiler *c, Span tag, int line)
         return compile_translate(c, rest, tag, line);
     if (tag.n >= 3 && memcmp(tag.s, "url", 3) == 0 && (tag.n == 3 || is_space(tag.s[3])))
         return compile_value(c, NODE_URL, span_trim(tag.s + 3, tag.n - 3), tag, line);
+    if (tag.n > 5 && memcmp(tag.s, "date", 4) == 0 && is_space(tag.s[4]))
+        return compile_value(c, NODE_DATE, span_trim(tag.s + 4, tag.n - 4), tag, line);
     if (!is_name_char(tag.s[0]) && tag.s[0] != '.')
         return compile_error(c, line, "unknown tag {{%.*s}}", snippet_len(tag), tag.s);
     return compile_value(c, NODE_VAR, tag, tag, line);
@@ -537,11 +542,71 @@ static const char *value_text(const json_t *v, char *tmp, size_t size, size_t *l
     return tmp;
 }
 
+/* 1 when s[0..len) starts with "YYYY-MM-DD" and a month 1 to 12, day 1
+ * to 31 (the writers checked the calendar; this only picks the words). */
+static int starts_with_date(const char *s, size_t len, int *year, int *month, int *day)
+{
+    if (len < 10 || s[4] != '-' || s[7] != '-')
+        return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return 0;
+    *year = atoi(s);
+    *month = atoi(s + 5);
+    *day = atoi(s + 8);
+    return *month >= 1 && *month <= 12 && *day >= 1 && *day <= 31;
+}
+
+static const char *translated(Translate translate, void *ctx, const char *msgid)
+{
+    const char *s = translate ? translate(ctx, msgid) : NULL;
+    return s ? s : msgid;
+}
+
+void template_date_words(Buf *out, const char *date, size_t len, Translate translate, void *ctx)
+{
+    static const char *const months[] = {N_("January"), N_("February"), N_("March"),
+                                         N_("April"),   N_("May"),      N_("June"),
+                                         N_("July"),    N_("August"),   N_("September"),
+                                         N_("October"), N_("November"), N_("December")};
+    int year, month, day;
+    if (!starts_with_date(date, len, &year, &month, &day)) {
+        buf_append(out, date, len);
+        return;
+    }
+    /* "{day} de {month} de {year}" in Spanish: the catalogue's order. */
+    for (const char *p = translated(translate, ctx, N_("{day} {month} {year}")); *p;) {
+        if (!strncmp(p, "{day}", 5)) {
+            buf_printf(out, "%d", day);
+            p += 5;
+        } else if (!strncmp(p, "{month}", 7)) {
+            buf_puts(out, translated(translate, ctx, months[month - 1]));
+            p += 7;
+        } else if (!strncmp(p, "{year}", 6)) {
+            buf_printf(out, "%d", year);
+            p += 6;
+        } else {
+            buf_putc(out, *p++);
+        }
+    }
+    buf_append(out, date + 10, len - 10);
+}
+
 static void render_value(Render *r, const Node *n, const Frame *f)
 {
     char tmp[64];
     size_t len;
     const char *s = value_text(lookup(r, f, n), tmp, sizeof tmp, &len);
+    if (n->kind == NODE_DATE) {
+        Buf words = {0};
+        template_date_words(&words, s, len, r->translate, r->translate_ctx);
+        if (r->plain)
+            buf_append(r->out, words.data ? words.data : "", words.len);
+        else
+            escape_html(r->out, words.data ? words.data : "", words.len);
+        buf_free(&words);
+        return;
+    }
     if (r->plain)
         buf_append(r->out, s, len);
     else if (n->kind == NODE_URL)
@@ -613,6 +678,7 @@ static int render_nodes(Render *r, const Node *n, const Frame *f)
             break;
         case NODE_VAR:
         case NODE_URL:
+        case NODE_DATE:
         case NODE_RAW:
             render_value(r, n, f);
             break;

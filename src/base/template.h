@@ -18,6 +18,11 @@
  *   {{^name}}...{{/name}}  inverted section: once when name is falsy.
  *   {{> partial}}       renders the template named "partial" with the
  *                       current context.
+ *   {{date name}}       a date "YYYY-MM-DD" (anything after it, such as a
+ *                       time, kept) in the reader's words through the
+ *                       Translate callback: "5 December 2026", "5 de
+ *                       diciembre de 2026"; any other value as it is.
+ *                       HTML-escaped.
  *   {{_ Some text}}     the text translated through the Translate callback
  *                       (then HTML-escaped). The text is the msgid.
  *   {{! comment }}      nothing.
@@ -69,6 +74,13 @@ int template_render(const Template *t, json_t *data, Buf *out, TemplateSource so
  * if there is none or it fails to compile or render. */
 int template_render_named(const char *name, json_t *data, Buf *out, TemplateSource source,
                           Translate translate, void *translate_ctx);
+
+/* Appends date ("YYYY-MM-DD", perhaps followed by more) in words, as
+ * {{date name}} prints it: the order and small words are the catalogue's
+ * msgid "{day} {month} {year}", the months its "January" to "December".
+ * Text that does not start with a date is appended as it is. translate may
+ * be NULL (English). Not escaped. */
+void template_date_words(Buf *out, const char *date, size_t len, Translate translate, void *ctx);
 
 /* Renders t as plain text: values and translations are appended as they
  * are, nothing is escaped, and partials fail (there is no source), so the

@@ -15,10 +15,8 @@
 
 #include "db/db.h"
 #include "base/form.h"
+#include "base/i18n.h"
 #include "base/util.h"
-
-/* Marks a string for translation without translating it (for tables). */
-#define N_(s) s
 
 typedef enum { ROLE_MEMBER = 1, ROLE_COORDINATOR = 2, ROLE_ADMIN = 3 } Role;
 

@@ -11,6 +11,7 @@
 
 #include "svc/http.h"
 #include "base/i18n.h"
+#include "base/template.h"
 
 json_t *json_build(const char *fmt, ...)
 {
@@ -237,33 +238,17 @@ const char *tr_n(Request *r, const char *msgid, const char *msgid_plural, long n
     return arena_printf(r->arena, "%.*s%ld%s", (int)(at - form), form, n, at + 2);
 }
 
+static const char *request_translate(void *ctx, const char *msgid)
+{
+    return tr((Request *)ctx, msgid);
+}
+
 const char *date_words(Request *r, const char *date)
 {
-    static const char *const months[] = {N_("January"), N_("February"), N_("March"),
-                                         N_("April"),   N_("May"),      N_("June"),
-                                         N_("July"),    N_("August"),   N_("September"),
-                                         N_("October"), N_("November"), N_("December")};
     if (!date || !valid_date(date))
         return date ? date : "";
-    int year = atoi(date), month = atoi(date + 5), day = atoi(date + 8);
-    /* The order and the little words are the catalogue's: "{day} de
-     * {month} de {year}" in Spanish. */
-    const char *pattern = tr(r, "{day} {month} {year}");
     Buf b = {0};
-    for (const char *p = pattern; *p;) {
-        if (!strncmp(p, "{day}", 5)) {
-            buf_printf(&b, "%d", day);
-            p += 5;
-        } else if (!strncmp(p, "{month}", 7)) {
-            buf_puts(&b, tr(r, months[month - 1]));
-            p += 7;
-        } else if (!strncmp(p, "{year}", 6)) {
-            buf_printf(&b, "%d", year);
-            p += 6;
-        } else {
-            buf_putc(&b, *p++);
-        }
-    }
+    template_date_words(&b, date, strlen(date), request_translate, r);
     const char *out = arena_strdup(r->arena, b.data ? b.data : "");
     buf_free(&b);
     return out;

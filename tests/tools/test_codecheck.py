@@ -260,3 +260,20 @@ def test_words_and_attributes_pass(tmp_path):
 def test_an_allowance_needs_a_reason(tmp_path):
     r = run_on(tmp_path, template="<p>{{status}}</p>{{! code: }}\n")
     assert r.returncode == 1 and "prints a code" in r.stdout
+
+
+def test_dates_print_in_words(tmp_path):
+    for i, line in enumerate(['<td>{{sent_on}}</td>', '<p>{{letter.received_on}}</p>',
+                              '<dd>{{when}}</dd>', '<td>{{signature_date}}</td>',
+                              '<dd>{{followup_due}}</dd>', '<dd>{{when_viewer}}</dd>']):
+        d = tmp_path / str(i)
+        d.mkdir()
+        r = run_on(d, template=line + "\n")
+        assert r.returncode == 1 and "prints a date as digits" in r.stdout, line
+    ok = tmp_path / "ok"
+    ok.mkdir()
+    r = run_on(ok, template='<td>{{date sent_on}}</td><input type="date" value="{{sent_on}}">'
+                            '<time datetime="{{date}}">{{date date}}</time>'
+                            '{{#errors.due_on}}<p>{{errors.due_on}}</p>{{/errors.due_on}}'
+                            '<textarea>{{when}}</textarea><p>{{donation}}</p>\n')
+    assert r.returncode == 0, r.stdout

@@ -64,6 +64,10 @@ static const char *spanish_translate(void *ctx, const char *msgid)
         return "Países";
     if (strcmp(msgid, "Hello") == 0)
         return "<b>Hola</b>";
+    if (strcmp(msgid, "{day} {month} {year}") == 0)
+        return "{day} de {month} de {year}";
+    if (strcmp(msgid, "December") == 0)
+        return "diciembre";
     return msgid;
 }
 
@@ -246,6 +250,26 @@ static void test_translate(void **state)
     assert_string_equal(out.data, "Countries");
     buf_free(&out);
     template_free(t);
+}
+
+static void test_dates_in_words(void **state)
+{
+    (void)state;
+    /* The catalogue's order and month name; what follows the date stays. */
+    assert_value_renders("<td>{{date v}}</td>", "2026-12-05", "<td>5 de diciembre de 2026</td>");
+    assert_value_renders("{{ date  v }}", "2026-12-05 14:00", "5 de diciembre de 2026 14:00");
+    /* Not a date: printed as it is, escaped. */
+    assert_value_renders("{{date v}}", "soon <b>", "soon &lt;b&gt;");
+    assert_value_renders("{{date v}}", "2026-13-05", "2026-13-05");
+    assert_value_renders("{{date v}}", "2026-1-5", "2026-1-5");
+    assert_renders("[{{date missing}}]", "{}", "[]");
+    /* A field may be called "date", as {{date}} alone. */
+    assert_renders("{{date}}", "{\"date\":\"2026-01-02\"}", "2026-01-02");
+    /* Without a catalogue: English. */
+    Buf out = {0};
+    template_date_words(&out, "2026-03-09", 10, NULL, NULL);
+    assert_string_equal(out.data, "9 March 2026");
+    buf_free(&out);
 }
 
 static void test_sections(void **state)
@@ -467,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_url_context),
         cmocka_unit_test(test_raw_with_reason),
         cmocka_unit_test(test_translate),
+        cmocka_unit_test(test_dates_in_words),
         cmocka_unit_test(test_sections),
         cmocka_unit_test(test_partials),
         cmocka_unit_test(test_render_named),
