@@ -18,8 +18,8 @@
 #include "base/i18n.h"
 #include "feat/country_name.h"
 #include "feat/handlers.h"
+#include "feat/member_io.h"
 #include "feat/two_factor.h"
-#include "feat/country_name.h"
 #include "feat/notification.h"
 #include "svc/audit.h"
 #include "svc/auth.h"
@@ -313,6 +313,20 @@ static const char *const role_codes[] = {"member", "coordinator", "admin", NULL}
 static const char *const role_labels[] = {N_("Member"), N_("Coordinator"), N_("Administrator"),
                                           NULL};
 
+/* "ARG BRA" as the reader calls them: "Argentina, Brazil". */
+static const char *country_names_text(Request *r, const char *codes)
+{
+    Buf b = {0};
+    char *copy = arena_strdup(r->arena, codes ? codes : "");
+    for (char *save = NULL, *c = strtok_r(copy, " ", &save); c; c = strtok_r(NULL, " ", &save)) {
+        const char *name = country_name_of(r, c);
+        buf_printf(&b, "%s%s", b.len ? ", " : "", name ? name : c);
+    }
+    const char *out = arena_strdup(r->arena, b.data ? b.data : "");
+    buf_free(&b);
+    return out;
+}
+
 Result account_users_page(Request *r)
 {
     json_t *users = json_array();
@@ -324,12 +338,13 @@ Result account_users_page(Request *r)
                "FROM users u ORDER BY u.email");
     while (db_row(st))
         json_array_append_new(
-            users, json_build("{s:I, s:s, s:s, s:s, s:s, s:b, s:s, s:b}", "id",
-                              (json_int_t)db_int(st, 0), "email", db_text(st, 1), "display_name",
-                              db_text(st, 2), "role", db_text(st, 3), "role_label",
-                              tr(r, code_label(role_codes, role_labels, db_text(st, 3))), "active",
-                              (int)db_int(st, 4), "countries", db_text(st, 5), "two_factor",
-                              (int)db_int(st, 6)));
+            users,
+            json_build("{s:I, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:b}", "id",
+                       (json_int_t)db_int(st, 0), "email", db_text(st, 1), "display_name",
+                       db_text(st, 2), "role", db_text(st, 3), "role_label",
+                       tr(r, code_label(role_codes, role_labels, db_text(st, 3))), "active",
+                       (int)db_int(st, 4), "countries", db_text(st, 5), "country_names",
+                       country_names_text(r, db_text(st, 5)), "two_factor", (int)db_int(st, 6)));
     db_done(st);
     r->page = "admin_users";
     r->title = tr(r, "Users");
@@ -491,20 +506,45 @@ static Result users_form_failed(Request *r, const char *email, const char *role,
 /* Splits the coordinator's countries ("ARG BRA", commas or spaces) into
  * out (at most 64 codes, upper case, each a known country); 0 on a bad
  * one. */
+/* Adds the country a names (its code, or a name in any language) to
+ * out[0..*n), once; 0 when it names none or there are too many. */
+static int add_country(Request *r, const CountryNames *names, const char *a, char **out, int *n)
+{
+    const char *iso3 = member_io_country_find(names, a);
+    if (!iso3 || *n == 64)
+        return 0;
+    for (int i = 0; i < *n; i++)
+        if (strcmp(out[i], iso3) == 0)
+            return 1;
+    out[(*n)++] = arena_strdup(r->arena, iso3);
+    return 1;
+}
+
+/* The countries typed for a coordinator: names in any language or codes,
+ * separated by commas ("Argentina, Brésil"), or codes separated by spaces
+ * ("ARG BRA", as `ratify user add` takes them). 0 when one names none. */
 static int parse_countries(Request *r, const char *text, char **out, int *n)
 {
-    char *copy = arena_strdup(r->arena, text ? text : "");
     *n = 0;
-    for (char *save = NULL, *w = strtok_r(copy, " ,;", &save); w;
-         w = strtok_r(NULL, " ,;", &save)) {
-        for (char *c = w; *c; c++)
-            if (*c >= 'a' && *c <= 'z')
-                *c = (char)(*c - 'a' + 'A');
-        if (*n == 64 || !valid_iso3(w) || !country_name_of(r, w))
-            return 0;
-        out[(*n)++] = w;
+    CountryNames names = {0};
+    if (member_io_countries(r->db, &names) != R_OK)
+        return 0;
+    int ok = 1;
+    char *copy = arena_strdup(r->arena, text ? text : "");
+    for (char *save = NULL, *piece = strtok_r(copy, ",;\n", &save); ok && piece;
+         piece = strtok_r(NULL, ",;\n", &save)) {
+        while (*piece == ' ' || *piece == '\t')
+            piece++;
+        for (char *end = piece + strlen(piece); end > piece && (end[-1] == ' ' || end[-1] == '\t');)
+            *--end = 0;
+        if (!*piece || add_country(r, &names, piece, out, n))
+            continue;
+        for (char *s2 = NULL, *w = strtok_r(piece, " \t", &s2); ok && w;
+             w = strtok_r(NULL, " \t", &s2))
+            ok = add_country(r, &names, w, out, n);
     }
-    return 1;
+    member_io_countries_free(&names);
+    return ok;
 }
 
 Result account_users_post(Request *r)
@@ -522,8 +562,8 @@ Result account_users_post(Request *r)
     bad |= param_enum(r, "role", role_codes, &role) != R_OK;
     if (!parse_countries(r, typed_countries, countries, &ncountries))
         bad |= param_error(r, "countries",
-                           N_("Please give country codes such as ARG BRA, separated by spaces.")) !=
-               R_OK;
+                           N_("Please give the countries by name, separated by commas, such as "
+                              "Argentina, Brazil.")) != R_OK;
     else if (role_typed && strcmp(role_typed, "coordinator") == 0 && ncountries == 0)
         bad |= param_error(r, "countries", N_("A coordinator needs at least one country.")) != R_OK;
     else if (role_typed && strcmp(role_typed, "coordinator") != 0 && ncountries > 0)

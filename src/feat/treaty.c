@@ -221,14 +221,36 @@ static const char *const instrument_titles[] = {
     N_("Optional Protocol to the International Covenant on Civil and Political Rights"),
 };
 
-/* title in r's language when the catalogue has it (an instrument added
- * by hand keeps its own). */
+/* When they enter into force, as the same migrations write it. */
+static const char *const instrument_conditions[] = {
+    N_("three months after the deposit of the 35th instrument of ratification or accession "
+       "(art. 27)"),
+    N_("three months after the deposit of the 10th instrument of ratification or accession "
+       "(art. 18)"),
+    N_("three months after the deposit of the 10th instrument of ratification or accession "
+       "(art. 16)"),
+    N_("on the 30th day after the deposit of the 10th instrument of ratification or accession "
+       "(art. 13)"),
+    N_("three months after the deposit of the 10th instrument of ratification or accession "
+       "(art. 19)"),
+    N_("three months after the deposit of the 10th instrument of ratification or accession, not "
+       "before the Covenant (art. 9)"),
+};
+
+/* text in r's language when it is one of known[0..n) (an instrument
+ * added by hand keeps its own words). */
+static const char *known_in(Request *r, const char *const *known, size_t n, const char *text)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(text, known[i]))
+            return tr(r, known[i]);
+    return text;
+}
+
 static const char *title_in(Request *r, const char *title)
 {
-    for (size_t i = 0; i < sizeof instrument_titles / sizeof instrument_titles[0]; i++)
-        if (!strcmp(title, instrument_titles[i]))
-            return tr(r, instrument_titles[i]);
-    return title;
+    return known_in(r, instrument_titles, sizeof instrument_titles / sizeof *instrument_titles,
+                    title);
 }
 
 /* Appends text to b with the {name} placeholders replaced; and_word joins
@@ -1271,8 +1293,16 @@ Result treaty_page(Request *r)
     r->page = "treaty";
     const char *title = title_in(r, json_string_value(json_object_get(instrument, "title")));
     r->title = arena_strdup(r->arena, title);
-    if (!r->is_api) /* the API keeps the record's own words */
+    if (!r->is_api) { /* the API keeps the record's own words */
         json_object_set_new(instrument, "title", json_string(title));
+        const char *condition =
+            json_string_value(json_object_get(instrument, "in_force_condition"));
+        json_object_set_new(
+            instrument, "in_force_condition",
+            json_string(known_in(r, instrument_conditions,
+                                 sizeof instrument_conditions / sizeof *instrument_conditions,
+                                 condition ? condition : "")));
+    }
     r->data = json_build("{s:o, s:{s:i, s:i, s:i, s:i}, s:o}", "instrument", instrument, "counts",
                          "parties", parties, "signatories", signatories, "signatures", signatures,
                          "states", (int)n, "participants", states);

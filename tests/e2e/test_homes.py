@@ -257,6 +257,31 @@ def test_an_admin_adds_a_user_from_the_web(site, smtp):
     assert p.returncode == 0 and f"{PUBLIC}/welcome/" in p.stdout, p.stdout
 
 
+def test_coordinators_countries_by_name(site):
+    """An admin names a coordinator's countries as people call them, in any
+    language, and the list of users shows names, not codes (issue 14)."""
+    admin = site.factory.admin
+    token = scrape_csrf(admin.get("/admin/users").text)
+    r = admin.post("/admin/users", data={"csrf_token": token, "email": "dora@example.org",
+                                         "role": "coordinator",
+                                         "countries": "Côte d'Ivoire, Brasil; argentine"})
+    assert r.status_code == 303, r.text[:2000]
+    assert site.query("SELECT c.iso3 FROM user_countries c JOIN users u ON u.id = c.user_id "
+                      "WHERE u.email = ? ORDER BY c.iso3", "dora@example.org") == [
+        ("ARG",), ("BRA",), ("CIV",)]
+    row = next(line for line in admin.get("/admin/users").text.split("<tr>")
+               if "dora@example.org" in line)
+    for name in ("Argentina", "Brazil", "Côte d&#39;Ivoire"):
+        assert name in row, row
+    assert "ARG" not in row
+    # A name that is no country: refused, as typed, nothing written.
+    r = admin.post("/admin/users", data={"csrf_token": token, "email": "eve@example.org",
+                                         "role": "coordinator", "countries": "Angola, Ruritania"})
+    assert r.status_code == 400 and "separated by commas" in r.text
+    assert 'value="Angola, Ruritania"' in r.text
+    assert site.scalar("SELECT count(*) FROM users WHERE email = ?", "eve@example.org") == 0
+
+
 def test_overdue_letters_and_proposed_corrections_reach_the_coordinator(site):
     coord = site.login_user(site.member("coordinator", countries=["AGO"]))
     elsewhere = site.login_user(site.member("coordinator", countries=["KEN"]))
