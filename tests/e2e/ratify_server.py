@@ -161,6 +161,18 @@ def scrape_csrf(html):
     return m.group(1)
 
 
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+
+def in_words(date):
+    """"2026-12-05" (or a datetime) as an English page writes it: "5 December 2026"."""
+    if not isinstance(date, str):
+        date = f"{date:%Y-%m-%d}"
+    y, m, d = (int(x) for x in date[:10].split("-"))
+    return f"{d} {MONTHS[m - 1]} {y}"
+
+
 def unmask_csrf(masked):
     """The plain CSRF token inside a masked one (a random pad, then the
     token XOR the pad: auth_csrf_masked), which differs in every response."""

@@ -21,7 +21,7 @@ import icalendar
 import pytest
 
 from factories import audit_entries, mail_count, next_mail_to, mail_site  # noqa: F401  (the fixture)
-from ratify_server import scrape_csrf
+from ratify_server import in_words, scrape_csrf
 from smtp_capture import SmtpCapture, smtp  # noqa: F401  (the smtp fixture)
 
 RSVP_RE = re.compile(r"https?://[^\s]+/rsvp/([0-9a-f]{64})")
@@ -119,12 +119,12 @@ def test_seminar_invitations_answers_and_feeds(site, smtp):
     page = c.get(f"/events/{seminar}")
     assert page.status_code == 200
     _, start_hm, start_local = luanda_wall(20)
-    assert f"{start_local:%Y-%m-%d} {start_hm}" in page.text
+    assert f"{in_words(start_local)} {start_hm}" in page.text
     assert "Africa/Luanda" in page.text
     # Shown in another zone on request (no JavaScript: a GET form).
     ny = c.get(f"/events/{seminar}", params={"tz": "America/New_York"}).text
     start_ny = start_local.astimezone(zoneinfo.ZoneInfo("America/New_York"))
-    assert f"{start_ny:%Y-%m-%d %H:%M}" in ny
+    assert f"{in_words(start_ny)} {start_ny:%H:%M}" in ny
 
     # A line that is not an address: 400, the list shown again, nobody invited.
     typed = "Ana Dias <ana@example.org>, academic\n\nnot an address, ngo"

@@ -188,7 +188,7 @@ def test_a_planted_ratification_is_queued_once_and_applied_only_after_review(sit
     assert r.status_code == 200
     section = r.text[r.text.index(f'id="change-{cid}"'):]
     section = section[:section.index("</section>")]
-    assert "Chile" in section and "2026-01-15" in section
+    assert "Chile" in section and "15 January 2026" in section
     assert "Chile | 24 Sep 2009 | 15 Jan 2026" in html.unescape(section)
     assert html.escape(url) in section
 
