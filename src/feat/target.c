@@ -20,6 +20,7 @@
 #include "svc/auth.h"
 #include "svc/http.h"
 #include "feat/country_name.h"
+#include "feat/notification.h"
 #include "feat/target.h"
 
 static const char *const target_kinds[] = {"ministry",       "official",         "committee",
@@ -195,7 +196,7 @@ Result target_add_post(Request *r)
 
 /* What target_correction_post writes: a correction proposed for a target
  * of this country (R_NOT_FOUND when there is no such target), and its audit
- * line. */
+ * line, and the country's staff told (notification.c). */
 typedef struct {
     Request *r;
     const char *iso3, *text;
@@ -215,6 +216,10 @@ static Result target_correction_add_apply(Db *w, void *ctx)
     db_bind_text(st, ":iso3", c->iso3);
     if (db_run(st) != R_OK || db_changes(w) != 1)
         return R_NOT_FOUND;
+    /* The coordinators hear of it in the same transaction: told of a
+     * correction that exists, and never not told of one. */
+    if (notification_correction_proposed(w, c->iso3, c->r->user->id, c->r->base_url) != R_OK)
+        return R_INTERNAL;
     return audit_log(w, c->r->user->id, "target correction proposed",
                      arena_printf(c->r->arena, "target %lld", (long long)c->target), "");
 }

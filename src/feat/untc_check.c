@@ -32,6 +32,7 @@
 #include "base/version.h"
 #include "feat/country_name.h"
 #include "feat/handlers.h"
+#include "feat/notification.h"
 #include "svc/audit.h"
 #include "svc/http.h"
 #include "svc/mail.h"
@@ -384,6 +385,30 @@ Result untc_check_alert(Db *db, const UntcCheckReport *reps, size_t n, const cha
     return r;
 }
 
+typedef struct {
+    size_t queued;
+    const char *base_url;
+} Queued;
+
+static Result queued_apply(Db *w, void *ctx)
+{
+    const Queued *q = ctx;
+    return notification_reviews_queued(w, "untc", (int64_t)q->queued, 0, q->base_url);
+}
+
+/* The administrators told once for the whole run of the changes it newly
+ * queued (not once per instrument or per change); a failed check's count
+ * was rolled back with it. */
+static void tell_queued(Db *db, const UntcCheckReport *reps, size_t n, const char *base_url)
+{
+    Queued q = {.queued = 0, .base_url = base_url};
+    for (size_t i = 0; i < n; i++)
+        if (reps[i].ok)
+            q.queued += reps[i].queued;
+    if (q.queued && db_write(db, queued_apply, &q) != R_OK)
+        log_info("untc check: the administrators could not be told of the changes queued");
+}
+
 static Result record_check_apply(Db *w, void *ctx)
 {
     CheckWrite *cw = ctx;
@@ -523,6 +548,7 @@ static Result check_all(Db *db, const int64_t *ids, char (*slugs)[64], size_t n,
             worst = R_INTERNAL;
     if (worst != R_OK && untc_check_alert(db, reps, n, base_url) == R_OK)
         fprintf(stderr, "ratify: an email to the administrators was queued\n");
+    tell_queued(db, reps, n, base_url);
     for (size_t i = 0; i < n; i++)
         untc_check_report_free(&reps[i]);
     free(reps);
@@ -601,6 +627,7 @@ Result untc_check_daily(Db *db, const char *base_url)
             snprintf(reps[i].reason, sizeof reps[i].reason, "the check could not be recorded");
         }
     untc_check_alert(db, reps, n, base_url);
+    tell_queued(db, reps, n, base_url);
     for (size_t i = 0; i < n; i++)
         untc_check_report_free(&reps[i]);
     return R_OK;

@@ -32,6 +32,7 @@
 #include "feat/country_name.h"
 #include "feat/handlers.h"
 #include "feat/member_io.h"
+#include "feat/notification.h"
 #include "svc/audit.h"
 
 /* ---- classification ---- */
@@ -386,6 +387,9 @@ static Result insert_row(Db *w, const UprRow *row, int64_t import_id)
     return db_run(st);
 }
 
+/* The sessions 1-20 shipped with Ratify, loaded at the first start. */
+static const char SHIPPED[] = "data/upr/upr-info-sessions-1-20-covenant.csv";
+
 static Result upr_write_apply(Db *w, void *ctx)
 {
     const UprWrite *uw = ctx;
@@ -413,6 +417,12 @@ static Result upr_write_apply(Db *w, void *ctx)
     char detail[160];
     snprintf(detail, sizeof detail, "%zu added, %zu in review, %zu skipped", uw->rep->added,
              uw->rep->review, uw->rep->skipped);
+    /* The secretariat told of the new ones left to a person, once per
+     * import and in its transaction; not the admin who imported (the page
+     * shows them), nor of the shipped sessions loaded at the first start. */
+    if (strcmp(uw->source, SHIPPED) != 0 &&
+        notification_reviews_queued(w, "upr", (int64_t)uw->rep->review, uw->user_id, NULL) != R_OK)
+        return R_INTERNAL;
     char object[32];
     snprintf(object, sizeof object, "upr import %lld", (long long)id);
     return audit_log(w, uw->user_id, "upr recommendations imported", object, detail);
@@ -441,8 +451,6 @@ void upr_report_free(UprReport *report)
 }
 
 /* ---- seeding ---- */
-
-static const char SHIPPED[] = "data/upr/upr-info-sessions-1-20-covenant.csv";
 
 static Result sessions_apply(Db *w, void *ctx)
 {
