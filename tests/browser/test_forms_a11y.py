@@ -116,8 +116,19 @@ def test_no_serious_axe_violation_on_the_forms(site, browser):
     assert target.status_code == 303
     (tid,) = re.findall(r'href="/countries/AGO/targets/(\d+)/delete"',
                         coord.get("/countries/AGO/targets").text)
+    # The member is in a working group, has a private calendar feed and a
+    # meeting: the questions before leaving and revoking, and the meeting.
+    assert c.post("/groups/legal/join", data={"csrf_token": scrape_csrf(page)}).status_code == 303
+    assert c.post("/calendar/feed", data={"csrf_token": scrape_csrf(page)}).status_code == 200
+    page = c.get("/meetings/new", params={"country": "AGO"}).text
+    meeting = c.post("/meetings", data={"csrf_token": scrape_csrf(page), "country": "AGO",
+                                        "meeting_on": "2026-12-10", "goal": "Ask for ratification",
+                                        "new_target_name": "MIREX", "visibility": "country",
+                                        "lang": "pt"}).headers["Location"]
     visitor_pages = ["/join"]
-    member_pages = ["/letters/new?country=AGO", letter, "/letters", "/profile/close"]
+    member_pages = ["/letters/new?country=AGO", letter, "/letters", "/profile/close",
+                    "/groups/legal/leave", "/calendar/feed/revoke", "/meetings/new?country=AGO",
+                    meeting]
     coord_pages = [f"/countries/AGO/targets/{tid}/delete", "/countries/AGO/targets"]
     problems = []
     try:
