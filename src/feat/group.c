@@ -391,6 +391,7 @@ static Result join_or_leave(Request *r, int join)
     return join ? back(r, &g) : back_done(r, &g, "left");
 }
 
+/* 1 if person is in the group; *moderator says whether as a moderator. */
 static int in_group(Request *r, int64_t group, int64_t person, int *moderator)
 {
     Stmt *st = db_prepare(r->db, "SELECT is_moderator FROM working_group_members "
