@@ -1127,35 +1127,90 @@ static Result committee_apply(Db *w, void *ctx)
                      arena_printf(c->r->arena, "user %lld", (long long)c->user), "");
 }
 
-/* POST /admin/steering-committee: add (an account's email) or remove (a
- * user id). */
+/* POST /admin/steering-committee: add the account with this email. A form
+ * still sending remove=ID (an old page) is taken to the question first:
+ * nobody is removed without it. */
 Result assistance_committee_post(Request *r)
 {
     int64_t remove = 0;
     const char *email = NULL;
     if (param_optional_int(r, "remove", 1, INT64_MAX, 0, &remove) != R_OK)
         return R_BAD_REQUEST;
-    CommitteeChange c = {.r = r, .add = remove == 0, .user = remove};
-    if (c.add) {
-        int bad = param_email(r, "email", &email) != R_OK;
-        if (!bad) {
-            Stmt *st = db_prepare(r->db, "SELECT id FROM users WHERE email = :email "
-                                         "AND disabled = 0");
-            db_bind_text(st, ":email", email);
-            c.user = db_row(st) ? db_int(st, 0) : 0;
-            db_done(st);
-            if (!c.user)
-                bad |=
-                    param_error(r, "email", N_("There is no account with this address.")) != R_OK;
-        }
-        if (bad) {
-            const char *typed = param_raw(r, "email"); /* raw: shown again as typed */
-            assistance_committee_page(r);
-            json_object_set_new(r->data, "email", json_string(typed ? typed : ""));
-            return R_BAD_REQUEST;
-        }
+    if (remove)
+        return http_redirect(
+            r, arena_printf(r->arena, "/admin/steering-committee/%lld/remove", (long long)remove));
+    CommitteeChange c = {.r = r, .add = 1};
+    int bad = param_email(r, "email", &email) != R_OK;
+    if (!bad) {
+        Stmt *st = db_prepare(r->db, "SELECT id FROM users WHERE email = :email "
+                                     "AND disabled = 0");
+        db_bind_text(st, ":email", email);
+        c.user = db_row(st) ? db_int(st, 0) : 0;
+        db_done(st);
+        if (!c.user)
+            bad |= param_error(r, "email", N_("There is no account with this address.")) != R_OK;
+    }
+    if (bad) {
+        const char *typed = param_raw(r, "email"); /* raw: shown again as typed */
+        assistance_committee_page(r);
+        json_object_set_new(r->data, "email", json_string(typed ? typed : ""));
+        return R_BAD_REQUEST;
     }
     if (db_write(r->db, committee_apply, &c) != R_OK)
         return R_INTERNAL;
     return http_redirect(r, "/admin/steering-committee");
+}
+
+/* GET /admin/steering-committee/{id}/remove: who, what they lose, and a
+ * Remove button. Someone not on the committee is a 404. */
+Result assistance_committee_remove_page(Request *r)
+{
+    int64_t id;
+    if (param_int(r, "id", 1, INT64_MAX, &id) != R_OK)
+        return R_NOT_FOUND;
+    Stmt *st = db_prepare(r->db, "SELECT u.email, u.display_name, u.role, c.added_at "
+                                 "FROM steering_committee c JOIN users u ON u.id = c.user_id "
+                                 "WHERE c.user_id = :id");
+    db_bind_int(st, ":id", id);
+    if (!db_row(st)) {
+        db_done(st);
+        return R_NOT_FOUND;
+    }
+    char since[16];
+    format_utc(db_int(st, 3), "%Y-%m-%d", since, sizeof since);
+    json_t *what = json_array();
+    confirm_line(r, what, N_("Email"), db_text(st, 0));
+    confirm_line(r, what, N_("Name"), db_text(st, 1));
+    confirm_line(r, what, N_("Role"), audit_role_words(r, db_text(st, 2)));
+    confirm_line(r, what, N_("Since"), date_words(r, since));
+    db_done(st);
+    ConfirmPage c = {
+        .heading = tr(r, "Remove this member from the steering committee?"),
+        .consequence = tr(r, "They will no longer see or answer requests for support, nor be "
+                             "told of changes to them by email. Their account stays as it is. "
+                             "The removal is recorded in the audit log."),
+        .action = arena_printf(r->arena, "/admin/steering-committee/%lld/remove", (long long)id),
+        .button = tr(r, "Remove"),
+        .cancel = "/admin/steering-committee",
+        .what = what};
+    return http_confirm(r, &c);
+}
+
+/* POST /admin/steering-committee/{id}/remove, asked first by the page
+ * above. Removing twice (a double click) is a 404 the second time and
+ * records nothing. */
+Result assistance_committee_remove_post(Request *r)
+{
+    CommitteeChange c = {.r = r, .add = 0};
+    if (param_int(r, "id", 1, INT64_MAX, &c.user) != R_OK)
+        return R_NOT_FOUND;
+    Stmt *st = db_prepare(r->db, "SELECT 1 FROM steering_committee WHERE user_id = :id");
+    db_bind_int(st, ":id", c.user);
+    int member = db_row(st);
+    db_done(st);
+    if (!member)
+        return R_NOT_FOUND;
+    if (db_write(r->db, committee_apply, &c) != R_OK)
+        return R_INTERNAL;
+    return http_redirect(r, "/admin/steering-committee?done=removed");
 }

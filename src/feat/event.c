@@ -1560,12 +1560,41 @@ Result event_feed_create_post(Request *r)
     return calendar_fill(r, member_link(r, arena_printf(r->arena, "/calendar/feed/%s.ics", token)));
 }
 
+/* GET /calendar/feed/revoke: what stops working, and a Revoke button.
+ * Without a private feed there is nothing to ask: back to the calendar. */
+Result event_feed_revoke_page(Request *r)
+{
+    Stmt *st = db_prepare(r->db, "SELECT created_at FROM calendar_feeds WHERE user_id = :id");
+    db_bind_int(st, ":id", r->user->id);
+    if (!db_row(st)) {
+        db_done(st);
+        return http_redirect(r, "/calendar");
+    }
+    char made[16];
+    format_utc(db_int(st, 0), "%Y-%m-%d", made, sizeof made);
+    db_done(st);
+    json_t *what = json_array();
+    confirm_line(r, what, N_("Made on"), date_words(r, made));
+    ConfirmPage c = {.heading = tr(r, "Revoke your private calendar feed?"),
+                     .consequence =
+                         tr(r, "Its address will stop working at once: calendar programs that "
+                               "use it will no longer receive your events and meetings. You can "
+                               "make a new address afterwards."),
+                     .action = "/calendar/feed/revoke",
+                     .button = tr(r, "Revoke"),
+                     .cancel = "/calendar",
+                     .what = what};
+    return http_confirm(r, &c);
+}
+
+/* POST /calendar/feed/revoke, asked first by the page above; revoking
+ * when there is no feed changes nothing. */
 Result event_feed_revoke_post(Request *r)
 {
     FeedWrite f = {.user = r->user->id};
     if (db_write(r->db, feed_apply, &f) != R_OK)
         return R_INTERNAL;
-    return http_redirect(r, "/calendar");
+    return http_redirect(r, "/calendar?done=feed-revoked");
 }
 
 /* ---- the API: shaped after OSDI's events and attendances ---- */

@@ -291,6 +291,15 @@ static Result back(Request *r, const Group *g)
     return http_redirect(r, arena_printf(r->arena, "/groups/%s", g->slug));
 }
 
+/* After leaving: the same place as back(), saying what happened (?done=,
+ * view.c's fixed list). */
+static Result back_done(Request *r, const Group *g, const char *done)
+{
+    if (param_filter(r, "from", (const char *const[]){"list", NULL}))
+        return http_redirect(r, arena_printf(r->arena, "/groups?done=%s#group-%s", done, g->slug));
+    return http_redirect(r, arena_printf(r->arena, "/groups/%s?done=%s", g->slug, done));
+}
+
 /* The group and the logged-in user's person, or R_FORBIDDEN with a message
  * for a user who is not a member (an administrator made on the command
  * line has no person record). */
@@ -379,7 +388,55 @@ static Result join_or_leave(Request *r, int join)
     gw.slug = g.slug;
     if (db_write(r->db, join ? group_join_apply : group_leave_apply, &gw) != R_OK)
         return R_INTERNAL;
-    return back(r, &g);
+    return join ? back(r, &g) : back_done(r, &g, "left");
+}
+
+/* 1 if person is in the group; *moderator says whether as a moderator. */
+static int in_group(Request *r, int64_t group, int64_t person, int *moderator)
+{
+    Stmt *st = db_prepare(r->db, "SELECT is_moderator FROM working_group_members "
+                                 "WHERE group_id = :group AND person_id = :person");
+    db_bind_int(st, ":group", group);
+    db_bind_int(st, ":person", person);
+    int found = db_row(st);
+    *moderator = found && db_int(st, 0);
+    db_done(st);
+    return found;
+}
+
+/* GET /groups/{slug}/leave: which group, what leaving means, and a Leave
+ * button (keeping from=list, so the answer returns to the list). Someone
+ * not in the group has nothing to confirm: back to the group's page. */
+Result group_leave_page(Request *r)
+{
+    Group g;
+    int64_t person;
+    Result res = joinable(r, &g, &person);
+    if (res != R_OK)
+        return res;
+    int moderator;
+    if (!in_group(r, g.id, person, &moderator))
+        return back(r, &g);
+    int from_list = param_filter(r, "from", (const char *const[]){"list", NULL}) != NULL;
+    json_t *what = json_array();
+    confirm_line(r, what, N_("Working group"), g.name);
+    if (moderator)
+        confirm_line(r, what, N_("Role"), tr(r, "Moderator"));
+    ConfirmPage c = {
+        .heading = tr(r, "Leave this working group?"),
+        .consequence =
+            moderator ? tr(r, "You will no longer be listed among its members, and you will stop "
+                              "being one of its moderators: an administrator must name you again "
+                              "if you rejoin. You can join again at any time.")
+                      : tr(r, "You will no longer be listed among its members. You can join again "
+                              "at any time."),
+        .action =
+            arena_printf(r->arena, "/groups/%s/leave%s", g.slug, from_list ? "?from=list" : ""),
+        .button = tr(r, "Leave the group"),
+        .cancel = from_list ? arena_printf(r->arena, "/groups#group-%s", g.slug)
+                            : arena_printf(r->arena, "/groups/%s", g.slug),
+        .what = what};
+    return http_confirm(r, &c);
 }
 
 Result group_join_post(Request *r)

@@ -126,10 +126,17 @@ static json_t *languages_object(Request *r)
 
 /* What happened, after a destructive action redirected here with ?done=:
  * a fixed list, so a link cannot make the page say anything else. */
-static const char *const done_codes[] = {"deleted", "revoked", NULL};
+static const char *const done_codes[] = {"deleted",      "revoked", "removed",
+                                         "feed-revoked", "left",    NULL};
 static const char *const done_messages[] = {
     N_("Deleted. The deletion is recorded in the audit log."),
-    N_("Revoked: the token no longer works. This is recorded in the audit log."), NULL};
+    N_("Revoked: the token no longer works. This is recorded in the audit log."),
+    N_("Removed from the steering committee: they no longer see requests for support. This is "
+       "recorded in the audit log."),
+    N_("Revoked: your private feed address no longer works. Calendar programs that used it will "
+       "stop updating."),
+    N_("You have left the group."),
+    NULL};
 
 static void add_done_notice(Request *r, json_t *data)
 {

@@ -2,7 +2,8 @@
 Forms and confirmations in the browser (issue 14): danger buttons are
 readable (computed colours, WCAG AA 4.5:1), axe-core finds no critical or
 serious violation on the pages of this work in four languages at 390 and
-1366 px, and the join and letter flows work from the keyboard alone.
+1366 px, and the join, letter and meeting flows work from the keyboard
+alone.
 """
 
 import re
@@ -115,8 +116,19 @@ def test_no_serious_axe_violation_on_the_forms(site, browser):
     assert target.status_code == 303
     (tid,) = re.findall(r'href="/countries/AGO/targets/(\d+)/delete"',
                         coord.get("/countries/AGO/targets").text)
+    # The member is in a working group, has a private calendar feed and a
+    # meeting: the questions before leaving and revoking, and the meeting.
+    assert c.post("/groups/legal/join", data={"csrf_token": scrape_csrf(page)}).status_code == 303
+    assert c.post("/calendar/feed", data={"csrf_token": scrape_csrf(page)}).status_code == 200
+    page = c.get("/meetings/new", params={"country": "AGO"}).text
+    meeting = c.post("/meetings", data={"csrf_token": scrape_csrf(page), "country": "AGO",
+                                        "meeting_on": "2026-12-10", "goal": "Ask for ratification",
+                                        "new_target_name": "MIREX", "visibility": "country",
+                                        "lang": "pt"}).headers["Location"]
     visitor_pages = ["/join"]
-    member_pages = ["/letters/new?country=AGO", letter, "/letters", "/profile/close"]
+    member_pages = ["/letters/new?country=AGO", letter, "/letters", "/profile/close",
+                    "/groups/legal/leave", "/calendar/feed/revoke", "/meetings/new?country=AGO",
+                    meeting]
     coord_pages = [f"/countries/AGO/targets/{tid}/delete", "/countries/AGO/targets"]
     problems = []
     try:
@@ -222,3 +234,108 @@ def test_join_and_write_a_letter_with_the_keyboard_only(site, browser):
         lambda d: d.find_element(By.ID, "letter-status").text == "Sent")
     assert not browser.find_elements(By.ID, "edit-form")
     assert browser.find_elements(By.ID, "response-form")
+
+
+def press(driver, *keys):
+    """Types into (or presses keys on) the element that has the focus."""
+    driver.switch_to.active_element.send_keys(*keys)
+
+
+def type_date(driver, element, iso):
+    """Types a date into a date field as a keyboard user does: the digits in
+    the order the browser's field shows them (month, day, year in English)."""
+    y, m, d = iso.split("-")
+    press(driver, m + d + y)
+    assert element.get_attribute("value") == iso, element.get_attribute("value")
+
+
+def follow_summary_link(driver, anchor):
+    """From the top of a page shown again, Tab to the error summary's link
+    to anchor and follow it with Enter; the field is then the next stop."""
+    link = wait_for(driver, By.CSS_SELECTOR, f'#error-summary a[href="#{anchor}"]')
+    tab_to(driver, link, limit=40)
+    press(driver, Keys.ENTER)
+    assert driver.execute_script("return location.hash") == f"#{anchor}"
+    tab_to(driver, driver.find_element(By.ID, anchor), limit=2)
+
+
+def test_plan_hold_and_close_a_meeting_with_the_keyboard_only(site, browser):
+    member = site.factory.member("AGO", name="Rui Lopes")
+    log_in(site, browser, member.client)
+    by = browser.find_element
+    # From the country page, the link to plan a meeting.
+    browser.get(site.url("/countries/AGO"))
+    tab_to(browser, by(By.CSS_SELECTOR, 'a[href="/meetings/new?country=AGO"]'), limit=200)
+    press(browser, Keys.ENTER)
+    wait_for(browser, By.ID, "meeting_on")
+    tab_to(browser, by(By.ID, "meeting_on"))
+    type_date(browser, by(By.ID, "meeting_on"), "2026-12-10")
+    tab_to(browser, by(By.ID, "meeting_time"))
+    press(browser, "1030AM")
+    assert by(By.ID, "meeting_time").get_attribute("value") == "10:30"
+    # A zone by its city alone, a mistake to correct below.
+    for field, text in (("time_zone", "Luanda"), ("place", "Palacio do Governo, Luanda"),
+                        ("goal", "Ask the minister to put the Protocol before cabinet."),
+                        ("new_target_name", "Ministry of Foreign Affairs")):
+        tab_to(browser, by(By.ID, field))
+        press(browser, text)
+    # The audience: Tab enters the radio group at the one chosen.
+    tab_to(browser, by(By.CSS_SELECTOR, 'input[name="visibility"]:checked'))
+    submit = 'form[action="/meetings"] button[type=submit]'
+    tab_to(browser, by(By.CSS_SELECTOR, submit))
+    press(browser, Keys.ENTER)
+    # Shown again with what was typed; the summary leads to the field.
+    follow_summary_link(browser, "time_zone")
+    assert by(By.ID, "time_zone").get_attribute("aria-invalid") == "true"
+    assert by(By.ID, "new_target_name").get_attribute("value") == "Ministry of Foreign Affairs"
+    press(browser, Keys.CONTROL, "a")
+    press(browser, "Africa/Luanda")
+    tab_to(browser, by(By.CSS_SELECTOR, submit))
+    press(browser, Keys.ENTER)
+    WebDriverWait(browser, 10 * SLOW).until(lambda d: re.search(r"/meetings/\d+$", d.current_url))
+    path = re.search(r"/meetings/\d+$", browser.current_url).group(0)
+    assert "Ministry of Foreign Affairs" in by(By.TAG_NAME, "main").text
+    # The panel to change the people stays closed (its Summary is one stop).
+    assert by(By.ID, "people").get_attribute("open") is None
+    # The brief: two key messages, one a line, and the delegation's notes.
+    tab_to(browser, by(By.ID, "key_messages"), limit=200)
+    press(browser, "Ratify before the review", Keys.ENTER, "Make the article 11 declaration")
+    tab_to(browser, by(By.ID, "notes"))
+    press(browser, "The minister asked about the cost.")
+    tab_to(browser, by(By.CSS_SELECTOR, f'form[action="{path}/brief"] button[type=submit]'))
+    press(browser, Keys.ENTER)
+    WebDriverWait(browser, 10 * SLOW).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "ol.key-messages li")) == 2)
+    # Closing before anyone owns the follow-up is refused; the summary at
+    # the top leads to the field, and the people panel stays closed.
+    close = f'form[action="{path}/close"] button[type=submit]'
+    tab_to(browser, by(By.CSS_SELECTOR, close), limit=200)
+    press(browser, Keys.ENTER)
+    follow_summary_link(browser, "followup_user")
+    assert by(By.ID, "people").get_attribute("open") is None
+    # The outcome: who follows up (typing the name in the list chooses it),
+    # by when, what was said.
+    press(browser, "Rui")
+    assert by(By.CSS_SELECTOR, "#followup_user option:checked").text == "Rui Lopes"
+    tab_to(browser, by(By.ID, "followup_due"))
+    type_date(browser, by(By.ID, "followup_due"), "2027-01-15")
+    tab_to(browser, by(By.ID, "said"), limit=200)
+    press(browser, "The minister will consult the cabinet.")
+    tab_to(browser, by(By.ID, "agreements"))
+    press(browser, "A reply by January.")
+    tab_to(browser, by(By.CSS_SELECTOR, f'form[action="{path}/outcome"] button[type=submit]'))
+    press(browser, Keys.ENTER)
+    WebDriverWait(browser, 10 * SLOW).until(
+        lambda d: "Rui Lopes" in d.find_element(By.ID, "outcome").text
+        and "2027-01-15" in d.find_element(By.ID, "outcome").text)
+    # Now it closes, from the keyboard too.
+    tab_to(browser, by(By.CSS_SELECTOR, close), limit=200)
+    press(browser, Keys.ENTER)
+    WebDriverWait(browser, 10 * SLOW).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, f'form[action="{path}/close"]'))
+    meeting = member.client.get("/api/v1" + path).json()["meeting"]
+    assert meeting["state"] == "closed"
+    assert meeting["key_messages"] == ["Ratify before the review",
+                                       "Make the article 11 declaration"]
+    assert meeting["time_zone"] == "Africa/Luanda" and meeting["meeting_time"] == "10:30"
+    assert meeting["said"] == "The minister will consult the cabinet."

@@ -205,6 +205,9 @@ EXPECT = {
     "POST /groups/{slug}/edit":              (401, 403, 403, 403, 403, 400, 403),
     # Groups are every member's to see; joining one takes a member profile.
     "POST /groups/{slug}/join":              (401, 303, 303, 403, 403, 403, 303),
+    # Asked of a member in the group (these joined it above); one who is not
+    # is sent back to the group (test_confirmations.py).
+    "GET /groups/{slug}/leave":              (303, 200, 200, 403, 403, 403, 200),
     "POST /groups/{slug}/leave":             (401, 303, 303, 403, 403, 403, 303),
     "POST /groups/{slug}/moderators":        (401, 403, 403, 403, 403, 400, 403),
     "GET /api/v1/groups":                    (401, 200, 200, 200, 200, 200, 200),
@@ -389,6 +392,8 @@ EXPECT = {
     "POST /admin/assistance/{id}":           (401, 403, 403, 403, 403, 303, 403),
     "GET /admin/steering-committee":         (303, 403, 403, 403, 403, 200, 403),
     "POST /admin/steering-committee":        (401, 403, 403, 403, 403, 400, 403),
+    "GET /admin/steering-committee/{id}/remove":  (303, 403, 403, 403, 403, 404, 403),
+    "POST /admin/steering-committee/{id}/remove": (401, 403, 403, 403, 403, 404, 403),
     "GET /admin/letters":                    (303, 403, 403, 200, 200, 200, 403),
     "GET /admin/letters.csv":                (303, 403, 403, 200, 200, 200, 403),
     "GET /api/v1/letters":                   (401, 403, 403, 403, 403, 200, 403),
@@ -434,6 +439,9 @@ EXPECT = {
     "GET /calendar.ics":                     (200, 200, 200, 200, 200, 200, 200),
     "GET /calendar/feed/{file}":             (404, 404, 404, 404, 404, 404, 404),
     "POST /calendar/feed":                   (401, 200, 200, 200, 200, 200, 200),
+    # Without a private feed (this world makes one only later) there is
+    # nothing to ask: back to the calendar.
+    "GET /calendar/feed/revoke":             (303, 303, 303, 303, 303, 303, 303),
     "POST /calendar/feed/revoke":            (401, 303, 303, 303, 303, 303, 303),
 }
 
