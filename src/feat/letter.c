@@ -520,6 +520,33 @@ static json_t *letter_form_values(Request *r, const Letter *l)
     return form;
 }
 
+/* The choices of the letter's forms: what was chosen when a form comes
+ * back with errors stays chosen (the response form's "visibility" is a
+ * response's, not the letter's). */
+static void letter_form_choices(Request *r, const Letter *l, int can_share)
+{
+    int post = strcmp(r->method, "POST") == 0;
+    size_t len = strlen(r->path);
+    int response = post && len >= 10 && !strcmp(r->path + len - 10, "/responses");
+    const char *vis = post && !response ? param_filter(r, "visibility", letter_visibilities) : NULL;
+    const char *via = post ? param_filter(r, "sent_via", sent_vias) : NULL;
+    const char *cls = response ? param_filter(r, "class", letter_response_classes) : NULL;
+    const char *shared =
+        response ? param_filter(r, "visibility", letter_response_visibilities) : NULL;
+    if (can_share)
+        json_object_set_new(r->data, "letter_visibilities",
+                            letter_visibility_choices(r, vis ? vis : l->visibility));
+    json_object_set_new(r->data, "vias",
+                        form_options(r, sent_vias, sent_via_labels, via ? via : l->sent_via));
+    json_object_set_new(r->data, "classes",
+                        form_options(r, letter_response_classes, class_labels, cls));
+    json_object_set_new(r->data, "reasons",
+                        form_options(r, letter_response_reasons, reason_labels, NULL));
+    json_object_set_new(r->data, "visibilities",
+                        form_options(r, letter_response_visibilities, response_visibility_labels,
+                                     shared ? shared : "country"));
+}
+
 /* The data of the letter page and of its editing page, for l, which this
  * user may see (and whose reading is logged). */
 static void letter_page_data(Request *r, const Letter *l)
@@ -533,31 +560,15 @@ static void letter_page_data(Request *r, const Letter *l)
                          can_share);
     if (r->is_api)
         return;
-    /* A choice that came back with errors stays chosen (the response
-     * form's "visibility" is a response's, not the letter's). */
-    int post = strcmp(r->method, "POST") == 0;
-    size_t len = strlen(r->path);
-    int response = len >= 10 && !strcmp(r->path + len - 10, "/responses");
-    const char *vis = post && !response ? param_filter(r, "visibility", letter_visibilities) : NULL;
-    const char *via = post ? param_filter(r, "sent_via", sent_vias) : NULL;
-    if (can_share)
-        json_object_set_new(r->data, "letter_visibilities",
-                            letter_visibility_choices(r, vis ? vis : l->visibility));
     const char *step = next_step(r, l, can_edit);
     if (step)
         json_object_set_new(r->data, "next_step", json_string(step));
     if (!can_edit)
         return;
+    /* Only who may edit the letter gets its forms (and sharing comes with
+     * editing: an author or an admin). */
+    letter_form_choices(r, l, can_share);
     json_object_set_new(r->data, "form", letter_form_values(r, l));
-    json_object_set_new(r->data, "vias",
-                        form_options(r, sent_vias, sent_via_labels, via ? via : l->sent_via));
-    json_object_set_new(r->data, "classes",
-                        form_options(r, letter_response_classes, class_labels, NULL));
-    json_object_set_new(r->data, "reasons",
-                        form_options(r, letter_response_reasons, reason_labels, NULL));
-    json_object_set_new(
-        r->data, "visibilities",
-        form_options(r, letter_response_visibilities, response_visibility_labels, "country"));
     json_object_set_new(r->data, "mailto", json_string(mailto(r, l)));
 }
 

@@ -756,6 +756,14 @@ def test_the_letter_page_offers_what_fits_its_state(site, smtp):
     assert r.status_code == 409
     assert "This letter has been sent, so its text can no longer be changed." in r.text
     assert writer.get("/api/v1" + path).json()["letter"]["subject"] == before
+    # A response without its date comes back with what was typed and chosen.
+    r = writer.post(path + "/responses", data={"csrf_token": scrape_csrf(sent),
+                                               "class": "refusal", "visibility": "members",
+                                               "text": "Their answer, typed in."})
+    assert r.status_code == 400 and '<a href="#received_on">' in r.text
+    assert '<option value="refusal" selected>' in r.text
+    assert '<option value="members" selected>' in r.text
+    assert ">Their answer, typed in.</textarea>" in r.text
     # Answered: the status in words, in Spanish too.
     r = writer.post(path + "/responses", data={"csrf_token": scrape_csrf(sent),
                                                "received_on": "2026-11-15", "class": "positive",
