@@ -444,6 +444,10 @@ static json_t *letter_json(Request *r, const Letter *l)
                             json_string(tr(r, code_label(status_codes, status_labels, l->status))));
         json_object_set_new(j, "country_name", json_string(country ? country : l->iso3));
         json_object_set_new(j, "is_draft", json_boolean(letter_is_draft(l)));
+        json_object_set_new(
+            j, "visibility_label",
+            json_string(
+                tr(r, code_label(letter_visibilities, letter_visibility_labels, l->visibility))));
         json_object_set_new(j, "sent_on_text", json_string(date_words(r, l->sent_on)));
         json_object_set_new(j, "may_send",
                             json_boolean(letter_is_draft(l) || !strcmp(l->status, "no_response")));
@@ -482,6 +486,100 @@ static Result letter_log_read(Request *r, const Letter *l)
     return audit_read(r->db, r->user ? r->user->id : 0, "letter", l->id);
 }
 
+/* The next step for who may act on the letter, in words, at the top of its
+ * page (issue 14: a phone showed a wall of forms, the state and what to do
+ * next lost in it); NULL for a reader. */
+static const char *next_step(Request *r, const Letter *l, int can_edit)
+{
+    if (!can_edit)
+        return NULL;
+    if (letter_is_draft(l))
+        return tr(r, "Next: read the letter and edit it if needed, print it or send it by "
+                     "email, then record here that it was sent.");
+    if (!strcmp(l->status, "response_received"))
+        return tr(r, "The government has answered: its response is below. Record any other "
+                     "response as it comes.");
+    if (!strcmp(l->status, "no_response"))
+        return tr(r, "Next: send a reminder and record it here, or record the government's "
+                     "response.");
+    return tr(r, "Next: when the government answers, record its response here.");
+}
+
+/* The values the letter's forms show: the letter's own, or what was typed
+ * when a form comes back with errors (nothing typed is lost). */
+static json_t *letter_form_values(Request *r, const Letter *l)
+{
+    json_t *form = json_build("{s:s, s:s, s:s, s:s, s:s, s:i}", "sender", l->sender, "recipient",
+                              l->recipient, "subject", l->subject, "body", l->body, "sent_on",
+                              l->sent_on, "remind_weeks", l->remind_weeks);
+    if (strcmp(r->method, "POST") == 0) {
+        json_t *typed = form_typed(r);
+        json_object_update(form, typed);
+        json_decref(typed);
+    }
+    return form;
+}
+
+/* The choices of the letter's forms: what was chosen when a form comes
+ * back with errors stays chosen (the response form's "visibility" is a
+ * response's, not the letter's). */
+static void letter_form_choices(Request *r, const Letter *l, int can_share)
+{
+    int post = strcmp(r->method, "POST") == 0;
+    size_t len = strlen(r->path);
+    int response = post && len >= 10 && !strcmp(r->path + len - 10, "/responses");
+    const char *vis = post && !response ? param_filter(r, "visibility", letter_visibilities) : NULL;
+    const char *via = post ? param_filter(r, "sent_via", sent_vias) : NULL;
+    const char *cls = response ? param_filter(r, "class", letter_response_classes) : NULL;
+    const char *shared =
+        response ? param_filter(r, "visibility", letter_response_visibilities) : NULL;
+    if (can_share)
+        json_object_set_new(r->data, "letter_visibilities",
+                            letter_visibility_choices(r, vis ? vis : l->visibility));
+    json_object_set_new(r->data, "vias",
+                        form_options(r, sent_vias, sent_via_labels, via ? via : l->sent_via));
+    json_object_set_new(r->data, "classes",
+                        form_options(r, letter_response_classes, class_labels, cls));
+    json_object_set_new(r->data, "reasons",
+                        form_options(r, letter_response_reasons, reason_labels, NULL));
+    json_object_set_new(r->data, "visibilities",
+                        form_options(r, letter_response_visibilities, response_visibility_labels,
+                                     shared ? shared : "country"));
+}
+
+/* The data of the letter page and of its editing page, for l, which this
+ * user may see (and whose reading is logged). */
+static void letter_page_data(Request *r, const Letter *l)
+{
+    int can_edit = can_edit_letter(r, l), can_share = can_share_letter(r, l);
+    json_t *letter = letter_json(r, l);
+    json_object_set_new(letter, "country", json_string(country_name_of(r, l->iso3)));
+    json_object_set_new(letter, "responses", responses_json(r, l->id, l->iso3, 0));
+    json_decref(r->data);
+    r->data = json_build("{s:o, s:b, s:b}", "letter", letter, "can_edit", can_edit, "can_share",
+                         can_share);
+    if (r->is_api)
+        return;
+    const char *step = next_step(r, l, can_edit);
+    if (step)
+        json_object_set_new(r->data, "next_step", json_string(step));
+    if (!can_edit)
+        return;
+    /* Only who may edit the letter gets its forms (and sharing comes with
+     * editing: an author or an admin). */
+    letter_form_choices(r, l, can_share);
+    json_object_set_new(r->data, "form", letter_form_values(r, l));
+    json_object_set_new(r->data, "mailto", json_string(mailto(r, l)));
+}
+
+/* The banner of a form with errors names each field wrong and links to it. */
+static void letter_error_summary(Request *r, const FormField *fields)
+{
+    json_t *summary = form_error_summary(r, fields);
+    json_object_set_new(r->data, "has_error_summary", json_boolean(json_array_size(summary) > 0));
+    json_object_set_new(r->data, "error_summary", summary);
+}
+
 Result letter_page(Request *r)
 {
     Letter l;
@@ -490,53 +588,71 @@ Result letter_page(Request *r)
         res = letter_log_read(r, &l);
     if (res != R_OK)
         return res;
-    json_t *letter = letter_json(r, &l);
-    json_object_set_new(letter, "country", json_string(country_name_of(r, l.iso3)));
-    json_object_set_new(letter, "responses", responses_json(r, l.id, l.iso3, 0));
-    json_decref(r->data);
-    r->data = json_build("{s:o, s:b, s:b}", "letter", letter, "can_edit", can_edit_letter(r, &l),
-                         "can_share", can_share_letter(r, &l));
-    if (can_share_letter(r, &l) && !r->is_api)
-        json_object_set_new(r->data, "letter_visibilities",
-                            letter_visibility_choices(r, l.visibility));
-    if (can_edit_letter(r, &l) && !r->is_api) {
-        json_object_set_new(r->data, "vias",
-                            form_options(r, sent_vias, sent_via_labels, l.sent_via));
-        json_object_set_new(r->data, "classes",
-                            form_options(r, letter_response_classes, class_labels, NULL));
-        json_object_set_new(r->data, "reasons",
-                            form_options(r, letter_response_reasons, reason_labels, NULL));
-        json_object_set_new(
-            r->data, "visibilities",
-            form_options(r, letter_response_visibilities, response_visibility_labels, "country"));
-        json_object_set_new(r->data, "mailto", json_string(mailto(r, &l)));
-    }
+    letter_page_data(r, &l);
     if (!r->is_api) {
-        /* The banner names each field wrong and links to it: the forms are
-         * long, and the field may be far below. */
         static const FormField fields[] = {
-            {"sender", "sender", N_("From (on the letterhead)")},
-            {"recipient", "recipient", N_("To (address block)")},
-            {"subject", "subject", N_("Subject")},
-            {"body", "body", N_("Text")},
             {"sent_on", "sent_on", N_("Date")},
             {"sent_via", "sent_via", N_("How")},
             {"remind_weeks", "remind_weeks", N_("Remind me if there is no response after (weeks)")},
-            {"visibility", "sent-form", N_("Who will see this letter")},
+            {"visibility", "audience", N_("Who will see this letter")},
             {"received_on", "received_on", N_("Received on")},
             {"class", "class", N_("The answer is")},
             {"reasons", "reasons", N_("For a refusal: the reasons given")},
             {"text", "text", N_("Text of the response")},
             {"file", "file", N_("The letter received (PDF or image)")},
             {NULL, NULL, NULL}};
-        json_t *summary = form_error_summary(r, fields);
-        json_object_set_new(r->data, "has_error_summary",
-                            json_boolean(json_array_size(summary) > 0));
-        json_object_set_new(r->data, "error_summary", summary);
+        letter_error_summary(r, fields);
     }
     r->page = "letter";
     r->title = l.subject;
     return R_OK;
+}
+
+/* A sent letter's text is what the government received: the letter page,
+ * with the message, instead of its form (409). */
+static Result letter_sent_refusal(Request *r)
+{
+    Result res = letter_page(r);
+    if (res != R_OK)
+        return res;
+    r->message = tr(r, "This letter has been sent, so its text can no longer be changed. "
+                       "Write a new letter to say more.");
+    r->status = 409; /* the letter page, with the message */
+    return R_OK;
+}
+
+/* The editing page of a draft that the user may edit (l), with what was
+ * typed and r->errors when its form comes back. */
+static Result letter_edit_form(Request *r, const Letter *l)
+{
+    Result res = letter_log_read(r, l);
+    if (res != R_OK)
+        return res;
+    letter_page_data(r, l);
+    static const FormField fields[] = {{"sender", "sender", N_("From (on the letterhead)")},
+                                       {"recipient", "recipient", N_("To (address block)")},
+                                       {"subject", "subject", N_("Subject")},
+                                       {"body", "body", N_("Text")},
+                                       {"visibility", "audience", N_("Who will see this letter")},
+                                       {NULL, NULL, NULL}};
+    letter_error_summary(r, fields);
+    r->page = "letter_edit";
+    r->title = tr(r, "Edit the letter");
+    return R_OK;
+}
+
+/* GET /letters/{id}/edit: a draft's text in its form, on a page of its own
+ * (issue 14: on the letter page the form made a phone's page 3,000 px
+ * tall); a plain link and form, without JavaScript. */
+Result letter_edit_page(Request *r)
+{
+    Letter l;
+    Result res = letter_editable(r, &l);
+    if (res != R_OK)
+        return res;
+    if (!letter_is_draft(&l))
+        return letter_sent_refusal(r);
+    return letter_edit_form(r, &l);
 }
 
 /* A letter this user may see and then edit (see letter.h). */
@@ -591,16 +707,10 @@ Result letter_edit_post(Request *r)
     Result res = letter_editable(r, &l);
     if (res != R_OK)
         return res;
-    if (!letter_is_draft(&l)) {
-        /* The text is what the government received: changing it would make
-         * the record say something else than the letter did. */
-        if ((res = letter_page(r)) != R_OK)
-            return res;
-        r->message = tr(r, "This letter has been sent, so its text can no longer be changed. "
-                           "Write a new letter to say more.");
-        r->status = 409; /* the letter page, with the message */
-        return R_OK;
-    }
+    /* The text is what the government received: changing it would make
+     * the record say something else than the letter did. */
+    if (!letter_is_draft(&l))
+        return letter_sent_refusal(r);
     const char *sender, *recipient, *subject, *body;
     int bad = param_text(r, "sender", 2, 200, 0, &sender) != R_OK;
     bad |= param_optional_text(r, "recipient", 1000, 1, &recipient) != R_OK;
@@ -627,8 +737,10 @@ Result letter_edit_post(Request *r)
                               N_("This text holds characters that cannot be printed, "
                                  "or too much of it.")) != R_OK;
     }
-    if (bad)
-        return letter_show_again(r);
+    if (bad) {
+        res = letter_edit_form(r, &l);
+        return res == R_OK ? R_BAD_REQUEST : res;
+    }
     LetterEdit e = {.id = l.id,
                     .sender = sender,
                     .recipient = recipient,

@@ -126,9 +126,9 @@ def test_no_serious_axe_violation_on_the_forms(site, browser):
                                         "new_target_name": "MIREX", "visibility": "country",
                                         "lang": "pt"}).headers["Location"]
     visitor_pages = ["/join"]
-    member_pages = ["/letters/new?country=AGO", letter, "/letters", "/profile/close",
-                    "/groups/legal/leave", "/calendar/feed/revoke", "/meetings/new?country=AGO",
-                    meeting]
+    member_pages = ["/letters/new?country=AGO", letter, letter + "/edit", "/letters",
+                    "/profile/close", "/groups/legal/leave", "/calendar/feed/revoke",
+                    "/meetings/new?country=AGO", meeting]
     coord_pages = [f"/countries/AGO/targets/{tid}/delete", "/countries/AGO/targets"]
     problems = []
     try:
@@ -223,7 +223,25 @@ def test_join_and_write_a_letter_with_the_keyboard_only(site, browser):
     browser.switch_to.active_element.send_keys(Keys.ENTER)
     WebDriverWait(browser, 10 * SLOW).until(
         lambda d: re.search(r"/letters/\d+$", d.current_url))
-    # The draft: edit, then record the sending with the keyboard.
+    # The draft: edit its text on its own page, then record the sending,
+    # with the keyboard.
+    draft = browser.current_url
+    edit = browser.find_element(By.ID, "edit-link")
+    tab_to(browser, edit, limit=60)
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    body = wait_for(browser, By.ID, "body")
+    tab_to(browser, body, limit=60)
+    browser.switch_to.active_element.send_keys(Keys.CONTROL, Keys.END)
+    browser.switch_to.active_element.send_keys("\nTyped from the keyboard.")
+    save = browser.find_element(By.CSS_SELECTOR, '#edit-form button[type=submit]')
+    tab_to(browser, save, limit=40)
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 10 * SLOW).until(lambda d: d.current_url == draft)
+    read = browser.find_element(By.CSS_SELECTOR, "#letter-read summary")
+    tab_to(browser, read, limit=40)
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    text = browser.find_element(By.CSS_SELECTOR, "#letter-read .letter-text")
+    assert text.is_displayed() and "Typed from the keyboard." in text.text
     sent_on = browser.find_element(By.ID, "sent_on")
     tab_to(browser, sent_on, limit=200)
     browser.execute_script("arguments[0].value = '2026-10-01'", sent_on)

@@ -257,6 +257,16 @@ EXPECT = {
         "admin":            (303,  303,    303,    _,       303),
         "owner":            (303,  303,    303,    _,       303),
     },
+    # The editing page of a draft: seen first, then for who may edit it.
+    "GET /letters/{id}/edit": {
+        "anon":             (303,  303,    303,    _,       303),
+        "member_here":      (403,  403,    403,    _,       404),
+        "member_elsewhere": (403,  403,    404,    _,       404),
+        "coord_here":       (200,  200,    200,    _,       404),
+        "coord_elsewhere":  (403,  403,    404,    _,       404),
+        "admin":            (200,  200,    200,    _,       200),
+        "owner":            (200,  200,    200,    _,       200),
+    },
     "GET /letters/{id}/pdf": {
         "anon":             (303,  303,    303,    _,       303),
         "member_here":      (200,  200,    200,    _,       404),
@@ -670,7 +680,8 @@ def request_for(w, route, role, level):
     data, files = {}, None
     ids = {"iso3": HERE, "slug": "legal", "file": "style.css", "token": BOGUS_TOKEN,
            "id": NOWHERE}
-    if pattern in ("/letters/{id}", "/letters/{id}/sent") and method == "POST":
+    if (pattern in ("/letters/{id}", "/letters/{id}/sent") and method == "POST") \
+            or pattern == "/letters/{id}/edit":
         # A draft of its own for each case: once sent or answered, a
         # letter's text can no longer be edited (issue 14), so the shared
         # letters (one of which has a response) would answer 409.

@@ -701,12 +701,34 @@ def test_the_letter_page_offers_what_fits_its_state(site, smtp):
     path = write_ratify_letter(writer)
     draft = writer.get(path).text
     assert 'id="letter-status">Draft<' in draft
-    assert 'id="edit-form"' in draft and 'id="sent-form"' in draft
+    # The next step in words, the text once (to read), the editing on a page
+    # of its own (issue 14: the page was a 3,000 px wall on a phone).
+    assert 'id="next-step">Next: read the letter' in draft
+    assert f'href="{path}/edit"' in draft and 'id="sent-form"' in draft
+    assert 'id="edit-form"' not in draft and draft.count('class="letter-text"') == 1
     assert 'id="response-form"' not in draft
+    edit = writer.get(path + "/edit")
+    assert edit.status_code == 200 and 'id="edit-form"' in edit.text
+    # A mistake in the editing form: the banner names it, and what was typed
+    # is shown again, not the stored text.
+    r = writer.post(path, data={"csrf_token": scrape_csrf(edit.text), "sender": "Mosaiko",
+                                "subject": "A new subject typed", "body": "Too short"})
+    assert r.status_code == 400
+    assert 'id="edit-form"' in r.text and '<a href="#body">Text</a>' in r.text
+    assert 'value="A new subject typed"' in r.text and ">Too short</textarea>" in r.text
+    r = writer.post(path, data={"csrf_token": scrape_csrf(edit.text), "sender": "Mosaiko",
+                                "subject": "A new subject typed",
+                                "body": "Excellency, a text long enough to be a letter."})
+    assert r.status_code == 303 and r.headers["Location"] == path
+    draft = writer.get(path).text
+    assert "A new subject typed" in draft and "a text long enough to be a letter" in draft
     # A mistake in the sending form: the banner names the date and links to it.
     r = writer.post(path + "/sent", data={"csrf_token": scrape_csrf(draft), "sent_on": "2026-02-30",
-                                          "sent_via": "post", "visibility": "private"})
+                                          "sent_via": "hand", "visibility": "country"})
     assert r.status_code == 400
+    # What was chosen stays chosen.
+    assert '<option value="hand" selected>' in r.text
+    assert re.search(r'value="country" checked', r.text)
     summary = re.search(r'<div class="error-summary"[^>]*>(.*?)</div>', r.text, re.S).group(1)
     assert '<a href="#sent_on">Date</a>' in summary
     assert "Please enter a real date between 1945 and 2100." in summary
@@ -720,7 +742,13 @@ def test_the_letter_page_offers_what_fits_its_state(site, smtp):
     sent = writer.get(path).text
     assert 'id="letter-status">Sent<' in sent
     assert 'id="edit-form"' not in sent and 'id="sent-form"' not in sent
+    assert f'href="{path}/edit"' not in sent
     assert 'id="response-form"' in sent and 'class="letter-text"' in sent
+    assert 'id="next-step">Next: when the government answers' in sent
+    # Its editing page says why it is gone, as the POST does.
+    r = writer.get(path + "/edit")
+    assert r.status_code == 409 and 'id="edit-form"' not in r.text
+    assert "This letter has been sent, so its text can no longer be changed." in r.text
     before = writer.get("/api/v1" + path).json()["letter"]["subject"]
     r = writer.post(path, data={"csrf_token": scrape_csrf(sent), "sender": "Mosaiko",
                                 "subject": "Changed after sending",
@@ -728,6 +756,14 @@ def test_the_letter_page_offers_what_fits_its_state(site, smtp):
     assert r.status_code == 409
     assert "This letter has been sent, so its text can no longer be changed." in r.text
     assert writer.get("/api/v1" + path).json()["letter"]["subject"] == before
+    # A response without its date comes back with what was typed and chosen.
+    r = writer.post(path + "/responses", data={"csrf_token": scrape_csrf(sent),
+                                               "class": "refusal", "visibility": "members",
+                                               "text": "Their answer, typed in."})
+    assert r.status_code == 400 and '<a href="#received_on">' in r.text
+    assert '<option value="refusal" selected>' in r.text
+    assert '<option value="members" selected>' in r.text
+    assert ">Their answer, typed in.</textarea>" in r.text
     # Answered: the status in words, in Spanish too.
     r = writer.post(path + "/responses", data={"csrf_token": scrape_csrf(sent),
                                                "received_on": "2026-11-15", "class": "positive",
