@@ -387,6 +387,34 @@ static int can_plan(Request *r, const char *iso3)
                        auth_covers_country(r->user, iso3));
 }
 
+/* The fields of the meeting forms, for the list of errors at the top of
+ * a form shown again (templates/error_summary.html): each error's label
+ * and the field its link leads to. */
+static const FormField meeting_fields[] = {
+    {"meeting_on", "meeting_on", N_("Date")},
+    {"meeting_time", "meeting_time", N_("Time (local, HH:MM)")},
+    {"time_zone", "time_zone", N_("Time zone")},
+    {"place", "place", N_("Place")},
+    {"goal", "goal", N_("The goal of the meeting")},
+    {"target", "new_target_name", N_("Who you will meet")},
+    {"delegate", "delegation", N_("The delegation")},
+    {"organisation", "delegation", N_("The delegation")},
+    {"lang", "lang", N_("Language of the thank-you letter")},
+    {"key_messages", "key_messages", N_("Key messages")},
+    {"notes", "notes", N_("Brief")},
+    {"said", "said", N_("What was said")},
+    {"followup_user", "followup_user", N_("Responsible for the follow-up")},
+    {"followup_due", "followup_due", N_("Follow-up due by")},
+    {"close", "followup_user", N_("Responsible for the follow-up")},
+    {NULL, NULL, NULL}};
+
+static void error_summary(Request *r)
+{
+    json_t *summary = form_error_summary(r, meeting_fields);
+    json_object_set_new(r->data, "has_error_summary", json_boolean(json_array_size(summary) > 0));
+    json_object_set_new(r->data, "error_summary", summary);
+}
+
 static Result new_form(Request *r, const char *iso3, int fresh)
 {
     /* A new form has the planner in the delegation; a form shown again,
@@ -406,6 +434,7 @@ static Result new_form(Request *r, const char *iso3, int fresh)
         form_options(r, letter_langs, letter_lang_labels, lang ? lang : default_lang(r, iso3)),
         "visibilities", visibility_choices(r, vis ? vis : "private"), "form",
         fresh ? json_object() : form_typed(r));
+    error_summary(r);
     r->page = "meeting_new";
     r->title = tr(r, "Plan a meeting");
     return R_OK;
@@ -941,6 +970,7 @@ static Result show_again(Request *r, const Meeting *m, const char *form, int sta
     Result res = show_meeting(r, m, 0);
     if (res != R_OK)
         return res;
+    error_summary(r);
     if (status) {
         json_object_set_new(r->data, "mine", typed_texts(r));
         r->status = status;
