@@ -250,7 +250,7 @@ def check_raw_codes(path, text):
 # ("2026-12-05"): page text shows them in the reader's words through
 # {{date name}} ("5 de diciembre de 2026"). Inside a tag (value="{{date}}"
 # of a date input, datetime="...") the digits are what the browser needs.
-DATE_FIELD = re.compile(r"(^|_)(date|on|when|due)$|^when_")
+DATE_FIELD = re.compile(r"(^|_)(date|on|when|due|as_of)$|^when_")
 
 
 def check_raw_dates(path, text):

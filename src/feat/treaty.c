@@ -253,6 +253,19 @@ static const char *title_in(Request *r, const char *title)
                     title);
 }
 
+/* Appends the articles "10 11 12" as "10, 11 and 12" (and_word). */
+static void put_articles(Buf *b, const char *articles, const char *and_word)
+{
+    for (const char *a = articles; *a; a++) {
+        if (*a != ' ')
+            buf_putc(b, *a);
+        else if (strchr(a + 1, ' '))
+            buf_puts(b, ", ");
+        else
+            buf_printf(b, " %s ", and_word);
+    }
+}
+
 /* Appends text to b with the {name} placeholders replaced; and_word joins
  * the last two articles ("10 and 11"). */
 static void put_names(Request *r, Buf *b, const Campaign *c, const char *text, const char *and_word)
@@ -274,15 +287,7 @@ static void put_names(Request *r, Buf *b, const Campaign *c, const char *text, c
         else if (k == 2)
             buf_puts(b, c->parent_short_name);
         else
-            for (const char *a = c->opt_in; *a; a++) {
-                if (*a != ' ') {
-                    buf_putc(b, *a);
-                } else if (strchr(a + 1, ' ')) {
-                    buf_puts(b, ", ");
-                } else {
-                    buf_printf(b, " %s ", and_word);
-                }
-            }
+            put_articles(b, c->opt_in, and_word);
     }
 }
 
@@ -1295,6 +1300,11 @@ Result treaty_page(Request *r)
     r->title = arena_strdup(r->arena, title);
     if (!r->is_api) { /* the API keeps the record's own words */
         json_object_set_new(instrument, "title", json_string(title));
+        const char *articles = json_string_value(json_object_get(instrument, "opt_in_articles"));
+        Buf b = {0};
+        put_articles(&b, articles ? articles : "", tr(r, "and"));
+        json_object_set_new(instrument, "opt_in_articles_text", json_string(b.data ? b.data : ""));
+        buf_free(&b);
         const char *condition =
             json_string_value(json_object_get(instrument, "in_force_condition"));
         json_object_set_new(

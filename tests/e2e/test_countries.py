@@ -3,6 +3,7 @@ Countries, treaty status and the ask (issue 3), against the real binary with
 the real UNTC data that `ratify init` loads.
 """
 
+import html
 import re
 
 import pytest
@@ -452,3 +453,21 @@ def test_dates_and_kinds_in_the_readers_words(server):
         assert "2013-09-24</td>" not in html
     html = server.client().get("/countries/ARG").text
     assert "(ratification)" not in html and "(accession)" not in html
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("en", ("10 December 2008", "10 and 11", "3 February 2026", "three months after the deposit")),
+    ("es", ("10 de diciembre de 2008", "10 y 11", "3 de febrero de 2026", "tres meses después")),
+    ("fr", ("10 décembre 2008", "10 et 11", "3 février 2026", "trois mois après")),
+])
+def test_treaty_page_in_the_readers_words(server, lang, words):
+    """The treaty's dates, articles and entry-into-force condition in the
+    reader's language (issue 14), the API keeping the record's values."""
+    page = server.client().get("/treaties/op-icescr", headers={"Accept-Language": lang}).text
+    text = html.unescape(page)
+    for w in words:
+        assert w in text, (lang, w)
+    assert "2026-02-03" not in text and "10 11" not in text
+    data = api(server, "/treaties/op-icescr/status")
+    assert data["instrument"]["opt_in_articles"] == "10 11"
+    assert data["instrument"]["adopted_on"] == "2008-12-10"
