@@ -37,6 +37,7 @@
 #include "svc/mail.h"
 #include "svc/visibility.h"
 #include "feat/member.h"
+#include "feat/notification.h"
 #include "feat/response.h"
 
 enum { ATTACHMENT_MAX = 900 * 1024 }; /* under the 1 MiB body limit, with the form around it */
@@ -374,7 +375,9 @@ static Result attachment_add(Db *w, int64_t request, int64_t message, int64_t up
 
 /* Queues on w, inside the change's write, one email about request id to its
  * requester and the secretariat (the admins and the steering committee),
- * except the person who made the change: what happened, and a link. Never
+ * except the person who made the change: what happened, and a link. (A
+ * new request goes through notification.c instead, which honours the
+ * digest.) Never
  * the content of a message or a file: the request is read on its page,
  * after logging in. */
 static Result notify(Db *w, Request *r, int64_t id, const char *what)
@@ -458,7 +461,9 @@ static Result assistance_add_apply(Db *w, void *ctx)
         audit_log(w, r->user->id, "assistance requested",
                   arena_printf(r->arena, "assistance %lld", (long long)a->id), a->kind) != R_OK)
         return R_INTERNAL;
-    return notify(w, r, a->id, tr(r, event_mails[0]));
+    /* A new request waits for the secretariat like other work: at once or
+     * in the digest, as each chose (notification.c). */
+    return notification_assistance_requested(w, a->id, a->iso3, r->user->id, r->base_url);
 }
 
 /* The subject Ratify writes itself for a request for help with a refusal. */

@@ -1525,15 +1525,30 @@ Result event_private_feed_page(Request *r)
 typedef struct {
     int64_t user;
     const char *hash; /* NULL: revoke only */
+    int replace;      /* a new address may replace one (the user was asked) */
+    int replaced;     /* out: an old address stopped working */
 } FeedWrite;
 
 static Result feed_apply(Db *w, void *ctx)
 {
     FeedWrite *f = ctx;
-    Stmt *st = db_prepare(w, "DELETE FROM calendar_feeds WHERE user_id = :user");
+    Stmt *st;
+    if (f->hash && !f->replace) {
+        /* Read in the write, so that an address made meanwhile (another
+         * tab) is not cut off without asking either. */
+        st = db_prepare(w, "SELECT 1 FROM calendar_feeds WHERE user_id = :user");
+        db_bind_int(st, ":user", f->user);
+        int exists = db_row(st);
+        if (db_done(st) != R_OK)
+            return R_INTERNAL;
+        if (exists)
+            return R_CONFLICT;
+    }
+    st = db_prepare(w, "DELETE FROM calendar_feeds WHERE user_id = :user");
     db_bind_int(st, ":user", f->user);
     if (db_run(st) != R_OK)
         return R_INTERNAL;
+    f->replaced = db_changes(w) > 0;
     if (f->hash) {
         st = db_prepare(w, "INSERT INTO calendar_feeds (user_id, token_hash, created_at) "
                            "VALUES (:user, :hash, :now)");
@@ -1544,20 +1559,58 @@ static Result feed_apply(Db *w, void *ctx)
             return R_INTERNAL;
     }
     return audit_log(w, f->user, f->hash ? "calendar feed created" : "calendar feed revoked",
-                     "calendar feed", "");
+                     "calendar feed", f->hash && f->replaced ? "replacing the previous one" : "");
 }
 
-/* A new private feed link replaces the old one; it is shown once, as only
- * its hash is kept. */
+/* The question before a new address replaces the user's current one:
+ * what stops working, and a button that posts again, saying yes. */
+static Result feed_replace_confirm(Request *r)
+{
+    Stmt *st = db_prepare(r->db, "SELECT created_at FROM calendar_feeds WHERE user_id = :id");
+    db_bind_int(st, ":id", r->user->id);
+    char made[16] = "";
+    if (db_row(st))
+        format_utc(db_int(st, 0), "%Y-%m-%d", made, sizeof made);
+    db_done(st);
+    json_t *what = json_array();
+    if (*made)
+        confirm_line(r, what, N_("Made on"), date_words(r, made));
+    ConfirmPage c = {.heading = tr(r, "Replace your private calendar feed?"),
+                     .consequence =
+                         tr(r, "You already have a private feed address. A new one replaces it: "
+                               "the current address will stop working at once, and calendar "
+                               "programs that use it will no longer receive your events and "
+                               "meetings until you give them the new one."),
+                     .action = "/calendar/feed?replace=1",
+                     .button = tr(r, "Make a new address"),
+                     .cancel = "/calendar",
+                     .what = what};
+    return http_confirm(r, &c);
+}
+
+/* POST /calendar/feed: a private feed address, shown once, as only its
+ * hash is kept. When the user has one, the new one would cut it off, so
+ * the shared question is asked first; its button posts here again with
+ * replace=1. */
 Result event_feed_create_post(Request *r)
 {
     char token[65], hash[65];
     random_hex(token, 32);
     auth_token_hash("calendar-feed", token, hash);
-    FeedWrite f = {.user = r->user->id, .hash = hash};
-    if (db_write(r->db, feed_apply, &f) != R_OK)
+    /* raw: compared with one literal */
+    const char *replace = param_raw(r, "replace");
+    FeedWrite f = {.user = r->user->id, .hash = hash, .replace = replace && !strcmp(replace, "1")};
+    Result res = db_write(r->db, feed_apply, &f);
+    if (res == R_CONFLICT)
+        return feed_replace_confirm(r);
+    if (res != R_OK)
         return R_INTERNAL;
-    return calendar_fill(r, member_link(r, arena_printf(r->arena, "/calendar/feed/%s.ics", token)));
+    Result page =
+        calendar_fill(r, member_link(r, arena_printf(r->arena, "/calendar/feed/%s.ics", token)));
+    if (f.replaced)
+        r->message = tr(r, "Your private feed has a new address, below. The old one no longer "
+                           "works: give the new one to your calendar programs.");
+    return page;
 }
 
 /* GET /calendar/feed/revoke: what stops working, and a Revoke button.

@@ -194,6 +194,7 @@ typedef struct {
     int64_t group, person;
     const char *slug, *name, *description;
     int moderator;
+    int changed; /* out, for leaving: 0 when they were not in the group */
 } GroupWrite;
 
 static Result group_create_apply(Db *w, void *ctx)
@@ -369,14 +370,17 @@ static Result group_leave_apply(Db *w, void *ctx)
     db_bind_int(st, ":person", gw->person);
     if (db_run(st) != R_OK)
         return R_INTERNAL;
-    if (db_changes(w) == 0)
+    gw->changed = db_changes(w) > 0;
+    if (!gw->changed)
         return R_OK;
     return audit_log(w, gw->r->user->id, "working group left",
                      arena_printf(gw->r->arena, "group %s", gw->slug),
                      arena_printf(gw->r->arena, "person %lld", (long long)gw->person));
 }
 
-/* Joins (join = 1) or leaves the group of the path. */
+/* Joins (join = 1) or leaves the group of the path. Leaving a group one
+ * is not in (an old page, a second tab) changes nothing and says nothing:
+ * the group's page shows the truth. */
 static Result join_or_leave(Request *r, int join)
 {
     Group g;
@@ -388,7 +392,7 @@ static Result join_or_leave(Request *r, int join)
     gw.slug = g.slug;
     if (db_write(r->db, join ? group_join_apply : group_leave_apply, &gw) != R_OK)
         return R_INTERNAL;
-    return join ? back(r, &g) : back_done(r, &g, "left");
+    return join || !gw.changed ? back(r, &g) : back_done(r, &g, "left");
 }
 
 /* 1 if person is in the group; *moderator says whether as a moderator. */

@@ -12,8 +12,10 @@
  *  - reviews for the secretariat: UNTC changes a check queued
  *    (untc_check.c) and UPR recommendations an import left to a person
  *    (upr.c): every admin, one email per check or import, not per row.
- * Requests for support already email the secretariat as they arrive
- * (assistance.c's notify); this file does not send them again.
+ *  - a new request for support (assistance.c): the secretariat (the
+ *    admins and the steering committee) but the requester. Later changes
+ *    to a request stay assistance.c's, emailed at once: they concern the
+ *    requester and the people working on it.
  *
  * Emails name the country and link to the queue on the public address,
  * never the person who applied or proposed: the page, after logging in,
@@ -239,6 +241,58 @@ Result notification_correction_proposed(Db *w, const char *iso3, int64_t propose
     return R_OK;
 }
 
+/* ---- a new request for support ---- */
+
+/* The secretariat (enabled admins and steering committee members), but
+ * not except (the requester: they know). */
+static size_t secretariat_recipients(Db *w, int64_t except, Recipient *out)
+{
+    Stmt *st =
+        db_prepare(w, "SELECT u.id, u.email, coalesce(u.lang, 'en'), coalesce(s.mode, 'immediate') "
+                      "FROM users u LEFT JOIN notification_settings s ON s.user_id = u.id "
+                      "WHERE u.disabled = 0 AND u.id <> :except AND (u.role = 'admin' OR EXISTS "
+                      "(SELECT 1 FROM steering_committee c WHERE c.user_id = u.id)) ORDER BY u.id");
+    db_bind_int(st, ":except", except);
+    return read_recipients(st, out, 0);
+}
+
+/* The subject keeps the request's number, as assistance.c's later emails
+ * do, so that a mail client threads them. */
+static Result assistance_mail(Db *w, const Recipient *p, int64_t request, const char *iso3,
+                              const char *base)
+{
+    char country[200];
+    country_in(w, iso3, p->lang, country, sizeof country);
+    Buf body = {0};
+    buf_printf(&body, "%s %s\n\n%s\n%s/assistance/%lld\n",
+               i18n_gettext(p->lang, N_("A new request for support was made. Country:")), country,
+               i18n_gettext(p->lang, N_("Read the request and answer it here (log in first):")),
+               base, (long long)request);
+    immediate_footer(&body, p->lang, base);
+    char subject[200];
+    snprintf(subject, sizeof subject, "%s %lld", i18n_gettext(p->lang, N_("Request for support")),
+             (long long)request);
+    Result res = mail_queue(w, p->email, subject, body.data) == R_INTERNAL ? R_INTERNAL : R_OK;
+    buf_free(&body);
+    return res;
+}
+
+Result notification_assistance_requested(Db *w, int64_t request, const char *iso3,
+                                         int64_t requester, const char *base_url)
+{
+    char base[256];
+    link_base(w, base_url, base, sizeof base);
+    Recipient people[MAX_RECIPIENTS];
+    size_t n = secretariat_recipients(w, requester, people);
+    for (size_t i = 0; i < n; i++) {
+        Result res = people[i].digest ? queue_item(w, people[i].id, "assistance", iso3, 1)
+                                      : assistance_mail(w, &people[i], request, iso3, base);
+        if (res != R_OK)
+            return R_INTERNAL;
+    }
+    return R_OK;
+}
+
 /* ---- reviews for the secretariat ---- */
 
 /* What each kind of review is called, and where it is done. */
@@ -391,6 +445,8 @@ static const DigestSection country_sections[] = {
     {"letter_overdue",
      N_("Letters that passed their reminder without an answer from the government:"),
      N_("See them here (log in first):"), "/admin/letters"},
+    {"assistance", N_("Requests for support made since your last summary:"),
+     N_("Read and answer them here (log in first):"), "/admin/assistance"},
 };
 
 typedef struct {

@@ -22,6 +22,12 @@ Result notification_application_confirmed(Db *w, int64_t membership, const char 
 Result notification_correction_proposed(Db *w, const char *iso3, int64_t proposer,
                                         const char *base_url);
 
+/* On w, inside the write that records request for support id, made by
+ * requester for iso3: tells the secretariat (admins and steering
+ * committee) but the requester, by email now or in their next digest. */
+Result notification_assistance_requested(Db *w, int64_t request, const char *iso3,
+                                         int64_t requester, const char *base_url);
+
 /* On w, inside (or right after) the write of a check or import that
  * queued n new items for the secretariat's review: kind "untc" (changes
  * found on the UN Treaty Collection, /admin/untc) or "upr" (UPR

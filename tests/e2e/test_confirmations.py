@@ -193,6 +193,48 @@ def test_a_private_calendar_feed_is_revoked_after_asking(fresh_server):
     assert "Revocada" in c.get(location, headers={"Accept-Language": "es"}).text
 
 
+def feed_of(html):
+    m = re.search(r'<code id="feed-url">[^<]*(/calendar/feed/[0-9a-f]{64}\.ics)</code>', html)
+    return m.group(1) if m else None
+
+
+def test_a_new_private_feed_asks_before_replacing_the_old_one(fresh_server):
+    c = fresh_server.login_user(fresh_server.member("member"))
+    # The first address: nothing to replace, nothing asked.
+    r = c.post("/calendar/feed", data={"csrf_token": scrape_csrf(c.get("/calendar").text)})
+    assert r.status_code == 200 and "Replace your private calendar feed?" not in r.text
+    old = feed_of(r.text)
+    assert old and "no longer works" not in r.text
+    # Another: the question first, and the old address still works.
+    r = c.post("/calendar/feed", data={"csrf_token": scrape_csrf(c.get("/calendar").text)})
+    assert r.status_code == 200
+    for text in ("Replace your private calendar feed?", "stop working at once",
+                 'action="/calendar/feed?replace=1"', 'href="/calendar" id="confirm-cancel"',
+                 "Made on"):
+        assert text in r.text, text
+    assert feed_of(r.text) is None
+    assert fresh_server.scalar("SELECT count(*) FROM calendar_feeds") == 1
+    assert fresh_server.client().get(old).status_code == 200
+    # Saying yes without the token does nothing.
+    assert c.post("/calendar/feed?replace=1", data={}).status_code == 403
+    assert fresh_server.client().get(old).status_code == 200
+    # Yes: a new address, the old one cut off, and the page says so.
+    done = c.post("/calendar/feed?replace=1", data={"csrf_token": scrape_csrf(r.text)})
+    assert done.status_code == 200
+    new = feed_of(done.text)
+    assert new and new != old
+    assert "The old one no longer works" in done.text
+    assert fresh_server.client().get(old).status_code == 404
+    assert fresh_server.client().get(new).status_code == 200
+    assert fresh_server.scalar("SELECT count(*) FROM calendar_feeds") == 1
+    # In Spanish too.
+    es = {"Accept-Language": "es"}
+    r = c.post("/calendar/feed", headers=es,
+               data={"csrf_token": scrape_csrf(c.get("/calendar").text)})
+    assert "¿Reemplazar su calendario privado?" in r.text
+    assert fresh_server.client().get(new).status_code == 200
+
+
 def test_leaving_a_working_group_asks_first(mail_site):
     site = mail_site
     m = site.factory.member("KEN", name="Amina Leaver", listing="members")

@@ -119,11 +119,21 @@ def test_member_joins_and_leaves_a_group(server):
     assert joined == [("working group joined", "Working group legal", f"person {pid}")]
 
     r = client.post("/groups/legal/leave", data={"csrf_token": scrape_csrf(detail.text)})
-    assert r.status_code == 303
+    assert r.status_code == 303 and r.headers["Location"] == "/groups/legal?done=left"
     assert listed(client, "legal")["is_member"] is False
     assert listed(client, "legal")["member_count"] == before["member_count"]
     assert ("working group left", "Working group legal", f"person {pid}") in audit_rows(
         server, "working group left")
+    # Leaving again (an old page, a second tab) changes nothing, and no
+    # page says "You have left the group": back where they were, unlogged.
+    left = len(audit_rows(server, "working group left"))
+    for data, where in (({}, "/groups/legal"), ({"from": "list"}, "/groups#group-legal")):
+        r = client.post("/groups/legal/leave",
+                        data={"csrf_token": scrape_csrf(detail.text), **data})
+        assert r.status_code == 303 and r.headers["Location"] == where
+        assert "You have left the group" not in client.get(where).text
+    assert len(audit_rows(server, "working group left")) == left
+    assert listed(client, "legal")["member_count"] == before["member_count"]
     # The audit log names people by id, never by name. A read: this looks
     # at every stored column, not only what /admin/audit shows.
     assert "Amina" not in repr(server.query("SELECT * FROM audit_log"))

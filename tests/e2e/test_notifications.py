@@ -214,3 +214,40 @@ def test_a_upr_import_with_recommendations_to_review_emails_the_admins_once(site
     assert p.returncode == 0 and "0 new" in p.stdout
     quiet()
     assert mail_count(smtp, admin.email) == before + 1
+
+
+def test_a_request_for_support_follows_each_admins_choice(site, smtp):
+    """A new request for support reaches the secretariat at once or in the
+    digest, as each chose; the requester, who knows, gets nothing."""
+    from test_assistance import ask
+    at_once = site.member("admin")
+    summary = site.member("admin")
+    choose_digest(site.login_user(summary))
+    requester = site.factory.member("AGO", name="Rosa Requester")
+    before = mail_count(smtp, at_once.email)
+    mine = mail_count(smtp, requester.email)
+    r = ask(requester.client)
+    assert r.status_code == 303, r.text[:2000]
+    rid = int(re.fullmatch(r".*/assistance/(\d+)", r.headers["Location"]).group(1))
+    mail = next_mail_to(smtp, at_once.email, before)
+    assert mail.msg["Subject"] == f"Request for support {rid}"
+    text = SmtpCapture.body(mail)
+    assert "Country: Angola" in text and f"/assistance/{rid}\n" in text
+    assert "/account" in text  # where to choose the digest instead
+    for private in ("Rosa Requester", requester.email, "adjudication"):
+        assert private not in text
+    quiet()
+    assert mail_count(smtp, summary.email) == 0
+    assert mail_count(smtp, requester.email) == mine
+    # The digest has it, by country, with the secretariat's list.
+    housekeeping(site)
+    digest = next_mail_to(smtp, summary.email, 0)
+    assert digest.msg["Subject"] == "Work waiting for you: your daily summary"
+    text = SmtpCapture.body(digest)
+    assert "Requests for support made since your last summary:" in text
+    assert "- Angola: 1\n" in text and "/admin/assistance\n" in text
+    assert "Rosa Requester" not in text
+    # Told once: the one at once is not in a digest, the digest not again.
+    quiet()
+    assert mail_count(smtp, at_once.email) == before + 1
+    assert site.scalar("SELECT count(*) FROM notification_items") == 0
