@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/i18n.h"
+#include "feat/assistance.h"
 #include "feat/country_name.h"
 #include "feat/handlers.h"
 #include "feat/member_io.h"
@@ -258,10 +259,11 @@ Result account_page(Request *r)
     r->page = "account";
     r->title = tr(r, "Your account");
     json_t *account = account_data(r);
-    /* Coordinators and admins choose how they hear of applications
-     * (notification.c); the committee's requests for support are
-     * assistance.c's, emailed as they come. */
-    int staff = r->user->role >= ROLE_COORDINATOR;
+    /* Those who are told of waiting work (notification.c) choose how:
+     * coordinators and admins (applications, corrections, overdue
+     * letters, reviews) and the steering committee (requests for
+     * support). */
+    int staff = r->user->role >= ROLE_COORDINATOR || assistance_secretariat(r->user);
     json_object_set_new(account, "staff", json_boolean(staff));
     json_object_set_new(account, "digest",
                         json_boolean(staff && notification_digest_chosen(r->db, r->user->id)));

@@ -251,3 +251,28 @@ def test_a_request_for_support_follows_each_admins_choice(site, smtp):
     quiet()
     assert mail_count(smtp, at_once.email) == before + 1
     assert site.scalar("SELECT count(*) FROM notification_items") == 0
+
+
+def test_the_steering_committee_chooses_too(site, smtp):
+    """A member on the steering committee (not a coordinator) is told of
+    requests for support, so /account offers them the choice; a plain
+    member is told of nothing and is not offered it."""
+    from test_assistance import ask
+    admin = site.login_user(site.member("admin"))
+    plain = site.member("member")
+    assert "Emails about work waiting for you" not in site.login_user(plain).get("/account").text
+    user = site.member("member")
+    page = admin.get("/admin/steering-committee").text
+    assert admin.post("/admin/steering-committee",
+                      data={"csrf_token": scrape_csrf(page), "email": user.email}
+                      ).status_code == 303
+    committee = site.login_user(user)  # enrols the second factor the committee needs
+    assert "Emails about work waiting for you" in committee.get("/account").text
+    choose_digest(committee)
+    before = mail_count(smtp, user.email)
+    assert ask(site.factory.member("AGO").client).status_code == 303
+    quiet()
+    assert mail_count(smtp, user.email) == before  # nothing at once
+    housekeeping(site)
+    digest = next_mail_to(smtp, user.email, before)
+    assert "Requests for support made since your last summary:" in SmtpCapture.body(digest)
