@@ -165,19 +165,32 @@ static void immediate_footer(Buf *body, const char *lang, const char *base)
 
 /* ---- an application confirmed ---- */
 
-static Result application_mail(Db *w, const Recipient *p, const char *iso3, const char *base)
+/* An email sent at once about one piece of work in a country: what it is
+ * (intro, then the country's name in p's language), what to do and where
+ * (action, then base and path), and the footer. intro and action are
+ * msgids; subject is already in p's language. */
+static Result country_mail(Db *w, const Recipient *p, const char *iso3, const char *intro,
+                           const char *action, const char *base, const char *path,
+                           const char *subject)
 {
     char country[200];
     country_in(w, iso3, p->lang, country, sizeof country);
     Buf body = {0};
-    buf_printf(&body, "%s %s\n\n%s\n%s/admin/members\n",
-               i18n_gettext(p->lang, N_("A membership application was confirmed and waits for "
-                                        "your decision. Country:")),
-               country, i18n_gettext(p->lang, N_("Decide on it here (log in first):")), base);
+    buf_printf(&body, "%s %s\n\n%s\n%s%s\n", i18n_gettext(p->lang, intro), country,
+               i18n_gettext(p->lang, action), base, path);
     immediate_footer(&body, p->lang, base);
-    Result res = send_now(w, p, N_("An application waits for you"), body.data);
+    Result res = mail_queue(w, p->email, subject, body.data) == R_INTERNAL ? R_INTERNAL : R_OK;
     buf_free(&body);
     return res;
+}
+
+static Result application_mail(Db *w, const Recipient *p, const char *iso3, const char *base)
+{
+    return country_mail(
+        w, p, iso3,
+        N_("A membership application was confirmed and waits for your decision. Country:"),
+        N_("Decide on it here (log in first):"), base, "/admin/members",
+        i18n_gettext(p->lang, N_("An application waits for you")));
 }
 
 Result notification_application_confirmed(Db *w, int64_t membership, const char *base_url)
@@ -208,21 +221,12 @@ Result notification_application_confirmed(Db *w, int64_t membership, const char 
 
 static Result correction_mail(Db *w, const Recipient *p, const char *iso3, const char *base)
 {
-    char country[200];
-    country_in(w, iso3, p->lang, country, sizeof country);
-    Buf body = {0};
-    buf_printf(&body, "%s %s\n\n%s\n%s/countries/%s/targets\n",
-               i18n_gettext(p->lang, N_("A member proposed a correction to a government "
-                                        "contact. Country:")),
-               country,
-               i18n_gettext(p->lang, N_("Apply or reject it on the country's contacts page (log "
-                                        "in first):")),
-               base, iso3);
-    immediate_footer(&body, p->lang, base);
-    Result res =
-        send_now(w, p, N_("A correction to a government contact waits for you"), body.data);
-    buf_free(&body);
-    return res;
+    char path[32];
+    snprintf(path, sizeof path, "/countries/%s/targets", iso3);
+    return country_mail(
+        w, p, iso3, N_("A member proposed a correction to a government contact. Country:"),
+        N_("Apply or reject it on the country's contacts page (log in first):"), base, path,
+        i18n_gettext(p->lang, N_("A correction to a government contact waits for you")));
 }
 
 Result notification_correction_proposed(Db *w, const char *iso3, int64_t proposer,
@@ -261,20 +265,13 @@ static size_t secretariat_recipients(Db *w, int64_t except, Recipient *out)
 static Result assistance_mail(Db *w, const Recipient *p, int64_t request, const char *iso3,
                               const char *base)
 {
-    char country[200];
-    country_in(w, iso3, p->lang, country, sizeof country);
-    Buf body = {0};
-    buf_printf(&body, "%s %s\n\n%s\n%s/assistance/%lld\n",
-               i18n_gettext(p->lang, N_("A new request for support was made. Country:")), country,
-               i18n_gettext(p->lang, N_("Read the request and answer it here (log in first):")),
-               base, (long long)request);
-    immediate_footer(&body, p->lang, base);
-    char subject[200];
+    char path[48], subject[200];
+    snprintf(path, sizeof path, "/assistance/%lld", (long long)request);
     snprintf(subject, sizeof subject, "%s %lld", i18n_gettext(p->lang, N_("Request for support")),
              (long long)request);
-    Result res = mail_queue(w, p->email, subject, body.data) == R_INTERNAL ? R_INTERNAL : R_OK;
-    buf_free(&body);
-    return res;
+    return country_mail(w, p, iso3, N_("A new request for support was made. Country:"),
+                        N_("Read the request and answer it here (log in first):"), base, path,
+                        subject);
 }
 
 Result notification_assistance_requested(Db *w, int64_t request, const char *iso3,

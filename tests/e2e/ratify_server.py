@@ -247,7 +247,7 @@ _routes = None
 def _fuzz_routes():
     global _routes
     if _routes is None:
-        text = (REPO / "src" / "routes.def").read_text()
+        text = (REPO / "src" / "feat" / "routes.def").read_text()
         _routes = [(m, p.split("/"), perm) for m, p, perm in _ROUTE_RE.findall(text)]
     return _routes
 
