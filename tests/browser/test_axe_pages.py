@@ -82,7 +82,8 @@ def one(pattern, text):
 
 def make_objects(site, smtp):
     """Everything the pages of one object need, made the way people make
-    it. Returns {role: [paths]} and {role: cookies}."""
+    it. Returns {role: [paths]}, {role: cookies} and {path: the selector of
+    a text in a left-to-right language}."""
     admin = site.login_user(site.member("admin"))
     coord = site.login_user(site.member("coordinator", countries=("AGO",)))
     member = site.factory.member("AGO", kind="organisation", organisation="Mosaiko",
@@ -169,6 +170,9 @@ def make_objects(site, smtp):
     posted(mc.post(gathering + "/attend", data={"csrf_token": scrape_csrf(ok(mc, gathering)),
                                                 "approach": ["AGO", "PRT"]}))
     urls["member"] += [gathering, gathering + "/letter/AGO", gathering + "/letter/PRT"]
+    # Letters in a left-to-right language read left to right in Arabic too.
+    ltr = {letters[0]: "#body", letters[1]: "pre.letter-text",
+           gathering + "/letter/AGO": "pre.letter-text"}
 
     # A seminar, public, with one invitee: the event, its editing, the answer page.
     event = f"/events/{create_event(coord)}"
@@ -263,7 +267,7 @@ def make_objects(site, smtp):
                "member": {"session": session_cookie(mc)},
                "coordinator": {"session": session_cookie(coord)},
                "admin": {"session": session_cookie(admin)}}
-    return urls, cookies
+    return urls, cookies, ltr
 
 
 NOT_PAGES = re.compile(r"^/api/|^/static/|\.(csv|xlsx|ics|pdf)$|/(file|pdf)$|^/calendar/feed/|"
@@ -294,7 +298,7 @@ def test_every_page_passes_axe_and_fits(mail_site, smtp, browser):  # noqa: F811
     site = mail_site
     site.admin_user = site.member("admin")
     site.login_user(site.admin_user)  # enrols the second factor
-    urls, cookies = make_objects(site, smtp)
+    urls, cookies, ltr = make_objects(site, smtp)
     urls["visitor"] = PUBLIC + urls["visitor"]
     urls["member"] = list(dict.fromkeys(MEMBER + urls["member"]))
     urls["coordinator"] = list(dict.fromkeys(COORDINATOR + urls["coordinator"]))
@@ -323,6 +327,10 @@ def test_every_page_passes_axe_and_fits(mail_site, smtp, browser):  # noqa: F811
                         problems += [f"{where}: {v}" for v in axe_violations(browser)]
                         if sideways(browser):
                             problems.append(f"{where}: scrolls sideways")
+                        if lang == "ar" and url in ltr and browser.execute_script(
+                                "return getComputedStyle(document.querySelector(arguments[0]))"
+                                ".direction", ltr[url]) != "ltr":
+                            problems.append(f"{where}: a left-to-right text laid out right to left")
     finally:
         browser.set_window_size(1280, 900)
     assert not problems, "\n".join(problems[:60])
