@@ -274,6 +274,12 @@ NOT_PAGES = re.compile(r"^/api/|^/static/|\.(csv|xlsx|ics|pdf)$|/(file|pdf)$|^/c
                        r"/attachments/|^/language$|^/profile/export$")
 
 
+# Texts that must keep a readable line (some 20 characters) on a phone,
+# rather than one word a line in a squeezed table column.
+READABLE = {"/admin/untc": ".untc-text"}
+NARROW = ("return [...document.querySelectorAll(arguments[0])]"
+          ".some(e => e.getBoundingClientRect().width < 150)")
+
 # The error page's heading is the HTTP status.
 ERROR_PAGE = "const h = document.querySelector('main h1'); return !!h && /^[0-9]{3}$/.test(h.textContent.trim())"
 
@@ -327,6 +333,8 @@ def test_every_page_passes_axe_and_fits(mail_site, smtp, browser):  # noqa: F811
                         problems += [f"{where}: {v}" for v in axe_violations(browser)]
                         if sideways(browser):
                             problems.append(f"{where}: scrolls sideways")
+                        if url in READABLE and browser.execute_script(NARROW, READABLE[url]):
+                            problems.append(f"{where}: {READABLE[url]} is too narrow to read")
                         if lang == "ar" and url in ltr and browser.execute_script(
                                 "return getComputedStyle(document.querySelector(arguments[0]))"
                                 ".direction", ltr[url]) != "ltr":
