@@ -21,6 +21,7 @@ One server and one browser for all of it (it runs in CI on two cores).
 import csv
 import io
 import re
+from urllib.parse import urlsplit
 
 from factories import api_sign_up, mail_site, mailed_link, next_mail_to  # noqa: F401
 from ratify_server import REPO, scrape_csrf, session_cookie
@@ -255,17 +256,21 @@ def make_objects(site, smtp):
         served.stop()
     assert site.scalar("SELECT count(*) FROM untc_changes WHERE state = 'pending'") >= 2
 
-    # Someone half logged in: the second-factor step.
-    half = site.client()
-    page = ok(half, "/login")
-    r = half.post("/login", data={"csrf_token": scrape_csrf(page), "email": site.admin_user.email,
-                                  "password": site.admin_user.password})
-    assert posted(r) == "/login/code"
+    # Someone half logged in (the second-factor step), afresh each time: it
+    # lasts five minutes.
+    def half_logged_in():
+        half = site.client()
+        page = ok(half, "/login")
+        r = half.post("/login", data={"csrf_token": scrape_csrf(page),
+                                      "email": site.admin_user.email,
+                                      "password": site.admin_user.password})
+        assert posted(r) == "/login/code"
+        return {"pending": half.cookies.get("pending")}
     urls["pending"] = ["/login/code"]
 
     for role, client in (("member", mc), ("coordinator", coord), ("admin", admin)):
         urls[role] = list(dict.fromkeys(menu_links(client) + urls[role]))
-    cookies = {"visitor": {}, "pending": {"pending": half.cookies.get("pending")},
+    cookies = {"visitor": {}, "pending": half_logged_in,
                "member": {"session": session_cookie(mc)},
                "coordinator": {"session": session_cookie(coord)},
                "admin": {"session": session_cookie(admin)}}
@@ -341,13 +346,17 @@ def test_every_page_passes_axe_and_fits(mail_site, smtp, browser):  # noqa: F811
                     browser.get(site.url("/static/style.css"))
                     browser.delete_all_cookies()
                     browser.add_cookie({"name": "lang", "value": lang, "path": "/"})
-                    for name, value in cookies[who].items():
+                    jar = cookies[who]() if callable(cookies[who]) else cookies[who]
+                    for name, value in jar.items():
                         browser.add_cookie({"name": name, "value": value, "path": "/"})
                     for url in paths:
                         browser.get(site.url(url))
                         where = f"{url} as {who}, {lang}, {width} px"
                         if browser.execute_script(ERROR_PAGE):
                             problems.append(f"{where}: an error page")
+                            continue
+                        if urlsplit(browser.current_url).path != urlsplit(url).path:
+                            problems.append(f"{where}: sent to {browser.current_url}")
                             continue
                         problems += [f"{where}: {v}" for v in axe_violations(browser)]
                         if sideways(browser):
