@@ -183,7 +183,7 @@ def make_objects(site, smtp):
     rsvp = "/rsvp/" + RSVP_RE.search(text_part(next_mail_to(smtp, "ana.dias@example.org",
                                                              0))).group(1)
     urls["visitor"] += [event, rsvp]
-    ltr.update({event: "h2 + p.pre, dd bdi", rsvp: "h2 + p.pre, dd bdi"})
+    ltr.update({event: "h2 + p.pre", rsvp: "h2 + p.pre"})
     urls["coordinator"] += [event, event + "/edit"]
 
     # A request for support on a submission, its drafts, the submission kept.
