@@ -46,6 +46,16 @@ def browser(tmp_path_factory):
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
+def preload_axe(driver):
+    """Has every page the driver opens from now on load axe-core before its
+    own scripts, parsed once: a test that checks hundreds of pages spends
+    its time checking, not sending the 500 kB script again each time."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: run scripts/install-deps (npm ci)")
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                           {"source": AXE.read_text(encoding="utf-8")})
+
+
 def axe_violations(driver, impacts=("critical", "serious")):
     """Runs axe-core (installed from the npm registry by scripts/install-deps,
     pinned in package-lock.json) on the page the driver shows and returns
@@ -53,7 +63,8 @@ def axe_violations(driver, impacts=("critical", "serious")):
     test when axe-core is not installed."""
     if not AXE.exists():
         pytest.skip("axe-core is not installed: run scripts/install-deps (npm ci)")
-    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    if not driver.execute_script("return typeof axe === 'object'"):
+        driver.execute_script(AXE.read_text(encoding="utf-8"))
     driver.set_script_timeout(60 * SLOW)
     result = driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
