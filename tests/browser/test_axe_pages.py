@@ -103,7 +103,7 @@ def make_objects(site, smtp):
     posted(mc.post(letters[1] + "/sent", data={
         "csrf_token": scrape_csrf(ok(mc, letters[1])), "sent_on": "2026-10-01",
         "sent_via": "post", "remind_weeks": "8", "visibility": "country"}))
-    urls["member"] += letters
+    urls["member"] += letters + [letters[0] + "/edit"]
 
     # A government contact and two meetings with it: planned, closed.
     page = ok(coord, "/countries/AGO/targets")
@@ -172,7 +172,8 @@ def make_objects(site, smtp):
                                                 "approach": ["AGO", "PRT"]}))
     urls["member"] += [gathering, gathering + "/letter/AGO", gathering + "/letter/PRT"]
     # Letters in a left-to-right language read left to right in Arabic too.
-    ltr = {letters[0]: "#body", letters[1]: "pre.letter-text",
+    ltr = {letters[0]: "pre.letter-text", letters[0] + "/edit": "#body",
+           letters[1]: "pre.letter-text",
            gathering + "/letter/AGO": "pre.letter-text"}
 
     # A seminar, public, with one invitee: the event, its editing, the answer page.
@@ -209,8 +210,15 @@ def make_objects(site, smtp):
                                        "slug": "food-rights", "name": "Right to food",
                                        "description": "Article 11 and the right to food."}))
     posted(mc.post("/groups/food-rights/join", data={"csrf_token": mc.csrf("/groups")}))
-    urls["member"] += ["/groups/food-rights"]
+    urls["member"] += ["/groups/food-rights", "/groups/food-rights/leave"]
     urls["admin"] += ["/groups/food-rights"]
+
+    # Someone on the steering committee, and the question before removing them.
+    page = ok(admin, "/admin/steering-committee")
+    posted(admin.post("/admin/steering-committee", data={
+        "csrf_token": scrape_csrf(page), "email": site.member("member").email}))
+    urls["admin"] += [one(r'href="(/admin/steering-committee/\d+/remove)"',
+                          ok(admin, "/admin/steering-committee"))]
 
     # The organisation's contact invites a colleague: the invitation link.
     page = ok(mc, "/profile")
