@@ -11,7 +11,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
-from ratify_server import SLOW, fresh_server, module_server, server  # noqa: E402,F401  (fixtures)
+from ratify_server import (  # noqa: E402,F401  (fixtures)
+    SLOW,
+    RatifyServer,
+    fresh_server,
+    module_server,
+    server,
+    session_cookie,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -39,6 +46,48 @@ def browser(tmp_path_factory):
         yield driver
     finally:
         driver.quit()
+
+
+# ---- a server with mail, and a browser logged in to it ----
+
+
+def started_site(tmp_path_factory, name):
+    """A Ratify server of its own with a real SMTP capture and the data
+    factory (tests/e2e/factories.py); yields it and stops both after."""
+    from factories import Factory
+    from smtp_capture import SmtpCapture
+    base = tmp_path_factory.mktemp(name)
+    capture = SmtpCapture(base / "smtp").start()
+    srv = RatifyServer(base / "ratify",
+                       serve_args=("--smtp", f"smtp://127.0.0.1:{capture.port}"))
+    srv.start()
+    srv.factory = Factory(srv, capture)
+    try:
+        yield srv
+    finally:
+        srv.stop_and_check()
+        capture.stop()
+
+
+def log_in(site, driver, client):
+    """Hands client's session (logged in through the real forms) to the
+    browser, and nothing else of an earlier one."""
+    driver.get(site.url("/"))
+    driver.delete_all_cookies()
+    driver.add_cookie({"name": "session", "value": session_cookie(client), "path": "/"})
+
+
+def log_in_as(site, driver, user):
+    """Logs user in through the real forms (second factor included, see
+    ratify_server.login) and hands the session to the browser."""
+    log_in(site, driver, site.login_user(user))
+
+
+def set_language(driver, lang):
+    """Every request of the browser asks for lang (Accept-Language), as a
+    browser set to that language does."""
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Accept-Language": lang}})
 
 
 # ---- accessibility: axe-core in the page (issue 14) ----

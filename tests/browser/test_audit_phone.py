@@ -6,15 +6,7 @@ width; a wide table scrolls inside itself, never the page.
 
 from selenium.webdriver.common.by import By
 
-from ratify_server import session_cookie
-
-
-def log_in_as(server, driver, user):
-    """Logs user in through the real forms (second factor included, see
-    ratify_server.login) and hands the session to the browser."""
-    client = server.login_user(user)
-    driver.get(server.url("/"))
-    driver.add_cookie({"name": "session", "value": session_cookie(client), "path": "/"})
+from conftest import log_in_as
 
 
 def page_width(driver):

@@ -13,9 +13,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import axe_violations
-from factories import Factory
-from ratify_server import SLOW, RatifyServer, session_cookie
+from conftest import axe_violations, log_in, set_language, started_site
+from ratify_server import SLOW
 
 SIZES = ((390, 844), (1366, 900))
 LANGS = ("en", "es", "fr", "ar")
@@ -25,22 +24,7 @@ LANGS = ("en", "es", "fr", "ar")
 def site(tmp_path_factory):
     """A server of its own per test: the join form's rate limit counts the
     sign-ups of the browser's address."""
-    from smtp_capture import SmtpCapture
-    base = tmp_path_factory.mktemp("forms")
-    capture = SmtpCapture(base / "smtp").start()
-    srv = RatifyServer(base / "ratify",
-                       serve_args=("--smtp", f"smtp://127.0.0.1:{capture.port}"))
-    srv.start()
-    srv.factory = Factory(srv, capture)
-    yield srv
-    srv.stop_and_check()
-    capture.stop()
-
-
-def log_in(server, driver, client):
-    driver.get(server.url("/"))
-    driver.delete_all_cookies()
-    driver.add_cookie({"name": "session", "value": session_cookie(client), "path": "/"})
+    yield from started_site(tmp_path_factory, "forms")
 
 
 CONTRAST = """
@@ -63,13 +47,6 @@ return Array.from(document.querySelectorAll(arguments[0])).map(el => {
   return [el.outerHTML.slice(0, 80), (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
 });
 """
-
-
-def set_language(driver, lang):
-    """Every request of the browser asks for lang (Accept-Language), as a
-    browser set to that language does."""
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Accept-Language": lang}})
 
 
 def contrasts(driver, selector):

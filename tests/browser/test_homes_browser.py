@@ -7,17 +7,10 @@ marks the current page with aria-current.
 
 from selenium.webdriver.common.by import By
 
-from ratify_server import session_cookie
+from conftest import log_in_as
 
 SIZES = ((390, 844), (1366, 900))
 SHOTS = "/tmp/ratify-home-{role}-{width}.png"
-
-
-def log_in_as(server, driver, user):
-    client = server.login_user(user)
-    driver.get(server.url("/"))
-    driver.delete_all_cookies()
-    driver.add_cookie({"name": "session", "value": session_cookie(client), "path": "/"})
 
 
 def fits(driver):

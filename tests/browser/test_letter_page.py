@@ -14,8 +14,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from factories import Factory
-from ratify_server import SLOW, RatifyServer, scrape_csrf, session_cookie
+from conftest import log_in, set_language, started_site
+from ratify_server import SLOW, scrape_csrf
 
 PHONE = (390, 900)
 LANGS = ("en", "es", "fr", "ar")
@@ -25,21 +25,7 @@ MAX_HEIGHT = 1500
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    from smtp_capture import SmtpCapture
-    base = tmp_path_factory.mktemp("letter-page")
-    capture = SmtpCapture(base / "smtp").start()
-    srv = RatifyServer(base / "ratify",
-                       serve_args=("--smtp", f"smtp://127.0.0.1:{capture.port}"))
-    srv.start()
-    srv.factory = Factory(srv, capture)
-    yield srv
-    srv.stop_and_check()
-    capture.stop()
-
-
-def set_language(driver, lang):
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Accept-Language": lang}})
+    yield from started_site(tmp_path_factory, "letter-page")
 
 
 @pytest.fixture
@@ -63,12 +49,6 @@ def draft_letter(site):
                                  "model": mid, "sender": "Mosaiko"})
     assert r.status_code == 303
     return c, r.headers["Location"]
-
-
-def log_in(site, driver, client):
-    driver.get(site.url("/"))
-    driver.delete_all_cookies()
-    driver.add_cookie({"name": "session", "value": session_cookie(client), "path": "/"})
 
 
 def measure(driver):

@@ -11,14 +11,9 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from ratify_server import session_cookie
+from conftest import log_in_as, set_language
 
 PHONE, LAPTOP = (390, 900), (1366, 900)
-
-
-def set_language(driver, lang):
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Accept-Language": lang}})
 
 
 def fits(driver):
@@ -35,12 +30,6 @@ def phone(browser):
     browser.set_window_size(1280, 900)
     set_language(browser, "en")
     browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
-
-
-def log_in_as(server, driver, user):
-    client = server.login_user(user)
-    driver.get(server.url("/"))
-    driver.add_cookie({"name": "session", "value": session_cookie(client), "path": "/"})
 
 
 @pytest.mark.parametrize("lang", ["en", "es", "ar"])
