@@ -19,12 +19,17 @@
 
 const char *country_name_of(Request *r, const char *iso3)
 {
+    return country_name_in(r, iso3, r->lang);
+}
+
+const char *country_name_in(Request *r, const char *iso3, const char *lang)
+{
     if (!iso3 || !valid_iso3(iso3))
         return NULL;
     Stmt *st = db_prepare(r->db, "SELECT coalesce(n.name, e.name) FROM country_names e "
                                  "LEFT JOIN country_names n ON n.iso3 = e.iso3 AND n.lang = :lang "
                                  "WHERE e.iso3 = :iso3 AND e.lang = 'en'");
-    db_bind_text(st, ":lang", r->lang);
+    db_bind_text(st, ":lang", lang ? lang : "en");
     db_bind_text(st, ":iso3", iso3);
     const char *name = db_row(st) ? arena_strdup(r->arena, db_text(st, 0)) : NULL;
     db_done(st);

@@ -12,4 +12,7 @@
  * form or a path). */
 const char *country_name_of(Request *r, const char *iso3);
 
+/* The same in lang (a letter's, say, rather than the page's). */
+const char *country_name_in(Request *r, const char *iso3, const char *lang);
+
 #endif

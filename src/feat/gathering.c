@@ -31,6 +31,7 @@
 #include "feat/handlers.h"
 #include "feat/member.h"
 #include "feat/member_io.h"
+#include "feat/letter.h"
 #include "feat/model_letter.h"
 #include "feat/position.h"
 #include "feat/treaty.h"
@@ -601,7 +602,7 @@ Result gathering_letter_page(Request *r)
     CountryRow row = {0};
     snprintf(row.iso3, sizeof row.iso3, "%s", iso3);
     treaty_row_standings(r->db, &c, &row);
-    json_t *fields = model_letter_fields(r, iso3, 0, lang, NULL, NULL);
+    json_t *fields = model_letter_fields(r, iso3, 0, lang, letter_sender_default(r), NULL);
     json_object_set_new(fields, "gathering", json_string(g.title));
     json_object_set_new(fields, "gathering_date",
                         json_string(model_letter_date(r, g.starts_on, lang)));

@@ -159,6 +159,14 @@ static json_t *senders(Request *r)
     return list;
 }
 
+const char *letter_sender_default(Request *r)
+{
+    json_t *list = senders(r);
+    const char *first = arena_strdup(r->arena, json_string_value(json_array_get(list, 0)));
+    json_decref(list);
+    return first;
+}
+
 Result letter_new_page(Request *r)
 {
     /* A bad ?country= shows the choice of countries, as an unknown one does. */

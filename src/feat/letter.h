@@ -55,4 +55,8 @@ Result letter_response_received(Db *w, int64_t id);
 const char *letter_status_words(Request *r, const char *status);
 const char *letter_class_words(Request *r, const char *class);
 
+/* Who a member's letter is from unless they say otherwise: their
+ * organisation, else their name (the first choice of "From"). */
+const char *letter_sender_default(Request *r);
+
 #endif

@@ -259,14 +259,14 @@ json_t *model_letter_fields(Request *r, const char *iso3, int64_t target, const 
         int y = atoi(protocol.signature_date);
         years = atoi(model_letter_today()) - y;
     }
-    json_t *f =
-        json_build("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s}", "country",
-                   country_name_of(r, iso3) ? country_name_of(r, iso3) : iso3, "organisation",
-                   organisation ? organisation : "", "sender_name", sender_name ? sender_name : "",
-                   "signature_date", model_letter_date(r, protocol.signature_date, lang), "date",
-                   model_letter_date(r, model_letter_today(), lang), "years_since_signature", years,
-                   "parties_count", parties_count(r->db, c.id), "target_name",
-                   default_addressee(lang), "target_title", "", "target_ministry", "");
+    json_t *f = json_build(
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s}", "country",
+        country_name_in(r, iso3, lang) ? country_name_in(r, iso3, lang) : iso3, "organisation",
+        organisation ? organisation : "", "sender_name", sender_name ? sender_name : "",
+        "signature_date", model_letter_date(r, protocol.signature_date, lang), "date",
+        model_letter_date(r, model_letter_today(), lang), "years_since_signature", years,
+        "parties_count", parties_count(r->db, c.id), "target_name", default_addressee(lang),
+        "target_title", "", "target_ministry", "");
     add_procedure_fields(r, &c, f, iso3, lang);
     if (target) {
         Stmt *st = db_prepare(

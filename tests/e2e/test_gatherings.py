@@ -50,7 +50,8 @@ def test_a_member_attends_a_council_session(site):
         "csrf_token": scrape_csrf(page), "date": "2098-11-02", "forum": "UPR, 5th cycle",
         "summary": "Said ratification is under study.", "visibility": "public"}).status_code == 303
 
-    member = site.factory.member("AGO", name="Ana Advocate")
+    member = site.factory.member("AGO", name="Ana Advocate", kind="organisation",
+                                 organisation="Mosaiko", org_type="human_rights_ngo")
     c = member.client
     assert c.get("/gatherings/new").status_code == 403
     page = c.get(path).text
@@ -73,6 +74,15 @@ def test_a_member_attends_a_council_session(site):
     assert "is one of the" in letter and "states parties to the Optional Protocol" in letter
     letter = c.get(f"{path}/letter/AGO").text
     assert 'lang="pt"' in letter and "Excelentíssimo" in letter
+    # The letter's own words, whatever the page's language: the country in
+    # a language of the letter's (English names stand in for Portuguese),
+    # no English ask in Portuguese, from the member's organisation.
+    letter = c.get(f"{path}/letter/AGO", headers={"Accept-Language": "ar"}).text
+    text = letter[letter.index('lang="pt"'):]
+    assert "quanto ao Protocolo" in text or "intenções de Angola" in text
+    assert "أنغولا" not in text and "Ratify the OP-ICESCR" not in text
+    assert "Em nome da organização ," not in text
+    assert "Em nome da organização Mosaiko," in text
     assert c.get(f"{path}/letter/USA").status_code == 404
     # What Portugal's delegation said.
     r = c.post(f"{path}/notes", data={"csrf_token": scrape_csrf(page), "iso3": "PRT",
