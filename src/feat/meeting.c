@@ -392,7 +392,7 @@ static int can_plan(Request *r, const char *iso3)
  * and the field its link leads to. */
 static const FormField meeting_fields[] = {
     {"meeting_on", "meeting_on", N_("Date")},
-    {"meeting_time", "meeting_time", N_("Time (local, HH:MM)")},
+    {"meeting_time", "meeting_time", N_("Time (local)")},
     {"time_zone", "time_zone", N_("Time zone")},
     {"place", "place", N_("Place")},
     {"goal", "goal", N_("The goal of the meeting")},
