@@ -155,10 +155,13 @@ typedef struct {
     int64_t created_at;
 } Assist;
 
-/* A user's name as the thread shows it: the display name, else the
- * address to the secretariat, else "a member of the coalition". */
+/* A user's name as the thread shows it: "you" to themselves, the display
+ * name, else the address to the secretariat, else "a member of the
+ * coalition". */
 static const char *name_for(Request *r, const char *display, const char *email)
 {
+    if (r->user && email && *email && !strcmp(email, r->user->email))
+        return tr(r, "you");
     if (display && *display)
         return display;
     if (secretariat(r->user) && email && *email)

@@ -110,6 +110,9 @@ def test_an_international_expert_from_new_to_done(site, smtp, people):
     page = requester.client.get(f"/assistance/{rid}").text
     assert "An expert on adjudication for our seminar" in page
     assert "1 March 2099" in page
+    # The requester reads themselves as "you", not as a stranger.
+    assert "<dt>Asked by</dt><dd>you</dd>" in page
+    assert "a member of the coalition" not in page
     # The committee lists it, filtered by kind, state and country.
     listed = committee.get("/admin/assistance?kind=international_expert&status=new&country=AGO")
     assert listed.status_code == 200 and f'href="/assistance/{rid}"' in listed.text
