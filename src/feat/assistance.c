@@ -30,6 +30,8 @@
 #include <string.h>
 
 #include "feat/assistance.h"
+
+#include "base/i18n.h"
 #include "feat/country_name.h"
 #include "feat/handlers.h"
 #include "svc/audit.h"
@@ -376,32 +378,43 @@ static Result attachment_add(Db *w, int64_t request, int64_t message, int64_t up
     return db_run(st) == R_OK ? R_OK : R_INTERNAL;
 }
 
+/* What changed in a request, as msgids: each reader gets them in their
+ * own language. */
+typedef struct {
+    const char *msgids[4];
+    size_t n;
+} Changes;
+
 /* Queues on w, inside the change's write, one email about request id to its
  * requester and the secretariat (the admins and the steering committee),
- * except the person who made the change: what happened, and a link. (A
- * new request goes through notification.c instead, which honours the
- * digest.) Never
- * the content of a message or a file: the request is read on its page,
- * after logging in. */
-static Result notify(Db *w, Request *r, int64_t id, const char *what)
+ * except the person who made the change: what happened, in each reader's
+ * language, and a link. (A new request goes through notification.c
+ * instead, which honours the digest.) Never the content of a message or a
+ * file: the request is read on its page, after logging in. */
+static Result notify(Db *w, Request *r, int64_t id, const Changes *what)
 {
     Stmt *st = db_prepare(
-        w, "SELECT u.email FROM users u WHERE u.disabled = 0 AND u.id <> :me AND (u.id = "
-           "(SELECT requester_id FROM assistance_requests WHERE id = :id) OR u.role = 'admin' "
-           "OR EXISTS (SELECT 1 FROM steering_committee c WHERE c.user_id = u.id)) "
-           "ORDER BY u.email");
+        w, "SELECT u.email, coalesce(u.lang, 'en') FROM users u WHERE u.disabled = 0 AND "
+           "u.id <> :me AND (u.id = (SELECT requester_id FROM assistance_requests WHERE id = :id) "
+           "OR u.role = 'admin' OR EXISTS (SELECT 1 FROM steering_committee c WHERE c.user_id = "
+           "u.id)) ORDER BY u.email");
     db_bind_int(st, ":me", r->user->id);
     db_bind_int(st, ":id", id);
-    const char *subject =
-        arena_printf(r->arena, "%s %lld", tr(r, "Request for support"), (long long)id);
-    const char *body = arena_printf(r->arena, "%s\n\n%s\n%s/assistance/%lld\n", what,
-                                    tr(r, "Read the request and answer it here (log in first):"),
-                                    r->base_url ? r->base_url : "", (long long)id);
     Result res = R_OK;
     while (res == R_OK && db_row(st)) {
-        char email[256];
+        char email[256], lang[8];
         snprintf(email, sizeof email, "%s", db_text(st, 0));
-        res = mail_queue(w, email, subject, body);
+        snprintf(lang, sizeof lang, "%s", i18n_supported(db_text(st, 1)) ? db_text(st, 1) : "en");
+        Buf body = {0};
+        for (size_t i = 0; i < what->n; i++)
+            buf_printf(&body, "%s%s", i ? "\n" : "", i18n_gettext(lang, what->msgids[i]));
+        buf_printf(&body, "\n\n%s\n%s/assistance/%lld\n",
+                   i18n_gettext(lang, N_("Read the request and answer it here (log in first):")),
+                   r->base_url ? r->base_url : "", (long long)id);
+        const char *subject = arena_printf(
+            r->arena, "%s %lld", i18n_gettext(lang, N_("Request for support")), (long long)id);
+        res = mail_queue(w, email, subject, body.data);
+        buf_free(&body);
     }
     db_done(st);
     return res == R_OK ? R_OK : R_INTERNAL;
@@ -867,9 +880,11 @@ static Result message_add_apply(Db *w, void *ctx)
                   arena_printf(r->arena, "assistance %lld", (long long)m->id),
                   m->file.len ? "with a file" : "") != R_OK)
         return R_INTERNAL;
-    return notify(w, r, m->id,
-                  m->file.len ? tr(r, "A new message, with a file, was written in the request.")
-                              : tr(r, "A new message was written in the request."));
+    Changes what = {.msgids = {m->file.len
+                                   ? N_("A new message, with a file, was written in the request.")
+                                   : N_("A new message was written in the request.")},
+                    .n = 1};
+    return notify(w, r, m->id, &what);
 }
 
 Result assistance_message_post(Request *r)
@@ -921,7 +936,7 @@ static Result assignee_check(Db *w, int64_t user)
 
 /* One change: its thread line, audit line and email sentence. */
 static Result change_note(Db *w, AssistanceUpdate *u, const char *event, const char *body,
-                          Buf *mail)
+                          Changes *mail)
 {
     Request *r = u->r;
     int64_t line;
@@ -929,12 +944,12 @@ static Result change_note(Db *w, AssistanceUpdate *u, const char *event, const c
         audit_log(w, r->user->id, "assistance updated",
                   arena_printf(r->arena, "assistance %lld", (long long)u->id), event) != R_OK)
         return R_INTERNAL;
-    buf_printf(mail, "%s%s", mail->len ? "\n" : "",
-               tr(r, event_mails[code_index(event_codes, event)]));
+    if (mail->n < sizeof mail->msgids / sizeof *mail->msgids)
+        mail->msgids[mail->n++] = event_mails[code_index(event_codes, event)];
     return R_OK;
 }
 
-static Result update_steps(Db *w, AssistanceUpdate *u, Buf *mail)
+static Result update_steps(Db *w, AssistanceUpdate *u, Changes *mail)
 {
     int64_t now = now_seconds();
     if (u->to) {
@@ -985,11 +1000,10 @@ static Result update_steps(Db *w, AssistanceUpdate *u, Buf *mail)
 static Result assistance_update_apply(Db *w, void *ctx)
 {
     AssistanceUpdate *u = ctx;
-    Buf mail = {0};
+    Changes mail = {.n = 0};
     Result res = update_steps(w, u, &mail);
-    if (res == R_OK && mail.len)
-        res = notify(w, u->r, u->id, arena_strdup(u->r->arena, mail.data));
-    buf_free(&mail);
+    if (res == R_OK && mail.n)
+        res = notify(w, u->r, u->id, &mail);
     return res;
 }
 

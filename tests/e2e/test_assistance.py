@@ -120,11 +120,21 @@ def test_an_international_expert_from_new_to_done(site, smtp, people):
     assert f'href="/assistance/{rid}"' not in committee.get("/admin/assistance?country=KEN").text
     # new -> accepted, by the committee member: the requester and the admin
     # are told.
+    # Each reads it in their own language: the requester chose Spanish.
+    rc = requester.client
+    assert rc.post("/account", data={"csrf_token": scrape_csrf(rc.get("/account").text),
+                                     "lang": "es"}).status_code == 303
     before = counts(smtp, *everyone)
     assert move(committee, rid, status="accepted").status_code == 303
     assert state(site, rid) == "accepted"
-    told(smtp, before, rid, req, adm)
+    told(smtp, before, rid, adm)
     not_told(smtp, before, com)
+    mail = next_mail_to(smtp, req, before[req])
+    assert mail.msg["Subject"] == f"Solicitud de apoyo {rid}"
+    assert "La solicitud fue aceptada." in SmtpCapture.body(mail)
+    assert "The request was accepted." in SmtpCapture.body(next_mail_to(smtp, adm, before[adm]))
+    assert rc.post("/account", data={"csrf_token": scrape_csrf(rc.get("/account").text),
+                                     "lang": "en"}).status_code == 303
     # Assigned to the committee member.
     page = committee.get(f"/assistance/{rid}").text
     (cid,) = re.findall(r'<option value="(\d+)"[^>]*>[^<]*' + re.escape(com), page)
