@@ -122,19 +122,68 @@ bad_row:
     return R_INTERNAL;
 }
 
+/* A database seeded before a release that names the countries in one
+ * more language (Portuguese, for model letters) gets those names: every
+ * name of the CSV that country_names lacks, one transaction. */
+static Result country_names_add_apply(Db *w, void *ctx)
+{
+    CsvReader *csv = ctx;
+    NameColumns names;
+    name_columns(csv, &names);
+    int iso3 = csv_column(csv, "iso3");
+    if (iso3 < 0)
+        return R_INTERNAL;
+    int rc;
+    while ((rc = csv_next(csv)) == 1) {
+        for (int i = 0; i < names.count; i++) {
+            if (names.col[i] >= (int)csv->count || (int)csv->count <= iso3 ||
+                !*csv->fields[names.col[i]])
+                continue;
+            Stmt *st = db_prepare(w, "INSERT INTO country_names (iso3, lang, name) SELECT :iso3, "
+                                     ":lang, :name WHERE EXISTS (SELECT 1 FROM countries WHERE "
+                                     "iso3 = :iso3) ON CONFLICT (iso3, lang) DO NOTHING");
+            db_bind_text(st, ":iso3", csv->fields[iso3]);
+            db_bind_text(st, ":lang", names.lang[i]);
+            db_bind_text(st, ":name", csv->fields[names.col[i]]);
+            if (db_run(st) != R_OK)
+                return R_INTERNAL;
+        }
+    }
+    return rc == 0 ? R_OK : R_INTERNAL;
+}
+
+/* The number of languages data/countries.csv names countries in. */
+static int csv_name_languages(const Asset *a)
+{
+    CsvReader csv;
+    csv_open(&csv, (const char *)a->data, a->len);
+    NameColumns names = {.count = 0};
+    if (csv_next(&csv) == 1)
+        name_columns(&csv, &names);
+    csv_free(&csv);
+    return names.count;
+}
+
 Result country_seed(Db *db)
 {
-    Stmt *st = db_prepare(db, "SELECT count(*) FROM countries");
-    int64_t have = db_row(st) ? db_int(st, 0) : 0;
-    db_done(st);
-    if (have > 0)
-        return R_OK;
     const Asset *a = asset_find("data/countries.csv");
     if (!a)
         return R_INTERNAL;
+    Stmt *st = db_prepare(db, "SELECT count(*), (SELECT count(DISTINCT lang) FROM "
+                              "country_names) FROM countries");
+    int64_t have = 0, langs = 0;
+    if (db_row(st)) {
+        have = db_int(st, 0);
+        langs = db_int(st, 1);
+    }
+    db_done(st);
+    if (have > 0 && langs >= csv_name_languages(a))
+        return R_OK;
     CsvReader csv;
     csv_open(&csv, (const char *)a->data, a->len);
-    Result r = csv_next(&csv) == 1 ? db_write(db, country_seed_apply, &csv) : R_INTERNAL;
+    Result r = csv_next(&csv) != 1 ? R_INTERNAL
+               : have > 0          ? db_write(db, country_names_add_apply, &csv)
+                                   : db_write(db, country_seed_apply, &csv);
     csv_free(&csv);
     return r;
 }

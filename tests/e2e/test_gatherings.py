@@ -8,6 +8,7 @@ states parties are told what to ask for.
 """
 
 import datetime
+import html
 import re
 
 import pytest
@@ -74,11 +75,12 @@ def test_a_member_attends_a_council_session(site):
     assert "is one of the" in letter and "states parties to the Optional Protocol" in letter
     letter = c.get(f"{path}/letter/AGO").text
     assert 'lang="pt"' in letter and "Excelentíssimo" in letter
-    # The letter's own words, whatever the page's language: the country in
-    # a language of the letter's (English names stand in for Portuguese),
-    # no English ask in Portuguese, from the member's organisation.
+    # The letter's own words, whatever the page's language: the country's
+    # Portuguese name, no English ask in Portuguese, from the member's
+    # organisation.
     letter = c.get(f"{path}/letter/AGO", headers={"Accept-Language": "ar"}).text
     text = letter[letter.index('lang="pt"'):]
+    assert "Angola" in text
     assert "quanto ao Protocolo" in text or "intenções de Angola" in text
     assert "أنغولا" not in text and "Ratify the OP-ICESCR" not in text
     assert "Em nome da organização ," not in text
@@ -114,6 +116,28 @@ def test_a_member_attends_a_council_session(site):
     assert api["gathering"]["title"] == "Human Rights Council, 61st session"
     assert {s["iso3"] for s in api["states"]} == {"ARG", "AGO", "PRT"}
     assert [g["id"] for g in c.get("/api/v1/gatherings").json()["gatherings"]] == [gid]
+
+
+def test_the_letter_names_the_state_in_its_own_language(site):
+    """Mozambique's delegation reads "Moçambique" in the Portuguese letter
+    (Debian's iso-codes, data/countries.csv name_pt), on an English page
+    as on a French one, and "Mozambique" in the Spanish one."""
+    admin = site.login_user(site.member("admin"))
+    r = record(admin, states="Mozambique, Argentina")
+    assert r.status_code == 303, r.text[:2000]
+    path = r.headers["Location"]
+    member = site.factory.member("MOZ", kind="organisation", organisation="Liga",
+                                 org_type="human_rights_ngo")
+    c = member.client
+    assert c.post(f"{path}/attend", data={"csrf_token": scrape_csrf(c.get(path).text),
+                                          "approach": ["MOZ"]}).status_code == 303
+    for page_lang in ("en", "fr"):
+        letter = c.get(f"{path}/letter/MOZ", params={"lang": "pt"},
+                       headers={"Accept-Language": page_lang}).text
+        text = html.unescape(letter[letter.index('lang="pt"'):])
+        assert "Moçambique" in text and "Mozambique" not in text, page_lang
+    letter = c.get(f"{path}/letter/MOZ", params={"lang": "es"}).text
+    assert "Mozambique" in html.unescape(letter[letter.index('lang="es"'):])
 
 
 def test_before_a_upr_session_the_right_people_are_told(site, smtp):

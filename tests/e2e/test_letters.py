@@ -777,3 +777,4 @@ def test_the_letter_page_offers_what_fits_its_state(site, smtp):
     listing = writer.get("/letters").text
     assert "Response received" in listing and "response_received" not in listing
     assert "<td>Angola</td>" in listing and "<td>AGO</td>" not in listing
+
